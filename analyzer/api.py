@@ -1,0 +1,197 @@
+"""``analyze(path)``: the whole pipeline for one bundle, as a Python API beside the CLI.
+
+intake -> recognition -> parsers -> timeline -> detectors -> diagnosis -> redaction -> Report
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import BinaryIO
+
+from analyzer import __version__
+from analyzer.intake import IntakeError, Limits, Member, open_bundle
+from analyzer.model import BundleInfo, Report, SourceEntry
+from analyzer.sources import Recognized, detect_layout, recognize_content, recognize_path, source_os
+from analyzer.timeline import Timeline, iso
+from parsers import get_parser
+from parsers.base import Fact, ParseContext, Problem
+
+SNIFF_BYTES = 4096
+
+
+@dataclass
+class Options:
+    lang: str = "en"
+    since: datetime | None = None
+    until: datetime | None = None
+    limits: Limits = field(default_factory=Limits)
+    redact: bool = True
+    obfuscate: bool = False
+    keep_all_events: bool = False  # the full timeline (``bundle-analyze timeline``)
+
+
+@dataclass
+class Analysis:
+    """Everything detectors may look at: facts, the timeline, and which sources were present."""
+
+    facts: list[Fact]
+    timeline: Timeline
+    sources: list[SourceEntry]
+    present: dict[str, list[str]]  # abstract source name -> member paths
+    problems: list[Problem]
+    os: str
+    layout: str
+    options: Options
+
+    def facts_named(self, name: str) -> list[Fact]:
+        return [f for f in self.facts if f.name == name]
+
+    def fact(self, name: str) -> Fact | None:
+        """The last fact of that name (parsers emit newer values later in a file)."""
+        found = self.facts_named(name)
+        return found[-1] if found else None
+
+    def has(self, *source_names: str) -> bool:
+        return any(self.present.get(s) for s in source_names)
+
+
+def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
+                 progress: Callable[[str], None] | None = None) -> tuple[Analysis, BundleInfo]:
+    """Intake, recognize and parse every member; raises IntakeError when the input cannot be opened."""
+    options = options or Options()
+    bundle = open_bundle(path, options.limits)
+    timeline = Timeline(keep_all=options.keep_all_events)
+    facts: list[Fact] = []
+    problems: list[Problem] = []
+    sources: list[SourceEntry] = []
+    present: dict[str, list[str]] = {}
+    os_votes = {"linux": 0, "windows": 0}
+    try:
+        for member in bundle.members():
+            if progress:
+                progress(member.path)
+            entry, rec = _parse_member(member, timeline, facts, problems, options)
+            sources.append(entry)
+            if rec is not None:
+                present.setdefault(rec.source, []).append(member.path)
+                o = source_os(rec.source)
+                if o in os_votes and entry.status == "parsed":
+                    os_votes[o] += 1
+    except IntakeError:
+        if not sources:
+            raise
+        problems.append(Problem(str(path), None, "intake stopped early; see the intake errors"))
+    for p in bundle.problems:
+        sources.append(SourceEntry(p.path, None, "failed", error=p.message))
+    if not sources and not bundle.member_paths:
+        raise IntakeError(f"{path}: no files in the input")
+    timeline.finalize(_utc_offset(facts))
+    os_name = max(os_votes, key=lambda k: os_votes[k]) if any(os_votes.values()) else "unknown"
+    layout = detect_layout(bundle.member_paths)
+    host = next((str(f.value) for f in reversed(facts) if f.name == "host.name" and f.value), None)
+    info = BundleInfo(bundle.name, bundle.sha256, bundle.bytes, layout, os_name, host)
+    analysis = Analysis(facts, timeline, sources, present, problems, os_name, layout, options)
+    return analysis, info
+
+
+def _parse_member(member: Member, timeline: Timeline, facts: list[Fact], problems: list[Problem],
+                  options: Options) -> tuple[SourceEntry, Recognized | None]:
+    rec = recognize_path(member.path)
+    stream: BinaryIO = member.stream
+    if rec is not None and not rec.parser:
+        return SourceEntry(member.path, None, "skipped", error=rec.note), rec
+    if rec is None:
+        stream = io.BufferedReader(stream, 65536) if not hasattr(stream, "peek") else stream  # type: ignore[arg-type]
+        head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
+        rec = recognize_content(member.path, head)
+        if rec is None:
+            return SourceEntry(member.path, None, "skipped", error="no parser recognizes this file"), None
+    parser = get_parser(rec.parser)
+    ctx = ParseContext(member.path, parser.name)
+    n = 0
+    try:
+        for e in parser.parse(stream, ctx):
+            timeline.add(e)
+            n += 1
+    except IntakeError as exc:  # a limit broken while this member was read
+        ctx.problem(str(exc))
+        return _entry(member, parser.name, "failed", n, ctx, facts, problems, str(exc)), rec
+    except Exception as exc:  # noqa: BLE001 - a bad file must never stop the bundle
+        msg = f"{type(exc).__name__}: {exc}"
+        return _entry(member, parser.name, "failed", n, ctx, facts, problems, msg), rec
+    return _entry(member, parser.name, "parsed", n, ctx, facts, problems, None), rec
+
+
+def _entry(member: Member, parser: str, status: str, n: int, ctx: ParseContext, facts: list[Fact],
+           problems: list[Problem], error: str | None) -> SourceEntry:
+    facts.extend(ctx.facts)
+    problems.extend(ctx.problems)
+    return SourceEntry(member.path, parser, status, n, [_problem_text(p) for p in ctx.problems[:20]], error)
+
+
+def _problem_text(p: Problem) -> str:
+    return f"line {p.line}: {p.message}" if p.line else p.message
+
+
+def _utc_offset(facts: list[Fact]) -> timedelta | None:
+    """The VM's UTC offset (local = UTC + offset) from ``tz.utc_offset_minutes`` facts, if any."""
+    offsets = [f.value for f in facts if f.name == "tz.utc_offset_minutes" and isinstance(f.value, int)]
+    if not offsets:
+        return None
+    best = max(set(offsets), key=offsets.count)
+    return timedelta(minutes=best)
+
+
+def analyze(path: str | os.PathLike[str], options: Options | None = None,
+            progress: Callable[[str], None] | None = None) -> Report:
+    """Analyze one bundle and return the (redacted) report."""
+    from analyzer.detectors import run_detectors
+    from analyzer.diagnosis import diagnose
+    from analyzer.redact import redact_report
+
+    options = options or Options()
+    started = time.monotonic()
+    analysis, info = parse_bundle(path, options, progress)
+    try:
+        findings, missing = run_detectors(analysis)
+        verdict = diagnose(findings, missing, analysis)
+        tl = analysis.timeline
+        report = Report(
+            tool={"name": "bundle-analyzer", "version": __version__},
+            bundle=info,
+            verdict=verdict,
+            findings=findings,
+            missing_evidence=missing,
+            sources=analysis.sources,
+            timeline={"events": tl.count, "first": iso(tl.first) or None, "last": iso(tl.last) or None},
+        )
+        report.extras["histogram"] = tl.histogram()
+        report.extras["seconds"] = round(time.monotonic() - started, 3)
+        report.extras["facts"] = _fact_summary(analysis)
+        report.extras["tz"] = (
+            f"UTC{tl.utc_offset.total_seconds() / 3600:+g}h" if tl.utc_offset is not None else "assumed-utc"
+        )
+    finally:
+        analysis.timeline.close()
+    if options.redact:
+        redact_report(report, obfuscate=options.obfuscate)
+    return report
+
+
+_TREND_FACTS = ("agent.daemon_version", "agent.goal_state_version", "agent.windows_version",
+                "vmsnapshot.version", "host.distro", "host.name", "deployment.name", "role.instance")
+
+
+def _fact_summary(analysis: Analysis) -> dict[str, str]:
+    """The last value of the facts worth showing and trending (versions, distro, deployment)."""
+    out: dict[str, str] = {}
+    for name in _TREND_FACTS:
+        f = analysis.fact(name)
+        if f is not None and f.value not in (None, ""):
+            out[name] = str(f.value)
+    return out

@@ -1,0 +1,170 @@
+"""The ``bundle-analyze`` command line (typer). ``bundle-analyze PATH`` runs the default command."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from analyzer import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+DEFAULT_COMMAND = "analyze"
+
+
+class _DefaultGroup(TyperGroup):
+    """Runs ``analyze`` when the first argument is not a subcommand: ``bundle-analyze logs.tar.gz``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_DefaultGroup,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Why did an Azure VM backup fail with a snapshot timeout? Point it at the customer's log bundle.",
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"bundle-analyzer {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """bundle-analyze PATH analyzes one bundle; the subcommands below do the rest."""
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
+class FailOn(str, Enum):
+    info = "info"
+    warning = "warning"
+    error = "error"
+    critical = "critical"
+    never = "never"
+
+
+class Lang(str, Enum):
+    en = "en"
+    cs = "cs"
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"bundle-analyze: error: {message}", err=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _parse_time(value: str | None) -> Any:
+    if value is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise _fail(f"--since/--until: not an ISO-8601 time: {value!r}") from exc
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+@app.command(DEFAULT_COMMAND)
+def analyze_cmd(
+    path: Annotated[Path, typer.Argument(help="Bundle: folder, tar/tgz/zip/7z/gz, nested archives.")],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    fail_on: Annotated[FailOn, typer.Option(help="Exit 1 when a finding is at or above this.")] = FailOn.warning,
+    lang: Annotated[Lang, typer.Option(help="Language of titles and remediation.")] = Lang.en,
+    since: Annotated[str | None, typer.Option(help="Only consider events from this UTC time (ISO-8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only consider events up to this UTC time (ISO-8601).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the verdict line.")] = False,
+    obfuscate: Annotated[bool, typer.Option(help="Replace IPs, host names and ids with tokens.")] = False,
+    no_redact: Annotated[bool, typer.Option("--no-redact", help="Internal use: keep secrets in the output.")] = False,
+) -> None:
+    """Analyze one bundle and print or write the report."""
+    from analyzer.api import Options, analyze
+    from analyzer.intake import IntakeError
+    from analyzer.model import severity_rank
+    from analyzer.report import to_json
+
+    if no_redact:
+        typer.echo("bundle-analyze: warning: --no-redact: the report may contain secrets", err=True)
+    options = Options(lang=lang.value, since=_parse_time(since), until=_parse_time(until),
+                      redact=not no_redact, obfuscate=obfuscate)
+    try:
+        report = analyze(path, options)
+    except IntakeError as exc:
+        raise _fail(str(exc)) from exc
+    if fmt is Format.json:
+        text = to_json(report)
+    elif fmt is Format.html:
+        from analyzer.report.html import to_html
+
+        text = to_html(report, lang=lang.value)
+    else:
+        from analyzer.report.terminal import render_terminal
+
+        if output is None:
+            render_terminal(report, lang=lang.value, quiet=quiet)
+            text = None
+        else:
+            text = render_terminal(report, lang=lang.value, quiet=quiet, plain=True, file=None)
+    if text is not None:
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+            if fmt is not Format.json or quiet:
+                typer.echo(f"report written to {output}", err=True)
+    top = report.max_severity()
+    if fail_on is not FailOn.never and top is not None and severity_rank(top) >= severity_rank(fail_on.value):
+        raise typer.Exit(EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK)
+
+
+class TimelineFormat(str, Enum):
+    csv = "csv"
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+@app.command("timeline")
+def timeline_cmd(
+    path: Annotated[Path, typer.Argument(help="Bundle: folder or archive.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    fmt: Annotated[TimelineFormat, typer.Option("--format", "-f")] = TimelineFormat.csv,
+) -> None:
+    """Write every record of the bundle as one UTC-ordered timeline (redacted)."""
+    from analyzer.export import export_timeline
+    from analyzer.intake import IntakeError
+
+    try:
+        n = export_timeline(path, output, fmt.value)
+    except IntakeError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"{n} events written to {output}", err=True)
+
+
+def run() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,106 @@
+"""The report object that ``analyze()`` returns and every output format renders (DESIGN.md 3.3)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = "1"
+SEVERITIES = ("info", "warning", "error", "critical")  # ascending
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity) if severity in SEVERITIES else -1
+
+
+@dataclass
+class Evidence:
+    path: str
+    line: int | None
+    ts: str | None  # ISO-8601 UTC with Z, or None
+    text: str
+
+
+@dataclass
+class Finding:
+    id: str
+    title: str
+    severity: str
+    confidence: float
+    seed_cause: int | None
+    error_codes: list[str]
+    explanation: str
+    remediation: list[str]
+    evidence: list[Evidence] = field(default_factory=list)
+    first_seen: str | None = None
+    last_seen: str | None = None
+    root_cause: bool = False
+    caused_by: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MissingEvidence:
+    source: str
+    why: str
+    collect: str
+
+
+@dataclass
+class SourceEntry:
+    path: str
+    parser: str | None
+    status: str  # parsed | skipped | failed
+    events: int = 0
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class Verdict:
+    status: str  # problems_found | healthy | inconclusive
+    root_cause: str | None
+    summary: str
+
+
+@dataclass
+class BundleInfo:
+    name: str
+    sha256: str
+    bytes: int
+    layout: str
+    os: str  # linux | windows | unknown
+    host: str | None
+
+
+@dataclass
+class Report:
+    tool: dict[str, str]
+    bundle: BundleInfo
+    verdict: Verdict
+    findings: list[Finding]
+    missing_evidence: list[MissingEvidence]
+    sources: list[SourceEntry]
+    timeline: dict[str, Any]
+    redactions: dict[str, Any] = field(default_factory=lambda: {"count": 0, "by_kind": {}})
+    schema_version: str = SCHEMA_VERSION
+    # not part of the JSON contract: extra data for the HTML picture and the batch catalog
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("extras")
+        return {
+            "schema_version": d.pop("schema_version"),
+            "tool": d["tool"],
+            "bundle": d["bundle"],
+            "verdict": d["verdict"],
+            "findings": d["findings"],
+            "missing_evidence": d["missing_evidence"],
+            "sources": d["sources"],
+            "timeline": d["timeline"],
+            "redactions": d["redactions"],
+        }
+
+    def max_severity(self) -> str | None:
+        ranks = [severity_rank(f.severity) for f in self.findings]
+        return SEVERITIES[max(ranks)] if ranks else None

@@ -1,0 +1,188 @@
+"""Recognition: which abstract source a bundle member is, and which parser reads it.
+
+As in insights-core, detectors speak of abstract sources (``waagent_log``, ``goal_state_xml``, ...)
+and this table maps each to path patterns. Bundles put files under arbitrary roots (``var/...``,
+``./var/...``, ``C/WindowsAzure/...``, ``hostname-2024/var/...``), so a pattern matches any *suffix*
+of the normalized member path that starts at a ``/`` boundary; ``*`` does not cross ``/`` and ``**``
+does. Matching ignores case (Windows paths are case-insensitive; Linux names here do not collide).
+
+Members no pattern claims get a cheap content sniff (the first 4 KiB) by every parser that has one.
+Private keys are recognized so that their presence is recorded while their content is never read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from parsers import get_parser, parser_names
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str  # abstract source name used by detectors and the missing-evidence list
+    parser: str  # module in parsers/ ("" = recognized, never read)
+    patterns: tuple[str, ...]
+    os: str = "any"  # linux | windows | any
+    note: str = ""
+
+
+_VMS_LINUX = "var/log/azure/microsoft.azure.recoveryservices.vmsnapshotlinux"
+_VMS_WIN_LOGS = "windowsazure/logs/plugins/microsoft.azure.recoveryservices.vmsnapshot"
+
+SOURCES: tuple[Source, ...] = (
+    # --- never read: private keys and certificate payloads (secrets.md) ---------------------
+    Source("private_key", "", ("var/lib/waagent/*.prv", "*.pfx", "*.p12", "var/lib/waagent/*.pem",
+                               "var/lib/waagent/*.p7m", "*.key"), "any",
+           "private key material: presence recorded, content never read"),
+    # --- Linux agent ------------------------------------------------------------------------
+    Source("waagent_log", "waagent_log", ("var/log/waagent.log*", "waagent.log*", "var/log/waagent-*.log*"), "linux"),
+    Source("extension_command_log", "waagent_log", ("var/log/azure/*/commandexecution*.log*",
+                                                    "var/log/azure/*/*/commandexecution*.log*"), "linux"),
+    Source("vmsnapshot_log", "vmsnapshot_log", (f"{_VMS_LINUX}/extension.log*", f"{_VMS_LINUX}/*/extension.log*",
+                                                f"{_VMS_LINUX}/shell.log*", f"{_VMS_LINUX}/*/shell.log*"), "linux"),
+    Source("syslog", "syslog", ("var/log/syslog*", "var/log/messages*", "var/log/kern.log*", "var/log/kern*",
+                                "var/log/dmesg*", "var/log/boot.log*", "var/log/cloud-init.log*",
+                                "sos_commands/logs/journalctl*", "journal*.txt", "journalctl*"), "linux"),
+    Source("goal_state_xml", "wire_xml", ("var/lib/waagent/goalstate*.xml", "history/*/goalstate*.xml",
+                                          "goalstate*.xml"), "linux"),
+    Source("extensions_config_xml", "wire_xml", ("extensionsconfig*.xml", "history/*/extensionsconfig*.xml"), "linux"),
+    Source("hosting_environment_xml", "wire_xml", ("hostingenvironmentconfig*.xml",), "linux"),
+    Source("shared_config_xml", "wire_xml", ("sharedconfig*.xml",), "linux"),
+    Source("certificates_xml", "wire_xml", ("var/lib/waagent/certificates.xml", "certificates*.xml"), "linux"),
+    Source("ovf_env_xml", "wire_xml", ("ovf-env.xml",), "linux"),
+    Source("manifest_xml", "wire_xml", ("var/lib/waagent/*.manifest.xml", "*.agentsmanifest",
+                                        "history/*/*.manifest.xml"), "linux"),
+    Source("vm_settings_json", "agent_state", ("vmsettings*.json", "history/*/vmsettings.json"), "linux"),
+    Source("waagent_status_json", "agent_state", ("waagent_status*.json",), "linux"),
+    Source("agent_error_json", "agent_state", ("var/lib/waagent/error.json", "var/lib/waagent/*/error.json"), "linux"),
+    Source("certificates_json", "agent_state", ("history/*/certificates.json",), "linux"),
+    Source("agent_lib_file", "agent_state", ("var/lib/waagent/incarnation", "var/lib/waagent/wireserverendpoint",
+                                             "var/lib/waagent/protocol", "var/lib/waagent/provisioned"), "linux"),
+    Source("handler_state", "extension_state", ("*/config/handlerstate", "*/config/*.handlerstate",
+                                                "*/config/handlerstatus", "*/config/*.handlerstatus"), "any"),
+    Source("extension_status", "extension_state", ("*/status/*.status", "*/status/*.status_*"), "any"),
+    Source("extension_settings", "extension_state", ("*/config/*.settings", "*/runtimesettings/*.settings"), "any"),
+    Source("handler_environment", "extension_state", ("handlerenvironment.json", "handlermanifest.json"), "any"),
+    Source("collector_results", "collector_results", ("results.txt",), "linux"),
+    Source("waagent_conf", "waagent_conf", ("etc/waagent.conf", "waagent.conf"), "linux"),
+    Source("vmbackup_conf", "vmbackup_conf", ("etc/azure/vmbackup.conf", "vmbackup.conf"), "linux"),
+    Source("dhcp_lease", "dhcp_lease", ("var/lib/dhcp/*.lease*", "var/lib/dhclient/*.lease*",
+                                        "var/lib/networkmanager/*.lease*", "var/lib/wicked/lease*",
+                                        "run/systemd/netif/leases/*", "*.leases", "dhclient*.lease*"), "linux"),
+    Source("host_info", "host_info", ("etc/os-release", "etc/*-release", "etc/hostname", "etc/timezone",
+                                      "sos_commands/azure/instance_metadata.json", "systeminfo*.txt"), "any"),
+    # --- Windows ----------------------------------------------------------------------------
+    Source("wa_app_agent_log", "wa_app_agent_log", ("windowsazure/logs/waappagent.log*",
+                                                    "windowsazure/logs/transparentinstaller.log*",
+                                                    "windowsazure/logs/telemetry.log*",
+                                                    "windowsazure/logs/appagentruntime.log*",
+                                                    "waappagent*.log", "transparentinstaller*.log"), "windows"),
+    Source("vmsnapshot_windows_log", "vmsnapshot_windows_log", (f"{_VMS_WIN_LOGS}/*/iaasbcdrextension*.log*",
+                                                                f"{_VMS_WIN_LOGS}/*/commandexecution*.log*",
+                                                                "iaasbcdrextension*.log"), "windows"),
+    Source("plugin_log", "wa_app_agent_log", ("windowsazure/logs/plugins/*/*/commandexecution*.log*",), "windows"),
+    Source("vmsnapshot_seq_number", "extension_state", ("packages/plugins/*/*/seqnumber.txt",), "windows"),
+    Source("aggregate_status_json", "agent_state", ("windowsazure/logs/aggregatestatus/*.json",), "windows"),
+    Source("evtx", "evtx", ("*.evtx",), "windows"),
+    Source("event_xml", "event_xml", ("winevt/logs/*.xml", "*evt*.xml", "*event*.xml"), "windows"),
+    Source("event_csv", "event_csv", ("*evt*.csv", "*event*.csv"), "windows"),
+    Source("event_text", "event_text", ("*evt*.txt", "*event*.txt"), "windows"),
+    Source("registry_export", "registry_export", ("*.reg",), "windows"),
+    Source("service_listing", "service_listing", ("*services*.txt", "sc_query*.txt", "sc_qc*.txt",
+                                                  "get-service*.txt"), "windows"),
+    Source("vss_writers", "service_listing", ("*vssadmin*.txt", "*vss_writers*.txt"), "windows"),
+)
+
+
+@dataclass(frozen=True)
+class Recognized:
+    source: str
+    parser: str
+    how: str  # "path" or "sniff"
+    note: str = ""
+
+
+def _glob_to_regex(pattern: str) -> str:
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]*/)*")
+            i += 3
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+@cache
+def _table() -> list[tuple[re.Pattern[str], Source]]:
+    return [(re.compile(r"(?:^|/)" + _glob_to_regex(p) + r"$"), s) for s in SOURCES for p in s.patterns]
+
+
+def recognize_path(path: str) -> Recognized | None:
+    """The first source whose pattern matches a suffix of ``path`` (table order decides)."""
+    low = path.lower()
+    for rx, src in _table():
+        if rx.search(low):
+            return Recognized(src.name, src.parser, "path", src.note)
+    return None
+
+
+@cache
+def _sniffers() -> list[tuple[str, str]]:
+    """(source, parser) for every parser with a sniff, in SOURCES order."""
+    seen: list[tuple[str, str]] = []
+    available = set(parser_names())
+    for s in SOURCES:
+        if s.parser and s.parser in available and all(p != s.parser for _, p in seen):
+            seen.append((s.name, s.parser))
+    return seen
+
+
+def recognize_content(path: str, head: bytes) -> Recognized | None:
+    """Ask each parser's cheap sniff about a member no path pattern claimed."""
+    for source, parser_name in _sniffers():
+        parser = get_parser(parser_name)
+        if parser.sniff is not None and parser.sniff(path, head):
+            return Recognized(source, parser_name, "sniff")
+    return None
+
+
+def source_os(source: str) -> str:
+    for s in SOURCES:
+        if s.name == source:
+            return s.os
+    return "any"
+
+
+# --- layouts -----------------------------------------------------------------------------------
+
+LAYOUTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # (layout, markers: every marker must match some member path suffix)
+    ("waagent-collect-logs", ("results.txt", "var/log/waagent.log*")),
+    ("sosreport", ("sos_commands/*",)),
+    ("azure-disk-inspect", ("manifest*.txt", "*/var/lib/waagent/*")),
+    ("windows-guest-logs", ("windowsazure/logs/*",)),
+    ("windows-event-logs", ("*.evtx",)),
+    ("manual-tarball", ("var/log/waagent.log*",)),
+    ("manual-tarball", ("var/lib/waagent/*",)),
+    ("linux-flat", ("waagent.log*",)),
+)
+
+
+def detect_layout(paths: list[str]) -> str:
+    """Name the bundle layout from its member paths; ``flat`` when no marker set matches."""
+    lows = [p.lower() for p in paths]
+    for layout, markers in LAYOUTS:
+        if all(any(re.search(r"(?:^|/)" + _glob_to_regex(m) + r"$", p) for p in lows) for m in markers):
+            return layout
+    return "flat" if paths else "empty"

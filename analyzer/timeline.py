@@ -1,0 +1,221 @@
+"""One UTC-ordered event stream per bundle, with bounded memory.
+
+Parsers stream events in file order. Events that detectors look for (``Event.notable``: a specific
+kind, or warning and above) stay in memory; ordinary records are only counted, unless the caller
+asks for the full stream (``keep_all=True``, used by ``bundle-analyze timeline``). Kept ordinary
+records are spilled to anonymous temporary files in sorted runs and merged on output, so a 1 GB log
+never sits in memory.
+
+Local-time records (waagent 2.0-2.2.45, Event Viewer CSV/TXT) are converted with the VM's UTC
+offset once the whole bundle has been read; without one they are taken as UTC and marked
+``attrs.tz = "assumed-utc"``. A record that a syslog copy repeats from the agent's own log
+(same UTC time and message) is kept once.
+"""
+
+from __future__ import annotations
+
+import heapq
+import pickle
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+from parsers.base import Event
+
+SPILL_EVENTS = 100_000
+_MAX_TS = datetime.max.replace(tzinfo=UTC)
+
+
+def _key(e: Event) -> tuple[datetime, int, str, int]:
+    # syslog copies sort after the original so that de-duplication keeps the agent's own record
+    return (e.ts or _MAX_TS, 1 if e.attrs.get("via") == "syslog" else 0, e.path, e.line)
+
+
+class Timeline:
+    def __init__(self, keep_all: bool = False) -> None:
+        self.keep_all = keep_all
+        self.notable: list[Event] = []
+        self.count = 0
+        self.first: datetime | None = None
+        self.last: datetime | None = None
+        self.utc_offset: timedelta | None = None
+        self.by_source: Counter[str] = Counter()
+        # (source, local, hour start) -> events, for the timeline picture
+        self._hist: Counter[tuple[str, bool, datetime]] = Counter()
+        self._buffer: list[Event] = []
+        self._raw_spills: list[IO[bytes]] = []
+        self._runs: list[IO[bytes]] = []
+        self._finalized = False
+
+    # --- filling -----------------------------------------------------------------------------
+    def add(self, e: Event) -> None:
+        self.by_source[e.source] += 1
+        if e.ts is not None:
+            self._hist[(e.source, e.local, e.ts.replace(minute=0, second=0, microsecond=0, tzinfo=None))] += 1
+        if e.notable:
+            self.notable.append(e)
+        elif self.keep_all:
+            self._buffer.append(e)
+            if len(self._buffer) >= SPILL_EVENTS:
+                self._spill_raw()
+        else:
+            self._count(e)
+
+    def extend(self, events: Iterable[Event]) -> int:
+        n = 0
+        for e in events:
+            self.add(e)
+            n += 1
+        return n
+
+    def _count(self, e: Event) -> None:
+        # ordinary records that are not kept: counted now, their time range fixed up in finalize
+        self.count += 1
+        if e.ts is not None:
+            self._range(e.ts, e.local)
+
+    def _range(self, ts: datetime, local: bool) -> None:
+        key = (ts.replace(tzinfo=None), local)
+        if self._lo is None or key < self._lo:
+            self._lo = key
+        if self._hi is None or key > self._hi:
+            self._hi = key
+
+    _lo: tuple[datetime, bool] | None = None
+    _hi: tuple[datetime, bool] | None = None
+
+    def _spill_raw(self) -> None:
+        f = tempfile.TemporaryFile()
+        pickle.dump(self._buffer, f, protocol=pickle.HIGHEST_PROTOCOL)
+        f.seek(0)
+        self._raw_spills.append(f)
+        self._buffer = []
+
+    # --- finishing ----------------------------------------------------------------------------
+    def finalize(self, utc_offset: timedelta | None) -> None:
+        """Convert local times with ``utc_offset`` (local = UTC + offset), sort, de-duplicate."""
+        if self._finalized:
+            return
+        self._finalized = True
+        self.utc_offset = utc_offset
+        for e in self.notable:
+            self._convert(e)
+        self.notable.sort(key=_key)
+        self.notable = list(_dedup(self.notable))
+        self.count += len(self.notable)
+        for e in self.notable:
+            if e.ts is not None:
+                self._range(e.ts, False)
+        if self.keep_all:
+            chunks: list[list[Event]] = []
+            for f in self._raw_spills:
+                chunks.append(pickle.load(f))
+                f.close()
+            self._raw_spills = []
+            chunks.append(self._buffer)
+            self._buffer = []
+            for chunk in chunks:
+                for e in chunk:
+                    self._convert(e)
+                    self._count(e)
+                chunk.sort(key=_key)
+                f = tempfile.TemporaryFile()
+                pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
+                f.seek(0)
+                self._runs.append(f)
+                del chunk[:]
+        self.first = self._to_utc(*self._lo) if self._lo else None
+        self.last = self._to_utc(*self._hi) if self._hi else None
+
+    def _to_utc(self, ts: datetime, local: bool) -> datetime:
+        if local and self.utc_offset is not None:
+            ts = ts - self.utc_offset
+        return ts.replace(tzinfo=UTC)
+
+    def _convert(self, e: Event) -> None:
+        if e.ts is None:
+            return
+        if e.local:
+            if self.utc_offset is not None:
+                e.ts = (e.ts.replace(tzinfo=None) - self.utc_offset).replace(tzinfo=UTC)
+                e.attrs["tz"] = "converted"
+            else:
+                e.ts = e.ts.replace(tzinfo=UTC)
+                e.attrs["tz"] = "assumed-utc"
+            e.local = False
+        elif e.ts.tzinfo is None:
+            e.ts = e.ts.replace(tzinfo=UTC)
+
+    # --- reading ------------------------------------------------------------------------------
+    def events(self) -> Iterator[Event]:
+        """Every kept event in UTC order (notable ones, plus all records when ``keep_all``)."""
+        if not self._finalized:
+            raise RuntimeError("finalize() the timeline first")
+        streams: list[Iterator[Event]] = [iter(self.notable)]
+        for f in self._runs:
+            f.seek(0)
+            streams.append(iter(pickle.load(f)))
+        yield from _dedup(heapq.merge(*streams, key=_key))
+
+    def histogram(self) -> dict[str, list[tuple[str, int]]]:
+        """Events per source per hour (UTC, ISO strings), for the timeline picture."""
+        out: dict[str, Counter[str]] = {}
+        for (source, local, hour), n in self._hist.items():
+            if local and self.utc_offset is not None:
+                hour = hour - self.utc_offset
+            out.setdefault(source, Counter())[hour.strftime("%Y-%m-%dT%H:00:00Z")] += n
+        return {s: sorted(c.items()) for s, c in sorted(out.items())}
+
+    def frame(self, events: Iterable[Event] | None = None) -> Any:
+        """A pandas DataFrame of the notable events (or of ``events``), with the row schema."""
+        import pandas as pd
+
+        rows = [row(e) for e in (self.notable if events is None else events)]
+        return pd.DataFrame(rows, columns=list(ROW_COLUMNS))
+
+    def close(self) -> None:
+        for f in self._raw_spills + self._runs:
+            f.close()
+        self._raw_spills, self._runs = [], []
+
+
+ROW_COLUMNS = ("ts", "source", "path", "line", "level", "component", "kind", "message", "attrs")
+
+
+def iso(ts: datetime | None) -> str:
+    if ts is None:
+        return ""
+    ts = ts.astimezone(UTC) if ts.tzinfo else ts
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def row(e: Event) -> dict[str, Any]:
+    return {
+        "ts": iso(e.ts),
+        "source": e.source,
+        "path": e.path,
+        "line": e.line,
+        "level": e.level,
+        "component": e.component,
+        "kind": e.kind,
+        "message": e.message,
+        "attrs": e.attrs,
+    }
+
+
+def _dedup(events: Iterable[Event]) -> Iterator[Event]:
+    """Drop syslog copies of a record already present with the same UTC time and message."""
+    current: datetime | None = None
+    seen: set[str] = set()
+    for e in events:
+        if e.ts != current:
+            current = e.ts
+            seen = set()
+        if e.attrs.get("via") == "syslog":
+            if e.message in seen:
+                continue
+        else:
+            seen.add(e.message)
+        yield e

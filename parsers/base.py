@@ -1,0 +1,135 @@
+"""The contract between parsers and the analyzer.
+
+A parser turns the bytes of one bundle member into three kinds of output:
+
+* **events** (yielded): one per log record, in file order, for the timeline;
+* **facts** (``ctx.fact``): typed values such as the agent version or an option-245 lease;
+* **problems** (``ctx.problem``): what could not be parsed, kept as data for the report.
+
+Parsers know nothing of detectors. Every parser module defines ``PARSER``, a :class:`Parser`.
+The vocabulary of event kinds and fact names lives in ``docs/vocabulary.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO
+
+# Levels, normalized. Parsers map their own spellings onto these.
+LEVELS = ("debug", "verbose", "info", "warning", "error", "critical")
+
+#: kind of an ordinary record that no detector looks for (kept for the full timeline export).
+GENERIC_KIND = "log"
+
+
+@dataclass(slots=True)
+class Event:
+    """One log record. ``ts`` is timezone-aware UTC, or naive when ``local`` (the VM's wall clock)."""
+
+    ts: datetime | None
+    source: str
+    path: str
+    line: int
+    level: str
+    component: str
+    kind: str
+    message: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+    local: bool = False
+
+    @property
+    def notable(self) -> bool:
+        return self.kind != GENERIC_KIND or self.level in ("warning", "error", "critical")
+
+
+@dataclass(slots=True)
+class Fact:
+    """A typed value read from the bundle, with where it came from."""
+
+    name: str
+    value: Any
+    path: str
+    line: int | None = None
+    ts: datetime | None = None
+    text: str = ""
+
+
+@dataclass(slots=True)
+class Problem:
+    """Something in a member that could not be read as its format says; shown in the report."""
+
+    path: str
+    line: int | None
+    message: str
+
+
+class ParseContext:
+    """Collects facts and problems while a parser runs over one member."""
+
+    def __init__(self, path: str, source: str = "") -> None:
+        self.path = path
+        self.source = source
+        self.facts: list[Fact] = []
+        self.problems: list[Problem] = []
+
+    def fact(
+        self,
+        name: str,
+        value: Any,
+        line: int | None = None,
+        ts: datetime | None = None,
+        text: str = "",
+    ) -> None:
+        self.facts.append(Fact(name, value, self.path, line, ts, text))
+
+    def problem(self, message: str, line: int | None = None) -> None:
+        self.problems.append(Problem(self.path, line, message))
+
+    def event(
+        self,
+        ts: datetime | None,
+        line: int,
+        message: str,
+        *,
+        level: str = "info",
+        component: str = "",
+        kind: str = GENERIC_KIND,
+        local: bool = False,
+        **attrs: Any,
+    ) -> Event:
+        """Build an event of this member (parsers still ``yield`` it)."""
+        return Event(ts, self.source, self.path, line, level, component, kind, message, attrs, local)
+
+
+ParseFn = Callable[[BinaryIO, ParseContext], Iterator[Event]]
+SniffFn = Callable[[str, bytes], bool]
+
+
+@dataclass(frozen=True)
+class Parser:
+    """A parser plugin: a name, a cheap sniff on the member's first bytes, and the parse function."""
+
+    name: str
+    parse: ParseFn
+    sniff: SniffFn | None = None
+    description: str = ""
+
+
+# --- small time helpers shared by parsers -------------------------------------------------
+
+_DOTNET_EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def from_dotnet_ticks(ticks: int | str) -> datetime | None:
+    """.NET ticks (100 ns since 0001-01-01 UTC) to an aware datetime; None when out of range."""
+    try:
+        return _DOTNET_EPOCH + timedelta(microseconds=int(ticks) // 10)
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+def utc(dt: datetime) -> datetime:
+    """Mark a naive datetime that is known to be UTC as aware."""
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

@@ -1,0 +1,126 @@
+"""Encoding sniff and a bounded line reader shared by every text parser.
+
+Windows logs arrive as UTF-16LE with a BOM (``FF FE``), sometimes without one; Linux logs are UTF-8
+or ASCII with backslash escapes. Invalid bytes never raise: they decode to U+FFFD. Lines longer than
+``MAX_LINE`` bytes are cut (the rest of the line is skipped) and reported once per member, which also
+bounds the input any regular expression sees.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from parsers.base import ParseContext
+
+MAX_LINE = 64 * 1024
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def sniff_encoding(head: bytes) -> str:
+    """Guess the encoding from the first bytes: a BOM, or NUL bytes in every other position."""
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    sample = head[:512]
+    if len(sample) >= 4:
+        odd_nuls = sample[1::2].count(0)
+        even_nuls = sample[0::2].count(0)
+        half = len(sample) // 2
+        if odd_nuls > half * 0.6 and even_nuls < half * 0.1:
+            return "utf-16-le"
+        if even_nuls > half * 0.6 and odd_nuls < half * 0.1:
+            return "utf-16-be"
+    return "utf-8"
+
+
+def head_text(head: bytes) -> str:
+    """The first bytes of a member as text, for sniffs (never raises)."""
+    enc = sniff_encoding(head)
+    if enc.startswith("utf-16") or enc.startswith("utf-32"):
+        head = head[: len(head) - len(head) % 4]
+    return head.decode(enc, "replace")
+
+
+def iter_lines(
+    stream: BinaryIO, ctx: ParseContext | None = None, max_line: int = MAX_LINE
+) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, text)`` with line ends stripped; 1-based numbers.
+
+    The encoding is sniffed from the first bytes. Over-long lines are truncated to ``max_line``
+    and counted as one problem per member.
+    """
+    buffered = stream if isinstance(stream, io.BufferedIOBase) and hasattr(stream, "peek") else None
+    reader: BinaryIO = buffered if buffered is not None else io.BufferedReader(_RawAdapter(stream))
+    head = reader.peek(4096)[:4096]  # type: ignore[attr-defined]
+    enc = sniff_encoding(head)
+    truncated = 0
+    if enc in ("utf-8", "utf-8-sig"):
+        readline = reader.readline
+        n = 0
+        first = True
+        while True:
+            raw = readline(max_line)
+            if not raw:
+                break
+            n += 1
+            if first:
+                first = False
+                if raw.startswith(codecs.BOM_UTF8):
+                    raw = raw[3:]
+            if len(raw) >= max_line and not raw.endswith(b"\n"):
+                truncated += 1
+                while True:  # skip the rest of this line
+                    rest = readline(max_line)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+            yield n, raw.rstrip(b"\r\n").decode("utf-8", "replace")
+    else:
+        text = io.TextIOWrapper(reader, encoding=enc, errors="replace", newline=None)
+        n = 0
+        while True:
+            line = text.readline(max_line)
+            if not line:
+                break
+            n += 1
+            if len(line) >= max_line and not line.endswith("\n"):
+                truncated += 1
+                while True:
+                    rest = text.readline(max_line)
+                    if not rest or rest.endswith("\n"):
+                        break
+            yield n, line.rstrip("\r\n").lstrip("\ufeff")
+    if truncated and ctx is not None:
+        ctx.problem(f"{truncated} line(s) longer than {max_line} bytes were truncated")
+
+
+def read_text(stream: BinaryIO, limit: int = 64 * 1024 * 1024) -> str:
+    """Read a whole (small) member as text with the sniffed encoding; bytes past ``limit`` are dropped."""
+    data = stream.read(limit)
+    enc = sniff_encoding(data[:4096])
+    return data.decode(enc, "replace").lstrip("\ufeff")
+
+
+class _RawAdapter(io.RawIOBase):
+    """Lets any object with ``read`` sit under a BufferedReader."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+        data = self._stream.read(len(b))
+        n = len(data)
+        b[:n] = data
+        return n
