@@ -111,20 +111,20 @@ def _parse_member(member: Member, timeline: Timeline, facts: list[Fact], problem
         rec = recognize_content(member.path, head)
         if rec is None:
             return SourceEntry(member.path, None, "skipped", error="no parser recognizes this file"), None
-    parser = get_parser(rec.parser)
-    ctx = ParseContext(member.path, parser.name)
+    ctx = ParseContext(member.path, rec.parser)
     n = 0
     try:
+        parser = get_parser(rec.parser)
         for e in parser.parse(stream, ctx):
             timeline.add(e)
             n += 1
     except IntakeError as exc:  # a limit broken while this member was read
         ctx.problem(str(exc))
-        return _entry(member, parser.name, "failed", n, ctx, facts, problems, str(exc)), rec
+        return _entry(member, rec.parser, "failed", n, ctx, facts, problems, str(exc)), rec
     except Exception as exc:  # noqa: BLE001 - a bad file must never stop the bundle
         msg = f"{type(exc).__name__}: {exc}"
-        return _entry(member, parser.name, "failed", n, ctx, facts, problems, msg), rec
-    return _entry(member, parser.name, "parsed", n, ctx, facts, problems, None), rec
+        return _entry(member, rec.parser, "failed", n, ctx, facts, problems, msg), rec
+    return _entry(member, rec.parser, "parsed", n, ctx, facts, problems, None), rec
 
 
 def _entry(member: Member, parser: str, status: str, n: int, ctx: ParseContext, facts: list[Fact],

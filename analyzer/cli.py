@@ -32,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Why did an Azure VM backup fail with a snapshot timeout? Point it at the customer's log bundle.",
     rich_markup_mode=None,
+    pretty_exceptions_enable=False,  # never print locals: they may hold secrets from the bundle
 )
 
 

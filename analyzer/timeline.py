@@ -163,9 +163,8 @@ class Timeline:
         """Events per source per hour (UTC, ISO strings), for the timeline picture."""
         out: dict[str, Counter[str]] = {}
         for (source, local, hour), n in self._hist.items():
-            if local and self.utc_offset is not None:
-                hour = hour - self.utc_offset
-            out.setdefault(source, Counter())[hour.strftime("%Y-%m-%dT%H:00:00Z")] += n
+            start = hour - self.utc_offset if local and self.utc_offset is not None else hour
+            out.setdefault(source, Counter())[start.strftime("%Y-%m-%dT%H:00:00Z")] += n
         return {s: sorted(c.items()) for s, c in sorted(out.items())}
 
     def frame(self, events: Iterable[Event] | None = None) -> Any:

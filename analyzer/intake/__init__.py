@@ -10,7 +10,7 @@ be opened at all raises :class:`IntakeError`.
 
 from __future__ import annotations
 
-from analyzer.intake.limits import IntakeError, Limits, LimitExceeded
+from analyzer.intake.limits import IntakeError, LimitExceeded, Limits
 from analyzer.intake.members import Bundle, IntakeProblem, Member, open_bundle
 from analyzer.intake.paths import normalize_path
 

@@ -45,10 +45,7 @@ class Bundle:
     def members(self) -> Iterator[Member]:
         from analyzer.intake import archives
 
-        if self.input_path.is_dir():
-            it = _walk_folder(self)
-        else:
-            it = archives.iter_file(self, self.input_path)
+        it = _walk_folder(self) if self.input_path.is_dir() else archives.iter_file(self, self.input_path)
         for m in it:
             self.member_paths.append(m.path)
             yield m
