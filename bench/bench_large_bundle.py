@@ -1,0 +1,115 @@
+"""Large bundle: analysis of a tar.gz holding ~1 GB of agent logs vs ``gzip -dc FILE | wc -l``.
+
+Run: ``python3 bench/bench_large_bundle.py [--mb 1024]``. It writes a deterministic tar.gz (waagent.log
+with its rotations and VMSnapshot extension logs, mixed log generations, tracebacks, heartbeats) into a
+temporary folder, then prints: the baseline time of ``gzip -dc FILE | wc -l``, the wall time of
+``bundle-analyze FILE --format json``, the ratio, MB/s of uncompressed log, and the analyzer's peak
+RSS. Targets (DESIGN.md section 5): ratio <= 3, peak RSS < 400 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+_G4 = (
+    "{d}T{t}.{us:06d}Z INFO ExtHandler ExtHandler [HEARTBEAT] Agent WALinuxAgent-2.9.1.1 is running as the goal "
+    "state agent [DEBUG HeartbeatCounter: {n};HeartbeatId: 3d5b6c1e;DroppedPackets: 0;UpdateGSErrors: 0;AutoUpdate: 1]",
+    "{d}T{t}.{us:06d}Z INFO ExtHandler ExtHandler ProcessExtensionsGoalState completed [incarnation_{n} 98 ms]",
+    "{d}T{t}.{us:06d}Z INFO ExtHandler [Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9218.0] Target handler "
+    "state: enabled [incarnation {n}]",
+    "{d}T{t}.{us:06d}Z INFO MonitorHandler ExtHandler Stopped tracking cgroup walinuxagent.service [/sys/fs/cgroup]",
+    "{d}T{t}.{us:06d}Z WARNING ExtHandler ExtHandler Fetch failed: [HttpError] [HTTP Failed] GET "
+    "http://168.63.129.16/machine/?comp=goalstate -- IOError timed out -- 6 attempts made",
+    "{d}T{t}.{us:06d}Z ERROR ExtHandler ExtHandler Error fetching the goal state: [ProtocolError] timed out\n"
+    "Traceback (most recent call last):\n  File \"/var/lib/waagent/WALinuxAgent-2.9.1.1/bin/x.egg/update.py\", "
+    "line 350, in _try_update_goal_state\nazurelinuxagent.common.exception.ProtocolError: [ProtocolError] timed out",
+)
+_G2 = "{ds} {t}.{us:06d} INFO Daemon Azure Linux Agent Version:2.2.45"
+_EXT = "{d} {t}.{us:06d} [Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0]PreSnapshot: Status Code: 200"
+
+
+def _lines(start_day: int, count: int, kind: str) -> bytes:
+    out = []
+    for n in range(count):
+        sec = n % 86400
+        d = f"2024-01-{start_day + (n // 86400) % 20:02d}"
+        t = f"{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}"
+        if kind == "ext":
+            out.append(_EXT.format(d=d, t=t, us=n % 999999))
+        elif n % 97 == 0:
+            out.append(_G2.format(ds=d.replace("-", "/"), t=t, us=n % 999999))
+        else:
+            out.append(_G4[n % len(_G4)].format(d=d, t=t, us=n % 999999, n=n))
+    return ("\n".join(out) + "\n").encode()
+
+
+def make_bundle(folder: Path, mb: int) -> tuple[Path, int]:
+    """Write the tar.gz; return its path and the uncompressed log bytes."""
+    target = mb * 1024 * 1024
+    chunk = _lines(1, 200_000, "agent")
+    ext_chunk = _lines(1, 100_000, "ext")
+    files: list[tuple[str, bytes, int]] = []  # name, chunk, repeats
+    main_repeats = max(1, int(target * 0.5 / len(chunk)))
+    files.append(("var/log/waagent.log", chunk, main_repeats))
+    rot = max(1, int(target * 0.1 / len(chunk)))
+    for i in range(1, 5):
+        files.append((f"var/log/waagent.log.{i}", chunk, rot))
+    ext_rep = max(1, int(target * 0.1 / len(ext_chunk)))
+    files.append(("var/log/azure/Microsoft.Azure.RecoveryServices.VMSnapshotLinux/extension.log", ext_chunk, ext_rep))
+    path = folder / "large.tar.gz"
+    total = 0
+    with gzip.open(path, "wb", compresslevel=1) as gz, tarfile.open(fileobj=gz, mode="w|") as tar:
+        for name, data, reps in files:
+            spool = folder / "member"
+            with spool.open("wb") as f:
+                for _ in range(reps):
+                    f.write(data)
+            size = spool.stat().st_size
+            total += size
+            with spool.open("rb") as f:
+                info = tarfile.TarInfo(name)
+                info.size = size
+                tar.addfile(info, f)
+            spool.unlink()
+    return path, total
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mb", type=int, default=1024, help="uncompressed MB of logs (default 1024)")
+    args = ap.parse_args()
+    exe = shutil.which("bundle-analyze")
+    if exe is None:
+        sys.exit("bundle-analyze is not installed: pip install .")
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        bundle, raw = make_bundle(Path(tmp), args.mb)
+        print(f"generated {bundle.stat().st_size / 1e6:.0f} MB tar.gz holding {raw / 1e6:.0f} MB of logs "
+              f"in {time.perf_counter() - t0:.1f} s")
+        t0 = time.perf_counter()
+        subprocess.run(f"gzip -dc {bundle} | wc -l", shell=True, check=True, capture_output=True)
+        base = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        proc = subprocess.run([exe, str(bundle), "--format", "json", "-o", os.path.join(tmp, "r.json")],
+                              capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - t0
+        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if proc.returncode not in (0, 1):
+        sys.exit(f"bundle-analyze failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    print(f"gzip -dc | wc -l: {base:.2f} s")
+    print(f"bundle-analyze:   {wall:.2f} s  ({raw / 1e6 / wall:.0f} MB/s of log)")
+    print(f"ratio: {wall / base:.2f}x (target <= 3x)   peak RSS: {rss_mb:.0f} MB (target < 400 MB)")
+
+
+if __name__ == "__main__":
+    main()
