@@ -78,7 +78,14 @@ def service_name(name: str) -> str:
     """The canonical service (key) name of a display or key name; unknown names are kept as written."""
     name = name.strip()
     low = name.lower()
-    return _SERVICE_KEYS.get(low) or _SERVICE_DISPLAY.get(low) or name
+    known = _SERVICE_KEYS.get(low) or _SERVICE_DISPLAY.get(low)
+    if known:
+        return known
+    m = _DISPLAY_WITH_KEY.match(name)  # "AppX Deployment Service (AppXSVC)"
+    return service_name(m.group(1)) if m else name
+
+
+_DISPLAY_WITH_KEY = re.compile(r"^.+ \((\w+)\)$")
 
 
 _START_TYPES = {
