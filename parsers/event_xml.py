@@ -107,6 +107,21 @@ def record(event: etree._Element) -> WinRecord:
     )
 
 
+_FRAGMENT_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                                   remove_comments=True, remove_pis=True)
+
+
+def fragment_record(text: str) -> WinRecord | None:
+    """The record of one ``<Event>`` XML text (e.g. the "Event Xml:" part of a copied event); None if unreadable."""
+    if _DOCTYPE.search(text):
+        return None
+    try:
+        root = etree.fromstring(_DECL.sub("", text.strip(), count=1).encode("utf-8"), _FRAGMENT_PARSER)
+    except etree.XMLSyntaxError:
+        return None
+    return record(root) if _local(root.tag) == "Event" else None
+
+
 def _chunks(stream: BinaryIO) -> Iterator[str]:
     head = stream.read(READ)
     decoder = codecs.getincrementaldecoder(sniff_encoding(head[:4096]))("replace")
