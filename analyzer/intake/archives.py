@@ -1,25 +1,396 @@
-"""Archive readers (placeholder: plain files only until the archive readers land).
+"""Archive readers: detect a format by its magic bytes and walk it as a stream, nested archives included.
 
-``iter_file`` opens the input file; ``expand`` yields a member as is, or the members inside it when it
-is an archive.
+Formats: tar (plain, gzip, bzip2, xz), zip, 7z, and single gzip/bzip2/xz files. Nothing is extracted
+under a name the archive chose: tar is read in stream mode, zip entries with ``ZipFile.open``, 7z through
+writers into an anonymous spool, and a nested zip or 7z (which needs random access) is first copied to an
+anonymous ``tempfile.TemporaryFile``.
+
+Member paths:
+- a member of the input archive keeps its own (normalized) path;
+- a member of a nested archive is joined to the nested archive's path:
+  ``var/lib/waagent/history/2022-04-19T21-03-01__2.zip/GoalState.xml``;
+- **wrapper rule**: when the input archive holds exactly one file and that file is an archive (a ticket's
+  ``upload.zip`` holding ``logs.tar.gz``), the wrapper is transparent and the inner members keep their own
+  paths. For tar, read as a stream, "exactly one" means: the first file, with nothing after it;
+- a single-file gzip/bzip2/xz member is yielded decompressed under its name minus the suffix
+  (``var/log/waagent.log.2.gz`` -> ``var/log/waagent.log.2``), so rotations stay distinguishable;
+- duplicate names are all yielded, in archive order, under the same path (a list, not a dict); the
+  ``origin`` of the second and later copies ends in ``#2``, ``#3``... so they stay distinguishable.
+
+Refused entries (links, devices, absolute or ``..`` names, encryption, methods outside the allow-list,
+sizes over a limit) become ``bundle.problem`` rows and the walk goes on. A corrupt or truncated archive
+gets a row and keeps the members read before the damage; the input archive itself raises
+:class:`IntakeError` when nothing at all could be read from it, and a bundle-wide budget
+(:class:`BudgetExhausted`) always stops the walk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import bz2
+import gzip
+import lzma
+import stat
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
+
+import py7zr
+
+from analyzer.intake import sevenzip, zipsafe
+from analyzer.intake.limits import BudgetExhausted, IntakeError, LimitExceeded, Limits
+from analyzer.intake.paths import normalize_path, refusal
+from analyzer.intake.streams import (
+    DECODE_ERRORS,
+    Budget,
+    GuardedReader,
+    MemberReader,
+    RatioReader,
+    anonymous_file,
+    buffered,
+    spool,
+)
 
 if TYPE_CHECKING:
     from analyzer.intake.members import Bundle, Member
 
+_GZIP, _BZIP2, _XZ, _TAR, _ZIP, _7Z = "gzip", "bzip2", "xz", "tar", "zip", "7z"
+_SUFFIXES = {_GZIP: (".tgz", ".gz"), _BZIP2: (".tbz2", ".tbz", ".bz2"), _XZ: (".txz", ".xz")}
+_TAR_FOR = {".tgz", ".tbz2", ".tbz", ".txz"}
+SNIFF = 512
+
+
+def sniff(head: bytes) -> str | None:
+    """The container format of these first bytes, or ``None`` for a plain file."""
+    if head.startswith(b"\x1f\x8b"):
+        return _GZIP
+    if head.startswith(b"BZh") and head[3:4].isdigit():
+        return _BZIP2
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return _XZ
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _ZIP
+    if head.startswith(b"7z\xbc\xaf\x27\x1c"):
+        return _7Z
+    if head[257:262] == b"ustar":
+        return _TAR
+    return None
+
+
+@dataclass
+class _Walk:
+    bundle: Bundle
+    budget: Budget
+    seen: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def limits(self) -> Limits:
+        return self.budget.limits
+
+    def member(self, path: str, size: int | None, stream: BinaryIO, origin: str) -> Member:
+        from analyzer.intake.members import Member
+
+        n = self.seen.get(path, 0) + 1
+        self.seen[path] = n
+        return Member(path, size, stream, origin if n == 1 else f"{origin}#{n}")
+
 
 def iter_file(bundle: Bundle, path: Path) -> Iterator[Member]:
+    """The members of an input file: an archive, or a single plain file (a pasted waagent.log)."""
+    walk = _Walk(bundle, bundle.budget)
     with path.open("rb") as f:
-        yield from expand(bundle, path.name, f, path.stat().st_size, depth=0)
+        yield from _content(walk, path.name, "", path.name, f, path.stat().st_size, 0, top=True)
 
 
-def expand(bundle: Bundle, name: str, stream: BinaryIO, size: int | None, depth: int) -> Iterator[Member]:
-    from analyzer.intake.members import Member
+def expand(bundle: Bundle, path: str, stream: BinaryIO, size: int | None, origin: str) -> Iterator[Member]:
+    """One file of a folder input: yielded as is, or its members when it is an archive."""
+    walk = _Walk(bundle, bundle.budget)
+    yield from _entry(walk, path, path, origin, stream, size, 1)
 
-    yield Member(name, size, stream, name)
+
+def _entry(w: _Walk, path: str, prefix: str, origin: str, raw: BinaryIO, size: int | None,
+           depth: int, *, top: bool = False) -> Iterator[Member]:
+    """An archive entry: charged to the budget as it is read, then sniffed."""
+    stream = buffered(MemberReader(raw, path, w.budget))
+    yield from _content(w, path, prefix, origin, stream, size, depth, top=top)
+
+
+def _content(w: _Walk, path: str, prefix: str, origin: str, stream: BinaryIO, size: int | None,
+             depth: int, *, top: bool) -> Iterator[Member]:
+    """Dispatch on the magic bytes. ``prefix`` is where the members go if this is an archive."""
+    try:
+        kind = sniff(_peek(stream))
+    except IntakeError as exc:
+        if isinstance(exc, BudgetExhausted):
+            raise
+        w.bundle.problem(path, str(exc))
+        return
+    if kind is None:
+        yield w.member(path, size, stream, origin)
+        return
+    if depth > w.limits.max_depth:
+        w.bundle.problem(path, f"{kind} archive nested beyond max_depth={w.limits.max_depth}: not opened")
+        return
+    readers: dict[str, Callable[..., Iterator[Member]]] = {
+        _GZIP: _compressed, _BZIP2: _compressed, _XZ: _compressed, _TAR: _tar, _ZIP: _zip, _7Z: _7z}
+    try:
+        yield from readers[kind](w, kind, path, prefix, origin, stream, depth, top)
+    except BudgetExhausted:
+        raise
+    except IntakeError as exc:
+        if top:
+            raise
+        w.bundle.problem(path, str(exc))
+
+
+def _peek(stream: BinaryIO) -> bytes:
+    peek = getattr(stream, "peek", None)
+    if peek is not None:
+        return bytes(peek(SNIFF)[:SNIFF])
+    pos = stream.tell()
+    head = stream.read(SNIFF)
+    stream.seek(pos)
+    return head
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}/{name}" if prefix else name
+
+
+# --- gzip, bzip2, xz -------------------------------------------------------------------------------
+
+def _compressed(w: _Walk, kind: str, path: str, prefix: str, origin: str, stream: BinaryIO, depth: int,
+                top: bool) -> Iterator[Member]:
+    """A gzip/bzip2/xz layer: a tar inside is read as this archive; anything else is one more member."""
+    inner = _strip_suffix(path, kind)
+    src = GuardedReader(stream, path)  # counts the compressed bytes the decompressor consumed
+    opener = {_GZIP: gzip.GzipFile, _BZIP2: bz2.BZ2File, _XZ: lzma.LZMAFile}[kind]
+    with opener(fileobj=src, mode="rb") as dec:
+        out = buffered(RatioReader(dec, inner, w.limits, lambda: src.count))  # type: ignore[arg-type]
+        if sniff(_peek(out)) == _TAR:
+            yield from _tar(w, _TAR, inner, prefix, origin, out, depth, top)
+        else:
+            yield from _entry(w, inner, prefix if top else inner, origin, out, None, depth + 1, top=top)
+
+
+def _strip_suffix(path: str, kind: str) -> str:
+    low = path.lower()
+    for suffix in _SUFFIXES[kind]:
+        if low.endswith(suffix) and len(path) > len(suffix):
+            return path[: -len(suffix)] + (".tar" if suffix in _TAR_FOR else "")
+    return path
+
+
+# --- tar -------------------------------------------------------------------------------------------
+
+def _tarinfo_class(limits: Limits) -> type[tarfile.TarInfo]:
+    """A TarInfo that refuses huge GNU long-name / PAX headers before reading them, and negative sizes."""
+
+    class SafeTarInfo(tarfile.TarInfo):
+        def _proc_member(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
+            if self.size < 0 or self.offset_data < 0:
+                raise IntakeError(f"tar header with a negative size or offset at byte {self.offset}")
+            meta = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
+                    tarfile.SOLARIS_XHDTYPE)
+            if self.type in meta and self.size > limits.max_meta_bytes:
+                raise LimitExceeded(f"tar header metadata (long name or PAX) of {self.size} bytes exceeds "
+                                    f"max_meta_bytes={limits.max_meta_bytes}")
+            return super()._proc_member(tf)  # type: ignore[misc]
+
+    return SafeTarInfo
+
+
+def _tar_refusal(ti: tarfile.TarInfo) -> str | None:
+    if ti.issym():
+        return f"symbolic link to {ti.linkname!r} refused: links are never followed"
+    if ti.islnk():
+        return f"hard link to {ti.linkname!r} refused: links are never followed"
+    if ti.ischr() or ti.isblk() or ti.isfifo():
+        return "device or fifo entry refused"
+    if not ti.isreg():
+        return f"tar entry type {ti.type!r} not supported"
+    return None
+
+
+def _tar(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: BinaryIO, depth: int,
+         top: bool) -> Iterator[Member]:
+    read = 0
+    try:
+        tf = tarfile.open(fileobj=stream, mode="r|", tarinfo=_tarinfo_class(w.limits))
+    except DECODE_ERRORS as exc:
+        raise IntakeError(f"{path}: not a readable tar archive ({exc})") from None
+    with tf:
+        try:
+            ti = tf.next()
+            while ti is not None:
+                tf.members.clear()  # stream mode keeps every TarInfo otherwise (security.md 3.2)
+                w.budget.add_member(_join(prefix, ti.name))
+                nxt: tarfile.TarInfo | bool | None = False  # False: the next entry is not fetched yet
+                if not ti.isdir():
+                    read += 1
+                    member_path, name, reason = _checked_name(w, prefix, ti.name)
+                    reason = reason or _tar_refusal(ti) or w.budget.check_declared(ti.size)
+                    if reason:
+                        w.bundle.problem(member_path, reason)
+                    else:
+                        raw = tf.extractfile(ti)
+                        assert raw is not None  # a regular file always has data
+                        entry = buffered(MemberReader(raw, member_path, w.budget))
+                        entry_origin = f"{origin}!{name}"
+                        if top and read == 1 and sniff(_peek(entry)) is not None:
+                            # wrapper rule: a first entry that is an archive, spooled to see what follows it
+                            with _spooled(w, member_path, entry) as spooled:
+                                nxt = tf.next()
+                                if spooled is not None:
+                                    sole = nxt is None
+                                    yield from _content(w, member_path, prefix if sole else member_path,
+                                                        entry_origin, spooled, ti.size, depth + 1, top=sole)
+                        else:
+                            yield from _content(w, member_path, member_path, entry_origin, entry, ti.size,
+                                                depth + 1, top=False)
+                ti = tf.next() if nxt is False else nxt  # type: ignore[assignment]
+            _check_tail(tf, read)
+        except BudgetExhausted:
+            raise
+        except (IntakeError, *DECODE_ERRORS) as exc:
+            msg = f"{path}: archive corrupt or truncated, listing incomplete after {read} entries ({exc})"
+            if top and read == 0:
+                raise IntakeError(msg) from None
+            w.bundle.problem(path, msg)
+
+
+@contextmanager
+def _spooled(w: _Walk, path: str, stream: BinaryIO) -> Iterator[BinaryIO | None]:
+    """``stream`` in an anonymous file, or ``None`` (with a problem row) when reading it broke a limit."""
+    try:
+        f = spool(stream)
+    except BudgetExhausted:
+        raise
+    except IntakeError as exc:
+        w.bundle.problem(path, str(exc))
+        yield None
+        return
+    with f:
+        yield f
+
+
+def _check_tail(tf: tarfile.TarFile, read: int) -> None:
+    """tarfile ends silently at a bad header after the first: anything but zeros after the end is damage."""
+    fileobj = tf.fileobj
+    while chunk := fileobj.read(1 << 16):  # type: ignore[union-attr]
+        if chunk.count(0) != len(chunk):
+            raise IntakeError(f"unreadable data after entry {read}")
+
+
+def _checked_name(w: _Walk, prefix: str, raw: str) -> tuple[str, str, str | None]:
+    """(member path, name inside this archive, why it is refused or ``None``) for an archive name."""
+    reason = refusal(raw, w.limits.max_name)
+    norm = normalize_path(raw) if reason is None else None
+    shown = norm or raw.replace("\x00", "\\x00")[:200]
+    return _join(prefix, shown), shown, reason
+
+
+# --- zip -------------------------------------------------------------------------------------------
+
+def _seekable(stream: BinaryIO, stack: ExitStack) -> BinaryIO:
+    if stream.seekable():
+        return stream
+    return stack.enter_context(spool(stream))
+
+
+def _zip(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: BinaryIO, depth: int,
+         top: bool) -> Iterator[Member]:
+    with ExitStack() as stack:
+        f = _seekable(stream, stack)
+        count = zipsafe.declared_entries(f)
+        if count is not None and w.budget.members + count > w.limits.max_members:
+            raise LimitExceeded(f"{path}: the zip declares {count} entries, more than max_members="
+                                f"{w.limits.max_members} allows")
+        f.seek(0)
+        try:
+            zf = stack.enter_context(zipfile.ZipFile(f))
+            bad = zipsafe.overlap(zf, f)
+        except DECODE_ERRORS as exc:
+            raise IntakeError(f"{path}: corrupt zip archive ({exc})") from None
+        if bad is not None:
+            raise LimitExceeded(f"{path}: overlapping zip entries at {bad!r} (a zip bomb): archive refused")
+        infos = zf.infolist()
+        files = [i for i in infos if not i.is_dir()]
+        if top and files and all(zipsafe.is_encrypted(i) for i in files):
+            raise IntakeError(f"{path}: {zipsafe.ENCRYPTED}")
+        sole = top and len(files) == 1
+        read = 0
+        for info in infos:
+            w.budget.add_member(_join(prefix, info.filename))
+            if info.is_dir():
+                continue
+            member_path, name, reason = _checked_name(w, prefix, info.orig_filename)
+            reason = reason or zipsafe.entry_refusal(info, w.limits) or w.budget.check_declared(info.file_size)
+            if reason:
+                w.bundle.problem(member_path, reason)
+                continue
+            try:
+                raw = zf.open(info)
+            except DECODE_ERRORS as exc:
+                w.bundle.problem(member_path, f"zip entry unreadable ({exc})")
+                continue
+            read += 1
+            with raw:
+                yield from _entry(w, member_path, prefix if sole else member_path, f"{origin}!{name}", raw,
+                                  info.file_size, depth + 1, top=sole)
+
+
+# --- 7z --------------------------------------------------------------------------------------------
+
+def _7z(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: BinaryIO, depth: int,
+        top: bool) -> Iterator[Member]:
+    with ExitStack() as stack:
+        f = _seekable(stream, stack)
+        try:
+            arc = sevenzip.open_archive(f, w.limits.max_meta_bytes)
+        except sevenzip.SevenZipRefused as exc:
+            raise IntakeError(f"{path}: {exc}") from None
+        stack.callback(arc.close)
+        entries: list[sevenzip.Entry] = []
+        declared = 0
+        sole = top and sum(1 for fi in arc.files if not fi.is_directory) == 1
+        for index, fi in enumerate(arc.files):
+            w.budget.add_member(_join(prefix, fi.filename))
+            if fi.is_directory:
+                continue
+            member_path, name, reason = _checked_name(w, prefix, fi.filename)
+            size = int(fi.uncompressed or 0)
+            reason = reason or _7z_refusal(fi) or w.budget.check_declared(size)
+            if reason:
+                w.bundle.problem(member_path, reason)
+                continue
+            declared += size
+            entries.append(sevenzip.Entry(fi.filename, index, member_path, f"{origin}!{name}"))
+        archive_bytes = f.seek(0, 2)
+        if declared > w.limits.max_ratio * archive_bytes + w.limits.ratio_floor:
+            raise LimitExceeded(f"{path}: 7z declares {declared} bytes from {archive_bytes}: compression ratio "
+                                f"above max_ratio={w.limits.max_ratio:g} (a decompression bomb)")
+        spool_file = stack.enter_context(anonymous_file())
+        done, error = sevenzip.extract(arc, entries, spool_file, w.budget)
+        finished = {e.index for e, _ in done}
+        for e in entries:
+            if e.index not in finished and error is None:
+                w.bundle.problem(e.path, "duplicate name in the 7z archive: only the first copy is read")
+        for e, window in done:
+            yield from _content(w, e.path, prefix if sole else e.path, e.origin, buffered(window),
+                                e.length, depth + 1, top=sole)
+        if error is not None:
+            if isinstance(error, BudgetExhausted) or (top and not done):
+                raise error
+            w.bundle.problem(path, str(error))
+
+
+def _7z_refusal(fi: py7zr.py7zr.ArchiveFile) -> str | None:
+    if fi.is_symlink or fi.is_junction:
+        return "symbolic link entry refused: links are never followed"
+    if fi.is_socket or (fi.st_fmt is not None and fi.st_fmt != stat.S_IFREG):
+        return "device, fifo or socket entry refused"
+    return None

@@ -10,15 +10,23 @@ MiB = 1024**2
 
 @dataclass(frozen=True)
 class Limits:
-    """Configurable caps; every one of them is checked while bytes are read, not after."""
+    """Configurable caps; every one of them is checked while bytes are read, not after.
 
-    max_total_bytes: int = 4 * GiB  # uncompressed bytes over the whole bundle, nested included
-    max_member_bytes: int = 2 * GiB  # uncompressed bytes of one member
-    max_ratio: float = 200.0  # uncompressed / compressed, for members above ratio_floor bytes
+    Depth counts archives inside the input: the input archive is depth 0, an archive inside it depth 1,
+    and an archive found at a depth above ``max_depth`` is refused, not opened. A compression layer
+    directly around a tar (``.tar.gz``) is part of that archive; any other compression layer (a ``.gz``
+    of a ``.gz``) counts as one more level.
+    """
+
+    max_total_bytes: int = 4 * GiB  # bytes read out of archives over the whole bundle, nested included
+    max_member_bytes: int = 2 * GiB  # uncompressed bytes of one member, declared and actual
+    max_ratio: float = 200.0  # uncompressed / compressed, for outputs above ratio_floor bytes
     ratio_floor: int = 1 * MiB
     max_members: int = 100_000  # entries over the whole bundle, nested included
-    max_depth: int = 4  # archives inside archives
+    max_depth: int = 3  # archives inside archives (security.md section 3.7)
     max_line: int = 64 * 1024  # bytes of one text line handed to a parser
+    max_meta_bytes: int = 1 * MiB  # one tar GNU long name or PAX header; a 7z header
+    max_name: int = 4096  # characters of one member name
 
 
 class IntakeError(Exception):
@@ -27,3 +35,7 @@ class IntakeError(Exception):
 
 class LimitExceeded(IntakeError):
     """A budget of :class:`Limits` was broken; the message names the member and the limit."""
+
+
+class BudgetExhausted(LimitExceeded):
+    """A bundle-wide budget (total bytes, member count) is spent: the walk of the whole bundle stops."""

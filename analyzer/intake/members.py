@@ -12,6 +12,7 @@ from typing import BinaryIO
 
 from analyzer.intake.limits import IntakeError, Limits
 from analyzer.intake.paths import normalize_path
+from analyzer.intake.streams import Budget
 
 
 @dataclass
@@ -41,6 +42,10 @@ class Bundle:
     bytes: int = 0
     problems: list[IntakeProblem] = field(default_factory=list)
     member_paths: list[str] = field(default_factory=list)
+    budget: Budget = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.budget = Budget(self.limits)
 
     def members(self) -> Iterator[Member]:
         from analyzer.intake import archives
@@ -64,7 +69,12 @@ def open_bundle(path: str | os.PathLike[str], limits: Limits | None = None) -> B
     b = Bundle(p, limits or Limits(), name=p.name)
     if p.is_file():
         b.bytes = p.stat().st_size
-        b.sha256 = _sha256(p)
+        if b.bytes == 0:
+            raise IntakeError(f"{p}: the input file is empty")
+        try:
+            b.sha256 = _sha256(p)
+        except OSError as exc:
+            raise IntakeError(f"{p}: cannot read the input: {exc.strerror}") from None
     else:
         b.bytes = sum(f.stat().st_size for f in p.rglob("*") if f.is_file() and not f.is_symlink())
     return b
@@ -78,18 +88,29 @@ def _sha256(p: Path) -> str:
     return h.hexdigest()
 
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
 def _walk_folder(bundle: Bundle) -> Iterator[Member]:
-    """Walk a folder without following links; regular files only."""
+    """Walk a folder without following links; regular files only (security.md section 3.8).
+
+    ``lstat`` first, then ``open`` with ``O_NOFOLLOW | O_NONBLOCK`` (a link swapped in meanwhile fails,
+    a fifo does not block), then ``fstat`` again: still a regular file on the input's own device.
+    """
     from analyzer.intake import archives
 
     root = bundle.input_path
-    count = 0
+    root_dev = os.stat(root).st_dev
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames.sort()
+        for d in dirnames:
+            full = os.path.join(dirpath, d)
+            if os.path.islink(full):
+                bundle.problem(_rel(root, full), "symbolic link to a folder refused (links are never followed)")
         for fn in sorted(filenames):
             full = os.path.join(dirpath, fn)
-            rel = os.path.relpath(full, root)
-            norm = normalize_path(rel) or rel
+            norm = _rel(root, full)
+            bundle.budget.add_member(norm)
             st = os.lstat(full)
             if stat.S_ISLNK(st.st_mode):
                 bundle.problem(norm, "symbolic link refused (links are never followed)")
@@ -97,8 +118,19 @@ def _walk_folder(bundle: Bundle) -> Iterator[Member]:
             if not stat.S_ISREG(st.st_mode):
                 bundle.problem(norm, "not a regular file (device, socket or fifo) refused")
                 continue
-            count += 1
-            if count > bundle.limits.max_members:
-                raise IntakeError(f"{norm}: more than max_members={bundle.limits.max_members} files")
-            with open(full, "rb") as f:
-                yield from archives.expand(bundle, norm, f, st.st_size, depth=0)
+            try:
+                fd = os.open(full, _OPEN_FLAGS)
+            except OSError as exc:
+                bundle.problem(norm, f"cannot open: {exc.strerror}")
+                continue
+            with os.fdopen(fd, "rb") as f:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode) or st.st_dev != root_dev:
+                    bundle.problem(norm, "changed while read, or on another file system: refused")
+                    continue
+                yield from archives.expand(bundle, norm, f, st.st_size, norm)
+
+
+def _rel(root: Path, full: str) -> str:
+    rel = os.path.relpath(full, root)
+    return normalize_path(rel) or rel

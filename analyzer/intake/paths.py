@@ -1,26 +1,33 @@
-"""Member path normalization.
+"""Member path normalization and the safety check on archive member names.
 
 Bundles name the same file many ways: ``./var/log/waagent.log``, ``/var/log/waagent.log``,
 ``C:\\WindowsAzure\\Logs\\WaAppAgent.log``, ``C/WindowsAzure/...`` and the agent collector's
-flattened ``truncated__var_log_syslog.1``. Everything is turned into a relative POSIX path.
-``None`` means the path is refused (it climbs out with ``..`` or is empty).
+flattened ``truncated__var_log_syslog.1`` (``truncated_`` + the path with ``/`` turned into ``_``,
+stored at the archive root). Everything is turned into a relative POSIX path; ``None`` means the path
+is refused (it climbs out with ``..``, holds a NUL, or is empty).
+
+Archives are stricter than folders: :func:`refusal` rejects absolute, drive-rooted and ``..`` member
+names outright (an archive has no business naming files outside itself), while a folder input only
+normalizes the relative names its own walk produced.
 """
 
 from __future__ import annotations
 
 import re
 
-_DRIVE = re.compile(r"^[A-Za-z]:(?=/|$)")
-_DRIVE_DIR = re.compile(r"^[A-Za-z](?=/(windows|windowsazure|packages|program ?files|programdata)/)", re.I)
-# truncated__var_log_syslog.1 -> var/log/syslog.1; only the known roots are unflattened.
-_TRUNCATED = re.compile(r"^truncated__(var_log|var_lib_waagent|etc)_(.+)$")
-_TRUNCATED_ROOTS = {"var_log": "var/log", "var_lib_waagent": "var/lib/waagent", "etc": "etc"}
+_DRIVE = re.compile(r"^[A-Za-z]:")
+# "C/Windows/...", "C/WindowsAzure/..." as some Windows collectors write the system drive.
+_DRIVE_DIR = re.compile(r"^[A-Za-z]/(?=(windows|windowsazure|packages|program ?files[^/]*|programdata)(/|$))", re.I)
+_TRUNCATED = re.compile(r"^truncated__(.+)$")
+_VERSION = re.compile(r"^\d+(\.\d+)+$")
+_TRUNCATED_ROOTS = ("var_log_azure_", "var_lib_waagent_", "var_log_", "etc_")
 
 
 def normalize_path(name: str) -> str | None:
     """A safe relative POSIX path for an archive or folder member, or ``None`` when refused."""
-    p = name.replace("\\", "/").strip()
-    p = _DRIVE.sub("", p)
+    if "\x00" in name:
+        return None
+    p = _DRIVE.sub("", name.replace("\\", "/").strip())
     parts: list[str] = []
     for part in p.split("/"):
         if part in ("", "."):
@@ -30,20 +37,54 @@ def normalize_path(name: str) -> str | None:
         parts.append(part)
     if not parts:
         return None
-    p = "/".join(parts)
-    p = _DRIVE_DIR.sub("", p).lstrip("/")
-    base = parts[-1]
-    m = _TRUNCATED.match(base)
-    if m:
-        head = "/".join(parts[:-1])
-        rest = _TRUNCATED_ROOTS[m.group(1)] + "/" + m.group(2)
-        # var/log/azure/<ext>/x arrives as var_log_azure_<ext>_x: the file name is ambiguous,
-        # so only the first flattened level is restored.
+    p = _DRIVE_DIR.sub("", "/".join(parts))
+    head, _, base = p.rpartition("/")
+    flat = _TRUNCATED.match(base)
+    if flat:
+        rest = _unflatten(flat.group(1))
         p = f"{head}/{rest}" if head else rest
-    return p or None
+    return p
+
+
+def _unflatten(flat: str) -> str:
+    """``var_log_azure_<ext>[_<version>]_<file>`` and the other collector roots back to a path.
+
+    Directory names under ``var/log/azure`` are extension names (no ``_``) and version numbers; the rest
+    is the file name, whose own underscores are kept. Unknown roots are returned unchanged.
+    """
+    for root in _TRUNCATED_ROOTS:
+        if not flat.startswith(root):
+            continue
+        rest = flat[len(root):]
+        out = root.rstrip("_").replace("_", "/")
+        if root == "var_log_azure_" and "_" in rest:
+            ext, _, rest = rest.partition("_")
+            out += "/" + ext
+            version, sep, tail = rest.partition("_")
+            if sep and _VERSION.match(version):
+                out += "/" + version
+                rest = tail
+        return f"{out}/{rest}" if rest else flat
+    return flat
 
 
 def is_escaping(name: str) -> bool:
-    """True for absolute or ``..`` names: refused in archives (a folder input only normalizes them)."""
+    """True for absolute, drive-rooted or ``..`` names."""
     n = name.replace("\\", "/")
     return n.startswith("/") or bool(_DRIVE.match(n)) or ".." in n.split("/")
+
+
+def refusal(name: str, max_name: int) -> str | None:
+    """Why an archive member name is refused, or ``None`` when it may be read."""
+    if "\x00" in name:
+        return "member name contains a NUL byte: refused"
+    if len(name) > max_name:
+        return f"member name longer than {max_name} characters: refused"
+    n = name.replace("\\", "/")
+    if n.startswith("/") or _DRIVE.match(n):
+        return "absolute member name refused: an archive may not name a path outside itself"
+    if ".." in n.split("/"):
+        return "member name climbs out of the archive with '..': refused"
+    if normalize_path(name) is None:
+        return "empty member name: refused"
+    return None

@@ -1,0 +1,170 @@
+"""Readers that charge every byte to the bundle's budget, and the anonymous spool for nested archives.
+
+Archive libraries raise lazily, during ``read()`` (``BadGzipFile``, ``EOFError``, ``zlib.error``,
+``LZMAError``, ``BadZipFile``): :class:`GuardedReader` turns those into :class:`IntakeError` naming the
+member and the byte offset, so a parser sees one error type and keeps the lines it already read.
+Reads use ``read1`` where the source has it, so data decoded before an error is not thrown away.
+"""
+
+from __future__ import annotations
+
+import io
+import lzma
+import shutil
+import struct
+import tarfile
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable
+from typing import BinaryIO
+
+from analyzer.intake.limits import BudgetExhausted, IntakeError, LimitExceeded, Limits
+
+CHUNK = 1 << 20  # read size for copies and buffers: large reads, no per-byte Python work
+DECODE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, EOFError, ValueError, RuntimeError, NotImplementedError, zlib.error, lzma.LZMAError,
+    zipfile.BadZipFile, tarfile.TarError, struct.error,
+)
+
+
+class Budget:
+    """The bundle-wide counters: member entries and bytes read out of archives, at every depth."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.members = 0
+        self.total = 0
+
+    def add_member(self, path: str) -> None:
+        self.members += 1
+        if self.members > self.limits.max_members:
+            raise BudgetExhausted(f"{path}: more than max_members={self.limits.max_members} entries in the bundle")
+
+    def charge(self, path: str, n: int) -> None:
+        self.total += n
+        if self.total > self.limits.max_total_bytes:
+            raise BudgetExhausted(
+                f"{path}: the bundle expands to more than max_total_bytes={self.limits.max_total_bytes} bytes")
+
+    def check_declared(self, size: int) -> str | None:
+        """Why a member of this declared size is refused before it is read, or ``None``."""
+        if size > self.limits.max_member_bytes:
+            return f"declared size {size} exceeds max_member_bytes={self.limits.max_member_bytes}: not read"
+        if self.total + size > self.limits.max_total_bytes:
+            return f"declared size {size} exceeds what is left of max_total_bytes={self.limits.max_total_bytes}"
+        return None
+
+
+class GuardedReader(io.RawIOBase):
+    """A raw reader over ``src``; subclasses account for the bytes in :meth:`_account`."""
+
+    def __init__(self, src: BinaryIO, path: str) -> None:
+        self._src = src
+        self._read = getattr(src, "read1", src.read)
+        self.path = path
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._read(len(b))
+        except IntakeError:
+            raise
+        except DECODE_ERRORS as exc:
+            raise IntakeError(f"{self.path}: corrupt or truncated data after {self.count} bytes "
+                              f"({type(exc).__name__}: {exc})") from None
+        n = len(data)
+        b[:n] = data
+        self.count += n
+        self._account(n)
+        return n
+
+    def _account(self, n: int) -> None:
+        """Charge ``n`` more bytes; the base class only counts them."""
+
+
+class MemberReader(GuardedReader):
+    """Charges a member's bytes to the bundle budget and to the per-member cap."""
+
+    def __init__(self, src: BinaryIO, path: str, budget: Budget) -> None:
+        super().__init__(src, path)
+        self._budget = budget
+
+    def _account(self, n: int) -> None:
+        cap = self._budget.limits.max_member_bytes
+        if self.count > cap:
+            raise LimitExceeded(f"{self.path}: member exceeds max_member_bytes={cap}")
+        self._budget.charge(self.path, n)
+
+
+class RatioReader(GuardedReader):
+    """Output of a decompressor; stops when it outgrows ``max_ratio`` times the compressed input read."""
+
+    def __init__(self, src: BinaryIO, path: str, limits: Limits, compressed: Callable[[], int]) -> None:
+        super().__init__(src, path)
+        self._limits = limits
+        self._compressed = compressed
+
+    def _account(self, n: int) -> None:
+        lim = self._limits
+        if self.count > lim.ratio_floor and self.count > lim.max_ratio * max(self._compressed(), 1):
+            raise LimitExceeded(f"{self.path}: decompressed {self.count} bytes from {self._compressed()}: "
+                                f"compression ratio above max_ratio={lim.max_ratio:g} (a decompression bomb?)")
+
+
+class SliceReader(io.RawIOBase):
+    """A seekable window [start, start+length) of a shared spool file."""
+
+    def __init__(self, spool: BinaryIO, start: int, length: int) -> None:
+        self._spool = spool
+        self._start = start
+        self._length = length
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = min(len(b), self._length - self._pos)
+        if n <= 0:
+            return 0
+        self._spool.seek(self._start + self._pos)
+        data = self._spool.read(n)
+        b[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def buffered(raw: io.RawIOBase) -> io.BufferedReader:
+    return io.BufferedReader(raw, CHUNK)
+
+
+def anonymous_file() -> BinaryIO:
+    """A temporary file that has no name on disk (unlinked at once on POSIX)."""
+    return tempfile.TemporaryFile()
+
+
+def spool(stream: BinaryIO) -> BinaryIO:
+    """Copy a stream into an anonymous temporary file and return it rewound."""
+    f = anonymous_file()
+    try:
+        shutil.copyfileobj(stream, f, CHUNK)
+    except BaseException:
+        f.close()
+        raise
+    f.seek(0)
+    return f
