@@ -173,6 +173,7 @@ def analyze(path: str | os.PathLike[str], options: Options | None = None,
         report.extras["histogram"] = tl.histogram()
         report.extras["seconds"] = round(time.monotonic() - started, 3)
         report.extras["facts"] = _fact_summary(analysis)
+        report.extras["backup_attempts"] = _backup_attempts(analysis)
         report.extras["tz"] = (
             f"UTC{tl.utc_offset.total_seconds() / 3600:+g}h" if tl.utc_offset is not None else "assumed-utc"
         )
@@ -185,6 +186,12 @@ def analyze(path: str | os.PathLike[str], options: Options | None = None,
 
 _TREND_FACTS = ("agent.daemon_version", "agent.goal_state_version", "agent.windows_version",
                 "vmsnapshot.version", "host.distro", "host.name", "deployment.name", "role.instance")
+
+
+def _backup_attempts(analysis: Analysis) -> list[str]:
+    """UTC times (ISO-8601) of every backup attempt the bundle shows (``vmsnapshot.invocation``), for the fleet."""
+    times = {f.value.get("ts") for f in analysis.facts_named("vmsnapshot.invocation") if isinstance(f.value, dict)}
+    return sorted(t for t in times if isinstance(t, str) and t)
 
 
 def _fact_summary(analysis: Analysis) -> dict[str, str]:
