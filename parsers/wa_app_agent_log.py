@@ -73,7 +73,7 @@ class _Record:
     raw_level: str = ""
 
 
-def _time_a(s: str) -> datetime | None:
+def time_format_a(s: str) -> datetime | None:
     try:
         frac = (s[20:] or "0").ljust(6, "0")[:6]
         return datetime(int(s[6:10]), int(s[0:2]), int(s[3:5]), int(s[11:13]), int(s[14:16]), int(s[17:19]),
@@ -82,7 +82,7 @@ def _time_a(s: str) -> datetime | None:
         return None
 
 
-def _time_iso(s: str) -> datetime | None:
+def time_iso(s: str) -> datetime | None:
     try:
         ts = datetime.fromisoformat(s.replace(",", ".").replace(" ", "T", 1))
     except ValueError:
@@ -175,7 +175,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
                     report, report_line = [], number
                 continue
             fb = FALLBACK.match(text) if current is None or current.tid == "" else None
-            if fb is not None and (ts := _time_iso(fb.group("ts"))) is not None:
+            if fb is not None and (ts := time_iso(fb.group("ts"))) is not None:
                 if current is not None:
                     yield reader.event(current)
                 level = _LEVELS.get((fb.group("level") or "INFO").upper(), "info")
@@ -188,7 +188,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
             continue
         if current is not None:
             yield reader.event(current)
-        ts = _time_a(m.group("ts_a")) if m.group("ts_a") else _time_iso(m.group("ts_b"))
+        ts = time_format_a(m.group("ts_a")) if m.group("ts_a") else time_iso(m.group("ts_b"))
         raw_level = m.group("level").upper()
         current = _Record(number, ts, _LEVELS.get(raw_level, "info"), m.group("tid"), [m.group("msg")], raw_level)
     if current is not None:
@@ -212,7 +212,7 @@ def _report_event(ctx: ParseContext, component: str, line: int, body: list[str],
             ctx.problem("VM health report is not valid JSON", line)
     if not end_title:
         ctx.problem("VM health report without its End banner", line)
-    return ctx.event(_time_iso(stamp.group(1)) if stamp else None, line, "Microsoft Azure VM Health Report\n" + text,
+    return ctx.event(time_iso(stamp.group(1)) if stamp else None, line, "Microsoft Azure VM Health Report\n" + text,
                      component=component, kind=GENERIC_KIND, **attrs)
 
 

@@ -143,8 +143,11 @@ class LocalTimes:
     def __init__(self) -> None:
         self.day_first: bool | None = None
 
-    def parse(self, text: str) -> datetime | None:
-        m = _LOCAL_TS.search(text)
+    def parse(self, text: str, at_start: bool = False) -> datetime | None:
+        """The first date-time in ``text`` (with ``at_start``, only one that opens it, after ``[`` or blanks)."""
+        if at_start:
+            text = text.lstrip("[ \t")
+        m = _LOCAL_TS.match(text) if at_start else _LOCAL_TS.search(text)
         if m is None:
             return None
         a, b, c = m.group("a"), m.group("b"), m.group("c")
