@@ -1,0 +1,289 @@
+"""The batch coordinator: discover, hash, skip what the catalog has, run the rest in isolated workers.
+
+Every analysis runs in its own process (security.md 3.9) with a wall-clock limit (the coordinator
+kills the process group), an address-space limit and a CPU-time backstop. Two executors:
+
+- :class:`LocalPool`: one child per bundle, forked from a forkserver that preloaded the analyzer, at
+  most ``workers`` at a time.
+- :class:`DaskPool`: the same jobs on a Dask distributed cluster; each task starts one fresh
+  interpreter per bundle on its worker (``python -m analyzer.batch.worker``).
+
+Only the coordinator writes the catalog, one transaction per result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any, Protocol
+
+from analyzer import __version__
+from analyzer.batch import fleet, worker
+from analyzer.batch.catalog import Catalog
+from analyzer.batch.discovery import Attachment, content_sha256, discover, size_of
+from analyzer.batch.progress import BatchProgress
+from analyzer.intake import Limits
+
+_JOIN_GRACE_S = 5.0
+
+
+class BatchError(Exception):
+    """The batch cannot run at all (bad folder, missing extra, unreachable scheduler)."""
+
+
+@dataclass
+class BatchOptions:
+    workers: int | None = None  # default: os.cpu_count()
+    scheduler: str | None = None  # tcp://host:port of a Dask scheduler
+    timeout_s: float = 600.0
+    memory_mb: int = 4096
+    html: bool = False  # render per-bundle HTML reports (for the fleet report)
+    max_bytes: int = Limits().max_total_bytes  # attachments larger on disk are refused unhashed
+
+
+@dataclass
+class BatchSummary:
+    attachments: int = 0
+    analyzed: int = 0  # analyses run now
+    reused: int = 0  # attachments whose content was analyzed before (this run or an earlier one)
+    failed: int = 0  # attachments recorded as failed
+    skipped: list[str] = field(default_factory=list)  # entries of the folder that are not bundles
+    fleet_findings: int = 0
+
+
+class Executor(Protocol):
+    slots: int
+
+    def submit(self, key: str, location: str) -> None: ...
+
+    def running(self) -> int: ...
+
+    def wait(self) -> list[tuple[str, worker.Result]]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class _Child:
+    key: str
+    proc: BaseProcess
+    conn: Connection
+    deadline: float
+
+
+class LocalPool:
+    """One forked child per bundle, ``workers`` at a time; a child over its time is killed with its group."""
+
+    def __init__(self, workers: int, timeout_s: float, memory_mb: int, html: bool) -> None:
+        self.slots = workers
+        self._timeout_s = timeout_s
+        self._memory_mb = memory_mb
+        self._html = html
+        self._ctx = mp.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["analyzer.api", "analyzer.batch.worker"])
+        self._children: list[_Child] = []
+
+    def submit(self, key: str, location: str) -> None:
+        reader, writer = self._ctx.Pipe(duplex=False)
+        proc = self._ctx.Process(target=worker.forked_main, name=f"bundle-{key[:12]}",
+                                 args=(writer, location, self._memory_mb, self._timeout_s, self._html))
+        proc.start()
+        writer.close()
+        self._children.append(_Child(key, proc, reader, time.monotonic() + self._timeout_s))
+
+    def running(self) -> int:
+        return len(self._children)
+
+    def wait(self) -> list[tuple[str, worker.Result]]:
+        first_deadline = min(c.deadline for c in self._children)
+        ready = set(wait([c.conn for c in self._children] + [c.proc.sentinel for c in self._children],
+                         timeout=max(0.0, first_deadline - time.monotonic())))
+        done = []
+        for child in list(self._children):
+            result: worker.Result | None
+            if child.conn in ready or child.proc.sentinel in ready:
+                result = self._receive(child)
+            elif time.monotonic() >= child.deadline:
+                _kill(child.proc)
+                result = worker.failed(f"timed out after {self._timeout_s:g} s (process killed)", self._timeout_s)
+            else:
+                continue
+            child.proc.join(_JOIN_GRACE_S)
+            if child.proc.exitcode is None:
+                _kill(child.proc)
+                child.proc.join()
+            if result is None:
+                result = worker.failed(worker.exit_reason(child.proc.exitcode or 0))
+            child.conn.close()
+            self._children.remove(child)
+            done.append((child.key, result))
+        return done
+
+    @staticmethod
+    def _receive(child: _Child) -> worker.Result | None:
+        try:
+            if child.conn.poll():
+                result: worker.Result = child.conn.recv()
+                return result
+        except (EOFError, OSError):
+            pass
+        return None
+
+    def close(self) -> None:
+        for child in self._children:
+            _kill(child.proc)
+            child.proc.join()
+            child.conn.close()
+        self._children.clear()
+
+
+def _kill(proc: BaseProcess) -> None:
+    """SIGKILL the child's process group (it called setsid), or the child alone if it had not yet."""
+    if proc.pid is None:
+        return
+    try:
+        if os.getpgid(proc.pid) == proc.pid:
+            os.killpg(proc.pid, signal.SIGKILL)
+            return
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGKILL)
+
+
+class DaskPool:
+    """Jobs on a Dask distributed cluster; each task isolates its bundle in a fresh subprocess."""
+
+    def __init__(self, address: str, timeout_s: float, memory_mb: int, html: bool) -> None:
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise BatchError("--scheduler needs the dask extra: pip install 'bundle-analyzer[dask]'") from exc
+        try:
+            self._client = Client(address, timeout="20s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise BatchError(f"cannot connect to the Dask scheduler at {address}: {exc}") from exc
+        self.slots = max(1, 2 * sum(self._client.nthreads().values()))
+        self._args = (memory_mb, timeout_s, html)
+        self._futures: dict[Any, str] = {}
+
+    def submit(self, key: str, location: str) -> None:
+        future = self._client.submit(worker.run_in_subprocess, location, *self._args, key=f"bundle-{key}",
+                                     pure=False)
+        self._futures[future] = key
+
+    def running(self) -> int:
+        return len(self._futures)
+
+    def wait(self) -> list[tuple[str, worker.Result]]:
+        from distributed import wait as dask_wait
+
+        finished = dask_wait(list(self._futures), return_when="FIRST_COMPLETED").done
+        done = []
+        for future in finished:
+            key = self._futures.pop(future)
+            try:
+                result: worker.Result = future.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker costs this bundle, not the batch
+                result = worker.failed(f"dask task failed: {type(exc).__name__}: {exc}")
+            done.append((key, result))
+        return done
+
+    def close(self) -> None:
+        self._client.cancel(list(self._futures))
+        self._futures.clear()
+        self._client.close()
+
+
+def make_executor(options: BatchOptions) -> Executor:
+    if options.scheduler:
+        return DaskPool(options.scheduler, options.timeout_s, options.memory_mb, options.html)
+    workers = options.workers or os.cpu_count() or 1
+    return LocalPool(workers, options.timeout_s, options.memory_mb, options.html)
+
+
+@dataclass
+class _Pending:
+    location: str
+    attachments: list[tuple[Attachment, int]]
+
+
+def run_batch(root: Path, db_path: Path, options: BatchOptions | None = None,
+              progress: BatchProgress | None = None) -> BatchSummary:
+    """Analyze every bundle under ``root`` that the catalog at ``db_path`` does not have yet."""
+    options = options or BatchOptions()
+    if not root.is_dir():
+        raise BatchError(f"{root}: not a folder")
+    attachments, skipped = discover(root)
+    summary = BatchSummary(attachments=len(attachments), skipped=skipped)
+    progress = progress or BatchProgress(len(attachments))
+    catalog = Catalog(db_path)
+    try:
+        executor = make_executor(options)
+        try:
+            with progress:
+                _coordinate(iter(attachments), catalog, executor, options, summary, progress)
+        finally:
+            executor.close()
+        summary.fleet_findings = len(fleet.refresh(catalog))
+    finally:
+        catalog.close()
+    return summary
+
+
+def _coordinate(todo: Iterator[Attachment], catalog: Catalog, executor: Executor, options: BatchOptions,
+                summary: BatchSummary, progress: BatchProgress) -> None:
+    """Hash lazily and keep every executor slot busy; identical content is analyzed once."""
+    pending: dict[str, _Pending] = {}  # sha256 -> the analysis in flight and every attachment waiting on it
+
+    def fill() -> None:
+        while executor.running() < executor.slots:
+            att = next(todo, None)
+            if att is None:
+                return
+            try:
+                size = size_of(att)
+                if size > options.max_bytes:
+                    raise _Refused(f"over the size limit: {size} bytes on disk, limit {options.max_bytes}")
+                sha = content_sha256(att)
+            except (OSError, _Refused) as exc:
+                catalog.record_refused(att, None if isinstance(exc, OSError) else size, str(exc), __version__)
+                summary.failed += 1
+                progress.advance("failed", att.path)
+                continue
+            if sha in pending:
+                pending[sha].attachments.append((att, size))
+            elif catalog.analysis(sha, __version__) is not None:
+                catalog.link(att, size, sha, __version__)
+                _count(summary, progress, att, catalog.analysis(sha, __version__)["status"], reused=True)
+            else:
+                pending[sha] = _Pending(str(att.location), [(att, size)])
+                executor.submit(sha, str(att.location))
+
+    fill()
+    while executor.running():
+        for sha, result in executor.wait():
+            job = pending.pop(sha)
+            catalog.record_analysis(sha, __version__, result, job.attachments)
+            summary.analyzed += 1
+            for i, (att, _) in enumerate(job.attachments):
+                _count(summary, progress, att, result["status"], reused=i > 0)
+        fill()
+
+
+class _Refused(Exception):
+    """An attachment refused before hashing."""
+
+
+def _count(summary: BatchSummary, progress: BatchProgress, att: Attachment, status: str, reused: bool) -> None:
+    summary.reused += reused
+    summary.failed += status == "failed"
+    progress.advance("failed" if status == "failed" else "reused" if reused else "analyzed", att.path)

@@ -1,0 +1,154 @@
+"""What runs inside the per-bundle subprocess: limits, ``analyze()``, and a picklable/JSON result.
+
+Two ways in: :func:`forked_main` (a child of the local forkserver, result through a pipe) and
+``python -m analyzer.batch.worker`` (job JSON on stdin, result JSON on stdout), which
+:func:`run_in_subprocess` starts for jobs that run on a Dask worker. Either way one process analyzes
+one bundle and exits, so nothing of one tenant's bundle survives into the next (security.md 3.9).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import json
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+_PR_SET_PDEATHSIG = 1
+_CPU_GRACE_S = 10  # the CPU-time backstop fires only if the coordinator's wall-clock kill did not
+_VOLATILE = re.compile(r"[0-9a-f]{8,}|\d+")
+
+Result = dict[str, Any]
+
+
+def failed(error: str, seconds: float = 0.0) -> Result:
+    return {"status": "failed", "error": error, "seconds": round(seconds, 3)}
+
+
+def apply_limits(memory_mb: int, timeout_s: float) -> None:
+    """Own process group, address-space and CPU limits, no core dumps, die with the parent."""
+    with contextlib.suppress(OSError):
+        os.setsid()
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    cpu = int(timeout_s) + _CPU_GRACE_S
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def fingerprint(finding: dict[str, Any]) -> str:
+    """The same finding with the same kind of evidence in any bundle: id plus its first evidence text,
+    with numbers and hex runs (times, ids, counters) masked."""
+    evidence = finding.get("evidence") or [{}]
+    text = _VOLATILE.sub("#", str(evidence[0].get("text") or "").lower())
+    return hashlib.sha256(f"{finding['id']}\n{text}".encode()).hexdigest()[:16]
+
+
+def _to_html(report: Any) -> str | None:
+    try:
+        from analyzer.report.html import to_html
+    except ImportError:  # the HTML report is not there yet: the fleet report links the JSON
+        return None
+    html: str = to_html(report, lang="en")
+    return html
+
+
+def execute(location: str, memory_mb: int, want_html: bool) -> Result:
+    """Analyze one bundle; never raises. The result carries what the catalog stores."""
+    from analyzer.redact import Redactor
+
+    started = time.monotonic()
+    try:
+        from analyzer.api import analyze
+        from analyzer.intake import IntakeError
+
+        try:
+            report = analyze(location)
+        except IntakeError as exc:
+            return failed(Redactor().text(str(exc)), time.monotonic() - started)
+        d = report.to_dict()
+        return {
+            "status": "ok",
+            "error": None,
+            "seconds": round(time.monotonic() - started, 3),
+            "bundle": d["bundle"],
+            "verdict": d["verdict"],
+            "timeline": d["timeline"],
+            "findings": [
+                {"id": f["id"], "severity": f["severity"], "root_cause": bool(f["root_cause"]),
+                 "first_seen": f["first_seen"], "last_seen": f["last_seen"], "fingerprint": fingerprint(f)}
+                for f in d["findings"]
+            ],
+            "facts": dict(report.extras.get("facts", {})),
+            "attempts": sorted(set(report.extras.get("backup_attempts", []))),
+            "report": d,
+            "html": _to_html(report) if want_html else None,
+        }
+    except MemoryError:
+        return failed(f"memory limit of {memory_mb} MB exceeded", time.monotonic() - started)
+    except Exception as exc:  # noqa: BLE001 - one broken bundle is one failed row, never a stopped batch
+        return failed(Redactor().text(f"analysis error: {type(exc).__name__}: {exc}"), time.monotonic() - started)
+
+
+def forked_main(conn: Connection, location: str, memory_mb: int, timeout_s: float, want_html: bool) -> None:
+    """Entry point of a local pool child (forked from the preloaded forkserver)."""
+    apply_limits(memory_mb, timeout_s)
+    conn.send(execute(location, memory_mb, want_html))
+    conn.close()
+
+
+def exit_reason(returncode: int) -> str:
+    """Why a child ended without a result."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = "unknown"
+        return f"analysis crashed: signal {-returncode} ({name})"
+    return f"analysis process exited with code {returncode} without a result"
+
+
+def run_in_subprocess(location: str, memory_mb: int, timeout_s: float, want_html: bool) -> Result:
+    """One bundle in a fresh interpreter with limits and a wall-clock kill of its process group.
+
+    Used on Dask workers, whose daemonic processes may not start multiprocessing children.
+    """
+    job = json.dumps({"location": location, "memory_mb": memory_mb, "timeout_s": timeout_s, "html": want_html})
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "analyzer.batch.worker"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        out, _ = proc.communicate(job.encode(), timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return failed(f"timed out after {timeout_s:g} s (process killed)", time.monotonic() - started)
+    if proc.returncode != 0 or not out:
+        return failed(exit_reason(proc.returncode), time.monotonic() - started)
+    result: Result = json.loads(out)
+    return result
+
+
+def _main() -> None:
+    job = json.loads(sys.stdin.read())
+    stdout = sys.stdout
+    sys.stdout = sys.stderr  # only the result goes to the real stdout
+    apply_limits(int(job["memory_mb"]), float(job["timeout_s"]))
+    result = execute(job["location"], int(job["memory_mb"]), bool(job["html"]))
+    stdout.write(json.dumps(result, default=str))
+    stdout.flush()
+
+
+if __name__ == "__main__":
+    _main()
