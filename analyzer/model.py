@@ -36,6 +36,7 @@ class Finding:
     last_seen: str | None = None
     root_cause: bool = False
     caused_by: list[str] = field(default_factory=list)
+    fingerprint: str = ""  # stable across bundles: id plus normalized evidence (analyzer.fingerprint)
 
 
 @dataclass
