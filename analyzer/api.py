@@ -152,6 +152,7 @@ def analyze(path: str | os.PathLike[str], options: Options | None = None,
     """Analyze one bundle and return the (redacted) report."""
     from analyzer.detectors import run_detectors
     from analyzer.diagnosis import diagnose
+    from analyzer.fingerprint import assign_fingerprints
     from analyzer.redact import redact_report
 
     options = options or Options()
@@ -179,6 +180,7 @@ def analyze(path: str | os.PathLike[str], options: Options | None = None,
         )
     finally:
         analysis.timeline.close()
+    assign_fingerprints(report.findings)  # from the raw evidence, so --obfuscate does not change them
     if options.redact:
         redact_report(report, obfuscate=options.obfuscate)
     return report
