@@ -164,7 +164,7 @@ class DaskPool:
 
     def __init__(self, address: str, timeout_s: float, memory_mb: int, html: bool) -> None:
         try:
-            from distributed import Client
+            from distributed import Client, as_completed
         except ImportError as exc:
             raise BatchError("--scheduler needs the dask extra: pip install 'bundle-analyzer[dask]'") from exc
         try:
@@ -174,19 +174,19 @@ class DaskPool:
         self.slots = max(1, 2 * sum(self._client.nthreads().values()))
         self._args = (memory_mb, timeout_s, html)
         self._futures: dict[Any, str] = {}
+        self._completed = as_completed(loop=self._client.loop)
 
     def submit(self, key: str, location: str) -> None:
         future = self._client.submit(worker.run_in_subprocess, location, *self._args, key=f"bundle-{key}",
                                      pure=False)
         self._futures[future] = key
+        self._completed.add(future)
 
     def running(self) -> int:
         return len(self._futures)
 
     def wait(self) -> list[tuple[str, worker.Result]]:
-        from distributed import wait as dask_wait
-
-        finished = dask_wait(list(self._futures), return_when="FIRST_COMPLETED").done
+        finished = [next(self._completed), *self._completed.next_batch(block=False)]
         done = []
         for future in finished:
             key = self._futures.pop(future)
