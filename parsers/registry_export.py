@@ -1,0 +1,218 @@
+"""Registry exports: regedit / ``reg export`` ``.reg`` files (UTF-16LE with BOM, or ANSI ``REGEDIT4``) and
+``reg query`` output pasted into tickets.
+
+A ``.reg`` file, as regedit writes it::
+
+    Windows Registry Editor Version 5.00
+
+    [HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\BcdrAgent]
+    "USEVSSCOPYBACKUP"="TRUE"
+
+    [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\IaaSVmProvider]
+    "Start"=dword:00000004
+    "ImagePath"=hex(2):43,00,3a,00,5c,00,...,\\
+      00,00
+
+and ``reg query``: ``HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\BcdrAgent`` then
+``    USEVSSCOPYBACKUP    REG_SZ    TRUE``. Each logical line (backslash continuations and multi-line
+strings joined) is read with a pyparsing grammar. Only the keys detectors use become facts:
+``registry.bcdr`` (BcdrAgent, BcdrAgentPersistentKeys), ``service.start_type`` (``Services\\<name>\\Start``
+in CurrentControlSet or ControlSet00N), ``dhcp.enabled`` (``Tcpip\\Parameters\\Interfaces\\{GUID}``),
+``host.timezone`` and ``tz.utc_offset_minutes`` (``TimeZoneInformation``: Bias is minutes west of
+UTC, ActiveTimeBias the bias in force, daylight saving included) and ``sql.present``. Keys are
+matched by suffix, so exports of offline hives (``HKLM\\TempHive\\ControlSet001\\...``) work too.
+A registry export has no times: the parser yields no events.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import pyparsing as pp
+
+from parsers.base import Event, ParseContext, Parser
+from parsers.text import head_text, iter_lines
+from parsers.windows_events import start_type
+
+# --- grammar -----------------------------------------------------------------------------------
+_HEXBYTE = pp.Regex(r"[0-9a-fA-F]{1,2}")
+KEY_LINE = pp.Suppress("[") + pp.Optional(pp.Literal("-"))("delete") + pp.Regex(r"[^\]]+")("path") + pp.Suppress("]")
+_NAME = pp.Literal("@") | pp.QuotedString('"', esc_char="\\", multiline=True)
+_STRING = pp.QuotedString('"', esc_char="\\", multiline=True)("string")
+_DWORD = pp.Suppress(pp.CaselessLiteral("dword:")) + pp.Regex(r"[0-9a-fA-F]{1,8}")("dword")
+_HEX = (pp.Suppress(pp.CaselessLiteral("hex")) + pp.Optional(pp.Suppress("(") + pp.Regex(r"[0-9a-fA-F]+")("type")
+                                                              + pp.Suppress(")"))
+        + pp.Suppress(":") + pp.Group(pp.Optional(pp.DelimitedList(_HEXBYTE)))("hex"))
+VALUE_LINE = (_NAME("name") + pp.Suppress("=")
+              + (pp.Literal("-")("delete") | _STRING | _DWORD | _HEX) + pp.Optional(pp.Regex(r";.*")).suppress())
+REG_QUERY_VALUE = re.compile(r"^ {2,}(?P<name>.*?) {2,}(?P<type>REG_[A-Z_]+)(?: {2,}(?P<data>.*))?$")
+_HIVE = re.compile(r"^(HKEY_[A-Z_]+|HKLM|HKCU|HKCR|HKU)(\\|$)", re.I)
+MAX_LOGICAL_LINES = 2000
+MAX_PROBLEMS = 50
+
+# --- keys of interest ----------------------------------------------------------------------------
+_BCDR = re.compile(r"(?:^|\\)microsoft\\(bcdragent(?:persistentkeys)?)$", re.I)
+_SERVICE = re.compile(r"(?:^|\\)(?:currentcontrolset|controlset\d{3})\\services\\([^\\]+)$", re.I)
+_INTERFACE = re.compile(r"\\services\\tcpip\\parameters\\interfaces\\(\{[^\\}]+\})$", re.I)
+_TIMEZONE = re.compile(r"(?:^|\\)control\\timezoneinformation$", re.I)
+_SQL_KEY = re.compile(r"\\microsoft sql server(?:\\|$)|\\services\\(?:mssqlserver|sqlwriter|mssql\$[^\\]+)$", re.I)
+
+
+def _signed(n: int) -> int:
+    return n - (1 << 32) if n >= 1 << 31 else n
+
+
+def decode_value(tokens: pp.ParseResults, ansi: bool) -> Any:
+    """The data of a parsed value line: str, int (dword, qword), list (multi_sz) or hex string (binary)."""
+    if "string" in tokens:
+        return tokens["string"]
+    if "dword" in tokens:
+        return int(tokens["dword"], 16)
+    raw = bytes(int(b, 16) for b in tokens["hex"])
+    kind = int(tokens.get("type", "3"), 16)
+    if kind in (2, 7, 1):  # REG_EXPAND_SZ, REG_MULTI_SZ, REG_SZ
+        text = raw.decode("latin-1" if ansi else "utf-16-le", "replace")
+        parts = text.split("\x00")
+        return [p for p in parts if p] if kind == 7 else parts[0]
+    if kind in (4, 11) and len(raw) in (4, 8):  # REG_DWORD, REG_QWORD, little-endian
+        return int.from_bytes(raw, "little")
+    return raw.hex()
+
+
+def _reg_query_data(kind: str, data: str) -> Any:
+    if kind in ("REG_DWORD", "REG_QWORD"):
+        try:
+            return int(data, 0)
+        except ValueError:
+            return data
+    if kind == "REG_MULTI_SZ":
+        return [p for p in data.split("\\0") if p]
+    return data
+
+
+def _open_string(text: str) -> bool:
+    """True when ``text`` ends inside a double-quoted string (a REG_SZ holding a newline)."""
+    inside = escaped = False
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif ch == "\\" and inside:
+            escaped = True
+        elif ch == '"':
+            inside = not inside
+    return inside
+
+
+def logical_lines(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """Join backslash continuations and strings that run over several lines; keep the first line number."""
+    start, parts = 0, []
+    for number, text in lines:
+        if not parts:
+            start = number
+            parts.append(text)
+        elif parts[-1].endswith("\\") and not _open_string("".join(parts)):
+            parts[-1] = parts[-1][:-1]
+            parts.append(text.lstrip())
+        else:
+            parts.append("\n" + text)
+        joined = "".join(parts)
+        if len(parts) < MAX_LOGICAL_LINES and (joined.rstrip().endswith("\\") or _open_string(joined)):
+            continue
+        yield start, joined
+        parts = []
+    if parts:
+        yield start, "".join(parts)
+
+
+class _Facts:
+    """Turns (key, name, value) into the facts detectors read."""
+
+    def __init__(self, ctx: ParseContext) -> None:
+        self.ctx = ctx
+        self.sql_seen = False
+        self.tz: dict[str, Any] = {}
+        self.tz_line = 0
+
+    def key(self, path: str, line: int) -> None:
+        if not self.sql_seen and _SQL_KEY.search(path):
+            self.sql_seen = True
+            self.ctx.fact("sql.present", True, line=line, text=f"registry key {path}")
+
+    def value(self, path: str, name: str, value: Any, line: int) -> None:
+        if m := _BCDR.search(path):
+            self.ctx.fact("registry.bcdr", {"key": m.group(1), "name": name, "value": value}, line=line,
+                          text=f"[{path}] {name}={value}")
+        elif (m := _SERVICE.search(path)) and name.lower() == "start" and isinstance(value, int):
+            st = start_type(value)
+            self.ctx.fact("service.start_type", {"service": m.group(1), "start": value,
+                                                 "start_name": st[1] if st else str(value), "source": "registry"},
+                          line=line, text=f"[{path}] Start={value}")
+        elif (m := _INTERFACE.search(path)) and name.lower() == "enabledhcp" and isinstance(value, int):
+            self.ctx.fact("dhcp.enabled", {"interface": m.group(1), "enabled": value != 0}, line=line,
+                          text=f"[{path}] EnableDHCP={value}")
+        elif _TIMEZONE.search(path):
+            self.tz[name.lower()] = value
+            self.tz_line = self.tz_line or line
+
+    def finish(self) -> None:
+        tz = self.tz
+        name = tz.get("timezonekeyname") or tz.get("standardname")
+        if isinstance(name, str) and name:
+            self.ctx.fact("host.timezone", name, line=self.tz_line, text="TimeZoneInformation")
+        bias = tz.get("activetimebias", tz.get("bias"))
+        if isinstance(bias, int):
+            self.ctx.fact("tz.utc_offset_minutes", -_signed(bias), line=self.tz_line,
+                          text=f"TimeZoneInformation {'ActiveTimeBias' if 'activetimebias' in tz else 'Bias'}={bias}")
+
+
+def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
+    facts = _Facts(ctx)
+    path = ""
+    ansi = False
+    problems = 0
+    for number, text in logical_lines(iter_lines(stream, ctx)):
+        stripped = text.strip()
+        if not stripped or stripped.startswith(";"):
+            continue
+        if stripped.startswith(("Windows Registry Editor", "REGEDIT4")):
+            ansi = stripped.startswith("REGEDIT4")
+            continue
+        try:
+            if stripped.startswith("["):
+                key = KEY_LINE.parse_string(stripped, parse_all=True)
+                path = "" if key.get("delete") else key["path"].strip()
+                if path:
+                    facts.key(path, number)
+                continue
+            if _HIVE.match(stripped):  # reg query key line
+                path = stripped
+                facts.key(path, number)
+                continue
+            if m := REG_QUERY_VALUE.match(text):
+                name = "" if m.group("name") == "(Default)" else m.group("name")
+                facts.value(path, name, _reg_query_data(m.group("type"), m.group("data") or ""), number)
+                continue
+            value = VALUE_LINE.parse_string(stripped, parse_all=True)
+        except pp.ParseException as exc:
+            problems += 1
+            if problems <= MAX_PROBLEMS:
+                ctx.problem(f"not a registry line: {exc.msg}", number)
+            continue
+        if path and "delete" not in value:
+            facts.value(path, "" if value["name"] == "@" else value["name"], decode_value(value, ansi), number)
+    if problems > MAX_PROBLEMS:
+        ctx.problem(f"{problems - MAX_PROBLEMS} more unreadable line(s)")
+    facts.finish()
+    yield from ()
+
+
+def sniff(path: str, head: bytes) -> bool:
+    text = head_text(head).lstrip()
+    return text.startswith(("Windows Registry Editor Version", "REGEDIT4")) or bool(
+        re.match(r"HKEY_LOCAL_MACHINE\\\S.*\r?\n {4}\S.* {4}REG_", text))
+
+
+PARSER = Parser(name="registry_export", parse=parse, sniff=sniff,
+                description="Registry exports (.reg UTF-16/ANSI, reg query output)")
