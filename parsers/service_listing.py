@@ -1,0 +1,163 @@
+"""Service and VSS writer listings pasted or saved into bundles: ``sc query``, ``sc qc``, ``Get-Service``
+(table or ``Format-List``) and ``vssadmin list writers``.
+
+``sc qc IaaSVmProvider``::
+
+    SERVICE_NAME: IaaSVmProvider
+            TYPE               : 10  WIN32_OWN_PROCESS
+            START_TYPE         : 4   DISABLED
+
+``Get-Service`` (columns found from the dashes under the header)::
+
+    Status   Name               DisplayName
+    ------   ----               -----------
+    Stopped  VSS                Volume Shadow Copy
+
+``vssadmin list writers``::
+
+    Writer name: 'Microsoft Hyper-V VSS Writer'
+       Writer Id: {66841cd4-6ded-4f4b-8f17-fd23f8ddc3de}
+       State: [8] Failed
+       Last error: Inconsistent shadow copy
+
+Facts: ``service.state``, ``service.start_type`` (``source`` = ``sc`` or ``Get-Service``),
+``vss.writer`` (the state *number*, since vssadmin prints only Stable / Waiting for completion /
+Failed as text) and ``sql.present`` when SQL Server services are listed. Listings carry no times:
+the parser yields no events.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from parsers.base import Event, ParseContext, Parser
+from parsers.text import head_text, iter_lines
+from parsers.windows_events import service_name, start_type
+
+VSS_WRITER_STATES = (
+    "UNKNOWN", "STABLE", "WAITING_FOR_FREEZE", "WAITING_FOR_THAW", "WAITING_FOR_POST_SNAPSHOT",
+    "WAITING_FOR_BACKUP_COMPLETE", "FAILED_AT_IDENTIFY", "FAILED_AT_PREPARE_BACKUP", "FAILED_AT_PREPARE_SNAPSHOT",
+    "FAILED_AT_FREEZE", "FAILED_AT_THAW", "FAILED_AT_POST_SNAPSHOT", "FAILED_AT_BACKUP_COMPLETE",
+    "FAILED_AT_PRE_RESTORE", "FAILED_AT_POST_RESTORE", "FAILED_AT_BACKUPSHUTDOWN",
+)
+_WRITER = re.compile(r"^\s*Writer name:\s*'(?P<name>.*)'\s*$")
+_WRITER_FIELD = re.compile(r"^\s+(?P<key>Writer Id|Writer Instance Id|State|Last error):\s*(?P<value>.*?)\s*$")
+_WRITER_STATE = re.compile(r"^\[(?P<n>\d+)\]\s*(?P<text>.*)$")
+_FIELD = re.compile(r"^\s*(?P<key>SERVICE_NAME|DISPLAY_NAME|STATE|START_TYPE|Name|ServiceName|DisplayName|Status"
+                    r"|StartType)\s*:\s*(?P<value>.*?)\s*$")
+_NUMBERED = re.compile(r"^(?P<n>\d+)\s+(?P<word>\S+)")
+_DASHES = re.compile(r"^\s*-{2,}(?:\s+-{2,})+\s*$")
+_SQL_SERVICES = re.compile(r"^(?:MSSQLSERVER|SQLWriter|MSSQL\$.+|SQLSERVERAGENT|SQLAgent\$.+)$", re.I)
+
+
+class _Listing:
+    def __init__(self, ctx: ParseContext) -> None:
+        self.ctx = ctx
+        self.sql = False
+
+    def service(self, fields: dict[str, str], line: int, source: str) -> None:
+        raw = fields.get("name", "")
+        if not raw:
+            return
+        name = service_name(raw)
+        if not self.sql and _SQL_SERVICES.match(name):
+            self.sql = True
+            self.ctx.fact("sql.present", True, line=line, text=f"service {name} listed")
+        if state := fields.get("state"):
+            m = _NUMBERED.match(state)
+            self.ctx.fact("service.state", {"service": name, "state": (m.group("word") if m else state).lower()},
+                          line=line)
+        if start := fields.get("start"):
+            m = _NUMBERED.match(start)
+            st = start_type(m.group("n")) if m else start_type(start)
+            if st is not None:
+                self.ctx.fact("service.start_type", {"service": name, "start": st[0], "start_name": st[1],
+                                                     "source": source}, line=line)
+            else:
+                self.ctx.problem(f"unknown start type {start!r} for {name}", line)
+
+    def writer(self, w: dict[str, Any], line: int) -> None:
+        state = _WRITER_STATE.match(w.get("state", ""))
+        n = int(state.group("n")) if state else None
+        self.ctx.fact("vss.writer", {
+            "name": w["name"], "state": n,
+            "state_text": VSS_WRITER_STATES[n] if n is not None and n < len(VSS_WRITER_STATES) else w.get("state", ""),
+            "last_error": w.get("last error", ""), "writer_id": w.get("writer id", "")}, line=line)
+
+
+_KEYS = {"service_name": "name", "name": "name", "servicename": "name", "state": "state", "status": "state",
+         "start_type": "start", "starttype": "start", "display_name": "display", "displayname": "display"}
+
+
+def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
+    listing = _Listing(ctx)
+    fields: dict[str, str] = {}
+    fields_line = 0
+    fields_source = ""
+    writer: dict[str, Any] | None = None
+    writer_line = 0
+    header: tuple[int, str] | None = None
+    columns: list[tuple[str, int, int]] = []
+    recognized = 0
+    for number, text in iter_lines(stream, ctx):
+        if m := _WRITER.match(text):
+            if writer is not None:
+                listing.writer(writer, writer_line)
+            writer, writer_line = {"name": m.group("name")}, number
+            recognized += 1
+            continue
+        if writer is not None and (m := _WRITER_FIELD.match(text)):
+            writer[m.group("key").lower()] = m.group("value")
+            continue
+        if m := _FIELD.match(text):
+            key = _KEYS[m.group("key").lower()]
+            if key == "name" and fields:
+                listing.service(fields, fields_line, fields_source)
+                fields = {}
+            if not fields:
+                fields_line = number
+                fields_source = "sc" if m.group("key").isupper() else "Get-Service"
+            fields[key] = m.group("value")
+            recognized += 1
+            continue
+        if _DASHES.match(text) and header is not None and header[0] == number - 1:
+            columns = _columns(header[1], text)
+            continue
+        if columns and text.strip():
+            row = {key: text[a:b].strip() for key, a, b in columns}
+            listing.service(row, number, "Get-Service")
+            recognized += 1
+            continue
+        header = (number, text)
+        if not text.strip():
+            columns = []
+    if writer is not None:
+        listing.writer(writer, writer_line)
+    if fields:
+        listing.service(fields, fields_line, fields_source)
+    if not recognized:
+        ctx.problem("no service or VSS writer listing recognized")
+    yield from ()
+
+
+def _columns(header: str, dashes: str) -> list[tuple[str, int, int]]:
+    """(field, start, end) of each known column, from the dashes under a Get-Service header."""
+    spans = [(m.start(), m.end()) for m in re.finditer(r"-+", dashes)]
+    out: list[tuple[str, int, int]] = []
+    for i, (a, _) in enumerate(spans):
+        end = spans[i + 1][0] if i + 1 < len(spans) else 10_000
+        key = _KEYS.get(header[a:end].strip().lower())
+        if key:
+            out.append((key, a, end))
+    return out
+
+
+def sniff(path: str, head: bytes) -> bool:
+    text = head_text(head)
+    return bool(re.search(r"^SERVICE_NAME: |^Writer name: '|^Status\s+Name\s+.*DisplayName", text, re.M))
+
+
+PARSER = Parser(name="service_listing", parse=parse, sniff=sniff,
+                description="sc query / sc qc / Get-Service / vssadmin list writers output")
