@@ -167,13 +167,19 @@ def _compressed(w: _Walk, kind: str, path: str, prefix: str, origin: str, stream
     """A gzip/bzip2/xz layer: a tar inside is read as this archive; anything else is one more member."""
     inner = _strip_suffix(path, kind)
     src = GuardedReader(stream, path)  # counts the compressed bytes the decompressor consumed
-    opener = {_GZIP: gzip.GzipFile, _BZIP2: bz2.BZ2File, _XZ: lzma.LZMAFile}[kind]
-    with opener(fileobj=src, mode="rb") as dec:
+    with _DECOMPRESSORS[kind](src) as dec:
         out = buffered(RatioReader(dec, inner, w.limits, lambda: src.count))  # type: ignore[arg-type]
         if sniff(_peek(out)) == _TAR:
             yield from _tar(w, _TAR, inner, prefix, origin, out, depth, top)
         else:
             yield from _entry(w, inner, prefix if top else inner, origin, out, None, depth + 1, top=top)
+
+
+_DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
+    _GZIP: lambda f: gzip.GzipFile(fileobj=f, mode="rb"),  # type: ignore[dict-item]
+    _BZIP2: lambda f: bz2.BZ2File(f, "rb"),  # type: ignore[dict-item]
+    _XZ: lambda f: lzma.LZMAFile(f, "rb"),  # type: ignore[dict-item]
+}
 
 
 def _strip_suffix(path: str, kind: str) -> str:

@@ -40,17 +40,17 @@ def normalize_path(name: str) -> str | None:
     p = _DRIVE_DIR.sub("", "/".join(parts))
     head, _, base = p.rpartition("/")
     flat = _TRUNCATED.match(base)
-    if flat:
-        rest = _unflatten(flat.group(1))
+    rest = _unflatten(flat.group(1)) if flat else None
+    if rest:
         p = f"{head}/{rest}" if head else rest
     return p
 
 
-def _unflatten(flat: str) -> str:
+def _unflatten(flat: str) -> str | None:
     """``var_log_azure_<ext>[_<version>]_<file>`` and the other collector roots back to a path.
 
     Directory names under ``var/log/azure`` are extension names (no ``_``) and version numbers; the rest
-    is the file name, whose own underscores are kept. Unknown roots are returned unchanged.
+    is the file name, whose own underscores are kept. ``None`` for an unknown root (the name is kept).
     """
     for root in _TRUNCATED_ROOTS:
         if not flat.startswith(root):
@@ -64,8 +64,8 @@ def _unflatten(flat: str) -> str:
             if sep and _VERSION.match(version):
                 out += "/" + version
                 rest = tail
-        return f"{out}/{rest}" if rest else flat
-    return flat
+        return f"{out}/{rest}" if rest else None
+    return None
 
 
 def is_escaping(name: str) -> bool:
