@@ -163,6 +163,54 @@ def timeline_cmd(
     typer.echo(f"{n} events written to {output}", err=True)
 
 
+class ExportFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+@app.command("batch")
+def batch_cmd(
+    folder: Annotated[Path, typer.Argument(help="Tickets as folders (<ticket>/<attachments>) or loose archives.")],
+    db: Annotated[Path, typer.Option("--db", help="SQLite catalog to create or resume.")],
+    workers: Annotated[int | None, typer.Option(min=1, help="Parallel bundles (default: cores).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:port (needs the dask extra).")]
+    = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write the fleet report (HTML) here.")] = None,
+    export: Annotated[ExportFormat | None, typer.Option(help="Also write the tables beside the db.")] = None,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per bundle before its worker is killed.")] = 600.0,
+    memory_mb: Annotated[int, typer.Option("--memory-mb", min=64, help="Address-space limit per worker.")] = 4096,
+) -> None:
+    """Analyze every bundle of a folder of tickets into a catalog; fleet findings, report and exports."""
+    from analyzer.batch.fleet_report import write_fleet_report
+    from analyzer.batch.runner import BatchError, BatchOptions, run_batch
+
+    options = BatchOptions(workers=workers, scheduler=scheduler, timeout_s=timeout, memory_mb=memory_mb,
+                           html=report is not None)
+    try:
+        summary = run_batch(folder, db, options)
+    except BatchError as exc:
+        raise _fail(str(exc)) from exc
+    except KeyboardInterrupt:
+        typer.echo("bundle-analyze: interrupted; every finished bundle is in the catalog, rerun to resume", err=True)
+        raise typer.Exit(130) from None
+    typer.echo(f"{summary.attachments} bundles: {summary.analyzed} analyzed, {summary.reused} reused, "
+               f"{summary.failed} failed; {summary.fleet_findings} fleet findings; catalog {db}", err=True)
+    if summary.skipped:
+        typer.echo(f"{len(summary.skipped)} entries skipped (not bundles)", err=True)
+    if report is not None:
+        typer.echo(f"fleet report written to {write_fleet_report(db, report)}", err=True)
+    if export is not None:
+        from analyzer.batch.catalog import Catalog
+
+        catalog = Catalog(db)
+        try:
+            for out in catalog.export(export.value):
+                typer.echo(f"exported {out}", err=True)
+        finally:
+            catalog.close()
+    raise typer.Exit(EXIT_OK)
+
+
 def run() -> None:
     app()
 

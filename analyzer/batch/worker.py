@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import json
 import os
-import re
 import resource
 import signal
 import subprocess
@@ -24,7 +22,6 @@ from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 _CPU_GRACE_S = 10  # the CPU-time backstop fires only if the coordinator's wall-clock kill did not
-_VOLATILE = re.compile(r"[0-9a-f]{8,}|\d+")
 
 Result = dict[str, Any]
 
@@ -44,14 +41,6 @@ def apply_limits(memory_mb: int, timeout_s: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def fingerprint(finding: dict[str, Any]) -> str:
-    """The same finding with the same kind of evidence in any bundle: id plus its first evidence text,
-    with numbers and hex runs (times, ids, counters) masked."""
-    evidence = finding.get("evidence") or [{}]
-    text = _VOLATILE.sub("#", str(evidence[0].get("text") or "").lower())
-    return hashlib.sha256(f"{finding['id']}\n{text}".encode()).hexdigest()[:16]
 
 
 def _to_html(report: Any) -> str | None:
@@ -86,7 +75,7 @@ def execute(location: str, memory_mb: int, want_html: bool) -> Result:
             "timeline": d["timeline"],
             "findings": [
                 {"id": f["id"], "severity": f["severity"], "root_cause": bool(f["root_cause"]),
-                 "first_seen": f["first_seen"], "last_seen": f["last_seen"], "fingerprint": fingerprint(f)}
+                 "first_seen": f["first_seen"], "last_seen": f["last_seen"], "fingerprint": f.get("fingerprint") or ""}
                 for f in d["findings"]
             ],
             "facts": dict(report.extras.get("facts", {})),
