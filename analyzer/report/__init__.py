@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
+from typing import Any
 
 from analyzer.model import Report
 
+#: the JSON Schema of :func:`to_json` output, shipped in the package
+SCHEMA: dict[str, Any] = json.loads(resources.files(__package__).joinpath("schema.json").read_text(encoding="utf-8"))
+
 
 def to_json(report: Report) -> str:
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+    """The JSON report: strict JSON (no NaN), valid UTF-8 even when a string held lone surrogates."""
+    text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n"
+    return text.encode("utf-8", "replace").decode("utf-8")

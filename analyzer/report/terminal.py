@@ -1,46 +1,150 @@
-"""Terminal summary with rich: verdict and root cause first, then findings, missing evidence, sources."""
+"""Terminal summary with rich: verdict and root cause first, then findings by severity with their strongest
+evidence, missing evidence, the sources table and timing.
+
+Every string from the bundle goes through :func:`display` (no escape sequences or control characters
+reach the terminal) and is printed as :class:`rich.text.Text` on a console with markup, emoji and
+highlighting off, so ``[link=...]`` or ``:emoji:`` in a log line prints as itself. Output is plain
+(no colours, ASCII table borders) when the file is not a terminal or ``plain`` is set.
+"""
 
 from __future__ import annotations
 
 import io
 import sys
+from collections import Counter
 from typing import TextIO
 
+from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from analyzer.model import Report
+from analyzer.model import Finding, Report, severity_rank
+from analyzer.report.display import display
+from analyzer.report.i18n import labels
 
 _STYLE = {"critical": "bold red", "error": "red", "warning": "yellow", "info": "cyan"}
+_STATUS_STYLE = {"problems_found": "bold red", "healthy": "bold green", "inconclusive": "bold yellow"}
+EVIDENCE_LINES = 3  # strongest evidence lines shown per finding
+SOURCE_ROWS = 60
+PLAIN_WIDTH = 160
+
+
+def ordered_findings(report: Report) -> list[Finding]:
+    """Most severe first; within a severity the root cause, then by confidence."""
+    return sorted(report.findings, key=lambda f: (-severity_rank(f.severity), not f.root_cause, -f.confidence))
+
+
+def verdict_line(report: Report, lang: str = "en") -> Text:
+    t = labels(lang)
+    v = report.verdict
+    line = Text.assemble((f"{t['verdict']}: ", "bold"),
+                         (t.get(f"status.{v.status}", display(v.status)), _STATUS_STYLE.get(v.status, "bold")))
+    if v.root_cause:
+        line.append(f"  {t['root_cause']}: ", "bold")
+        line.append(display(v.root_cause, 100))
+    return line
 
 
 def render_terminal(report: Report, lang: str = "en", quiet: bool = False, plain: bool = False,
                     file: TextIO | None = sys.stdout) -> str | None:
     """Print to ``file``; with ``file=None`` return the plain text instead."""
     buf = io.StringIO() if file is None else None
-    console = Console(file=buf or file, no_color=plain, highlight=False, soft_wrap=False,
-                      force_terminal=False if plain or buf is not None else None, width=120 if buf else None)
-    v = report.verdict
-    console.print(f"[bold]Verdict:[/] {escape(v.status)}"
-                  + (f"  [bold]root cause:[/] {escape(v.root_cause)}" if v.root_cause else ""))
-    console.print(escape(v.summary))
+    out = buf if buf is not None else file
+    console = Console(file=out, no_color=plain, markup=False, emoji=False, highlight=False,
+                      force_terminal=False if plain or buf is not None else None)
+    if not console.is_terminal:
+        console.width = PLAIN_WIDTH
+    t = labels(lang)
+    console.print(verdict_line(report, lang), soft_wrap=True)
     if not quiet:
-        for f in sorted(report.findings, key=lambda f: ("critical", "error", "warning", "info").index(f.severity)):
-            style = _STYLE.get(f.severity, "")
-            mark = " (root cause)" if f.root_cause else ""
-            console.print(f"\n[{style}]{f.severity.upper()}[/] [bold]{escape(f.id)}[/]{mark}: {escape(f.title)}")
-            for ev in f.evidence[:5]:
-                console.print(f"    {escape(ev.path)}:{ev.line or '-'} {escape(ev.ts or '')} {escape(ev.text)}")
-        if report.missing_evidence:
-            console.print("\n[bold]Missing evidence[/]")
-            for m in report.missing_evidence:
-                console.print(f"  {escape(m.source)}: {escape(m.why)}  collect: {escape(m.collect)}")
-        table = Table(title="Sources", show_lines=False)
-        for col in ("path", "parser", "status", "events", "note"):
-            table.add_column(col)
-        for s in report.sources:
-            table.add_row(escape(s.path), escape(s.parser or "-"), s.status, str(s.events),
-                          escape(s.error or "; ".join(s.problems[:1])))
-        console.print(table)
+        console.print(Text(display(report.verdict.summary, newlines=True)), soft_wrap=True)
+        _findings(console, report, t)
+        _missing(console, report, t)
+        _sources(console, report, t, console.is_terminal)
+        _timing(console, report, t)
     return buf.getvalue() if buf is not None else None
+
+
+def _findings(console: Console, report: Report, t: dict[str, str]) -> None:
+    console.print(Text(f"\n{t['findings']} ({len(report.findings)})", "bold underline"))
+    if not report.findings:
+        console.print(t["no_findings"])
+    for f in ordered_findings(report):
+        head = Text.assemble(("\n" + t.get(f"severity.{f.severity}", f.severity).upper(), _STYLE.get(f.severity, "")),
+                             " ", (display(f.id, 100), "bold"))
+        if f.root_cause:
+            head.append(f" [{t['is_root_cause']}]", "bold magenta")
+        head.append(f": {display(f.title, 300)}  ({t['confidence']} {f.confidence:.0%})")
+        console.print(head, soft_wrap=True)
+        meta = []
+        if f.first_seen:
+            meta.append(f"{t['first_seen']} {display(f.first_seen, 40)}")
+        if f.last_seen and f.last_seen != f.first_seen:
+            meta.append(f"{t['last_seen']} {display(f.last_seen, 40)}")
+        if f.error_codes:
+            meta.append(f"{t['error_codes']}: {display(', '.join(f.error_codes), 300)}")
+        if f.caused_by:
+            meta.append(f"{t['caused_by']}: {display(', '.join(f.caused_by), 300)}")
+        if meta:
+            console.print(Text("  " + "; ".join(meta), "dim"), soft_wrap=True)
+        for ev in f.evidence[:EVIDENCE_LINES]:
+            where = f"{display(ev.path, 200)}:{ev.line if ev.line is not None else '-'}"
+            line = Text.assemble("    ", (where, "blue"), " ", (display(ev.ts or "", 40), "dim"), " ",
+                                 display(ev.text, 500))
+            console.print(line, soft_wrap=True)
+        if len(f.evidence) > EVIDENCE_LINES:
+            console.print(Text("    " + t["more_evidence"].format(n=len(f.evidence) - EVIDENCE_LINES), "dim"))
+        for step in f.remediation[:3]:
+            console.print(Text("  -> " + display(step, 500)), soft_wrap=True)
+
+
+def _missing(console: Console, report: Report, t: dict[str, str]) -> None:
+    if not report.missing_evidence:
+        return
+    console.print(Text(f"\n{t['missing_evidence']} ({len(report.missing_evidence)})", "bold underline"))
+    for m in report.missing_evidence:
+        console.print(Text.assemble("  ", (display(m.source, 100), "bold"), ": ", display(m.why, 500)), soft_wrap=True)
+        if m.collect:
+            console.print(Text(f"    {t['collect']}: {display(m.collect, 1000)}", "dim"), soft_wrap=True)
+
+
+def _sources(console: Console, report: Report, t: dict[str, str], terminal: bool) -> None:
+    counts = Counter(s.status for s in report.sources)
+    console.print(Text(f"\n{t['sources']} ({len(report.sources)}): ", "bold underline")
+                  + Text(t["sources_counts"].format(parsed=counts["parsed"], skipped=counts["skipped"],
+                                                    failed=counts["failed"])))
+    if not report.sources:
+        return
+    table = Table(box=box.SIMPLE if terminal else box.ASCII, show_edge=False, pad_edge=False)
+    for col in ("path", "parser", "status", "events", "note"):
+        table.add_column(t[col], justify="right" if col == "events" else "left", overflow="fold")
+    order = {"failed": 0, "skipped": 1, "parsed": 2}
+    rows = sorted(report.sources, key=lambda s: order.get(s.status, 3))
+    for s in rows[:SOURCE_ROWS]:
+        note = s.error or "; ".join(s.problems[:1])
+        table.add_row(Text(display(s.path, 300)), Text(display(s.parser or "-", 60)),
+                      Text(t.get(f"source.{s.status}", display(s.status, 20)),
+                           "red" if s.status == "failed" else ""),
+                      str(s.events), Text(display(note, 300)))
+    console.print(table)
+    if len(rows) > SOURCE_ROWS:
+        console.print(Text(f"  ... {len(rows) - SOURCE_ROWS}", "dim"))
+
+
+def _timing(console: Console, report: Report, t: dict[str, str]) -> None:
+    tl = report.timeline
+    console.print(Text(f"\n{t['timing']}", "bold underline"))
+    if tl.get("first"):
+        line = t["timeline_events"].format(events=tl.get("events", 0), first=display(tl["first"], 40),
+                                           last=display(tl.get("last") or "", 40))
+        console.print(Text("  " + line))
+    else:
+        console.print(Text("  " + t["timeline_empty"]))
+    extras = []
+    if "tz" in report.extras:
+        extras.append(f"{t['time_zone']}: {display(report.extras['tz'], 40)}")
+    if "seconds" in report.extras:
+        extras.append(t["analyzed_in"].format(seconds=report.extras["seconds"]))
+    if extras:
+        console.print(Text("  " + "; ".join(extras)))
