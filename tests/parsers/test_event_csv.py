@@ -1,0 +1,76 @@
+"""Event-log CSV exports: Event Viewer (unnamed message column), Get-WinEvent, Get-EventLog; local time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tests.parsers.windows_helpers import facts, run, utf16
+
+EVENT_VIEWER = (
+    "Level,Date and Time,Source,Event ID,Task Category\n"
+    "Information,10/7/2016 06:38:24 PM,Microsoft-Windows-Security-Auditing,4658,File System,"
+    '"The handle to an object was closed.\n\nSubject:\n\tSecurity ID:\t\tSYSTEM"\n'
+    "Error,10/7/2016 06:40:01 PM,Service Control Manager,7034,None,"
+    '"The Windows Azure Guest Agent service terminated unexpectedly.  It has done this 1 time(s)."\n'
+)
+
+
+def test_event_viewer_csv_with_multiline_message_in_utf16() -> None:
+    events, ctx = run("event_csv", utf16(EVENT_VIEWER), "evt/System.csv")
+    assert not ctx.problems
+    first, crash = events
+    assert first.ts == datetime(2016, 10, 7, 18, 38, 24) and first.local and first.ts.tzinfo is None
+    assert first.message.startswith("The handle to an object was closed.\n\nSubject:")
+    assert first.line == 2 and crash.line == 6
+    assert crash.kind == "service.crash" and crash.attrs["service"] == "WindowsAzureGuestAgent"
+    assert crash.level == "error" and crash.attrs["event_id"] == 7034 and crash.attrs["task"] == "None"
+
+
+def test_get_winevent_export_with_dotted_day_first_dates() -> None:
+    text = (
+        "#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord\n"
+        '"LevelDisplayName","TimeCreated","ProviderName","Id","TaskDisplayName","Message"\n'
+        '"Error","07.09.2023 14:23:28","VSS","12310",,"Volume Shadow Copy Service error: The shadow copy could not '
+        'be committed - operation timed out."\n'
+    )
+    (e,), ctx = run("event_csv", text.encode(), "events.csv")
+    assert not ctx.problems
+    assert e.ts == datetime(2023, 9, 7, 14, 23, 28) and e.local
+    assert e.kind == "vss.error" and e.component == "VSS"
+
+
+def test_get_eventlog_export_start_type_change_becomes_fact() -> None:
+    text = (
+        '"EventID","MachineName","Data","Index","Category","CategoryNumber","EntryType","Message","Source",'
+        '"ReplacementStrings","InstanceId","TimeGenerated","TimeWritten","UserName"\n'
+        '"7040","VM1","System.Byte[]","5","(0)","0","Information","The start type of the IaaSVmProvider service was '
+        'changed from auto start to disabled.","Service Control Manager","System.String[]","1073748864",'
+        '"9/29/2026 10:01:02 AM","9/29/2026 10:01:02 AM",\n'
+    )
+    (e,), ctx = run("event_csv", text.encode(), "eventlog.csv")
+    assert e.kind == "service.state" and e.attrs["start_type"] == "disabled" and e.attrs["record_id"] == 5
+    assert e.ts == datetime(2026, 9, 29, 10, 1, 2) and e.attrs["computer"] == "VM1"
+    assert facts(ctx, "service.start_type") == [
+        {"service": "IaaSVmProvider", "start": 4, "start_name": "disabled", "source": "event 7040"}]
+
+
+def test_localized_header_falls_back_to_event_viewer_order_and_24h_times() -> None:
+    text = ("Ebene,Datum und Uhrzeit,Quelle,Ereignis-ID,Aufgabenkategorie\n"
+            "Warnung,13.09.2023 14:23:28,Microsoft-Windows-Dhcp-Client,1001,Keine,Your computer was not assigned "
+            "an address from the network\n")
+    (e,), _ = run("event_csv", text.encode("utf-8-sig"))
+    assert e.kind == "dhcp.error" and e.level == "warning" and e.ts == datetime(2023, 9, 13, 14, 23, 28)
+
+
+def test_day_first_is_learned_from_an_unambiguous_date() -> None:
+    text = ("Level,Date and Time,Source,Event ID,Task Category\n"
+            "Information,25/12/2023 10:00:00,EventLog,6005,None,The Event log service was started.\n"
+            "Information,03/04/2024 10:00:00,EventLog,6006,None,The Event log service was stopped.\n")
+    boot, stop = run("event_csv", text.encode())[0]
+    assert boot.kind == "system.boot" and stop.kind == "system.shutdown"
+    assert stop.ts == datetime(2024, 4, 3, 10, 0)
+
+
+def test_not_an_event_table_is_a_problem() -> None:
+    events, ctx = run("event_csv", b"name,value\na,1\nb,2\n")
+    assert events == [] and ctx.problems

@@ -1,0 +1,85 @@
+"""The .evtx parser on the reference files: counts, levels and providers as expected-counts.json says."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.conftest import REFDATA
+from tests.parsers.windows_helpers import facts, run
+
+WINDOWS = REFDATA / "windows"
+EXPECTED = json.loads((WINDOWS / "expected-counts.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_counts_levels_and_providers_match_ground_truth(name: str) -> None:
+    expected = EXPECTED[name]
+    events, ctx = run("evtx", (WINDOWS / name).read_bytes(), f"C/Windows/System32/winevt/Logs/{name}")
+    assert len(events) == expected["pyevtx_rs_0_14_0_records_ok"]
+    assert Counter(str(e.attrs["level_value"]) for e in events) == Counter(expected["levels"])
+    by_provider = Counter(f"{e.attrs['provider'] or 'None'}|{e.attrs['event_id']}" for e in events)
+    assert by_provider == Counter(expected["provider_eventid_counts"])
+    assert {e.attrs["computer"] for e in events} == set(expected["computers"])
+    stamps = sorted(e.ts for e in events if e.ts is not None)
+    assert all(ts.tzinfo is not None for ts in stamps)
+    if expected["first_SystemTime_utc"]:
+        first = datetime.fromisoformat(expected["first_SystemTime_utc"])
+        assert stamps[0] == first.astimezone(UTC)
+    assert stamps[-1] == datetime.fromisoformat(expected["last_SystemTime_utc"])
+    assert len(ctx.problems) == expected["pyevtx_rs_iteration_errors"]
+
+
+def test_corrupt_chunks_are_skipped_counted_and_reported() -> None:
+    events, ctx = run("evtx", (WINDOWS / "sample_with_a_bad_chunk_magic.evtx").read_bytes())
+    assert len(events) == 270
+    assert facts(ctx, "evtx.skipped") == [{"records_skipped": 0, "chunks_skipped": 2}]
+    assert all("ElfChnk" in p.message for p in ctx.problems)
+    # the record without TimeCreated takes the record header's time
+    no_provider = [e for e in events if not e.attrs["provider"]]
+    assert len(no_provider) == 1 and no_provider[0].ts is not None
+
+
+def test_dirty_file_yields_every_record_and_maps_kinds() -> None:
+    events, ctx = run("evtx", (WINDOWS / "2-vss_7-System.evtx").read_bytes())
+    assert len(events) == 1160  # python-evtx, trusting the dirty header, reads 457
+    assert not facts(ctx, "evtx.skipped")
+    kinds = Counter(e.kind for e in events)
+    assert kinds["system.shutdown"] == 2 + 2 + 2 + 9  # User32 1074, EventLog 6006, Kernel-Power 109, Dhcp 50103-6
+    assert kinds["system.boot"] == 3
+    crash_7023 = [e for e in events if e.attrs["event_id"] == 7023]
+    assert {e.kind for e in crash_7023} == {"service.state"}
+    assert crash_7023[0].attrs["service"] == "iphlpsvc"
+    assert crash_7023[0].attrs["data"] == {"param1": "iphlpsvc", "param2": "%%21"}
+    assert crash_7023[0].message == "The iphlpsvc service terminated with the following error: %%21"
+    assert crash_7023[0].attrs["qualifiers"] == 49152 and crash_7023[0].level == "error"
+    bits = [e for e in events if e.attrs["event_id"] == 7040 and e.attrs["service"] == "BITS"]
+    assert bits and bits[0].attrs["start_type"] == "auto" and bits[0].attrs["old_start_type"] == "manual"
+    restart = next(e for e in events if e.attrs["event_id"] == 1074)
+    assert restart.attrs["user"] == "NT AUTHORITY\\SYSTEM" and restart.attrs["planned"] is True
+    volsnap = [e for e in events if e.attrs["provider"] == "Volsnap"]
+    assert {e.kind for e in volsnap} == {"log"}  # 33 is benign
+    warnings = [e for e in events if e.kind == "windows.event"]
+    assert warnings and all(e.level in ("warning", "error", "critical") for e in warnings)
+
+
+def test_start_type_changes_of_known_services_become_facts() -> None:
+    _, ctx = run("evtx", (WINDOWS / "2-vss_7-System.evtx").read_bytes())
+    start_types = facts(ctx, "service.start_type")
+    assert start_types and all(f["source"] == "event 7040" for f in start_types)  # type: ignore[index]
+    assert {f["service"] for f in start_types} <= {"MSDTC", "VSS", "msiserver", "swprv", "Dhcp"}  # type: ignore[index]
+
+
+@pytest.mark.parametrize("data", [b"", b"ElfFile\x00" + b"\x00" * 100, b"not an evtx file at all" * 50])
+def test_garbage_is_a_problem_not_an_exception(data: bytes) -> None:
+    events, ctx = run("evtx", data)
+    assert events == [] and ctx.problems
+
+
+def test_truncated_file_keeps_the_records_before_the_cut() -> None:
+    data = (WINDOWS / "system.evtx").read_bytes()
+    events, _ = run("evtx", data[: len(data) // 2])
+    assert 0 < len(events) < 1881
