@@ -36,8 +36,14 @@ def read_state(stream: BinaryIO, ctx: ParseContext) -> bytes:
     return data
 
 
-def parse_xml(data: bytes, ctx: ParseContext) -> Any | None:
-    """The root element with namespaces stripped from tags, or None (with a problem) when unreadable."""
+_PREFIX = re.compile(rb"(</?)[A-Za-z][\w.-]*:(?=[A-Za-z])")
+
+
+def parse_xml(data: bytes, ctx: ParseContext, drop_prefixes: bool = False) -> Any | None:
+    """The root element with namespaces stripped from tags, or None (with a problem) when unreadable.
+
+    ``drop_prefixes`` removes tag prefixes before parsing, for writers that use undeclared ones (wicked).
+    """
     if _DOCTYPE.search(data):
         ctx.problem("XML with a DOCTYPE refused: entity declarations are never processed")
         return None
@@ -45,6 +51,8 @@ def parse_xml(data: bytes, ctx: ParseContext) -> Any | None:
     if enc != "utf-8" and not data.startswith(b"\xef\xbb\xbf"):
         # lxml reads UTF-16 only with a BOM or declaration; normalise to UTF-8 without the declaration
         data = re.sub(r"^\s*<\?xml[^>]*\?>", "", data.decode(enc, "replace").lstrip("\ufeff")).encode("utf-8")
+    if drop_prefixes:
+        data = _PREFIX.sub(rb"\1", data)
     root = None
     try:
         root = etree.fromstring(data, _xml_parser(recover=False))

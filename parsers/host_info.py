@@ -1,0 +1,157 @@
+"""Who the host is: distribution, host name, time zone (Linux files, sos IMDS JSON, Windows ``systeminfo``).
+
+* ``/etc/os-release`` (``ID=ubuntu`` + ``VERSION_ID="18.04"`` -> ``host.distro`` = ``ubuntu 18.04``),
+  ``/etc/lsb-release``, one-line ``/etc/redhat-release`` and other ``*-release`` files;
+* ``/etc/hostname`` -> ``host.name``; ``/etc/timezone`` (``Europe/Prague``) -> ``host.timezone``, and
+  ``tz.utc_offset_minutes`` when the zone has one offset whatever the date (``UTC``, ``Etc/GMT-2``,
+  ``Asia/Kolkata``); a zone with daylight saving gives no offset here, since a parser does not know
+  the dates of the bundle;
+* ``sos_commands/azure/instance_metadata.json`` -> ``azure.vm`` and ``host.name``;
+* Windows ``systeminfo``: ``Host Name:``, ``OS Name:``, ``Time Zone:  (UTC+01:00) Amsterdam, Berlin, ...``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from parsers._structured import load_json, read_state
+from parsers.base import Event, ParseContext, Parser
+from parsers.text import head_text, iter_lines
+
+_HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_]{0,252}")
+_ETC_GMT = re.compile(r"(?:Etc/)?GMT([+-])(\d{1,2})")
+_UTC_NAMES = {"utc", "etc/utc", "gmt", "etc/gmt", "zulu", "etc/zulu", "universal", "etc/universal", "uct", "etc/uct"}
+_WIN_TZ = re.compile(r"\(UTC(?:([+-])(\d{1,2}):(\d{2}))?\)")
+_SYSTEMINFO = {"host name": "host.name", "os name": "host.distro", "time zone": "host.timezone"}
+
+
+def zone_offset_minutes(zone: str) -> int | None:
+    """The zone's UTC offset in minutes when it never changes (2015-2026), else None."""
+    if zone.lower() in _UTC_NAMES:
+        return 0
+    m = _ETC_GMT.fullmatch(zone)
+    if m:  # POSIX sign: Etc/GMT+5 is five hours *behind* UTC
+        return (-1 if m.group(1) == "+" else 1) * int(m.group(2)) * 60
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+    offsets = {tz.utcoffset(datetime(year, month, 15)) for year in range(2015, 2027) for month in (1, 7)}
+    if len(offsets) != 1:
+        return None
+    (offset,) = offsets
+    return int(offset.total_seconds() // 60) if offset is not None else None
+
+
+def _first_line(data: bytes) -> tuple[int, str] | None:
+    for n, raw in enumerate(data.decode("utf-8", "replace").lstrip("\ufeff").splitlines(), 1):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            return n, line
+    return None
+
+
+def _release(data: bytes, name: str, ctx: ParseContext) -> None:
+    text = data.decode("utf-8", "replace").lstrip("\ufeff")
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() and not key.strip().startswith("#"):
+            values[key.strip()] = value.strip().strip("\"'")
+    if values.get("ID") or values.get("DISTRIB_ID"):
+        distro = values.get("ID") or values.get("DISTRIB_ID", "")
+        version = values.get("VERSION_ID") or values.get("DISTRIB_RELEASE", "")
+        ctx.fact("host.distro", f"{distro.lower()} {version}".strip()[:100], line=1, text=values.get("PRETTY_NAME", ""))
+        return
+    first = _first_line(data)
+    if first is not None and re.search(r"\d", first[1]) and len(first[1]) < 200:
+        ctx.fact("host.distro", first[1], line=first[0])
+    else:
+        ctx.problem(f"{name} names no distribution")
+
+
+def _one_value(data: bytes, name: str, ctx: ParseContext) -> None:
+    first = _first_line(data)
+    if name == "hostname":
+        if first is not None and _HOSTNAME.fullmatch(first[1]):
+            ctx.fact("host.name", first[1], line=first[0])
+        else:
+            ctx.problem("hostname file holds no host name")
+        return
+    if first is None or not re.fullmatch(r"[A-Za-z0-9_+\-/]{1,80}", first[1]):
+        ctx.problem("timezone file holds no zone name")
+        return
+    ctx.fact("host.timezone", first[1], line=first[0])
+    offset = zone_offset_minutes(first[1])
+    if offset is not None:
+        ctx.fact("tz.utc_offset_minutes", offset, line=first[0], text=first[1])
+
+
+def _imds(doc: Any, ctx: ParseContext) -> None:
+    compute = doc.get("compute", doc) if isinstance(doc, dict) else None
+    if not isinstance(compute, dict) or not (compute.get("vmId") or compute.get("name")):
+        ctx.problem("instance metadata without compute data")
+        return
+    keys = {"name": "name", "vm_id": "vmId", "location": "location", "vm_size": "vmSize", "os_type": "osType",
+            "subscription_id": "subscriptionId", "resource_group": "resourceGroupName"}
+    ctx.fact("azure.vm", {ours: str(compute[theirs])[:200] if isinstance(compute.get(theirs), (str, int)) else None
+                          for ours, theirs in keys.items()})
+    profile = compute.get("osProfile")
+    computer = profile.get("computerName") if isinstance(profile, dict) else None
+    if isinstance(computer, str) and _HOSTNAME.fullmatch(computer):
+        ctx.fact("host.name", computer, text="IMDS osProfile.computerName")
+
+
+def _systeminfo(stream: BinaryIO, ctx: ParseContext) -> None:
+    seen = False
+    for n, line in iter_lines(stream, ctx):
+        key, sep, value = line.partition(":")
+        fact = _SYSTEMINFO.get(key.strip().lower()) if sep else None
+        value = value.strip()
+        if fact is None or not value:
+            continue
+        seen = True
+        ctx.fact(fact, value[:200], line=n, text=line.strip()[:200])
+        m = _WIN_TZ.match(value) if fact == "host.timezone" else None
+        if m:
+            sign = -1 if m.group(1) == "-" else 1
+            ctx.fact("tz.utc_offset_minutes", sign * (int(m.group(2) or 0) * 60 + int(m.group(3) or 0)), line=n,
+                     text=value[:200])
+    if not seen:
+        ctx.problem("no Host Name / OS Name / Time Zone lines of systeminfo")
+
+
+def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
+    name = ctx.path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    if name.startswith("systeminfo"):
+        _systeminfo(stream, ctx)
+    elif name in ("hostname", "timezone"):
+        _one_value(read_state(stream, ctx), name, ctx)
+    elif name.endswith(".json"):
+        doc = load_json(read_state(stream, ctx), ctx)
+        if doc is not None:
+            _imds(doc, ctx)
+    elif name.endswith("-release") or name.endswith("_version"):
+        _release(read_state(stream, ctx), name, ctx)
+    else:  # recognized by content
+        data = read_state(stream, ctx)
+        text = head_text(data[:4096])
+        if "Host Name:" in text:
+            _systeminfo(io.BytesIO(data), ctx)
+        else:
+            _release(data, name, ctx)
+    yield from ()  # host facts only
+
+
+def sniff(path: str, head: bytes) -> bool:
+    text = head_text(head)
+    return ("Host Name:" in text and "OS Name:" in text) or bool(re.search(r"^VERSION_ID=", text, re.MULTILINE))
+
+
+PARSER = Parser(name="host_info", parse=parse, sniff=sniff,
+                description="os-release, hostname, timezone, IMDS instance metadata, Windows systeminfo")

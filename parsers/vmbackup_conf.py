@@ -1,0 +1,60 @@
+"""``/etc/azure/vmbackup.conf``: the VMSnapshotLinux extension's customer configuration (INI).
+
+Read as the extension's ConfigParser reads it: ``[section]`` headers, ``key: value`` or ``key = value``,
+``#``/``;`` comment lines, indented continuation lines, option names case-insensitive (lower-cased
+here). Example (the template shipped with the extension)::
+
+    [SnapshotThread]
+    fsfreeze: True
+
+Each option becomes a ``vmbackup.<section>.<key>`` fact, e.g. ``vmbackup.SnapshotThread.fsfreeze`` = ``True``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from parsers.base import Event, ParseContext, Parser
+from parsers.text import head_text, iter_lines
+
+_SECTION = re.compile(r"\[([^\]]{1,100})\]")
+_OPTION = re.compile(r"([^:=\s][^:=]{0,100}?)\s*[:=]\s*(.*)")
+
+
+def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
+    section: str | None = None
+    last: tuple[str, str, int] | None = None  # (fact name, value, line) waiting for continuation lines
+    bad: list[int] = []
+    for n, raw in iter_lines(stream, ctx):
+        stripped = raw.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        if raw[0] in " \t" and last is not None:
+            last = (last[0], f"{last[1]}\n{stripped}", last[2])
+            continue
+        if last is not None:
+            ctx.fact(last[0], last[1], line=last[2])
+            last = None
+        m = _SECTION.fullmatch(stripped)
+        if m:
+            section = m.group(1).strip()
+            continue
+        m = _OPTION.fullmatch(stripped)
+        if m is None or section is None:
+            bad.append(n)
+            continue
+        last = (f"vmbackup.{section}.{m.group(1).strip().lower()}", m.group(2).strip(), n)
+    if last is not None:
+        ctx.fact(last[0], last[1], line=last[2])
+    if bad:
+        ctx.problem(f"{len(bad)} line(s) are not INI sections or options (first: line {bad[0]})", bad[0])
+    yield from ()  # configuration carries no timed records
+
+
+def sniff(path: str, head: bytes) -> bool:
+    return "[SnapshotThread]" in head_text(head)
+
+
+PARSER = Parser(name="vmbackup_conf", parse=parse, sniff=sniff, description="/etc/azure/vmbackup.conf")
