@@ -1,0 +1,287 @@
+"""Records of the Azure Linux Agent log, shared by waagent.log, CommandExecution.log and syslog copies.
+
+Five generations (linux-formats.md §2.2) write into the same file; every line is tried against each
+record pattern, and a line that matches none continues the record before it. A G4 line:
+
+    2023-05-17T07:01:23.345968Z INFO CollectLogsHandler ExtHandler Log Collector exited with code -9
+
+G0-G2 timestamps are the VM's local time (naive, ``local=True``); G3/G4 are UTC (aware). The syslog
+parser hands the text behind a syslog header to the same code, so a copy of a record gets the same
+time and message as the original and the timeline keeps one of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from parsers._linux_signatures import AGENT_TABLE
+from parsers.base import GENERIC_KIND, Event, ParseContext
+
+_LEVELS = {"VERBOSE": "verbose", "INFO": "info", "WARNING": "warning", "ERROR": "error", None: "info"}
+_G4 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (VERBOSE|INFO|WARNING|ERROR) (\S+) "
+                 r"(Daemon|ExtHandler|LogCollector|Firewall|\[[^\]]*\])(?: |$)(.*)")
+_G3 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (VERBOSE|INFO|WARNING|ERROR) "
+                 r"(Daemon|ExtHandler|\[[^\]]*\])(?: |$)(.*)")
+_G2 = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6}) (VERBOSE|INFO|WARNING|ERROR) "
+                 r"(Daemon|ExtHandler|\[[^\]]*\])(?: |$)(.*)")
+_G1 = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6}) (VERBOSE|INFO|WARNING|ERROR) (.*)")
+_G0 = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) (?:(WARNING|ERROR):)?(.*)")
+_G0_EXT = re.compile(r"\[([^\]]+)\]")
+_EXT_VERSION = re.compile(r"(.+?)-(\d+(?:\.\d+)+)$")
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x([0-9a-fA-F]{2}))")
+_PAYLOAD_MARK = "Event: name="
+MAX_CONTINUATION = 2000  # lines folded into one record; the rest are counted, not kept
+VMSNAPSHOT = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
+
+
+@dataclass(slots=True)
+class Record:
+    """One agent log record; ``extra`` holds its continuation lines."""
+
+    line: int
+    ts: datetime | None
+    local: bool
+    gen: str
+    level: str
+    thread: str
+    prefix: str
+    msg: str
+    extra: list[str] = field(default_factory=list)
+    dropped: int = 0
+    g0_traceback: bool = False
+
+
+def parse_record(line: str, n: int) -> Record | None:
+    """The record that starts on ``line`` (any generation), or None for a continuation line."""
+    if len(line) < 19 or not line[0].isdigit():
+        return None
+    sep = line[4]
+    if sep == "-":
+        m = _G4.match(line)
+        if m:
+            ts, level, thread, prefix, msg = m.groups()
+            return Record(n, _time(ts), False, "G4", _LEVELS[level], thread, prefix, msg)
+        m = _G3.match(line)
+        if m:
+            ts, level, prefix, msg = m.groups()
+            return Record(n, _time(ts), False, "G3", _LEVELS[level], "", prefix, msg)
+        return None
+    if sep != "/":
+        return None
+    m = _G2.match(line)
+    if m:
+        ts, level, prefix, msg = m.groups()
+        return Record(n, _time(ts.replace("/", "-")), True, "G2", _LEVELS[level], "", prefix, msg)
+    m = _G1.match(line)
+    if m:
+        ts, level, msg = m.groups()
+        return Record(n, _time(ts.replace("/", "-")), True, "G1", _LEVELS[level], "", "", msg)
+    m = _G0.match(line)
+    if m:
+        ts, level, msg = m.groups()
+        prefix = ""
+        ext = _G0_EXT.match(msg)
+        if ext:  # G0 extension line: "[Name-Version]message", no space after the bracket
+            prefix, msg = ext.group(0), msg[ext.end():]
+        return Record(n, _time(ts.replace("/", "-")), True, "G0", _LEVELS[level], "", prefix, msg)
+    return None
+
+
+def _time(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def fold_g0(prev: Record, rec: Record) -> bool:
+    """G0 writes a timestamp on every line of a traceback; fold those lines into the record that began it."""
+    if prev.gen != "G0" or rec.gen != "G0" or rec.ts != prev.ts or rec.level != prev.level:
+        return False
+    if not prev.g0_traceback:
+        if not prev.msg.startswith("Traceback (most recent call last):"):
+            return False
+        prev.g0_traceback = True
+    last = prev.extra[-1] if prev.extra else prev.msg
+    if not rec.msg.startswith((" ", "\t")) and not last.startswith((" ", "\t")):
+        return False  # the exception line after the frames ended the traceback already
+    add_continuation(prev, rec.msg)
+    return True
+
+
+def add_continuation(rec: Record, text: str) -> None:
+    if len(rec.extra) < MAX_CONTINUATION:
+        rec.extra.append(text)
+    else:
+        rec.dropped += 1
+
+
+def decode_escapes(text: str) -> str:
+    r"""``\uXXXX``/``\xNN`` escapes of the agent's ASCII logging back to characters (surrogates -> U+FFFD)."""
+
+    def one(m: re.Match[str]) -> str:
+        cp = int(m.group(1) or m.group(2) or m.group(3), 16)
+        return "\ufffd" if 0xD800 <= cp <= 0xDFFF or cp > 0x10FFFF else chr(cp)
+
+    return _ESCAPE.sub(one, text)
+
+
+def split_prefix(prefix: str) -> tuple[str, str, str]:
+    """``[Name-1.2.3]`` -> (component, extension, version); ``Daemon`` -> ("Daemon", "", "")."""
+    if not prefix.startswith("["):
+        return prefix, "", ""
+    inner = prefix[1:-1] if prefix.endswith("]") else prefix[1:]
+    m = _EXT_VERSION.match(inner)
+    if m:
+        return m.group(1), m.group(1), m.group(2)
+    return inner, inner, ""
+
+
+class AgentEvents:
+    """Turns records into events and the agent facts of one member (versions, endpoint, invocations)."""
+
+    def __init__(self, ctx: ParseContext, via: str | None = None) -> None:
+        self.ctx = ctx
+        self.via = via
+        self._last: dict[str, Any] = {}
+        self._settings_seq: dict[str, tuple[str, int]] = {}  # extension -> (seq, line)
+        self._payload: Any = None
+
+    def event(self, rec: Record) -> Event:
+        message = "\n".join([rec.msg, *rec.extra]) if rec.extra else rec.msg
+        message = message.rstrip()
+        attrs: dict[str, Any] = {"gen": rec.gen}
+        if "\\" in message:
+            decoded = decode_escapes(message)
+            if decoded != message:
+                attrs["raw"] = message
+                message = decoded
+        if rec.dropped:
+            attrs["continuation_dropped"] = rec.dropped
+        if rec.thread:
+            attrs["thread"] = rec.thread
+        component, extension, version = split_prefix(rec.prefix) if rec.prefix else ("", "", "")
+        if extension:
+            attrs["extension"] = extension
+            if version:
+                attrs["version"] = version
+        if self.via:
+            attrs["via"] = self.via
+        kind = GENERIC_KIND
+        found = self._payload_event(message, rec.level) if _PAYLOAD_MARK in message else None
+        if found is None:
+            found = AGENT_TABLE.classify(message)
+        if found is not None:
+            kind, extra = found
+            for k, v in extra.items():
+                attrs.setdefault(k, v)
+        e = self.ctx.event(rec.ts, rec.line, message, level=rec.level, component=component, kind=kind,
+                           local=rec.local, **attrs)
+        self._facts(e, rec)
+        return e
+
+    def _payload_event(self, message: str, level: str) -> tuple[str, dict[str, Any]] | None:
+        """``Event: name=..., op=..., message=..., duration=...``: parsed with pyparsing (only these lines)."""
+        if self._payload is None:
+            self._payload = _payload_grammar()
+        text = message[message.find(_PAYLOAD_MARK):]
+        try:
+            parsed = self._payload.parse_string(text, parse_all=True)
+        except Exception:  # noqa: BLE001 - pyparsing raises its own exception family on any mismatch
+            return "agent.event", {"event_payload": "unparsed"}
+        attrs: dict[str, Any] = {"name": parsed["name"].strip(), "op": parsed["op"].strip(),
+                                 "event_message": parsed["message"].strip(), "duration": int(parsed["duration"]),
+                                 "is_success": level not in ("error", "critical")}
+        inner = AGENT_TABLE.classify(attrs["event_message"])
+        if inner is not None and inner[0] != GENERIC_KIND:
+            return inner[0], {**attrs, **inner[1]}
+        op = attrs["op"].lower()
+        if op == "processgoalstate":
+            m = re.search(r"Incarnation (\d+)", attrs["event_message"])
+            return "goalstate.fetched", {**attrs, **({"incarnation": m.group(1)} if m else {})}
+        if not attrs["is_success"] and attrs["name"] != "WALinuxAgent" and op in ("download", "install", "enable",
+                                                                                    "update"):
+            return f"extension.{op}.failed", {**attrs, "extension": attrs["name"]}
+        return "agent.event", attrs
+
+    def _fact_once(self, name: str, value: Any, e: Event, text: str = "") -> None:
+        if self._last.get(name) != value:
+            self._last[name] = value
+            self.ctx.fact(name, value, line=e.line, ts=e.ts, text=text or e.message[:300])
+
+    def _facts(self, e: Event, rec: Record) -> None:
+        a = e.attrs
+        kind = e.kind
+        if kind in ("agent.version", "agent.start", "agent.heartbeat") and "version" in a:
+            if a.get("role") == "daemon":
+                self._fact_once("agent.daemon_version", a["version"], e)
+            elif kind == "agent.heartbeat" or e.component != "Daemon":
+                self._fact_once("agent.goal_state_version", a["version"], e)
+        elif kind == "wireserver.endpoint" and a.get("endpoint"):
+            self._fact_once("wireserver.endpoint", a["endpoint"], e)
+        elif "python" in a:
+            self._fact_once("agent.python_version", a["python"], e)
+        elif kind == "agent.config" and a.get("key") == "HttpProxy":
+            self._fact_once("proxy", {"host": a.get("host"), "port": a.get("port"), "source": "waagent.log"}, e)
+        ext = a.get("extension", "")
+        if ext != VMSNAPSHOT:
+            return
+        version = a.get("version", "")
+        if version.count(".") >= 2:  # "1.0" in extension.log is the HandlerEnvironment schema, not a build
+            self._fact_once("vmsnapshot.version", version, e)
+        if "seq" in a:
+            self._settings_seq[ext] = (a["seq"], e.line)
+        elif kind == "extension.enable":
+            seq, seq_line = self._settings_seq.pop(ext, (None, None))
+            if seq is not None:
+                a.setdefault("seq", seq)
+            value = {"ts": e.ts.isoformat() if e.ts else None, "seq": seq, "task_id": None,
+                     "source": self.ctx.source, "local": e.local}
+            text = f"enable of {ext} at line {e.line}"
+            if seq is not None:
+                text += f", settings file {seq}.settings at line {seq_line}"
+            self.ctx.fact("vmsnapshot.invocation", value, line=e.line, ts=e.ts, text=text)
+
+
+def _payload_grammar() -> Any:
+    import pyparsing as pp
+
+    duration = pp.Regex(r"-?\d+")("duration")
+    end = pp.Literal(", duration=") + duration + pp.StringEnd()
+    return (pp.Literal("Event: name=") + pp.SkipTo(", op=")("name") + pp.Literal(", op=")
+            + pp.SkipTo(", message=")("op") + pp.Literal(", message=") + pp.SkipTo(end)("message") + end)
+
+
+class OffsetVotes:
+    """Pairs of (local wall clock, UTC) times of the same moment; the VM's UTC offset when they agree."""
+
+    TOLERANCE = timedelta(seconds=120)
+    STEP = 15  # minutes
+
+    def __init__(self) -> None:
+        self.votes: dict[int, list[int]] = {}
+        self.total = 0
+
+    def add(self, local: datetime, utc_ts: datetime, line: int) -> None:
+        diff = local.replace(tzinfo=None) - utc_ts.replace(tzinfo=None)
+        minutes = round(diff.total_seconds() / 60 / self.STEP) * self.STEP
+        if abs(minutes) > 14 * 60 or abs(diff - timedelta(minutes=minutes)) > self.TOLERANCE:
+            return
+        self.total += 1
+        self.votes.setdefault(minutes, []).append(line)
+
+    def emit(self, ctx: ParseContext, what: str, min_votes: int = 2) -> int | None:
+        """Emit ``tz.utc_offset_minutes`` when at least ``min_votes`` pairs and two thirds of all pairs agree."""
+        if not self.votes:
+            return None
+        best = max(self.votes, key=lambda k: len(self.votes[k]))
+        lines = self.votes[best]
+        if len(lines) < min_votes or len(lines) * 3 < self.total * 2:
+            return None
+        text = (f"{len(lines)} of {self.total} {what} agree on local = UTC {best:+d} min "
+                f"(lines {', '.join(map(str, lines[:5]))}{', ...' if len(lines) > 5 else ''})")
+        ctx.fact("tz.utc_offset_minutes", best, line=lines[0], text=text)
+        return best

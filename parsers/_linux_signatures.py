@@ -1,0 +1,322 @@
+"""Failure signatures of the Linux agent, the VMSnapshotLinux extension and the kernel: message -> kind + attrs.
+
+Detectors find evidence by ``Event.kind`` and attrs (docs/vocabulary.md); this table is the one place
+where message texts (linux-formats.md §6, L1-L77) become kinds. The record (L45, one line in the log)
+
+    Inner error: [ProtocolError] [Wireserver Exception] [HttpError] [HTTP Failed]
+    GET http://168.63.129.16/machine/?comp=goalstate -- IOError timed out -- 6 attempts made
+
+becomes ``wireserver.error`` with ``url``, ``method``, ``attempts``. Speed matters (one check per log
+record): a single regular expression built as a character trie of every signature's needle, whose
+needles mostly start with an upper-case letter or ``[``, rejects ordinary lines after one scan;
+only lines that contain a needle try the per-signature expressions, in table order (first match wins).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from parsers.base import GENERIC_KIND
+
+Attrs = dict[str, Any]
+Post = Callable[[str, Attrs, str], str]
+
+# VMSnapshot ExtensionErrorCodeEnum (error-codes.md §3): name in the log -> numeric extension code.
+EXT_CODES: dict[str, int] = {
+    "success_appconsistent": 0, "success": 1, "error": 2, "SuccessAlreadyProcessedInput": 3,
+    "ExtensionTempTerminalState": 4, "error_parameter": 11, "error_12": 12, "error_wrong_time": 13,
+    "error_same_taskid": 14, "error_http_failure": 15, "FailedHandlerGuestAgentCertificateNotFound": 16,
+    "FailedInvalidDataDiskLunList": 17, "FailedRetryableSnapshotFailedNoNetwork": 76,
+    "FailedSnapshotLimitReached": 85, "FailedRetryableFsFreezeFailed": 121, "FailedRetryableFsFreezeTimeout": 122,
+    "FailedRetryableUnableToOpenMount": 123, "FailedSafeFreezeBinaryNotFound": 124,
+    "FailedRetryableSnapshotRateExceeded": 173, "FailedPrepostPreScriptFailed": 300,
+    "FailedPrepostPostScriptFailed": 301, "FailedPrepostPreScriptNotFound": 302, "FailedPrepostPostScriptNotFound": 303,
+    "FailedPrepostPluginhostConfigParsing": 304, "FailedPrepostPluginConfigParsing": 305,
+    "FailedPrepostPreScriptPermissionError": 306, "FailedPrepostPostScriptPermissionError": 307,
+    "FailedPrepostPreScriptTimeout": 308, "FailedPrepostPostScriptTimeout": 309,
+    "FailedPrepostPluginhostPreTimeout": 310, "FailedPrepostPluginhostPostTimeout": 311,
+    "FailedPrepostCheckSumMismatch": 312, "FailedPrepostPluginhostConfigNotFound": 313,
+    "FailedPrepostPluginhostConfigPermissionError": 314, "FailedPrepostPluginhostConfigOwnershipError": 315,
+    "FailedPrepostPluginConfigNotFound": 316, "FailedPrepostPluginConfigPermissionError": 317,
+    "FailedPrepostPluginConfigOwnershipError": 318, "FailedGuestAgentInvokedCommandTooLate": 402,
+    "FailedWorkloadPreError": 500, "FailedWorkloadConfParsingError": 501, "FailedWorkloadInvalidRole": 502,
+    "FailedWorkloadInvalidWorkloadName": 503, "FailedWorkloadPostError": 504,
+    "FailedWorkloadAuthorizationMissing": 505, "FailedWorkloadConnectionError": 506,
+    "FailedWorkloadIPCDirectoryMissing": 507, "FailedWorkloadDatabaseStatusChanged": 508,
+    "FailedWorkloadDatabaseNotOpen": 508, "FailedWorkloadQuiescingError": 509, "FailedWorkloadQuiescingTimeout": 510,
+    "FailedWorkloadDatabaseInNoArchiveLog": 511, "FailedWorkloadLogModeChanged": 512,
+    "FailedHostSnapshotRemoteServerError": 556, "FailedRetryableSnapshotFailedRestrictedNetwork": 761,
+}
+
+WIRESERVER_IP = "168.63.129.16"
+_EXT_OPS = {"install": "install", "enable": "enable", "update": "update", "download": "download"}
+
+
+@dataclass
+class Sig:
+    kind: str
+    needles: tuple[str, ...]
+    pattern: str | None = None
+    attrs: Attrs = field(default_factory=dict)
+    post: Post | None = None
+    extract: tuple[str, ...] = ()  # optional expressions: their groups become attrs when they match
+    rx: re.Pattern[str] | None = field(init=False, default=None)
+    rx_extract: tuple[re.Pattern[str], ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        self.rx = re.compile(self.pattern) if self.pattern else None
+        self.rx_extract = tuple(re.compile(p) for p in self.extract)
+
+
+def _by_url(kind: str, attrs: Attrs, text: str) -> str:
+    """HTTP failures: the wire server (or no URL: the agent's default peer), storage, anything else."""
+    url = attrs.get("url", "")
+    if not url or WIRESERVER_IP in url:
+        if ":32526" in url:
+            attrs["endpoint"] = "hostgaplugin"
+        return "wireserver.error"
+    return "storage.error" if ".blob." in url else "network.error"
+
+
+def _by_command(kind: str, attrs: Attrs, text: str) -> str:
+    """``Non-zero exit code: 3, .../handle.sh install`` -> extension.install.failed (operation = last word)."""
+    words = attrs.get("command", "").split()
+    op = _EXT_OPS.get(words[-1].lower()) if words else None
+    if op:
+        attrs["op"] = op
+    return f"extension.{op}.failed" if op else "extension.load.failed"
+
+
+def _status_code(kind: str, attrs: Attrs, text: str) -> str:
+    code = EXT_CODES.get(attrs.get("status_code", ""))
+    if code is not None:
+        attrs["ext_code"] = code
+    return kind
+
+
+def _presnapshot(kind: str, attrs: Attrs, text: str) -> str:
+    attrs["endpoint"] = "hostsnapshot"
+    return kind if attrs.get("status_code") != "200" else GENERIC_KIND
+
+
+def _statuses(kind: str, attrs: Attrs, text: str) -> str:
+    found = dict(re.findall(r"\('([^']+)', '([^']+)'\)", text[:8192]))
+    if found:
+        attrs["statuses"] = found
+    return kind
+
+
+def _heartbeat(kind: str, attrs: Attrs, text: str) -> str:
+    debug = re.search(r"\[DEBUG ([^\]]*)\]", text[:4096])
+    if debug:
+        for key, value in re.findall(r"(\w+): ([^;\]]*)", debug.group(1)):
+            attrs[key] = value.strip()
+    return kind
+
+
+def _config(kind: str, attrs: Attrs, text: str) -> str:
+    if "value" not in attrs:
+        attrs["value"] = "False"
+    return kind
+
+
+_URL = r"(?P<url>https?://[^\s)\]]+)"
+_V = r"(?P<version>\d+(?:\.\d+)+)"
+_WALA = "WALinuxAgent-"
+
+AGENT: tuple[Sig, ...] = (
+    # --- VMSnapshotLinux status codes and snapshot flow (L56-L73) -----------------------------
+    Sig("snapshot.status", ("StatusCode.",), r"StatusCode\.(?P<status_code>\w+)", post=_status_code),
+    Sig("snapshot.timeout", ("CRP timeout",)),
+    Sig("snapshot.timing", ("utcNow is", "MAX_TIMESPAN"),
+        r"command start time is (?P<command_start>[^\n]+?) and utcNow is (?P<utc_now>[^\n]+?)\s*$"
+        r"|total_span_in_seconds: (?P<total_span_seconds>[\d.]+)"),
+    Sig("snapshot.freeze.timeout", ("freeze timed-out",)),
+    Sig("snapshot.freeze.failed", ("FIFREEZE",), r"FIFREEZE:?\s*(?P<mount>\S*)"),
+    Sig("snapshot.thaw.failed", ("FITHAW",), r"FITHAW:?\s*(?P<mount>\S*)"),
+    Sig("snapshot.thaw.failed", ("Thaw from parent",)),
+    Sig("snapshot.freeze.failed", ("Failed to open file or aquire lock", "Retry to aquire lock",
+                                   "Mount Points already freezed"), attrs={"reason": "lock"}),
+    Sig("snapshot.freeze.failed", ("freeze failed for some mount", "file open failed for some mount",
+                                   "safefreeze binary is missing")),
+    Sig("snapshot.inconsistent", ("SLEEP failure", "Unable to execute sleep", "Machine unable to sleep",
+                                  "snapshot result inconsistent", "Snapshots are inconsistent")),
+    Sig("snapshot.freeze.start", ("T:S freeze, timeout value",), r"timeout value (?P<timeout>\d+)"),
+    Sig("snapshot.freeze.start", ("Binary Freeze Started", "freeze_safe after returning")),
+    Sig("snapshot.thaw", ("Binary Thaw Signal Received",)),
+    Sig("snapshot.thaw", ("Thawing:",), r"Thawing: (?P<mount>\S+)"),
+    Sig("snapshot.skipped", ("sequence number are same",), r"current:\s*(?P<seq>\d+)"),
+    Sig("snapshot.script.failed", ("PreScript failed", "PostScript failed", "Plugin Host Precheck Failed")),
+    Sig("snapshot.done", ("T:S snapshotall ends", "Snaphotting (Host) Completed", "Enable Succeeded")),
+    Sig("snapshot.start", ("starting enable",)),
+    Sig("snapshot.start", ("taskId",), r"taskId:?\s*(?P<task_id>[0-9a-fA-F]{8}-[0-9a-fA-F-]{27})"),
+    Sig("snapshot.limit", ("The snapshot count against", "SnapshotRateExceeded", "The rate of snapshot blob")),
+    Sig("storage.error", ("Failed to call http", "Http connection response is None", "HttpCallGetResponse failed",
+                          "blobs are empty or none", "GetBlobProperties: Failed", "statusBlobUploadError=true")),
+    Sig("wireserver.error", ("PreSnapshot: Status Code",), r"Status Code: (?P<status_code>\d+)", post=_presnapshot),
+    Sig("wireserver.error", ("Hitting wrong WireServer", "dosnapshot responseBody"),
+        attrs={"endpoint": "hostsnapshot"}),
+    # --- agent versions, start, heartbeat (L1-L9) ---------------------------------------------
+    Sig("agent.heartbeat", ("[HEARTBEAT]",), extract=(r"WALinuxAgent-" + _V,), post=_heartbeat),
+    Sig("agent.version", ("Azure Linux Agent Version",),
+        r"Azure Linux Agent Version: ?(?:WALinuxAgent-)?" + _V, attrs={"role": "daemon"}),
+    Sig("agent.start", ("Goal State Agent version",), r"Goal State Agent version " + _V, attrs={"role": "exthandler"}),
+    Sig("agent.version", (_WALA,), r"Agent WALinuxAgent-" + _V + " is running as the goal state agent",
+        attrs={"role": "exthandler"}),
+    Sig("agent.start", (_WALA,), r"WALinuxAgent-" + _V + r" running as process (?P<pid>\d+)",
+        attrs={"role": "exthandler"}),
+    Sig("agent.update", (_WALA,), r"discovered WALinuxAgent-" + _V + " as an update"),
+    Sig("agent.update", (_WALA,), r"Agent WALinuxAgent-" + _V + " (?:is the most current agent|to be the latest agent)",
+        attrs={"latest": True}),
+    Sig("agent.crash", (_WALA,), r"WALinuxAgent-" + _V + r" is (?P<blacklisted>(?:permanently )?blacklisted)"),
+    Sig("agent.crash", (_WALA,), r"restarted more than (?P<restarts>\d+) times in (?P<seconds>\d+) seconds"),
+    Sig("agent.crash", (_WALA, "Agent did not terminate"), r"did not terminate cleanly"),
+    Sig("agent.crash", (_WALA,), r"launched with command '(?P<command>[^']*)' failed with "
+                                 r"(?:return code: (?P<exit_code>-?\d+)|exception)"),
+    Sig("agent.crash", ("ExtHandler process",),
+        r"ExtHandler process (?P<pid>\d+) launched with command .* exited with return code: (?P<exit_code>-?\d+)"),
+    Sig("agent.crash", ("Daemon ended with exception",)),
+    Sig("agent.crash", ("thread died",), r"(?P<thread_name>\w+) thread died"),
+    Sig("agent.crash", ("Log Collector exited with code",), r"exited with code (?P<exit_code>-?\d+)",
+        attrs={"process": "log_collector"}),
+    Sig("agent.update", ("Unable to update Agent",), attrs={"failed": True}),
+    Sig("agent.config", ("AutoUpdate.", "Extensions.Enabled"), r"(?P<key>[\w.]+) is set to (?P<value>False|True)"),
+    Sig("agent.config", ("Extensions.Enabled", "Extension handling is disabled"),
+        r"extension processing is disabled|Extension handling is disabled", attrs={"key": "Extensions.Enabled"},
+        post=_config),
+    Sig("agent.config", ("Protocol.EndpointDiscovery",), r"Protocol\.EndpointDiscovery=(?P<value>\w+)",
+        attrs={"key": "Protocol.EndpointDiscovery"}),
+    Sig("agent.config", ("Disabling the guest agent",), attrs={"key": "disable_agent", "value": "True"}),
+    Sig("agent.config", ("HTTP proxy",), r"HTTP proxy: \[(?P<host>[^\]:]+):(?P<port>\d+)\]",
+        attrs={"key": "HttpProxy"}),
+    Sig("system.resource_exhaustion", ("Disabling resource usage monitoring", "The agent memory limit")),
+    # --- extension load / install / enable (L18-L34) --------------------------------------------
+    Sig("extension.load.failed", ("ModuleNotFoundError", "ImportError"),
+        r"(?:ModuleNotFoundError|ImportError): No module named '?(?P<module>[\w.]+)"),
+    Sig("extension.load.failed", ("Failed to save handler status", "unable to load certificate",
+                                  "required field empty or not correct", "IsAnyDiskExcluded")),
+    Sig("extension.update.failed", ("Downgrade not allowed",)),
+    Sig("extension.load.failed", ("GoalState.",), r"(?P<file>\S*GoalState\.\d+\.xml) is missing"),
+    Sig("extension.enable.failed", ("Non-zero exit code",),
+        r"Non-zero exit code: (?P<exit_code>-?\d+), (?P<command>[^\n]*)", post=_by_command),
+    Sig("extension.enable.failed", ("Timeout(",),
+        r"Timeout\((?P<timeout>\d+)\)(?:;CPUThrottledTime\((?P<cpu_throttled_secs>\d+)secs\))?: (?P<command>[^\n]*)",
+        post=_by_command),
+    Sig("system.resource_exhaustion", ("CPUThrottledTime(",), r"CPUThrottledTime\((?P<cpu_throttled_secs>\d+)secs\)"),
+    Sig("extension.download.failed", ("Failed to download", "Timeout downloading", "Download failed both",
+                                      "Failed to fetch ExtensionManifest", "Failed fetch manifests",
+                                      "Failed to fetch manifest", "Failed to get ext handler pkgs", "Prod package list",
+                                      "Unable to fetch Bundle URI", "Unable to find version")),
+    Sig("wireserver.error", ("Fetch failed from [",), r"Fetch failed from \[(?P<url>[^\]]+)\]", post=_by_url),
+    Sig("extension.status", ("[PERIODIC]",), r"extension (?P<extension>[\w.-]+)", attrs={"status": "missing"}),
+    Sig("extension.processing.failed", ("ProcessExtensionsGoalState failed", "Extension handling is on hold",
+                                        "Dependent Extension")),
+    Sig("extension.state", ("Target handler state",),
+        r"Target handler state: (?P<state>\w+)(?: \[(?:incarnation (?P<incarnation>\d+)|(?P<etag>etag_\w+))\])?"),
+    Sig("extension.state", ("current handler state is", "Requested extension state"), r"state(?: is)?: (?P<state>\w+)"),
+    Sig("extension.enable", ("Enable extension",), r"^Enable extension:? \[(?P<command>[^\]]*)\]"),
+    Sig(GENERIC_KIND, ("Update settings file",), r"Update settings file: (?P<seq>\d+)\.settings"),
+    Sig("extension.status", ("Extension status: [", "reached a terminal state"), post=_statuses),
+    # --- DHCP and endpoint discovery (L35-L44) ---------------------------------------------------
+    Sig("dhcp.error", ("No route exists to",), r"No route exists to (?P<endpoint>\S+)"),
+    Sig("dhcp.error", ("DhcpError", "Protocol endpoint not found", "cached endpoint not found", "DHCP not available",
+                       "HandleDhcpResponse", "Endpoint or Default Gateway", "DoDhcpWork: Missing default route",
+                       "[GetWireserverEndpoint] Missing file")),
+    Sig("dhcp.error", ("Retry detect protocol",), r"retry=(?P<retry>\d+)"),
+    Sig("wireserver.endpoint", ("Wire server endpoint", "Discovered Windows Azure endpoint",
+                                "Using hardcoded Wireserver endpoint"),
+        r"endpoint:? ?(?P<endpoint>[\w.]+(?:,[\w.]+)*)"),
+    # --- wire server and storage (L45-L55, L62) -------------------------------------------------
+    Sig("wireserver.recovered", ("recovered from previous errors",)),
+    Sig("storage.error", ("Exception uploading status blob", "Falling back to direct upload",
+                          "Failed to upload status blob", "HttpPutBlockBlob("), extract=(_URL,)),
+    Sig("wireserver.error", ("[HTTP Failed]", "[HTTP Retry]"), post=_by_url,
+        extract=(_URL, r"\b(?P<method>GET|PUT|POST|HEAD|DELETE)\b", r"-- (?P<attempts>\d+) attempts made",
+                 r"\[HTTP Failed\] (?:HTTP )?(?:(?:GET|PUT|POST|HEAD|DELETE) )?(?:\S+ -- )?(?P<error>[^\n]*?)"
+                 r"(?: -- \d+ attempts made)?$")),
+    Sig("wireserver.error", ("WireServer is not responding", "Service temporarily unavailable",
+                             "Calling wire server failed", "An error occurred while retrieving the goal state",
+                             "Error fetching the goal state", "Fetching the goal state is still failing",
+                             "Error fetching goal state", "Exceeded max retry updating goal state",
+                             "Goal state is stale", "[Wireserver Failed]", "[Wireserver Exception]",
+                             "HttpPost(", "Incarnation is out of date", "IOError  args")),
+    Sig("wireserver.error", ("HostGAPlugin: Exception Get API", "HostGAPlugin: Failed Get API"),
+        attrs={"endpoint": "hostgaplugin"}),
+    Sig("network.error", ("https tunnelling", "Failed to construct ConfigurationProvider")),
+    # --- goal state processing (§2.9) -----------------------------------------------------------
+    Sig("goalstate.fetched", ("ProcessGoalState completed", "Fetched a new incarnation", "Fetched new vmSettings",
+                              "ProcessExtensionsGoalState started"),
+        extract=(r"incarnation (?P<incarnation>\d+)",)),
+    Sig(GENERIC_KIND, ("Python: ",), r"^Python: (?P<python>\d+(?:\.\d+)+)"),
+)
+
+SYSTEM: tuple[Sig, ...] = (
+    Sig("system.oom", ("Out of memory", "out of memory"),
+        r"[Oo]ut of memory: Kill(?:ed)? process (?P<pid>\d+) \((?P<process>[^)]*)\)"),
+    Sig("system.hung_task", ("blocked for more than",),
+        r"task (?P<process>\S+?):(?P<pid>\d+) blocked for more than (?P<seconds>\d+) seconds"),
+    Sig("system.shutdown", ("Reached target",), r"Reached target (?:System )?(?:Shutdown|Power-Off|Reboot|Halt)",
+        attrs={"planned": True}),
+    Sig("system.shutdown", ("System is powering down", "System is rebooting", "System is halting", "Power key pressed",
+                            "Syncing filesystems and block devices", "Power down", "Restarting system",
+                            "Shutting down."), attrs={"planned": True}),
+    Sig("system.shutdown", ("COMMAND=",),
+        r"^\s*(?P<user>\S+) : .*COMMAND=(?P<command>\S*(?:shutdown|reboot|poweroff|halt)\b.*"
+        r"|\S*systemctl (?:poweroff|reboot|halt)\b.*|\S*init [06]\b.*)", attrs={"planned": True}),
+    Sig("system.boot", ("Linux version",), r"Linux version (?P<kernel>\S+)"),
+    Sig("system.boot", ("-- Reboot --",)),
+)
+
+
+class SignatureTable:
+    """Signatures in priority order behind one trie-shaped gate expression."""
+
+    def __init__(self, sigs: Iterable[Sig]) -> None:
+        self.sigs = tuple(sigs)
+        self.gate = re.compile(_trie({n for s in self.sigs for n in s.needles}))
+
+    def classify(self, text: str) -> tuple[str, Attrs] | None:
+        """The kind and attrs of the first signature that matches ``text``, or None."""
+        if self.gate.search(text) is None:
+            return None
+        for sig in self.sigs:
+            if not any(n in text for n in sig.needles):
+                continue
+            attrs = dict(sig.attrs)
+            if sig.rx is not None:
+                m = sig.rx.search(text)
+                if m is None:
+                    continue
+                attrs.update({k: v for k, v in m.groupdict().items() if v is not None})
+            for rx in sig.rx_extract:
+                m = rx.search(text)
+                if m is not None:
+                    attrs.update({k: v for k, v in m.groupdict().items() if v is not None})
+            kind = sig.post(sig.kind, attrs, text) if sig.post else sig.kind
+            return kind, attrs
+        return None
+
+
+def _trie(words: Iterable[str]) -> str:
+    """One alternation of ``words`` factored by common prefixes (the regex engine then branches per character)."""
+    root: dict[str, Any] = {}
+    for w in words:
+        node = root
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        if "" in node:  # a shorter needle already suffices for the gate
+            return ""
+        alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items())]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return build(root)
+
+
+AGENT_TABLE = SignatureTable(AGENT)
+SYSTEM_TABLE = SignatureTable(SYSTEM)

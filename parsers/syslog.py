@@ -1,0 +1,232 @@
+"""``/var/log/syslog``, ``messages``, ``kern.log``, ``dmesg`` and journal exports (``journalctl`` short, short-iso).
+
+The agent logs to stdout too, so syslog holds copies of its records behind a header:
+
+    Oct 08 17:10:33 nam-u18 python3[1036]: 2020-10-08T17:10:33.129375Z INFO ExtHandler ExtHandler Cgroups enabled
+
+The header is stripped and an agent record behind it is read by :mod:`parsers._agent_record`, marked
+``via="syslog"``: it gets the time and message the waagent.log parse gives, so the timeline keeps one
+copy. Other lines are checked for kernel and systemd signatures (OOM kills, hung tasks, shutdown and
+boot markers). Syslog headers carry no year and are local time: the year comes from timestamps inside
+the lines (agent records, ISO dates); a header time beside an embedded UTC agent time, or an ISO
+header with its offset, is evidence of the VM's UTC offset.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+from parsers._agent_record import AgentEvents, OffsetVotes, Record, add_continuation, parse_record
+from parsers._linux_signatures import SYSTEM_TABLE
+from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
+from parsers.text import head_text, iter_lines
+
+_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                                       "Dec"), 1)}
+_BSD = re.compile(r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) (\d\d):(\d\d):(\d{1,2})(?:\.(\d+))? "
+                  r"(.*)")
+_ISO = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?)(Z|[+-]\d\d:?\d\d)? (.*)")
+_TAIL = re.compile(r"(?:(\S+) )?([^\s\[\]:]+)(?:\[(\d+)\])?: ?(.*)")
+_DMESG = re.compile(r"\[\s*(\d+\.\d+)\] ?(.*)")
+_DMESG_T = re.compile(r"\[\w{3} (\w{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\] ?(.*)")
+_KERNEL_UPTIME = re.compile(r"\[\s*\d+\.\d+\] ?")
+_DATE_IN_TEXT = re.compile(r"\b(20\d\d|19\d\d)[-/](\d\d)[-/](\d\d)[T ]\d\d:\d\d")
+_LEVEL_OF = {"system.oom": "error", "system.hung_task": "warning"}
+_MAX_WAITING = 50_000  # lines held back while the year is unknown
+_Header = tuple[int, int, int, int, int, int]  # month, day, hour, minute, second, microsecond
+
+
+def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
+    reader = _Reader(ctx)
+    for n, line in iter_lines(stream, ctx):
+        yield from reader.line(n, line)
+    yield from reader.finish()
+
+
+class _Reader:
+    def __init__(self, ctx: ParseContext) -> None:
+        self.ctx = ctx
+        self.agent = AgentEvents(ctx, via="syslog")
+        self.votes = OffsetVotes()
+        self.pending: Record | None = None
+        self.pending_key: tuple[str, str] = ("", "")
+        self.ref: datetime | None = None  # latest dated moment, for the year of header times
+        self.waiting: list[tuple[Event, _Header]] = []
+        self.last_ts: datetime | None = None
+
+    # --- one line -------------------------------------------------------------------------------
+    def line(self, n: int, line: str) -> Iterator[Event]:
+        if not line.strip():
+            return
+        if line.startswith("-- "):
+            if "Reboot" in line:
+                yield self.ctx.event(self.last_ts, n, line, component="journal", kind="system.boot",
+                                     local=self.last_ts is not None and self.last_ts.tzinfo is None)
+            return
+        header: _Header | None = None
+        ts: datetime | None = None
+        m = _BSD.match(line)
+        if m:
+            mon, day, hh, mm, ss, frac, tail = m.groups()
+            us = int((frac or "0")[:6].ljust(6, "0"))
+            header = (_MONTHS[mon], int(day), int(hh), int(mm), int(ss), us)
+        else:
+            m = _ISO.match(line)
+            if m:
+                stamp, zone, tail = m.groups()
+                ts = _iso(stamp, zone)
+                if ts is None:
+                    self.ctx.problem("invalid timestamp", n)
+                elif ts.tzinfo is not None:
+                    self.votes.add(ts.replace(tzinfo=None), ts - ts.utcoffset(), n)  # type: ignore[operator]
+                    ts = ts.astimezone(UTC)
+            else:
+                yield from self._dmesg(n, line)
+                return
+        t = _TAIL.match(tail)
+        host, prog, pid, rest = t.groups() if t else (None, "", None, tail)
+        key = (prog, pid or "")
+        rec = parse_record(rest, n) if rest[:1].isdigit() else None
+        if rec is not None:
+            if rec.ts is not None:
+                self.ref = rec.ts.replace(tzinfo=None)
+            yield from self._flush()
+            self.pending, self.pending_key = rec, key
+            self.last_ts = rec.ts
+            if rec.ts is not None and not rec.local and header is not None:
+                local = self._dated(header)
+                if local is not None:
+                    self.votes.add(local, rec.ts, n)
+            return
+        if self.pending is not None and key == self.pending_key:
+            add_continuation(self.pending, rest)
+            return
+        d = _DATE_IN_TEXT.search(rest)
+        if d:
+            self._anchor_date(int(d.group(1)), int(d.group(2)), int(d.group(3)), header)
+        if self.waiting and self.ref is not None:
+            yield from self._release()
+        if prog == "kernel":
+            rest = _KERNEL_UPTIME.sub("", rest, count=1)
+        found = SYSTEM_TABLE.classify(rest)
+        kind, attrs = found if found else (GENERIC_KIND, {})
+        if host:
+            attrs["host"] = host
+        if pid:
+            attrs["pid"] = int(pid)
+        if header is not None:
+            ts = self._dated(header)
+            if ts is None:
+                e = self.ctx.event(None, n, rest, level=_LEVEL_OF.get(kind, "info"), component=prog, kind=kind,
+                                   local=True, **attrs)
+                yield from self._wait(e, header)
+                return
+        local = ts is not None and ts.tzinfo is None
+        self.last_ts = ts
+        yield self.ctx.event(ts, n, rest, level=_LEVEL_OF.get(kind, "info"), component=prog, kind=kind, local=local,
+                             **attrs)
+
+    def _dmesg(self, n: int, line: str) -> Iterator[Event]:
+        m = _DMESG_T.match(line)
+        attrs: dict[str, Any] = {}
+        ts: datetime | None = None
+        if m:
+            mon, day, hh, mm, ss, year, rest = m.groups()
+            try:
+                ts = datetime(int(year), _MONTHS.get(mon, 0), int(day), int(hh), int(mm), int(ss))
+            except ValueError:
+                self.ctx.problem("invalid timestamp", n)
+        else:
+            m = _DMESG.match(line)
+            if m is None:
+                if self.pending is not None:  # a journal line wrapped by the exporter
+                    add_continuation(self.pending, line)
+                return
+            attrs["uptime"] = float(m.group(1))
+            rest = m.group(2)
+        found = SYSTEM_TABLE.classify(rest)
+        kind, extra = found if found else (GENERIC_KIND, {})
+        yield self.ctx.event(ts, n, rest, level=_LEVEL_OF.get(kind, "info"), component="kernel", kind=kind,
+                             local=ts is not None, **attrs, **extra)
+
+    # --- years ----------------------------------------------------------------------------------
+    def _anchor_date(self, year: int, month: int, day: int, header: _Header | None) -> None:
+        if header is not None and header[0] != month:
+            return  # a date that is not "now" (a certificate expiry, a file name): no evidence of the year
+        try:
+            self.ref = datetime(year, month, day)
+        except ValueError:
+            return
+
+    def _dated(self, header: _Header) -> datetime | None:
+        if self.ref is None:
+            return None
+        month, day, hh, mm, ss, us = header
+        best: datetime | None = None
+        for year in (self.ref.year - 1, self.ref.year, self.ref.year + 1):
+            try:
+                cand = datetime(year, month, day, hh, mm, min(ss, 59), us)
+            except ValueError:
+                continue
+            if best is None or abs(cand - self.ref) < abs(best - self.ref):
+                best = cand
+        return best
+
+    def _wait(self, e: Event, header: _Header) -> Iterator[Event]:
+        self.waiting.append((e, header))
+        if len(self.waiting) >= _MAX_WAITING:
+            yield from self._release()
+
+    def _release(self) -> Iterator[Event]:
+        undated = 0
+        for e, header in self.waiting:
+            e.ts = self._dated(header)
+            if e.ts is None:
+                month, day, hh, mm, ss, _ = header
+                e.attrs["syslog_time"] = f"month {month} day {day} {hh:02d}:{mm:02d}:{ss:02d}"
+                undated += 1
+            yield e
+        if undated:
+            self.ctx.problem(f"{undated} syslog header time(s) left undated: no line shows the year",
+                             self.waiting[0][0].line)
+        self.waiting = []
+
+    def _flush(self) -> Iterator[Event]:
+        if self.waiting and self.ref is not None:
+            yield from self._release()
+        if self.pending is not None:
+            e = self.agent.event(self.pending)
+            self.last_ts = e.ts
+            self.pending = None
+            yield e
+
+    def finish(self) -> Iterator[Event]:
+        yield from self._flush()
+        yield from self._release()
+        self.votes.emit(self.ctx, "syslog header times beside UTC record times")
+
+
+def _iso(stamp: str, zone: str | None) -> datetime | None:
+    text = stamp + (("+00:00" if zone == "Z" else zone) if zone else "")
+    if zone and zone != "Z" and ":" not in zone:
+        text = stamp + zone[:3] + ":" + zone[3:]
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def sniff(path: str, head: bytes) -> bool:
+    hits = 0
+    for ln in head_text(head).splitlines()[:10]:
+        m = _BSD.match(ln) or _ISO.match(ln)
+        if m and _TAIL.match(m.groups()[-1]):
+            hits += 1
+    return hits >= 2
+
+
+PARSER = Parser(name="syslog", parse=parse, sniff=sniff,
+                description="syslog, messages, kern.log, dmesg and journalctl exports; agent copies re-parsed")
