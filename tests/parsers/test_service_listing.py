@@ -1,0 +1,81 @@
+"""sc query / sc qc / Get-Service / vssadmin list writers."""
+
+from __future__ import annotations
+
+from tests.parsers.windows_helpers import facts, run, utf16
+
+VSSADMIN = """vssadmin 1.1 - Volume Shadow Copy Service administrative command-line tool
+(C) Copyright 2001-2013 Microsoft Corp.
+
+Writer name: 'Microsoft Hyper-V VSS Writer'
+   Writer Id: {66841cd4-6ded-4f4b-8f17-fd23f8ddc3de}
+   Writer Instance Id: {6162e336-7448-4371-93a7-29581512b103}
+   State: [8] Failed
+   Last error: Inconsistent shadow copy
+Writer name: 'System Writer'
+   Writer Id: {e8132975-6f93-4464-a53e-1050253ae220}
+   State: [5] Waiting for completion
+   Last error: No error
+"""
+
+SC = """[SC] QueryServiceConfig SUCCESS
+
+SERVICE_NAME: IaaSVmProvider
+        TYPE               : 10  WIN32_OWN_PROCESS
+        START_TYPE         : 4   DISABLED
+        ERROR_CONTROL      : 1   NORMAL
+        DISPLAY_NAME       : IaaSVmProvider
+
+SERVICE_NAME: VSS
+DISPLAY_NAME: Volume Shadow Copy
+        TYPE               : 10  WIN32_OWN_PROCESS
+        STATE              : 1  STOPPED
+        WIN32_EXIT_CODE    : 1077  (0x435)
+"""
+
+GET_SERVICE = """
+Status   Name               StartType DisplayName
+------   ----               --------- -----------
+Running  RdAgent            Automatic RdAgent
+Stopped  VSS                   Manual Volume Shadow Copy
+Running  SQLWriter          Automatic SQL Server VSS Writer
+"""
+
+
+def test_vssadmin_writers_keep_the_state_number() -> None:
+    _, ctx = run("service_listing", utf16(VSSADMIN), "vssadmin_list_writers.txt")
+    assert facts(ctx, "vss.writer") == [
+        {"name": "Microsoft Hyper-V VSS Writer", "state": 8, "state_text": "FAILED_AT_PREPARE_SNAPSHOT",
+         "last_error": "Inconsistent shadow copy", "writer_id": "{66841cd4-6ded-4f4b-8f17-fd23f8ddc3de}"},
+        {"name": "System Writer", "state": 5, "state_text": "WAITING_FOR_BACKUP_COMPLETE", "last_error": "No error",
+         "writer_id": "{e8132975-6f93-4464-a53e-1050253ae220}"},
+    ]
+
+
+def test_sc_qc_and_sc_query() -> None:
+    _, ctx = run("service_listing", SC.encode(), "sc_qc.txt")
+    assert facts(ctx, "service.start_type") == [
+        {"service": "IaaSVmProvider", "start": 4, "start_name": "disabled", "source": "sc"}]
+    assert facts(ctx, "service.state") == [{"service": "VSS", "state": "stopped"}]
+
+
+def test_get_service_table_and_sql_writer() -> None:
+    _, ctx = run("service_listing", utf16(GET_SERVICE, bom=False), "get-service.txt")
+    assert facts(ctx, "service.state") == [{"service": "RdAgent", "state": "running"},
+                                           {"service": "VSS", "state": "stopped"},
+                                           {"service": "SQLWriter", "state": "running"}]
+    assert [f["start_name"] for f in facts(ctx, "service.start_type")] == ["auto", "manual", "auto"]  # type: ignore[index]
+    assert facts(ctx, "sql.present") == [True]
+
+
+def test_get_service_format_list() -> None:
+    text = "Name        : WindowsAzureGuestAgent\nDisplayName : Windows Azure Guest Agent\nStatus      : Stopped\n" \
+           "StartType   : Disabled\n"
+    _, ctx = run("service_listing", text.encode())
+    assert facts(ctx, "service.start_type") == [
+        {"service": "WindowsAzureGuestAgent", "start": 4, "start_name": "disabled", "source": "Get-Service"}]
+
+
+def test_unrelated_text_is_a_problem() -> None:
+    _, ctx = run("service_listing", b"nothing to see\n")
+    assert ctx.problems and not ctx.facts
