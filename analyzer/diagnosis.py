@@ -1,4 +1,9 @@
-"""Diagnosis: rank findings, link causes to symptoms, name one root cause, set the verdict."""
+"""Diagnosis: link symptoms to causes, rank findings, name one root cause, set the verdict.
+
+``CAUSES`` says which findings can cause which (DHCP failure -> WireServer unreachable -> snapshot
+timeout; auto-update off -> outdated agent; ...). A finding's ``caused_by`` lists the present causes
+at warning or above; the root cause is the strongest present finding that nothing present causes.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,91 @@ from analyzer.model import Finding, MissingEvidence, Verdict, severity_rank
 if TYPE_CHECKING:
     from analyzer.api import Analysis
 
+#: symptom -> the findings that can cause it (order = preference when several are present)
+CAUSES: dict[str, tuple[str, ...]] = {
+    "SNAPSHOT_TIMEOUT": ("DHCP_FAILURE", "WIRESERVER_UNREACHABLE", "EXTENSIONS_DISABLED", "AGENT_NOT_RUNNING",
+                         "EXTENSION_LOAD_FAILED", "IAASVMPROVIDER_NOT_AUTOMATIC",
+                         "EXTENSION_BLOCKED_BY_SECURITY_SOFTWARE", "VM_SHUTDOWN_IN_GUEST",
+                         "HIGH_RESOURCE_USAGE", "SQL_VSS_FULL_BACKUP", "VSS_WRITER_FAILED",
+                         "FS_FREEZE_FAILED", "STORAGE_UNREACHABLE", "CONCURRENT_BACKUPS", "SNAPSHOT_LIMIT_REACHED",
+                         "AGENT_OUTDATED"),
+    "WIRESERVER_UNREACHABLE": ("DHCP_FAILURE",),
+    "AGENT_OUTDATED": ("AGENT_AUTO_UPDATE_DISABLED",),
+    "AGENT_NOT_RUNNING": ("HIGH_RESOURCE_USAGE", "VM_SHUTDOWN_IN_GUEST"),
+    "EXTENSION_LOAD_FAILED": ("EXTENSIONS_DISABLED", "SNAPSHOT_EXTENSION_OUTDATED", "IAASVMPROVIDER_NOT_AUTOMATIC",
+                              "EXTENSION_BLOCKED_BY_SECURITY_SOFTWARE", "WIRESERVER_UNREACHABLE", "AGENT_OUTDATED"),
+    "SNAPSHOT_LIMIT_REACHED": ("CONCURRENT_BACKUPS",),
+    "VSS_WRITER_FAILED": ("SQL_VSS_FULL_BACKUP", "HIGH_RESOURCE_USAGE"),
+    "FS_FREEZE_FAILED": ("HIGH_RESOURCE_USAGE",),
+    "STORAGE_UNREACHABLE": ("DHCP_FAILURE",),
+}
+
+
+def _problems(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if severity_rank(f.severity) >= severity_rank("warning")]
+
+
+def link(findings: list[Finding]) -> None:
+    """Fill ``caused_by`` of every finding with the present causes (at warning or above)."""
+    present = {f.id for f in _problems(findings)}
+    for f in findings:
+        f.caused_by = [c for c in CAUSES.get(f.id, ()) if c in present and c != f.id]
+
+
+def _descendants(finding_id: str, present: set[str]) -> int:
+    """How many present findings this one explains, directly or through others."""
+    seen: set[str] = set()
+    todo = [finding_id]
+    while todo:
+        cause = todo.pop()
+        for symptom, causes in CAUSES.items():
+            if cause in causes and symptom in present and symptom not in seen:
+                seen.add(symptom)
+                todo.append(symptom)
+    return len(seen)
+
+
+def rank(findings: list[Finding]) -> list[Finding]:
+    """Severity, then causal position (causes before symptoms), then confidence; ties by id."""
+    present = {f.id for f in _problems(findings)}
+    return sorted(findings, key=lambda f: (-severity_rank(f.severity), bool(f.caused_by),
+                                           -_descendants(f.id, present), -f.confidence, f.id))
+
+
+def _chain(root: Finding, findings: list[Finding]) -> list[str]:
+    """root -> the symptoms it explains, nearest first."""
+    chain = [root.id]
+    by_id = {f.id: f for f in findings}
+    while True:
+        nxt = [f.id for f in by_id.values() if chain[-1] in f.caused_by and f.id not in chain]
+        if not nxt:
+            return chain
+        chain.append(min(nxt, key=lambda i: -_descendants(i, set(by_id))))
+
 
 def diagnose(findings: list[Finding], missing: list[MissingEvidence], analysis: Analysis) -> Verdict:
-    problems = [f for f in findings if severity_rank(f.severity) >= severity_rank("warning")]
+    """Link, rank (in place), mark exactly one root cause, and say what the bundle shows."""
+    from analyzer.locale import phrase
+
+    lang = analysis.options.lang
+    link(findings)
+    findings[:] = rank(findings)
+    problems = _problems(findings)
     if problems:
-        top = max(problems, key=lambda f: (severity_rank(f.severity), f.confidence))
-        top.root_cause = True
-        return Verdict("problems_found", top.id, top.title)
-    if not analysis.sources or all(s.status != "parsed" for s in analysis.sources):
-        return Verdict("inconclusive", None, "No source in the bundle could be parsed.")
-    return Verdict("healthy", None, "No problem found in the evidence the bundle holds.")
+        root = next((f for f in problems if not f.caused_by), problems[0])
+        root.root_cause = True
+        summary = phrase("summary_problems", lang, title=root.title, id=root.id, n=len(problems))
+        chain = _chain(root, problems)
+        if len(chain) > 1:
+            summary += " " + phrase("summary_chain", lang, chain=" -> ".join(chain))
+        findings.remove(root)
+        findings.insert(0, root)
+        return Verdict("problems_found", root.id, summary)
+    why = None
+    if not any(s.status == "parsed" for s in analysis.sources):
+        why = phrase("why_nothing_parsed", lang)
+    elif not analysis.has("waagent_log", "wa_app_agent_log"):
+        why = phrase("why_no_agent_log", lang)
+    if why is not None:
+        return Verdict("inconclusive", None, phrase("summary_inconclusive", lang, why=why))
+    return Verdict("healthy", None, phrase("summary_healthy", lang))

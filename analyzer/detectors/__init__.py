@@ -1,14 +1,92 @@
-"""Detectors: one module per cause family. (Catalog and runner land with the diagnosis work.)"""
+"""Detectors: one per finding id of DESIGN.md 3.5, grouped by cause family, plus third-party plugins.
+
+Plugins register in the entry-point group ``bundle_analyzer.detectors``; an entry point names a
+:class:`~analyzer.detectors.base.Detector` subclass, an instance, or an iterable of either.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import warnings
+from collections.abc import Iterable
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from analyzer.detectors.agent import AgentAutoUpdateDisabled, AgentNotRunning, AgentOutdated, VerboseLoggingDisabled
+from analyzer.detectors.base import Detector, NotEvaluable
+from analyzer.detectors.extension import ExtensionLoadFailed, ExtensionsDisabled, SnapshotExtensionOutdated
+from analyzer.detectors.network import DhcpFailure, StorageUnreachable, WireServerUnreachable
+from analyzer.detectors.resources import HighResourceUsage, VmShutdownInGuest
+from analyzer.detectors.scope import Scope
+from analyzer.detectors.snapshot import ConcurrentBackups, FsFreezeFailed, SnapshotLimitReached, SnapshotTimeout
+from analyzer.detectors.windows import (
+    ExtensionBlockedBySecuritySoftware,
+    IaaSVmProviderNotAutomatic,
+    SqlVssFullBackup,
+    VssWriterFailed,
+)
 
 if TYPE_CHECKING:
     from analyzer.api import Analysis
     from analyzer.model import Finding, MissingEvidence
 
+ENTRY_POINT_GROUP = "bundle_analyzer.detectors"
 
-def run_detectors(analysis: Analysis) -> tuple[list[Finding], list[MissingEvidence]]:
-    """Run every detector over one analysis; findings plus the evidence that was missing."""
-    return [], []
+BUILTIN: tuple[type[Detector], ...] = (
+    WireServerUnreachable, StorageUnreachable, AgentOutdated, AgentNotRunning, AgentAutoUpdateDisabled,
+    VerboseLoggingDisabled, ExtensionsDisabled, ExtensionLoadFailed, SnapshotExtensionOutdated,
+    IaaSVmProviderNotAutomatic, SnapshotTimeout, FsFreezeFailed, SqlVssFullBackup, VssWriterFailed,
+    VmShutdownInGuest, ConcurrentBackups, HighResourceUsage, DhcpFailure, SnapshotLimitReached,
+    ExtensionBlockedBySecuritySoftware,
+)
+
+
+def _instances(obj: Any) -> Iterable[Detector]:
+    if isinstance(obj, type) and issubclass(obj, Detector):
+        yield obj()
+    elif isinstance(obj, Detector):
+        yield obj
+    elif isinstance(obj, Iterable) and not isinstance(obj, (str, bytes)):
+        for item in obj:
+            yield from _instances(item)
+    else:
+        raise TypeError(f"not a Detector: {obj!r}")
+
+
+def plugin_detectors() -> list[Detector]:
+    """Detectors of installed distributions (entry-point group ``bundle_analyzer.detectors``).
+    A plugin that fails to load is skipped with a warning: it must not stop the analysis."""
+    found: list[Detector] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            found.extend(_instances(ep.load()))
+        except Exception as exc:  # noqa: BLE001 - third-party code
+            warnings.warn(f"detector plugin {ep.name!r} ({ep.value}) not loaded: {exc}", RuntimeWarning, stacklevel=2)
+    return found
+
+
+def all_detectors() -> list[Detector]:
+    """The built-in detectors, then the plugins (a plugin cannot replace a built-in id)."""
+    builtin = [cls() for cls in BUILTIN]
+    ids = {d.id for d in builtin}
+    return builtin + [d for d in plugin_detectors() if d.id not in ids]
+
+
+def run_detectors(analysis: Analysis,
+                  detectors: Iterable[Detector] | None = None) -> tuple[list[Finding], list[MissingEvidence]]:
+    """Run every detector over one analysis; the findings, and the evidence that was missing."""
+    from analyzer.detectors.missing import missing_evidence
+
+    scope = Scope.of(analysis)
+    findings: list[Finding] = []
+    not_evaluable: list[NotEvaluable] = []
+    for d in all_detectors() if detectors is None else detectors:
+        try:
+            result = d.run(analysis, scope)
+        except Exception as exc:  # noqa: BLE001 - one broken detector must not lose the others' findings
+            warnings.warn(f"detector {d.id} failed: {type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
+            continue
+        if isinstance(result, NotEvaluable):
+            not_evaluable.append(result)
+        elif result is not None:
+            findings.append(result)
+    return findings, missing_evidence(analysis, not_evaluable)

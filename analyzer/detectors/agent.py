@@ -1,0 +1,210 @@
+"""Seed cause 2: the VM agent is out of date, not running, not updating, or logging too little."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar
+
+from analyzer.detectors.base import Detector, Hit, Signature, conf_value, is_no, sig, text_sig, version_tuple
+from analyzer.detectors.scope import Scope
+from parsers.base import Event, Fact
+
+if TYPE_CHECKING:
+    from analyzer.api import Analysis
+
+LINUX_MINIMUM = (2, 2, 53, 1)  # KB 4049215: goal-state agent, since July 2022
+WINDOWS_MINIMUM = (2, 7, 1198, 911)  # Azure/WindowsVMAgent release notes
+# linux-formats §4.2: ranges with known hard failures (all below the minimum; named in the explanation)
+BROKEN_RANGES = (
+    ((2, 0), (2, 1, 99), "2.0.x/2.1.x: no current wire protocol or extension fixes"),
+    ((2, 1, 5), (2, 1, 6, 99), "2.1.5-2.1.6: cannot process extensions after an auto-update (KB 3200481)"),
+    ((2, 2, 19), (2, 2, 29, 99), "2.2.19-2.2.2x: 'GoalState.N.xml is missing' and unreported extension status"),
+)
+HEARTBEAT_GAP = timedelta(minutes=65)  # heartbeats come every 30 min: two missed in a row
+INVOKE_LIMIT = timedelta(minutes=140)  # the extension refuses work started earlier (ext code 402)
+_AGENT_SERVICES = r"RdAgent|WindowsAzureGuestAgent|Windows Azure Guest Agent"
+
+
+@dataclass(frozen=True)
+class AgentVersion:
+    version: str
+    role: str  # goal-state | daemon | windows
+    fact: Fact | None = None
+    event: Event | None = None
+
+    @property
+    def ts(self) -> datetime | None:
+        return self.event.ts if self.event else (self.fact.ts if self.fact else None)
+
+    def hit(self, severity: str, live: bool = True) -> Hit:
+        if self.event is not None:
+            return Hit.of_event(self.event, severity, live, self.role)
+        assert self.fact is not None
+        text = self.fact.text or f"{self.role} agent version {self.version}"
+        return Hit.of_fact(self.fact, severity, live, text, self.role)
+
+
+def agent_version(analysis: Analysis) -> AgentVersion | None:
+    """The version support compares: the goal-state agent, the daemon only when no goal-state version
+    is known (linux-formats §4.2); the Windows guest agent on Windows. The newest statement wins."""
+    for role, fact_name, event_roles in (("windows", "agent.windows_version", ("windows",)),
+                                         ("goal-state", "agent.goal_state_version", ("exthandler", "goal_state")),
+                                         ("daemon", "agent.daemon_version", ("daemon",))):
+        found = [AgentVersion(str(f.value), role, fact=f) for f in analysis.facts_named(fact_name)
+                 if version_tuple(f.value)]
+        found += [AgentVersion(str(e.attrs["version"]), role, event=e) for e in analysis.timeline.notable
+                  if e.kind in ("agent.version", "agent.heartbeat") and version_tuple(e.attrs.get("version"))
+                  and (e.attrs.get("role") in event_roles or (role == "goal-state" and e.kind == "agent.heartbeat"))]
+        if found:
+            dated = [v for v in found if v.ts is not None]
+            return max(dated, key=lambda v: v.ts) if dated else found[-1]  # type: ignore[arg-type, return-value]
+    return None
+
+
+def is_outdated(v: AgentVersion) -> bool:
+    vt = version_tuple(v.version) or ()
+    return vt < (WINDOWS_MINIMUM if v.role == "windows" else LINUX_MINIMUM)
+
+
+class AgentOutdated(Detector):
+    """Seed cause 2: the goal-state agent is below the supported minimum (Linux 2.2.53.1, Windows 2.7.1198.911)."""
+
+    id = "AGENT_OUTDATED"
+    seed_cause = 2
+    error_codes = ("UserErrorGuestAgentStatusUnavailable", "GuestAgentSnapshotTaskStatusError",
+                   "UserErrorGuestAgentVersionUnsupported", "BackUpOperationFailed",
+                   "ExtensionOperationFailedForManagedDisks")
+    sources = ("waagent_log", "wa_app_agent_log", "waagent_status_json")
+    facts = ("agent.goal_state_version", "agent.daemon_version", "agent.windows_version")
+    confidence = 0.85
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        v = agent_version(analysis)
+        if v is None or not is_outdated(v):
+            return []
+        return [v.hit("warning" if scope.last_attempt_ok else "error")]
+
+    def detail(self, analysis: Analysis, scope: Scope, hits: list[Hit]) -> str:
+        v = agent_version(analysis)
+        assert v is not None
+        minimum = ".".join(map(str, WINDOWS_MINIMUM if v.role == "windows" else LINUX_MINIMUM))
+        vt = version_tuple(v.version) or ()
+        ranges = [note for lo, hi, note in BROKEN_RANGES if lo <= vt <= hi]
+        return f"{v.role} agent {v.version} < {minimum}." + "".join(f" {r}." for r in ranges)
+
+
+class AgentNotRunning(Detector):
+    """Seed cause 2: the agent stopped, crash-loops, misses heartbeats or invokes the extension too late."""
+
+    id = "AGENT_NOT_RUNNING"
+    seed_cause = 2
+    error_codes = ("GuestAgentSnapshotTaskStatusError", "UserErrorGuestAgentStatusUnavailable",
+                   "VMAgentStatusCommunicationError", "BCMCrpInternalError",
+                   "ManagedRPCreationFailedInCrpButExtensionSucceeded")
+    ext_codes = (402,)
+    sources = ("waagent_log", "wa_app_agent_log", "vmsnapshot_log", "evtx", "event_xml", "event_csv", "event_text")
+    confidence = 0.75
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        sig("agent.crash", "agent.crash", exclude=r"is blacklisted"),
+        text_sig("L10", r"restarted more than \d+ times in \d+ seconds"),
+        text_sig("L11", r"did not terminate cleanly", "warning"),
+        text_sig("L12", r"Daemon ended with exception"),
+        text_sig("L13", r"ExtHandler process \d+ launched with command .* exited with return code"),
+        text_sig("L15", r"\w+ thread died, restarting", "warning"),
+        text_sig("L7", r"is (?:permanently )?blacklisted", "warning"),
+        text_sig("L14", r"Disabling the guest agent by sleeping forever"),
+        text_sig("L63", r"CRP timeout limit has reached|Thawing as failing due to CRP timeout"),
+        sig("ext-402", ("snapshot.status", "extension.status", "snapshot.timeout"), codes=(402,)),
+        text_sig("W-Stop", r"WindowsAzureGuestAgent could not be stopped|RdCrypt Initialization failed|"
+                           r"Installing certificates in the LocalMachine store failed"),
+        text_sig("W-NET1026", r"Application: WindowsAzureGuestAgent\.exe"),
+        sig("W-SCM", ("service.state", "service.crash", "windows.event"), _AGENT_SERVICES,
+            event_ids=(7000, 7009, 7011, 7022, 7031, 7034)),
+        sig("L17", "system.oom", r"waagent|WALinuxAgent|azure-walinuxagent", exclude=r"logcollector"),
+    )
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        return self.match(scope, self.signatures) + self._late(scope) + self._heartbeat_gaps(scope)
+
+    def _late(self, scope: Scope) -> list[Hit]:
+        """A backup requested at ``command_start`` that the agent invoked more than 140 min later, or never."""
+        hits = []
+        runs = [a for a in scope.attempts if a.what != "command_start"]
+        for a in scope.attempts:
+            if a.what != "command_start" or not scope.in_window(a.ts):
+                continue
+            later = [r.ts for r in runs if r.ts >= a.ts and (a.seq is None or r.seq in (None, a.seq))]
+            invoked = min(later) if later else None
+            delay = (invoked or scope.end or a.ts) - a.ts
+            if delay > INVOKE_LIMIT:
+                what = f"invoked {int(delay.total_seconds() // 60)} min later" if invoked else "never invoked"
+                text = f"backup requested at {a.ts:%Y-%m-%dT%H:%M:%SZ} (seq {a.seq or '?'}) {what}"
+                hits.append(Hit(a.ts, a.path, a.line, text, "error", scope.live(a.ts), "L63"))
+        return hits
+
+    def _heartbeat_gaps(self, scope: Scope) -> list[Hit]:
+        """Heartbeats stop for more than 65 min while a backup attempt falls into the silence."""
+        beats = [e for e in scope.events if e.kind == "agent.heartbeat" and e.ts is not None]
+        hits = []
+        for before, after in zip(beats, [*beats[1:], None], strict=True):
+            assert before.ts is not None
+            until = after.ts if after is not None else scope.end
+            if until is None or until - before.ts <= HEARTBEAT_GAP:
+                continue
+            if any(before.ts < a.ts < until for a in scope.attempts):
+                minutes = int((until - before.ts).total_seconds() // 60)
+                text = f"no heartbeat for {minutes} min after: {before.message}"
+                hits.append(Hit(before.ts, before.path, before.line, text, "error",
+                                scope.live(before.ts), "L16"))
+        return hits
+
+
+class AgentAutoUpdateDisabled(Detector):
+    """Seed cause 2: ``AutoUpdate.Enabled=n`` / ``AutoUpdate.UpdateToLatestVersion=n`` keeps an old agent."""
+
+    id = "AGENT_AUTO_UPDATE_DISABLED"
+    seed_cause = 2
+    error_codes = ("UserErrorGuestAgentVersionUnsupported",)
+    sources = ("waagent_conf", "waagent_log")
+    facts = ("conf.AutoUpdate.Enabled", "conf.AutoUpdate.UpdateToLatestVersion")
+    os = "linux"
+    confidence = 0.9
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        text_sig("L6", r"AutoUpdate\.(?:Enabled|UpdateToLatestVersion) is set to False", "warning"),
+    )
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        v = agent_version(analysis)
+        severity = "warning" if v is None or is_outdated(v) else "info"
+        hits = []
+        for key in ("AutoUpdate.Enabled", "AutoUpdate.UpdateToLatestVersion"):
+            f = conf_value(analysis, key)
+            if f is not None and is_no(f.value):
+                hits.append(Hit.of_fact(f, severity, True, f.text or f"{key}={f.value}", "conf"))
+        for e in scope.events:
+            if self.signatures[0].matches(e) or (e.kind == "agent.config" and str(e.attrs.get("key", ""))
+                                                 .startswith("AutoUpdate") and is_no(e.attrs.get("value"))):
+                hits.append(Hit.of_event(e, severity, True, "L6"))
+        return hits
+
+
+class VerboseLoggingDisabled(Detector):
+    """Seed cause 2: backups fail and ``Logs.Verbose`` is off; advice to turn it on (info)."""
+
+    id = "VERBOSE_LOGGING_DISABLED"
+    seed_cause = 2
+    sources = ("waagent_conf",)
+    facts = ("conf.Logs.Verbose",)
+    os = "linux"
+    severity = "info"
+    confidence = 0.5
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        if scope.last_attempt_ok:
+            return []
+        f = conf_value(analysis, "Logs.Verbose")
+        if f is not None:
+            return [Hit.of_fact(f, "info", True, f.text or f"Logs.Verbose={f.value}", "conf")] if is_no(f.value) else []
+        path = (analysis.present.get("waagent_conf") or ["etc/waagent.conf"])[0]
+        return [Hit(None, path, None, "Logs.Verbose not set (default n)", "info", True, "conf")]

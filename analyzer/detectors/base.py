@@ -1,0 +1,229 @@
+"""The detector contract: what a detector declares, what it returns, and the signature table type.
+
+A detector serves one finding id of DESIGN.md 3.5 (one seed cause). It declares the abstract sources
+and facts it reads; ``run(analysis)`` returns a :class:`~analyzer.model.Finding`, ``NotEvaluable``
+(the sources it needs are absent: diagnosis turns that into missing evidence with a collection
+command), or ``None`` (evaluated, nothing found). Most detectors are a table of :class:`Signature`
+rows ("these events/lines mean that") plus a few lines of logic over facts and time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from analyzer.detectors.scope import Scope, about_vmsnapshot, as_int
+from analyzer.model import Evidence, Finding, severity_rank
+from analyzer.timeline import iso
+from parsers.base import Event, Fact
+
+if TYPE_CHECKING:
+    from analyzer.api import Analysis
+
+MAX_EVIDENCE = 8
+MAX_TEXT = 400
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One known line or event: which kinds, which message pattern, which extension status codes."""
+
+    id: str  # stable reference, e.g. "L45" (linux-formats §6) or "W-GetVersions"
+    kinds: frozenset[str] = frozenset()  # event kinds; empty = any notable event
+    pattern: str = ""  # regex searched in the message, case-insensitive; "" = any message
+    severity: str = "error"
+    versions: str = ""  # which agent/extension versions emit it, as documented
+    codes: frozenset[int] = frozenset()  # VMSnapshot status codes in attrs ``ext_code``/``code``
+    event_ids: frozenset[int] = frozenset()  # Windows event ids in attrs ``event_id``
+    provider: str = ""  # regex on the Windows event provider (attrs ``provider``)
+    vmsnapshot_only: bool = False  # the event must concern the backup extension
+    exclude: str = ""  # regex that disqualifies a message (known harmless variants)
+    _rx: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _ex: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_rx", re.compile(self.pattern, re.IGNORECASE) if self.pattern else None)
+        object.__setattr__(self, "_ex", re.compile(self.exclude, re.IGNORECASE) if self.exclude else None)
+
+    def matches(self, e: Event) -> bool:
+        if self.kinds and e.kind not in self.kinds:
+            return False
+        if self.codes and not self._code_matches(e.attrs):
+            return False
+        if self.event_ids and as_int(e.attrs.get("event_id")) not in self.event_ids:
+            return False
+        if self._rx is not None and not self._rx.search(e.message):
+            return False
+        if self._ex is not None and self._ex.search(e.message):
+            return False
+        if self.provider and not re.search(self.provider, str(e.attrs.get("provider", "")), re.IGNORECASE):
+            return False
+        return not self.vmsnapshot_only or about_vmsnapshot(e)
+
+    def _code_matches(self, attrs: dict[str, Any]) -> bool:
+        return any(as_int(attrs.get(k)) in self.codes for k in ("ext_code", "code", "status_code"))
+
+
+def sig(id: str, kinds: str | Iterable[str] = (), pattern: str = "", severity: str = "error", **kw: Any) -> Signature:
+    """Shorthand for a table row: ``kinds`` may be one kind or several."""
+    ks = frozenset([kinds] if isinstance(kinds, str) else kinds)
+    for key in ("codes", "event_ids"):
+        if key in kw:
+            kw[key] = frozenset(kw[key])
+    return Signature(id, ks, pattern, severity, **kw)
+
+
+def text_sig(id: str, pattern: str, severity: str = "error", **kw: Any) -> Signature:
+    """A row that matches a message pattern whatever kind the parser gave the record."""
+    return sig(id, (), pattern, severity, **kw)
+
+
+@dataclass
+class Hit:
+    """One piece of evidence, judged: ``live`` = about the failing backup, not recovered since."""
+
+    ts: datetime | None
+    path: str
+    line: int | None
+    text: str
+    severity: str
+    live: bool
+    ref: str = ""
+
+    @classmethod
+    def of_event(cls, e: Event, severity: str, live: bool, ref: str = "") -> Hit:
+        return cls(e.ts, e.path, e.line, e.message, severity, live, ref)
+
+    @classmethod
+    def of_fact(cls, f: Fact, severity: str, live: bool = True, text: str = "", ref: str = "") -> Hit:
+        return cls(f.ts, f.path, f.line, text or f.text or f"{f.name} = {f.value}", severity, live, ref)
+
+    def evidence(self) -> Evidence:
+        text = self.text if len(self.text) <= MAX_TEXT else self.text[: MAX_TEXT - 3] + "..."
+        return Evidence(self.path, self.line, iso(self.ts) or None, text)
+
+
+@dataclass
+class NotEvaluable:
+    """The detector could not judge: none of the sources or facts it needs is in the bundle."""
+
+    detector: str
+    missing: list[str]
+
+
+class Detector:
+    """Base class: declare the class attributes, override :meth:`collect` when signatures are not enough."""
+
+    id: ClassVar[str]
+    seed_cause: ClassVar[int | None] = None
+    error_codes: ClassVar[tuple[str, ...]] = ()
+    ext_codes: ClassVar[tuple[int, ...]] = ()
+    sources: ClassVar[tuple[str, ...]] = ()  # abstract source names (analyzer/sources.py); any one suffices
+    facts: ClassVar[tuple[str, ...]] = ()  # fact names that also make it evaluable
+    os: ClassVar[str] = "any"  # linux | windows | any
+    severity: ClassVar[str] = "error"  # severity of derived (non-signature) evidence
+    confidence: ClassVar[float] = 0.8
+    signatures: ClassVar[tuple[Signature, ...]] = ()
+    recovery_kinds: ClassVar[tuple[str, ...]] = ()  # records that show the problem went away
+    # defaults for third-party detectors without a locale entry
+    title: ClassVar[str] = ""
+    meaning: ClassVar[str] = ""
+    remediation: ClassVar[tuple[str, ...]] = ()
+
+    def applies(self, analysis: Analysis) -> bool:
+        return self.os == "any" or analysis.os in (self.os, "unknown")
+
+    def evaluable(self, analysis: Analysis) -> bool:
+        return analysis.has(*self.sources) or any(analysis.fact(n) is not None for n in self.facts)
+
+    def run(self, analysis: Analysis, scope: Scope | None = None) -> Finding | NotEvaluable | None:
+        if not self.applies(analysis):
+            return None
+        if not self.evaluable(analysis):
+            return NotEvaluable(self.id, list(self.sources))
+        scope = scope or Scope.of(analysis)
+        hits = self.collect(analysis, scope)
+        return self.finding(analysis, hits, self.detail(analysis, scope, hits)) if hits else None
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        """Events that match the signature table, each judged live or recovered."""
+        return self.match(scope, self.signatures)
+
+    def match(self, scope: Scope, signatures: Iterable[Signature]) -> list[Hit]:
+        table = tuple(signatures)
+        hits = []
+        for e in scope.events:
+            for s in table:
+                if s.matches(e):
+                    hits.append(Hit.of_event(e, s.severity, scope.live(e.ts, self.recovery_kinds), s.id))
+                    break
+        return hits
+
+    def detail(self, analysis: Analysis, scope: Scope, hits: list[Hit]) -> str:
+        """A language-neutral fact sentence (versions, values) added to the explanation."""
+        return ""
+
+    def finding(self, analysis: Analysis, hits: list[Hit], detail: str = "") -> Finding:
+        from analyzer.locale import entry, phrase
+
+        lang = analysis.options.lang
+        live = [h for h in hits if h.live]
+        severity = max((h.severity for h in live), key=severity_rank) if live else "info"
+        texts = entry(self.id, lang, self)
+        parts = [texts["meaning"]]
+        if detail:
+            parts.append(detail)
+        dated = sorted(h.ts for h in hits if h.ts is not None)
+        parts.append(phrase("evidence_count", lang, n=len(hits), live=len(live)))
+        if not live:
+            parts.append(phrase("recovered", lang))
+        return Finding(
+            id=self.id,
+            title=texts["title"],
+            severity=severity,
+            confidence=self.confidence if live else round(self.confidence / 2, 2),
+            seed_cause=self.seed_cause,
+            error_codes=list(self.error_codes) + [f"ext {c}" for c in self.ext_codes],
+            explanation=" ".join(p.strip() for p in parts if p),
+            remediation=list(texts["remediation"]),
+            evidence=[h.evidence() for h in strongest(hits)],
+            first_seen=iso(dated[0]) if dated else None,
+            last_seen=iso(dated[-1]) if dated else None,
+        )
+
+
+def strongest(hits: list[Hit], limit: int = MAX_EVIDENCE) -> list[Hit]:
+    """At most ``limit`` hits: live before recovered, severe before mild, one per distinct text first,
+    newest first within a rank; returned in time order."""
+    seen: set[str] = set()
+    firsts, repeats = [], []
+    order = sorted(hits, key=lambda h: (not h.live, -severity_rank(h.severity), -(h.ts.timestamp() if h.ts else 0)))
+    for h in order:
+        key = re.sub(r"\d+", "#", h.text)[:120]
+        (repeats if key in seen else firsts).append(h)
+        seen.add(key)
+    chosen = (firsts + repeats)[:limit]
+    return sorted(chosen, key=lambda h: (h.ts is not None, h.ts.timestamp() if h.ts else 0, h.path, h.line or 0))
+
+
+def version_tuple(value: Any) -> tuple[int, ...] | None:
+    """``2.2.53.1`` / ``WALinuxAgent-2.2.45`` / ``1.0.9218.0`` as a tuple of ints; None when not a version."""
+    m = re.search(r"(\d+(?:\.\d+)+)", str(value or ""))
+    return tuple(int(p) for p in m.group(1).split(".")) if m else None
+
+
+def fact_values(analysis: Analysis, name: str) -> list[tuple[Fact, dict[str, Any]]]:
+    """Facts of ``name`` whose value is a dict, with the dict."""
+    return [(f, f.value) for f in analysis.facts_named(name) if isinstance(f.value, dict)]
+
+
+def conf_value(analysis: Analysis, key: str) -> Fact | None:
+    """The last ``conf.<key>`` fact (waagent.conf as written)."""
+    return analysis.fact(f"conf.{key}")
+
+
+def is_no(value: Any) -> bool:
+    return str(value).strip().strip("\"'").lower() in ("n", "no", "false", "0")

@@ -1,0 +1,189 @@
+"""Seed cause 3: the backup extension cannot run, load or update (Linux agent side)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING, ClassVar
+
+from analyzer.detectors.base import (
+    Detector,
+    Hit,
+    Signature,
+    conf_value,
+    fact_values,
+    is_no,
+    sig,
+    text_sig,
+    version_tuple,
+)
+from analyzer.detectors.scope import VMSNAPSHOT, Scope
+
+if TYPE_CHECKING:
+    from analyzer.api import Analysis
+
+_FAILED_KINDS = ("extension.download.failed", "extension.install.failed", "extension.enable.failed",
+                 "extension.update.failed", "extension.load.failed")
+_LINUX_EXT = re.compile(r"VMSnapshotLinux", re.IGNORECASE)
+# linux-formats §4.3: builds known broken on newer Python, as (build, first broken Python)
+BROKEN_BUILDS = {(1, 0, 9217, 0): (3, 12), (1, 0, 9218, 0): (3, 12), (1, 0, 9225, 0): (3, 14)}
+# distributions whose system Python is new enough to break those builds (Python version unknown otherwise)
+_DISTRO_PYTHON = ((re.compile(r"ubuntu\D*26\.04"), (3, 14)), (re.compile(r"ubuntu\D*24\.04"), (3, 12)))
+
+
+class ExtensionsDisabled(Detector):
+    """Seed cause 3: ``Extensions.Enabled=n`` / ``ProvisionGuestAgent=false``: no extension can run."""
+
+    id = "EXTENSIONS_DISABLED"
+    seed_cause = 3
+    error_codes = ("GuestAgentSnapshotTaskStatusError", "380008 AzureVmOffline", "UserErrorVmNotInDesirableState")
+    sources = ("waagent_conf", "waagent_log", "ovf_env_xml")
+    facts = ("conf.Extensions.Enabled", "ovf.provision_guest_agent")
+    os = "linux"
+    confidence = 0.95
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        text_sig("L31", r"Extensions\.Enabled is set to False|extension processing is disabled|"
+                        r"Extension handling is disabled"),
+        text_sig("L14", r"Disabling the guest agent by sleeping forever"),
+    )
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        hits = [h for h in self.match(scope, self.signatures) if h.live]
+        f = conf_value(analysis, "Extensions.Enabled")
+        if f is not None and is_no(f.value):
+            hits.append(Hit.of_fact(f, "error", True, f.text or f"Extensions.Enabled={f.value}", "conf"))
+        ovf = analysis.fact("ovf.provision_guest_agent")
+        if ovf is not None and ovf.value is False:
+            hits.append(Hit.of_fact(ovf, "error", True, ovf.text or "ProvisionGuestAgent = false", "ovf"))
+        for e in scope.events:
+            if e.kind == "agent.config" and str(e.attrs.get("key")) == "Extensions.Enabled" and \
+                    is_no(e.attrs.get("value")) and scope.in_window(e.ts):
+                hits.append(Hit.of_event(e, "error", True, "L31"))
+        return _unique(hits)
+
+
+class ExtensionLoadFailed(Detector):
+    """Seed cause 3: the VMSnapshot extension fails to download, install, enable, update or load."""
+
+    id = "EXTENSION_LOAD_FAILED"
+    seed_cause = 3
+    error_codes = ("ExtensionOperationFailedForManagedDisks", "ExtensionOperationFailed",
+                   "UserErrorVmProvisioningStateFailed", "ExtensionStuckInDeletionState",
+                   "ExtensionConfigParsingFailure", "ExtensionInstallationFailure",
+                   "ExtensionVCRedistInstallationFailure", "GuestAgentPluginInstallCommandProcessingFailed",
+                   "GuestAgentCertificateNotFound")
+    ext_codes = (11, 16)
+    sources = ("waagent_log", "extension_command_log", "vmsnapshot_log", "handler_state", "extension_status",
+               "wa_app_agent_log", "vmsnapshot_windows_log")
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        sig("extension.failed", _FAILED_KINDS, vmsnapshot_only=True),
+        text_sig("L18", r"Downgrade not allowed", vmsnapshot_only=True),
+        text_sig("L20-L21", r"Non-zero exit code: \d+, \S*main/handle\.sh (?:install|enable|update)",
+                 vmsnapshot_only=True),
+        text_sig("L21", r"python version unknown", vmsnapshot_only=True),
+        text_sig("L22", r"ModuleNotFoundError: No module named '(?:imp|crypt)'"),
+        text_sig("L23", r"Timeout\(\d+\)", vmsnapshot_only=True),
+        text_sig("L24-L26", r"Failed to download|Download failed both on the primary", vmsnapshot_only=True),
+        text_sig("L30", r"GoalState\.\d+\.xml is missing"),
+        text_sig("L28", r"Failed to (?:fetch|get) (?:ExtensionManifest|ext handler pkgs|manifest)"),
+        text_sig("L34", r"Unable to find version \S+ in manifest for extension", vmsnapshot_only=True),
+        text_sig("L69", r"unable to load certificate|required field empty or not correct"),
+        sig("ext-11-16", ("snapshot.status", "extension.status"), codes=(11, 16)),
+        text_sig("W-InstallPlugins", r"InstallPlugins\(\) failed with exception"),
+        text_sig("W-VCRedist", r"Visual C\+\+ .* Error 1401|Could not create key: Software\\\\?Classes"),
+    )
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        hits = self.match(scope, self.signatures)
+        for f, v in fact_values(analysis, "extension.handler_state"):
+            if VMSNAPSHOT.search(f"{v.get('extension', '')} {f.path}") and \
+                    str(v.get("state", "")).lower() in ("failed", "failedupgrade"):
+                hits.append(Hit.of_fact(f, "error", not scope.last_attempt_ok,
+                                        f"HandlerState {v.get('state')} for {v.get('extension') or f.path}", "§3.7"))
+        for f, v in fact_values(analysis, "extension.handler_status"):
+            if VMSNAPSHOT.search(f"{v.get('extension', '')} {f.path}") and \
+                    str(v.get("status", "")).lower() == "notready" and v.get("message"):
+                hits.append(Hit.of_fact(f, "warning", not scope.last_attempt_ok,
+                                        f"HandlerStatus NotReady: {v.get('message')}", "§3.7"))
+        return hits
+
+
+class SnapshotExtensionOutdated(Detector):
+    """Seed cause 3: the installed VMSnapshotLinux build is known broken on this VM's Python."""
+
+    id = "SNAPSHOT_EXTENSION_OUTDATED"
+    seed_cause = 3
+    error_codes = ("ExtensionOperationFailedForManagedDisks", "GuestAgentSnapshotTaskStatusError")
+    sources = ("waagent_log", "extension_command_log", "vmsnapshot_log", "extensions_config_xml",
+               "extension_status", "handler_state")
+    facts = ("vmsnapshot.version", "extension.plugin")
+    os = "linux"
+    confidence = 0.85
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        version = installed_version(analysis)
+        if version is None:
+            return []
+        vt, where = version
+        broken_on = BROKEN_BUILDS.get(vt)
+        if broken_on is None:
+            return []
+        python = python_version(analysis)
+        if python is not None and python < broken_on:
+            return []
+        severity = "error" if python is not None or not scope.last_attempt_ok else "info"
+        return [replace(where, severity=severity, ref="§4.3")]
+
+    def detail(self, analysis: Analysis, scope: Scope, hits: list[Hit]) -> str:
+        version = installed_version(analysis)
+        python = python_version(analysis)
+        assert version is not None
+        vt = version[0]
+        needed = ".".join(map(str, BROKEN_BUILDS[vt]))
+        shown = ".".join(map(str, python)) if python else "unknown"
+        return f"VMSnapshotLinux {'.'.join(map(str, vt))}, Python {shown} (broken from Python {needed})."
+
+
+def installed_version(analysis: Analysis) -> tuple[tuple[int, ...], Hit] | None:
+    """The newest VMSnapshotLinux version the bundle names, with where it was read."""
+    found: list[tuple[tuple[int, ...], Hit]] = []
+    for f in analysis.facts_named("vmsnapshot.version"):
+        vt = version_tuple(f.value)
+        if vt:
+            found.append((vt, Hit.of_fact(f, "error", True, f.text or f"VMSnapshotLinux version {f.value}")))
+    for f, v in fact_values(analysis, "extension.plugin"):
+        vt = version_tuple(v.get("version"))
+        if vt and _LINUX_EXT.search(str(v.get("name", ""))):
+            found.append((vt, Hit.of_fact(f, "error", True, f.text or f"{v.get('name')} version {v.get('version')}")))
+    for e in analysis.timeline.notable:
+        vt = version_tuple(e.attrs.get("version"))
+        if vt and len(vt) == 4 and e.kind.startswith("extension.") and _LINUX_EXT.search(
+                str(e.attrs.get("extension", "")) + e.message):
+            found.append((vt, Hit.of_event(e, "error", True)))
+    return max(found, key=lambda x: x[0]) if found else None
+
+
+def python_version(analysis: Analysis) -> tuple[int, ...] | None:
+    """Python of the VM: the agent's, the extension telemetry's, or the distribution's default."""
+    f = analysis.fact("agent.python_version")
+    if f is not None and version_tuple(f.value):
+        return version_tuple(f.value)
+    for _, v in reversed(fact_values(analysis, "extension.status")):
+        telemetry = v.get("telemetry")
+        if isinstance(telemetry, dict) and version_tuple(telemetry.get("pythonVersion")):
+            return version_tuple(telemetry.get("pythonVersion"))
+    distro = analysis.fact("host.distro")
+    for rx, py in _DISTRO_PYTHON:
+        if distro is not None and rx.search(str(distro.value).lower()):
+            return py
+    return None
+
+
+def _unique(hits: list[Hit]) -> list[Hit]:
+    seen: set[tuple[str, int | None]] = set()
+    out = []
+    for h in hits:
+        if (h.path, h.line) not in seen:
+            seen.add((h.path, h.line))
+            out.append(h)
+    return out

@@ -1,0 +1,109 @@
+"""Seed cause 1 (no network access) and the DHCP part of seed cause 4: WireServer, storage, DHCP."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from analyzer.detectors.base import Detector, Hit, Signature, fact_values, sig, text_sig
+from analyzer.detectors.scope import Scope
+
+if TYPE_CHECKING:
+    from analyzer.api import Analysis
+
+WIRESERVER_IP = "168.63.129.16"
+_RECOVERY = ("wireserver.recovered", "goalstate.fetched")
+
+
+class WireServerUnreachable(Detector):
+    """Seed causes 1 and 4: the guest cannot reach 168.63.129.16 (goal state, HostGAPlugin, status)."""
+
+    id = "WIRESERVER_UNREACHABLE"
+    seed_cause = 1
+    error_codes = ("GuestAgentSnapshotTaskStatusError", "UserErrorGuestAgentStatusUnavailable",
+                   "VMAgentStatusCommunicationError", "BCMCrpInternalError")
+    ext_codes = (15, 556)
+    sources = ("waagent_log", "wa_app_agent_log", "vmsnapshot_log")
+    facts = ("wireserver.endpoint",)
+    recovery_kinds = _RECOVERY
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        sig("wireserver.error", "wireserver.error"),
+        text_sig("L45", r"\[HTTP Failed\] \w+ http://168\.63\.129\.16"),
+        text_sig("L48-L49", r"error (?:occurred while retrieving|fetching) the goal state|goal state is still failing"),
+        text_sig("L51", r"\[Wireserver (?:Exception|Failed)\]|Calling wire server failed"),
+        text_sig("L39", r"WireServer is not responding", "warning"),
+        text_sig("L53", r"HostGAPlugin: (?:Exception|Failed) Get API versions"),
+        text_sig("L60", r"dosnapshot Hitting wrong WireServer IP|FailedHostSnapshotRemoteServerError"),
+        sig("ext-556", ("snapshot.status", "extension.status"), codes=(556,)),
+        text_sig("W-GetVersions", r"GetVersions\(\) failed with exception"),
+        text_sig("W-HostGAPlugin", r"Exception while fetching supported versions from HostGAPlugin|"
+                                   r"HostGAPluginServiceClient is not initialized|caller:GAPluginPinger", "warning"),
+    )
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        hits = self.match(scope, self.signatures)
+        for f in analysis.facts_named("wireserver.endpoint"):  # L40: endpoint learnt from a bad lease
+            if isinstance(f.value, str) and f.value.strip() and f.value.strip() != WIRESERVER_IP:
+                hits.append(Hit.of_fact(f, "warning", scope.live(f.ts, self.recovery_kinds),
+                                        f"WireServer endpoint {f.value.strip()} (expected {WIRESERVER_IP})", "L40"))
+        return hits
+
+
+class StorageUnreachable(Detector):
+    """Seed cause 1: snapshot or status traffic to Azure Storage fails (no route, proxy, firewall)."""
+
+    id = "STORAGE_UNREACHABLE"
+    seed_cause = 1
+    error_codes = ("ExtensionSnapshotFailedNoNetwork", "ExtensionFailedTimeoutDelayInNetwork",
+                   "ExtensionSnapshotFailedNoSecureNetwork", "VMRestorePointClientError")
+    ext_codes = (76, 761)
+    sources = ("waagent_log", "vmsnapshot_log", "extension_status", "vmsnapshot_windows_log")
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        sig("storage.error", "storage.error"),
+        sig("ext-76-761", ("snapshot.status", "extension.status"), codes=(76, 761)),
+        text_sig("L56-L57", r"SnapshotFailedNoNetwork|SnapshotFailedRestrictedNetwork"),
+        text_sig("L54", r"Exception uploading status blob|Failed to upload status blob", "warning",
+                 exclude=WIRESERVER_IP.replace(".", r"\.")),
+        text_sig("L58", r"Failed to call http with error|HttpCallGetResponse failed|Http connection response is None"),
+        text_sig("L61", r"statusBlobUploadError=true", "warning"),
+        text_sig("L62", r"httplib does not support https tunnelling|Failed to construct ConfigurationProvider",
+                 "warning"),
+        sig("network.error", "network.error", r"blob\.core\.windows\.net|proxy|storage", "warning"),
+        text_sig("W-SecureChannel", r"secure channel|SchUseStrongCrypto", vmsnapshot_only=True),
+    )
+
+
+class DhcpFailure(Detector):
+    """Seed cause 4: no host/fabric address from DHCP (option 245 missing, DHCP disabled, static IP)."""
+
+    id = "DHCP_FAILURE"
+    seed_cause = 4
+    error_codes = ("GuestAgentSnapshotTaskStatusError", "ExtensionSnapshotFailedNoNetwork")
+    sources = ("waagent_log", "wa_app_agent_log", "dhcp_lease", "registry_export", "evtx", "event_xml",
+               "event_csv", "event_text")
+    facts = ("dhcp.lease", "dhcp.enabled")
+    recovery_kinds = _RECOVERY
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        sig("dhcp.error", "dhcp.error"),
+        text_sig("L35", r"No route exists to 168\.63\.129\.16"),
+        text_sig("L36-L37", r"\[DhcpError\]|Protocol endpoint not found"),
+        text_sig("L42", r"HandleDhcpResponse: Too few bytes|Endpoint or Default Gateway not 4 bytes"),
+        text_sig("L44", r"Retry detect protocols?: retry=\d\d", "warning"),
+        text_sig("W-Fabric", r"Did not discover fabric address|Empty DHCP option data returned"),
+        sig("W-Dhcp-Client", (), event_ids=(1001, 1002, 1003), provider=r"Dhcp"),
+    )
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        hits = self.match(scope, self.signatures)
+        leases = fact_values(analysis, "dhcp.lease")
+        usable = [v for _, v in leases if v.get("option_245") and not v.get("expired")]
+        if leases and not usable:  # no option 245 in any current lease (linux-formats §3.12)
+            failing = not scope.last_attempt_ok
+            for f, v in leases:
+                hits.append(Hit.of_fact(f, "warning", failing,
+                                        f"DHCP lease on {v.get('interface') or '?'} without option 245"
+                                        + (" (expired)" if v.get("expired") else ""), "§3.12"))
+        for f, v in fact_values(analysis, "dhcp.enabled"):
+            if v.get("enabled") is False:
+                hits.append(Hit.of_fact(f, "error", True, f"EnableDHCP = 0 on interface {v.get('interface')}",
+                                        "W§6.2"))
+        return hits

@@ -1,0 +1,70 @@
+"""Seed cause 4: the VM itself keeps the snapshot from running: overload, or shut down from inside."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import TYPE_CHECKING, ClassVar
+
+from analyzer.detectors.base import Detector, Hit, Signature, sig, text_sig
+from analyzer.detectors.scope import Scope
+
+if TYPE_CHECKING:
+    from analyzer.api import Analysis
+
+_RESTART = re.compile(r"restart|reboot", re.IGNORECASE)
+QUICK_RESTART = timedelta(minutes=15)  # back up this soon: a restart, not a power-off
+
+
+class HighResourceUsage(Detector):
+    """Seed cause 4: CPU above ~90 % or memory exhausted around the snapshot: the task queues and times out."""
+
+    id = "HIGH_RESOURCE_USAGE"
+    seed_cause = 4
+    error_codes = ("ExtensionFailedTimeoutVMNetworkUnresponsive", "ExtensionFailedOutOfMemoryError",
+                   "ExtensionInstallProviderCOMMemoryQuotaReached", "VMRestorePointClientError")
+    sources = ("syslog", "waagent_log", "evtx", "event_xml", "event_csv", "event_text")
+    confidence = 0.65
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        # L17: the agent's own log collector is killed in its cgroup by design; that is not VM pressure
+        sig("L76", "system.oom", exclude=r"logcollector"),
+        sig("exhaustion", "system.resource_exhaustion"),
+        text_sig("L74", r"CPUThrottledTime\(\d+secs\)", "warning"),
+        text_sig("L75", r"agent has been throttled for \d+ seconds|agent memory limit \d+ bytes exceeded", "warning"),
+        text_sig("L76-text", r"Out of memory: Kill|invoked oom-killer", exclude=r"logcollector"),
+        sig("hung", "system.hung_task", severity="warning"),
+        sig("W-RED-2004", (), event_ids=(2004,), provider=r"Resource-Exhaustion"),
+        sig("W-VSS-11-12-12297", (), event_ids=(11, 12, 12297), provider=r"^VSS$"),
+        sig("W-VolSnap-25", (), event_ids=(25,), provider=r"volsnap|VolumeSnapshot", severity="warning"),
+    )
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        return [h for h in self.match(scope, self.signatures) if scope.in_window(h.ts)]
+
+
+class VmShutdownInGuest(Detector):
+    """Seed cause 4: the VM was shut down from inside the guest (RDP, shutdown command) around the backup."""
+
+    id = "VM_SHUTDOWN_IN_GUEST"
+    seed_cause = 4
+    error_codes = ("GuestAgentSnapshotTaskStatusError",)
+    sources = ("syslog", "evtx", "event_xml", "event_csv", "event_text")
+    confidence = 0.6
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        """Power-offs in the window (restarts are normal), and any shutdown whose downtime swallowed
+        a backup attempt."""
+        events = [e for e in scope.events if e.ts is not None]
+        hits = []
+        for i, e in enumerate(events):
+            if e.kind != "system.shutdown" or not scope.in_window(e.ts):
+                continue
+            boot = next((b.ts for b in events[i + 1:] if b.kind in ("system.boot", "agent.start")), None)
+            assert e.ts is not None
+            swallowed = any(e.ts <= a.ts <= (boot or scope.end or a.ts) for a in scope.attempts)
+            quick = boot is not None and boot - e.ts < QUICK_RESTART
+            power_off = not quick and not _RESTART.search(
+                f"{e.message} {e.attrs.get('reason', '')} {e.attrs.get('action', '')}")
+            if swallowed or power_off:
+                hits.append(Hit.of_event(e, "error" if swallowed else "warning", scope.live(e.ts), "W§5.6"))
+        return hits

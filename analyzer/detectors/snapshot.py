@@ -1,0 +1,132 @@
+"""Seed cause 4: the snapshot cannot be taken or its status cannot be retrieved."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, ClassVar
+
+from analyzer.detectors.base import Detector, Hit, Signature, sig, text_sig
+from analyzer.detectors.scope import Scope, about_vmsnapshot
+
+if TYPE_CHECKING:
+    from analyzer.api import Analysis
+
+STATUS_GRACE = timedelta(minutes=30)  # an attempt younger than this may still be running
+FREEZE_HANG = timedelta(minutes=10)  # a hung task this soon after a freeze start belongs to the freeze
+_ENDINGS = ("snapshot.done", "snapshot.status", "snapshot.timeout", "snapshot.freeze.failed",
+            "snapshot.freeze.timeout", "snapshot.thaw.failed", "snapshot.limit", "storage.error",
+            "extension.enable.failed")
+
+
+class SnapshotTimeout(Detector):
+    """Seed cause 4: the snapshot task was queued/delayed and timed out, or its status never came back."""
+
+    id = "SNAPSHOT_TIMEOUT"
+    seed_cause = 4
+    error_codes = ("GuestAgentSnapshotTaskStatusError", "ExtensionFailedTimeoutVMNetworkUnresponsive",
+                   "UserErrorBackupOperationInProgress", "VMRestorePointInternalError")
+    ext_codes = (402,)
+    sources = ("waagent_log", "vmsnapshot_log", "extension_status", "wa_app_agent_log", "vmsnapshot_windows_log",
+               "evtx", "event_xml", "event_csv", "event_text")
+    confidence = 0.7
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        sig("snapshot.timeout", "snapshot.timeout"),
+        text_sig("L63", r"CRP timeout limit has reached"),
+        sig("ext-402", ("snapshot.status", "extension.status"), codes=(402,)),
+        text_sig("L71", r"the sequence number are same, so skip", "warning"),
+        text_sig("L33", r"ProcessExtensionsGoalState failed|did not reach a terminal state within the allowed timeout",
+                 "warning"),
+        text_sig("L32", r"no status file was reported by extension|couldn't read any status for",
+                 "warning", vmsnapshot_only=True),
+        text_sig("W-StatusFile", r"Status file .*\.status is not available for the Extension", vmsnapshot_only=True),
+        sig("W-VSS-12310-4003", (), event_ids=(12310, 4003), provider=r"^VSS$"),
+        sig("W-VolSnap-8", (), event_ids=(8,), provider=r"volsnap|VolumeSnapshot"),
+        text_sig("HRESULT", r"0x80042313|0x800423F2|VSS_E_FLUSH_WRITES_TIMEOUT|VSS_E_WRITERERROR_TIMEOUT"),
+    )
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        return self.match(scope, self.signatures) + self._unfinished(scope)
+
+    def _unfinished(self, scope: Scope) -> list[Hit]:
+        """The newest attempt that the agent ran but that never reported an end (linux-formats §2.9)."""
+        last = scope.last_attempt
+        if last is None or last.what == "command_start" or scope.end is None:
+            return []
+        if scope.end - last.ts < STATUS_GRACE or not scope.in_window(last.ts):
+            return []
+        ended = any(e.ts is not None and e.ts >= last.ts and e.kind in _ENDINGS for e in scope.events)
+        ended = ended or any(e.ts is not None and e.ts >= last.ts and e.kind == "extension.status"
+                             and e.attrs.get("status") not in (None, "missing") and about_vmsnapshot(e)
+                             for e in scope.events)
+        if ended:
+            return []
+        text = f"backup attempt ({last.what}, seq {last.seq or '?'}) never reported a final status: {last.text}"
+        return [Hit(last.ts, last.path, last.line, text, "error", True, "§2.9")]
+
+
+class FsFreezeFailed(Detector):
+    """Seed cause 4: a Linux file-system freeze or thaw failed or timed out (ext codes 121-124)."""
+
+    id = "FS_FREEZE_FAILED"
+    seed_cause = 4
+    error_codes = ("UserErrorFsFreezeFailed", "UserErrorFsFreezeTimeout", "UserErrorUnableToOpenMount")
+    ext_codes = (121, 122, 123, 124)
+    sources = ("vmsnapshot_log", "extension_status", "waagent_log")
+    os = "linux"
+    confidence = 0.9
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        sig("freeze", ("snapshot.freeze.timeout", "snapshot.freeze.failed", "snapshot.thaw.failed")),
+        sig("ext-121-124", ("snapshot.status", "extension.status"), codes=(121, 122, 123, 124)),
+        text_sig("L64", r"freeze took longer than timeout|FsFreezeTimeout|freeze timed-out"),
+        text_sig("L65-L66", r"Failed to FI(?:FREEZE|THAW)|FsFreezeFailed|freeze failed for some mount"),
+        text_sig("L67", r"Failed to receive timely Thaw|snapshot result inconsistent|Snapshots are inconsistent",
+                 "warning"),
+        text_sig("L68", r"Mount Points already freezed|Failed to open file or aquire lock", "warning"),
+        text_sig("L69", r"file open failed for some mount|safefreeze binary is missing|UnableToOpenMount"),
+    )
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        hits = self.match(scope, self.signatures)
+        freezes = [e.ts for e in scope.events if e.kind == "snapshot.freeze.start" and e.ts is not None]
+        for e in scope.events:  # L70: the kernel reports hung tasks while file systems are frozen
+            if e.kind == "system.hung_task" and e.ts is not None and \
+                    any(timedelta(0) <= e.ts - t <= FREEZE_HANG for t in freezes):
+                hits.append(Hit.of_event(e, "error", scope.live(e.ts), "L70"))
+        return hits
+
+
+class SnapshotLimitReached(Detector):
+    """Seed cause 4: the blob snapshot count or rate limit was hit (ext codes 85, 173)."""
+
+    id = "SNAPSHOT_LIMIT_REACHED"
+    seed_cause = 4
+    error_codes = ("ExtensionFailedSnapshotLimitReachedError", "ExtensionFailedSnapshotRateExceededError",
+                   "UserErrorRpCollectionLimitReached")
+    ext_codes = (85, 173)
+    sources = ("vmsnapshot_log", "extension_status", "vmsnapshot_windows_log")
+    confidence = 0.9
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        sig("snapshot.limit", "snapshot.limit"),
+        sig("ext-85-173", ("snapshot.status", "extension.status"), codes=(85, 173)),
+        text_sig("L59", r"SnapshotLimitReached|snapshot count against this blob has been exceeded|"
+                        r"SnapshotRateExceeded|rate of snapshot blob calls is exceeded"),
+        text_sig("RP-limit", r"Restore Point collection max limit has reached"),
+    )
+
+
+class ConcurrentBackups(Detector):
+    """Seed cause 4 (bundle level): the bundle itself shows overlapping backups or throttled snapshot calls.
+    The fleet-level form (many VMs of one cloud service at once) is judged in batch."""
+
+    id = "CONCURRENT_BACKUPS"
+    seed_cause = 4
+    error_codes = ("UserErrorBackupOperationInProgress", "ExtensionFailedSnapshotRateExceededError",
+                   "AzureIaaSVMBackupPerfMoreBackupQueueTime")
+    ext_codes = (173,)
+    sources = ("vmsnapshot_log", "extension_status", "vmsnapshot_windows_log", "waagent_log", "wa_app_agent_log")
+    confidence = 0.7
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        sig("ext-173", ("snapshot.status", "extension.status", "snapshot.limit"), codes=(173,)),
+        text_sig("L59-rate", r"SnapshotRateExceeded|rate of snapshot blob calls is exceeded"),
+        text_sig("InProgress", r"BackupOperationInProgress|another backup operation is currently in progress"),
+    )

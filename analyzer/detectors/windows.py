@@ -1,0 +1,147 @@
+"""Windows-only causes: IaaSVmProvider (seed cause 3), SQL/VSS and security software (seed cause 4)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from analyzer.detectors.base import Detector, Hit, NotEvaluable, Signature, fact_values, sig, text_sig
+from analyzer.detectors.scope import Scope, as_int
+from analyzer.model import Finding
+
+if TYPE_CHECKING:
+    from analyzer.api import Analysis
+
+_START_NAMES = {0: "boot", 1: "system", 2: "auto", 3: "manual", 4: "disabled"}
+_VSS_SERVICES = r"\b(?:VSS|Volume Shadow Copy|SQLWriter|SQL Server VSS Writer|COMSysApp|COM\+ System Application|" \
+                r"MSDTC|Distributed Transaction Coordinator|EventSystem|COM\+ Event System|swprv)\b"
+
+
+class IaaSVmProviderNotAutomatic(Detector):
+    """Seed cause 3 (Windows): the IaaSVmProvider service is disabled or not set to Automatic."""
+
+    id = "IAASVMPROVIDER_NOT_AUTOMATIC"
+    seed_cause = 3
+    error_codes = ("GuestAgentSnapshotTaskStatusError", "ExtensionSnapshotFailedCOM")
+    sources = ("registry_export", "service_listing")
+    facts = ("service.start_type",)
+    os = "windows"
+    confidence = 0.9
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        sig("SCM-7040", ("service.state", "windows.event"), r"IaaSVmProvider.*(?:disabled|demand|manual)",
+            event_ids=(7040,), severity="warning"),
+        sig("SCM-7000", ("service.state", "windows.event"), r"IaaSVmProvider", event_ids=(7000, 7023)),
+    )
+
+    def evaluable(self, analysis: Analysis) -> bool:
+        return any(_is_provider(v) for _, v in fact_values(analysis, "service.start_type"))
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        hits = self.match(scope, self.signatures)
+        found = [(f, v) for f, v in fact_values(analysis, "service.start_type") if _is_provider(v)]
+        if found:
+            f, v = found[-1]
+            start = as_int(v.get("start"))
+            if start != 2:
+                name = v.get("start_name") or _START_NAMES.get(start or -1, str(v.get("start")))
+                hits.append(Hit.of_fact(f, "error" if start == 4 else "warning", True,
+                                        f.text or f"IaaSVmProvider Start = {v.get('start')} ({name})", "W§6.2"))
+            elif hits:  # set back to Automatic since: earlier changes are history
+                for h in hits:
+                    h.live, h.severity = False, "info"
+        return hits
+
+
+def _is_provider(v: dict[str, object]) -> bool:
+    return str(v.get("service", "")).lower() == "iaasvmprovider"
+
+
+class SqlVssFullBackup(Detector):
+    """Seed cause 4 (Windows): SQL Server is present and ``USEVSSCOPYBACKUP`` is not set, so VM backup
+    takes VSS full backups that delay the snapshot."""
+
+    id = "SQL_VSS_FULL_BACKUP"
+    seed_cause = 4
+    error_codes = ("GuestAgentSnapshotTaskStatusError", "ExtensionFailedVssWriterInBadState")
+    sources = ("registry_export",)
+    facts = ("registry.bcdr",)
+    os = "windows"
+    severity = "warning"
+    confidence = 0.7
+
+    def run(self, analysis: Analysis, scope: Scope | None = None) -> Finding | NotEvaluable | None:
+        if self.applies(analysis) and not self._sql(analysis):
+            return None  # no SQL Server: nothing to judge, nothing missing
+        return super().run(analysis, scope)
+
+    @staticmethod
+    def _sql(analysis: Analysis) -> list[Hit]:
+        hits = [Hit.of_fact(f, "warning", True, f.text or "SQL Server present", "W§5.5")
+                for f in analysis.facts_named("sql.present") if f.value]
+        hits += [Hit.of_event(e, "warning", True, "W§5.5") for e in analysis.timeline.notable if e.kind == "sql.backup"]
+        return hits[:3]
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        values = {str(v.get("name", "")).lower(): (f, v) for f, v in fact_values(analysis, "registry.bcdr")}
+        copy = values.get("usevsscopybackup")
+        if copy is not None and str(copy[1].get("value", "")).strip().lower() == "true":
+            return []
+        severity = "error" if not scope.last_attempt_ok and scope.attempts else "warning"
+        hits = [Hit(h.ts, h.path, h.line, h.text, severity, True, h.ref) for h in self._sql(analysis)]
+        for key in ("usevsscopybackup", "usevssfullbackup"):
+            if key in values:
+                f, v = values[key]
+                hits.append(Hit.of_fact(f, severity, True, f.text or f"{v.get('name')} = {v.get('value')}", "W§6.1"))
+        if copy is None:
+            path = (analysis.present.get("registry_export") or ["registry export"])[0]
+            hits.append(Hit(None, path, None, "HKLM\\SOFTWARE\\Microsoft\\BcdrAgent: USEVSSCOPYBACKUP not set",
+                            severity, True, "W§6.1"))
+        return hits
+
+
+class VssWriterFailed(Detector):
+    """Seed cause 4 (Windows): a VSS writer or service is in a bad state, or writes could not be held."""
+
+    id = "VSS_WRITER_FAILED"
+    seed_cause = 4
+    error_codes = ("ExtensionFailedVssWriterInBadState", "ExtensionFailedVssServiceInBadState",
+                   "ExtensionSnapshotFailedCOM", "ExtensionInstallationFailedCOM", "ExtensionInstallationFailedMDTC")
+    sources = ("evtx", "event_xml", "event_csv", "event_text", "vss_writers", "vmsnapshot_windows_log")
+    facts = ("vss.writer",)
+    os = "windows"
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        # VSS 11/12/12297, 12310/4003 and VolSnap 8/25 are load and timeout signs: other detectors own them
+        sig("W-VSS", (), event_ids=(8193, 8194, 8229, 12289, 12292, 12293, 12298, 12301, 12302, 13, 20, 22, 38, 39,
+                                    40, 8213, 8230), provider=r"^VSS$"),
+        sig("W-VolSnap-35", (), event_ids=(35,), provider=r"volsnap|VolumeSnapshot"),
+        sig("W-SCM", ("service.state", "service.crash", "windows.event"), _VSS_SERVICES,
+            event_ids=(7000, 7001, 7023, 7031, 7034)),
+        text_sig("HRESULT", r"0x8004230F|0x80042314|0x8004E00F|timed out while holding writes"),
+    )
+
+    def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        hits = self.match(scope, self.signatures)
+        for f, v in fact_values(analysis, "vss.writer"):
+            state = as_int(v.get("state"))
+            if (state is not None and state != 1) or v.get("last_error") not in (None, "", "No error"):
+                text = f"writer {v.get('name')}: state [{v.get('state')}] {v.get('state_text') or ''}, " \
+                       f"last error: {v.get('last_error') or '-'}"
+                hits.append(Hit.of_fact(f, "error", not scope.last_attempt_ok, text, "W§2.6"))
+        return hits
+
+
+class ExtensionBlockedBySecuritySoftware(Detector):
+    """Seed cause 4: AppLocker, antivirus or SELinux blocks the backup extension (IaaSBcdrExtension.exe)."""
+
+    id = "EXTENSION_BLOCKED_BY_SECURITY_SOFTWARE"
+    seed_cause = 4
+    error_codes = ("GuestAgentSnapshotTaskStatusError", "VMRestorePointInternalError", "ExtensionOperationFailed",
+                   "UserErrorVmNotInDesirableState")
+    sources = ("evtx", "event_xml", "event_csv", "event_text", "syslog")
+    confidence = 0.75
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        sig("security.block", "security.block"),
+        text_sig("W-1000", r"Faulting application name: IaaSBcdrExtension\.exe"),
+        text_sig("W-AppLocker", r"IaaSBcdrExtension\.exe.*(?:was prevented|was not allowed|blocked)|"
+                                r"(?:was prevented|blocked).*IaaSBcdrExtension\.exe"),
+        text_sig("SELinux", r"avc:\s+denied.*waagent"),
+    )
