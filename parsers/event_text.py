@@ -27,11 +27,11 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from parsers._windows_events import LocalTimes, WinRecord, to_event
 from parsers.base import Event, ParseContext, Parser
 from parsers.event_csv import read_table, rows
 from parsers.event_xml import fragment_record
 from parsers.text import head_text, iter_lines
-from parsers.windows_events import LocalTimes, WinRecord, to_event
 
 _EVENT_N = re.compile(r"^Event\[\d+\]:\s*$")
 _FIELD = re.compile(r"^\s*(Log Name|Source|Date|Event ID|Task Category|Task|Level|Opcode|Keywords?|User|User Name"
