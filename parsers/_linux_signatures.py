@@ -196,6 +196,7 @@ AGENT: tuple[Sig, ...] = (
     # --- extension load / install / enable (L18-L34) --------------------------------------------
     Sig("extension.load.failed", ("ModuleNotFoundError", "ImportError"),
         r"(?:ModuleNotFoundError|ImportError): No module named '?(?P<module>[\w.]+)"),
+    Sig("extension.load.failed", ("python version unknown",), attrs={"reason": "no usable python"}),
     Sig("extension.load.failed", ("Failed to save handler status", "unable to load certificate",
                                   "required field empty or not correct", "IsAnyDiskExcluded")),
     Sig("extension.update.failed", ("Downgrade not allowed",)),
