@@ -138,7 +138,9 @@ def _vm_settings(doc: dict[str, Any], ctx: ParseContext) -> None:
                             "source": _str(doc.get("extensionGoalStatesSource"), 50),
                             "in_svd_seq_no": as_int(doc.get("inSvdSeqNo")), "on_hold": doc.get("onHold")})
     blob = _dict(doc.get("statusUploadBlob"))
-    ctx.fact("status_upload_blob", {"type": _str(blob.get("statusBlobType"), 50), "present": bool(blob.get("value"))})
+    value = str(blob.get("value") or "")
+    ctx.fact("status_upload_blob", {"type": _str(blob.get("statusBlobType"), 50), "present": bool(value),
+                                    "redacted": "***REDACTED***" in value})
     vm = _dict(doc.get("inVMMetadata"))
     if vm:
         ctx.fact("azure.vm", {"name": _str(vm.get("vmName")), "vm_id": _str(vm.get("vmId")),
