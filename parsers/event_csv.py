@@ -10,7 +10,7 @@ newlines inside quotes::
 Columns are found by header name (Event Viewer, Get-WinEvent and Get-EventLog spellings); a header
 in another language falls back to Event Viewer's column order. Times are the exporting machine's
 local time in its locale (``10/7/2016 06:38:24 PM``, ``07.09.2023 14:23:28``), emitted naive with
-``local=True``. :func:`read_table` is shared with the tab-separated Event Viewer TXT export.
+``local=True``. :func:`read_delimited` is shared with the tab-separated Event Viewer TXT export.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def rows(lines: Iterable[tuple[int, str]], delimiter: str) -> Iterator[tuple[int
     def feed() -> Iterator[str]:
         for number, text in numbered:
             current[0] = number
-            yield text + "\n"
+            yield text.replace("\r", " ").replace("\x00", "") + "\n"
 
     start = 1
     for cells in csv.reader(feed(), delimiter=delimiter):
@@ -143,8 +143,13 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         if text.strip() and not text.startswith("#TYPE"):
             break
     delimiter = _delimiter(first[-1][1]) if first else ","
+    yield from read_delimited(itertools.chain(first, lines), delimiter, ctx)
+
+
+def read_delimited(lines: Iterable[tuple[int, str]], delimiter: str, ctx: ParseContext) -> Iterator[Event]:
+    """Events of a delimited event-log table; a CSV syntax error ends the table as a problem."""
     try:
-        yield from read_table(rows(itertools.chain(first, lines), delimiter), ctx)
+        yield from read_table(rows(lines, delimiter), ctx)
     except csv.Error as exc:
         ctx.problem(f"CSV error: {exc}")
 

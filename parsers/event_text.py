@@ -17,7 +17,7 @@ A copied event has the same ``Key: value`` lines without the ``Event[n]:`` line 
 data and UTC ``SystemTime`` are used, and the difference to the local ``Date:`` gives the VM's UTC
 offset (``tz.utc_offset_minutes``). Otherwise ``Date:`` is local time (naive, ``local=True``).
 TXT exports (``Level<TAB>Date and Time<TAB>Source<TAB>Event ID<TAB>Task Category<TAB>message``)
-are read by :func:`parsers.event_csv.read_table`.
+are read by :func:`parsers.event_csv.read_delimited`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import BinaryIO
 
 from parsers._windows_events import LocalTimes, WinRecord, to_event
 from parsers.base import Event, ParseContext, Parser
-from parsers.event_csv import read_table, rows
+from parsers.event_csv import read_delimited
 from parsers.event_xml import fragment_record
 from parsers.text import head_text, iter_lines
 
@@ -111,7 +111,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         return
     rest = itertools.chain([first], lines)
     if "\t" in first[1] and not _FIELD.match(first[1]):
-        yield from read_table(rows(rest, "\t"), ctx)
+        yield from read_delimited(rest, "\t", ctx)
         return
     times = LocalTimes()
     n = 0
