@@ -121,7 +121,7 @@ class LocalPool:
                 _kill(child.proc)
                 child.proc.join()
             if result is None:
-                result = worker.failed(worker.exit_reason(child.proc.exitcode or 0))
+                result = worker.failed(worker.exit_reason(child.proc.exitcode or 0, self._memory_mb))
             child.conn.close()
             self._children.remove(child)
             done.append((child.key, result))

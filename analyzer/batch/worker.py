@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -41,6 +42,15 @@ def apply_limits(memory_mb: int, timeout_s: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _utc(value: str) -> str | None:
+    """An ISO-8601 time as UTC with ``Z``; naive times are UTC already (facts are UTC by contract)."""
+    try:
+        t = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return (t.astimezone(UTC) if t.tzinfo else t).isoformat().replace("+00:00", "") + "Z"
 
 
 def _to_html(report: Any) -> str | None:
@@ -79,7 +89,7 @@ def execute(location: str, memory_mb: int, want_html: bool) -> Result:
                 for f in d["findings"]
             ],
             "facts": dict(report.extras.get("facts", {})),
-            "attempts": sorted(set(report.extras.get("backup_attempts", []))),
+            "attempts": sorted({t for t in map(_utc, report.extras.get("backup_attempts", [])) if t}),
             "report": d,
             "html": _to_html(report) if want_html else None,
         }
@@ -96,15 +106,15 @@ def forked_main(conn: Connection, location: str, memory_mb: int, timeout_s: floa
     conn.close()
 
 
-def exit_reason(returncode: int) -> str:
-    """Why a child ended without a result."""
+def exit_reason(returncode: int, memory_mb: int) -> str:
+    """Why a child ended without a result (a crash, or an allocation refused under the memory limit)."""
     if returncode < 0:
         try:
             name = signal.Signals(-returncode).name
         except ValueError:
             name = "unknown"
-        return f"analysis crashed: signal {-returncode} ({name})"
-    return f"analysis process exited with code {returncode} without a result"
+        return f"analysis crashed: signal {-returncode} ({name}); memory limit {memory_mb} MB"
+    return f"analysis process exited with code {returncode} without a result; memory limit {memory_mb} MB"
 
 
 def run_in_subprocess(location: str, memory_mb: int, timeout_s: float, want_html: bool) -> Result:
@@ -124,7 +134,7 @@ def run_in_subprocess(location: str, memory_mb: int, timeout_s: float, want_html
         proc.communicate()
         return failed(f"timed out after {timeout_s:g} s (process killed)", time.monotonic() - started)
     if proc.returncode != 0 or not out:
-        return failed(exit_reason(proc.returncode), time.monotonic() - started)
+        return failed(exit_reason(proc.returncode, memory_mb), time.monotonic() - started)
     result: Result = json.loads(out)
     return result
 

@@ -25,9 +25,7 @@ WAAGENT_LINES = (
     "goal state agent [DEBUG HeartbeatCounter: 1;Heartb...",
     "2023-10-27T08:36:49.318851Z INFO ExtHandler ExtHandler Fetching the goal state recovered from previous errors. "
     "Fetched etag_13848932411473871259",
-    "2024-05-30T13:15:45.331589Z INFO ExtHandler [Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9218.0] Enable "
-    "extension: [main/handle.sh enable]",
-)
+)  # no "Enable extension" line: the one backup attempt of a bundle is the one its settings file states
 
 
 def dotnet_ticks(t: datetime) -> int:
