@@ -1,0 +1,116 @@
+"""EVTX throughput: our ``parsers.evtx`` against the ``evtx`` package reading the same files alone.
+
+Run: ``python3 bench/bench_evtx.py [--mb 200]``. The four reference ``.evtx`` files (one of them with
+corrupt chunks) are copied into a temporary folder until about ``--mb`` megabytes; each side then
+reads every copy in a fresh child process, so that its peak RSS is its own. Printed: records,
+seconds, records/s and peak RSS of each side, and the time ratio (target of DESIGN.md section 5:
+within 2x of the library alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "reference-data" / "windows"
+TARGET_RATIO = 2.0
+
+
+def replicate(folder: Path, megabytes: int) -> list[Path]:
+    sources = sorted(REFERENCE.glob("*.evtx"))
+    if not sources:
+        sys.exit(f"no reference .evtx files in {REFERENCE}")
+    files: list[Path] = []
+    total = 0
+    copy = 0
+    while total < megabytes * 1024 * 1024:
+        for src in sources:
+            dst = folder / f"{copy:04d}-{src.name}"
+            shutil.copyfile(src, dst)
+            files.append(dst)
+            total += dst.stat().st_size
+        copy += 1
+    return files
+
+
+def read_library(files: list[Path]) -> int:
+    """The evtx package alone: every record as a JSON string, errors skipped as our parser does."""
+    import evtx
+
+    n = 0
+    for path in files:
+        records = evtx.PyEvtxParser(str(path), number_of_threads=1).records_json()
+        while True:
+            try:
+                next(records)
+            except StopIteration:
+                break
+            except RuntimeError:
+                continue
+            n += 1
+    return n
+
+
+def read_ours(files: list[Path]) -> int:
+    """Our parser: events with kinds, attrs and facts, as the pipeline gets them."""
+    from parsers.base import ParseContext
+    from parsers.evtx import PARSER
+
+    n = 0
+    for path in files:
+        ctx = ParseContext(path.name, "evtx")
+        with path.open("rb") as f:
+            for _ in PARSER.parse(f, ctx):
+                n += 1
+    return n
+
+
+def child(side: str, folder: Path) -> None:
+    files = sorted(folder.glob("*.evtx"))
+    started = time.perf_counter()
+    n = (read_ours if side == "ours" else read_library)(files)
+    seconds = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"{n} {seconds:.6f} {peak_kb}")
+
+
+def measure(side: str, folder: Path) -> tuple[int, float, int]:
+    out = subprocess.run([sys.executable, __file__, "--child", side, str(folder)], check=True, capture_output=True,
+                         text=True, cwd=ROOT).stdout.split()
+    return int(out[0]), float(out[1]), int(out[2])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mb", type=int, default=200, help="megabytes of .evtx to read (default 200)")
+    ap.add_argument("--child", nargs=2, metavar=("SIDE", "FOLDER"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]))
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-evtx-") as tmp:
+        folder = Path(tmp)
+        files = replicate(folder, args.mb)
+        size = sum(f.stat().st_size for f in files) / 1024 / 1024
+        print(f"{len(files)} files, {size:.0f} MB")
+        lib = measure("library", folder)
+        ours = measure("ours", folder)
+    for name, (n, seconds, peak_kb) in (("evtx package alone", lib), ("parsers.evtx", ours)):
+        print(f"{name:20s} {n:>9d} records  {seconds:7.2f} s  {n / seconds:>10,.0f} records/s  "
+              f"peak RSS {peak_kb / 1024:.0f} MB")
+    ratio = ours[1] / lib[1]
+    verdict = "within" if ratio <= TARGET_RATIO else "over"
+    print(f"ratio (ours / library time): {ratio:.2f}x ({verdict} the {TARGET_RATIO:g}x target)")
+    if lib[0] != ours[0]:
+        print(f"record counts differ: library {lib[0]}, ours {ours[0]}")
+
+
+if __name__ == "__main__":
+    main()
