@@ -40,7 +40,7 @@ _B64 = "A-Za-z0-9+/"
 _PREFILTER = re.compile(
     rf"{_SAS_KEYS}(?:=|%3d)|accountkey|sharedaccess|protectedsettings|objectstr|token|passw|pwd"
     r"|credstring|customdata|private key|authorization|eyj|<data>|redacted"
-    rf"|:(?:\\?/){{2}}[^\s/@]{{1,512}}@|[{_B64}]{{48}}",
+    rf"|:(?:\\?/){{2}}[^\s@]{{1,512}}@|[{_B64}]{{48}}",
     _I,
 )
 
@@ -57,7 +57,7 @@ _BARE_SIG = re.compile(r"(?:(?<![A-Za-z0-9_])|(?<=%26)|(?<=u0026))(sig(?:=|%3d))
 _AUTH_HEADER = re.compile(r"(Authorization[\"']?[ \t]{0,5}[:=][ \t]{0,5}[\"']?"
                           r"(?:(?:Bearer|Basic|SharedKey|SharedAccessSignature)[ \t]{1,5})?)([^\s\"',;]{1,8192})", _I)
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,8192}\.[A-Za-z0-9_-]{4,8192}\.[A-Za-z0-9_-]{0,8192}")
-_PROXY_CRED = re.compile(r"([a-z][a-z0-9+.-]{0,15}:(?:\\?/){2})([^\s:/@\"'<>\\]{1,256}):([^\s/@\"'<>\\]{1,256})@", _I)
+_PROXY_CRED = re.compile(r"([a-z][a-z0-9+.-]{0,15}:(?:\\?/){2})([^\s:/@\"'<>\\]{1,256}):([^\s@\"'<>\\]{1,256})@", _I)
 
 # secret values named by a key: JSON, Python-repr, INI/conf and log forms, and XML elements
 _KEYS = (r"protectedSettings|objectStr|customData|credString|AccountKey|[A-Za-z_]{0,30}token"
