@@ -211,6 +211,40 @@ def batch_cmd(
     raise typer.Exit(EXIT_OK)
 
 
+@app.command("rules")
+def rules_cmd(lang: Annotated[Lang, typer.Option(help="Language of the titles.")] = Lang.en) -> None:
+    """List the detector catalog: id, severity, seed cause, sources needed, title."""
+    from analyzer.detectors.catalog import rules_table
+
+    for r in rules_table(lang.value):
+        typer.echo(f"{r['id']:<40} {r['severity']:<8} cause {r['seed_cause']:<2} {r['os']:<8} {r['title']}\n"
+                   f"{'':<40} sources: {r['sources']}")
+
+
+@app.command("explain")
+def explain_cmd(
+    finding_id: Annotated[str, typer.Argument(metavar="FINDING_ID", help="A finding id, e.g. DHCP_FAILURE.")],
+    lang: Annotated[Lang, typer.Option(help="Language of the text.")] = Lang.en,
+) -> None:
+    """What a finding means, the evidence it uses, the error codes it explains, and the remediation."""
+    from analyzer.detectors.catalog import explain, find
+
+    detector = find(finding_id)
+    if detector is None:
+        raise _fail(f"unknown finding id {finding_id!r}; `bundle-analyze rules` lists them")
+    typer.echo(explain(detector, lang.value), nl=False)
+
+
+@app.command("eval")
+def eval_cmd(corpus: Annotated[Path, typer.Argument(help="Folder of samples, each with an expected.json.")]) -> None:
+    """Per-finding precision and recall, and root-cause accuracy, over a corpus of samples."""
+    from analyzer.evaluate import evaluate, render, sample_dirs
+
+    if not corpus.is_dir() or not sample_dirs(corpus):
+        raise _fail(f"{corpus}: no sample folder with an expected.json")
+    typer.echo(render(evaluate(corpus)), nl=False)
+
+
 def run() -> None:
     app()
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, conf_value, is_no, sig, text_sig, version_tuple
-from analyzer.detectors.scope import Scope
+from analyzer.detectors.scope import Scope, parse_ts
 from parsers.base import Event, Fact
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class AgentVersion:
 
     @property
     def ts(self) -> datetime | None:
-        return self.event.ts if self.event else (self.fact.ts if self.fact else None)
+        return parse_ts(self.event.ts if self.event else (self.fact.ts if self.fact else None))
 
     def hit(self, severity: str, live: bool = True) -> Hit:
         if self.event is not None:
@@ -146,8 +146,8 @@ class AgentNotRunning(Detector):
     def _heartbeat_gaps(self, scope: Scope) -> list[Hit]:
         """Heartbeats stop for more than 65 min while a backup attempt falls into the silence."""
         beats = [e for e in scope.events if e.kind == "agent.heartbeat" and e.ts is not None]
-        hits = []
-        for before, after in zip(beats, [*beats[1:], None], strict=True):
+        hits: list[Hit] = []
+        for before, after in zip(beats, [*beats[1:], None], strict=False):
             assert before.ts is not None
             until = after.ts if after is not None else scope.end
             if until is None or until - before.ts <= HEARTBEAT_GAP:

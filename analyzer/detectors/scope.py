@@ -24,6 +24,7 @@ LEAD = timedelta(hours=6)
 VMSNAPSHOT = re.compile(r"VMSnapshot|RecoveryServices|IaaSBcdr", re.IGNORECASE)
 _SUCCESS_TEXT = re.compile(r"snapshotall ends|Enable Succeeded|Snaphotting \(Host\) Completed", re.IGNORECASE)
 _SUCCESS_CODES = {0, 1}
+_EVENT_SOURCES = ("waagent_log", "wa_app_agent_log", "vmsnapshot_log")  # their attempts are events already
 
 
 def parse_ts(value: Any) -> datetime | None:
@@ -148,13 +149,13 @@ def _attempts(events: list[Event], facts: list[Fact]) -> list[Attempt]:
                                                                _str(e.attrs.get("seq")), _str(e.attrs.get("task_id"))))
     for f in facts:  # agent-log invocations are already events (in UTC); these come from state files
         value = f.value if isinstance(f.value, dict) else {}
-        if f.name != "vmsnapshot.invocation" or value.get("source") in ("waagent_log", "wa_app_agent_log"):
+        if f.name != "vmsnapshot.invocation" or value.get("source") in _EVENT_SOURCES:
             continue
         ts = parse_ts(value.get("ts")) or parse_ts(f.ts)
+        what = "command_start" if value.get("source") in ("settings", "status") else "invocation"
         if ts is not None:
-            found.setdefault((ts, "command_start"), Attempt(ts, "command_start", f.path, f.line,
-                                                            f.text or f"backup requested {value}",
-                                                            _str(value.get("seq")), _str(value.get("task_id"))))
+            found.setdefault((ts, what), Attempt(ts, what, f.path, f.line, f.text or f"backup requested {value}",
+                                                 _str(value.get("seq")), _str(value.get("task_id"))))
     return list(found.values())
 
 

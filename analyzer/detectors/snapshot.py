@@ -49,8 +49,9 @@ class SnapshotTimeout(Detector):
 
     def _unfinished(self, scope: Scope) -> list[Hit]:
         """The newest attempt that the agent ran but that never reported an end (linux-formats §2.9)."""
-        last = scope.last_attempt
-        if last is None or last.what == "command_start" or scope.end is None:
+        runs = [a for a in scope.attempts if a.what != "command_start"]
+        last = runs[-1] if runs else None
+        if last is None or scope.end is None:
             return []
         if scope.end - last.ts < STATUS_GRACE or not scope.in_window(last.ts):
             return []
