@@ -29,7 +29,7 @@ _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun",
 _BSD = re.compile(r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) (\d\d):(\d\d):(\d{1,2})(?:\.(\d+))? "
                   r"(.*)")
 _ISO = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?)(Z|[+-]\d\d:?\d\d)? (.*)")
-_TAIL = re.compile(r"(?:(\S+) )?([^\s\[\]:]+)(?:\[(\d+)\])?: ?(.*)")
+_TAIL = re.compile(r"(?:([^\s\[\]:]+) )?([A-Za-z_(][^\s\[\]:]*)(?:\[(\d+)\])?: ?(.*)")
 _DMESG = re.compile(r"\[\s*(\d+\.\d+)\] ?(.*)")
 _DMESG_T = re.compile(r"\[\w{3} (\w{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\] ?(.*)")
 _KERNEL_UPTIME = re.compile(r"\[\s*\d+\.\d+\] ?")
