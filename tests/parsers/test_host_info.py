@@ -1,0 +1,92 @@
+"""host_info on os-release / *-release / hostname / timezone files, sos IMDS JSON and Windows systeminfo."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from parsers.host_info import sniff, zone_offset_minutes
+from tests.parsers.linux_helpers import one, run_as
+from tests.parsers.windows_helpers import facts, utf16
+
+OS_RELEASE = (b'NAME="Ubuntu"\nVERSION="18.04.6 LTS (Bionic Beaver)"\nID=ubuntu\nID_LIKE=debian\n'
+              b'PRETTY_NAME="Ubuntu 18.04.6 LTS"\nVERSION_ID="18.04"\n')
+SYSTEMINFO = ("\r\nHost Name:                 WIN-SQL01\r\n"
+              "OS Name:                   Microsoft Windows Server 2019 Datacenter\r\n"
+              "OS Version:                10.0.17763 N/A Build 17763\r\n"
+              "Time Zone:                 (UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna\r\n")
+
+
+@pytest.mark.parametrize(("path", "data", "distro"), [
+    ("etc/os-release", OS_RELEASE, "ubuntu 18.04"),
+    ("etc/lsb-release", b"DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=20.04\nDISTRIB_CODENAME=focal\n", "ubuntu 20.04"),
+    ("etc/redhat-release", b"Red Hat Enterprise Linux Server release 7.9 (Maipo)\n",
+     "Red Hat Enterprise Linux Server release 7.9 (Maipo)"),
+])
+def test_distro(path: str, data: bytes, distro: str) -> None:
+    events, ctx = run_as(data, path)
+    assert events == [] and not ctx.problems
+    assert one(ctx, "host.distro") == distro
+
+
+def test_hostname() -> None:
+    _, ctx = run_as(b"myvm01\n", "etc/hostname")
+    assert one(ctx, "host.name") == "myvm01"
+
+
+@pytest.mark.parametrize(("zone", "offset"), [("Etc/UTC", 0), ("UTC", 0), ("Asia/Kolkata", 330),
+                                              ("Etc/GMT+5", -300), ("Etc/GMT-2", 120), ("Europe/Prague", None)])
+def test_timezone(zone: str, offset: int | None) -> None:
+    _, ctx = run_as(f"{zone}\n".encode(), "etc/timezone")
+    assert not ctx.problems
+    assert one(ctx, "host.timezone") == zone
+    assert facts(ctx, "tz.utc_offset_minutes") == ([] if offset is None else [offset])
+
+
+def test_timezone_path_like_value_is_refused() -> None:
+    assert zone_offset_minutes("../../../etc/passwd") is None
+    _, ctx = run_as(b"/etc/shadow\x00\n", "etc/timezone")
+    assert ctx.problems and ctx.facts == []
+
+
+def test_sos_instance_metadata() -> None:
+    doc = {"compute": {"name": "vm01", "vmId": "86f4ae0a-61f8-48ae-9199-40f402d56864", "location": "westeurope",
+                       "vmSize": "Standard_B2s", "osType": "Linux", "resourceGroupName": "rg1",
+                       "subscriptionId": "8e037ad4-618f-4466-8bc8-5099d41ac15b",
+                       "osProfile": {"computerName": "vm01-host", "adminUsername": "azureuser"}}}
+    _, ctx = run_as(json.dumps(doc).encode(), "sosreport-vm01/sos_commands/azure/instance_metadata.json")
+    assert not ctx.problems
+    assert one(ctx, "azure.vm") == {"name": "vm01", "vm_id": "86f4ae0a-61f8-48ae-9199-40f402d56864",
+                                    "location": "westeurope", "vm_size": "Standard_B2s", "os_type": "Linux",
+                                    "subscription_id": "8e037ad4-618f-4466-8bc8-5099d41ac15b",
+                                    "resource_group": "rg1"}
+    assert one(ctx, "host.name") == "vm01-host"
+
+
+def test_windows_systeminfo_utf16() -> None:
+    _, ctx = run_as(utf16(SYSTEMINFO), "diag/systeminfo.txt")
+    assert not ctx.problems
+    assert one(ctx, "host.name") == "WIN-SQL01"
+    assert one(ctx, "host.distro") == "Microsoft Windows Server 2019 Datacenter"
+    assert one(ctx, "tz.utc_offset_minutes") == 60
+    assert [f.line for f in ctx.facts if f.name == "tz.utc_offset_minutes"] == [5]
+
+
+def test_systeminfo_negative_half_hour_offset() -> None:
+    _, ctx = run_as(b"Host Name: H\nTime Zone: (UTC-03:30) Newfoundland\n", "systeminfo.txt")
+    assert one(ctx, "tz.utc_offset_minutes") == -210
+
+
+@pytest.mark.parametrize(("path", "data"), [("etc/hostname", b"\x00\xff\xfe"), ("etc/os-release", b"\xff\xfe\x00"),
+                                            ("systeminfo.txt", b"\x00\xff garbage"),
+                                            ("sos_commands/azure/instance_metadata.json", b"{\"compute\": ")])
+def test_bad_input_is_a_problem(path: str, data: bytes) -> None:
+    _, ctx = run_as(data, path)
+    assert ctx.problems and ctx.facts == []
+
+
+def test_sniff() -> None:
+    assert sniff("x", OS_RELEASE)
+    assert sniff("x", utf16(SYSTEMINFO))
+    assert not sniff("x", b"myvm01\n")
