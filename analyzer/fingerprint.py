@@ -21,7 +21,7 @@ _NORMALIZE = (
     (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,9})?\b"), " "),
     (re.compile(r"<(?:redacted:[a-z0-9-]{1,30}|[a-z]{2,10}-\d{1,9})>"), "<x>"),  # redaction and masking tokens
     (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b"), "<x>"),  # IPv4 addresses, masked or not
-    (re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}"), "<id>"),
+    (re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}"), "<x>"),
     (re.compile(r"(?:[a-z]:)?[\\/]?(?:[\w.$~-]{1,200}[\\/]){1,64}(?=[\w.$~-])"), ""),  # directories of paths
     (re.compile(r"\b[0-9a-f]{8,128}\b"), "<hex>"),
     (re.compile(r"\d+"), "#"),

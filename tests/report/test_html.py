@@ -1,0 +1,104 @@
+"""HTML report without a browser: CSP hashes, no external resource, escaping, languages, same findings as the
+other formats. The browser checks are in test_browser.py."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from analyzer.report import to_json
+from analyzer.report.html import to_html
+from analyzer.report.terminal import render_terminal
+from tests.report.builders import finding, sample_report
+
+XSS = '<script>alert(1)</script><img src=x onerror=alert(2)>"\'><svg onload=alert(3)>{{7*7}}</style></script>'
+TEMPLATES = Path(__file__).resolve().parents[2] / "analyzer" / "report"
+
+
+def _csp(html: str) -> str:
+    m = re.search(r'<head>\s*<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html)
+    assert m, "the CSP meta tag must be the first element of <head>"
+    return m.group(1).replace("&#39;", "'")
+
+
+def _digest(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def test_csp_allows_exactly_the_inline_style_and_script() -> None:
+    html = to_html(sample_report())
+    csp = _csp(html)
+    assert csp.startswith("default-src 'none'; ")
+    styles = re.findall(r"<style>(.*?)</style>", html, re.S)
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    assert len(styles) == 1 and len(scripts) == 1
+    assert f"style-src {_digest(styles[0])};" in csp
+    assert f"script-src {_digest(scripts[0])};" in csp
+    assert "unsafe" not in csp and "base-uri 'none'" in csp and "form-action 'none'" in csp
+
+
+def test_no_external_resource() -> None:
+    html = to_html(sample_report())
+    assert not re.search(r"""\b(?:src|href|xlink:href|action)\s*=\s*["']?[^#"'\s>]""", html, re.I)
+    assert "@import" not in html and "url(" not in html
+    assert ' style="' not in html  # inline style attributes would need 'unsafe-inline'
+
+
+def test_bundle_text_is_escaped_everywhere() -> None:
+    f = finding("SNAPSHOT_TIMEOUT", "error", XSS, root=True, texts=(XSS,), path=XSS)
+    f.remediation = [XSS]
+    f.explanation = XSS
+    f.error_codes = [XSS]
+    report = sample_report([f], name=XSS, host=XSS, layout=XSS)
+    report.sources[0].path = XSS
+    report.sources[0].error = XSS
+    report.missing_evidence[0].collect = XSS
+    report.verdict.summary = XSS
+    report.extras["facts"] = {XSS: XSS}
+    report.extras["histogram"] = {XSS: [("2024-05-01T08:00:00Z", 3)]}
+    report.extras["backup_attempts"] = [XSS, "2024-05-01T09:00:00Z"]
+    report.redactions = {"count": 1, "by_kind": {XSS: 1}}
+    html = to_html(report)
+    assert html.count("<script") == 1 and "<img" not in html and "<svg onload" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "{{7*7}}" in html and "49" not in html.replace(report.bundle.sha256, "")
+
+
+def test_no_way_around_autoescape_in_the_code() -> None:
+    for path in [TEMPLATES / "html.py", *sorted((TEMPLATES / "templates").iterdir())]:
+        text = path.read_text(encoding="utf-8")
+        assert "|safe" not in text.replace(" ", "") and "Markup(" not in text
+        assert "autoescape false" not in text.replace("  ", " ").lower()
+
+
+def test_czech_labels_and_lang_attribute() -> None:
+    html = to_html(sample_report(), lang="cs")
+    assert '<html lang="cs">' in html
+    for label in ("Závěr", "Hlavní příčina", "Nálezy", "Chybějící důkazy", "Zdroje", "Co bylo skryto", "Co dělat"):
+        assert label in html
+    assert "Missing evidence" not in html
+
+
+def test_timeline_picture_marks_attempts_and_findings() -> None:
+    html = to_html(sample_report())
+    svg = re.search(r"<svg class=\"timeline\".*?</svg>", html, re.S)
+    assert svg
+    assert svg.group(0).count('class="cell"') == 6
+    assert svg.group(0).count('class="attempt"') == 2
+    assert svg.group(0).count('class="mark sev-') == 2  # two findings have a first_seen
+
+
+def test_the_three_formats_show_the_same_findings() -> None:
+    report = sample_report()
+    ids = [f.id for f in report.findings]
+    doc = json.loads(to_json(report))
+    text = render_terminal(report, file=None)
+    html = to_html(report)
+    assert [f["id"] for f in doc["findings"]] == ids
+    assert text is not None
+    for f in report.findings:
+        assert f.id in text and f.title in text
+        assert f"<code>{f.id}</code>" in html and f.title in html
