@@ -1,0 +1,50 @@
+"""Build real ``Analysis`` objects from events and facts (the parser contract), without parsing files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from analyzer.api import Analysis, Options
+from analyzer.model import SourceEntry
+from analyzer.timeline import Timeline
+from parsers.base import Event, Fact
+
+T0 = datetime(2024, 6, 10, 2, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def ev(minutes: float | None, kind: str, message: str = "", level: str = "info", source: str = "waagent_log",
+       path: str = "var/log/waagent.log", line: int = 1, **attrs: Any) -> Event:
+    return Event(None if minutes is None else at(minutes), source, path, line, level, "", kind, message or kind, attrs)
+
+
+def fact(name: str, value: Any, path: str = "etc/waagent.conf", line: int | None = 1,
+         minutes: float | None = None, text: str = "") -> Fact:
+    return Fact(name, value, path, line, None if minutes is None else at(minutes), text)
+
+
+def analysis(events: list[Event] = (), facts: list[Fact] = (), present: tuple[str, ...] = ("waagent_log",),
+             os: str = "linux", **options: Any) -> Analysis:
+    tl = Timeline()
+    for e in events:
+        tl.add(e)
+    tl.finalize(None)
+    paths = {s: [f"{s}.file"] for s in present}
+    sources = [SourceEntry(p[0], s, "parsed", 1) for s, p in paths.items()]
+    return Analysis(list(facts), tl, sources, paths, [], os, "manual-tarball", Options(**options))
+
+
+VMS = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
+
+
+def attempt(minutes: float, line: int = 10) -> Event:
+    """The agent invokes the backup extension."""
+    return ev(minutes, "extension.enable", "Enable extension: [main/handle.sh enable]", extension=VMS, line=line)
+
+
+def success(minutes: float) -> Event:
+    return ev(minutes, "snapshot.done", "T:S snapshotall ends...", source="vmsnapshot_log", path="extension.log")

@@ -1,0 +1,129 @@
+"""Time window, recovery, --since/--until, causal ranking, verdicts, locale and the plugin entry point."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from analyzer.cli import app
+from analyzer.detectors import BUILTIN, ENTRY_POINT_GROUP, all_detectors, run_detectors
+from analyzer.detectors.network import WireServerUnreachable
+from analyzer.detectors.scope import Scope
+from analyzer.diagnosis import diagnose
+from analyzer.locale import catalog, entry
+from analyzer.model import Finding
+from tests.detectors.helpers import analysis, at, attempt, ev, fact, success
+
+WS = "Error fetching the goal state: [HTTP Failed] GET http://168.63.129.16/machine/?comp=goalstate"
+
+
+def test_window_starts_six_hours_before_first_recent_attempt() -> None:
+    a = analysis([attempt(-10 * 24 * 60), attempt(-60), attempt(0), ev(30, "agent.heartbeat")])
+    scope = Scope.of(a)
+    assert scope.start == at(-60 - 6 * 60) and scope.end == at(30)
+
+
+def test_recovered_wireserver_error_is_info() -> None:
+    a = analysis([ev(-50, "wireserver.error", WS), ev(-45, "wireserver.recovered", "recovered from previous errors"),
+                  attempt(0), success(2)])
+    finding = WireServerUnreachable().run(a)
+    assert isinstance(finding, Finding) and finding.severity == "info"
+
+
+def test_old_failure_outside_window_is_info_and_new_one_counts() -> None:
+    old = [attempt(-5 * 24 * 60), ev(-5 * 24 * 60 + 1, "wireserver.error", WS)]
+    assert WireServerUnreachable().run(analysis([*old, attempt(0), success(2)])).severity == "info"  # type: ignore[union-attr]
+    assert WireServerUnreachable().run(analysis([*old, attempt(0), ev(3, "wireserver.error", WS)])).severity == "error"  # type: ignore[union-attr]
+
+
+def test_until_restricts_the_evidence() -> None:
+    events = [attempt(0), ev(30, "wireserver.error", WS)]
+    assert WireServerUnreachable().run(analysis(events, until=at(10))) is None
+    assert WireServerUnreachable().run(analysis(events, since=at(20))) is not None
+
+
+def test_chain_and_single_root_cause() -> None:
+    a = analysis([attempt(0), ev(1, "dhcp.error", "[DhcpError] Failed to receive dhcp response"),
+                  ev(2, "wireserver.error", WS), ev(3, "snapshot.timeout", "CRP timeout limit has reached"),
+                  ev(90, "agent.heartbeat")])
+    findings, missing = run_detectors(a)
+    verdict = diagnose(findings, missing, a)
+    by_id = {f.id: f for f in findings}
+    assert verdict.status == "problems_found" and verdict.root_cause == "DHCP_FAILURE"
+    assert [f.root_cause for f in findings].count(True) == 1 and findings[0].id == "DHCP_FAILURE"
+    assert by_id["WIRESERVER_UNREACHABLE"].caused_by == ["DHCP_FAILURE"]
+    assert "DHCP_FAILURE -> WIRESERVER_UNREACHABLE -> SNAPSHOT_TIMEOUT" in verdict.summary
+    assert any(m.source == "waagent_conf" and "waagent.conf" in m.collect for m in missing)
+
+
+def test_auto_update_explains_outdated_agent() -> None:
+    a = analysis(facts=[fact("conf.AutoUpdate.Enabled", "n"), fact("agent.goal_state_version", "2.2.41")],
+                 present=("waagent_conf", "waagent_log"))
+    findings, missing = run_detectors(a)
+    verdict = diagnose(findings, missing, a)
+    assert verdict.root_cause == "AGENT_AUTO_UPDATE_DISABLED"
+    assert next(f for f in findings if f.id == "AGENT_OUTDATED").caused_by == ["AGENT_AUTO_UPDATE_DISABLED"]
+
+
+def test_inconclusive_without_agent_log_and_commands_to_collect() -> None:
+    a = analysis(present=("syslog",))
+    findings, missing = run_detectors(a)
+    verdict = diagnose(findings, missing, a)
+    assert verdict.status == "inconclusive" and not findings
+    assert any("waagent -collect-logs -full" in m.collect and "logs.zip" in m.collect for m in missing)
+    w = analysis(present=("evtx",), os="windows")
+    _, wmissing = run_detectors(w)
+    assert any("reg export HKLM\\SYSTEM\\CurrentControlSet\\Services\\IaaSVmProvider" in m.collect for m in wmissing)
+
+
+def test_healthy_verdict() -> None:
+    a = analysis([attempt(0), success(2)])
+    findings, missing = run_detectors(a)
+    assert diagnose(findings, missing, a).status == "healthy"
+
+
+def test_czech_texts_for_every_finding() -> None:
+    for cls in BUILTIN:
+        en, cs = entry(cls.id, "en"), entry(cls.id, "cs")
+        assert cs is catalog("cs")["findings"][cls.id] and en is catalog("en")["findings"][cls.id]
+        assert cs["title"] != en["title"] and len(cs["remediation"]) == len(en["remediation"]) > 0
+    assert set(catalog("cs")["phrases"]) == set(catalog("en")["phrases"])
+    finding = WireServerUnreachable().run(analysis([attempt(0), ev(3, "wireserver.error", WS)], lang="cs"))
+    assert finding is not None and finding.title == catalog("cs")["findings"]["WIRESERVER_UNREACHABLE"]["title"]
+
+
+def test_plugin_detector_from_entry_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "ba_plugin_demo.py").write_text(textwrap.dedent('''
+        from analyzer.detectors.base import Detector, text_sig
+
+        class CustomDetector(Detector):
+            id = "CUSTOM_DEMO"
+            sources = ("waagent_log",)
+            title = "Demo"
+            remediation = ("do it",)
+            signatures = (text_sig("X1", "demo failure"),)
+        '''))
+    dist = tmp_path / "ba_plugin_demo-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ba-plugin-demo\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\ndemo = ba_plugin_demo:CustomDetector\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "CUSTOM_DEMO" in {d.id for d in all_detectors()}
+    findings, _ = run_detectors(analysis([attempt(0), ev(1, "log", "a demo failure", level="error")]))
+    custom = next(f for f in findings if f.id == "CUSTOM_DEMO")
+    assert custom.title == "Demo" and custom.remediation == ["do it"]
+    sys.modules.pop("ba_plugin_demo", None)
+
+
+def test_cli_rules_explain_eval(tmp_path: Path) -> None:
+    runner = CliRunner()
+    rules = runner.invoke(app, ["rules"])
+    assert rules.exit_code == 0 and all(cls.id in rules.output for cls in BUILTIN)
+    explained = runner.invoke(app, ["explain", "DHCP_FAILURE", "--lang", "cs"])
+    assert explained.exit_code == 0 and "Zapněte v hostu DHCP" in explained.output and "L35" in explained.output
+    assert runner.invoke(app, ["explain", "NO_SUCH_ID"]).exit_code == 2
+    assert runner.invoke(app, ["eval", str(tmp_path)]).exit_code == 2
