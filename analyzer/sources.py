@@ -68,6 +68,7 @@ SOURCES: tuple[Source, ...] = (
     Source("collector_results", "collector_results", ("results.txt",), "linux"),
     Source("waagent_conf", "waagent_conf", ("etc/waagent.conf", "waagent.conf"), "linux"),
     Source("vmbackup_conf", "vmbackup_conf", ("etc/azure/vmbackup.conf", "vmbackup.conf"), "linux"),
+    Source("vmsnapshot_script_config", "vmbackup_conf", ("etc/azure/vmsnapshotscriptpluginconfig.json",), "linux"),
     Source("dhcp_lease", "dhcp_lease", ("var/lib/dhcp/*.lease*", "var/lib/dhclient/*.lease*",
                                         "var/lib/networkmanager/*.lease*", "var/lib/wicked/lease*",
                                         "run/systemd/netif/leases/*", "*.leases", "dhclient*.lease*"), "linux"),

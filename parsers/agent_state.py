@@ -7,6 +7,7 @@
 * ``history/*/VmSettings.json`` (FastTrack goal state), ``history/*/Certificates.json`` (thumbprints);
 * ``WALinuxAgent-<ver>/error.json`` ``{"last_failure": 1700000000.0, "failure_count": 3, "was_fatal": false,
   "reason": "..."}``;
+* InVMArtifactsProfile ``{"onHold": true}``;
 * one-line files ``Incarnation``, ``WireServerEndpoint``, ``Protocol``, ``provisioned``.
 
 SAS URLs (``statusUploadBlob``) and ``protectedSettings`` are never copied: only their presence.
@@ -207,17 +208,21 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         yield from _legacy_status(doc, ctx)
     elif "extensionGoalStates" in doc or "hostGAPluginVersion" in doc:
         _vm_settings(doc, ctx)
+    elif "onHold" in doc:  # InVMArtifactsProfile: extension processing held back (VM over-provisioning)
+        ctx.fact("goalstate.on_hold", doc["onHold"] is True, text=f"onHold={doc['onHold']}"[:100])
     elif "last_failure" in doc or "failure_count" in doc:
         yield from _error_json(doc, ctx)
     else:
         ctx.problem("JSON of an unknown shape for an agent state file")
 
 
+_SNIFF_KEYS = ('"aggregateStatus"', '"extensionGoalStates"', '"hostGAPluginVersion"', '"hasPrivateKey"', '"onHold"')
+
+
 def sniff(path: str, head: bytes) -> bool:
     text = head_text(head)
-    return any(k in text for k in ('"aggregateStatus"', '"extensionGoalStates"', '"hostGAPluginVersion"',
-                                   '"hasPrivateKey"')) or ('"failure_count"' in text and '"last_failure"' in text) \
-        or ('"agent_name"' in text and '"current_version"' in text)
+    return (any(k in text for k in _SNIFF_KEYS) or ('"failure_count"' in text and '"last_failure"' in text)
+            or ('"agent_name"' in text and '"current_version"' in text))
 
 
 PARSER = Parser(name="agent_state", parse=parse, sniff=sniff,

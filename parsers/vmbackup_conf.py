@@ -8,22 +8,40 @@ here). Example (the template shipped with the extension)::
     fsfreeze: True
 
 Each option becomes a ``vmbackup.<section>.<key>`` fact, e.g. ``vmbackup.SnapshotThread.fsfreeze`` = ``True``.
+The pre/post script configuration beside it (``/etc/azure/VMSnapshotScriptPluginConfig.json``) gives
+``vmbackup.script_plugin.<key>`` facts for an allow-list of keys; script parameters are never read out.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from parsers._structured import load_json, read_state
 from parsers.base import Event, ParseContext, Parser
 from parsers.text import head_text, iter_lines
 
 _SECTION = re.compile(r"\[([^\]]{1,100})\]")
 _OPTION = re.compile(r"([^:=\s][^:=]{0,100}?)\s*[:=]\s*(.*)")
+_SCRIPT_KEYS = ("pluginName", "preScriptLocation", "postScriptLocation", "preScriptNoOfRetries",
+                "postScriptNoOfRetries", "timeoutInSeconds", "continueBackupOnFailure", "fsFreezeEnabled")
 
 
-def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
+def _script_plugin(data: bytes, ctx: ParseContext) -> None:
+    doc = load_json(data, ctx)
+    if not isinstance(doc, dict):
+        if doc is not None:
+            ctx.problem("script plugin configuration is not a JSON object")
+        return
+    for key in _SCRIPT_KEYS:
+        value = doc.get(key)
+        if isinstance(value, (str, int, float, bool)):
+            ctx.fact(f"vmbackup.script_plugin.{key}", value if not isinstance(value, str) else value[:500])
+
+
+def _ini(stream: BinaryIO, ctx: ParseContext) -> None:
     section: str | None = None
     last: tuple[str, str, int] | None = None  # (fact name, value, line) waiting for continuation lines
     bad: list[int] = []
@@ -50,11 +68,20 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         ctx.fact(last[0], last[1], line=last[2])
     if bad:
         ctx.problem(f"{len(bad)} line(s) are not INI sections or options (first: line {bad[0]})", bad[0])
+
+
+def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
+    data = read_state(stream, ctx)
+    if head_text(data[:256]).lstrip("\ufeff \t\r\n").startswith("{"):
+        _script_plugin(data, ctx)
+    else:
+        _ini(io.BytesIO(data), ctx)
     yield from ()  # configuration carries no timed records
 
 
 def sniff(path: str, head: bytes) -> bool:
-    return "[SnapshotThread]" in head_text(head)
+    text = head_text(head)
+    return "[SnapshotThread]" in text or ('"preScriptLocation"' in text and '"pluginName"' in text)
 
 
 PARSER = Parser(name="vmbackup_conf", parse=parse, sniff=sniff, description="/etc/azure/vmbackup.conf")

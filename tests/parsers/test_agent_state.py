@@ -13,7 +13,7 @@ import pytest
 
 from parsers.agent_state import sniff
 from tests.parsers.linux_helpers import LINUX, one, output_text, run_as
-from tests.parsers.windows_helpers import facts
+from tests.parsers.windows_helpers import facts, run
 
 LIB = "var/lib/waagent"
 GEN1 = {"agent_name": "WALinuxAgent", "current_version": "2.2.45", "goal_state_version": "2.2",
@@ -164,3 +164,10 @@ def test_sniff() -> None:
     assert sniff("x", json.dumps(GEN1).encode())
     assert sniff("x", (LINUX / "hostgaplugin" / "VmSettings.sample.json").read_bytes()[:4096])
     assert not sniff("x", (LINUX / "extension" / "0.settings.sample").read_bytes())
+
+
+def test_in_vm_artifacts_profile_on_hold() -> None:
+    _, ctx = run("agent_state", (LINUX / "wire" / "InVMArtifactsProfile.sample.json").read_bytes(),
+                 f"{LIB}/history/2022-04-19T21-03-01__1/InVMArtifactsProfile.json")
+    assert not ctx.problems
+    assert one(ctx, "goalstate.on_hold") is True

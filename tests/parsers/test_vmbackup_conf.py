@@ -41,3 +41,13 @@ def test_lines_outside_a_section_or_garbage_are_problems() -> None:
 def test_sniff() -> None:
     assert sniff("x", SAMPLE.read_bytes())
     assert not sniff("x", b"Extensions.Enabled=y\n")
+
+
+def test_script_plugin_config_allow_list() -> None:
+    events, ctx = run_as(LINUX / "vmsnapshot" / "VMSnapshotScriptPluginConfig.sample.json",
+                         "etc/azure/VMSnapshotScriptPluginConfig.json")
+    assert events == [] and not ctx.problems
+    values = {f.name.removeprefix("vmbackup.script_plugin."): f.value for f in ctx.facts}
+    assert values == {"pluginName": "ScriptRunner", "preScriptLocation": "", "postScriptLocation": "",
+                      "preScriptNoOfRetries": 0, "postScriptNoOfRetries": 0, "timeoutInSeconds": 30,
+                      "continueBackupOnFailure": True, "fsFreezeEnabled": True}
