@@ -66,8 +66,17 @@ def parse_xml(data: bytes, ctx: ParseContext, drop_prefixes: bool = False) -> An
         return None
     for el in root.iter():
         if isinstance(el.tag, str):
-            el.tag = etree.QName(el).localname
+            el.tag = _local_name(el.tag)
     return root
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+def _local_name(tag: str) -> str:
+    """``{ns}name`` -> ``name``; recover mode also keeps undeclared prefixes (``a:b``, ``a:0``) as tags."""
+    local = tag.rpartition("}")[2].rpartition(":")[2]
+    return local if _NAME.fullmatch(local) else "_"
 
 
 def load_json(data: bytes, ctx: ParseContext) -> Any | None:

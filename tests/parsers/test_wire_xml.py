@@ -175,7 +175,8 @@ def test_external_entity_is_refused_not_resolved(tmp_path: Path) -> None:
     assert "TOP-SECRET-CONTENT" not in output_text(events, ctx)
 
 
-@pytest.mark.parametrize("data", [b"\x00\xff\xfe garbage \x9c", b"", b"<Unknown><a/></Unknown>", b"<GoalState>"])
+@pytest.mark.parametrize("data", [b"\x00\xff\xfe garbage \x9c", b"", b"<Unknown><a/></Unknown>", b"<GoalState>",
+                                  b"<a:0 x='1'/>", b"<GoalState><a:b>1</a:b><x:0/></GoalState>"])
 def test_bad_input_is_a_problem(data: bytes) -> None:
     events, ctx = run_as(data, f"{LIB}/GoalState.3.xml")
     assert ctx.problems and events == []
