@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from parsers._linux_signatures import AGENT_TABLE
@@ -129,6 +130,7 @@ def decode_escapes(text: str) -> str:
     return _ESCAPE.sub(one, text)
 
 
+@cache
 def split_prefix(prefix: str) -> tuple[str, str, str]:
     """``[Name-1.2.3]`` -> (component, extension, version); ``Daemon`` -> ("Daemon", "", "")."""
     if not prefix.startswith("["):

@@ -52,6 +52,8 @@ EXT_CODES: dict[str, int] = {
 }
 
 WIRESERVER_IP = "168.63.129.16"
+_CACHED_LEN = 200  # messages up to this length are remembered with their result
+_CACHE_SIZE = 8192
 _EXT_OPS = {"install": "install", "enable": "enable", "update": "update", "download": "download"}
 
 
@@ -277,13 +279,33 @@ class SignatureTable:
 
     def __init__(self, sigs: Iterable[Sig]) -> None:
         self.sigs = tuple(sigs)
-        self.gate = re.compile(_trie({n for s in self.sigs for n in s.needles}))
+        needles = {n for s in self.sigs for n in s.needles}
+        trie = _trie(needles)
+        self.gate = re.compile(trie)
+        self._where = re.compile(f"(?=({trie}))")  # every needle start, overlapping
+        # a needle found by the gate may be the prefix of longer needles: their signatures are candidates too
+        self._index = {n: tuple(i for i, s in enumerate(self.sigs) if any(m.startswith(n) for m in s.needles))
+                       for n in needles}
+        self._seen: dict[str, tuple[str, Attrs] | None] = {}  # short messages repeat: their last results
 
     def classify(self, text: str) -> tuple[str, Attrs] | None:
         """The kind and attrs of the first signature that matches ``text``, or None."""
+        if len(text) > _CACHED_LEN:
+            return self._classify(text)
+        if text in self._seen:
+            found = self._seen[text]
+            return (found[0], dict(found[1])) if found else None
+        if len(self._seen) >= _CACHE_SIZE:
+            self._seen.clear()
+        found = self._seen[text] = self._classify(text)
+        return (found[0], dict(found[1])) if found else None
+
+    def _classify(self, text: str) -> tuple[str, Attrs] | None:
         if self.gate.search(text) is None:
             return None
-        for sig in self.sigs:
+        candidates = sorted({i for m in self._where.finditer(text) for i in self._index[m.group(1)]})
+        for i in candidates:
+            sig = self.sigs[i]
             if not any(n in text for n in sig.needles):
                 continue
             attrs = dict(sig.attrs)
