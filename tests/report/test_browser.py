@@ -1,0 +1,163 @@
+"""The HTML report in real headless Chromium: no request leaves the page, no console error or CSP violation,
+the report's own hashed script runs, the verdict and every finding are visible, hostile bundle text runs
+nothing. Screenshots go to test-artifacts/report/ (git-ignored)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+
+from analyzer.api import analyze
+from analyzer.model import Report
+from analyzer.report.html import to_html
+from analyzer.report.terminal import ordered_findings
+from tests.conftest import ROOT
+from tests.report.builders import finding, sample_report
+from tests.report.bundles import XSS_LINE, XSS_NAME, xss_bundle
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts" / "report"
+# registered before any page script through the DevTools protocol, so the page's CSP does not apply to it
+CSP_LISTENER = ("window.__csp = []; document.addEventListener('securitypolicyviolation', function (e) {"
+                " window.__csp.push(e.violatedDirective + ' ' + e.blockedURI); });")
+PAYLOAD = ('<img src=x onerror="document.body.setAttribute(\'data-pwned\',1);alert(1)">'
+           '<script>document.body.setAttribute("data-pwned",2);alert(2)</script>'
+           '<svg><animate onbegin="document.body.setAttribute(\'data-pwned\',3)" attributeName=x dur=1s>'
+           '"\'><a href="javascript:alert(4)">x</a></style></script><!--')
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (CI does)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM),
+                              args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+@dataclass
+class Opened:
+    page: Page
+    url: str
+    requests: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        assert self.dialogs == [], f"a dialog opened: {self.dialogs}"
+        assert self.blocked == [], f"requests left the page: {self.blocked}"
+        assert all(u == self.url or u.startswith("data:") for u in self.requests), self.requests
+        assert self.errors == [], self.errors
+        assert self.page.evaluate("window.__csp") == []
+        assert self.page.evaluate("document.documentElement.dataset.js") == "ready", "the hashed script did not run"
+        assert self.page.evaluate("document.querySelector('[data-pwned]')") is None
+
+
+def open_report(browser: Browser, html: str, path: Path, shot: str) -> Opened:
+    path.write_text(html, encoding="utf-8")
+    context = browser.new_context()
+    context.add_init_script(CSP_LISTENER)
+    page = context.new_page()
+    opened = Opened(page, path.as_uri())
+
+    def route(r: Route) -> None:
+        url = r.request.url
+        if url == opened.url or url.startswith("data:"):
+            r.continue_()
+        else:
+            opened.blocked.append(url)
+            r.abort()
+
+    context.route("**/*", route)
+    page.on("request", lambda r: opened.requests.append(r.url))
+    page.on("console", lambda m: opened.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: opened.errors.append(str(e)))
+    page.on("dialog", lambda d: (opened.dialogs.append(d.message), d.dismiss()))
+    page.goto(opened.url, wait_until="load")
+    page.wait_for_timeout(300)  # let onbegin/onerror handlers fire if anything was injected
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
+    return opened
+
+
+def assert_verdict_and_findings_visible(opened: Opened, report: Report) -> None:
+    page = opened.page
+    verdict = page.locator("#verdict")
+    assert verdict.is_visible()
+    if report.verdict.root_cause:
+        assert report.verdict.root_cause in verdict.inner_text()
+    for i, f in enumerate(ordered_findings(report), 1):
+        section = page.locator(f"#f{i}")
+        assert section.is_visible(), f.id
+        text = section.inner_text()
+        assert f.id in text and f.title in text
+
+
+@pytest.mark.parametrize("lang", ["en", "cs"])
+def test_sample_report_in_chromium(browser: Browser, tmp_path: Path, lang: str) -> None:
+    report = sample_report()
+    opened = open_report(browser, to_html(report, lang=lang), tmp_path / "report.html", f"sample-{lang}")
+    opened.assert_clean()
+    assert_verdict_and_findings_visible(opened, report)
+    assert opened.page.locator("svg.timeline rect.cell").count() == 6
+    assert ("Nalezeny problémy" if lang == "cs" else "Problems found") in opened.page.locator("#verdict").inner_text()
+
+
+def test_severity_filter_and_print_view(browser: Browser, tmp_path: Path) -> None:
+    report = sample_report()
+    opened = open_report(browser, to_html(report), tmp_path / "report.html", "filter")
+    page = opened.page
+    assert page.locator("#filter").is_visible()
+    info = page.locator(".finding.sev-info")
+    page.locator("input[data-sev=info]").uncheck()
+    assert not info.is_visible()
+    page.emulate_media(media="print")
+    assert info.is_visible(), "print shows every finding"
+    assert not page.locator("#filter").is_visible()
+    page.emulate_media(media="screen")
+    page.locator("input[data-sev=info]").check()
+    assert info.is_visible()
+    opened.assert_clean()
+
+
+def test_hostile_text_in_every_field_runs_nothing(browser: Browser, tmp_path: Path) -> None:
+    f = finding("SNAPSHOT_TIMEOUT", "error", "T " + PAYLOAD, root=True, texts=(PAYLOAD, "second"), path=PAYLOAD)
+    f.remediation = [PAYLOAD]
+    f.explanation = PAYLOAD
+    report = sample_report([f, finding("FS_FREEZE_FAILED", "warning", PAYLOAD)], name=PAYLOAD, host=PAYLOAD)
+    report.sources[0].path = PAYLOAD
+    report.sources[1].problems = [PAYLOAD]
+    report.missing_evidence[0].collect = PAYLOAD
+    report.verdict.summary = PAYLOAD
+    report.extras["facts"] = {PAYLOAD: PAYLOAD}
+    report.extras["histogram"][PAYLOAD] = [("2024-05-01T11:00:00Z", 5)]
+    report.redactions = {"count": 2, "by_kind": {PAYLOAD: 2}}
+    opened = open_report(browser, to_html(report), tmp_path / "hostile.html", "hostile-fields")
+    opened.assert_clean()
+    assert_verdict_and_findings_visible(opened, report)
+    page = opened.page
+    assert page.locator("img").count() == 0 and page.locator("a[href^=javascript]").count() == 0
+    assert PAYLOAD in page.locator("#f1 td.text").first.inner_text()
+
+
+def test_xss_bundle_through_the_pipeline(browser: Browser, tmp_path: Path) -> None:
+    report = analyze(xss_bundle(tmp_path / "bundle"))
+    opened = open_report(browser, to_html(report), tmp_path / "xss.html", "xss-bundle")
+    opened.assert_clean()
+    assert_verdict_and_findings_visible(opened, report)
+    page = opened.page
+    body = page.locator("body").inner_text()
+    assert XSS_NAME in body  # the file name, as text, in the sources table
+    assert page.locator("img").count() == 0 and page.locator("body script").count() == 1
+    shown = [e.text for f in report.findings for e in f.evidence if XSS_LINE in e.text]
+    assert shown, "the hostile log line is evidence of a finding"
+    assert XSS_LINE in body
