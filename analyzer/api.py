@@ -90,7 +90,7 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
         sources.append(SourceEntry(p.path, None, "failed", error=p.message))
     if not sources and not bundle.member_paths:
         raise IntakeError(f"{path}: no files in the input")
-    timeline.finalize(_utc_offset(facts))
+    timeline.finalize(_utc_offset(facts, timeline.latest_local()))
     os_name = max(os_votes, key=lambda k: os_votes[k]) if any(os_votes.values()) else "unknown"
     layout = detect_layout(bundle.member_paths)
     host = next((str(f.value) for f in reversed(facts) if f.name == "host.name" and f.value), None)
@@ -138,13 +138,25 @@ def _problem_text(p: Problem) -> str:
     return f"line {p.line}: {p.message}" if p.line else p.message
 
 
-def _utc_offset(facts: list[Fact]) -> timedelta | None:
-    """The VM's UTC offset (local = UTC + offset) from ``tz.utc_offset_minutes`` facts, if any."""
+def _utc_offset(facts: list[Fact], when: datetime | None) -> timedelta | None:
+    """The VM's UTC offset (local = UTC + offset).
+
+    Measured offsets (``tz.utc_offset_minutes``: interleaved UTC and local records, registry
+    TimeZoneInformation, systeminfo) win; otherwise an IANA ``host.timezone`` is resolved at the
+    newest local time of the bundle (one offset for the bundle: a DST change inside it is not modelled).
+    """
     offsets = [f.value for f in facts if f.name == "tz.utc_offset_minutes" and isinstance(f.value, int)]
-    if not offsets:
-        return None
-    best = max(set(offsets), key=offsets.count)
-    return timedelta(minutes=best)
+    if offsets:
+        return timedelta(minutes=max(set(offsets), key=offsets.count))
+    zone = next((f.value for f in reversed(facts) if f.name == "host.timezone" and isinstance(f.value, str)), None)
+    if zone and when is not None:
+        from zoneinfo import ZoneInfo
+
+        try:
+            return ZoneInfo(zone.strip()).utcoffset(when)
+        except (ValueError, OSError, KeyError):
+            return None
+    return None
 
 
 def analyze(path: str | os.PathLike[str], options: Options | None = None,

@@ -48,11 +48,14 @@ class Timeline:
         self._raw_spills: list[IO[bytes]] = []
         self._runs: list[IO[bytes]] = []
         self._finalized = False
+        self._latest_local: datetime | None = None
 
     # --- filling -----------------------------------------------------------------------------
     def add(self, e: Event) -> None:
         self.by_source[e.source] += 1
         if e.ts is not None:
+            if e.local and (self._latest_local is None or e.ts > self._latest_local):
+                self._latest_local = e.ts
             self._hist[(e.source, e.local, e.ts.replace(minute=0, second=0, microsecond=0, tzinfo=None))] += 1
         if e.notable:
             self.notable.append(e)
@@ -92,6 +95,10 @@ class Timeline:
         f.seek(0)
         self._raw_spills.append(f)
         self._buffer = []
+
+    def latest_local(self) -> datetime | None:
+        """The newest wall-clock (local) time seen so far, to resolve a named time zone's offset."""
+        return self._latest_local
 
     # --- finishing ----------------------------------------------------------------------------
     def finalize(self, utc_offset: timedelta | None) -> None:
