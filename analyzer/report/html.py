@@ -138,7 +138,7 @@ def timeline_picture(report: Report, findings: list[Any]) -> Picture | None:
     if not times:
         return None
     start = min(times).replace(minute=0, second=0, microsecond=0)
-    hours = max(1, math.ceil((max(times) - start).total_seconds() / 3600) + 1)
+    hours = int((max(times) - start).total_seconds() // 3600) + 1
     bin_hours = max(1, math.ceil(hours / MAX_CELLS))
     span = timedelta(hours=math.ceil(hours / bin_hours) * bin_hours)
     plot = WIDTH - LEFT - 10
