@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import sys
 from collections import Counter
-from typing import TextIO
+from typing import TextIO, cast
 
 from rich import box
 from rich.console import Console
@@ -28,6 +28,8 @@ _STATUS_STYLE = {"problems_found": "bold red", "healthy": "bold green", "inconcl
 EVIDENCE_LINES = 3  # strongest evidence lines shown per finding
 SOURCE_ROWS = 60
 PLAIN_WIDTH = 160
+#: default ``file``: resolved at each call, so a redirected ``sys.stdout`` (tests, wrappers) is honoured
+STDOUT = cast(TextIO, object())
 
 
 def ordered_findings(report: Report) -> list[Finding]:
@@ -47,10 +49,10 @@ def verdict_line(report: Report, lang: str = "en") -> Text:
 
 
 def render_terminal(report: Report, lang: str = "en", quiet: bool = False, plain: bool = False,
-                    file: TextIO | None = sys.stdout) -> str | None:
-    """Print to ``file``; with ``file=None`` return the plain text instead."""
+                    file: TextIO | None = STDOUT) -> str | None:
+    """Print to ``file`` (by default the ``sys.stdout`` of the moment); with ``file=None`` return the plain text."""
     buf = io.StringIO() if file is None else None
-    out = buf if buf is not None else file
+    out = buf if buf is not None else sys.stdout if file is STDOUT else file
     console = Console(file=out, no_color=plain, markup=False, emoji=False, highlight=False,
                       force_terminal=False if plain or buf is not None else None)
     if not console.is_terminal:

@@ -107,6 +107,7 @@ def test_no_canary_through_the_cli(bundle: Path, tmp_path: Path) -> None:
         outputs[" ".join(args)] = result.stdout + result.stderr
     for name in ("r.html", "r.txt", "t.jsonl"):
         outputs[name] = (tmp_path / name).read_text(encoding="utf-8")
+    assert outputs["--format text"].startswith("Verdict: Problems found")
     validated_doc = json.loads(outputs["--format json"])
     assert validated_doc["schema_version"] == "1"
     assert _leaks(outputs) == []
