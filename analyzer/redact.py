@@ -36,13 +36,18 @@ def token(kind: str) -> str:
 _SAS_KEYS = r"(?:sv|st|se|sr|sp|sip|spr|sig|sk|skoid|sktid|skt|ske|sks|skv)"
 _B64 = "A-Za-z0-9+/"
 
-# --- the prefilter: any literal that every secret pattern needs ---------------------------------
+# --- the prefilter: one pass over the lower-cased text for a literal that every secret pattern needs
+# (a SAS is only secret with its signature, so "sig" gates all SAS forms); long base64 runs apart
 _PREFILTER = re.compile(
-    rf"{_SAS_KEYS}(?:=|%3d)|accountkey|sharedaccess|protectedsettings|objectstr|token|passw|pwd"
-    r"|credstring|customdata|private key|authorization|eyj|<data>|redacted"
-    rf"|:(?:\\?/){{2}}[^\s@]{{1,512}}@|[{_B64}]{{48}}",
-    _I,
+    r"sig|accountkey|sharedaccess|protectedsettings|objectstr|token|passw|pwd|credstring|customdata|private key"
+    r"|authorization|eyj|<data>|redacted|:(?:\\?/){2}[^\s@]{1,512}@"
 )
+_BASE64_48 = re.compile(rf"[{_B64}]{{48}}")
+
+
+def _may_hold_secret(s: str) -> bool:
+    return _PREFILTER.search(s.lower()) is not None or (len(s) >= 48 and _BASE64_48.search(s) is not None)
+
 
 # --- secret patterns ------------------------------------------------------------------------------
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----", _I)
@@ -118,7 +123,7 @@ class Redactor:
         return self.identifying(s) if self.obfuscate else s
 
     def secrets(self, s: str) -> str:
-        if not s or not _PREFILTER.search(s):
+        if not s or not _may_hold_secret(s):
             return s
         self.by_kind[ALREADY_REDACTED] += len(_PRE_REDACTED.findall(s))
         s = self._pem(s)
