@@ -170,7 +170,8 @@ class Redactor:
             return
         self._names[name.lower()] = kind
         alternation = "|".join(re.escape(n) for n in sorted(self._names, key=len, reverse=True))
-        self._names_re = re.compile(rf"(?<![\w.-])(?:{alternation})(?![\w-])", _I)
+        # bounded by anything but a letter or digit, so collector file names (HOST_evt_System.evtx) are masked too
+        self._names_re = re.compile(rf"(?<![A-Za-z0-9])(?:{alternation})(?![A-Za-z0-9])", _I)
 
     def summary(self, since: Counter[str] | None = None) -> dict[str, Any]:
         """``report.redactions``: ``count`` is what this tool replaced; pre-redacted values count apart.
