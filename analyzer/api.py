@@ -82,10 +82,11 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
                 o = source_os(rec.source)
                 if o in os_votes and entry.status == "parsed":
                     os_votes[o] += 1
-    except IntakeError:
+    except IntakeError as exc:  # a bundle-wide budget: the members after it are not analyzed
         if not sources:
             raise
         problems.append(Problem(str(path), None, "intake stopped early; see the intake errors"))
+        sources.append(SourceEntry(bundle.name, None, "failed", error=f"intake stopped, rest not analyzed: {exc}"))
     for p in bundle.problems:
         sources.append(SourceEntry(p.path, None, "failed", error=p.message))
     if not sources and not bundle.member_paths:
