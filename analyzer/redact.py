@@ -148,11 +148,11 @@ class Redactor:
         s = _MAC.sub(lambda m: self._mask("mac", m.group(0)), s)
         s = _IPV6.sub(self._ipv6, s)
         s = _IPV4.sub(self._ipv4, s)
+        if self._names_re is not None:
+            s = self._names_re.sub(lambda m: self._mask(self._names[m.group(0).lower()], m.group(0)), s)
         s = _STORAGE_HOST.sub(lambda m: self._mask("storage", m.group(1)) + m.group(2), s)
         s = _CLOUDAPP.sub(lambda m: self._mask("domain", m.group(1)) + m.group(2), s)
         s = _HOME_USER.sub(lambda m: m.group(1) + self._mask("user", m.group(2)), s)
-        if self._names_re is not None:
-            s = self._names_re.sub(lambda m: self._mask(self._names[m.group(0).lower()], m.group(0)), s)
         return s
 
     def learn(self, texts: Iterable[str]) -> None:

@@ -126,6 +126,8 @@ def test_masking_is_consistent_and_keeps_platform_constants() -> None:
     assert b == "<host-1> id <guid-1> mac <mac-1> <ip-2> /home/<user-1>/x <guid-1>"
     c = r.text("https://md-abc123.blob.core.windows.net/c and vm1.x.internal.cloudapp.net")
     assert c == "https://<storage-1>.blob.core.windows.net/c and <domain-1>.internal.cloudapp.net"
+    assert r.text("web-vm-01_evt_System.evtx web-vm-01.x.internal.cloudapp.net") == (
+        "<host-1>_evt_System.evtx <host-1>.x.internal.cloudapp.net")
 
 
 def test_redact_report_walks_everything_and_masks_learned_names() -> None:
