@@ -60,6 +60,7 @@ def sample_report(findings: list[Finding] | None = None, **bundle: object) -> Re
     report.extras["tz"] = "assumed-utc"
     report.extras["facts"] = {"agent.goal_state_version": "2.2.53.1", "host.distro": "Ubuntu 20.04"}
     assign_fingerprints(report.findings)
+    validated(report)
     return report
 
 

@@ -16,7 +16,7 @@ from analyzer.model import Report
 from analyzer.report.html import to_html
 from analyzer.report.terminal import ordered_findings
 from tests.conftest import ROOT
-from tests.report.builders import finding, sample_report
+from tests.report.builders import finding, sample_report, validated
 from tests.report.bundles import XSS_LINE, XSS_NAME, xss_bundle
 
 pytestmark = pytest.mark.browser
@@ -141,6 +141,7 @@ def test_hostile_text_in_every_field_runs_nothing(browser: Browser, tmp_path: Pa
     report.extras["facts"] = {PAYLOAD: PAYLOAD}
     report.extras["histogram"][PAYLOAD] = [("2024-05-01T11:00:00Z", 5)]
     report.redactions = {"count": 2, "by_kind": {PAYLOAD: 2}}
+    validated(report)
     opened = open_report(browser, to_html(report), tmp_path / "hostile.html", "hostile-fields")
     opened.assert_clean()
     assert_verdict_and_findings_visible(opened, report)
@@ -151,6 +152,7 @@ def test_hostile_text_in_every_field_runs_nothing(browser: Browser, tmp_path: Pa
 
 def test_xss_bundle_through_the_pipeline(browser: Browser, tmp_path: Path) -> None:
     report = analyze(xss_bundle(tmp_path / "bundle"))
+    validated(report)
     opened = open_report(browser, to_html(report), tmp_path / "xss.html", "xss-bundle")
     opened.assert_clean()
     assert_verdict_and_findings_visible(opened, report)

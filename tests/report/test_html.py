@@ -12,7 +12,7 @@ from pathlib import Path
 from analyzer.report import to_json
 from analyzer.report.html import to_html
 from analyzer.report.terminal import render_terminal
-from tests.report.builders import finding, sample_report
+from tests.report.builders import finding, sample_report, validated
 
 XSS = '<script>alert(1)</script><img src=x onerror=alert(2)>"\'><svg onload=alert(3)>{{7*7}}</style></script>'
 TEMPLATES = Path(__file__).resolve().parents[2] / "analyzer" / "report"
@@ -61,6 +61,7 @@ def test_bundle_text_is_escaped_everywhere() -> None:
     report.extras["histogram"] = {XSS: [("2024-05-01T08:00:00Z", 3)]}
     report.extras["backup_attempts"] = [XSS, "2024-05-01T09:00:00Z"]
     report.redactions = {"count": 1, "by_kind": {XSS: 1}}
+    validated(report)
     html = to_html(report)
     assert html.count("<script") == 1 and "<img" not in html and "<svg onload" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

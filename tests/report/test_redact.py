@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzer.redact import Redactor, redact_report
-from tests.report.builders import finding, sample_report
+from tests.report.builders import finding, sample_report, validated
 
 S = "Zq9SECRETx7"  # a canary inside each secret below
 
@@ -138,6 +138,7 @@ def test_redact_report_walks_everything_and_masks_learned_names() -> None:
     report.missing_evidence[0].collect = f"curl '{leak}'"
     report.extras["facts"]["host.name"] = "web-vm-01"
     redact_report(report, obfuscate=True)
+    validated(report)
     text = repr(report)
     assert S not in text
     assert "web-vm-01" not in text
@@ -153,6 +154,8 @@ def test_shared_redactor_counts_each_report_alone() -> None:
     one.findings[0].evidence[0].text += " sig=abc"
     redact_report(one, redactor=r)
     redact_report(two, redactor=r)
+    validated(one)
+    validated(two)
     assert one.redactions["by_kind"]["sas"] == 1
     assert "sas" not in two.redactions["by_kind"]
     assert one.bundle.host == two.bundle.host == "<host-1>"

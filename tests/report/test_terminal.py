@@ -6,7 +6,7 @@ import io
 import re
 
 from analyzer.report.terminal import render_terminal
-from tests.report.builders import finding, sample_report
+from tests.report.builders import finding, sample_report, validated
 
 HOSTILE = ("\x1b[2J\x1b]52;c;ZXZpbA==\x07\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ \x9b31m"
            "[link=https://evil.example]fake[/link] [bold green]ALL CHECKS PASSED[/] :skull: \u202egnp.exe\u200b")
@@ -63,6 +63,7 @@ def test_bundle_text_cannot_inject_markup_or_escape_sequences() -> None:
     report.sources[0].path = "var/log/\n" + HOSTILE
     report.missing_evidence[0].why = HOSTILE
     report.verdict.summary = HOSTILE
+    validated(report)
     tty = _Tty()
     render_terminal(report, file=tty)
     out = tty.getvalue()
