@@ -160,7 +160,8 @@ def timeline_picture(report: Report, findings: list[Any]) -> Picture | None:
             lane.cells.append(Cell(x(t), cell_w, opacity, f"{src} {t:%Y-%m-%d %H:00} UTC: {n}"))
         lanes.append(lane)
     markers = [Marker(x(t), "attempt", "", ts) for t, ts in attempts]
-    markers += [Marker(x(t), f"sev-{f.severity}", str(i), f"{i}. {f.id} {f.first_seen}") for t, i, f in seen]
+    markers += [Marker(x(t), f"sev-{f.severity if f.severity in SEVERITIES else 'info'}", str(i),
+                       f"{i}. {f.id} {f.first_seen}") for t, i, f in seen]
     n_ticks = 6
     ticks = []
     for k in range(n_ticks + 1):
