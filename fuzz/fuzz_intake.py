@@ -14,6 +14,7 @@ import tempfile
 import atheris
 
 with atheris.instrument_imports():
+    import analyzer.intake.archives  # noqa: F401 - imported lazily by Bundle.members(); instrument it too
     from analyzer.intake import IntakeError, Limits, open_bundle
 
 LIMITS = Limits(max_total_bytes=8 << 20, max_member_bytes=4 << 20, max_members=200, max_depth=3)
