@@ -163,3 +163,16 @@ def test_xss_bundle_through_the_pipeline(browser: Browser, tmp_path: Path) -> No
     shown = [e.text for f in report.findings for e in f.evidence if XSS_LINE in e.text]
     assert shown, "the hostile log line is evidence of a finding"
     assert XSS_LINE in body
+
+
+def test_csp_alone_stops_payloads_that_escaped_escaping(browser: Browser, tmp_path: Path) -> None:
+    """Defense in depth: payloads pasted raw into the page (as an escaping bug would) still run nothing."""
+    html = to_html(sample_report()).replace("<footer>", "<footer>" + PAYLOAD.replace("<!--", ""), 1)
+    opened = open_report(browser, html, tmp_path / "raw.html", "csp-alone")
+    page = opened.page
+    assert opened.dialogs == []
+    assert page.evaluate("document.querySelector('[data-pwned]')") is None
+    violations = page.evaluate("window.__csp")
+    assert any(v.startswith("script-src-elem") for v in violations)
+    assert any(v.startswith("script-src-attr") for v in violations)
+    assert page.evaluate("document.documentElement.dataset.js") == "ready"
