@@ -40,7 +40,7 @@ _B64 = "A-Za-z0-9+/"
 # (a SAS is only secret with its signature, so "sig" gates all SAS forms); long base64 runs apart
 _PREFILTER = re.compile(
     r"sig|accountkey|sharedaccess|protectedsettings|objectstr|token|passw|pwd|credstring|customdata|private key"
-    r"|authorization|eyj|<data>|redacted|:(?:\\?/){2}[^\s@]{1,512}@"
+    r"|authorization|x-ms-|eyj|<data>|redacted|:(?:\\?/){2}[^\s@]{1,512}@"
 )
 _BASE64_48 = re.compile(rf"[{_B64}]{{48}}")
 
@@ -66,7 +66,7 @@ _PROXY_CRED = re.compile(r"([a-z][a-z0-9+.-]{0,15}:(?:\\?/){2})([^\s:/@\"'<>\\]{
 
 # secret values named by a key: JSON, Python-repr, INI/conf and log forms, and XML elements
 _KEYS = (r"protectedSettings|objectStr|customData|credString|AccountKey|[A-Za-z_]{0,30}token"
-         r"|[A-Za-z_]{0,30}passw(?:or)?d|(?-i:pwd)")
+         r"|[A-Za-z_]{0,30}passw(?:or)?d|(?-i:pwd)|x-ms-[a-z-]{0,40}(?:key|authorization|signature|secret)")
 _KV = re.compile(rf"(?<![A-Za-z0-9_])({_KEYS})(\\{{0,3}}[\"']|&quot;)?[ \t]{{0,5}}(?:=>|[:=])[ \t]{{0,5}}"
                  rf"(\\{{0,3}}[\"']|&quot;)?", _I)
 _XML_KEYS = r"protectedSettings|objectStr|CustomData|credString|\w{0,30}Password|\w{0,30}Token|Data"
@@ -86,6 +86,7 @@ _KEEP_IPS = {"168.63.129.16", "169.254.169.254", "127.0.0.1", "0.0.0.0", "255.25
 _GUID = re.compile(r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
                    r"(?![0-9A-Fa-f-])")
 _NIL_GUID = "00000000-0000-0000-0000-000000000000"
+_SID = re.compile(r"(?<![\w-])S-1-5-21(?:-\d{1,10}){3,4}(?![\w-])")
 _MAC = re.compile(r"(?<![\w:-])[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![\w:-])")
 _IPV4 = re.compile(r"(?<![\w.-])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
                    r"(?![\w-]|\.\d)")
@@ -146,6 +147,7 @@ class Redactor:
             return s
         s = _GUID.sub(lambda m: m.group(0) if m.group(0) == _NIL_GUID else self._mask("guid", m.group(0)), s)
         s = _MAC.sub(lambda m: self._mask("mac", m.group(0)), s)
+        s = _SID.sub(lambda m: self._mask("sid", m.group(0)), s)
         s = _IPV6.sub(self._ipv6, s)
         s = _IPV4.sub(self._ipv4, s)
         if self._names_re is not None:
@@ -308,7 +310,7 @@ def _kind_of_key(key: str) -> str:
         return "custom-data"
     if k == "accountkey":
         return "storage-key"
-    if k.endswith("token"):
+    if k.endswith("token") or k.startswith("x-ms-"):
         return "token"
     return "password"
 

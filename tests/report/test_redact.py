@@ -33,6 +33,7 @@ S = "Zq9SECRETx7"  # a canary inside each secret below
     (f'Host Request body : {{"taskId": "t1", "snapshotTaskToken": "{S}"}}', "token", '"taskId": "t1"'),
     (f'\\"directDriveSnapshotIdentifier\\": {{\\"token\\": \\"{S}\\"}}', "token", "directDriveSnapshotIdentifier"),
     (f"Authorization: Bearer {S}", "token", "Authorization: Bearer "),
+    (f"{{'x-ms-version': '2018-03-28', 'x-ms-encryption-key': '{S}'}}", "token", "'x-ms-version': '2018-03-28'"),
     (f"DefaultEndpointsProtocol=http;AccountName=osimages;AccountKey={S}==;EndpointSuffix=x", "storage-key",
      "EndpointSuffix=x"),
     (f'"Conn"="BlobEndpoint=https://x.blob.core.windows.net/;SharedAccessSignature=sv=2020&sig={S}"', "storage-key",
@@ -124,6 +125,7 @@ def test_masking_is_consistent_and_keeps_platform_constants() -> None:
                "0f8fad5b-d9cb-469f-a165-70867728950e")
     assert a == "<ip-1> talks to 168.63.129.16; <host-1> at <ip-1>, WALinuxAgent-2.2.53.1"
     assert b == "<host-1> id <guid-1> mac <mac-1> <ip-2> /home/<user-1>/x <guid-1>"
+    assert r.text("UserID S-1-5-21-3623811015-3361044348-30300820-1013 S-1-5-18") == "UserID <sid-1> S-1-5-18"
     c = r.text("https://md-abc123.blob.core.windows.net/c and vm1.x.internal.cloudapp.net")
     assert c == "https://<storage-1>.blob.core.windows.net/c and <domain-1>.internal.cloudapp.net"
     assert r.text("web-vm-01_evt_System.evtx web-vm-01.x.internal.cloudapp.net") == (
