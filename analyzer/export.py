@@ -31,7 +31,7 @@ def export_timeline(path: str | os.PathLike[str], output: Path, fmt: str, option
     redactor = Redactor()
     n = 0
     try:
-        rows = ({k: _redacted(v, redactor) for k, v in row(e).items()} for e in analysis.timeline.events())
+        rows = ({k: redactor.value(v) for k, v in row(e).items()} for e in analysis.timeline.events())
         if fmt == "csv":
             with output.open("w", newline="", encoding="utf-8") as f:
                 w = csv.writer(f)
@@ -52,14 +52,6 @@ def export_timeline(path: str | os.PathLike[str], output: Path, fmt: str, option
     finally:
         analysis.timeline.close()
     return n
-
-
-def _redacted(value: object, redactor: Redactor) -> object:
-    if isinstance(value, str):
-        return redactor.text(value)
-    if isinstance(value, dict):
-        return {k: _redacted(v, redactor) for k, v in value.items()}
-    return value
 
 
 def _write_parquet(rows: object, output: Path) -> int:

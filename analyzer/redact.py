@@ -123,6 +123,16 @@ class Redactor:
         s = self.secrets(s)
         return self.identifying(s) if self.obfuscate else s
 
+    def value(self, obj: Any) -> Any:
+        """A copy of a JSON-like value (strings, lists, tuples, dicts: keys and values) with every string redacted."""
+        if isinstance(obj, str):
+            return self.text(obj)
+        if isinstance(obj, list | tuple):
+            return [self.value(x) for x in obj]
+        if isinstance(obj, dict):
+            return {self.value(k): self.value(v) for k, v in obj.items()}
+        return obj
+
     def secrets(self, s: str) -> str:
         if not s or not _may_hold_secret(s):
             return s

@@ -76,6 +76,15 @@ def test_evidence_without_secrets_is_kept(text: str) -> None:
     assert sum(r.by_kind.values()) == 0
 
 
+def test_json_like_values_are_redacted_at_any_depth() -> None:
+    r = Redactor()
+    out = r.value({"urls": [f"https://a.blob.core.windows.net/c?sig={S}", ("x", f"AccountKey={S}")],
+                   f"password={S}": {"n": 1, "deep": [[f"<CustomData>{S}</CustomData>"]]}})
+    assert S not in repr(out)
+    assert out["urls"][1][0] == "x" and out["password=<redacted:password>"]["n"] == 1
+    assert r.by_kind["sas"] == 1 and r.by_kind["storage-key"] == 1 and r.by_kind["custom-data"] == 1
+
+
 def test_already_redacted_values_count_apart() -> None:
     r = Redactor()
     r.text("https://x.blob.core.windows.net/c.status?<redacted> and ***REDACTED*** and sig=abc")
