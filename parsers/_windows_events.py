@@ -206,8 +206,8 @@ def data_values(data: dict[str, Any] | list[Any] | None) -> list[str]:
 def data_text(data: dict[str, Any] | list[Any] | None) -> str:
     """EventData as one line: ``name=value, ...`` for named data, values for unnamed."""
     if isinstance(data, dict):
-        return ", ".join(f"{k}={v}" for k, v in data.items() if v not in (None, ""))
-    return ", ".join(v for v in data_values(data) if v)
+        return ", ".join([f"{k}={v}" for k, v in data.items() if v is not None and v != ""])
+    return ", ".join([v for v in data_values(data) if v])
 
 
 def _arg(data: dict[str, Any] | list[Any] | None, index: int, *names: str) -> str:
@@ -302,8 +302,7 @@ def render(family: str, rec: WinRecord) -> str:
     if rec.message:
         return rec.message
     template = _TEMPLATES.get((family, rec.event_id or 0))
-    values = data_values(rec.data)
-    if template is not None and values:
+    if template is not None and (values := data_values(rec.data)):
         return _PLACEHOLDER.sub(lambda m: values[int(m.group(1)) - 1] if int(m.group(1)) <= len(values) else "",
                                 template)
     head = f"{rec.provider} {rec.event_id}" if rec.event_id is not None else rec.provider
@@ -409,17 +408,25 @@ def to_event(ctx: ParseContext, rec: WinRecord, line: int) -> Event:
     fam = _family(rec.provider)
     message = render(fam, rec)
     kind, attrs = classify(rec, level, message)
-    attrs.update(provider=rec.provider, event_id=rec.event_id, qualifiers=rec.qualifiers, channel=rec.channel,
-                 computer=rec.computer, record_id=rec.record_id, level_value=level_value, data=rec.data)
+    common = {"provider": rec.provider, "event_id": rec.event_id, "qualifiers": rec.qualifiers,
+              "channel": rec.channel, "computer": rec.computer, "record_id": rec.record_id,
+              "level_value": level_value, "data": rec.data}
+    if attrs:
+        attrs.update(common)
+    else:
+        attrs = common
     if rec.task:
         attrs["task"] = rec.task
-    attrs.update(rec.extra)
-    _facts(ctx, fam, kind, attrs, line, rec)
+    if rec.extra:
+        attrs.update(rec.extra)
+    if fam == "sql" or "service" in attrs:
+        _facts(ctx, fam, kind, attrs, line, rec)
     return Event(rec.ts, ctx.source, ctx.path, line, level, rec.provider, kind, message, attrs, rec.local)
 
 
 def _facts(ctx: ParseContext, fam: str, kind: str, attrs: dict[str, Any], line: int, rec: WinRecord) -> None:
-    """Facts a record proves: SQL Server on the VM, and start types of the services detectors check."""
+    """Facts a record proves (of SQL Server records and service records): SQL Server on the VM, and
+    start types of the services detectors check."""
     service = str(attrs.get("service", ""))
     if (fam == "sql" or service in ("SQLWriter", "MSSQLSERVER") or service.upper().startswith("MSSQL$")) and not any(
             f.name == "sql.present" for f in ctx.facts):

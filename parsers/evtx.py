@@ -32,6 +32,9 @@ from parsers.base import Event, ParseContext, Parser
 MAGIC = b"ElfFile\x00"
 SPOOL_MEMORY = 16 * 1024 * 1024  # non-seekable members are spooled; larger ones go to a temp file
 _CHUNK_ERROR = re.compile(r"chunk number (\d+)", re.I)
+#: reader threads: one is fastest for the files of a bundle on 2 cores (the default, 0 = one per core,
+#: is about 1.5x slower per record; bench/bench_evtx.py reads with the same setting)
+THREADS = 1
 
 
 def _seekable(stream: BinaryIO) -> BinaryIO:
@@ -47,12 +50,12 @@ def _seekable(stream: BinaryIO) -> BinaryIO:
     return spool  # type: ignore[return-value]
 
 
-def _attr(node: Any, name: str) -> Any:
-    return node.get("#attributes", {}).get(name) if isinstance(node, dict) else None
+_NO_ATTRIBUTES: dict[str, Any] = {}
 
 
-def _text(node: Any) -> Any:
-    return node.get("#text") if isinstance(node, dict) else node
+def _attributes(node: Any) -> dict[str, Any]:
+    """The ``#attributes`` of a JSON node; empty for a plain value."""
+    return node.get("#attributes", _NO_ATTRIBUTES) if isinstance(node, dict) else _NO_ATTRIBUTES
 
 
 def _time(value: Any) -> datetime | None:
@@ -98,14 +101,18 @@ def record(raw: dict[str, Any]) -> WinRecord:
     """A record of ``records_json()`` (``data`` still a JSON string) as a :class:`WinRecord`."""
     event = orjson.loads(raw["data"]).get("Event") or {}
     system = event.get("System") or {}
+    provider = _attributes(system.get("Provider"))
     eid = system.get("EventID")
-    ts = _time(_attr(system.get("TimeCreated"), "SystemTime")) or _time(raw.get("timestamp"))
+    qualifiers = None
+    if isinstance(eid, dict):
+        qualifiers = _int(_attributes(eid).get("Qualifiers"))
+        eid = eid.get("#text")
     return WinRecord(
-        provider=str(_attr(system.get("Provider"), "Name") or _attr(system.get("Provider"), "EventSourceName") or ""),
-        event_id=_int(_text(eid)),
-        ts=ts,
+        provider=str(provider.get("Name") or provider.get("EventSourceName") or ""),
+        event_id=eid if type(eid) is int else _int(eid),
+        ts=_time(_attributes(system.get("TimeCreated")).get("SystemTime")) or _time(raw.get("timestamp")),
         level=_int(system.get("Level")),
-        qualifiers=_int(_attr(eid, "Qualifiers")),
+        qualifiers=qualifiers,
         channel=str(system.get("Channel") or ""),
         computer=str(system.get("Computer") or ""),
         record_id=_int(system.get("EventRecordID")) or _int(raw.get("event_record_id")),
@@ -121,7 +128,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         ctx.problem("not an EVTX file (no ElfFile signature)")
         return
     try:
-        records = pyevtx.PyEvtxParser(source, number_of_threads=1).records_json()
+        records = pyevtx.PyEvtxParser(source, number_of_threads=THREADS).records_json()
     except (OSError, RuntimeError, ValueError) as exc:
         ctx.problem(f"cannot read the EVTX file: {exc}")
         return
