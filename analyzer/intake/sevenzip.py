@@ -61,6 +61,8 @@ def check_header(f: BinaryIO, max_header: int) -> None:
     offset, size = struct.unpack_from("<QQ", sig, 12)
     if size > max_header:
         raise SevenZipRefused(f"7z header of {size} bytes exceeds max_meta_bytes={max_header}")
+    if 32 + offset + size > f.seek(0, io.SEEK_END):  # also keeps a 2**64 offset from reaching seek()
+        raise SevenZipRefused("7z archive truncated: its header is missing")
     f.seek(32 + offset)
     head = f.read(size)
     if len(head) < size:

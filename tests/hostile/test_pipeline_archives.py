@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import random
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from hostile_corpus import (
 )
 
 from analyzer.api import analyze
+from analyzer.intake import IntakeError
 
 # incompressible filler, so that a cut or an overwrite lands inside compressed member data
 _NOISE = random.Random(11).randbytes(120_000)
@@ -174,3 +176,12 @@ def test_deep_nesting_of_mixed_formats(sandbox: Sandbox) -> None:
     outer = f"attach/{name.removesuffix('.gz')}/"  # the .gz layer is named without its suffix
     assert len(refused) == 1 and refused[0].path.startswith(outer), [vars(s) for s in report.sources]
     assert not any(s.path.endswith("waagent.log") and s.path != GOOD_PATH for s in report.sources)
+
+
+@pytest.mark.parametrize("offset", [2**63 - 1, 2**64 - 1])
+def test_7z_next_header_offset_past_the_end(sandbox: Sandbox, offset: int) -> None:
+    """Found by fuzz_intake: a start header offset too large for seek() escaped as OSError/ValueError."""
+    data = bytearray(seven_zip(sandbox.inputs / "ok.7z", with_good_log({})).read_bytes())
+    data[12:20] = struct.pack("<Q", offset)
+    with pytest.raises(IntakeError, match="7z archive truncated"):
+        analyze(sandbox.write("far.7z", bytes(data)))
