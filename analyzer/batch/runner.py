@@ -3,8 +3,8 @@
 Every analysis runs in its own process (security.md 3.9) with a wall-clock limit (the coordinator
 kills the process group), an address-space limit and a CPU-time backstop. Two executors:
 
-- :class:`LocalPool`: one child per bundle, forked from a forkserver that preloaded the analyzer, at
-  most ``workers`` at a time.
+- :class:`LocalPool`: ``workers`` slots started from a forkserver that preloaded the analyzer
+  (:mod:`analyzer.batch.preload`); each slot forks one child per bundle.
 - :class:`DaskPool`: the same jobs on a Dask distributed cluster; each task starts one fresh
   interpreter per bundle on its worker (``python -m analyzer.batch.worker``).
 
@@ -13,10 +13,8 @@ Only the coordinator writes the catalog, one transaction per result.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing as mp
 import os
-import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -72,91 +70,86 @@ class Executor(Protocol):
 
 
 @dataclass
-class _Child:
-    key: str
+class _Slot:
     proc: BaseProcess
     conn: Connection
-    deadline: float
+    key: str | None = None  # the content being analyzed, None when idle
+    deadline: float = 0.0
 
 
 class LocalPool:
-    """One forked child per bundle, ``workers`` at a time; a child over its time is killed with its group."""
+    """``workers`` slots started warm from a preloaded forkserver (:mod:`analyzer.batch.preload`); each
+    slot forks one fresh child per bundle and kills it past the time limit (:func:`worker.slot_main`).
+    Submitting is one message to an idle slot: the coordinator never waits for a fork."""
 
     def __init__(self, workers: int, timeout_s: float, memory_mb: int, html: bool) -> None:
         self.slots = workers
         self._timeout_s = timeout_s
-        self._memory_mb = memory_mb
-        self._html = html
+        self._args = (memory_mb, timeout_s, html)
         self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["analyzer.api", "analyzer.batch.worker"])
-        self._children: list[_Child] = []
+        preload = ["analyzer.batch.preload"]
+        if html:
+            preload.append("analyzer.report.html")
+        self._ctx.set_forkserver_preload(preload)
+        self._slots: list[_Slot] = []
 
     def submit(self, key: str, location: str) -> None:
-        reader, writer = self._ctx.Pipe(duplex=False)
-        proc = self._ctx.Process(target=worker.forked_main, name=f"bundle-{key[:12]}",
-                                 args=(writer, location, self._memory_mb, self._timeout_s, self._html))
+        slot = next((s for s in self._slots if s.key is None), None) or self._start_slot()
+        slot.conn.send(location)
+        slot.key, slot.deadline = key, time.monotonic() + self._timeout_s + _JOIN_GRACE_S
+
+    def _start_slot(self) -> _Slot:
+        reader, writer = self._ctx.Pipe()
+        proc = self._ctx.Process(target=worker.slot_main, name=f"slot-{len(self._slots)}", args=(writer, *self._args))
         proc.start()
         writer.close()
-        self._children.append(_Child(key, proc, reader, time.monotonic() + self._timeout_s))
+        slot = _Slot(proc, reader)
+        self._slots.append(slot)
+        return slot
 
     def running(self) -> int:
-        return len(self._children)
+        return sum(s.key is not None for s in self._slots)
 
     def wait(self) -> list[tuple[str, worker.Result]]:
-        first_deadline = min(c.deadline for c in self._children)
-        ready = set(wait([c.conn for c in self._children] + [c.proc.sentinel for c in self._children],
-                         timeout=max(0.0, first_deadline - time.monotonic())))
+        busy = [s for s in self._slots if s.key is not None]
+        first_deadline = min(s.deadline for s in busy)
+        ready = set(wait([s.conn for s in busy], timeout=max(0.0, first_deadline - time.monotonic())))
         done = []
-        for child in list(self._children):
-            result: worker.Result | None
-            if child.conn in ready or child.proc.sentinel in ready:
-                result = self._receive(child)
-            elif time.monotonic() >= child.deadline:
-                _kill(child.proc)
+        for slot in busy:
+            result: worker.Result
+            if slot.conn in ready:
+                try:
+                    result = slot.conn.recv()
+                except (EOFError, OSError):
+                    result = worker.failed("analysis slot ended without a result")
+                    self._retire(slot)
+            elif time.monotonic() >= slot.deadline:  # the slot's own time limit did not fire
                 result = worker.failed(f"timed out after {self._timeout_s:g} s (process killed)", self._timeout_s)
+                self._retire(slot)
             else:
                 continue
-            child.proc.join(_JOIN_GRACE_S)
-            if child.proc.exitcode is None:
-                _kill(child.proc)
-                child.proc.join()
-            if result is None:
-                result = worker.failed(worker.exit_reason(child.proc.exitcode or 0, self._memory_mb))
-            child.conn.close()
-            self._children.remove(child)
-            done.append((child.key, result))
+            done.append((slot.key or "", result))
+            slot.key = None
         return done
 
-    @staticmethod
-    def _receive(child: _Child) -> worker.Result | None:
-        try:
-            if child.conn.poll():
-                result: worker.Result = child.conn.recv()
-                return result
-        except (EOFError, OSError):
-            pass
-        return None
+    def _retire(self, slot: _Slot) -> None:
+        """Kill a slot (its child, if any, dies with it) and forget it; the next submit starts a new one."""
+        if slot.proc.pid is not None:
+            worker.kill_group(slot.proc.pid)
+        slot.proc.join()
+        slot.conn.close()
+        self._slots.remove(slot)
 
     def close(self) -> None:
-        for child in self._children:
-            _kill(child.proc)
-            child.proc.join()
-            child.conn.close()
-        self._children.clear()
-
-
-def _kill(proc: BaseProcess) -> None:
-    """SIGKILL the child's process group (it called setsid), or the child alone if it had not yet."""
-    if proc.pid is None:
-        return
-    try:
-        if os.getpgid(proc.pid) == proc.pid:
-            os.killpg(proc.pid, signal.SIGKILL)
-            return
-    except ProcessLookupError:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(proc.pid, signal.SIGKILL)
+        for slot in list(self._slots):
+            if slot.key is not None:
+                self._retire(slot)
+            else:  # an idle slot ends when its connection closes
+                slot.conn.close()
+                slot.proc.join(_JOIN_GRACE_S)
+                if slot.proc.exitcode is None:
+                    self._retire(slot)
+        self._slots.clear()
 
 
 class DaskPool:
@@ -270,13 +263,16 @@ def _coordinate(todo: Iterator[Attachment], catalog: Catalog, executor: Executor
 
     fill()
     while executor.running():
-        for sha, result in executor.wait():
+        done = executor.wait()
+        # the freed slots work while the results are written; an attachment with the content of a finished
+        # job that turns up meanwhile joins that job's attachments and is recorded with its result
+        fill()
+        for sha, result in done:
             job = pending.pop(sha)
             catalog.record_analysis(sha, __version__, result, job.attachments)
             summary.analyzed += 1
             for i, (att, _) in enumerate(job.attachments):
                 _count(summary, progress, att, result["status"], reused=i > 0)
-        fill()
 
 
 class _Refused(Exception):

@@ -1,9 +1,10 @@
 """What runs inside the per-bundle subprocess: limits, ``analyze()``, and a picklable/JSON result.
 
-Two ways in: :func:`forked_main` (a child of the local forkserver, result through a pipe) and
-``python -m analyzer.batch.worker`` (job JSON on stdin, result JSON on stdout), which
-:func:`run_in_subprocess` starts for jobs that run on a Dask worker. Either way one process analyzes
-one bundle and exits, so nothing of one tenant's bundle survives into the next (security.md 3.9).
+Two ways in: :func:`slot_main` (a slot of the local pool, which forks one child per bundle, result
+through a pipe) and ``python -m analyzer.batch.worker`` (job JSON on stdin, result JSON on stdout),
+which :func:`run_in_subprocess` starts for jobs that run on a Dask worker. Either way one process
+analyzes one bundle and exits, so nothing of one tenant's bundle survives into the next
+(security.md 3.9).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import contextlib
 import ctypes
 import json
 import os
+import pickle
 import resource
+import select
 import signal
 import subprocess
 import sys
@@ -31,6 +34,11 @@ def failed(error: str, seconds: float = 0.0) -> Result:
     return {"status": "failed", "error": error, "seconds": round(seconds, 3)}
 
 
+def die_with_parent() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def apply_limits(memory_mb: int, timeout_s: float) -> None:
     """Own process group, address-space and CPU limits, no core dumps, die with the parent."""
     with contextlib.suppress(OSError):
@@ -40,8 +48,19 @@ def apply_limits(memory_mb: int, timeout_s: float) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     cpu = int(timeout_s) + _CPU_GRACE_S
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    die_with_parent()
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group of a child that called setsid, or the child alone if it had not yet."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+            return
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _utc(value: str) -> str | None:
@@ -99,11 +118,63 @@ def execute(location: str, memory_mb: int, want_html: bool) -> Result:
         return failed(Redactor().text(f"analysis error: {type(exc).__name__}: {exc}"), time.monotonic() - started)
 
 
-def forked_main(conn: Connection, location: str, memory_mb: int, timeout_s: float, want_html: bool) -> None:
-    """Entry point of a local pool child (forked from the preloaded forkserver)."""
-    apply_limits(memory_mb, timeout_s)
-    conn.send(execute(location, memory_mb, want_html))
-    conn.close()
+def slot_main(conn: Connection, memory_mb: int, timeout_s: float, want_html: bool) -> None:
+    """A slot of the local pool (started warm from the preloaded forkserver): for each bundle location
+    received on ``conn``, one forked child analyzes it; the result goes back on ``conn``. The slot
+    itself reads no bundle. It ends when the coordinator closes ``conn`` or dies."""
+    die_with_parent()
+    while True:
+        try:
+            location = conn.recv()
+        except (EOFError, OSError):
+            return
+        result, pid = _forked(conn, location, memory_mb, timeout_s, want_html)
+        conn.send(result)
+        if pid is not None:  # reaped once the result is out: nobody waits while the child exits
+            os.waitpid(pid, 0)
+
+
+def _forked(conn: Connection, location: str, memory_mb: int, timeout_s: float,
+            want_html: bool) -> tuple[Result, int | None]:
+    """One bundle in a forked child with limits; past ``timeout_s`` its process group is killed.
+    Returns the result, and the child's pid if it still has to be reaped."""
+    started = time.monotonic()
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the slot's loop
+        try:
+            os.close(reader)
+            conn.close()
+            apply_limits(memory_mb, timeout_s)
+            data = pickle.dumps(execute(location, memory_mb, want_html), pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(writer, "wb") as out:
+                out.write(data)
+        finally:
+            os._exit(0)
+    os.close(writer)
+    chunks: list[bytes] = []
+    timed_out = False
+    with os.fdopen(reader, "rb", buffering=0) as pipe:
+        while True:
+            left = started + timeout_s - time.monotonic()
+            if left <= 0 or not select.select([pipe], [], [], left)[0]:
+                timed_out = True
+                kill_group(pid)
+                break
+            chunk = pipe.read(1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    if not timed_out:
+        try:
+            result: Result = pickle.loads(b"".join(chunks))
+            return result, pid
+        except (pickle.UnpicklingError, EOFError, ValueError):
+            pass
+    returncode = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    if timed_out:
+        return failed(f"timed out after {timeout_s:g} s (process killed)", timeout_s), None
+    return failed(exit_reason(returncode, memory_mb), time.monotonic() - started), None
 
 
 def exit_reason(returncode: int, memory_mb: int) -> str:

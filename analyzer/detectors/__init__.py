@@ -6,9 +6,11 @@ Plugins register in the entry-point group ``bundle_analyzer.detectors``; an entr
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Iterable
-from importlib.metadata import entry_points
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 
 from analyzer.detectors.agent import AgentAutoUpdateDisabled, AgentNotRunning, AgentOutdated, VerboseLoggingDisabled
@@ -52,11 +54,18 @@ def _instances(obj: Any) -> Iterable[Detector]:
         raise TypeError(f"not a Detector: {obj!r}")
 
 
+@cache
+def _entry_points(search_path: tuple[str, ...]) -> tuple[EntryPoint, ...]:
+    """The group's entry points, looked up once per ``sys.path`` (the lookup reads the metadata of
+    every installed distribution: milliseconds, more than a small bundle's analysis)."""
+    return tuple(entry_points(group=ENTRY_POINT_GROUP))
+
+
 def plugin_detectors() -> list[Detector]:
     """Detectors of installed distributions (entry-point group ``bundle_analyzer.detectors``).
     A plugin that fails to load is skipped with a warning: it must not stop the analysis."""
     found: list[Detector] = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in _entry_points(tuple(sys.path)):
         try:
             found.extend(_instances(ep.load()))
         except Exception as exc:  # noqa: BLE001 - third-party code
