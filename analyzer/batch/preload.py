@@ -14,7 +14,7 @@ import zoneinfo  # noqa: F401 - imported lazily by analyzer.api for named VM tim
 from analyzer import api, diagnosis, fingerprint, redact  # noqa: F401
 from analyzer.batch import worker  # noqa: F401
 from analyzer.detectors import all_detectors, missing  # noqa: F401
-from analyzer.intake import archives  # noqa: F401
+from analyzer.intake import archives, sevenzip  # noqa: F401
 from analyzer.locale import DEFAULT, catalog
 from analyzer.sources import recognize_content, recognize_path
 from parsers import get_parser, parser_names

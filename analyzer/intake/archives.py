@@ -38,9 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-import py7zr
-
-from analyzer.intake import sevenzip, zipsafe
+from analyzer.intake import zipsafe
 from analyzer.intake.limits import BudgetExhausted, IntakeError, LimitExceeded, Limits
 from analyzer.intake.paths import normalize_path, refusal
 from analyzer.intake.streams import (
@@ -55,6 +53,8 @@ from analyzer.intake.streams import (
 )
 
 if TYPE_CHECKING:
+    import py7zr
+
     from analyzer.intake.members import Bundle, Member
 
 _GZIP, _BZIP2, _XZ, _TAR, _ZIP, _7Z = "gzip", "bzip2", "xz", "tar", "zip", "7z"
@@ -353,6 +353,8 @@ def _zip(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
 
 def _7z(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: BinaryIO, depth: int,
         top: bool) -> Iterator[Member]:
+    from analyzer.intake import sevenzip  # py7zr: tens of milliseconds of import, for 7z bundles only
+
     with ExitStack() as stack:
         f = _seekable(stream, stack)
         try:
