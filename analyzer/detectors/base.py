@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from analyzer.detectors.scope import Scope, about_vmsnapshot, as_int
@@ -154,9 +155,11 @@ class Detector:
 
     def match(self, scope: Scope, signatures: Iterable[Signature]) -> list[Hit]:
         table = tuple(signatures)
+        gate, unpatterned = _gate(table)
         hits = []
         for e in scope.events:
-            for s in table:
+            # a message that no text-only row finds can only match the rows with kinds or without a pattern
+            for s in table if gate is None or gate.search(e.message) else unpatterned:
                 if s.matches(e):
                     hits.append(Hit.of_event(e, s.severity, scope.live(e.ts, self.recovery_kinds), s.id))
                     break
@@ -193,6 +196,16 @@ class Detector:
             first_seen=iso(dated[0]) if dated else None,
             last_seen=iso(dated[-1]) if dated else None,
         )
+
+
+@cache
+def _gate(table: tuple[Signature, ...]) -> tuple[re.Pattern[str] | None, tuple[Signature, ...]]:
+    """One expression for the message patterns of the rows that take any kind, and the other rows."""
+    patterns = [s.pattern for s in table if s.pattern and not s.kinds]
+    if not patterns:
+        return None, table
+    gate = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    return gate, tuple(s for s in table if s.kinds or not s.pattern)
 
 
 def strongest(hits: list[Hit], limit: int = MAX_EVIDENCE) -> list[Hit]:

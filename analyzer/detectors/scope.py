@@ -72,6 +72,15 @@ class Scope:
     end: datetime | None
     attempts: list[Attempt] = field(default_factory=list)
     successes: list[datetime] = field(default_factory=list)
+    # newest success and newest time per kind, so that followed_by is O(1) per hit
+    _newest_success: datetime | None = field(init=False, repr=False, default=None)
+    _latest: dict[str, datetime] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._newest_success = max(self.successes, default=None)
+        for e in self.events:
+            if e.ts is not None and (e.kind not in self._latest or e.ts > self._latest[e.kind]):
+                self._latest[e.kind] = e.ts
 
     @classmethod
     def of(cls, analysis: Analysis) -> Scope:
@@ -101,10 +110,9 @@ class Scope:
         """A successful snapshot, or an event of ``kinds``, comes after ``ts``."""
         if ts is None:
             return False
-        if any(s > ts for s in self.successes):
+        if self._newest_success is not None and self._newest_success > ts:
             return True
-        wanted = set(kinds)
-        return bool(wanted) and any(e.kind in wanted and e.ts is not None and e.ts > ts for e in self.events)
+        return any(k in self._latest and self._latest[k] > ts for k in set(kinds))
 
     def live(self, ts: datetime | None, recovery_kinds: Iterable[str] = ()) -> bool:
         """Inside the window and not recovered afterwards: evidence about the failing backup."""
