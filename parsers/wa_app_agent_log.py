@@ -38,7 +38,9 @@ FALLBACK = re.compile(
     r"^\[?(?P<ts>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?Z?)\]?\s*"
     r"(?:\[(?P<level>[A-Za-z]+)\])?\s*(?P<msg>.*)$"
 )
-BANNER = re.compile(r"^={4,}\s*(?P<title>.*?)\s*={4,}\s*$")
+# linear: the plain form backtracked cubically on a line of "=" (4000 of them took 158 s); a line of "="
+# alone (no title, so neither start nor end) is no longer a banner
+BANNER = re.compile(r"^={4,}+\s*+(?P<title>.*?)\s*(?<!=)={4,}+\s*$")
 _BANNER_TIME = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z?)")
 _LEVELS = {"INFO": "info", "WARN": "warning", "WARNING": "warning", "ERROR": "error", "TRACE": "debug",
            "HEART": "info", "VERBOSE": "verbose", "DEBUG": "debug", "FATAL": "critical", "CRITICAL": "critical"}
