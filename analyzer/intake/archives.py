@@ -324,14 +324,14 @@ def _zip(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
         if bad is not None:
             raise LimitExceeded(f"{path}: overlapping zip entries at {bad!r} (a zip bomb): archive refused")
         infos = zf.infolist()
-        files = [i for i in infos if not i.is_dir()]
+        files = [i for i in infos if not _zip_dir(i)]
         if top and files and all(zipsafe.is_encrypted(i) for i in files):
             raise IntakeError(f"{path}: {zipsafe.ENCRYPTED}")
         sole = top and len(files) == 1
         read = 0
         for info in infos:
             w.budget.add_member(_join(prefix, info.filename))
-            if info.is_dir():
+            if _zip_dir(info):
                 continue
             member_path, name, reason = _checked_name(w, prefix, info.orig_filename)
             reason = reason or zipsafe.entry_refusal(info, w.limits) or w.budget.check_declared(info.file_size)
@@ -347,6 +347,11 @@ def _zip(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
             with raw:
                 yield from _entry(w, member_path, prefix if sole else member_path, f"{origin}!{name}", raw,
                                   info.file_size, depth + 1, top=sole)
+
+
+def _zip_dir(info: zipfile.ZipInfo) -> bool:
+    """``ZipInfo.is_dir`` raises IndexError on an empty name (found by fuzz_intake); the name check refuses it."""
+    return info.filename.endswith("/")
 
 
 # --- 7z --------------------------------------------------------------------------------------------

@@ -9,8 +9,10 @@ analyzed, exit codes of DESIGN 3.2, nothing written outside the sandbox (the ``s
 from __future__ import annotations
 
 import gzip
+import io
 import random
 import struct
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -185,3 +187,14 @@ def test_7z_next_header_offset_past_the_end(sandbox: Sandbox, offset: int) -> No
     data[12:20] = struct.pack("<Q", offset)
     with pytest.raises(IntakeError, match="7z archive truncated"):
         analyze(sandbox.write("far.7z", bytes(data)))
+
+
+def test_zip_entry_with_an_empty_name(sandbox: Sandbox) -> None:
+    """Found by fuzz_intake: zipfile's ``ZipInfo.is_dir`` raised IndexError on an empty entry name."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(GOOD_PATH, GOOD_LOG)
+        zf.writestr(zipfile.ZipInfo(""), b"nameless\n")
+    report = analyze(sandbox.write("empty-name.zip", buf.getvalue()))
+    assert_good_log_analyzed(report)
+    assert source(report, "")["error"] == "empty member name: refused"
