@@ -15,7 +15,7 @@ from analyzer.api import Options, parse_bundle
 from analyzer.redact import Redactor
 from analyzer.timeline import ROW_COLUMNS, row
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and full-width forms
 _PARQUET_GROUP = 50_000
 
 
