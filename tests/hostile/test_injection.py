@@ -43,6 +43,5 @@ def test_formula_payloads_are_neutralized_in_the_timeline_csv(sandbox: Sandbox) 
     assert len(rows) > 2 * len(FORMULAS)
     offending = [c for c in cells if c.startswith(_TRIGGERS)]
     assert offending == []
-    text = out.read_text(encoding="utf-8")
     for payload in FORMULAS:
-        assert payload.strip() in text  # kept as data, prefixed with '
+        assert any(payload.strip() in c for c in cells), payload  # kept as data, prefixed with '
