@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import BinaryIO
 
 from analyzer import __version__
@@ -92,6 +93,9 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
     if not sources and not bundle.member_paths:
         raise IntakeError(f"{path}: no files in the input")
     timeline.finalize(_utc_offset(facts, timeline.latest_local()))
+    for source, kind, n, member_path in timeline.dropped():
+        problems.append(Problem(member_path, None, f"{n} older {kind} events of {source} were counted but not kept "
+                                                   f"(at most {timeline.max_notable} per kind)"))
     os_name = max(os_votes, key=lambda k: os_votes[k]) if any(os_votes.values()) else "unknown"
     layout = detect_layout(bundle.member_paths)
     host = next((str(f.value) for f in reversed(facts) if f.name == "host.name" and f.value), None)
@@ -112,7 +116,8 @@ def _parse_member(member: Member, timeline: Timeline, facts: list[Fact], problem
         rec = recognize_content(member.path, head)
         if rec is None:
             return SourceEntry(member.path, None, "skipped", error="no parser recognizes this file"), None
-    ctx = ParseContext(member.path, rec.parser)
+    counter = None if timeline.keep_all else partial(timeline.count_ordinary, rec.parser)
+    ctx = ParseContext(member.path, rec.parser, counter)
     n = 0
     try:
         parser = get_parser(rec.parser)
@@ -132,7 +137,8 @@ def _entry(member: Member, parser: str, status: str, n: int, ctx: ParseContext, 
            problems: list[Problem], error: str | None) -> SourceEntry:
     facts.extend(ctx.facts)
     problems.extend(ctx.problems)
-    return SourceEntry(member.path, parser, status, n, [_problem_text(p) for p in ctx.problems[:20]], error)
+    return SourceEntry(member.path, parser, status, n + ctx.counted, [_problem_text(p) for p in ctx.problems[:20]],
+                       error)
 
 
 def _problem_text(p: Problem) -> str:

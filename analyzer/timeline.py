@@ -4,7 +4,10 @@ Parsers stream events in file order. Events that detectors look for (``Event.not
 kind, or warning and above) stay in memory; ordinary records are only counted, unless the caller
 asks for the full stream (``keep_all=True``, used by ``bundle-analyze timeline``). Kept ordinary
 records are spilled to anonymous temporary files in sorted runs and merged on output, so a 1 GB log
-never sits in memory.
+never sits in memory. Notable events are capped too: per (source, kind) the newest ``MAX_NOTABLE``
+are kept and older ones only counted (:meth:`Timeline.dropped`), so a log with millions of warnings
+cannot exhaust memory. Parsers may report an ordinary record without building an event
+(:meth:`Timeline.count_ordinary`, through ``ParseContext.counter``) when the full stream is not kept.
 
 Local-time records (waagent 2.0-2.2.45, Event Viewer CSV/TXT) are converted with the VM's UTC
 offset once the whole bundle has been read; without one they are taken as UTC and marked
@@ -25,7 +28,9 @@ from typing import IO, Any
 from parsers.base import Event
 
 SPILL_EVENTS = 100_000
+MAX_NOTABLE = 20_000  # notable events kept per (source, kind); older ones are counted
 _MAX_TS = datetime.max.replace(tzinfo=UTC)
+_MIN_NAIVE = datetime.min
 
 
 def _key(e: Event) -> tuple[datetime, int, str, int]:
@@ -33,10 +38,21 @@ def _key(e: Event) -> tuple[datetime, int, str, int]:
     return (e.ts or _MAX_TS, 1 if e.attrs.get("via") == "syslog" else 0, e.path, e.line)
 
 
+def _age(item: tuple[int, Event]) -> datetime:
+    # newest first when a kind's events are capped; local and UTC times compare as wall clocks
+    ts = item[1].ts
+    return _MIN_NAIVE if ts is None else ts.replace(tzinfo=None)
+
+
 class Timeline:
-    def __init__(self, keep_all: bool = False) -> None:
+    def __init__(self, keep_all: bool = False, max_notable: int = MAX_NOTABLE) -> None:
         self.keep_all = keep_all
+        self.max_notable = max_notable
         self.notable: list[Event] = []
+        # (source, kind) -> (arrival number, event), trimmed to the newest max_notable now and then
+        self._kept: dict[tuple[str, str], list[tuple[int, Event]]] = {}
+        self._seq = 0
+        self._dropped: dict[tuple[str, str], tuple[int, str]] = {}  # -> (count, path of one dropped event)
         self.count = 0
         self.first: datetime | None = None
         self.last: datetime | None = None
@@ -58,13 +74,43 @@ class Timeline:
                 self._latest_local = e.ts
             self._hist[(e.source, e.local, e.ts.replace(minute=0, second=0, microsecond=0, tzinfo=None))] += 1
         if e.notable:
-            self.notable.append(e)
+            kept = self._kept.setdefault((e.source, e.kind), [])
+            kept.append((self._seq, e))
+            self._seq += 1
+            if len(kept) >= 2 * self.max_notable:
+                self._trim(e.source, e.kind, kept)
         elif self.keep_all:
             self._buffer.append(e)
             if len(self._buffer) >= SPILL_EVENTS:
                 self._spill_raw()
         else:
             self._count(e)
+
+    def count_ordinary(self, source: str, ts: datetime | None, local: bool) -> None:
+        """An ordinary record (``Event.notable`` false) that is only counted: what :meth:`add` keeps of it."""
+        self.by_source[source] += 1
+        self.count += 1
+        if ts is not None:
+            if local and (self._latest_local is None or ts > self._latest_local):
+                self._latest_local = ts
+            self._hist[(source, local, ts.replace(minute=0, second=0, microsecond=0, tzinfo=None))] += 1
+            self._range(ts, local)
+
+    def _trim(self, source: str, kind: str, kept: list[tuple[int, Event]]) -> None:
+        """Keep the newest ``max_notable`` events of (source, kind); the others are counted only."""
+        if len(kept) <= self.max_notable:
+            return
+        kept.sort(key=_age)
+        cut = len(kept) - self.max_notable
+        for _, e in kept[:cut]:
+            self._count(e)
+        n, path = self._dropped.get((source, kind), (0, kept[0][1].path))
+        self._dropped[(source, kind)] = (n + cut, path)
+        del kept[:cut]
+
+    def dropped(self) -> list[tuple[str, str, int, str]]:
+        """(source, kind, events counted but not kept, path of one of them) for every capped kind."""
+        return [(source, kind, n, path) for (source, kind), (n, path) in sorted(self._dropped.items())]
 
     def extend(self, events: Iterable[Event]) -> int:
         n = 0
@@ -107,6 +153,13 @@ class Timeline:
             return
         self._finalized = True
         self.utc_offset = utc_offset
+        kept: list[tuple[int, Event]] = []
+        for (source, kind), items in self._kept.items():
+            self._trim(source, kind, items)
+            kept += items
+        kept.sort(key=lambda item: item[0])  # arrival order, as the events came
+        self.notable = [e for _, e in kept]
+        self._kept = {}
         for e in self.notable:
             self._convert(e)
         self.notable.sort(key=_key)

@@ -34,6 +34,7 @@ _G0_EXT = re.compile(r"\[([^\]]+)\]")
 _EXT_VERSION = re.compile(r"(.+?)-(\d+(?:\.\d+)+)$")
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x([0-9a-fA-F]{2}))")
 _PAYLOAD_MARK = "Event: name="
+_ORDINARY_LEVELS = ("verbose", "info")  # below warning: such a record of kind "log" is not notable
 MAX_CONTINUATION = 2000  # lines folded into one record; the rest are counted, not kept
 VMSNAPSHOT = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
 
@@ -153,19 +154,37 @@ class AgentEvents:
         self._payload: Any = None
 
     def event(self, rec: Record) -> Event:
+        """The event of ``rec``, with its facts."""
+        e = self._event(rec, countable=False)
+        assert e is not None  # only countable records are ever just counted
+        return e
+
+    def event_or_count(self, rec: Record) -> Event | None:
+        """The event of ``rec``, or None when it is an ordinary record that ``ctx.count`` took."""
+        return self._event(rec, countable=True)
+
+    def _event(self, rec: Record, countable: bool) -> Event | None:
         message = "\n".join([rec.msg, *rec.extra]) if rec.extra else rec.msg
         message = message.rstrip()
-        attrs: dict[str, Any] = {"gen": rec.gen}
+        raw = None
         if "\\" in message:
             decoded = decode_escapes(message)
             if decoded != message:
-                attrs["raw"] = message
-                message = decoded
+                raw, message = message, decoded
+        component, extension, version = split_prefix(rec.prefix) if rec.prefix else ("", "", "")
+        found = self._payload_event(message, rec.level) if _PAYLOAD_MARK in message else None
+        if found is None:
+            found = AGENT_TABLE.classify(message)
+        if (found is None and countable and rec.level in _ORDINARY_LEVELS and extension != VMSNAPSHOT and not self.via
+                and self.ctx.count(rec.ts, rec.local)):
+            return None  # ordinary: no detector reads it and it gives no fact
+        attrs: dict[str, Any] = {"gen": rec.gen}
+        if raw is not None:
+            attrs["raw"] = raw
         if rec.dropped:
             attrs["continuation_dropped"] = rec.dropped
         if rec.thread:
             attrs["thread"] = rec.thread
-        component, extension, version = split_prefix(rec.prefix) if rec.prefix else ("", "", "")
         if extension:
             attrs["extension"] = extension
             if version:
@@ -173,9 +192,6 @@ class AgentEvents:
         if self.via:
             attrs["via"] = self.via
         kind = GENERIC_KIND
-        found = self._payload_event(message, rec.level) if _PAYLOAD_MARK in message else None
-        if found is None:
-            found = AGENT_TABLE.classify(message)
         if found is not None:
             kind, extra = found
             for k, v in extra.items():

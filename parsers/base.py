@@ -6,6 +6,11 @@ A parser turns the bytes of one bundle member into three kinds of output:
 * **facts** (``ctx.fact``): typed values such as the agent version or an option-245 lease;
 * **problems** (``ctx.problem``): what could not be parsed, kept as data for the report.
 
+An ordinary record (kind ``log``, level below warning: ``Event.notable`` false) may instead be reported
+with ``ctx.count(ts, local)`` when ``ctx.counter`` is set: the caller then only counts it (analysis
+without the full timeline), and the parser skips building the event. Without a counter (the full
+timeline, tests) ``ctx.count`` returns False and the parser yields the event as usual.
+
 Parsers know nothing of detectors. Every parser module defines ``PARSER``, a :class:`Parser`.
 The vocabulary of event kinds and fact names lives in ``docs/vocabulary.md``.
 """
@@ -68,11 +73,22 @@ class Problem:
 class ParseContext:
     """Collects facts and problems while a parser runs over one member."""
 
-    def __init__(self, path: str, source: str = "") -> None:
+    def __init__(self, path: str, source: str = "",
+                 counter: Callable[[datetime | None, bool], None] | None = None) -> None:
         self.path = path
         self.source = source
         self.facts: list[Fact] = []
         self.problems: list[Problem] = []
+        self.counter = counter  # takes (ts, local) of ordinary records that are only counted
+        self.counted = 0
+
+    def count(self, ts: datetime | None, local: bool) -> bool:
+        """Report an ordinary record without an event; False when the caller wants the event itself."""
+        if self.counter is None:
+            return False
+        self.counter(ts, local)
+        self.counted += 1
+        return True
 
     def fact(
         self,

@@ -43,7 +43,9 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         if pending is not None and fold_g0(pending, rec):
             continue
         if pending is not None:
-            yield builder.event(pending)
+            e = builder.event_or_count(pending)
+            if e is not None:
+                yield e
         elif orphans:
             yield ctx.event(None, orphan_line, "\n".join(orphans), level="info", component="")
             ctx.problem(f"{len(orphans)} line(s) before the first record have no timestamp", orphan_line)
@@ -55,7 +57,9 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
                 votes.add(local, utc, rec.line)
             prev_timed = rec
     if pending is not None:
-        yield builder.event(pending)
+        e = builder.event_or_count(pending)
+        if e is not None:
+            yield e
     elif orphans:
         yield ctx.event(None, orphan_line, "\n".join(orphans), level="info", component="")
         ctx.problem(f"{len(orphans)} line(s) without any agent record", orphan_line)
