@@ -282,7 +282,6 @@ class SignatureTable:
         needles = {n for s in self.sigs for n in s.needles}
         trie = _trie(needles)
         self.gate = re.compile(trie)
-        self._where = re.compile(f"(?=({trie}))")  # every needle start, overlapping
         # a needle found by the gate may be the prefix of longer needles: their signatures are candidates too
         self._index = {n: tuple(i for i, s in enumerate(self.sigs) if any(m.startswith(n) for m in s.needles))
                        for n in needles}
@@ -301,9 +300,15 @@ class SignatureTable:
         return (found[0], dict(found[1])) if found else None
 
     def _classify(self, text: str) -> tuple[str, Attrs] | None:
-        if self.gate.search(text) is None:
+        m = self.gate.search(text)
+        if m is None:
             return None
-        candidates = sorted({i for m in self._where.finditer(text) for i in self._index[m.group(1)]})
+        # at most one needle of the pruned trie matches at a position: step the gate over every start
+        found: set[int] = set()
+        while m is not None:
+            found.update(self._index[m.group()])
+            m = self.gate.search(text, m.start() + 1)
+        candidates = sorted(found)
         for i in candidates:
             sig = self.sigs[i]
             if not any(n in text for n in sig.needles):
