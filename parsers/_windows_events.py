@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from parsers.base import GENERIC_KIND, Event, ParseContext
@@ -400,6 +400,18 @@ def classify(rec: WinRecord, level: str, message: str) -> tuple[str, dict[str, A
 
 def is_sql_provider(provider: str) -> bool:
     return _family(provider) == "sql"
+
+
+#: the families :func:`classify` has rules for (and :func:`_facts`: SQL Server)
+_CLASSIFIED_FAMILIES = frozenset({*_FAMILIES.values(), "sql"})
+
+
+@lru_cache(maxsize=1024)  # bounded: a crafted log may name a new provider in every record
+def ordinary(provider: str, level: int | str | None) -> bool:
+    """Whether a record of ``provider`` at ``level`` is ordinary whatever its id and data: kind ``log``,
+    below warning, no fact (no rule of :func:`classify` is about the provider's family)."""
+    return (_family(provider) not in _CLASSIFIED_FAMILIES
+            and _LEVEL_RANK[level_of(level)[0]] < _LEVEL_RANK["warning"])
 
 
 def to_event(ctx: ParseContext, rec: WinRecord, line: int) -> Event:

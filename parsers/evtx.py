@@ -13,6 +13,12 @@ XML rendering with lxml (bench/bench_evtx.py). Files copied from a live system a
 the iterator raise once and then go on with the next one: each such error is a parse problem, and
 the totals become the ``evtx.skipped`` fact. Times are UTC (``TimeCreated/@SystemTime``, else the
 record header's time).
+
+Most records of a system log are ordinary (Information records of providers no detector reads). When
+the caller only counts those (``ParseContext.count``), their provider, level and time are read from
+the opening of the JSON string with one anchored expression and the record is counted without being
+decoded: about four times cheaper than an event. JSON escapes every quote inside a string value, so
+data cannot imitate these keys; a record of any other shape takes the full path.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import Any, BinaryIO
 import evtx as pyevtx
 import orjson
 
-from parsers._windows_events import WinRecord, to_event
+from parsers._windows_events import WinRecord, ordinary, to_event
 from parsers.base import Event, ParseContext, Parser
 
 MAGIC = b"ElfFile\x00"
@@ -35,6 +41,16 @@ _CHUNK_ERROR = re.compile(r"chunk number (\d+)", re.I)
 #: reader threads: one is fastest for the files of a bundle on 2 cores (the default, 0 = one per core,
 #: is about 1.5x slower per record; bench/bench_evtx.py reads with the same setting)
 THREADS = 1
+#: how the library opens every record's JSON, up to the provider's name
+_OPENING = ('{"Event":{"#attributes":{"xmlns":"http://schemas.microsoft.com/win/2004/08/events/event"},'
+            '"System":{"Provider":{"#attributes":{"Name":"')
+#: what follows: the provider's name, event id, level and time, in the order the library writes them
+_HEAD = re.compile(  # possessive: nothing to backtrack into, and faster
+    r'([^"\\]++)"(?:,"[^"\\]*+":"[^"\\]*+")*+\}\},'
+    r'"EventID":(?:\d++|\{"#attributes":\{"Qualifiers":\d++\},"#text":\d++\}),'
+    r'(?:"Version":\d++,)?+"Level":(\d++),(?:"Task":\d++,)?+(?:"Opcode":\d++,)?+(?:"Keywords":"[^"\\]*+",)?+'
+    r'"TimeCreated":\{"#attributes":\{"SystemTime":"([^"\\]++)"\}\}'
+)
 
 
 def _seekable(stream: BinaryIO) -> BinaryIO:
@@ -120,6 +136,15 @@ def record(raw: dict[str, Any]) -> WinRecord:
     )
 
 
+def _ordinary_time(data: str) -> datetime | None:
+    """The time of a record that its opening (provider, level) shows to be ordinary, else None."""
+    head = _HEAD.match(data, len(_OPENING)) if data.startswith(_OPENING) else None
+    if head is None:
+        return None
+    provider, level, ts = head.groups()
+    return _time(ts) if ordinary(provider, int(level)) else None
+
+
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     source = _seekable(stream)
     head = source.read(8)
@@ -135,6 +160,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     chunks: set[str] = set()
     skipped_records = 0
     n = 0
+    counting = ctx.counter is not None
     while True:
         try:
             raw = next(records)
@@ -155,6 +181,8 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
             skipped_records += 1
             break
         n += 1
+        if counting and (ts := _ordinary_time(raw["data"])) is not None and ctx.count(ts, False):
+            continue
         try:
             rec = record(raw)
         except (orjson.JSONDecodeError, AttributeError, TypeError) as exc:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 
+from parsers import get_parser
+from parsers.base import ParseContext
 from tests.conftest import REFDATA
 from tests.parsers.windows_helpers import facts, run
 
@@ -71,6 +74,24 @@ def test_start_type_changes_of_known_services_become_facts() -> None:
     start_types = facts(ctx, "service.start_type")
     assert start_types and all(f["source"] == "event 7040" for f in start_types)  # type: ignore[index]
     assert {f["service"] for f in start_types} <= {"MSDTC", "VSS", "msiserver", "swprv", "Dhcp"}  # type: ignore[index]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_ordinary_records_are_only_counted_when_the_caller_counts(name: str) -> None:
+    data = (WINDOWS / name).read_bytes()
+    full, full_ctx = run("evtx", data)
+    counted: list[tuple[datetime | None, bool]] = []
+    ctx = ParseContext("bundle/file", "evtx", lambda ts, local: counted.append((ts, local)))
+    events = list(get_parser("evtx").parse(io.BytesIO(data), ctx))
+    assert counted and ctx.counted == len(counted) and len(events) + len(counted) == len(full)
+    lines = {e.line for e in events}
+    skipped = [e for e in full if e.line not in lines]
+    assert not any(e.notable for e in skipped)  # every event a detector could look at is still there
+    assert sorted((e.ts, e.local) for e in skipped) == sorted(counted)
+    assert [(e.kind, e.message, e.attrs) for e in events] == [(e.kind, e.message, e.attrs) for e in full
+                                                               if e.line in lines]
+    assert [(f.name, f.value) for f in ctx.facts] == [(f.name, f.value) for f in full_ctx.facts]
+    assert [p.message for p in ctx.problems] == [p.message for p in full_ctx.problems]
 
 
 @pytest.mark.parametrize("data", [b"", b"ElfFile\x00" + b"\x00" * 100, b"not an evtx file at all" * 50])
