@@ -1,0 +1,79 @@
+"""Bounded analysis: notable events capped per (source, kind), ordinary records counted without events."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+from analyzer.timeline import Timeline
+from parsers.base import Event, ParseContext
+from parsers.waagent_log import parse
+
+T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+
+VMS = "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9218.0]"
+LOG = f"""\
+2024/05/01 12:00:00.000001 INFO Daemon Azure Linux Agent Version:2.2.45
+2024-05-01T10:00:01.000000Z INFO ExtHandler ExtHandler Stopped tracking cgroup walinuxagent.extension
+2024-05-01T10:00:02.000000Z INFO ExtHandler ExtHandler Checking for agent updates (family: Prod)
+2024-05-01T10:00:03.000000Z WARNING ExtHandler ExtHandler Fetch failed from [http://168.63.129.16/x]: [HTTP Failed]
+2024-05-01T10:00:04.000000Z INFO ExtHandler {VMS} Update settings file: 12.settings
+2024-05-01T10:00:05.000000Z INFO ExtHandler {VMS} Enable extension: [main/handle.sh enable]
+2024/05/01 12:00:06.000001 VERBOSE Daemon Python: 3.6.9
+2024-05-01T10:00:07.000000Z INFO ExtHandler ExtHandler an ordinary line
+  with a continuation
+"""
+
+
+def _ev(minutes: int, kind: str = "wireserver.error", level: str = "warning", line: int = 1) -> Event:
+    return Event(T0 + timedelta(minutes=minutes), "waagent_log", "var/log/waagent.log", line, level, "", kind,
+                 f"record {minutes}")
+
+
+def test_counted_records_are_exactly_the_ordinary_ones() -> None:
+    full_ctx = ParseContext("var/log/waagent.log", "waagent_log")
+    full = list(parse(_stream(LOG), full_ctx))
+    seen: list[tuple[datetime | None, bool]] = []
+    ctx = ParseContext("var/log/waagent.log", "waagent_log", lambda ts, local: seen.append((ts, local)))
+    kept = list(parse(_stream(LOG), ctx))
+    assert len(kept) + ctx.counted == len(full) == 8
+    assert ctx.counted == len(seen) == 3
+    # ordinary and nothing else to say: no extension, no fact (``Python: `` gives one)
+    ordinary = [e for e in full if not e.notable and set(e.attrs) <= {"gen", "thread"}]
+    assert seen == [(e.ts, e.local) for e in ordinary]
+    assert [e.line for e in kept] == [e.line for e in full if e not in ordinary]
+    assert [(f.name, f.value) for f in ctx.facts] == [(f.name, f.value) for f in full_ctx.facts]
+
+
+def test_count_ordinary_keeps_what_add_keeps() -> None:
+    added, counted = Timeline(), Timeline()
+    for i, local in enumerate((False, True, False)):
+        e = _ev(70 * i, kind="log", level="info")
+        e.local = local
+        if local:
+            e.ts = e.ts.replace(tzinfo=None)
+        added.add(e)
+        counted.count_ordinary(e.source, e.ts, e.local)
+    assert counted.latest_local() == added.latest_local()
+    for tl in (added, counted):
+        tl.finalize(timedelta(hours=2))
+    assert (counted.count, counted.first, counted.last) == (added.count, added.first, added.last)
+    assert counted.histogram() == added.histogram()
+    assert counted.by_source == added.by_source
+
+
+def test_notable_events_capped_per_kind_newest_kept() -> None:
+    tl = Timeline(max_notable=3)
+    for minutes in reversed(range(10)):  # a rotated log: newest file first
+        tl.add(_ev(minutes, line=minutes))
+    tl.add(_ev(5, kind="dhcp.error", line=99))
+    tl.finalize(None)
+    assert [e.line for e in tl.notable if e.kind == "wireserver.error"] == [7, 8, 9]
+    assert [e.line for e in tl.notable if e.kind == "dhcp.error"] == [99]
+    assert tl.count == 11
+    assert (tl.first, tl.last) == (T0, T0 + timedelta(minutes=9))
+    assert tl.dropped() == [("waagent_log", "wireserver.error", 7, "var/log/waagent.log")]
+
+
+def _stream(text: str) -> io.BytesIO:
+    return io.BytesIO(text.encode())
