@@ -98,17 +98,19 @@ def analyze_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the verdict line.")] = False,
     obfuscate: Annotated[bool, typer.Option(help="Replace IPs, host names and ids with tokens.")] = False,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Internal use: keep secrets in the output.")] = False,
+    timeout: Annotated[float | None, typer.Option(min=0.1, help="Stop reading the bundle after this many seconds; "
+                                                  "what was read is still analyzed.")] = None,
 ) -> None:
     """Analyze one bundle and print or write the report."""
     from analyzer.api import Options, analyze
-    from analyzer.intake import IntakeError
+    from analyzer.intake import IntakeError, Limits
     from analyzer.model import severity_rank
     from analyzer.report import to_json
 
     if no_redact:
         typer.echo("bundle-analyze: warning: --no-redact: the report may contain secrets", err=True)
     options = Options(lang=lang.value, since=_parse_time(since), until=_parse_time(until),
-                      redact=not no_redact, obfuscate=obfuscate)
+                      redact=not no_redact, obfuscate=obfuscate, limits=Limits(max_seconds=timeout))
     try:
         report = analyze(path, options)
     except IntakeError as exc:

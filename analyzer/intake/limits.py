@@ -27,6 +27,7 @@ class Limits:
     max_line: int = 64 * 1024  # bytes of one text line handed to a parser
     max_meta_bytes: int = 1 * MiB  # one tar GNU long name or PAX header; a 7z header
     max_name: int = 4096  # characters of one member name
+    max_seconds: float | None = None  # wall time to read the bundle; checked on every read (None = no limit)
 
 
 class IntakeError(Exception):

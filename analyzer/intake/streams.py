@@ -14,6 +14,7 @@ import shutil
 import struct
 import tarfile
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -35,14 +36,21 @@ class Budget:
         self.limits = limits
         self.members = 0
         self.total = 0
+        self.deadline = None if limits.max_seconds is None else time.monotonic() + limits.max_seconds
+
+    def _check_time(self, path: str) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise BudgetExhausted(f"{path}: analysis time limit max_seconds={self.limits.max_seconds:g} reached")
 
     def add_member(self, path: str) -> None:
         self.members += 1
+        self._check_time(path)
         if self.members > self.limits.max_members:
             raise BudgetExhausted(f"{path}: more than max_members={self.limits.max_members} entries in the bundle")
 
     def charge(self, path: str, n: int) -> None:
         self.total += n
+        self._check_time(path)
         if self.total > self.limits.max_total_bytes:
             raise BudgetExhausted(
                 f"{path}: the bundle expands to more than max_total_bytes={self.limits.max_total_bytes} bytes")
