@@ -348,9 +348,20 @@ def _scm(eid: int, data: dict[str, Any] | list[Any] | None, message: str) -> tup
     return ("service.crash" if eid in _SCM_CRASH else "service.state"), attrs
 
 
+#: the families :func:`classify` has rules for (and :func:`_facts`: SQL Server)
+_CLASSIFIED_FAMILIES = frozenset({*_FAMILIES.values(), "sql"})
+
+
+def _plain_kind(level: str) -> str:
+    """The kind of a record no rule maps: warnings and above stay visible to detectors."""
+    return "windows.event" if _LEVEL_RANK[level] >= _LEVEL_RANK["warning"] else GENERIC_KIND
+
+
 def classify(rec: WinRecord, level: str, message: str) -> tuple[str, dict[str, Any]]:
     """The event kind of a record and the attrs that kind carries (see docs/vocabulary.md)."""
     fam = _family(rec.provider)
+    if fam not in _CLASSIFIED_FAMILIES:
+        return _plain_kind(level), {}
     eid = rec.event_id if rec.event_id is not None else -1
     attrs: dict[str, Any] = {}
     kind = ""
@@ -393,17 +404,11 @@ def classify(rec: WinRecord, level: str, message: str) -> tuple[str, dict[str, A
         codes = hresults(message + " " + " ".join(data_values(rec.data)))
         if codes:
             attrs["hresult"] = codes[0]
-    if not kind:
-        kind = "windows.event" if _LEVEL_RANK[level] >= _LEVEL_RANK["warning"] else GENERIC_KIND
-    return kind, attrs
+    return kind or _plain_kind(level), attrs
 
 
 def is_sql_provider(provider: str) -> bool:
     return _family(provider) == "sql"
-
-
-#: the families :func:`classify` has rules for (and :func:`_facts`: SQL Server)
-_CLASSIFIED_FAMILIES = frozenset({*_FAMILIES.values(), "sql"})
 
 
 @lru_cache(maxsize=1024)  # bounded: a crafted log may name a new provider in every record

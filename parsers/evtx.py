@@ -15,10 +15,11 @@ the totals become the ``evtx.skipped`` fact. Times are UTC (``TimeCreated/@Syste
 record header's time).
 
 Most records of a system log are ordinary (Information records of providers no detector reads). When
-the caller only counts those (``ParseContext.count``), their provider, level and time are read from
-the opening of the JSON string with one anchored expression and the record is counted without being
-decoded: about four times cheaper than an event. JSON escapes every quote inside a string value, so
-data cannot imitate these keys; a record of any other shape takes the full path.
+the caller only counts those (``ParseContext.count``), the opening of the JSON string (everything
+before the time: provider, event id, level, task, keywords) is checked against the exact shape the
+library writes and the record is counted without being decoded: about five times cheaper than an
+event. JSON escapes every quote inside a string value, so data cannot imitate these keys; a record of
+any other shape takes the full path.
 """
 
 from __future__ import annotations
@@ -41,16 +42,16 @@ _CHUNK_ERROR = re.compile(r"chunk number (\d+)", re.I)
 #: reader threads: one is fastest for the files of a bundle on 2 cores (the default, 0 = one per core,
 #: is about 1.5x slower per record; bench/bench_evtx.py reads with the same setting)
 THREADS = 1
-#: how the library opens every record's JSON, up to the provider's name
-_OPENING = ('{"Event":{"#attributes":{"xmlns":"http://schemas.microsoft.com/win/2004/08/events/event"},'
-            '"System":{"Provider":{"#attributes":{"Name":"')
-#: what follows: the provider's name, event id, level and time, in the order the library writes them
-_HEAD = re.compile(  # possessive: nothing to backtrack into, and faster
-    r'([^"\\]++)"(?:,"[^"\\]*+":"[^"\\]*+")*+\}\},'
+#: the key of the record's time; what comes before it is the record's opening
+_TIME_KEY = '"TimeCreated":{"#attributes":{"SystemTime":"'
+#: an opening as the library writes it: provider name, event id, level (then task, opcode, keywords)
+_OPENING = re.compile(  # possessive: nothing to backtrack into
+    r'\{"Event":\{(?:"#attributes":\{[^{}]*+\},)?+"System":\{'
+    r'"Provider":\{"#attributes":\{"Name":"([^"\\]++)"(?:,"[^"\\]*+":"[^"\\]*+")*+\}\},'
     r'"EventID":(?:\d++|\{"#attributes":\{"Qualifiers":\d++\},"#text":\d++\}),'
     r'(?:"Version":\d++,)?+"Level":(\d++),(?:"Task":\d++,)?+(?:"Opcode":\d++,)?+(?:"Keywords":"[^"\\]*+",)?+'
-    r'"TimeCreated":\{"#attributes":\{"SystemTime":"([^"\\]++)"\}\}'
 )
+_OPENINGS_KEPT = 4096  # distinct openings whose verdict is remembered per file
 
 
 def _seekable(stream: BinaryIO) -> BinaryIO:
@@ -136,13 +137,24 @@ def record(raw: dict[str, Any]) -> WinRecord:
     )
 
 
-def _ordinary_time(data: str) -> datetime | None:
-    """The time of a record that its opening (provider, level) shows to be ordinary, else None."""
-    head = _HEAD.match(data, len(_OPENING)) if data.startswith(_OPENING) else None
-    if head is None:
+def _ordinary_time(data: str, verdicts: dict[str, bool]) -> datetime | None:
+    """The time of a record that its opening shows to be ordinary, else None. Records of one provider,
+    id and level share their opening: ``verdicts`` remembers what each one showed."""
+    at = data.find(_TIME_KEY)
+    if at < 0:
         return None
-    provider, level, ts = head.groups()
-    return _time(ts) if ordinary(provider, int(level)) else None
+    opening = data[:at]
+    verdict = verdicts.get(opening)
+    if verdict is None:
+        head = _OPENING.fullmatch(opening)
+        verdict = head is not None and ordinary(head[1], int(head[2]))
+        if len(verdicts) < _OPENINGS_KEPT:
+            verdicts[opening] = verdict
+    if not verdict:
+        return None
+    start = at + len(_TIME_KEY)
+    end = data.find('"', start)
+    return _time(data[start:end]) if end > 0 else None
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
@@ -161,6 +173,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     skipped_records = 0
     n = 0
     counting = ctx.counter is not None
+    verdicts: dict[str, bool] = {}
     while True:
         try:
             raw = next(records)
@@ -181,7 +194,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
             skipped_records += 1
             break
         n += 1
-        if counting and (ts := _ordinary_time(raw["data"])) is not None and ctx.count(ts, False):
+        if counting and (ts := _ordinary_time(raw["data"], verdicts)) is not None and ctx.count(ts, False):
             continue
         try:
             rec = record(raw)
