@@ -15,7 +15,6 @@ import struct
 import subprocess
 import sys
 import tarfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -30,33 +29,6 @@ GOOD_LOG = (
 MiB = 1 << 20
 GiB = 1 << 30
 CLI_MEMORY = 1536 * MiB  # RLIMIT_AS for the bomb cases
-
-
-def tar_bytes(entries: dict[str, bytes], mode: str = "w:gz") -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode=mode) as tf:  # type: ignore[call-overload]
-        for name, data in entries.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def zip_bytes(entries: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=method) as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def seven_zip(path: Path, entries: dict[str, bytes], **kwargs: Any) -> Path:
-    import py7zr
-
-    with py7zr.SevenZipFile(path, "w", **kwargs) as z:
-        for name, data in entries.items():
-            z.writestr(data, name)
-    return path
 
 
 def with_good_log(entries: dict[str, bytes]) -> dict[str, bytes]:

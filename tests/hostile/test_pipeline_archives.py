@@ -27,17 +27,15 @@ from hostile_corpus import (
     many_entries_tgz,
     overlap_zip,
     run_cli,
-    seven_zip,
     source,
     sparse_tar,
-    tar_bytes,
     with_good_log,
     zeros_gzip,
-    zip_bytes,
 )
 
 from analyzer.api import analyze
 from analyzer.intake import IntakeError
+from tests.intake.intake_fixtures import seven_zip, tar_bytes, zip_bytes
 
 # incompressible filler, so that a cut or an overwrite lands inside compressed member data
 _NOISE = random.Random(11).randbytes(120_000)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hostile_corpus import GOOD_LOG, GOOD_PATH, Sandbox, assert_good_log_analyzed, json_report, run_cli, tar_bytes
+from hostile_corpus import GOOD_LOG, GOOD_PATH, Sandbox, assert_good_log_analyzed, json_report, run_cli
 
 from analyzer.api import analyze
 from analyzer.export import export_timeline
@@ -20,6 +20,7 @@ from analyzer.report import to_json
 from parsers import get_parser
 from parsers.base import ParseContext
 from parsers.event_xml import NS
+from tests.intake.intake_fixtures import tar_bytes
 
 CANARY = "CANARY-xml-5d1e0b"
 LAUGH = "lolLOLlol"
