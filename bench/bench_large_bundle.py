@@ -1,10 +1,15 @@
 """Large bundle: analysis of a tar.gz holding ~1 GB of agent logs vs ``gzip -dc FILE | wc -l``.
 
-Run: ``python3 bench/bench_large_bundle.py [--mb 1024]``. It writes a deterministic tar.gz (waagent.log
-with its rotations and VMSnapshot extension logs, mixed log generations, tracebacks, heartbeats) into a
-temporary folder, then prints: the baseline time of ``gzip -dc FILE | wc -l``, the wall time of
+Run: ``python3 bench/bench_large_bundle.py [--mb 1024] [--mix stress|steady]``. It writes a deterministic
+tar.gz (waagent.log with its rotations and VMSnapshot extension logs, mixed log generations, tracebacks,
+heartbeats) into a temporary folder, then prints: the baseline time of ``gzip -dc FILE | wc -l``, the wall time of
 ``bundle-analyze FILE --format json``, the ratio, MB/s of uncompressed log, and the analyzer's peak
 RSS. Targets (DESIGN.md section 5): ratio <= 3, peak RSS < 400 MB.
+
+Two line mixes: ``stress`` (default) makes five of six agent records ones that detectors look for
+(heartbeats, goal-state records, handler states, WireServer warnings, tracebacks): the worst case for
+classification. ``steady`` is a steady-state agent: per cycle of 19 records, one heartbeat, one goal
+state, one handler state, one extension status, one warning, and routine records that are only counted.
 """
 
 from __future__ import annotations
@@ -34,11 +39,42 @@ _G4 = (
     "Traceback (most recent call last):\n  File \"/var/lib/waagent/WALinuxAgent-2.9.1.1/bin/x.egg/update.py\", "
     "line 350, in _try_update_goal_state\nazurelinuxagent.common.exception.ProtocolError: [ProtocolError] timed out",
 )
+_ROUTINE = (
+    "{d}T{t}.{us:06d}Z INFO ExtHandler ExtHandler Checking for agent updates (family: Prod)",
+    "{d}T{t}.{us:06d}Z INFO ExtHandler ExtHandler Downloading agent manifest",
+    "{d}T{t}.{us:06d}Z INFO MonitorHandler ExtHandler Stopped tracking cgroup walinuxagent.service [/sys/fs/cgroup]",
+    "{d}T{t}.{us:06d}Z INFO EnvHandler ExtHandler Configure routes",
+    "{d}T{t}.{us:06d}Z INFO EnvHandler ExtHandler Gateway:None",
+    "{d}T{t}.{us:06d}Z INFO EnvHandler ExtHandler Routes:None",
+    "{d}T{t}.{us:06d}Z INFO ExtHandler ExtHandler No requested version specified, checking for all versions for "
+    "agent update (family: Prod)",
+    "{d}T{t}.{us:06d}Z INFO ExtHandler ExtHandler Current Agent 2.9.1.1 completed all update checks, exiting "
+    "current update",
+    "{d}T{t}.{us:06d}Z INFO CollectLogsHandler ExtHandler Wait for next log collection",
+    "{d}T{t}.{us:06d}Z INFO ExtHandler ExtHandler Looking for existing remote access users.",
+    "{d}T{t}.{us:06d}Z INFO ExtHandler ExtHandler Downloaded certificate {{'thumbprint': 'AB12', "
+    "'hasPrivateKey': False}}",
+    "{d}T{t}.{us:06d}Z INFO SendTelemetryHandler ExtHandler Successfully started the SendTelemetryHandler thread",
+    "{d}T{t}.{us:06d}Z INFO ExtHandler ExtHandler Checking for agent updates (family: Prod)",
+    "{d}T{t}.{us:06d}Z INFO EnvHandler ExtHandler Configure routes",
+)
+_STEADY = (
+    *_ROUTINE[:7],
+    _G4[0],  # heartbeat
+    *_ROUTINE[7:10],
+    _G4[1],  # goal state
+    _G4[2],  # handler state
+    "{d}T{t}.{us:06d}Z INFO ExtHandler ExtHandler Extension status: "
+    "[('Microsoft.Azure.RecoveryServices.VMSnapshotLinux', 'success')]",
+    *_ROUTINE[10:],
+    _G4[4],  # warning
+)
+_MIXES = {"stress": _G4, "steady": _STEADY}
 _G2 = "{ds} {t}.{us:06d} INFO Daemon Azure Linux Agent Version:2.2.45"
 _EXT = "{d} {t}.{us:06d} [Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0]PreSnapshot: Status Code: 200"
 
 
-def _lines(start_day: int, count: int, kind: str) -> bytes:
+def _lines(start_day: int, count: int, kind: str, templates: tuple[str, ...] = _G4) -> bytes:
     out = []
     for n in range(count):
         sec = n % 86400
@@ -49,14 +85,14 @@ def _lines(start_day: int, count: int, kind: str) -> bytes:
         elif n % 97 == 0:
             out.append(_G2.format(ds=d.replace("-", "/"), t=t, us=n % 999999))
         else:
-            out.append(_G4[n % len(_G4)].format(d=d, t=t, us=n % 999999, n=n))
+            out.append(templates[n % len(templates)].format(d=d, t=t, us=n % 999999, n=n))
     return ("\n".join(out) + "\n").encode()
 
 
-def make_bundle(folder: Path, mb: int) -> tuple[Path, int]:
+def make_bundle(folder: Path, mb: int, mix: str = "stress") -> tuple[Path, int]:
     """Write the tar.gz; return its path and the uncompressed log bytes."""
     target = mb * 1024 * 1024
-    chunk = _lines(1, 200_000, "agent")
+    chunk = _lines(1, 200_000, "agent", _MIXES[mix])
     ext_chunk = _lines(1, 100_000, "ext")
     files: list[tuple[str, bytes, int]] = []  # name, chunk, repeats
     main_repeats = max(1, int(target * 0.5 / len(chunk)))
@@ -87,15 +123,16 @@ def make_bundle(folder: Path, mb: int) -> tuple[Path, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=int, default=1024, help="uncompressed MB of logs (default 1024)")
+    ap.add_argument("--mix", choices=sorted(_MIXES), default="stress", help="line mix (default stress)")
     args = ap.parse_args()
     exe = shutil.which("bundle-analyze")
     if exe is None:
         sys.exit("bundle-analyze is not installed: pip install .")
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        bundle, raw = make_bundle(Path(tmp), args.mb)
-        print(f"generated {bundle.stat().st_size / 1e6:.0f} MB tar.gz holding {raw / 1e6:.0f} MB of logs "
-              f"in {time.perf_counter() - t0:.1f} s")
+        bundle, raw = make_bundle(Path(tmp), args.mb, args.mix)
+        print(f"mix {args.mix}: generated {bundle.stat().st_size / 1e6:.0f} MB tar.gz holding "
+              f"{raw / 1e6:.0f} MB of logs in {time.perf_counter() - t0:.1f} s")
         t0 = time.perf_counter()
         subprocess.run(f"gzip -dc {bundle} | wc -l", shell=True, check=True, capture_output=True)
         base = time.perf_counter() - t0
