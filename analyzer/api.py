@@ -15,6 +15,7 @@ from functools import partial
 from typing import BinaryIO
 
 from analyzer import __version__
+from analyzer.clock import offset_from_twins
 from analyzer.intake import IntakeError, Limits, Member, open_bundle
 from analyzer.model import BundleInfo, Report, SourceEntry
 from analyzer.sources import Recognized, detect_layout, recognize_content, recognize_path, source_os
@@ -92,6 +93,10 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
         sources.append(SourceEntry(p.path, None, "failed", error=p.message))
     if not sources and not bundle.member_paths:
         raise IntakeError(f"{path}: no files in the input")
+    if not any(f.name == "tz.utc_offset_minutes" for f in facts):
+        twin = offset_from_twins(timeline.kept())
+        if twin is not None:
+            facts.append(twin)
     timeline.finalize(_utc_offset(facts, timeline.latest_local()))
     for source, kind, n, member_path in timeline.dropped():
         problems.append(Problem(member_path, None, f"{n} older {kind} events of {source} were counted but not kept "

@@ -86,6 +86,12 @@ class Timeline:
         else:
             self._count(e)
 
+    def kept(self) -> Iterator[Event]:
+        """The notable events kept so far (before :meth:`finalize`: local times not yet converted)."""
+        for items in self._kept.values():
+            for _, e in items:
+                yield e
+
     def count_ordinary(self, source: str, ts: datetime | None, local: bool) -> None:
         """An ordinary record (``Event.notable`` false) that is only counted: what :meth:`add` keeps of it."""
         self.by_source[source] += 1
