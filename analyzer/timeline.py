@@ -28,7 +28,7 @@ from typing import IO, Any
 from parsers.base import Event
 
 SPILL_EVENTS = 100_000
-MAX_NOTABLE = 20_000  # notable events kept per (source, kind); older ones are counted
+MAX_NOTABLE = 5_000  # notable events kept per (source, kind), the newest; older ones are counted
 _MAX_TS = datetime.max.replace(tzinfo=UTC)
 _MIN_NAIVE = datetime.min
 
