@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -157,6 +158,46 @@ def _ordinary_time(data: str, verdicts: dict[str, bool]) -> datetime | None:
     return _time(data[start:end]) if end > 0 else None
 
 
+FILE_HEADER = 4096
+CHUNK_SIZE = 65536
+CHUNK_MAGIC = b"ElfChnk\x00"
+_EMPTY_CHUNK_HEAD = bytes(512)
+
+
+def scan_chunks(source: BinaryIO) -> list[tuple[int, str]]:
+    """Damage the reader may pass over silently, from the chunk headers alone: ``(chunk, why)``.
+
+    A file cut inside a chunk, a file with no chunk or only zeroed chunks, a foreign chunk, and a chunk
+    whose header checksum (CRC32 of header bytes 0-120 and 128-512, stored at 124; 0 = not set) does not
+    match. Single zeroed chunks are not damage: live logs preallocate them, and copies of live logs (the
+    dirty reference files) have them between good chunks with every record still readable.
+    """
+    size = source.seek(0, 2)
+    damage: list[tuple[int, str]] = []
+    full, tail = divmod(max(size - FILE_HEADER, 0), CHUNK_SIZE)
+    if tail:
+        damage.append((full, f"file ends {tail} bytes into chunk {full} (truncated): its records are lost"))
+    if full == 0:
+        damage.append((0, "no complete chunk: the file holds no readable records"))
+    good = 0
+    for i in range(full):
+        source.seek(FILE_HEADER + i * CHUNK_SIZE)
+        head = source.read(512)
+        if head == _EMPTY_CHUNK_HEAD:
+            continue
+        if not head.startswith(CHUNK_MAGIC):
+            damage.append((i, f"chunk {i} has no ElfChnk signature"))
+            continue
+        good += 1
+        stored = int.from_bytes(head[124:128], "little")
+        if stored and zlib.crc32(head[:120] + head[128:512]) != stored:
+            damage.append((i, f"chunk {i}: header checksum mismatch (its records may be damaged)"))
+    if full and not good:
+        damage.append((0, f"all {full} chunk(s) are zeroed or unreadable: no records"))
+    source.seek(0)
+    return damage
+
+
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     source = _seekable(stream)
     head = source.read(8)
@@ -164,6 +205,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     if head != MAGIC:
         ctx.problem("not an EVTX file (no ElfFile signature)")
         return
+    damage = scan_chunks(source)
     try:
         records = pyevtx.PyEvtxParser(source, number_of_threads=THREADS).records_json()
     except (OSError, RuntimeError, ValueError) as exc:
@@ -203,6 +245,10 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
             ctx.problem(f"record {raw.get('event_record_id')}: unreadable JSON ({exc})")
             continue
         yield to_event(ctx, rec, n)
+    for chunk, why in damage:
+        if str(chunk) not in chunks:  # the reader's own error for that chunk is already a problem
+            ctx.problem(why)
+            chunks.add(str(chunk))
     if chunks or skipped_records:
         ctx.fact("evtx.skipped", {"records_skipped": skipped_records, "chunks_skipped": len(chunks)},
                  text=f"{len(chunks)} chunk(s) and {skipped_records} record(s) could not be read")
