@@ -47,8 +47,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
             if e is not None:
                 yield e
         elif orphans:
-            yield ctx.event(None, orphan_line, "\n".join(orphans), level="info", component="")
-            ctx.problem(f"{len(orphans)} line(s) before the first record have no timestamp", orphan_line)
+            yield _orphans(ctx, orphans, orphan_line, "before the first record have no timestamp")
             orphans = []
         pending = rec
         if rec.ts is not None:
@@ -61,9 +60,14 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         if e is not None:
             yield e
     elif orphans:
-        yield ctx.event(None, orphan_line, "\n".join(orphans), level="info", component="")
-        ctx.problem(f"{len(orphans)} line(s) without any agent record", orphan_line)
+        yield _orphans(ctx, orphans, orphan_line, "without any agent record")
     votes.emit(ctx, "adjacent local-time/UTC record pairs")
+
+
+def _orphans(ctx: ParseContext, lines: list[str], first: int, why: str) -> Event:
+    """Lines that belong to no record: one undated event, and a problem saying why."""
+    ctx.problem(f"{len(lines)} line(s) {why}", first)
+    return ctx.event(None, first, "\n".join(lines), level="info", component="")
 
 
 def sniff(path: str, head: bytes) -> bool:
