@@ -26,6 +26,7 @@ from analyzer.detectors.windows import (
     SqlVssFullBackup,
     VssWriterFailed,
 )
+from analyzer.model import SourceEntry
 
 if TYPE_CHECKING:
     from analyzer.api import Analysis
@@ -92,7 +93,9 @@ def run_detectors(analysis: Analysis,
         try:
             result = d.run(analysis, scope)
         except Exception as exc:  # noqa: BLE001 - one broken detector must not lose the others' findings
-            warnings.warn(f"detector {d.id} failed: {type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
+            # shown in every report format as a failed row, like a file that could not be parsed
+            analysis.sources.append(SourceEntry(f"detector {d.id}", None, "failed",
+                                                error=f"detector crashed: {type(exc).__name__}: {exc}"))
             continue
         if isinstance(result, NotEvaluable):
             not_evaluable.append(result)
