@@ -1,7 +1,8 @@
 """Regex-hostile lines for every compiled pattern of the parsers and the analyzer (security.md section 7).
 
-Patterns are collected from the modules themselves (module globals, signature tables of tuples, lists,
-dicts and dataclasses, pyparsing ``Regex`` terminals), so a new signature is covered the day it lands.
+Patterns are collected from the modules themselves (module globals, the attributes of their classes such
+as detector signature tables, tuples, lists, dicts and dataclasses, pyparsing ``Regex`` terminals), so a
+new signature is covered the day it lands.
 Each pattern meets lines shaped after it: 50,000 repeats of one character, of each punctuation
 character it contains (alone and alternated with a letter or digit) and of its literal words, each
 ended by a character that breaks the match. ``match`` gets the whole line (parsers anchor at the line
@@ -35,10 +36,14 @@ def _collect(value: Any, where: str, found: dict[tuple[str, int], tuple[re.Patte
         if isinstance(value.pattern, str):
             found.setdefault((value.pattern, value.flags), (value, where))
         return
-    if depth > 5 or isinstance(value, str | bytes | type):
+    if depth > 5 or isinstance(value, str | bytes):
         return
     children: list[Any] = []
-    if isinstance(value, dict):
+    if isinstance(value, type):  # a class of ours (a detector and its signature table): its own attributes
+        if depth > 0 or not value.__module__.startswith(("analyzer.", "parsers.")):
+            return
+        children = list(vars(value).values())
+    elif isinstance(value, dict):
         children = [*value.keys(), *value.values()]
     elif isinstance(value, list | tuple | set | frozenset):
         children = list(value)
