@@ -78,6 +78,9 @@ _NOT_A_VALUE = {"", "*", "null", "none", "true", "false", "y", "n", "yes", "no",
 _BASE64_DATA = re.compile(rf"[{_B64}=\s]{{64,1048576}}")
 _BASE64_RUN = re.compile(rf"[{_B64}]{{100,65536}}={{0,2}}")
 _BASE64_LINE = re.compile(rf"\s{{0,20}}[{_B64}]{{48,99}}={{0,2}}\s{{0,20}}")
+# encoded bytes nearly always hold a digit, "+" or "/" (48 random base64 characters lack all three with
+# probability 5e-5); a run of letters only is a word or an identifier such as an Azure error-code name
+_B64_SYMBOL = re.compile(r"[0-9+/]")
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 _PRE_REDACTED = re.compile(r"<redacted>|\*\*\*REDACTED\*\*\*", _I)
 
@@ -146,8 +149,9 @@ class Redactor:
         s = self._sub(_PROXY_CRED, s, "password", lambda m: f"{m.group(1)}{m.group(2)}:{token('password')}@")
         s = self._xml(s)
         s = self._kv(s)
-        s = self._sub(_BASE64_RUN, s, "base64-blob", lambda m: token("base64-blob"))
-        if _BASE64_LINE.fullmatch(s) and not _HEX.fullmatch(s.strip()):
+        s = self._sub(_BASE64_RUN, s, "base64-blob",
+                      lambda m: token("base64-blob") if _B64_SYMBOL.search(m.group(0)) else m.group(0))
+        if _BASE64_LINE.fullmatch(s) and _B64_SYMBOL.search(s) and not _HEX.fullmatch(s.strip()):
             self.by_kind["base64-blob"] += 1
             s = token("base64-blob")
         return s

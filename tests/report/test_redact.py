@@ -230,3 +230,12 @@ def test_property_secret_never_survives(prefix: str, suffix: str, value: str, fo
     value = "Zq9" + value  # never part of a replacement token
     out = Redactor().text(prefix + " " + form.format(v=value) + " " + suffix)
     assert value not in out.replace(prefix, "", 1).replace(suffix, "")
+
+
+def test_long_identifiers_are_not_base64_blobs() -> None:
+    """Azure error-code names are long runs of letters: data, not encoded secrets (found on a collect-logs zip)."""
+    r = Redactor()
+    for name in ("ManagedRPCreationFailedInCrpButExtensionSucceeded", "ExtensionInstallProviderCOMMemoryQuotaReached"):
+        assert r.text(name) == name
+    assert r.text("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9w") == "<redacted:base64-blob>"
+    assert r.by_kind["base64-blob"] == 1
