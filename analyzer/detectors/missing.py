@@ -43,7 +43,16 @@ COLLECT: dict[str, str] = {
     "service_listing": "sc qc IaaSVmProvider > sc_qc_iaasvmprovider.txt",
     "vss_writers": "vssadmin list writers > vssadmin_writers.txt",
 }
+# sources found on both systems ("any" in analyzer/sources.py) are collected differently on Windows
+_WIN_PLUGIN_STATE = (r"copy C:\Packages\Plugins\Microsoft.Azure.RecoveryServices.VMSnapshot "
+                     r"(Status\*.status, RuntimeSettings\*.settings, SeqNumber.txt)")
+COLLECT_WINDOWS: dict[str, str] = {"extension_status": _WIN_PLUGIN_STATE, "handler_state": _WIN_PLUGIN_STATE}
 AGENT_LOGS = {"linux": "waagent_log", "windows": "wa_app_agent_log"}
+
+
+def collect_command(source: str, os_name: str) -> str:
+    """The command that collects ``source`` on a VM of ``os_name``."""
+    return COLLECT_WINDOWS.get(source, COLLECT[source]) if os_name == "windows" else COLLECT[source]
 
 
 def _pick(sources: list[str], os_name: str) -> str | None:
@@ -71,5 +80,5 @@ def missing_evidence(analysis: Analysis, not_evaluable: list[NotEvaluable]) -> l
                 wanted.pop(source, None)
     for source, detectors in wanted.items():
         out.append(MissingEvidence(source, phrase("missing_why", lang, detectors=", ".join(detectors)),
-                                   COLLECT[source]))
+                                   collect_command(source, analysis.os)))
     return out
