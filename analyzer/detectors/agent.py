@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, conf_value, is_no, sig, text_sig, version_tuple
 from analyzer.detectors.scope import Scope, parse_ts
+from analyzer.locale import phrase
 from parsers.base import Event, Fact
 
 if TYPE_CHECKING:
@@ -91,7 +92,8 @@ class AgentOutdated(Detector):
         minimum = ".".join(map(str, WINDOWS_MINIMUM if v.role == "windows" else LINUX_MINIMUM))
         vt = version_tuple(v.version) or ()
         ranges = [note for lo, hi, note in BROKEN_RANGES if lo <= vt <= hi]
-        return f"{v.role} agent {v.version} < {minimum}." + "".join(f" {r}." for r in ranges)
+        return phrase("agent_below_minimum", analysis.options.lang, role=v.role, version=v.version,
+                      minimum=minimum) + "".join(f" {r}." for r in ranges)
 
 
 class AgentNotRunning(Detector):

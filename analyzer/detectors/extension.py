@@ -18,6 +18,7 @@ from analyzer.detectors.base import (
     version_tuple,
 )
 from analyzer.detectors.scope import VMSNAPSHOT, Scope
+from analyzer.locale import phrase
 
 if TYPE_CHECKING:
     from analyzer.api import Analysis
@@ -140,8 +141,9 @@ class SnapshotExtensionOutdated(Detector):
         assert version is not None
         vt = version[0]
         needed = ".".join(map(str, BROKEN_BUILDS[vt]))
-        shown = ".".join(map(str, python)) if python else "unknown"
-        return f"VMSnapshotLinux {'.'.join(map(str, vt))}, Python {shown} (broken from Python {needed})."
+        lang = analysis.options.lang
+        shown = ".".join(map(str, python)) if python else phrase("unknown", lang)
+        return phrase("vmsnapshot_broken_python", lang, version=".".join(map(str, vt)), python=shown, needed=needed)
 
 
 def installed_version(analysis: Analysis) -> tuple[tuple[int, ...], Hit] | None:
