@@ -180,13 +180,15 @@ def batch_cmd(
     export: Annotated[ExportFormat | None, typer.Option(help="Also write the tables beside the db.")] = None,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per bundle before its worker is killed.")] = 600.0,
     memory_mb: Annotated[int, typer.Option("--memory-mb", min=64, help="Address-space limit per worker.")] = 4096,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Analyze again the bundles whose stored "
+                                               "analysis failed (after a timeout or a limit).")] = False,
 ) -> None:
     """Analyze every bundle of a folder of tickets into a catalog; fleet findings, report and exports."""
     from analyzer.batch.fleet_report import write_fleet_report
     from analyzer.batch.runner import BatchError, BatchOptions, run_batch
 
     options = BatchOptions(workers=workers, scheduler=scheduler, timeout_s=timeout, memory_mb=memory_mb,
-                           html=report is not None)
+                           html=report is not None, retry_failed=retry_failed)
     try:
         summary = run_batch(folder, db, options)
     except BatchError as exc:

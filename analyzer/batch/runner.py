@@ -45,6 +45,7 @@ class BatchOptions:
     memory_mb: int = 4096
     html: bool = False  # render per-bundle HTML reports (for the fleet report)
     max_bytes: int = Limits().max_total_bytes  # attachments larger on disk are refused unhashed
+    retry_failed: bool = False  # analyze again content whose stored analysis failed (a timeout, a limit)
 
 
 @dataclass
@@ -254,9 +255,10 @@ def _coordinate(todo: Iterator[Attachment], catalog: Catalog, executor: Executor
                 continue
             if sha in pending:
                 pending[sha].attachments.append((att, size))
-            elif catalog.analysis(sha, __version__) is not None:
+            elif (stored := catalog.analysis(sha, __version__)) is not None and not (
+                    options.retry_failed and stored["status"] == "failed"):
                 catalog.link(att, size, sha, __version__)
-                _count(summary, progress, att, catalog.analysis(sha, __version__)["status"], reused=True)
+                _count(summary, progress, att, stored["status"], reused=True)
             else:
                 pending[sha] = _Pending(str(att.location), [(att, size)])
                 executor.submit(sha, str(att.location))

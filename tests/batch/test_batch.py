@@ -167,6 +167,17 @@ def test_memory_limit_is_applied_in_the_worker(tmp_path: Path) -> None:
     assert "memory limit" in str(error) and "16 MB" in str(error)
 
 
+def test_rerun_keeps_failures_unless_asked_to_retry_them(tmp_path: Path) -> None:
+    root, db = tmp_path / "tickets", tmp_path / "r.sqlite"
+    write_tar_gz(root / "T1" / "logs.tar.gz", bundle_files("vm1"))
+    assert run_batch(root, db, BatchOptions(workers=1, timeout_s=60, memory_mb=16)).failed == 1
+    again = run_batch(root, db, BatchOptions(workers=1, timeout_s=60))
+    assert again.analyzed == 0 and _rows(db, "SELECT status FROM bundles") == [("failed",)]
+    retried = run_batch(root, db, BatchOptions(workers=1, timeout_s=60, retry_failed=True))
+    assert retried.analyzed == 1 and retried.failed == 0
+    assert _rows(db, "SELECT status, error FROM bundles") == [("ok", None)]
+
+
 def test_concurrent_backups_fleet_finding(tmp_path: Path) -> None:
     root = tmp_path / "tickets"
     for i in range(3):  # same cloud service, backups 12 minutes apart: one window
