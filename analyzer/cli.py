@@ -152,13 +152,15 @@ def timeline_cmd(
     path: Annotated[Path, typer.Argument(help="Bundle: folder or archive.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
     fmt: Annotated[TimelineFormat, typer.Option("--format", "-f")] = TimelineFormat.csv,
+    obfuscate: Annotated[bool, typer.Option(help="Replace IPs, host names and ids with tokens.")] = False,
 ) -> None:
     """Write every record of the bundle as one UTC-ordered timeline (redacted)."""
+    from analyzer.api import Options
     from analyzer.export import export_timeline
     from analyzer.intake import IntakeError
 
     try:
-        n = export_timeline(path, output, fmt.value)
+        n = export_timeline(path, output, fmt.value, Options(obfuscate=obfuscate))
     except IntakeError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(f"{n} events written to {output}", err=True)

@@ -28,7 +28,11 @@ def export_timeline(path: str | os.PathLike[str], output: Path, fmt: str, option
     options = options or Options()
     options.keep_all_events = True
     analysis, _ = parse_bundle(path, options)
-    redactor = Redactor()
+    redactor = Redactor(obfuscate=options.obfuscate)
+    if options.obfuscate:  # names the bundle states are masked wherever they appear, as in the report
+        for f in analysis.facts:
+            if f.name in ("host.name", "deployment.name", "role.instance") and isinstance(f.value, str) and f.value:
+                redactor.learn_name(f.value, "host")
     n = 0
     try:
         rows = ({k: redactor.value(v) for k, v in row(e).items()} for e in analysis.timeline.events())

@@ -126,14 +126,19 @@ class Redactor:
         s = self.secrets(s)
         return self.identifying(s) if self.obfuscate else s
 
-    def value(self, obj: Any) -> Any:
-        """A copy of a JSON-like value (strings, lists, tuples, dicts: keys and values) with every string redacted."""
+    def value(self, obj: Any, mask: bool = True) -> Any:
+        """A copy of a JSON-like value (strings, lists, tuples, dicts: keys and values) with every string redacted.
+
+        Values under a key naming a version (``version``, ``agent_version``) are never masked as IPs:
+        ``2.9.1.1`` there is an agent version, not an address.
+        """
         if isinstance(obj, str):
-            return self.text(obj)
+            return self.text(obj) if mask else self.secrets(obj)
         if isinstance(obj, list | tuple):
-            return [self.value(x) for x in obj]
+            return [self.value(x, mask) for x in obj]
         if isinstance(obj, dict):
-            return {self.value(k): self.value(v) for k, v in obj.items()}
+            return {self.value(k, mask): self.value(v, mask and not (isinstance(k, str) and "version" in k.lower()))
+                    for k, v in obj.items()}
         return obj
 
     def secrets(self, s: str) -> str:
