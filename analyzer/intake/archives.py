@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import lzma
 import stat
 import tarfile
 import zipfile
@@ -47,6 +46,7 @@ from analyzer.intake.streams import (
     GuardedReader,
     MemberReader,
     RatioReader,
+    XzReader,
     anonymous_file,
     buffered,
     spool,
@@ -178,7 +178,7 @@ def _compressed(w: _Walk, kind: str, path: str, prefix: str, origin: str, stream
 _DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
     _GZIP: lambda f: gzip.GzipFile(fileobj=f, mode="rb"),  # type: ignore[dict-item]
     _BZIP2: lambda f: bz2.BZ2File(f, "rb"),  # type: ignore[dict-item]
-    _XZ: lambda f: lzma.LZMAFile(f, "rb"),  # type: ignore[dict-item]
+    _XZ: lambda f: buffered(XzReader(f)),
 }
 
 

@@ -157,6 +157,51 @@ class SliceReader(io.RawIOBase):
         return len(data)
 
 
+XZ_MEMORY = 256 * 1024 * 1024  # decoder memory for one .xz stream; xz -9 needs 65 MiB
+
+
+class XzReader(io.RawIOBase):
+    """An .xz reader whose decoder memory is capped (``lzma.LZMAFile`` takes no limit).
+
+    A crafted header can declare a dictionary of up to 4 GiB, which the decoder would allocate before
+    producing a byte; with ``memlimit`` that is an ``LZMAError`` instead. Concatenated streams are read
+    one after the other, as ``xz -d`` does.
+    """
+
+    def __init__(self, src: BinaryIO, memlimit: int = XZ_MEMORY) -> None:
+        self._src = src
+        self._memlimit = memlimit
+        self._dec = lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=memlimit)
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._eof:
+            if self._dec.eof:  # another stream may follow, after stream padding (NUL bytes)
+                rest = self._dec.unused_data.lstrip(b"\0")
+                while not rest:
+                    more = self._src.read(CHUNK)
+                    if not more:
+                        self._eof = True
+                        return 0
+                    rest = more.lstrip(b"\0")
+                self._dec = lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=self._memlimit)
+                data = rest
+            elif self._dec.needs_input:
+                data = self._src.read(CHUNK)
+                if not data:
+                    raise EOFError("compressed file ended before the end-of-stream marker was reached")
+            else:
+                data = b""
+            out = self._dec.decompress(data, max_length=len(b))
+            if out:
+                b[: len(out)] = out
+                return len(out)
+        return 0
+
+
 def buffered(raw: io.RawIOBase) -> io.BufferedReader:
     return io.BufferedReader(raw, CHUNK)
 
