@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-__version__ = "0.1.0"
-
-if TYPE_CHECKING:
-    from analyzer.api import Options, analyze
+from analyzer.version import __version__
 
 __all__ = ["Options", "__version__", "analyze"]
 
 
 def __getattr__(name: str) -> Any:  # lazy: keep `import analyzer` cheap for the CLI's cold start
-    if name in ("analyze", "Options"):
+    if name == "analyze":
         from analyzer import api
 
-        return getattr(api, name)
+        return api.analyze
+    if name == "Options":
+        from analyzer import model
+
+        return model.Options
     raise AttributeError(name)

@@ -9,57 +9,20 @@ import io
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import BinaryIO
 
-from analyzer import __version__
 from analyzer.clock import offset_from_twins
-from analyzer.intake import IntakeError, Limits, Member, open_bundle
-from analyzer.model import BundleInfo, Report, SourceEntry
+from analyzer.intake import IntakeError, Member, open_bundle
+from analyzer.model import Analysis, BundleInfo, Options, Report, SourceEntry
 from analyzer.sources import Recognized, detect_layout, recognize_content, recognize_path, source_os
 from analyzer.timeline import Timeline, iso
+from analyzer.version import __version__
 from parsers import get_parser
 from parsers.base import Fact, ParseContext, Problem
 
 SNIFF_BYTES = 4096
-
-
-@dataclass
-class Options:
-    lang: str = "en"
-    since: datetime | None = None
-    until: datetime | None = None
-    limits: Limits = field(default_factory=Limits)
-    redact: bool = True
-    obfuscate: bool = False
-    keep_all_events: bool = False  # the full timeline (``bundle-analyze timeline``)
-
-
-@dataclass
-class Analysis:
-    """Everything detectors may look at: facts, the timeline, and which sources were present."""
-
-    facts: list[Fact]
-    timeline: Timeline
-    sources: list[SourceEntry]
-    present: dict[str, list[str]]  # abstract source name -> member paths
-    problems: list[Problem]
-    os: str
-    layout: str
-    options: Options
-
-    def facts_named(self, name: str) -> list[Fact]:
-        return [f for f in self.facts if f.name == name]
-
-    def fact(self, name: str) -> Fact | None:
-        """The last fact of that name (parsers emit newer values later in a file)."""
-        found = self.facts_named(name)
-        return found[-1] if found else None
-
-    def has(self, *source_names: str) -> bool:
-        return any(self.present.get(s) for s in source_names)
 
 
 def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,

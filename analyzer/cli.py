@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from analyzer import __version__
+from analyzer.version import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 DEFAULT_COMMAND = "analyze"
@@ -101,9 +101,9 @@ def analyze_cmd(
                                                   "what was read is still analyzed.")] = None,
 ) -> None:
     """Analyze one bundle and print or write the report."""
-    from analyzer.api import Options, analyze
+    from analyzer.api import analyze
     from analyzer.intake import IntakeError, Limits
-    from analyzer.model import severity_rank
+    from analyzer.model import Options, severity_rank
     from analyzer.report import to_json
 
     if no_redact:
@@ -155,9 +155,9 @@ def timeline_cmd(
     obfuscate: Annotated[bool, typer.Option(help="Replace IPs, host names and ids with tokens.")] = False,
 ) -> None:
     """Write every record of the bundle as one UTC-ordered timeline (redacted)."""
-    from analyzer.api import Options
     from analyzer.export import export_timeline
     from analyzer.intake import IntakeError
+    from analyzer.model import Options
 
     try:
         n = export_timeline(path, output, fmt.value, Options(obfuscate=obfuscate))

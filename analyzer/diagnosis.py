@@ -7,12 +7,7 @@ at warning or above; the root cause is the strongest present finding that nothin
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from analyzer.model import Finding, MissingEvidence, Verdict, severity_rank
-
-if TYPE_CHECKING:
-    from analyzer.api import Analysis
+from analyzer.model import Analysis, Finding, MissingEvidence, Verdict, severity_rank
 
 #: symptom -> the findings that can cause it (order = preference when several are present)
 CAUSES: dict[str, tuple[str, ...]] = {

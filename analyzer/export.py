@@ -11,7 +11,8 @@ import json
 import os
 from pathlib import Path
 
-from analyzer.api import Options, parse_bundle
+from analyzer.api import parse_bundle
+from analyzer.model import Options
 from analyzer.redact import Redactor
 from analyzer.timeline import ROW_COLUMNS, row
 

@@ -1,9 +1,15 @@
-"""The report object that ``analyze()`` returns and every output format renders (DESIGN.md 3.3)."""
+"""The pipeline's data types: the options of an analysis, what detectors read (:class:`Analysis`), and the
+report object that ``analyze()`` returns and every output format renders (DESIGN.md 3.3)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
+
+from analyzer.intake.limits import Limits
+from analyzer.timeline import Timeline
+from parsers.base import Fact, Problem
 
 SCHEMA_VERSION = "1"
 SEVERITIES = ("info", "warning", "error", "critical")  # ascending
@@ -105,3 +111,39 @@ class Report:
     def max_severity(self) -> str | None:
         ranks = [severity_rank(f.severity) for f in self.findings]
         return SEVERITIES[max(ranks)] if ranks else None
+
+
+@dataclass
+class Options:
+    lang: str = "en"
+    since: datetime | None = None
+    until: datetime | None = None
+    limits: Limits = field(default_factory=Limits)
+    redact: bool = True
+    obfuscate: bool = False
+    keep_all_events: bool = False  # the full timeline (``bundle-analyze timeline``)
+
+
+@dataclass
+class Analysis:
+    """Everything detectors may look at: facts, the timeline, and which sources were present."""
+
+    facts: list[Fact]
+    timeline: Timeline
+    sources: list[SourceEntry]
+    present: dict[str, list[str]]  # abstract source name -> member paths
+    problems: list[Problem]
+    os: str
+    layout: str
+    options: Options
+
+    def facts_named(self, name: str) -> list[Fact]:
+        return [f for f in self.facts if f.name == name]
+
+    def fact(self, name: str) -> Fact | None:
+        """The last fact of that name (parsers emit newer values later in a file)."""
+        found = self.facts_named(name)
+        return found[-1] if found else None
+
+    def has(self, *source_names: str) -> bool:
+        return any(self.present.get(s) for s in source_names)

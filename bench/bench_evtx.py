@@ -1,9 +1,9 @@
-"""EVTX throughput: our ``parsers.evtx`` against the ``evtx`` package reading the same files alone.
+"""EVTX throughput: our ``parsers.windows_events.evtx`` against the ``evtx`` package reading the same files alone.
 
 Run: ``python3 bench/bench_evtx.py [--mb 200]``. The four reference ``.evtx`` files (one of them with
 corrupt chunks) are copied into a temporary folder until about ``--mb`` megabytes; each side then
 reads every copy in a fresh child process, so that its peak RSS is its own. Both sides read with
-``parsers.evtx.THREADS`` reader threads. Our parser runs twice: as an analysis runs it (ordinary
+``parsers.windows_events.evtx.THREADS`` reader threads. Our parser runs twice: as an analysis runs it (ordinary
 records only counted, through ``ParseContext.count``) and as the full timeline export runs it (an
 event for every record). Printed: records, wall and CPU seconds, records/s (CPU) and peak RSS of
 each run, and the CPU time ratio of the analysis run (target of DESIGN.md section 5: within 2x of
@@ -47,7 +47,7 @@ def read_library(files: list[Path]) -> int:
     """The evtx package alone: every record as a JSON string, errors skipped as our parser does."""
     import evtx
 
-    from parsers.evtx import THREADS
+    from parsers.windows_events.evtx import THREADS
 
     n = 0
     for path in files:
@@ -67,7 +67,7 @@ def read_ours(files: list[Path], count_ordinary: bool) -> int:
     """Our parser: events with kinds, attrs and facts, as the pipeline gets them; records that are
     only counted (``count_ordinary``, as in an analysis) count as read."""
     from parsers.base import ParseContext
-    from parsers.evtx import PARSER
+    from parsers.windows_events.evtx import PARSER
 
     def counter(ts: object, local: bool) -> None:  # the timeline's counting is not the parser's work
         pass
@@ -84,8 +84,8 @@ def read_ours(files: list[Path], count_ordinary: bool) -> int:
 
 SIDES = {
     "library": ("evtx package alone", read_library),
-    "analysis": ("parsers.evtx, analysis", lambda files: read_ours(files, True)),
-    "timeline": ("parsers.evtx, timeline", lambda files: read_ours(files, False)),
+    "analysis": ("parsers.windows_events.evtx, analysis", lambda files: read_ours(files, True)),
+    "timeline": ("parsers.windows_events.evtx, timeline", lambda files: read_ours(files, False)),
 }
 
 

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from parsers.base import ParseContext
-from parsers.waagent_log import parse
+from parsers.linux_agent.waagent_log import parse
 
 VMS = "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9218.0]"
 # ``{n}`` varies per line (counters, sequence numbers), as in real logs

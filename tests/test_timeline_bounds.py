@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from analyzer.timeline import Timeline
 from parsers.base import Event, ParseContext
-from parsers.waagent_log import parse
+from parsers.linux_agent.waagent_log import parse
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 

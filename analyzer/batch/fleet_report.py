@@ -19,10 +19,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
-from analyzer import __version__
 from analyzer.batch import fleet
 from analyzer.batch.catalog import Catalog
 from analyzer.batch.progress import printable
+from analyzer.version import __version__
 
 _PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
             "#bab0ac")

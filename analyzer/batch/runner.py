@@ -23,12 +23,12 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Protocol
 
-from analyzer import __version__
 from analyzer.batch import fleet, worker
 from analyzer.batch.catalog import Catalog
 from analyzer.batch.discovery import Attachment, content_sha256, discover, size_of
 from analyzer.batch.progress import BatchProgress
 from analyzer.intake import Limits
+from analyzer.version import __version__
 
 _JOIN_GRACE_S = 5.0
 

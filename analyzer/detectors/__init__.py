@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from analyzer.detectors.agent import AgentAutoUpdateDisabled, AgentNotRunning, AgentOutdated, VerboseLoggingDisabled
 from analyzer.detectors.base import Detector, NotEvaluable
@@ -26,11 +26,7 @@ from analyzer.detectors.windows import (
     SqlVssFullBackup,
     VssWriterFailed,
 )
-from analyzer.model import SourceEntry
-
-if TYPE_CHECKING:
-    from analyzer.api import Analysis
-    from analyzer.model import Finding, MissingEvidence
+from analyzer.model import Analysis, Finding, MissingEvidence, SourceEntry
 
 ENTRY_POINT_GROUP = "bundle_analyzer.detectors"
 

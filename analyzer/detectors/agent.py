@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, conf_value, is_no, sig, text_sig, version_tuple
 from analyzer.detectors.scope import Scope, parse_ts
 from analyzer.locale import phrase
+from analyzer.model import Analysis
 from parsers.base import Event, Fact
-
-if TYPE_CHECKING:
-    from analyzer.api import Analysis
 
 LINUX_MINIMUM = (2, 2, 53, 1)  # KB 4049215: goal-state agent, since July 2022
 WINDOWS_MINIMUM = (2, 7, 1198, 911)  # Azure/WindowsVMAgent release notes

@@ -14,15 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from analyzer.detectors.scope import Scope, about_vmsnapshot, as_int
-from analyzer.model import Evidence, Finding, severity_rank
+from analyzer.model import Analysis, Evidence, Finding, severity_rank
 from analyzer.timeline import iso
 from parsers.base import Event, Fact
-
-if TYPE_CHECKING:
-    from analyzer.api import Analysis
 
 MAX_EVIDENCE = 8
 MAX_TEXT = 400

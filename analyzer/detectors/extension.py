@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from analyzer.detectors.base import (
     Detector,
@@ -19,9 +19,7 @@ from analyzer.detectors.base import (
 )
 from analyzer.detectors.scope import VMSNAPSHOT, Scope
 from analyzer.locale import phrase
-
-if TYPE_CHECKING:
-    from analyzer.api import Analysis
+from analyzer.model import Analysis
 
 _FAILED_KINDS = ("extension.download.failed", "extension.install.failed", "extension.enable.failed",
                  "extension.update.failed", "extension.load.failed")

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from analyzer.detectors.base import NotEvaluable
-from analyzer.model import MissingEvidence
+from analyzer.model import Analysis, MissingEvidence
 from analyzer.sources import source_os
-
-if TYPE_CHECKING:
-    from analyzer.api import Analysis
 
 _LINUX_BUNDLE = ("sudo waagent -collect-logs -full, then attach /var/lib/waagent/logcollector/logs.zip "
                  "(or: sudo tar czf backup-logs.tgz /var/lib/waagent/*.xml /var/log/waagent.log* /var/log/azure/*)")

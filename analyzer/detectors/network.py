@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, fact_values, sig, text_sig
 from analyzer.detectors.scope import Scope
-
-if TYPE_CHECKING:
-    from analyzer.api import Analysis
+from analyzer.model import Analysis
 
 WIRESERVER_IP = "168.63.129.16"
 _RECOVERY = ("wireserver.recovered", "goalstate.fetched")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, sig, text_sig
 from analyzer.detectors.scope import Scope
-
-if TYPE_CHECKING:
-    from analyzer.api import Analysis
+from analyzer.model import Analysis
 
 _RESTART = re.compile(r"restart|reboot", re.IGNORECASE)
 QUICK_RESTART = timedelta(minutes=15)  # back up this soon: a restart, not a power-off

@@ -12,12 +12,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from analyzer.model import Analysis
 from parsers.base import Event, Fact
-
-if TYPE_CHECKING:
-    from analyzer.api import Analysis
 
 LOOKBACK = timedelta(days=3)
 LEAD = timedelta(hours=6)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, sig, text_sig
 from analyzer.detectors.scope import Scope, about_vmsnapshot
-
-if TYPE_CHECKING:
-    from analyzer.api import Analysis
+from analyzer.model import Analysis
 
 STATUS_GRACE = timedelta(minutes=30)  # an attempt younger than this may still be running
 FREEZE_HANG = timedelta(minutes=10)  # a hung task this soon after a freeze start belongs to the freeze

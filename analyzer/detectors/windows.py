@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, NotEvaluable, Signature, fact_values, sig, text_sig
 from analyzer.detectors.scope import Scope, as_int
-from analyzer.model import Finding
-
-if TYPE_CHECKING:
-    from analyzer.api import Analysis
+from analyzer.model import Analysis, Finding
 
 _START_NAMES = {0: "boot", 1: "system", 2: "auto", 3: "manual", 4: "disabled"}
 _VSS_SERVICES = r"\b(?:VSS|Volume Shadow Copy|SQLWriter|SQL Server VSS Writer|COMSysApp|COM\+ System Application|" \

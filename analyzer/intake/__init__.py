@@ -10,8 +10,9 @@ be opened at all raises :class:`IntakeError`.
 
 from __future__ import annotations
 
+from analyzer.intake.bundle import Bundle, open_bundle
 from analyzer.intake.limits import IntakeError, LimitExceeded, Limits
-from analyzer.intake.members import Bundle, IntakeProblem, Member, open_bundle
+from analyzer.intake.members import IntakeProblem, Member
 from analyzer.intake.paths import normalize_path
 
 __all__ = [

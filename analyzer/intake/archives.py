@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from analyzer.intake import zipsafe
 from analyzer.intake.limits import BudgetExhausted, IntakeError, LimitExceeded, Limits
+from analyzer.intake.members import Member, Sink
 from analyzer.intake.paths import normalize_path, refusal
 from analyzer.intake.streams import (
     DECODE_ERRORS,
@@ -55,7 +56,6 @@ from analyzer.intake.streams import (
 if TYPE_CHECKING:
     import py7zr
 
-    from analyzer.intake.members import Bundle, Member
 
 _GZIP, _BZIP2, _XZ, _TAR, _ZIP, _7Z = "gzip", "bzip2", "xz", "tar", "zip", "7z"
 _SUFFIXES = {_GZIP: (".tgz", ".gz"), _BZIP2: (".tbz2", ".tbz", ".bz2"), _XZ: (".txz", ".xz")}
@@ -82,7 +82,7 @@ def sniff(head: bytes) -> str | None:
 
 @dataclass
 class _Walk:
-    bundle: Bundle
+    bundle: Sink
     budget: Budget
     seen: dict[str, int] = field(default_factory=dict)
 
@@ -91,21 +91,19 @@ class _Walk:
         return self.budget.limits
 
     def member(self, path: str, size: int | None, stream: BinaryIO, origin: str) -> Member:
-        from analyzer.intake.members import Member
-
         n = self.seen.get(path, 0) + 1
         self.seen[path] = n
         return Member(path, size, stream, origin if n == 1 else f"{origin}#{n}")
 
 
-def iter_file(bundle: Bundle, path: Path) -> Iterator[Member]:
+def iter_file(bundle: Sink, path: Path) -> Iterator[Member]:
     """The members of an input file: an archive, or a single plain file (a pasted waagent.log)."""
     walk = _Walk(bundle, bundle.budget)
     with path.open("rb") as f:
         yield from _content(walk, path.name, "", path.name, f, path.stat().st_size, 0, top=True)
 
 
-def expand(bundle: Bundle, path: str, stream: BinaryIO, size: int | None, origin: str) -> Iterator[Member]:
+def expand(bundle: Sink, path: str, stream: BinaryIO, size: int | None, origin: str) -> Iterator[Member]:
     """One file of a folder input: yielded as is, or its members when it is an archive."""
     walk = _Walk(bundle, bundle.budget)
     yield from _entry(walk, path, path, origin, stream, size, 1)

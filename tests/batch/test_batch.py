@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import __version__
 from analyzer.batch.discovery import discover, ticket_of
 from analyzer.batch.runner import BatchOptions, BatchSummary, run_batch
 from analyzer.intake import Limits
+from analyzer.version import __version__
 from tests.batch.bundles import bundle_files, write_folder, write_tar_gz, write_zip
 
 T0 = datetime(2024, 5, 30, 22, 0, tzinfo=UTC)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analyzer.api import Analysis, Options
-from analyzer.model import SourceEntry
+from analyzer.model import Analysis, Options, SourceEntry
 from analyzer.timeline import Timeline
 from parsers.base import Event, Fact
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from analyzer.api import Analysis, parse_bundle
+from analyzer.api import parse_bundle
 from analyzer.detectors import run_detectors
 from analyzer.detectors.base import Detector, Hit
 from analyzer.detectors.network import DhcpFailure
 from analyzer.detectors.scope import Scope
+from analyzer.model import Analysis
 from tests.conftest import ROOT
 
 

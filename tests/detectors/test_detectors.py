@@ -6,10 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from analyzer.api import Analysis
 from analyzer.detectors import BUILTIN
 from analyzer.detectors.base import NotEvaluable
-from analyzer.model import Finding
+from analyzer.model import Analysis, Finding
 from tests.detectors.helpers import VMS, analysis, attempt, ev, fact, success
 
 HB = "[HEARTBEAT] Agent WALinuxAgent-2.9.1.1 is running as the goal state agent"

@@ -86,8 +86,9 @@ def hostile_lines(pattern: re.Pattern[str]) -> list[str]:
 def test_patterns_are_found() -> None:
     where = {w for _, w in PATTERNS}
     assert len(PATTERNS) > 100
-    assert {"parsers.registry_export.REG_QUERY_VALUE", "parsers.wa_app_agent_log.BANNER"} <= where
-    assert any(w.startswith("parsers._linux_signatures.") for w in where)
+    assert {"parsers.windows_events.registry_export.REG_QUERY_VALUE",
+            "parsers.windows_agent.wa_app_agent_log.BANNER"} <= where
+    assert any(w.startswith("parsers.linux_agent._signatures.") for w in where)
     assert any(w.startswith("analyzer.redact.") for w in where)
 
 

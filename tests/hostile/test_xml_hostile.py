@@ -19,7 +19,7 @@ from analyzer.export import export_timeline
 from analyzer.report import to_json
 from parsers import get_parser
 from parsers.base import ParseContext
-from parsers.event_xml import NS
+from parsers.windows_events.event_xml import NS
 from tests.intake.intake_fixtures import tar_bytes
 
 CANARY = "CANARY-xml-5d1e0b"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.api import Options, parse_bundle
+from analyzer.api import parse_bundle
 from analyzer.intake import IntakeError, Limits
+from analyzer.model import Options
 
 LINE = b"2024-06-10T02:03:40.420117Z INFO ExtHandler ExtHandler Wire server endpoint:168.63.129.16\n"
 

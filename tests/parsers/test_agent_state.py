@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from parsers.agent_state import sniff
+from parsers.state.agent_state import sniff
 from tests.parsers.linux_helpers import LINUX, one, output_text, run_as
 from tests.parsers.windows_helpers import facts, run
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from parsers.collector_results import sniff
+from parsers.linux_agent.collector_results import sniff
 from tests.parsers.linux_helpers import one, run_as
 from tests.parsers.windows_helpers import facts
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parsers.dhcp_lease import decode_245, sniff
+from parsers.state.dhcp_lease import decode_245, sniff
 from tests.parsers.linux_helpers import LINUX, one, run_as
 from tests.parsers.windows_helpers import facts
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from parsers.extension_state import handler_from_path, sniff
+from parsers.state.extension_state import handler_from_path, sniff
 from tests.parsers.linux_helpers import LINUX, one, output_text, run_as
 from tests.parsers.windows_helpers import facts, utf16
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from parsers.host_info import sniff, zone_offset_minutes
+from parsers.state.host_info import sniff, zone_offset_minutes
 from tests.parsers.linux_helpers import one, run_as
 from tests.parsers.windows_helpers import facts, utf16
 

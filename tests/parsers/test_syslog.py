@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.api import Options, parse_bundle
+from analyzer.api import parse_bundle
 from analyzer.intake.paths import normalize_path
+from analyzer.model import Options
 from analyzer.sources import recognize_path
 from parsers.base import Event, ParseContext
 from tests.parsers.linux_helpers import run_as

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parsers.vmbackup_conf import sniff
+from parsers.state.vmbackup_conf import sniff
 from tests.parsers.linux_helpers import LINUX, one, run_as
 
 SAMPLE = LINUX / "vmsnapshot" / "vmbackup.conf.sample"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parsers.waagent_conf import sniff
+from parsers.state.waagent_conf import sniff
 from tests.parsers.linux_helpers import LINUX, one, run_as
 from tests.parsers.windows_helpers import facts
 

@@ -7,7 +7,8 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from analyzer.api import Options, parse_bundle
+from analyzer.api import parse_bundle
+from analyzer.model import Options
 from tests.conftest import REFDATA
 from tests.parsers.windows_helpers import utf16
 

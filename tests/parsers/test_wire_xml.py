@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from parsers.wire_xml import sniff
+from parsers.state.wire_xml import sniff
 from tests.parsers.linux_helpers import LINUX, one, output_text, run_as
 from tests.parsers.windows_helpers import facts, run, utf16
 

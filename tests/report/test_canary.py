@@ -16,9 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from analyzer.api import Options, analyze, parse_bundle
+from analyzer.api import analyze, parse_bundle
 from analyzer.cli import app
 from analyzer.export import export_timeline
+from analyzer.model import Options
 from analyzer.redact import Redactor
 from analyzer.report import to_json
 from analyzer.report.html import to_html

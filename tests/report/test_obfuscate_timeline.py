@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from analyzer.api import Options
 from analyzer.export import export_timeline
+from analyzer.model import Options
 
 LOG = (
     "2024-06-10T02:00:00.000000Z INFO ExtHandler ExtHandler [HEARTBEAT] Agent WALinuxAgent-2.9.1.1 is running as the "

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from parsers._windows_events import hresults
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
 from parsers.text import head_text, iter_lines
+from parsers.windows_events._records import hresults
 
 RECORD = re.compile(
     r"^\[(?P<tid>\d{1,10})\]\s+(?:\[(?P<ts_a>\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}(?:\.\d{1,7})?)\]"

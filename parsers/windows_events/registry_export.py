@@ -32,9 +32,9 @@ from typing import Any, BinaryIO
 
 import pyparsing as pp
 
-from parsers._windows_events import start_type
 from parsers.base import Event, ParseContext, Parser
 from parsers.text import head_text, iter_lines
+from parsers.windows_events._records import start_type
 
 # --- grammar -----------------------------------------------------------------------------------
 _HEXBYTE = pp.Regex(r"[0-9a-fA-F]{1,2}")

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from parsers._agent_record import MAX_CONTINUATION, VMSNAPSHOT, split_prefix
-from parsers._linux_signatures import AGENT_TABLE
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
+from parsers.linux_agent._record import MAX_CONTINUATION, VMSNAPSHOT, split_prefix
+from parsers.linux_agent._signatures import AGENT_TABLE
 from parsers.text import head_text, iter_lines
 
 _PY2 = re.compile(r"(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d) (.*)")

@@ -6,7 +6,7 @@ local time beside a 2.9 extension handler in UTC:
     2021/03/30 19:35:35.971742 INFO Daemon Azure Linux Agent Version:2.2.45
     2021-03-30T17:35:37.365590Z INFO ExtHandler ExtHandler Wire server endpoint:168.63.129.16
 
-Record patterns, continuation folding, kinds and facts live in :mod:`parsers._agent_record`. Adjacent
+Record patterns, continuation folding, kinds and facts live in :mod:`parsers.linux_agent._record`. Adjacent
 local and UTC records of the same file date the same moment on two clocks: when several such pairs
 agree, their difference is the VM's UTC offset (fact ``tz.utc_offset_minutes``).
 """
@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from parsers._agent_record import AgentEvents, OffsetVotes, Record, add_continuation, fold_g0, parse_record
 from parsers.base import Event, ParseContext, Parser
+from parsers.linux_agent._record import AgentEvents, OffsetVotes, Record, add_continuation, fold_g0, parse_record
 from parsers.text import head_text, iter_lines
 
 

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 
 from parsers._structured import as_int, load_json, parse_utc, read_state
 from parsers.base import Event, ParseContext, Parser
-from parsers.extension_state import handler_from_path, iso, settings_fact, status_events
+from parsers.state.extension_state import handler_from_path, iso, settings_fact, status_events
 from parsers.text import head_text
 
 _ONE_LINE = ("incarnation", "wireserverendpoint", "protocol", "provisioned")

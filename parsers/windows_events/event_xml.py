@@ -25,9 +25,9 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from parsers._windows_events import WinRecord, to_event
 from parsers.base import Event, ParseContext, Parser
 from parsers.text import head_text, sniff_encoding
+from parsers.windows_events._records import WinRecord, to_event
 
 NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 _DECL = re.compile(r"^\s*<\?xml[^>]*\?>")

@@ -34,8 +34,8 @@ from typing import Any, BinaryIO
 import evtx as pyevtx
 import orjson
 
-from parsers._windows_events import WinRecord, ordinary, to_event
 from parsers.base import Event, ParseContext, Parser
+from parsers.windows_events._records import WinRecord, ordinary, to_event
 
 MAGIC = b"ElfFile\x00"
 SPOOL_MEMORY = 16 * 1024 * 1024  # non-seekable members are spooled; larger ones go to a temp file

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from parsers._windows_events import LocalTimes, hresults
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
 from parsers.text import iter_lines
-from parsers.wa_app_agent_log import RECORD, time_format_a, time_iso
+from parsers.windows_agent.wa_app_agent_log import RECORD, time_format_a, time_iso
+from parsers.windows_events._records import LocalTimes, hresults
 
 KEYWORDS = {
     "vss": re.compile(r"\bVSS\b|shadow copy", re.I),

@@ -17,7 +17,7 @@ A copied event has the same ``Key: value`` lines without the ``Event[n]:`` line 
 data and UTC ``SystemTime`` are used, and the difference to the local ``Date:`` gives the VM's UTC
 offset (``tz.utc_offset_minutes``). Otherwise ``Date:`` is local time (naive, ``local=True``).
 TXT exports (``Level<TAB>Date and Time<TAB>Source<TAB>Event ID<TAB>Task Category<TAB>message``)
-are read by :func:`parsers.event_csv.read_delimited`.
+are read by :func:`parsers.windows_events.event_csv.read_delimited`.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from parsers._windows_events import LocalTimes, WinRecord, to_event
 from parsers.base import Event, ParseContext, Parser
-from parsers.event_csv import read_delimited
-from parsers.event_xml import fragment_record
 from parsers.text import head_text, iter_lines
+from parsers.windows_events._records import LocalTimes, WinRecord, to_event
+from parsers.windows_events.event_csv import read_delimited
+from parsers.windows_events.event_xml import fragment_record
 
 _EVENT_N = re.compile(r"^Event\[\d+\]:\s*$")
 _FIELD = re.compile(r"^\s*(Log Name|Source|Date|Event ID|Task Category|Task|Level|Opcode|Keywords?|User|User Name"

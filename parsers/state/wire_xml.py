@@ -9,7 +9,7 @@ The document element decides what a file is, whatever its name. A GoalState read
 Agents >= 2.9.0.4 keep ``GoalState.1.xml`` as ``<xml>empty placeholder file</xml>``: no data, no
 incarnation. Secrets stay in the file: the StatusUploadBlob / InVMArtifactsProfileBlob SAS URLs
 (only their presence is recorded), ``protectedSettings`` and any public setting outside the
-allow-list of :func:`parsers.extension_state.public_summary`, Certificates ``Data``, ovf-env
+allow-list of :func:`parsers.state.extension_state.public_summary`, Certificates ``Data``, ovf-env
 ``UserPassword`` and ``CustomData``, HostingEnvironmentConfig ``ApplicationSettings``.
 """
 
@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 
 from parsers._structured import as_int, history_time, parse_xml, read_state, text_of
 from parsers.base import Event, ParseContext, Parser
-from parsers.extension_state import settings_fact
+from parsers.state.extension_state import settings_fact
 from parsers.text import head_text
 
 _MANIFEST_NAME = re.compile(r"(.+?)(?:\.\d+)?\.(?:manifest|agentsmanifest)\b", re.IGNORECASE)

@@ -32,9 +32,9 @@ import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from parsers._windows_events import service_name, start_type
 from parsers.base import Event, ParseContext, Parser
 from parsers.text import head_text, iter_lines
+from parsers.windows_events._records import service_name, start_type
 
 VSS_WRITER_STATES = (
     "UNKNOWN", "STABLE", "WAITING_FOR_FREEZE", "WAITING_FOR_THAW", "WAITING_FOR_POST_SNAPSHOT",

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from parsers.base import Event, ParseContext, Parser
-from parsers.extension_state import handler_from_path, is_vmsnapshot
+from parsers.state.extension_state import handler_from_path, is_vmsnapshot
 from parsers.text import head_text, iter_lines
 
 _LOG = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (DEBUG|INFO|WARNING|ERROR|CRITICAL) (.*)")

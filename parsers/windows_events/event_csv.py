@@ -20,9 +20,9 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from parsers._windows_events import LocalTimes, WinRecord, to_event
 from parsers.base import Event, ParseContext, Parser
 from parsers.text import head_text, iter_lines
+from parsers.windows_events._records import LocalTimes, WinRecord, to_event
 
 csv.field_size_limit(1 << 20)
 

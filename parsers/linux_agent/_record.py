@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from parsers._linux_signatures import AGENT_TABLE
 from parsers.base import GENERIC_KIND, Event, ParseContext
+from parsers.linux_agent._signatures import AGENT_TABLE
 
 _LEVELS = {"VERBOSE": "verbose", "INFO": "info", "WARNING": "warning", "ERROR": "error", None: "info"}
 _G4 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (VERBOSE|INFO|WARNING|ERROR) (\S+) "

@@ -4,7 +4,7 @@ The agent logs to stdout too, so syslog holds copies of its records behind a hea
 
     Oct 08 17:10:33 nam-u18 python3[1036]: 2020-10-08T17:10:33.129375Z INFO ExtHandler ExtHandler Cgroups enabled
 
-The header is stripped and an agent record behind it is read by :mod:`parsers._agent_record`, marked
+The header is stripped and an agent record behind it is read by :mod:`parsers.linux_agent._record`, marked
 ``via="syslog"``: it gets the time and message the waagent.log parse gives, so the timeline keeps one
 copy. Other lines are checked for kernel and systemd signatures (OOM kills, hung tasks, shutdown and
 boot markers). Syslog headers carry no year and are local time: the year comes from timestamps inside
@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from parsers._agent_record import AgentEvents, OffsetVotes, Record, add_continuation, parse_record
-from parsers._linux_signatures import SYSTEM_TABLE
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
+from parsers.linux_agent._record import AgentEvents, OffsetVotes, Record, add_continuation, parse_record
+from parsers.linux_agent._signatures import SYSTEM_TABLE
 from parsers.text import head_text, iter_lines
 
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",

@@ -1,0 +1,70 @@
+"""Opening an input: a folder or an archive file becomes a :class:`Bundle` whose members are read once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analyzer.intake.archives import iter_file
+from analyzer.intake.folder import walk_folder
+from analyzer.intake.limits import IntakeError, Limits
+from analyzer.intake.members import IntakeProblem, Member
+from analyzer.intake.streams import Budget
+
+
+@dataclass
+class Bundle:
+    """An opened input. Iterate :meth:`members` once."""
+
+    input_path: Path
+    limits: Limits
+    name: str = ""
+    sha256: str = ""
+    bytes: int = 0
+    problems: list[IntakeProblem] = field(default_factory=list)
+    member_paths: list[str] = field(default_factory=list)
+    budget: Budget = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.budget = Budget(self.limits)
+
+    def members(self) -> Iterator[Member]:
+        it = walk_folder(self, self.input_path) if self.input_path.is_dir() else iter_file(self, self.input_path)
+        for m in it:
+            self.member_paths.append(m.path)
+            yield m
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(IntakeProblem(path, message))
+
+
+def open_bundle(path: str | os.PathLike[str], limits: Limits | None = None) -> Bundle:
+    """Open a folder or archive; raises :class:`IntakeError` when it cannot be opened at all."""
+    p = Path(path)
+    if not p.exists():
+        raise IntakeError(f"{p}: no such file or folder")
+    if not (p.is_dir() or p.is_file()):
+        raise IntakeError(f"{p}: not a regular file or folder")
+    b = Bundle(p, limits or Limits(), name=p.name)
+    if p.is_file():
+        b.bytes = p.stat().st_size
+        if b.bytes == 0:
+            raise IntakeError(f"{p}: the input file is empty")
+        try:
+            b.sha256 = _sha256(p)
+        except OSError as exc:
+            raise IntakeError(f"{p}: cannot read the input: {exc.strerror}") from None
+    else:
+        b.bytes = sum(f.stat().st_size for f in p.rglob("*") if f.is_file() and not f.is_symlink())
+    return b
+
+
+def _sha256(p: Path) -> str:
+    h = hashlib.sha256()
+    with p.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
