@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import BinaryIO
 
-from analyzer.clock import offset_from_twins
+from analyzer.clock import offset_from_twins, resolve_facts
 from analyzer.intake import IntakeError, Member, open_bundle
 from analyzer.model import Analysis, BundleInfo, Options, Report, SourceEntry
 from analyzer.sources import Recognized, detect_layout, recognize_content, recognize_path, source_os
@@ -61,6 +61,7 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
         if twin is not None:
             facts.append(twin)
     timeline.finalize(_utc_offset(facts, timeline.latest_local()))
+    resolve_facts(facts, timeline.utc_offset)
     for source, kind, n, member_path in timeline.dropped():
         problems.append(Problem(member_path, None, f"{n} older {kind} events of {source} were counted but not kept "
                                                    f"(at most {timeline.max_notable} per kind)"))

@@ -1,4 +1,9 @@
-"""The VM's UTC offset from the same Windows event exported twice: once in UTC, once in local time.
+"""Local wall-clock times: the VM's UTC offset from twin events, and the one place facts are converted.
+
+:func:`resolve_facts` turns every local (naive) fact time into aware UTC with the bundle's offset, as the
+timeline does for events, so that a fact read from an Event Viewer CSV row compares with everything else.
+
+The VM's UTC offset from the same Windows event exported twice: once in UTC, once in local time.
 
 Event Viewer CSV/TXT and ``wevtutil /f:text`` exports carry local wall-clock times; ``.evtx`` and
 event XML carry UTC. Support scripts often export the same log in several formats, so a record of
@@ -13,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from parsers.base import Event, Fact
 
@@ -68,3 +73,24 @@ def offset_from_twins(events: Iterable[Event]) -> Fact | None:
     return Fact("tz.utc_offset_minutes", minutes, e.path, e.line, None,
                 f"{n} of {voters} local-time event(s) have a UTC twin {minutes:+d} min away "
                 f"(same provider and event id in an .evtx/XML export)")
+
+
+def resolve_facts(facts: Iterable[Fact], offset: timedelta | None) -> None:
+    """Make every fact time aware UTC: local ones (naive ``ts``) converted with ``offset`` (local = UTC +
+    offset), or taken as UTC when the bundle shows no offset; a local fact's ``value["ts"]`` (ISO text of
+    the same wall clock) is converted with it. After this no fact carries a naive time."""
+    for f in facts:
+        if f.ts is None or f.ts.tzinfo is not None:
+            f.local = False
+            continue
+        f.ts = (f.ts - offset if offset is not None else f.ts).replace(tzinfo=UTC)
+        f.local = False
+        value = f.value
+        if isinstance(value, dict) and value.get("local") and isinstance(value.get("ts"), str):
+            try:
+                wall = datetime.fromisoformat(value["ts"])
+            except ValueError:
+                continue
+            if wall.tzinfo is None:
+                f.value = {**value, "ts": (wall - (offset or timedelta(0))).replace(tzinfo=UTC).isoformat(),
+                           "local": False}

@@ -51,7 +51,12 @@ class Event:
 
 @dataclass(slots=True)
 class Fact:
-    """A typed value read from the bundle, with where it came from."""
+    """A typed value read from the bundle, with where it came from.
+
+    ``ts`` follows the rule of :class:`Event`: aware UTC, or naive when ``local`` (the VM's wall clock,
+    e.g. a fact read from an Event Viewer CSV row). Local facts are converted once for the whole bundle
+    (:func:`analyzer.clock.resolve_facts`), so no detector ever sees a naive time.
+    """
 
     name: str
     value: Any
@@ -59,6 +64,7 @@ class Fact:
     line: int | None = None
     ts: datetime | None = None
     text: str = ""
+    local: bool = False
 
 
 @dataclass(slots=True)
@@ -98,7 +104,8 @@ class ParseContext:
         ts: datetime | None = None,
         text: str = "",
     ) -> None:
-        self.facts.append(Fact(name, value, self.path, line, ts, text))
+        """Record a fact; a naive ``ts`` is the VM's wall clock (``local``), as for events."""
+        self.facts.append(Fact(name, value, self.path, line, ts, text, ts is not None and ts.tzinfo is None))
 
     def problem(self, message: str, line: int | None = None) -> None:
         self.problems.append(Problem(self.path, line, message))

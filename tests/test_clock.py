@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from analyzer.api import parse_bundle
+import pytest
+
+from analyzer.api import analyze, parse_bundle
+from analyzer.clock import resolve_facts
+from parsers.base import Fact
+from tests.parsers.windows_helpers import utf16
 
 # Real EvtRender output of an SCM 7036 record (windows-formats.md section 2.2), at three times.
 XML = (
@@ -44,3 +50,67 @@ def test_no_twins_means_assumed_utc(tmp_path: Path) -> None:
     analysis, _ = parse_bundle(_bundle(tmp_path, ["9:01:17 AM", "9:13:40 AM", "11:58:02 PM"]))
     assert not [f for f in analysis.facts if f.name == "tz.utc_offset_minutes"]
     assert all(e.attrs.get("tz") == "assumed-utc" for e in analysis.timeline.notable if e.source == "event_csv")
+
+
+# --- facts of local-time records (issue 13 class 4) --------------------------------------------------------
+SQL_EVENT = ("Sqllib error: OLEDB Error encountered calling ICommandText::Execute. hr = 0x80040e14. SQLSTATE: 42000, "
+             "Native Error: 3013")
+REG_NO_COPY = ("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\BcdrAgent]\r\n"
+               '"IsProviderInstalled"="True"\r\n')
+REG_TZ = ("\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\TimeZoneInformation]\r\n"
+          '"Bias"=dword:ffffffc4\r\n"ActiveTimeBias"=dword:ffffff88\r\n')  # UTC+2 in force
+SYSTEMINFO = "Host Name:                 VM1\r\nOS Name:                   Microsoft Windows Server 2019\r\n" \
+             "Time Zone:                 (UTC+02:00) Athens, Bucharest\r\n"
+
+
+def _sql_exports(local: str) -> dict[str, str]:
+    """The same SQLWRITER 24583 error in each local-time export Windows users attach (``local`` = 24 h wall time)."""
+    us = datetime.strptime(local, "%H:%M:%S").strftime("%I:%M:%S %p").lstrip("0")
+    return {
+        "Application.csv": "Level,Date and Time,Source,Event ID,Task Category\r\n"
+                           f'Error,6/10/2024 {us},SQLWRITER,24583,None,"{SQL_EVENT}"\r\n',
+        "Application_evt.txt": "Level\tDate and Time\tSource\tEvent ID\tTask Category\r\n"
+                               f"Error\t10.06.2024 {local}\tSQLWRITER\t24583\tNone\t{SQL_EVENT}\r\n",
+        "wevtutil_app.txt": "Event[0]:\r\n  Log Name: Application\r\n  Source: SQLWRITER\r\n"
+                            f"  Date: 2024-06-10T{local}.000\r\n  Event ID: 24583\r\n  Level: Error\r\n"
+                            "  Description:\r\n" + SQL_EVENT + "\r\n",
+        "copied_event.txt": "Log Name:      Application\r\nSource:        SQLWRITER\r\n"
+                            f"Date:          6/10/2024 {us}\r\n"
+                            "Event ID:      24583\r\nLevel:         Error\r\nDescription:\r\n" + SQL_EVENT + "\r\n",
+    }
+
+
+@pytest.mark.parametrize("export", ["Application.csv", "Application_evt.txt", "wevtutil_app.txt", "copied_event.txt"])
+@pytest.mark.parametrize("zone", [None, "registry", "systeminfo"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_facts_of_local_records_are_converted_and_reach_detectors(tmp_path: Path, export: str, zone: str | None,
+                                                                   encoding: str) -> None:
+    """A fact from a local-time record (``sql.present`` of an Event Viewer export) is converted like the event;
+    no naive time reaches a detector, and SQL_VSS_FULL_BACKUP is found (it crashed on the naive time)."""
+    root = tmp_path / "bundle"
+    root.mkdir()
+    text = _sql_exports("14:30:00")[export]
+    (root / export).write_bytes(utf16(text) if encoding == "utf-16" else text.encode())
+    reg = REG_NO_COPY + (REG_TZ if zone == "registry" else "")
+    (root / "bcdr.reg").write_bytes(utf16(reg))
+    if zone == "systeminfo":
+        (root / "systeminfo.txt").write_text(SYSTEMINFO)
+    analysis, _ = parse_bundle(root)
+    assert all(f.ts is None or f.ts.tzinfo is not None for f in analysis.facts)
+    assert not any(f.local for f in analysis.facts)
+    sql = next(f for f in analysis.facts if f.name == "sql.present")
+    event = next(e for e in analysis.timeline.notable if e.kind == "sql.backup")
+    expected = datetime(2024, 6, 10, 12 if zone else 14, 30, tzinfo=UTC)
+    assert sql.ts == event.ts == expected
+    report = analyze(root)
+    assert not [s for s in report.sources if s.status == "failed"]
+    assert "SQL_VSS_FULL_BACKUP" in [f.id for f in report.findings]
+
+
+def test_resolve_facts_converts_a_local_value_time() -> None:
+    wall = datetime(2024, 6, 10, 4, 0)
+    f = Fact("vmsnapshot.invocation", {"ts": wall.isoformat(), "local": True, "seq": "3"}, "waagent.log", 1, wall,
+             local=True)
+    resolve_facts([f], timedelta(hours=2))
+    assert f.ts == datetime(2024, 6, 10, 2, 0, tzinfo=UTC) and not f.local
+    assert f.value["ts"] == "2024-06-10T02:00:00+00:00" and f.value["local"] is False
