@@ -9,11 +9,11 @@ import io
 import os
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from functools import partial
 from typing import BinaryIO
 
-from analyzer.clock import offset_from_twins, resolve_facts
+from analyzer.clock import offset_from_readings, offset_from_twins, resolve_facts
 from analyzer.intake import IntakeError, Member, open_bundle
 from analyzer.model import Analysis, BundleInfo, Options, Report, SourceEntry
 from analyzer.sources import Recognized, detect_layout, recognize_content, recognize_path, source_os
@@ -21,6 +21,7 @@ from analyzer.timeline import Timeline, iso
 from analyzer.version import __version__
 from parsers import get_parser
 from parsers.base import Fact, ParseContext, Problem
+from parsers.state.time_zone import link_zone, zone_info
 
 SNIFF_BYTES = 4096
 
@@ -54,14 +55,17 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
         sources.append(SourceEntry(bundle.name, None, "failed", error=f"intake stopped, rest not analyzed: {exc}"))
     for p in bundle.problems:
         sources.append(SourceEntry(p.path, None, "failed", error=p.message))
+        zone = link_zone(p.path, p.message)  # a refused /etc/localtime link still names the zone
+        if zone is not None:
+            facts.append(Fact("host.timezone", zone, p.path, None, None, f"/etc/localtime links to {zone}"))
     if not sources and not bundle.member_paths:
         raise IntakeError(f"{path}: no files in the input")
     if not any(f.name == "tz.utc_offset_minutes" for f in facts):
-        twin = offset_from_twins(timeline.kept())
-        if twin is not None:
-            facts.append(twin)
+        measured = offset_from_readings(facts) or offset_from_twins(timeline.kept())
+        if measured is not None:
+            facts.append(measured)
     timeline.finalize(_utc_offset(facts, timeline.latest_local()))
-    resolve_facts(facts, timeline.utc_offset)
+    resolve_facts(facts, timeline.zone)
     for source, kind, n, member_path in timeline.dropped():
         problems.append(Problem(member_path, None, f"{n} older {kind} events of {source} were counted but not kept "
                                                    f"(at most {timeline.max_notable} per kind)"))
@@ -114,25 +118,23 @@ def _problem_text(p: Problem) -> str:
     return f"line {p.line}: {p.message}" if p.line else p.message
 
 
-def _utc_offset(facts: list[Fact], when: datetime | None) -> timedelta | None:
-    """The VM's UTC offset (local = UTC + offset).
+def _utc_offset(facts: list[Fact], when: datetime | None) -> tzinfo | None:
+    """The VM's time zone, to convert its wall-clock records.
 
-    Measured offsets (``tz.utc_offset_minutes``: interleaved UTC and local records, registry
-    TimeZoneInformation, systeminfo) win; otherwise an IANA ``host.timezone`` is resolved at the
-    newest local time of the bundle (one offset for the bundle: a DST change inside it is not modelled).
+    A named zone (``host.timezone``: /etc/timezone, timedatectl, /etc/sysconfig/clock, a localtime link)
+    or the rule of a TZif ``/etc/localtime`` (``tz.posix_rule``) converts each record with the offset of
+    its own date. A measured offset (``tz.utc_offset_minutes``: interleaved UTC and local records,
+    date beside date --utc, registry TimeZoneInformation, systeminfo) wins when it disagrees with the
+    zone at the bundle's newest local time ``when``; it is then one offset for the whole bundle.
     """
     offsets = [f.value for f in facts if f.name == "tz.utc_offset_minutes" and isinstance(f.value, int)]
-    if offsets:
-        return timedelta(minutes=max(set(offsets), key=offsets.count))
-    zone = next((f.value for f in reversed(facts) if f.name == "host.timezone" and isinstance(f.value, str)), None)
-    if zone and when is not None:
-        from zoneinfo import ZoneInfo
-
-        try:
-            return ZoneInfo(zone.strip()).utcoffset(when)
-        except (ValueError, OSError, KeyError):
-            return None
-    return None
+    measured = timedelta(minutes=max(set(offsets), key=offsets.count)) if offsets else None
+    for name in ("host.timezone", "tz.posix_rule"):
+        value = next((f.value for f in reversed(facts) if f.name == name and isinstance(f.value, str)), None)
+        zone = zone_info(value) if value else None
+        if zone is not None and (measured is None or zone.utcoffset(when or datetime(2024, 1, 1)) == measured):
+            return zone
+    return timezone(measured) if measured is not None else None
 
 
 def analyze(path: str | os.PathLike[str], options: Options | None = None,

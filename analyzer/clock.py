@@ -1,9 +1,10 @@
-"""Local wall-clock times: the VM's UTC offset from twin events, and the one place facts are converted.
+"""Local wall-clock times: the VM's UTC offset measured in the bundle, and the one place facts are converted.
 
-:func:`resolve_facts` turns every local (naive) fact time into aware UTC with the bundle's offset, as the
+:func:`resolve_facts` turns every local (naive) fact time into aware UTC with the bundle's zone, as the
 timeline does for events, so that a fact read from an Event Viewer CSV row compares with everything else.
 
-The VM's UTC offset from the same Windows event exported twice: once in UTC, once in local time.
+The offset is measured from the same Windows event exported twice, once in UTC and once in local
+time, and from the clock read twice, once in each (``date`` and ``date --utc``, :func:`offset_from_readings`).
 
 Event Viewer CSV/TXT and ``wevtutil /f:text`` exports carry local wall-clock times; ``.evtx`` and
 event XML carry UTC. Support scripts often export the same log in several formats, so a record of
@@ -18,14 +19,16 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
+from analyzer.timeline import to_utc
 from parsers.base import Event, Fact
 
 QUARTER = 900  # seconds
 TOLERANCE = 2.0  # seconds
 MAX_OFFSET = 14 * 3600
 MIN_AGREEING = 3
+READING_TOLERANCE = timedelta(minutes=2)  # date and date --utc run moments apart
 
 _LOCAL_SOURCES = frozenset({"event_csv", "event_text"})
 _UTC_SOURCES = frozenset({"evtx", "event_xml"})
@@ -75,15 +78,37 @@ def offset_from_twins(events: Iterable[Event]) -> Fact | None:
                 f"(same provider and event id in an .evtx/XML export)")
 
 
-def resolve_facts(facts: Iterable[Fact], offset: timedelta | None) -> None:
-    """Make every fact time aware UTC: local ones (naive ``ts``) converted with ``offset`` (local = UTC +
-    offset), or taken as UTC when the bundle shows no offset; a local fact's ``value["ts"]`` (ISO text of
-    the same wall clock) is converted with it. After this no fact carries a naive time."""
+def offset_from_readings(facts: Iterable[Fact]) -> Fact | None:
+    """A ``tz.utc_offset_minutes`` fact from ``clock.reading`` facts: the wall clock read once in local time
+    (``date``) and once in UTC (``date --utc``) moments apart, as sosreport does; or ``None``."""
+    readings = [(f, f.value) for f in facts if f.name == "clock.reading" and isinstance(f.value, dict)]
+    utc = [datetime.fromisoformat(v["wall"]) for _, v in readings if v.get("utc")]
+    for f, v in readings:
+        if v.get("utc"):
+            continue
+        wall = datetime.fromisoformat(v["wall"])
+        for u in utc:
+            diff = (wall - u).total_seconds()
+            quarters = round(diff / QUARTER)
+            if abs(diff - quarters * QUARTER) <= READING_TOLERANCE.total_seconds() and abs(diff) <= MAX_OFFSET:
+                minutes = quarters * QUARTER // 60
+                return Fact("tz.utc_offset_minutes", minutes, f.path, f.line, None,
+                            f"local clock reading {v['wall']} {v.get('zone', '')} beside a UTC reading "
+                            f"{u.isoformat()}: local = UTC {minutes:+d} min")
+    return None
+
+
+def resolve_facts(facts: Iterable[Fact], zone: tzinfo | timedelta | None) -> None:
+    """Make every fact time aware UTC: local ones (naive ``ts``) converted with the VM's ``zone`` (or a fixed
+    offset: local = UTC + offset), or taken as UTC when the bundle shows none; a local fact's
+    ``value["ts"]`` (ISO text of the same wall clock) is converted with it. After this no fact carries a
+    naive time."""
+    tz = timezone(zone) if isinstance(zone, timedelta) else zone or UTC
     for f in facts:
         if f.ts is None or f.ts.tzinfo is not None:
             f.local = False
             continue
-        f.ts = (f.ts - offset if offset is not None else f.ts).replace(tzinfo=UTC)
+        f.ts = to_utc(f.ts, tz)
         f.local = False
         value = f.value
         if isinstance(value, dict) and value.get("local") and isinstance(value.get("ts"), str):
@@ -92,5 +117,4 @@ def resolve_facts(facts: Iterable[Fact], offset: timedelta | None) -> None:
             except ValueError:
                 continue
             if wall.tzinfo is None:
-                f.value = {**value, "ts": (wall - (offset or timedelta(0))).replace(tzinfo=UTC).isoformat(),
-                           "local": False}
+                f.value = {**value, "ts": to_utc(wall, tz).isoformat(), "local": False}

@@ -72,8 +72,12 @@ SOURCES: tuple[Source, ...] = (
     Source("dhcp_lease", "dhcp_lease", ("var/lib/dhcp/*.lease*", "var/lib/dhclient/*.lease*",
                                         "var/lib/networkmanager/*.lease*", "var/lib/wicked/lease*",
                                         "run/systemd/netif/leases/*", "*.leases", "dhclient*.lease*"), "linux"),
-    Source("host_info", "host_info", ("etc/os-release", "etc/*-release", "etc/hostname", "etc/timezone",
+    Source("host_info", "host_info", ("etc/os-release", "etc/*-release", "etc/hostname",
                                       "sos_commands/azure/instance_metadata.json", "systeminfo*.txt"), "any"),
+    Source("time_zone", "time_zone", ("etc/timezone", "etc/localtime", "etc/sysconfig/clock",
+                                      "sos_commands/*/timedatectl*", "sos_commands/date/date*",
+                                      "sos_commands/general/date*", "sos_commands/date/hwclock*",
+                                      "sos_commands/general/hwclock*", "timedatectl*.txt"), "linux"),
     # --- Windows ----------------------------------------------------------------------------
     Source("wa_app_agent_log", "wa_app_agent_log", ("windowsazure/logs/waappagent.log*",
                                                     "windowsazure/logs/transparentinstaller.log*",

@@ -9,8 +9,9 @@ are kept and older ones only counted (:meth:`Timeline.dropped`), so a log with m
 cannot exhaust memory. Parsers may report an ordinary record without building an event
 (:meth:`Timeline.count_ordinary`, through ``ParseContext.counter``) when the full stream is not kept.
 
-Local-time records (waagent 2.0-2.2.45, Event Viewer CSV/TXT) are converted with the VM's UTC
-offset once the whole bundle has been read; without one they are taken as UTC and marked
+Local-time records (waagent 2.0-2.2.45, Event Viewer CSV/TXT) are converted with the VM's time zone
+once the whole bundle has been read (each record with the offset in force at its own time, so a
+daylight-saving switch inside the bundle is honoured); without one they are taken as UTC and marked
 ``attrs.tz = "assumed-utc"``. A record that a syslog copy repeats from the agent's own log
 (same UTC time and message) is kept once.
 """
@@ -22,7 +23,7 @@ import pickle
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import IO, Any
 
 from parsers.base import Event
@@ -56,7 +57,8 @@ class Timeline:
         self.count = 0
         self.first: datetime | None = None
         self.last: datetime | None = None
-        self.utc_offset: timedelta | None = None
+        self.utc_offset: timedelta | None = None  # the zone's offset at the newest local time, for reports
+        self.zone: tzinfo | None = None
         self.by_source: Counter[str] = Counter()
         # (source, local, hour start) -> events, for the timeline picture
         self._hist: Counter[tuple[str, bool, datetime]] = Counter()
@@ -153,12 +155,15 @@ class Timeline:
         return self._latest_local
 
     # --- finishing ----------------------------------------------------------------------------
-    def finalize(self, utc_offset: timedelta | None) -> None:
-        """Convert local times with ``utc_offset`` (local = UTC + offset), sort, de-duplicate."""
+    def finalize(self, zone: tzinfo | timedelta | None) -> None:
+        """Convert local times with the VM's ``zone`` (or a fixed offset: local = UTC + offset), sort,
+        de-duplicate."""
         if self._finalized:
             return
         self._finalized = True
-        self.utc_offset = utc_offset
+        self.zone = timezone(zone) if isinstance(zone, timedelta) else zone
+        if self.zone is not None:
+            self.utc_offset = self.zone.utcoffset(self._latest_local or datetime(2024, 1, 1))
         kept: list[tuple[int, Event]] = []
         for (source, kind), items in self._kept.items():
             self._trim(source, kind, items)
@@ -196,16 +201,16 @@ class Timeline:
         self.last = self._to_utc(*self._hi) if self._hi else None
 
     def _to_utc(self, ts: datetime, local: bool) -> datetime:
-        if local and self.utc_offset is not None:
-            ts = ts - self.utc_offset
+        if local and self.zone is not None:
+            return to_utc(ts, self.zone)
         return ts.replace(tzinfo=UTC)
 
     def _convert(self, e: Event) -> None:
         if e.ts is None:
             return
         if e.local:
-            if self.utc_offset is not None:
-                e.ts = (e.ts.replace(tzinfo=None) - self.utc_offset).replace(tzinfo=UTC)
+            if self.zone is not None:
+                e.ts = to_utc(e.ts, self.zone)
                 e.attrs["tz"] = "converted"
             else:
                 e.ts = e.ts.replace(tzinfo=UTC)
@@ -229,7 +234,7 @@ class Timeline:
         """Events per source per hour (UTC, ISO strings), for the timeline picture."""
         out: dict[str, Counter[str]] = {}
         for (source, local, hour), n in self._hist.items():
-            start = hour - self.utc_offset if local and self.utc_offset is not None else hour
+            start = self._to_utc(hour, local)
             out.setdefault(source, Counter())[start.strftime("%Y-%m-%dT%H:00:00Z")] += n
         return {s: sorted(c.items()) for s, c in sorted(out.items())}
 
@@ -247,6 +252,15 @@ class Timeline:
 
 
 ROW_COLUMNS = ("ts", "source", "path", "line", "level", "component", "kind", "message", "attrs")
+
+
+def to_utc(wall: datetime, zone: tzinfo) -> datetime:
+    """A wall-clock time of ``zone`` as aware UTC (the offset in force at that time; the first of a
+    repeated hour)."""
+    try:
+        return wall.replace(tzinfo=zone).astimezone(UTC)
+    except (OverflowError, ValueError):  # the first or last days of the calendar
+        return wall.replace(tzinfo=UTC)
 
 
 def iso(ts: datetime | None) -> str:

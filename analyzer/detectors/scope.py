@@ -83,7 +83,7 @@ class Scope:
 
     @classmethod
     def of(cls, analysis: Analysis) -> Scope:
-        resolve_facts(analysis.facts, analysis.timeline.utc_offset)  # no naive fact time reaches a detector
+        resolve_facts(analysis.facts, analysis.timeline.zone)  # no naive fact time reaches a detector
         since, until = analysis.options.since, analysis.options.until
         events = [e for e in analysis.timeline.notable if _inside(e.ts, since, until)]
         dated = [e.ts for e in events if e.ts is not None]

@@ -33,7 +33,7 @@ def walk_folder(bundle: Sink, root: Path) -> Iterator[Member]:
             bundle.budget.add_member(norm)
             st = os.lstat(full)
             if stat.S_ISLNK(st.st_mode):
-                bundle.problem(norm, "symbolic link refused (links are never followed)")
+                bundle.problem(norm, f"symbolic link to {_target(full)!r} refused (links are never followed)")
                 continue
             if not stat.S_ISREG(st.st_mode):
                 bundle.problem(norm, "not a regular file (device, socket or fifo) refused")
@@ -49,6 +49,14 @@ def walk_folder(bundle: Sink, root: Path) -> Iterator[Member]:
                     bundle.problem(norm, "changed while read, or on another file system: refused")
                     continue
                 yield from expand(bundle, norm, f, st.st_size, norm)
+
+
+def _target(link: str) -> str:
+    """What a link names (read from the link itself, never followed)."""
+    try:
+        return os.readlink(link)[:1024]
+    except OSError:
+        return "?"
 
 
 def _rel(root: Path, full: str) -> str:

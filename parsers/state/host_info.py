@@ -1,11 +1,8 @@
-"""Who the host is: distribution, host name, time zone (Linux files, sos IMDS JSON, Windows ``systeminfo``).
+"""Who the host is: distribution, host name, Windows time zone (Linux files, sos IMDS JSON, Windows ``systeminfo``).
 
 * ``/etc/os-release`` (``ID=ubuntu`` + ``VERSION_ID="18.04"`` -> ``host.distro`` = ``ubuntu 18.04``),
   ``/etc/lsb-release``, one-line ``/etc/redhat-release`` and other ``*-release`` files;
-* ``/etc/hostname`` -> ``host.name``; ``/etc/timezone`` (``Europe/Prague``) -> ``host.timezone``, and
-  ``tz.utc_offset_minutes`` when the zone has one offset whatever the date (``UTC``, ``Etc/GMT-2``,
-  ``Asia/Kolkata``); a zone with daylight saving gives no offset here, since a parser does not know
-  the dates of the bundle;
+* ``/etc/hostname`` -> ``host.name`` (the time zone files are :mod:`parsers.state.time_zone`'s);
 * ``sos_commands/azure/instance_metadata.json`` -> ``azure.vm`` and ``host.name``;
 * Windows ``systeminfo``: ``Host Name:``, ``OS Name:``, ``Time Zone:  (UTC+01:00) Amsterdam, Berlin, ...``.
 """
@@ -15,37 +12,15 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any, BinaryIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from parsers._structured import load_json, read_state
 from parsers.base import Event, ParseContext, Parser
 from parsers.text import head_text, iter_lines
 
 _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_]{0,252}")
-_ETC_GMT = re.compile(r"(?:Etc/)?GMT([+-])(\d{1,2})")
-_UTC_NAMES = {"utc", "etc/utc", "gmt", "etc/gmt", "zulu", "etc/zulu", "universal", "etc/universal", "uct", "etc/uct"}
 _WIN_TZ = re.compile(r"\(UTC(?:([+-])(\d{1,2}):(\d{2}))?\)")
 _SYSTEMINFO = {"host name": "host.name", "os name": "host.distro", "time zone": "host.timezone"}
-
-
-def zone_offset_minutes(zone: str) -> int | None:
-    """The zone's UTC offset in minutes when it never changes (2015-2026), else None."""
-    if zone.lower() in _UTC_NAMES:
-        return 0
-    m = _ETC_GMT.fullmatch(zone)
-    if m:  # POSIX sign: Etc/GMT+5 is five hours *behind* UTC
-        return (-1 if m.group(1) == "+" else 1) * int(m.group(2)) * 60
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return None
-    offsets = {tz.utcoffset(datetime(year, month, 15)) for year in range(2015, 2027) for month in (1, 7)}
-    if len(offsets) != 1:
-        return None
-    (offset,) = offsets
-    return int(offset.total_seconds() // 60) if offset is not None else None
 
 
 def _first_line(data: bytes) -> tuple[int, str] | None:
@@ -75,21 +50,12 @@ def _release(data: bytes, name: str, ctx: ParseContext) -> None:
         ctx.problem(f"{name} names no distribution")
 
 
-def _one_value(data: bytes, name: str, ctx: ParseContext) -> None:
+def _hostname(data: bytes, ctx: ParseContext) -> None:
     first = _first_line(data)
-    if name == "hostname":
-        if first is not None and _HOSTNAME.fullmatch(first[1]):
-            ctx.fact("host.name", first[1], line=first[0])
-        else:
-            ctx.problem("hostname file holds no host name")
-        return
-    if first is None or not re.fullmatch(r"[A-Za-z0-9_+\-/]{1,80}", first[1]):
-        ctx.problem("timezone file holds no zone name")
-        return
-    ctx.fact("host.timezone", first[1], line=first[0])
-    offset = zone_offset_minutes(first[1])
-    if offset is not None:
-        ctx.fact("tz.utc_offset_minutes", offset, line=first[0], text=first[1])
+    if first is not None and _HOSTNAME.fullmatch(first[1]):
+        ctx.fact("host.name", first[1], line=first[0])
+    else:
+        ctx.problem("hostname file holds no host name")
 
 
 def _imds(doc: Any, ctx: ParseContext) -> None:
@@ -130,8 +96,8 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     name = ctx.path.replace("\\", "/").rsplit("/", 1)[-1].lower()
     if name.startswith("systeminfo"):
         _systeminfo(stream, ctx)
-    elif name in ("hostname", "timezone"):
-        _one_value(read_state(stream, ctx), name, ctx)
+    elif name == "hostname":
+        _hostname(read_state(stream, ctx), ctx)
     elif name.endswith(".json"):
         doc = load_json(read_state(stream, ctx), ctx)
         if doc is not None:
@@ -154,4 +120,4 @@ def sniff(path: str, head: bytes) -> bool:
 
 
 PARSER = Parser(name="host_info", parse=parse, sniff=sniff,
-                description="os-release, hostname, timezone, IMDS instance metadata, Windows systeminfo")
+                description="os-release, hostname, IMDS instance metadata, Windows systeminfo")

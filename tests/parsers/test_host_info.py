@@ -1,4 +1,4 @@
-"""host_info on os-release / *-release / hostname / timezone files, sos IMDS JSON and Windows systeminfo."""
+"""host_info on os-release / *-release / hostname files, sos IMDS JSON and Windows systeminfo."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from parsers.state.host_info import sniff, zone_offset_minutes
+from parsers.state.host_info import sniff
 from tests.parsers.linux_helpers import one, run_as
-from tests.parsers.windows_helpers import facts, utf16
+from tests.parsers.windows_helpers import utf16
 
 OS_RELEASE = (b'NAME="Ubuntu"\nVERSION="18.04.6 LTS (Bionic Beaver)"\nID=ubuntu\nID_LIKE=debian\n'
               b'PRETTY_NAME="Ubuntu 18.04.6 LTS"\nVERSION_ID="18.04"\n')
@@ -33,21 +33,6 @@ def test_distro(path: str, data: bytes, distro: str) -> None:
 def test_hostname() -> None:
     _, ctx = run_as(b"myvm01\n", "etc/hostname")
     assert one(ctx, "host.name") == "myvm01"
-
-
-@pytest.mark.parametrize(("zone", "offset"), [("Etc/UTC", 0), ("UTC", 0), ("Asia/Kolkata", 330),
-                                              ("Etc/GMT+5", -300), ("Etc/GMT-2", 120), ("Europe/Prague", None)])
-def test_timezone(zone: str, offset: int | None) -> None:
-    _, ctx = run_as(f"{zone}\n".encode(), "etc/timezone")
-    assert not ctx.problems
-    assert one(ctx, "host.timezone") == zone
-    assert facts(ctx, "tz.utc_offset_minutes") == ([] if offset is None else [offset])
-
-
-def test_timezone_path_like_value_is_refused() -> None:
-    assert zone_offset_minutes("../../../etc/passwd") is None
-    _, ctx = run_as(b"/etc/shadow\x00\n", "etc/timezone")
-    assert ctx.problems and ctx.facts == []
 
 
 def test_sos_instance_metadata() -> None:
