@@ -128,19 +128,26 @@ class AgentNotRunning(Detector):
         return self.match(scope, self.signatures) + self._late(scope) + self._heartbeat_gaps(scope)
 
     def _late(self, scope: Scope) -> list[Hit]:
-        """A backup requested at ``command_start`` that the agent invoked more than 140 min later, or never."""
+        """A backup requested at its command start that the agent ran more than 140 min later, or never
+        ran at all while the evidence goes on past the limit. Any record of the run's invocation, start or
+        end (its status file) proves it ran; a run without one may still have been run by a record
+        that names no sequence number (a later run of the same or an unknown sequence number)."""
         hits = []
-        runs = [a for a in scope.attempts if a.what != "command_start"]
-        for a in scope.attempts:
-            if a.what != "command_start" or not scope.in_window(a.ts):
+        for i, run in enumerate(scope.runs):
+            request = run.requested
+            if request is None or not scope.in_window(request.ts):
                 continue
-            later = [r.ts for r in runs if r.ts >= a.ts and (a.seq is None or r.seq in (None, a.seq))]
-            invoked = min(later) if later else None
-            delay = (invoked or scope.end or a.ts) - a.ts
+            proof = run.ran
+            if proof is None and run.ended:
+                continue  # a final status: it ran, when exactly the bundle does not say
+            if proof is None:
+                later = (r.ran for r in scope.runs[i + 1:] if r.requested is None and r.seq in (None, run.seq))
+                proof = next((p for p in later if p is not None), None)
+            delay = (proof.ts if proof else (scope.end or request.ts)) - request.ts
             if delay > INVOKE_LIMIT:
-                what = f"invoked {int(delay.total_seconds() // 60)} min later" if invoked else "never invoked"
-                text = f"backup requested at {a.ts:%Y-%m-%dT%H:%M:%SZ} (seq {a.seq or '?'}) {what}"
-                hits.append(Hit(a.ts, a.path, a.line, text, "error", scope.live(a.ts), "L63"))
+                what = f"invoked {int(delay.total_seconds() // 60)} min later" if proof else "never invoked"
+                text = f"backup requested at {request.ts:%Y-%m-%dT%H:%M:%SZ} ({run.describe()}) {what}"
+                hits.append(Hit(request.ts, request.path, request.line, text, "error", scope.live(request.ts), "L63"))
         return hits
 
     def _heartbeat_gaps(self, scope: Scope) -> list[Hit]:

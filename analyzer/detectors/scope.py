@@ -1,9 +1,28 @@
-"""Backup attempts and the time window detectors judge.
+"""Backup runs and the time window detectors judge.
+
+A backup is one *run* of the snapshot extension, keyed by its sequence number (``<seq>.settings`` /
+``<seq>.status``) and task id, with up to five stages, each proved by records of both OSes:
+
+==========  ===============================================================================================
+request     the backup service asked: ``commandStartTimeUTCTicks`` of the settings (``RuntimeSettings\\<seq>
+            .settings``, ``config/<seq>.settings``, ExtensionsConfig, VmSettings) or of the status file
+invocation  the agent ran the extension: ``Enable extension [main/handle.sh enable]`` (Linux), ``Enable plugin
+            ... RuntimeSettings\\<seq>.settings`` or ``Status file ...\\<seq>.status is not available`` (Windows)
+start       the extension began: ``starting enable`` / ``taskId:`` (extension.log), ``IaaSBcdrExtension started
+            ... SequenceNumber: <seq>`` (IaaSBcdrExtension.log), a ``transitioning`` status
+snapshot    freeze, thaw, ``T:S snapshotall ends``
+end         the final status: ``status/<seq>.status`` dated by its ``timestampUTC``, ``StatusCode.*`` lines
+==========  ===============================================================================================
+
+A status file is the *end* of a run, never a request. Statuses that the agent re-publishes in its
+aggregate status or status blob (``waagent_status*.json``, Windows AggregateStatus) carry the publishing
+time, not the run's: they end the run of the same sequence number and are dated by that run's own
+records, or count for nothing when the bundle holds no other record of it.
 
 A bundle often holds weeks of logs: an old failure that recovered must not be reported as the cause of
-today's failing backup. The window starts 6 h before the first backup attempt of the last 3 days of
-evidence and runs to the end of the evidence; ``--since/--until`` restrict the evidence first.
-A hit that a successful snapshot (or a detector's own recovery record) follows is "recovered".
+today's failing backup. The window starts 6 h before the first run of the last 3 days of evidence and
+runs to the end of the evidence; ``--since/--until`` restrict the evidence first. A hit that a successful
+run (or a detector's own recovery record) follows is "recovered".
 """
 
 from __future__ import annotations
@@ -20,10 +39,14 @@ from parsers.base import Event, Fact
 
 LOOKBACK = timedelta(days=3)
 LEAD = timedelta(hours=6)
+RUN_SPAN = timedelta(hours=4)  # a record without sequence number or task id joins a run this young
 VMSNAPSHOT = re.compile(r"VMSnapshot|RecoveryServices|IaaSBcdr", re.IGNORECASE)
 _SUCCESS_TEXT = re.compile(r"snapshotall ends|Enable Succeeded|Snaphotting \(Host\) Completed", re.IGNORECASE)
-_SUCCESS_CODES = {0, 1}
-_EVENT_SOURCES = ("waagent_log", "wa_app_agent_log", "vmsnapshot_log")  # their attempts are events already
+_SUCCESS_CODES = {0, 1}  # VMSnapshot status codes: success_appconsistent, success
+_TEMP_CODE = 4  # ExtensionTempTerminalState: the transitioning status written before the snapshot daemon runs
+_STATE_SOURCES = ("settings", "vmsettings", "extensions_config", "status")  # request facts of state files
+_STATUS_WORDS = {"success": "success", "error": "error", "warning": "warning", "transitioning": None}
+STAGES = ("request", "invocation", "start", "snapshot", "end")
 
 
 def parse_ts(value: Any) -> datetime | None:
@@ -52,16 +75,83 @@ def about_vmsnapshot(e: Event) -> bool:
 
 
 @dataclass(frozen=True)
-class Attempt:
-    """One backup attempt: the extension invoked, a settings file's command start, a snapshot start."""
+class Step:
+    """One record of one stage of a backup run."""
 
     ts: datetime
-    what: str
+    stage: str  # one of STAGES
     path: str
     line: int | None
     text: str
     seq: str | None = None
     task_id: str | None = None
+    outcome: str | None = None  # success | error | warning, when the record says how the run went
+    republished: bool = False  # re-published by the agent: ``ts`` is the publishing time, not the run's
+
+
+@dataclass
+class Run:
+    """One backup: the steps of one sequence number / task id, in time order."""
+
+    steps: list[Step] = field(default_factory=list)
+    seq: str | None = None
+    task_id: str | None = None
+
+    def add(self, step: Step) -> None:
+        self.steps.append(step)
+        self.seq = self.seq or step.seq
+        self.task_id = self.task_id or step.task_id
+
+    def first(self, *stages: str) -> Step | None:
+        return next((s for s in self.steps if s.stage in stages and not s.republished), None)
+
+    @property
+    def dated(self) -> list[Step]:
+        """The steps whose time is the run's own (re-published statuses left out)."""
+        return [s for s in self.steps if not s.republished]
+
+    @property
+    def ts(self) -> datetime:
+        """When the run began: its first dated step."""
+        return self.dated[0].ts
+
+    @property
+    def last_ts(self) -> datetime:
+        return self.dated[-1].ts
+
+    @property
+    def requested(self) -> Step | None:
+        return self.first("request")
+
+    @property
+    def ran(self) -> Step | None:
+        """The first record proving the agent or the extension ran it (invocation or start)."""
+        return self.first("invocation", "start")
+
+    @property
+    def ended(self) -> bool:
+        """A final status, a re-published one included, or a record saying how it went."""
+        return any(s.stage == "end" or s.outcome is not None for s in self.steps)
+
+    @property
+    def outcome(self) -> str | None:
+        """How the run went: its newest dated record with an outcome, else a re-published status's."""
+        dated = [s.outcome for s in self.dated if s.outcome is not None]
+        if dated:
+            return dated[-1]
+        return next((s.outcome for s in reversed(self.steps) if s.outcome is not None), None)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "success"
+
+    @property
+    def end_ts(self) -> datetime:
+        """When it ended: the newest dated record (a re-published status is dated by the run)."""
+        return self.last_ts
+
+    def describe(self) -> str:
+        return f"seq {self.seq or '?'}" + (f", task {self.task_id}" if self.task_id else "")
 
 
 @dataclass
@@ -69,7 +159,7 @@ class Scope:
     events: list[Event]  # notable events inside --since/--until, UTC order
     start: datetime | None  # window start (None = the whole evidence)
     end: datetime | None
-    attempts: list[Attempt] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)  # in order of their first dated step
     successes: list[datetime] = field(default_factory=list)
     # newest success and newest time per kind, so that followed_by is O(1) per hit
     _newest_success: datetime | None = field(init=False, repr=False, default=None)
@@ -92,22 +182,21 @@ class Scope:
             end = analysis.timeline.last
         if until is not None and (end is None or end > until):
             end = until
-        attempts = sorted((a for a in _attempts(events, analysis.facts) if _inside(a.ts, since, until)),
-                          key=lambda a: a.ts)
-        if end is None and attempts:
-            end = attempts[-1].ts
-        recent = [a for a in attempts if end is None or a.ts >= end - LOOKBACK]
+        runs = group_runs(s for s in steps(events, analysis.facts) if _inside(s.ts, since, until))
+        if end is None and runs:
+            end = max(r.last_ts for r in runs)
+        recent = [r for r in runs if end is None or r.ts >= end - LOOKBACK]
         start = recent[0].ts - LEAD if recent else (end - LOOKBACK if end else None)
         if since is not None and (start is None or start < since):
             start = since
-        successes = sorted(t for t in _successes(events, analysis.facts) if _inside(t, since, until))
-        return cls(events, start, end, attempts, successes)
+        successes = sorted(r.end_ts for r in runs if r.ok)
+        return cls(events, start, end, runs, successes)
 
     def in_window(self, ts: datetime | None) -> bool:
         return ts is None or self.start is None or ts >= self.start
 
     def followed_by(self, ts: datetime | None, kinds: Iterable[str] = ()) -> bool:
-        """A successful snapshot, or an event of ``kinds``, comes after ``ts``."""
+        """A successful run, or an event of ``kinds``, comes after ``ts``."""
         if ts is None:
             return False
         if self._newest_success is not None and self._newest_success > ts:
@@ -119,16 +208,24 @@ class Scope:
         return self.in_window(ts) and not self.followed_by(ts, recovery_kinds)
 
     @property
-    def last_attempt(self) -> Attempt | None:
-        return self.attempts[-1] if self.attempts else None
+    def attempts(self) -> list[Step]:
+        """The first dated step of every run, in time order: when each backup attempt began."""
+        return [r.dated[0] for r in self.runs]
+
+    @property
+    def last_run(self) -> Run | None:
+        """The newest run: the backup a failing bundle is about."""
+        return self.runs[-1] if self.runs else None
+
+    @property
+    def last_attempt(self) -> Step | None:
+        return self.attempts[-1] if self.runs else None
 
     @property
     def last_attempt_ok(self) -> bool:
-        """The newest attempt ended with a snapshot (or, without attempts, some snapshot succeeded)."""
-        if not self.successes:
-            return False
-        last = self.last_attempt
-        return last is None or self.successes[-1] >= last.ts
+        """The newest run ended with a successful snapshot."""
+        last = self.last_run
+        return last is not None and last.ok
 
     def window_events(self, *kinds: str) -> list[Event]:
         wanted = set(kinds)
@@ -141,64 +238,135 @@ def _inside(ts: datetime | None, since: datetime | None, until: datetime | None)
     return (since is None or ts >= since) and (until is None or ts <= until)
 
 
-def _attempts(events: list[Event], facts: list[Fact]) -> list[Attempt]:
-    """Backup attempts, once per (time, kind of record): ``command_start`` = when the backup service asked
-    (settings and status files), ``enable`` = when the agent ran the extension, ``snapshot.start`` =
-    when the extension began."""
-    found: dict[tuple[datetime, str], Attempt] = {}
-    for e in events:
-        if e.ts is None:
-            continue
-        if e.kind == "extension.enable" and about_vmsnapshot(e):
-            what = "command_start" if e.source == "extension_state" else "enable"
-            found.setdefault((e.ts, what), Attempt(e.ts, what, e.path, e.line, e.message, _str(e.attrs.get("seq"))))
-        elif e.kind == "snapshot.start":
-            found.setdefault((e.ts, "snapshot.start"), Attempt(e.ts, "snapshot.start", e.path, e.line, e.message,
-                                                               _str(e.attrs.get("seq")), _str(e.attrs.get("task_id"))))
-    for f in facts:  # agent-log invocations are already events (in UTC); these come from state files
-        value = f.value if isinstance(f.value, dict) else {}
-        if f.name != "vmsnapshot.invocation" or value.get("source") in _EVENT_SOURCES:
-            continue
-        ts = parse_ts(value.get("ts")) or parse_ts(f.ts)
-        what = "command_start" if value.get("source") in ("settings", "status") else "invocation"
-        if ts is not None:
-            found.setdefault((ts, what), Attempt(ts, what, f.path, f.line, f.text or f"backup requested {value}",
-                                                 _str(value.get("seq")), _str(value.get("task_id"))))
-    return list(found.values())
+# --- steps: which record proves which stage ------------------------------------------------------------------
 
 
-def _successes(events: list[Event], facts: list[Fact]) -> Iterable[datetime]:
+def steps(events: Iterable[Event], facts: Iterable[Fact]) -> list[Step]:
+    """The run stages that the records of a bundle prove, once each."""
+    found: dict[tuple[Any, ...], Step] = {}
     for e in events:
-        if e.ts is not None and _is_success(e):
-            yield e.ts
+        step = _event_step(e)
+        if step is not None:
+            found.setdefault((step.ts, step.stage, step.seq, step.task_id, step.outcome, step.republished), step)
     for f in facts:
-        if f.name != "extension.status" or not isinstance(f.value, dict):
-            continue
-        if VMSNAPSHOT.search(f"{f.value.get('extension', '')} {f.path}") and _success(f.value):
-            ts = parse_ts(f.value.get("ts")) or parse_ts(f.ts)
-            if ts is not None:
-                yield ts
+        step = _fact_step(f)
+        if step is not None:
+            found.setdefault((step.ts, step.stage, step.seq, step.task_id, None, False), step)
+    return sorted(found.values(), key=lambda s: (s.ts, STAGES.index(s.stage)))
 
 
-def _is_success(e: Event) -> bool:
-    if e.kind == "snapshot.done":
-        return True
-    if e.kind == "snapshot.status" and _success_code(e.attrs.get("ext_code")):
-        return True
-    if e.kind == "extension.status":
-        statuses = e.attrs.get("statuses")  # "All extensions ... reached a terminal state: [(name, status)]"
+def _event_step(e: Event) -> Step | None:
+    if e.ts is None:
+        return None
+    a = e.attrs
+    stage, outcome = _stage(e)
+    if stage is None:
+        return None
+    return Step(e.ts, stage, e.path, e.line, e.message, _str(a.get("seq")), _str(a.get("task_id")), outcome,
+                bool(a.get("republished")))
+
+
+def _stage(e: Event) -> tuple[str | None, str | None]:
+    """(stage, outcome) of an event, or (None, None) when it is no step of a backup run."""
+    kind, a = e.kind, e.attrs
+    if kind == "extension.enable" and about_vmsnapshot(e):
+        return ("request" if e.source == "extension_state" else "invocation"), None
+    if kind.startswith("extension.") and kind.endswith(".failed") and about_vmsnapshot(e):
+        return "invocation", "error"
+    if kind == "extension.status":
+        statuses = a.get("statuses")  # "All extensions ... reached a terminal state: [(name, status)]"
         if isinstance(statuses, dict):
-            return any(VMSNAPSHOT.search(k) and str(v).lower() == "success" for k, v in statuses.items())
-        return about_vmsnapshot(e) and _success(e.attrs)
-    return e.kind.startswith("snapshot.") and bool(_SUCCESS_TEXT.search(e.message))
+            found = [str(v).lower() for k, v in statuses.items() if VMSNAPSHOT.search(str(k))]
+            return ("end", _STATUS_WORDS.get(found[0])) if found else (None, None)
+        if not about_vmsnapshot(e):
+            return None, None
+        status = str(a.get("status", "")).lower()
+        if status == "missing":  # WaAppAgent waits for <seq>.status: it ran the extension
+            return "invocation", None
+        if status == "transitioning" or as_int(a.get("code")) == _TEMP_CODE:
+            return "start", None
+        return "end", _STATUS_WORDS.get(status, "error" if status else None)
+    if kind == "snapshot.start":
+        return "start", None
+    if kind == "snapshot.status":
+        code = as_int(a.get("ext_code"))
+        if code is None:
+            return ("snapshot", "success") if _SUCCESS_TEXT.search(e.message) else ("snapshot", None)
+        if code == _TEMP_CODE:
+            return "start", None
+        return "end", "success" if code in _SUCCESS_CODES else "error"
+    if kind == "snapshot.timeout":
+        return "end", "error"
+    if kind == "snapshot.done" or (kind.startswith("snapshot.") and _SUCCESS_TEXT.search(e.message)):
+        return "snapshot", "success"
+    if kind in ("snapshot.freeze.start", "snapshot.thaw"):
+        return "snapshot", None
+    if kind in ("snapshot.freeze.failed", "snapshot.freeze.timeout", "snapshot.thaw.failed", "snapshot.limit"):
+        return "snapshot", "error"
+    return None, None
 
 
-def _success(attrs: dict[str, Any]) -> bool:
-    return str(attrs.get("status", "")).lower() == "success"
+def _fact_step(f: Fact) -> Step | None:
+    """A request that a state file proves (its events, if any, are dated by the same command start)."""
+    value = f.value if isinstance(f.value, dict) else {}
+    if f.name != "vmsnapshot.invocation" or value.get("source") not in _STATE_SOURCES:
+        return None  # log sources: their events are steps already
+    ts = parse_ts(value.get("ts"))
+    if ts is None:
+        return None
+    text = f.text or f"backup requested (seq {value.get('seq')}, task {value.get('task_id')})"
+    return Step(ts, "request", f.path, f.line, text, _str(value.get("seq")), _str(value.get("task_id")))
 
 
-def _success_code(value: Any) -> bool:
-    return as_int(value) in _SUCCESS_CODES
+# --- runs: steps grouped by sequence number and task id ------------------------------------------------------
+
+
+def group_runs(found: Iterable[Step]) -> list[Run]:
+    """Steps (in time order) grouped into runs: by task id, else by sequence number, else by time (the
+    run in progress); a new request of a sequence number already requested at another time, or a record
+    after a run ended, starts a new run. Runs holding only re-published statuses are dropped: nothing
+    dates them."""
+    runs: list[Run] = []
+    by_task: dict[str, Run] = {}
+    by_seq: dict[str, Run] = {}
+    for s in sorted(found, key=lambda s: (s.ts, STAGES.index(s.stage))):
+        run = _run_of(s, runs, by_task, by_seq)
+        if run is None:
+            run = Run()
+            runs.append(run)
+        run.add(s)
+        if s.task_id:
+            by_task[s.task_id] = run
+        if s.seq:
+            by_seq[s.seq] = run
+    kept = [r for r in runs if r.dated]
+    return sorted(kept, key=lambda r: r.ts)
+
+
+def _run_of(s: Step, runs: list[Run], by_task: dict[str, Run], by_seq: dict[str, Run]) -> Run | None:
+    if s.task_id and s.task_id in by_task:
+        return by_task[s.task_id]
+    if s.seq and s.seq in by_seq:
+        run = by_seq[s.seq]
+        if s.task_id and run.task_id and s.task_id != run.task_id:
+            return None  # the sequence number was reused (extension reinstalled): another backup
+        if s.stage == "request" and run.requested is not None and abs(run.requested.ts - s.ts) > timedelta(minutes=1):
+            return None
+        return run
+    if s.republished:
+        return None  # a re-published status belongs to its own sequence number only, never by time
+    if s.seq or s.task_id:
+        if s.stage != "request" and runs and runs[-1].seq is None and runs[-1].task_id is None \
+                and _young(runs[-1], s):
+            return runs[-1]  # the keyless records of this run came first
+        return None
+    if runs and _young(runs[-1], s) and not (runs[-1].ended and s.stage in ("request", "invocation", "start")):
+        return runs[-1]
+    return None
+
+
+def _young(run: Run, s: Step) -> bool:
+    return bool(run.dated) and s.ts - run.last_ts <= RUN_SPAN
 
 
 def _str(value: Any) -> str | None:

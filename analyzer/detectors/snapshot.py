@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, sig, text_sig
-from analyzer.detectors.scope import Scope, about_vmsnapshot
+from analyzer.detectors.scope import Scope
 from analyzer.model import Analysis
 
 STATUS_GRACE = timedelta(minutes=30)  # an attempt younger than this may still be running
@@ -46,21 +46,19 @@ class SnapshotTimeout(Detector):
         return self.match(scope, self.signatures) + self._unfinished(scope)
 
     def _unfinished(self, scope: Scope) -> list[Hit]:
-        """The newest attempt that the agent ran but that never reported an end (linux-formats §2.9)."""
-        runs = [a for a in scope.attempts if a.what != "command_start"]
-        last = runs[-1] if runs else None
-        if last is None or scope.end is None:
+        """The newest run that the agent or the extension began but that never reported an end: no final
+        status of its own, and no ending record of any run after it began (linux-formats §2.9)."""
+        run = next((r for r in reversed(scope.runs) if r.ran is not None), None)
+        if run is None or scope.end is None or run is not scope.last_run:
             return []
-        if scope.end - last.ts < STATUS_GRACE or not scope.in_window(last.ts):
+        began = run.ran
+        assert began is not None
+        if scope.end - began.ts < STATUS_GRACE or not scope.in_window(began.ts) or run.ended:
             return []
-        ended = any(e.ts is not None and e.ts >= last.ts and e.kind in _ENDINGS for e in scope.events)
-        ended = ended or any(e.ts is not None and e.ts >= last.ts and e.kind == "extension.status"
-                             and e.attrs.get("status") not in (None, "missing") and about_vmsnapshot(e)
-                             for e in scope.events)
-        if ended:
+        if any(e.ts is not None and e.ts >= began.ts and e.kind in _ENDINGS for e in scope.events):
             return []
-        text = f"backup attempt ({last.what}, seq {last.seq or '?'}) never reported a final status: {last.text}"
-        return [Hit(last.ts, last.path, last.line, text, "error", True, "§2.9")]
+        text = f"backup attempt ({began.stage}, {run.describe()}) never reported a final status: {began.text}"
+        return [Hit(began.ts, began.path, began.line, text, "error", True, "§2.9")]
 
 
 class FsFreezeFailed(Detector):

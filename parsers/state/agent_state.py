@@ -130,7 +130,8 @@ def _status_blob(doc: dict[str, Any], ctx: ParseContext) -> Iterator[Event]:
         runtime = _dict(handler.get("runtimeSettingsStatus"))
         settings_status = runtime.get("settingsStatus")
         if isinstance(settings_status, dict):
-            yield from status_events(settings_status, ctx, name, hversion, as_int(runtime.get("sequenceNumber")))
+            yield from status_events(settings_status, ctx, name, hversion, as_int(runtime.get("sequenceNumber")),
+                                     republished=True)
 
 
 def _vm_settings(doc: dict[str, Any], ctx: ParseContext) -> None:

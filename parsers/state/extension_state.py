@@ -99,8 +99,13 @@ def status_record(status: dict[str, Any], extension: str | None, version: str | 
 
 
 def status_events(doc: Any, ctx: ParseContext, extension: str | None, version: str | None,
-                  seq: int | None) -> Iterator[Event]:
-    """Facts and events of a status document: a list of ``{version, timestampUTC, status}`` entries."""
+                  seq: int | None, republished: bool = False) -> Iterator[Event]:
+    """Facts and events of a status document: a list of ``{version, timestampUTC, status}`` entries.
+
+    A ``.status`` file is the end of the extension's run for ``seq``, dated by its ``timestampUTC``; its
+    ``commandStartTimeUTCTicks`` (when present) dates the request (``vmsnapshot.invocation``, source
+    ``status``). ``republished``: the agent's aggregate status or status blob, whose time is when the
+    agent published it, not when the run ended (``attrs.republished``, no request fact)."""
     for entry in doc if isinstance(doc, list) else [doc]:
         status = entry.get("status") if isinstance(entry, dict) else None
         if not isinstance(status, dict):
@@ -108,16 +113,19 @@ def status_events(doc: Any, ctx: ParseContext, extension: str | None, version: s
             continue
         ts = parse_utc(entry.get("timestampUTC"))
         rec = status_record(status, extension, version, seq, ts)
+        if republished:
+            rec["republished"] = True
         ctx.fact("extension.status", rec, ts=ts)
-        if is_vmsnapshot(rec["extension"]) and (rec["task_id"] or rec["command_start"]):
-            ctx.fact("vmsnapshot.invocation", {"ts": rec["command_start"] or rec["ts"], "seq": seq,
-                                               "task_id": rec["task_id"], "source": "status"}, ts=ts)
+        if is_vmsnapshot(rec["extension"]) and rec["command_start"] and not republished:
+            ctx.fact("vmsnapshot.invocation", {"ts": rec["command_start"], "seq": seq, "task_id": rec["task_id"],
+                                               "source": "status"}, ts=parse_utc(rec["command_start"]))
         if ts is not None:
+            extra = {"republished": True} if republished else {}
             yield ctx.event(ts, 1, f"{rec['extension']} {rec['operation'] or ''} status {rec['status']} "
                                    f"code {rec['code']}: {rec['message'] or ''}".replace("  ", " "),
                             level=_LEVELS.get(str(rec["status"]).lower(), "info"), component=rec["extension"] or "",
                             kind="extension.status", extension=rec["extension"], status=rec["status"],
-                            code=rec["code"], seq=seq, task_id=rec["task_id"])
+                            code=rec["code"], seq=seq, task_id=rec["task_id"], **extra)
         for sub in status.get("substatus") or []:
             name = sub.get("name") if isinstance(sub, dict) else None
             if isinstance(name, str) and name.lstrip().startswith("[{"):  # VMSnapshot nests its own status here
@@ -126,7 +134,7 @@ def status_events(doc: Any, ctx: ParseContext, extension: str | None, version: s
                 except (ValueError, RecursionError):
                     ctx.problem("substatus with unreadable embedded status JSON")
                     continue
-                yield from status_events(nested, ctx, extension, version, seq)
+                yield from status_events(nested, ctx, extension, version, seq, republished)
 
 
 def settings_fact(public: Any, ctx: ParseContext, extension: str | None, version: str | None, seq: int | None,

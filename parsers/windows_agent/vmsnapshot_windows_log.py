@@ -13,7 +13,10 @@ and so are ISO times (``2024-03-01 10:00:00,123``, ``...Z``) and US or dotted da
 Other lines continue the previous record. Each record is searched for the evidence detectors need:
 VSS / writer / COM+ / BcdrAgent keywords, HRESULTs (``0x80042314``, signed decimals too), Azure
 error-code names (``ExtensionFailedVssWriterInBadState``), ``StatusCode.*`` values, timeouts and the
-blob snapshot-limit texts. The extension version comes from the folder name (``vmsnapshot.version``).
+blob snapshot-limit texts. A start line (``IaaSBcdrExtension started ... SequenceNumber: 12``, ``TaskId:
+<guid>``) is ``snapshot.start``, and it and every record after it carry ``seq`` and ``task_id``; a line
+saying the snapshot or enable succeeded is ``snapshot.done``. The extension version comes from the folder
+name (``vmsnapshot.version``).
 """
 
 from __future__ import annotations
@@ -47,6 +50,12 @@ _STATUS_CODE = re.compile(r"StatusCode\.(\w+)|status\s*code\s*[:=]\s*(\d+)", re.
 _LIMIT = re.compile(r"snapshot count against this blob has been exceeded|rate of snapshot blob calls is exceeded", re.I)
 _CRP_TIMEOUT = re.compile(r"CRP timeout limit has reached", re.I)
 _VSS_HRESULT = re.compile(r"^0x8004(?:23|24|E0)", re.I)
+_STARTED = re.compile(r"IaaSBcdrExtension\S*\s+(?:\w+\s+)?start(?:ed|ing)\b|\bstarting (?:enable|IaaSBcdrExtension)\b",
+                      re.I)
+_SEQ = re.compile(r"\bSeq(?:uence)?\s*(?:No|Number|Num)?\s*[:=]\s*(?P<seq>\d+)\b", re.I)
+_TASK = re.compile(r"\bTask\s*Id\s*[:=]\s*(?P<task>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})", re.I)
+_DONE = re.compile(r"\b(?:Enable|Snapshot(?:ting)?|Backup)\b[^.]{0,80}?\b(?:succeeded|completed successfully)\b", re.I)
+_NEGATED = re.compile(r"\bnot\b|\bfail|\berror", re.I)
 _FOLDER_VERSION = re.compile(r"microsoft\.azure\.recoveryservices\.vmsnapshot/(\d+(?:\.\d+){1,3})/", re.I)
 MAX_RECORD_LINES = 500
 
@@ -97,6 +106,8 @@ def classify(message: str, level: str) -> tuple[str, dict[str, Any]]:
     if m := _STATUS_CODE.search(message):
         attrs["status_code"] = m.group(1) or m.group(2)
     failing = level in ("warning", "error", "critical") or re.search(r"fail|error|exception|bad state", message, re.I)
+    if _STARTED.search(message):
+        return "snapshot.start", attrs
     if _LIMIT.search(message):
         return "snapshot.limit", attrs
     if _CRP_TIMEOUT.search(message) or ("timed out" in found and ("snapshot" in found or "vss" in found)):
@@ -105,13 +116,43 @@ def classify(message: str, level: str) -> tuple[str, dict[str, Any]]:
         return "vss.error", attrs
     if "status_code" in attrs or "error_code" in attrs:
         return "snapshot.status", attrs
+    if _DONE.search(message) and not _NEGATED.search(message):
+        return "snapshot.done", attrs
     return GENERIC_KIND, attrs
+
+
+class _Run:
+    """The sequence number and task id of the run the log is in: a start line names them (``IaaSBcdrExtension
+    started ... SequenceNumber: 12``, ``TaskId: <guid>``, on one line or the next ones); every record after
+    it carries them, until the next start."""
+
+    def __init__(self) -> None:
+        self.seq: int | None = None
+        self.task_id: str | None = None
+
+    def mark(self, kind: str, message: str, attrs: dict[str, Any]) -> str:
+        """Note the run a record names, put it in ``attrs``; the kind (a new task id starts a run too)."""
+        seq, task = _SEQ.search(message), _TASK.search(message)
+        if kind == "snapshot.start":  # a start line: a new run
+            self.seq, self.task_id = None, None
+        elif task and kind == GENERIC_KIND and task.group("task").lower() != self.task_id:
+            kind = "snapshot.start"  # the start line's task id on a line of its own
+        if seq:
+            self.seq = int(seq.group("seq"))
+        if task:
+            self.task_id = task.group("task").lower()
+        if self.seq is not None:
+            attrs["seq"] = self.seq
+        if self.task_id is not None:
+            attrs["task_id"] = self.task_id
+        return kind
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     if m := _FOLDER_VERSION.search(ctx.path.replace("\\", "/")):
         ctx.fact("vmsnapshot.version", m.group(1), text=f"folder of {ctx.path}")
     times = LocalTimes()
+    run = _Run()
     current: _Record | None = None
     for number, text in iter_lines(stream, ctx):
         rec = _start(text, times)
@@ -124,16 +165,17 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
                 current.lines.append(text)
             continue
         if current is not None:
-            yield _event(ctx, current)
+            yield _event(ctx, current, run)
         rec.line = number
         current = rec
     if current is not None:
-        yield _event(ctx, current)
+        yield _event(ctx, current, run)
 
 
-def _event(ctx: ParseContext, rec: _Record) -> Event:
+def _event(ctx: ParseContext, rec: _Record, run: _Run) -> Event:
     message = "\n".join(rec.lines)
     kind, attrs = classify(message, rec.level)
+    kind = run.mark(kind, message, attrs)
     if rec.assumed_utc:
         attrs["tz"] = "assumed-utc"
     return ctx.event(rec.ts, rec.line, message, level=rec.level, component="IaaSBcdrExtension", kind=kind, **attrs)

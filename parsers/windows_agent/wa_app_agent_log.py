@@ -14,7 +14,9 @@ becomes one event with the report's JSON in ``attrs.report``; other banner lines
 Logs of unknown shape fall back to any leading ISO timestamp. Kinds: ``[HEART]`` ->
 ``agent.heartbeat``; the start banner -> ``agent.start`` and the ``agent.windows_version`` fact;
 WireServer / HostGAPlugin failures -> ``wireserver.error``; fabric-address discovery failures ->
-``dhcp.error``; a missing VMSnapshot ``.status`` -> ``extension.status`` with ``status = missing``.
+``dhcp.error``; a missing VMSnapshot ``.status`` -> ``extension.status`` with ``status = missing``; the
+agent enabling the VMSnapshot plugin (``Enable plugin ... RuntimeSettings\\<seq>.settings``) ->
+``extension.enable`` with ``seq``.
 """
 
 from __future__ import annotations
@@ -61,6 +63,16 @@ _STATUS_MISSING = re.compile(
     r"Status file (?P<file>.*?\\(?P<ext>[^\\]+)\\(?P<version>\d+(?:\.\d+)+)\\Status\\(?P<seq>\d+)\.status)"
     r" is not available")
 _INSTALL_FAILED = re.compile(r"InstallPlugins\(\) failed")
+#: the agent runs the backup extension for sequence number <seq> (the wording of this line varies by agent
+#: version: what counts is the VMSnapshot plugin, an enable verb and the settings file or sequence number)
+_VMSNAPSHOT_PLUGIN = re.compile(r"Microsoft\.Azure\.RecoveryServices\.VMSnapshot(?!Linux)|IaaSBcdrExtension", re.I)
+_SETTINGS_FILE = re.compile(r"RuntimeSettings[\\/]+(?P<seq>\d+)\.settings\b", re.I)
+_ENABLE_VERB = re.compile(r"\benabl(?:e|ing)\b", re.I)
+_ENABLE_ANY = re.compile(r"\benabl(?:e|ed|ing)\b", re.I)
+_ENABLE_CONTEXT = re.compile(r"\b(?:plugin|handler|extension|command)\b|IaaSBcdrExtension\.exe", re.I)
+_SEQ_NO = re.compile(r"\b(?:seq(?:uence)?[ _]?(?:no|num(?:ber)?)?)\s*[:=#]?\s*'?(?P<seq>\d+)\b", re.I)
+_FAILURE = re.compile(r"\bfail(?:ed|s|ure)?\b|\bexception\b", re.I)
+_PLUGIN_VERSION = re.compile(r"\bversion\W{1,3}(?P<version>\d+\.\d+\.\d+\.\d+)", re.I)
 _VMSNAPSHOT_PATH = re.compile(
     r"Microsoft\.Azure\.RecoveryServices\.VMSnapshot[\\/_](?P<version>\d+\.\d+\.\d+\.\d+)", re.I)
 
@@ -143,12 +155,37 @@ class _Reader:
                                         "seq": int(m.group("seq")), "status": "missing", "file": m.group("file")}
         if _INSTALL_FAILED.search(first):
             return "extension.install.failed", {"error": first}
+        if enable := _vmsnapshot_enable(first, rec.level):
+            return enable
         if _WIRESERVER.search(first) or (rec.level in ("warning", "error", "critical")
                                          and _WIRESERVER_FAILURE.search(message[:4096])):
             endpoint = _ENDPOINT.search(message)
             return "wireserver.error", {"endpoint": endpoint.group(0) if endpoint else "168.63.129.16",
                                         "error": first}
         return GENERIC_KIND, {}
+
+
+def _vmsnapshot_enable(first: str, level: str) -> tuple[str, dict[str, Any]] | None:
+    """``extension.enable`` (``extension.enable.failed`` at warning and above with a failure word) of a
+    line where the agent enables the VMSnapshot plugin, with ``seq`` from the settings file or the
+    line's sequence number::
+
+        [00000012] 2024-06-10T02:00:41.100Z [INFO]  Enable plugin ... RuntimeSettings\\12.settings
+    """
+    if not _VMSNAPSHOT_PLUGIN.search(first):
+        return None
+    settings = _SETTINGS_FILE.search(first)
+    if not ((settings and _ENABLE_ANY.search(first)) or (_ENABLE_VERB.search(first) and _ENABLE_CONTEXT.search(first))):
+        return None
+    attrs: dict[str, Any] = {"extension": "Microsoft.Azure.RecoveryServices.VMSnapshot"}
+    seq = settings or _SEQ_NO.search(first)
+    if seq:
+        attrs["seq"] = int(seq.group("seq"))
+    if m := _VMSNAPSHOT_PATH.search(first) or _PLUGIN_VERSION.search(first):
+        attrs["version"] = m.group("version")
+    if level in ("warning", "error", "critical") and _FAILURE.search(first):
+        return "extension.enable.failed", {**attrs, "error": first}
+    return "extension.enable", attrs
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:

@@ -107,3 +107,21 @@ def test_unknown_layout_falls_back_to_leading_iso_times() -> None:
     (e,), _ = run("wa_app_agent_log", text.encode(), "C/WindowsAzure/Logs/Telemetry.log")
     assert e.ts == datetime(2024, 5, 1, 10, 0, 0, 123000, tzinfo=UTC) and e.level == "error"
     assert e.message.splitlines() == ["telemetry upload failed", "  detail line", "no time here"]
+
+
+ENABLES = r"""[00000012] 2024-06-10T02:00:41.100Z [INFO]  Enable plugin Microsoft.Azure.RecoveryServices.VMSnapshot with settings file C:\Packages\Plugins\Microsoft.Azure.RecoveryServices.VMSnapshot\1.0.92.0\RuntimeSettings\12.settings
+[00000012] [06/11/2024 02:00:41.10] [INFO]  Enabling plugin 'Microsoft.Azure.RecoveryServices.VMSnapshot', version '1.0.92.0', SeqNo: 13
+[00000012] 2024-06-12T02:00:41Z [INFO] Executing command C:\Packages\Plugins\Microsoft.Azure.RecoveryServices.VMSnapshot\1.0.93.0\IaaSBcdrExtension.exe enable
+[00000012] 2024-06-13T02:00:41Z [ERROR] Enable plugin Microsoft.Azure.RecoveryServices.VMSnapshot_1.0.93.0 failed with exception: System.IO.IOException (RuntimeSettings\15.settings)
+[00000012] 2024-06-13T02:05:00Z [INFO] Plugin Microsoft.Azure.RecoveryServices.VMSnapshot_1.0.93.0 current state: Enabled, desired state: Enabled
+[00000012] 2024-06-13T02:06:00Z [INFO] Enable plugin Microsoft.Compute.BGInfo with settings C:\Packages\Plugins\Microsoft.Compute.BGInfo\2.1\RuntimeSettings\3.settings
+"""
+
+
+def test_the_agent_enabling_the_backup_extension() -> None:
+    events, _ = run("wa_app_agent_log", utf16(ENABLES))
+    kinds = [(e.kind, e.attrs.get("seq"), e.attrs.get("version")) for e in events]
+    assert kinds == [("extension.enable", 12, "1.0.92.0"), ("extension.enable", 13, "1.0.92.0"),
+                     ("extension.enable", None, "1.0.93.0"), ("extension.enable.failed", 15, "1.0.93.0"),
+                     ("log", None, None), ("log", None, None)]
+    assert all(e.attrs["extension"] == "Microsoft.Azure.RecoveryServices.VMSnapshot" for e in events[:4])
