@@ -69,7 +69,11 @@ class Lang(str, Enum):
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"bundle-analyze: error: {message}", err=True)
+    from analyzer.redact import Redactor
+    from analyzer.report.display import display
+
+    # messages name members of the bundle: redacted and escaped like every other output
+    typer.echo(f"bundle-analyze: error: {display(Redactor().text(message), limit=2000)}", err=True)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -104,8 +108,14 @@ def analyze_cmd(
     from analyzer.api import analyze
     from analyzer.intake import IntakeError, Limits
     from analyzer.model import Options, severity_rank
+    from analyzer.output_file import OutputError, check_output, write_output
     from analyzer.report import to_json
 
+    try:
+        if output is not None:
+            check_output(output)
+    except OutputError as exc:
+        raise _fail(str(exc)) from exc
     if no_redact:
         typer.echo("bundle-analyze: warning: --no-redact: the report may contain secrets", err=True)
     options = Options(lang=lang.value, since=_parse_time(since), until=_parse_time(until),
@@ -132,7 +142,10 @@ def analyze_cmd(
         if output is None:
             sys.stdout.write(text)
         else:
-            output.write_text(text, encoding="utf-8")
+            try:
+                write_output(output, text)
+            except (OutputError, OSError) as exc:
+                raise _fail(f"{output}: cannot write the report: {exc}") from exc
             if fmt is not Format.json or quiet:
                 typer.echo(f"report written to {output}", err=True)
     top = report.max_severity()
@@ -158,10 +171,12 @@ def timeline_cmd(
     from analyzer.export import export_timeline
     from analyzer.intake import IntakeError
     from analyzer.model import Options
+    from analyzer.output_file import OutputError, check_output
 
     try:
+        check_output(output)
         n = export_timeline(path, output, fmt.value, Options(obfuscate=obfuscate))
-    except IntakeError as exc:
+    except (IntakeError, OutputError) as exc:
         raise _fail(str(exc)) from exc
     typer.echo(f"{n} events written to {output}", err=True)
 
@@ -188,12 +203,16 @@ def batch_cmd(
     """Analyze every bundle of a folder of tickets into a catalog; fleet findings, report and exports."""
     from analyzer.batch.fleet_report import write_fleet_report
     from analyzer.batch.runner import BatchError, BatchOptions, run_batch
+    from analyzer.output_file import OutputError, check_output
 
     options = BatchOptions(workers=workers, scheduler=scheduler, timeout_s=timeout, memory_mb=memory_mb,
                            html=report is not None, retry_failed=retry_failed)
     try:
+        for out in (db, report):
+            if out is not None:
+                check_output(out)
         summary = run_batch(folder, db, options)
-    except BatchError as exc:
+    except (BatchError, OutputError) as exc:
         raise _fail(str(exc)) from exc
     except KeyboardInterrupt:
         typer.echo("bundle-analyze: interrupted; every finished bundle is in the catalog, rerun to resume", err=True)
@@ -202,17 +221,20 @@ def batch_cmd(
                f"{summary.failed} failed; {summary.fleet_findings} fleet findings; catalog {db}", err=True)
     if summary.skipped:
         typer.echo(f"{len(summary.skipped)} entries skipped (not bundles)", err=True)
-    if report is not None:
-        typer.echo(f"fleet report written to {write_fleet_report(db, report)}", err=True)
-    if export is not None:
-        from analyzer.batch.catalog import Catalog
+    try:
+        if report is not None:
+            typer.echo(f"fleet report written to {write_fleet_report(db, report)}", err=True)
+        if export is not None:
+            from analyzer.batch.catalog import Catalog
 
-        catalog = Catalog(db)
-        try:
-            for out in catalog.export(export.value):
-                typer.echo(f"exported {out}", err=True)
-        finally:
-            catalog.close()
+            catalog = Catalog(db)
+            try:
+                for out in catalog.export(export.value):
+                    typer.echo(f"exported {out}", err=True)
+            finally:
+                catalog.close()
+    except OutputError as exc:
+        raise _fail(str(exc)) from exc
     raise typer.Exit(EXIT_OK)
 
 

@@ -7,12 +7,14 @@ written in row groups.
 from __future__ import annotations
 
 import csv
-import json
 import os
 from pathlib import Path
+from typing import Any
 
 from analyzer.api import parse_bundle
+from analyzer.escape import machine_text, to_json_text
 from analyzer.model import Options
+from analyzer.output_file import open_output
 from analyzer.redact import Redactor
 from analyzer.timeline import ROW_COLUMNS, row
 
@@ -21,8 +23,15 @@ _PARQUET_GROUP = 50_000
 
 
 def _cell(value: str) -> str:
-    """Neutralize spreadsheet formulas (a cell starting with = + - @ runs as a formula in Excel)."""
+    """A CSV cell: control and bidi characters visible, spreadsheet formulas (a cell starting with = + - @
+    runs as a formula in Excel) neutralized."""
+    value = machine_text(value)
     return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _text(value: Any) -> str:
+    """A text column of the export: JSON for structured values, then the machine escapes."""
+    return machine_text(value if isinstance(value, str) else to_json_text(value))
 
 
 def export_timeline(path: str | os.PathLike[str], output: Path, fmt: str, options: Options | None = None) -> int:
@@ -38,17 +47,16 @@ def export_timeline(path: str | os.PathLike[str], output: Path, fmt: str, option
     try:
         rows = ({k: redactor.value(v) for k, v in row(e).items()} for e in analysis.timeline.events())
         if fmt == "csv":
-            with output.open("w", newline="", encoding="utf-8") as f:
+            with open_output(output, newline="") as f:
                 w = csv.writer(f)
                 w.writerow(ROW_COLUMNS)
                 for r in rows:
-                    w.writerow([_cell(str(r[c])) if c != "attrs" else _cell(json.dumps(r[c], default=str))
-                                for c in ROW_COLUMNS])
+                    w.writerow([r[c] if c == "line" else _cell(_text(r[c])) for c in ROW_COLUMNS])
                     n += 1
         elif fmt == "jsonl":
-            with output.open("w", encoding="utf-8") as f:
+            with open_output(output) as f:
                 for r in rows:
-                    f.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
+                    f.write(to_json_text(r) + "\n")
                     n += 1
         elif fmt == "parquet":
             n = _write_parquet(rows, output)
@@ -65,11 +73,10 @@ def _write_parquet(rows: object, output: Path) -> int:
 
     schema = pa.schema([(c, pa.int64() if c == "line" else pa.string()) for c in ROW_COLUMNS])
     n = 0
-    with pq.ParquetWriter(output, schema) as writer:
+    with open_output(output, binary=True) as f, pq.ParquetWriter(f, schema) as writer:
         batch: list[dict[str, object]] = []
         for r in rows:  # type: ignore[attr-defined]
-            r["attrs"] = json.dumps(r["attrs"], default=str)
-            batch.append(r)
+            batch.append({c: r[c] if c == "line" else _text(r[c]) for c in ROW_COLUMNS})
             if len(batch) >= _PARQUET_GROUP:
                 writer.write_table(pa.Table.from_pylist(batch, schema))
                 n += len(batch)

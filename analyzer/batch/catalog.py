@@ -10,15 +10,19 @@ duplicating rows.
 from __future__ import annotations
 
 import csv
-import json
+import os
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from analyzer.batch.discovery import Attachment
+from analyzer.escape import machine_text, to_json_text
+from analyzer.output_file import OutputError, create_private, open_output
+from analyzer.redact import Redactor
 
 SCHEMA_VERSION = "1"
 EXPORT_TABLES = ("bundles", "findings", "facts", "fleet_findings")
@@ -98,6 +102,7 @@ class Catalog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        _private_database(path)
         self.db = sqlite3.connect(path, isolation_level=None)  # transactions are explicit
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -137,16 +142,16 @@ class Catalog:
                 "INSERT OR REPLACE INTO reports (sha256, analyzer_version, status, error, seconds, layout, os,"
                 " root_cause, verdict, day, analyzed_at, report_json, report_html)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sha256, version, result["status"], result.get("error"), result.get("seconds"),
+                (sha256, version, result["status"], _field(result.get("error")), result.get("seconds"),
                  bundle.get("layout"), bundle.get("os"), verdict.get("root_cause"), verdict.get("status"),
-                 _day(result), _now(), json.dumps(report, ensure_ascii=False, default=str) if report else None,
-                 result.get("html")))
+                 _day(result), _now(), to_json_text(report) if report else None, result.get("html")))
             db.executemany(
                 "INSERT INTO findings (sha256, id, severity, root_cause, first_seen, last_seen, fingerprint)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(sha256, f["id"], f["severity"], int(f["root_cause"]), f["first_seen"], f["last_seen"],
                   f["fingerprint"]) for f in result.get("findings", [])])
-            facts = [(sha256, k, str(v)) for k, v in sorted((result.get("facts") or {}).items())]
+            facts = [(sha256, _field(k), _field(str(v)))
+                     for k, v in sorted((result.get("facts") or {}).items())]
             facts += [(sha256, ATTEMPT_FACT, t) for t in result.get("attempts", [])]
             db.executemany("INSERT INTO facts (sha256, name, value) VALUES (?, ?, ?)", facts)
             for att, size in attachments:
@@ -160,15 +165,15 @@ class Catalog:
     def record_refused(self, att: Attachment, size: int | None, error: str, version: str) -> None:
         """An attachment refused before analysis (over the size limit, unreadable): no content hash."""
         with self.transaction() as db:
-            db.execute(_UPSERT_BUNDLE, (att.ticket, att.path, None, size, None, None, "failed", error, version,
-                                        0.0, None, _now()))
+            db.execute(_UPSERT_BUNDLE, (*_names(att), None, size, None, None, "failed", _field(error), version, 0.0,
+                                        None, _now()))
 
     @staticmethod
     def _upsert_bundle(db: sqlite3.Connection, att: Attachment, size: int, sha256: str, version: str) -> None:
         r = db.execute("SELECT status, error, seconds, layout, os, root_cause FROM reports WHERE sha256 = ?",
                        (sha256,)).fetchone()
-        db.execute(_UPSERT_BUNDLE, (att.ticket, att.path, sha256, size, r["layout"], r["os"], r["status"],
-                                    r["error"], version, r["seconds"], r["root_cause"], _now()))
+        db.execute(_UPSERT_BUNDLE, (*_names(att), sha256, size, r["layout"], r["os"], r["status"], r["error"],
+                                    version, r["seconds"], r["root_cause"], _now()))
 
     def export(self, fmt: str) -> list[Path]:
         """Write every contract table beside the database as ``<db stem>.<table>.csv|parquet``."""
@@ -188,6 +193,15 @@ class Catalog:
         return written
 
 
+def _field(text: str | None) -> str | None:
+    """A text field from a bundle or the filesystem (names are escaped already): redacted, controls escaped."""
+    return None if text is None else machine_text(Redactor().text(text))
+
+
+def _names(att: Attachment) -> tuple[str | None, str | None]:
+    return _field(att.ticket), _field(att.path)
+
+
 _UPSERT_BUNDLE = (
     "INSERT INTO bundles (ticket, path, sha256, bytes, layout, os, status, error, analyzer_version, seconds,"
     " root_cause, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -201,7 +215,7 @@ _UPSERT_BUNDLE = (
 def _write_csv(out: Path, columns: list[str], rows: list[sqlite3.Row]) -> None:
     from analyzer.export import _cell
 
-    with out.open("w", newline="", encoding="utf-8") as f:
+    with open_output(out, newline="") as f:
         w = csv.writer(f, quoting=csv.QUOTE_NONNUMERIC)
         w.writerow(columns)
         for r in rows:
@@ -219,5 +233,20 @@ def _write_parquet(out: Path, table: str, columns: list[str], rows: list[sqlite3
     declared = {r["name"]: r["type"].upper() for r in db.execute(f"PRAGMA table_info({table})")}
     schema = pa.schema([(c, pa.from_numpy_dtype(_ARROW_TYPES[declared[c]]) if declared.get(c) in _ARROW_TYPES
                          else pa.string()) for c in columns])
-    data = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
-    pq.write_table(pa.table(data, schema=schema), out)
+    data = {c: [machine_text(r[i]) if isinstance(r[i], str) else r[i] for r in rows] for i, c in enumerate(columns)}
+    with open_output(out, binary=True) as f:
+        pq.write_table(pa.table(data, schema=schema), f)
+
+
+def _private_database(path: Path) -> None:
+    """A new catalog is created 0600 and never through a link; an existing one (and its journal files) must be
+    regular files, not links planted beside it."""
+    for p in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        try:
+            mode = os.lstat(p).st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(mode):
+            raise OutputError(f"{p}: is a symbolic link or not a regular file; refused")
+    with suppress(FileExistsError):
+        os.close(create_private(path))

@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader
 from analyzer.batch import fleet
 from analyzer.batch.catalog import Catalog
 from analyzer.batch.progress import printable
+from analyzer.output_file import private_folder, write_output
 from analyzer.version import __version__
 
 _PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
@@ -75,7 +76,7 @@ def _bundle_reports(db: sqlite3.Connection, out_dir: Path, link_dir: str) -> dic
     rows = db.execute("SELECT DISTINCT r.sha256, r.report_html, r.report_json FROM reports r"
                       " JOIN bundles b ON b.sha256 = r.sha256 WHERE r.status = 'ok' ORDER BY r.sha256").fetchall()
     if rows:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(out_dir)
     for n, r in enumerate(rows, 1):
         if r["report_html"]:
             name, kind, text = f"{n}.html", "HTML", r["report_html"]
@@ -83,7 +84,7 @@ def _bundle_reports(db: sqlite3.Connection, out_dir: Path, link_dir: str) -> dic
             name, kind, text = f"{n}.json", "JSON", r["report_json"]
         else:
             continue
-        (out_dir / name).write_text(text, encoding="utf-8")
+        write_output(out_dir / name, text)
         links[r["sha256"]] = (f"{link_dir}/{name}", kind)
     return links
 
@@ -131,5 +132,5 @@ def write_fleet_report(db_path: Path, output: Path) -> Path:
         )
     finally:
         catalog.close()
-    output.write_text(html, encoding="utf-8")
+    write_output(output, html)
     return output

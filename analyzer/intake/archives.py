@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from analyzer.escape import escape_name
 from analyzer.intake import zipsafe
 from analyzer.intake.limits import BudgetExhausted, IntakeError, LimitExceeded, Limits
 from analyzer.intake.members import Member, Sink
@@ -231,7 +232,7 @@ def _tar(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
             ti = tf.next()
             while ti is not None:
                 tf.members.clear()  # stream mode keeps every TarInfo otherwise (security.md 3.2)
-                w.budget.add_member(_join(prefix, ti.name))
+                w.budget.add_member(_join(prefix, escape_name(ti.name)))
                 nxt: tarfile.TarInfo | bool | None = False  # False: the next entry is not fetched yet
                 if not ti.isdir():
                     read += 1
@@ -293,7 +294,7 @@ def _checked_name(w: _Walk, prefix: str, raw: str) -> tuple[str, str, str | None
     """(member path, name inside this archive, why it is refused or ``None``) for an archive name."""
     reason = refusal(raw, w.limits.max_name)
     norm = normalize_path(raw) if reason is None else None
-    shown = norm or raw.replace("\x00", "\\x00")[:200]
+    shown = escape_name(norm or raw[:200]).replace("\x00", "\\x00")
     return _join(prefix, shown), shown, reason
 
 
@@ -328,7 +329,7 @@ def _zip(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
         sole = top and len(files) == 1
         read = 0
         for info in infos:
-            w.budget.add_member(_join(prefix, info.filename))
+            w.budget.add_member(_join(prefix, escape_name(info.filename)))
             if _zip_dir(info):
                 continue
             member_path, name, reason = _checked_name(w, prefix, info.orig_filename)
@@ -369,7 +370,7 @@ def _7z(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Binar
         declared = 0
         sole = top and sum(1 for fi in arc.files if not fi.is_directory) == 1
         for index, fi in enumerate(arc.files):
-            w.budget.add_member(_join(prefix, fi.filename))
+            w.budget.add_member(_join(prefix, escape_name(fi.filename)))
             if fi.is_directory:
                 continue
             member_path, name, reason = _checked_name(w, prefix, fi.filename)

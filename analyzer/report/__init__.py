@@ -6,6 +6,7 @@ import json
 from importlib import resources
 from typing import Any
 
+from analyzer.escape import to_json_text
 from analyzer.model import Report
 
 #: the JSON Schema of :func:`to_json` output, shipped in the package
@@ -13,6 +14,5 @@ SCHEMA: dict[str, Any] = json.loads(resources.files(__package__).joinpath("schem
 
 
 def to_json(report: Report) -> str:
-    """The JSON report: strict JSON (no NaN), valid UTF-8 even when a string held lone surrogates."""
-    text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n"
-    return text.encode("utf-8", "replace").decode("utf-8")
+    """The JSON report: strict JSON (no NaN), valid UTF-8, control and bidi characters escaped."""
+    return to_json_text(report.to_dict(), indent=2) + "\n"

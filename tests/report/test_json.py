@@ -49,9 +49,11 @@ def test_json_is_strict_and_utf8_even_with_surrogates() -> None:
     text = to_json(report)
     text.encode("utf-8")
     validated(report)
+    assert json.loads(text)["findings"][0]["evidence"][0]["text"] == "bad bytes \\xff\\xfe end"  # reversible escape
     report.findings[0].confidence = float("nan")
-    with pytest.raises(ValueError):
-        to_json(report)
+    report.extras["uptime"] = float("inf")
+    doc = json.loads(to_json(report), parse_constant=lambda name: pytest.fail(f"not strict JSON: {name}"))
+    assert doc["findings"][0]["confidence"] is None
 
 
 def test_fingerprint_ignores_times_numbers_paths_and_secrets() -> None:
