@@ -15,6 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from analyzer.escape import escape_name
+from analyzer.intake.folder import regular_files
+from analyzer.intake.limits import IntakeError
+
 _MAGIC: tuple[tuple[int, bytes], ...] = (
     (0, b"\x1f\x8b"),  # gzip
     (0, b"BZh"),  # bzip2
@@ -30,12 +34,14 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class Attachment:
-    """One job: an attachment of a ticket. ``path`` is relative to the batch folder, POSIX style."""
+    """One job: an attachment of a ticket. ``path`` is relative to the batch folder, POSIX style; ``ticket`` and
+    ``path`` are text (:func:`escape_name`: a byte that is not UTF-8 is ``\\xHH``), ``location`` opens the file."""
 
     ticket: str
     path: str
     location: Path
     is_dir: bool
+    error: str | None = None  # why it cannot be read at all (recorded as failed, never analyzed)
 
 
 def is_archive(path: Path) -> bool:
@@ -61,18 +67,14 @@ def ticket_of(name: str) -> str:
     return stem or name
 
 
-def _regular_files(folder: Path) -> Iterator[Path]:
-    """Regular files under ``folder``, sorted, never through a link."""
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        dirnames.sort()
-        for fn in sorted(filenames):
-            p = Path(dirpath, fn)
-            if stat.S_ISREG(os.lstat(p).st_mode):
-                yield p
+def _regular_files(folder: Path) -> Iterator[tuple[str, int, os.stat_result]]:
+    """(relative path, descriptor, fstat) of the regular files under ``folder``, sorted, never through a link
+    (the intake's own walk: links, devices, other file systems and outside hard links are left out)."""
+    return regular_files(folder, lambda _path, _why: None)
 
 
 def _is_log_folder(folder: Path) -> bool:
-    return next(_regular_files(folder), None) is not None
+    return next(iter(_regular_files(folder)), None) is not None
 
 
 def _kind(entry: Path) -> str | None:
@@ -86,23 +88,37 @@ def _kind(entry: Path) -> str | None:
 
 
 def discover(root: Path) -> tuple[list[Attachment], list[str]]:
-    """Every bundle under ``root`` as an :class:`Attachment`, and the entries that were skipped (with why)."""
+    """Every bundle under ``root`` as an :class:`Attachment`, and the entries that were skipped (with why).
+
+    A ticket folder or attachment that cannot be read is still an attachment, with its ``error``: it becomes
+    a failed row, never a stopped batch."""
     jobs: list[Attachment] = []
     skipped: list[str] = []
     for entry in sorted(root.iterdir()):
-        kind = _kind(entry)
+        name = escape_name(entry.name)
+        try:
+            kind = _kind(entry)
+            children = sorted(entry.iterdir()) if kind == "dir" else []
+        except OSError as exc:
+            jobs.append(Attachment(name, name, entry, True, f"cannot read: {exc.strerror}"))
+            continue
         if kind == "file":
-            jobs.append(Attachment(ticket_of(entry.name), entry.name, entry, False))
+            jobs.append(Attachment(ticket_of(name), name, entry, False))
         elif kind == "dir":
-            for child in sorted(entry.iterdir()):
-                rel = f"{entry.name}/{child.name}"
-                child_kind = _kind(child)
-                if child_kind == "file" or (child_kind == "dir" and _is_log_folder(child)):
-                    jobs.append(Attachment(entry.name, rel, child, child_kind == "dir"))
+            for child in children:
+                rel = f"{name}/{escape_name(child.name)}"
+                try:
+                    child_kind = _kind(child)
+                    log_folder = child_kind == "dir" and _is_log_folder(child)
+                except (OSError, IntakeError) as exc:
+                    jobs.append(Attachment(name, rel, child, True, f"cannot read: {getattr(exc, 'strerror', exc)}"))
+                    continue
+                if child_kind == "file" or log_folder:
+                    jobs.append(Attachment(name, rel, child, child_kind == "dir"))
                 else:
                     skipped.append(f"{rel}: not an archive or a folder of logs")
         else:
-            skipped.append(f"{entry.name}: not an archive or a ticket folder")
+            skipped.append(f"{name}: not an archive or a ticket folder")
     return jobs, skipped
 
 
@@ -110,24 +126,28 @@ def size_of(att: Attachment) -> int:
     """Bytes on disk: the file, or the sum of a folder's regular files."""
     if not att.is_dir:
         return os.lstat(att.location).st_size
-    return sum(os.lstat(p).st_size for p in _regular_files(att.location))
+    return sum(st.st_size for _, _, st in _regular_files(att.location))
 
 
 def content_sha256(att: Attachment) -> str:
     """sha256 of an archive's bytes; for a folder, of its sorted relative file names and their contents."""
     h = hashlib.sha256()
     if not att.is_dir:
-        _feed(h, att.location)
+        fd = os.open(att.location, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            _feed(h, fd)
+        finally:
+            os.close(fd)
         return h.hexdigest()
-    for p in _regular_files(att.location):
-        rel = p.relative_to(att.location).as_posix().encode("utf-8", "surrogateescape")
-        h.update(len(rel).to_bytes(8, "big") + rel + os.lstat(p).st_size.to_bytes(8, "big"))
-        _feed(h, p)
+    for rel, fd, st in _regular_files(att.location):
+        name = rel.encode("utf-8", "surrogateescape")
+        h.update(len(name).to_bytes(8, "big") + name + st.st_size.to_bytes(8, "big"))
+        _feed(h, fd)
     return h.hexdigest()
 
 
-def _feed(h: hashlib._Hash, path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
+def _feed(h: hashlib._Hash, fd: int) -> None:
+    offset = 0
+    while chunk := os.pread(fd, _CHUNK, offset):
+        h.update(chunk)
+        offset += len(chunk)

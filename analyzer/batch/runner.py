@@ -27,7 +27,7 @@ from analyzer.batch import fleet, worker
 from analyzer.batch.catalog import Catalog
 from analyzer.batch.discovery import Attachment, content_sha256, discover, size_of
 from analyzer.batch.progress import BatchProgress
-from analyzer.intake import Limits
+from analyzer.intake import IntakeError, Limits
 from analyzer.version import __version__
 
 _JOIN_GRACE_S = 5.0
@@ -243,13 +243,16 @@ def _coordinate(todo: Iterator[Attachment], catalog: Catalog, executor: Executor
             att = next(todo, None)
             if att is None:
                 return
+            size: int | None = None
             try:
+                if att.error is not None:
+                    raise _Refused(att.error)
                 size = size_of(att)
                 if size > options.max_bytes:
                     raise _Refused(f"over the size limit: {size} bytes on disk, limit {options.max_bytes}")
                 sha = content_sha256(att)
-            except (OSError, _Refused) as exc:
-                catalog.record_refused(att, None if isinstance(exc, OSError) else size, str(exc), __version__)
+            except (OSError, IntakeError, _Refused) as exc:
+                catalog.record_refused(att, size, str(exc), __version__)
                 summary.failed += 1
                 progress.advance("failed", att.path)
                 continue

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analyzer.escape import escape_name
 from analyzer.intake.archives import iter_file
-from analyzer.intake.folder import walk_folder
+from analyzer.intake.folder import census, walk_folder
 from analyzer.intake.limits import IntakeError, Limits
 from analyzer.intake.members import IntakeProblem, Member
 from analyzer.intake.streams import Budget
@@ -48,7 +49,7 @@ def open_bundle(path: str | os.PathLike[str], limits: Limits | None = None) -> B
         raise IntakeError(f"{p}: no such file or folder")
     if not (p.is_dir() or p.is_file()):
         raise IntakeError(f"{p}: not a regular file or folder")
-    b = Bundle(p, limits or Limits(), name=p.name)
+    b = Bundle(p, limits or Limits(), name=escape_name(p.name))
     if p.is_file():
         b.bytes = p.stat().st_size
         if b.bytes == 0:
@@ -58,7 +59,7 @@ def open_bundle(path: str | os.PathLike[str], limits: Limits | None = None) -> B
         except OSError as exc:
             raise IntakeError(f"{p}: cannot read the input: {exc.strerror}") from None
     else:
-        b.bytes = sum(f.stat().st_size for f in p.rglob("*") if f.is_file() and not f.is_symlink())
+        b.bytes = census(p).bytes
     return b
 
 

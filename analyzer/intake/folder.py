@@ -1,64 +1,180 @@
-"""Folder inputs: every regular file under the root, links and devices refused (security.md section 3.8)."""
+"""Folder inputs: every regular file under the root, walked by directory file descriptors (security.md 3.8).
+
+Each folder is opened relative to its parent's descriptor with ``O_NOFOLLOW | O_DIRECTORY``, and each file
+relative to its folder's with ``O_NOFOLLOW | O_NONBLOCK``; ``fstat`` then decides on the opened object
+itself. So a folder swapped for a symbolic link while the walk runs is refused, not followed (a path
+walk checks only the last component), a FIFO cannot block the open, and nothing on another file system
+(a mount point inside the folder) is read. A hard link is read only when every one of its names is
+inside the root: a census of the root counts the names of each multiply-linked inode first, and a file
+with more links than the census found (a link to a file outside the folder) is refused.
+
+Anything that cannot be read (a folder without permission, a link, a device) is a row for the caller;
+the walk goes on. Names are text with :func:`~analyzer.escape.escape_name` (bytes that are not UTF-8
+stay recoverable).
+"""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from analyzer.escape import escape_name
 from analyzer.intake.archives import expand
+from analyzer.intake.limits import IntakeError
 from analyzer.intake.members import Member, Sink
 from analyzer.intake.paths import normalize_path
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC
+MAX_DEPTH = 128  # folder levels; one descriptor is open per level
+
+Problem = Callable[[str, str], None]  # (relative path, why it is not read)
 
 
-def walk_folder(bundle: Sink, root: Path) -> Iterator[Member]:
-    """Walk a folder without following links; regular files only (security.md section 3.8).
+@dataclass
+class Census:
+    """What the root holds: bytes of its regular files and the names each multiply-linked inode has inside it."""
 
-    ``lstat`` first, then ``open`` with ``O_NOFOLLOW | O_NONBLOCK`` (a link swapped in meanwhile fails,
-    a fifo does not block), then ``fstat`` again: still a regular file on the input's own device.
-    """
-    root_dev = os.stat(root).st_dev
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        for d in dirnames:
-            full = os.path.join(dirpath, d)
-            if os.path.islink(full):
-                bundle.problem(_rel(root, full), "symbolic link to a folder refused (links are never followed)")
-        for fn in sorted(filenames):
-            full = os.path.join(dirpath, fn)
-            norm = _rel(root, full)
-            bundle.budget.add_member(norm)
-            st = os.lstat(full)
-            if stat.S_ISLNK(st.st_mode):
-                bundle.problem(norm, f"symbolic link to {_target(full)!r} refused (links are never followed)")
+    bytes: int = 0
+    names: Counter[tuple[int, int]] = field(default_factory=Counter)
+
+
+def open_root(root: Path) -> int:
+    """The root folder (the caller named it, so a link there is the caller's choice; below it none is followed)."""
+    try:
+        return os.open(root, _DIR_FLAGS & ~os.O_NOFOLLOW)
+    except OSError as exc:
+        raise IntakeError(f"{escape_name(str(root))}: cannot open the folder: {exc.strerror}") from None
+
+
+def census(root: Path) -> Census:
+    """Bytes and hard-link names under ``root`` (links, devices and other file systems not counted)."""
+    fd = open_root(root)
+    try:
+        found = Census()
+        dev = os.fstat(fd).st_dev
+        for _, st in _entries(fd, "", dev, lambda _p, _m: None, 0):
+            found.bytes += st.st_size
+            if st.st_nlink > 1:
+                found.names[(st.st_dev, st.st_ino)] += 1
+        return found
+    finally:
+        os.close(fd)
+
+
+def regular_files(root: Path, problem: Problem) -> Iterator[tuple[str, int, os.stat_result]]:
+    """(relative path, open descriptor, its fstat) of every regular file under ``root``, sorted, files of a
+    folder before its subfolders. The caller owns each descriptor until the next one is requested (it is
+    closed then); refusals go to ``problem``."""
+    names = census(root).names
+    fd = open_root(root)
+    try:
+        dev = os.fstat(fd).st_dev
+        opened = [-1]
+        for rel, st in _entries(fd, "", dev, problem, 0, names, opened):
+            yield rel, opened[0], st
+    finally:
+        os.close(fd)
+
+
+def _entries(dir_fd: int, rel: str, dev: int, problem: Problem, depth: int,
+             names: Counter[tuple[int, int]] | None = None,
+             opened: list[int] | None = None) -> Iterator[tuple[str, os.stat_result]]:
+    """Walk one folder. Without ``opened`` only ``lstat`` is used (the census); with it every accepted file is
+    opened and its descriptor put in ``opened[0]`` while it is yielded."""
+    try:
+        with os.scandir(dir_fd) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        problem(rel or ".", f"cannot read this folder: {exc.strerror}")
+        return
+    folders = []
+    for entry in entries:
+        path = f"{rel}/{entry.name}" if rel else entry.name
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError as exc:
+            problem(path, f"cannot read: {exc.strerror}")
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            folders.append((entry.name, path))
+        elif stat.S_ISLNK(st.st_mode):
+            problem(path, f"symbolic link to {_target(entry.name, dir_fd)!r} refused (links are never followed)")
+        elif not stat.S_ISREG(st.st_mode):
+            problem(path, "not a regular file (device, socket or fifo) refused")
+        elif opened is None:
+            yield path, st
+        else:
+            yield from _opened(dir_fd, entry.name, path, dev, problem, names or Counter(), opened)
+    for name, path in folders:
+        if depth + 1 >= MAX_DEPTH:
+            problem(path, f"folder nested deeper than {MAX_DEPTH} levels: not read")
+            continue
+        try:
+            sub = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+        except OSError as exc:
+            problem(path, _not_opened(exc, "folder"))
+            continue
+        try:
+            if os.fstat(sub).st_dev != dev:
+                problem(path, "folder on another file system (a mount point): not read")
                 continue
-            if not stat.S_ISREG(st.st_mode):
-                bundle.problem(norm, "not a regular file (device, socket or fifo) refused")
-                continue
-            try:
-                fd = os.open(full, _OPEN_FLAGS)
-            except OSError as exc:
-                bundle.problem(norm, f"cannot open: {exc.strerror}")
-                continue
-            with os.fdopen(fd, "rb") as f:
-                st = os.fstat(fd)
-                if not stat.S_ISREG(st.st_mode) or st.st_dev != root_dev:
-                    bundle.problem(norm, "changed while read, or on another file system: refused")
-                    continue
-                yield from expand(bundle, norm, f, st.st_size, norm)
+            yield from _entries(sub, path, dev, problem, depth + 1, names, opened)
+        finally:
+            os.close(sub)
 
 
-def _target(link: str) -> str:
+def _opened(dir_fd: int, name: str, path: str, dev: int, problem: Problem, names: Counter[tuple[int, int]],
+            opened: list[int]) -> Iterator[tuple[str, os.stat_result]]:
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    except OSError as exc:
+        problem(path, _not_opened(exc, "file"))
+        return
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            problem(path, "changed into something that is not a regular file while read: refused")
+        elif st.st_dev != dev:
+            problem(path, "on another file system: refused")
+        elif st.st_nlink > 1 and st.st_nlink > names[(st.st_dev, st.st_ino)]:
+            problem(path, "hard link to a file outside the folder: refused (links are never followed)")
+        else:
+            opened[0] = fd
+            yield path, st
+    finally:
+        opened[0] = -1
+        os.close(fd)
+
+
+def _target(name: str, dir_fd: int) -> str:
     """What a link names (read from the link itself, never followed)."""
     try:
-        return os.readlink(link)[:1024]
+        return escape_name(os.readlink(name, dir_fd=dir_fd)[:1024])
     except OSError:
         return "?"
 
 
-def _rel(root: Path, full: str) -> str:
-    rel = os.path.relpath(full, root)
-    return normalize_path(rel) or rel
+def _not_opened(exc: OSError, what: str) -> str:
+    if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a link swapped in since the folder was listed
+        return f"{what} replaced by a symbolic link while read: refused (links are never followed)"
+    return f"cannot read this {what}: {exc.strerror}"
+
+
+def walk_folder(bundle: Sink, root: Path) -> Iterator[Member]:
+    """The members of a folder input: every accepted regular file, as is or as the archive it is."""
+    for raw, fd, st in regular_files(root, lambda p, why: bundle.problem(_rel(p), why)):
+        norm = _rel(raw)
+        bundle.budget.add_member(norm)
+        with os.fdopen(os.dup(fd), "rb") as f:
+            yield from expand(bundle, norm, f, st.st_size, norm)
+
+
+def _rel(raw: str) -> str:
+    return escape_name(normalize_path(raw) or raw)
