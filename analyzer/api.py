@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from analyzer.clock import offset_from_readings, offset_from_twins, resolve_facts
 from analyzer.intake import IntakeError, Member, open_bundle
-from analyzer.model import Analysis, BundleInfo, Options, Report, SourceEntry
+from analyzer.model import Analysis, BundleInfo, Options, Report, SourceEntry, say
 from analyzer.sources import Recognized, detect_layout, recognize_content, recognize_path, source_os
 from analyzer.timeline import Timeline, iso
 from analyzer.version import __version__
@@ -52,7 +52,7 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
         if not sources:
             raise
         problems.append(Problem(str(path), None, "intake stopped early; see the intake errors"))
-        sources.append(SourceEntry(bundle.name, None, "failed", error=f"intake stopped, rest not analyzed: {exc}"))
+        sources.append(SourceEntry(bundle.name, None, "failed", error=str(exc), note=say("source.intake_stopped")))
     for p in bundle.problems:
         sources.append(SourceEntry(p.path, None, "failed", error=p.message))
         zone = link_zone(p.path, p.message)  # a refused /etc/localtime link still names the zone
@@ -82,13 +82,13 @@ def _parse_member(member: Member, timeline: Timeline, facts: list[Fact], problem
     rec = recognize_path(member.path)
     stream: BinaryIO = member.stream
     if rec is not None and not rec.parser:
-        return SourceEntry(member.path, None, "skipped", error=rec.note), rec
+        return SourceEntry(member.path, None, "skipped", note=say(rec.note) if rec.note else None), rec
     if rec is None:
         stream = io.BufferedReader(stream, 65536) if not hasattr(stream, "peek") else stream  # type: ignore[arg-type]
         head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
         rec = recognize_content(member.path, head)
         if rec is None:
-            return SourceEntry(member.path, None, "skipped", error="no parser recognizes this file"), None
+            return SourceEntry(member.path, None, "skipped", note=say("source.unrecognized")), None
     counter = None if timeline.keep_all else partial(timeline.count_ordinary, rec.parser)
     ctx = ParseContext(member.path, rec.parser, counter)
     n = 0

@@ -95,7 +95,7 @@ def analyze_cmd(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
     fail_on: Annotated[FailOn, typer.Option(help="Exit 1 when a finding is at or above this.")] = FailOn.warning,
-    lang: Annotated[Lang, typer.Option(help="Language of titles and remediation.")] = Lang.en,
+    lang: Annotated[Lang, typer.Option(help="Language of the report.")] = Lang.en,
     since: Annotated[str | None, typer.Option(help="Only consider events from this UTC time (ISO-8601).")] = None,
     until: Annotated[str | None, typer.Option(help="Only consider events up to this UTC time (ISO-8601).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the verdict line.")] = False,
@@ -107,9 +107,8 @@ def analyze_cmd(
     """Analyze one bundle and print or write the report."""
     from analyzer.api import analyze
     from analyzer.intake import IntakeError, Limits
-    from analyzer.model import Options, severity_rank
-    from analyzer.output_file import OutputError, check_output, write_output
-    from analyzer.report import to_json
+    from analyzer.model import Options, RenderOptions, severity_rank
+    from analyzer.output_file import OutputError, check_output
 
     try:
         if output is not None:
@@ -118,39 +117,66 @@ def analyze_cmd(
         raise _fail(str(exc)) from exc
     if no_redact:
         typer.echo("bundle-analyze: warning: --no-redact: the report may contain secrets", err=True)
-    options = Options(lang=lang.value, since=_parse_time(since), until=_parse_time(until),
-                      redact=not no_redact, obfuscate=obfuscate, limits=Limits(max_seconds=timeout))
+    options = Options(since=_parse_time(since), until=_parse_time(until), redact=not no_redact,
+                      obfuscate=obfuscate, limits=Limits(max_seconds=timeout))
     try:
         report = analyze(path, options)
     except IntakeError as exc:
         raise _fail(str(exc)) from exc
-    if fmt is Format.json:
-        text = to_json(report)
-    elif fmt is Format.html:
-        from analyzer.report.html import to_html
-
-        text = to_html(report, lang=lang.value)
-    else:
-        from analyzer.report.terminal import render_terminal
-
-        if output is None:
-            render_terminal(report, lang=lang.value, quiet=quiet)
-            text = None
-        else:
-            text = render_terminal(report, lang=lang.value, quiet=quiet, plain=True, file=None)
-    if text is not None:
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            try:
-                write_output(output, text)
-            except (OutputError, OSError) as exc:
-                raise _fail(f"{output}: cannot write the report: {exc}") from exc
-            if fmt is not Format.json or quiet:
-                typer.echo(f"report written to {output}", err=True)
+    _write(report, RenderOptions(format=fmt.value, lang=lang.value, quiet=quiet), output)
     top = report.max_severity()
     if fail_on is not FailOn.never and top is not None and severity_rank(top) >= severity_rank(fail_on.value):
         raise typer.Exit(EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK)
+
+
+def _write(report: Any, options: Any, output: Path | None) -> None:
+    """Render ``report`` to ``output``, or to stdout (the text format in colour on a terminal)."""
+    from analyzer.report import render
+
+    if output is None and options.format == Format.text.value:
+        from analyzer.report.terminal import render_terminal
+
+        render_terminal(report, lang=options.lang, quiet=options.quiet)
+        return
+    text = render(report, options)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from analyzer.output_file import OutputError, write_output
+
+    try:
+        write_output(output, text)
+    except (OutputError, OSError) as exc:
+        raise _fail(f"{output}: cannot write the report: {exc}") from exc
+    if options.format != Format.json.value or options.quiet:
+        typer.echo(f"report written to {output}", err=True)
+
+
+@app.command("render")
+def render_cmd(
+    report_json: Annotated[Path, typer.Argument(metavar="REPORT_JSON",
+                                                help="A JSON report (--format json, or the batch catalog's).")],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    lang: Annotated[Lang, typer.Option(help="Language of the report.")] = Lang.en,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the verdict line.")] = False,
+) -> None:
+    """Render a stored JSON report again, in any format and language, without the bundle."""
+    from analyzer.model import RenderOptions
+    from analyzer.output_file import OutputError, check_output
+    from analyzer.report.stored import load_report
+
+    try:
+        if output is not None:
+            check_output(output)
+    except OutputError as exc:
+        raise _fail(str(exc)) from exc
+    try:
+        report = load_report(report_json.read_bytes())
+    except (OSError, ValueError) as exc:  # StoredReportError and JSON syntax errors are ValueErrors
+        raise _fail(f"{report_json}: {exc}") from exc
+    _write(report, RenderOptions(format=fmt.value, lang=lang.value, quiet=quiet), output)
     raise typer.Exit(EXIT_OK)
 
 

@@ -7,7 +7,7 @@ at warning or above; the root cause is the strongest present finding that nothin
 
 from __future__ import annotations
 
-from analyzer.model import Analysis, Finding, MissingEvidence, Verdict, severity_rank
+from analyzer.model import Analysis, Finding, MissingEvidence, Verdict, say, severity_rank
 
 #: symptom -> the findings that can cause it (order = preference when several are present)
 CAUSES: dict[str, tuple[str, ...]] = {
@@ -72,28 +72,26 @@ def _chain(root: Finding, findings: list[Finding]) -> list[str]:
 
 
 def diagnose(findings: list[Finding], missing: list[MissingEvidence], analysis: Analysis) -> Verdict:
-    """Link, rank (in place), mark exactly one root cause, and say what the bundle shows."""
-    from analyzer.locale import phrase
-
-    lang = analysis.options.lang
+    """Link, rank (in place), mark exactly one root cause, and say what the bundle shows (the summary's
+    ``title`` parameter is the root cause's title, filled in at render time)."""
     link(findings)
     findings[:] = rank(findings)
     problems = _problems(findings)
     if problems:
         root = next((f for f in problems if not f.caused_by), problems[0])
         root.root_cause = True
-        summary = phrase("summary_problems", lang, title=root.title, id=root.id, n=len(problems))
+        summary = [say("verdict.problems", id=root.id, n=len(problems))]
         chain = _chain(root, problems)
         if len(chain) > 1:
-            summary += " " + phrase("summary_chain", lang, chain=" -> ".join(chain))
+            summary.append(say("verdict.chain", chain=" -> ".join(chain)))
         findings.remove(root)
         findings.insert(0, root)
         return Verdict("problems_found", root.id, summary)
     why = None
     if not any(s.status == "parsed" for s in analysis.sources):
-        why = phrase("why_nothing_parsed", lang)
+        why = say("why.nothing_parsed")
     elif not analysis.has("waagent_log", "wa_app_agent_log"):
-        why = phrase("why_no_agent_log", lang)
+        why = say("why.no_agent_log")
     if why is not None:
-        return Verdict("inconclusive", None, phrase("summary_inconclusive", lang, why=why))
-    return Verdict("healthy", None, phrase("summary_healthy", lang))
+        return Verdict("inconclusive", None, [say("verdict.inconclusive", why=why)])
+    return Verdict("healthy", None, [say("verdict.healthy")])

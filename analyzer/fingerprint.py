@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from analyzer.model import Finding
+from analyzer.model import Evidence, Finding
 from analyzer.redact import Redactor
 
 _NORMALIZE = (
@@ -42,6 +42,13 @@ def fingerprint(finding_id: str, evidence_texts: Iterable[str]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _neutral(e: Evidence) -> str:
+    """The evidence in no language: the quoted line, or the message key and its parameters."""
+    if e.message is None:
+        return e.text
+    return " ".join([e.message.key, *(f"{k}={v}" for k, v in sorted(e.message.params.items()))])
+
+
 def assign_fingerprints(findings: Iterable[Finding]) -> None:
     for f in findings:
-        f.fingerprint = fingerprint(f.id, (e.text for e in f.evidence))
+        f.fingerprint = fingerprint(f.id, map(_neutral, f.evidence))

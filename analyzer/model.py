@@ -1,9 +1,15 @@
-"""The pipeline's data types: the options of an analysis, what detectors read (:class:`Analysis`), and the
-report object that ``analyze()`` returns and every output format renders (DESIGN.md 3.3)."""
+"""The pipeline's data types: the options of an analysis and of its rendering, what detectors read
+(:class:`Analysis`), and the report object that ``analyze()`` returns and every output format renders
+(DESIGN.md 3.3).
+
+The report holds no language: what the tool says in its own words is a :class:`Message` (a locale key
+and its parameters), worded at render time from ``analyzer/locale/<lang>.json``
+(``analyzer.report.wording``). Only lines quoted from the bundle are text.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,35 +26,58 @@ def severity_rank(severity: str) -> int:
 
 
 @dataclass
+class Message:
+    """A sentence in the tool's own words, worded at render time: a key of the locale files' ``messages``
+    and its parameters. A parameter is a number (formatted for the language), a string or a list of
+    strings shown as they are (values from the bundle, versions, ids), or a nested :class:`Message`
+    (a worded part: a role, a state)."""
+
+    key: str = field(metadata={"verbatim": True})  # never redacted or masked: it is ours, not the bundle's
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def say(key: str, **params: Any) -> Message:
+    """``say("evidence.heartbeat_gap", minutes=119, record=line)``: a message to word at render time."""
+    return Message(key, params)
+
+
+@dataclass
 class Evidence:
     path: str
     line: int | None
     ts: str | None  # ISO-8601 UTC with Z, or None
-    text: str
+    text: str  # the record as quoted from the bundle; "" when ``message`` composes the evidence
+    message: Message | None = None  # a sentence the detector composed (a value, a gap, a missing record)
 
 
 @dataclass
 class Finding:
+    """What a detector found: no wording. Title, meaning and remediation come from the locale files by
+    ``id``; ``notes`` are the detector's own sentences (versions, values) shown after the meaning."""
+
     id: str
-    title: str
     severity: str
     confidence: float
     seed_cause: int | None
     error_codes: list[str]
-    explanation: str
-    remediation: list[str]
     evidence: list[Evidence] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)
+    records: int = 0  # records that matched
+    live_records: int = 0  # of them about the failing backup; 0 = recovered before it (context only)
     first_seen: str | None = None
     last_seen: str | None = None
     root_cause: bool = False
     caused_by: list[str] = field(default_factory=list)
     fingerprint: str = ""  # stable across bundles: id plus normalized evidence (analyzer.fingerprint)
+    # a detector's own English title/meaning/remediation: a plugin without locale entries, or a stored
+    # report written before the texts were worded at render time
+    texts: dict[str, Any] | None = None
 
 
 @dataclass
 class MissingEvidence:
     source: str
-    why: str
+    why: Message
     collect: str
 
 
@@ -58,15 +87,16 @@ class SourceEntry:
     parser: str | None
     status: str  # parsed | skipped | failed
     events: int = 0
-    problems: list[str] = field(default_factory=list)
-    error: str | None = None
+    problems: list[str] = field(default_factory=list)  # the parser's problems, technical detail as written
+    error: str | None = None  # technical detail (an exception, an intake limit), shown as written
+    note: Message | None = None  # why skipped or failed, in the tool's words (worded at render time)
 
 
 @dataclass
 class Verdict:
     status: str  # problems_found | healthy | inconclusive
     root_cause: str | None
-    summary: str
+    summary: list[Message]
 
 
 @dataclass
@@ -90,23 +120,9 @@ class Report:
     timeline: dict[str, Any]
     redactions: dict[str, Any] = field(default_factory=lambda: {"count": 0, "by_kind": {}})
     schema_version: str = SCHEMA_VERSION
-    # not part of the JSON contract: extra data for the HTML picture and the batch catalog
+    # beyond DESIGN 3.3: what the HTML picture, the terminal's timing line and the batch catalog read
+    # (histogram, backup_attempts, facts, tz, seconds); kept in the JSON report so that it renders again
     extras: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("extras")
-        return {
-            "schema_version": d.pop("schema_version"),
-            "tool": d["tool"],
-            "bundle": d["bundle"],
-            "verdict": d["verdict"],
-            "findings": d["findings"],
-            "missing_evidence": d["missing_evidence"],
-            "sources": d["sources"],
-            "timeline": d["timeline"],
-            "redactions": d["redactions"],
-        }
 
     def max_severity(self) -> str | None:
         ranks = [severity_rank(f.severity) for f in self.findings]
@@ -115,13 +131,24 @@ class Report:
 
 @dataclass
 class Options:
-    lang: str = "en"
+    """How to analyze. The language is not one of them: it belongs to rendering (:class:`RenderOptions`)."""
+
     since: datetime | None = None
     until: datetime | None = None
     limits: Limits = field(default_factory=Limits)
     redact: bool = True
     obfuscate: bool = False
     keep_all_events: bool = False  # the full timeline (``bundle-analyze timeline``)
+
+
+@dataclass
+class RenderOptions:
+    """How to render a report (``analyzer.report.render``): the same analysis renders in any of these."""
+
+    format: str = "text"  # text | json | html
+    lang: str = "en"  # en | cs
+    quiet: bool = False  # text: only the verdict line
+    plain: bool = False  # text: no colours
 
 
 @dataclass

@@ -346,7 +346,8 @@ def _walk(obj: Any, fn: Callable[[str], str]) -> Any:
         return {k: _walk(v, fn) for k, v in obj.items()}
     if is_dataclass(obj) and not isinstance(obj, type):
         for f in fields(obj):
-            setattr(obj, f.name, _walk(getattr(obj, f.name), fn))
+            if not f.metadata.get("verbatim"):  # a message key: ours, not the bundle's
+                setattr(obj, f.name, _walk(getattr(obj, f.name), fn))
         return obj
     return obj
 
@@ -362,7 +363,8 @@ def _strings(obj: Any) -> Iterable[str]:
             yield from _strings(v)
     elif is_dataclass(obj) and not isinstance(obj, type):
         for f in fields(obj):
-            yield from _strings(getattr(obj, f.name))
+            if not f.metadata.get("verbatim"):
+                yield from _strings(getattr(obj, f.name))
 
 
 def redact_report(report: Any, obfuscate: bool = False, redactor: Redactor | None = None) -> Redactor:

@@ -25,7 +25,7 @@ class Source:
     parser: str  # module in parsers/ ("" = recognized, never read)
     patterns: tuple[str, ...]
     os: str = "any"  # linux | windows | any
-    note: str = ""
+    note: str = ""  # message key (analyzer/locale) saying why a recognized member is not read
 
 
 _VMS_LINUX = "var/log/azure/microsoft.azure.recoveryservices.vmsnapshotlinux"
@@ -35,7 +35,7 @@ SOURCES: tuple[Source, ...] = (
     # --- never read: private keys and certificate payloads (secrets.md) ---------------------
     Source("private_key", "", ("var/lib/waagent/*.prv", "*.pfx", "*.p12", "var/lib/waagent/*.pem",
                                "var/lib/waagent/*.p7m", "*.key"), "any",
-           "private key material: presence recorded, content never read"),
+           "source.private_key"),
     # --- Linux agent ------------------------------------------------------------------------
     Source("waagent_log", "waagent_log", ("var/log/waagent.log*", "waagent.log*", "var/log/waagent-*.log*"), "linux"),
     Source("extension_command_log", "waagent_log", ("var/log/azure/*/commandexecution*.log*",
@@ -106,7 +106,7 @@ class Recognized:
     source: str
     parser: str
     how: str  # "path" or "sniff"
-    note: str = ""
+    note: str = ""  # message key: why the member is not read
 
 
 def _glob_to_regex(pattern: str) -> str:

@@ -1,7 +1,7 @@
 """Warm-up of the local pool's forkserver, imported once before it forks the first per-bundle child.
 
 Everything an analysis imports or builds lazily on its first use (parser modules, detectors and
-plugins, diagnosis, redaction, archive readers, the recognition table, the phrase catalog) is made
+plugins, diagnosis, redaction, archive readers, the recognition table, the locale catalog, the JSON wording) is made
 here, so that every child forks warm instead of paying about 0.1 s of CPU for imports and regex
 compilation per bundle. Nothing of any bundle is read here: the children stay isolated.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import zoneinfo  # noqa: F401 - imported lazily by analyzer.api for named VM time zones
 
-from analyzer import api, diagnosis, fingerprint, redact  # noqa: F401
+from analyzer import api, diagnosis, fingerprint, redact, report  # noqa: F401
 from analyzer.batch import worker  # noqa: F401
 from analyzer.detectors import all_detectors, missing  # noqa: F401
 from analyzer.intake import archives, sevenzip  # noqa: F401

@@ -89,12 +89,13 @@ def execute(location: str, memory_mb: int, want_html: bool) -> Result:
     try:
         from analyzer.api import analyze
         from analyzer.intake import IntakeError
+        from analyzer.report import to_dict
 
         try:
             report = analyze(location)
         except IntakeError as exc:
             return failed(Redactor().text(str(exc)), time.monotonic() - started)
-        d = report.to_dict()
+        d = to_dict(report)  # English texts beside the neutral form: renders again in any language
         return {
             "status": "ok",
             "error": None,

@@ -26,7 +26,7 @@ from analyzer.detectors.windows import (
     SqlVssFullBackup,
     VssWriterFailed,
 )
-from analyzer.model import Analysis, Finding, MissingEvidence, SourceEntry
+from analyzer.model import Analysis, Finding, MissingEvidence, SourceEntry, say
 
 ENTRY_POINT_GROUP = "bundle_analyzer.detectors"
 
@@ -91,7 +91,8 @@ def run_detectors(analysis: Analysis,
         except Exception as exc:  # noqa: BLE001 - one broken detector must not lose the others' findings
             # shown in every report format as a failed row, like a file that could not be parsed
             analysis.sources.append(SourceEntry(f"detector {d.id}", None, "failed",
-                                                error=f"detector crashed: {type(exc).__name__}: {exc}"))
+                                                error=f"{type(exc).__name__}: {exc}",
+                                                note=say("source.detector_crashed")))
             continue
         if isinstance(result, NotEvaluable):
             not_evaluable.append(result)

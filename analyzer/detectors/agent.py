@@ -8,17 +8,16 @@ from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, conf_value, is_no, sig, text_sig, version_tuple
 from analyzer.detectors.scope import Scope, parse_ts
-from analyzer.locale import phrase
-from analyzer.model import Analysis
+from analyzer.model import Analysis, Message, say
 from parsers.base import Event, Fact
 
 LINUX_MINIMUM = (2, 2, 53, 1)  # KB 4049215: goal-state agent, since July 2022
 WINDOWS_MINIMUM = (2, 7, 1198, 911)  # Azure/WindowsVMAgent release notes
 # linux-formats §4.2: ranges with known hard failures (all below the minimum; named in the explanation)
 BROKEN_RANGES = (
-    ((2, 0), (2, 1, 99), "2.0.x/2.1.x: no current wire protocol or extension fixes"),
-    ((2, 1, 5), (2, 1, 6, 99), "2.1.5-2.1.6: cannot process extensions after an auto-update (KB 3200481)"),
-    ((2, 2, 19), (2, 2, 29, 99), "2.2.19-2.2.2x: 'GoalState.N.xml is missing' and unreported extension status"),
+    ((2, 0), (2, 1, 99), "note.agent_range.2.0"),  # no current wire protocol or extension fixes
+    ((2, 1, 5), (2, 1, 6, 99), "note.agent_range.2.1.5"),  # no extensions after an auto-update (KB 3200481)
+    ((2, 2, 19), (2, 2, 29, 99), "note.agent_range.2.2.19"),  # GoalState.N.xml is missing, unreported status
 )
 HEARTBEAT_GAP = timedelta(minutes=65)  # heartbeats come every 30 min: two missed in a row
 INVOKE_LIMIT = timedelta(minutes=140)  # the extension refuses work started earlier (ext code 402)
@@ -40,7 +39,7 @@ class AgentVersion:
         if self.event is not None:
             return Hit.of_event(self.event, severity, live, self.role)
         assert self.fact is not None
-        text = self.fact.text or f"{self.role} agent version {self.version}"
+        text = self.fact.text or say("evidence.agent_version", role=say(f"role.{self.role}"), version=self.version)
         return Hit.of_fact(self.fact, severity, live, text, self.role)
 
 
@@ -84,14 +83,14 @@ class AgentOutdated(Detector):
             return []
         return [v.hit("warning" if scope.last_attempt_ok else "error")]
 
-    def detail(self, analysis: Analysis, scope: Scope, hits: list[Hit]) -> str:
+    def notes(self, analysis: Analysis, scope: Scope, hits: list[Hit]) -> list[Message]:
         v = agent_version(analysis)
         assert v is not None
         minimum = ".".join(map(str, WINDOWS_MINIMUM if v.role == "windows" else LINUX_MINIMUM))
         vt = version_tuple(v.version) or ()
-        ranges = [note for lo, hi, note in BROKEN_RANGES if lo <= vt <= hi]
-        return phrase("agent_below_minimum", analysis.options.lang, role=v.role, version=v.version,
-                      minimum=minimum) + "".join(f" {r}." for r in ranges)
+        ranges = [say(key) for lo, hi, key in BROKEN_RANGES if lo <= vt <= hi]
+        return [say("note.agent_below_minimum", role=say(f"role.{v.role}"), version=v.version, minimum=minimum),
+                *ranges]
 
 
 class AgentNotRunning(Detector):
@@ -145,8 +144,10 @@ class AgentNotRunning(Detector):
                 proof = next((p for p in later if p is not None), None)
             delay = (proof.ts if proof else (scope.end or request.ts)) - request.ts
             if delay > INVOKE_LIMIT:
-                what = f"invoked {int(delay.total_seconds() // 60)} min later" if proof else "never invoked"
-                text = f"backup requested at {request.ts:%Y-%m-%dT%H:%M:%SZ} ({run.describe()}) {what}"
+                requested = f"{request.ts:%Y-%m-%dT%H:%M:%SZ}"
+                text = say("evidence.backup_invoked_late", requested=requested, run=run.describe(),
+                           minutes=int(delay.total_seconds() // 60)) if proof else \
+                    say("evidence.backup_never_invoked", requested=requested, run=run.describe())
                 hits.append(Hit(request.ts, request.path, request.line, text, "error", scope.live(request.ts), "L63"))
         return hits
 
@@ -161,7 +162,7 @@ class AgentNotRunning(Detector):
                 continue
             if any(before.ts < a.ts < until for a in scope.attempts):
                 minutes = int((until - before.ts).total_seconds() // 60)
-                text = f"no heartbeat for {minutes} min after: {before.message}"
+                text = say("evidence.heartbeat_gap", minutes=minutes, record=before.message)
                 hits.append(Hit(before.ts, before.path, before.line, text, "error",
                                 scope.live(before.ts), "L16"))
         return hits
@@ -214,4 +215,4 @@ class VerboseLoggingDisabled(Detector):
         if f is not None:
             return [Hit.of_fact(f, "info", True, f.text or f"Logs.Verbose={f.value}", "conf")] if is_no(f.value) else []
         path = (analysis.present.get("waagent_conf") or ["etc/waagent.conf"])[0]
-        return [Hit(None, path, None, "Logs.Verbose not set (default n)", "info", True, "conf")]
+        return [Hit(None, path, None, say("evidence.logs_verbose_unset"), "info", True, "conf")]

@@ -5,6 +5,10 @@ and facts it reads; ``run(analysis)`` returns a :class:`~analyzer.model.Finding`
 (the sources it needs are absent: diagnosis turns that into missing evidence with a collection
 command), or ``None`` (evaluated, nothing found). Most detectors are a table of :class:`Signature`
 rows ("these events/lines mean that") plus a few lines of logic over facts and time.
+
+Detectors speak no language: evidence is a line quoted from the bundle or a
+:class:`~analyzer.model.Message` (``say("evidence.heartbeat_gap", minutes=119, record=...)``), and
+the title, meaning and remediation of a finding come from the locale files at render time.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from functools import cache
 from typing import Any, ClassVar
 
 from analyzer.detectors.scope import Scope, about_vmsnapshot, as_int
-from analyzer.model import Analysis, Evidence, Finding, severity_rank
+from analyzer.model import Analysis, Evidence, Finding, Message, say, severity_rank
 from analyzer.timeline import iso
 from parsers.base import Event, Fact
 
@@ -86,7 +90,7 @@ class Hit:
     ts: datetime | None
     path: str
     line: int | None
-    text: str
+    text: str | Message  # the record as quoted from the bundle, or a sentence composed by the detector
     severity: str
     live: bool
     ref: str = ""
@@ -96,10 +100,21 @@ class Hit:
         return cls(e.ts, e.path, e.line, e.message, severity, live, ref)
 
     @classmethod
-    def of_fact(cls, f: Fact, severity: str, live: bool = True, text: str = "", ref: str = "") -> Hit:
-        return cls(f.ts, f.path, f.line, text or f.text or f"{f.name} = {f.value}", severity, live, ref)
+    def of_fact(cls, f: Fact, severity: str, live: bool = True, text: str | Message = "", ref: str = "") -> Hit:
+        """Evidence from a fact: ``text`` when given, else the line the fact was read from, else its value."""
+        return cls(f.ts, f.path, f.line, text or f.text or say("evidence.fact", name=f.name, value=str(f.value)),
+                   severity, live, ref)
+
+    @property
+    def key(self) -> str:
+        """What makes two hits the same evidence (numbers aside): the text, or the message and its values."""
+        if isinstance(self.text, Message):
+            return f"{self.text.key} {sorted((k, str(v)) for k, v in self.text.params.items())}"
+        return self.text
 
     def evidence(self) -> Evidence:
+        if isinstance(self.text, Message):
+            return Evidence(self.path, self.line, iso(self.ts) or None, "", self.text)
         text = self.text if len(self.text) <= MAX_TEXT else self.text[: MAX_TEXT - 3] + "..."
         return Evidence(self.path, self.line, iso(self.ts) or None, text)
 
@@ -126,7 +141,7 @@ class Detector:
     confidence: ClassVar[float] = 0.8
     signatures: ClassVar[tuple[Signature, ...]] = ()
     recovery_kinds: ClassVar[tuple[str, ...]] = ()  # records that show the problem went away
-    # defaults for third-party detectors without a locale entry
+    # English texts of a third-party detector without locale entries (built-in ones are in analyzer/locale/)
     title: ClassVar[str] = ""
     meaning: ClassVar[str] = ""
     remediation: ClassVar[tuple[str, ...]] = ()
@@ -144,7 +159,7 @@ class Detector:
             return NotEvaluable(self.id, list(self.sources))
         scope = scope or Scope.of(analysis)
         hits = self.collect(analysis, scope)
-        return self.finding(analysis, hits, self.detail(analysis, scope, hits)) if hits else None
+        return self.finding(hits, self.notes(analysis, scope, hits)) if hits else None
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
         """Events that match the signature table, each judged live or recovered."""
@@ -162,36 +177,28 @@ class Detector:
                     break
         return hits
 
-    def detail(self, analysis: Analysis, scope: Scope, hits: list[Hit]) -> str:
-        """A language-neutral fact sentence (versions, values) added to the explanation."""
-        return ""
+    def notes(self, analysis: Analysis, scope: Scope, hits: list[Hit]) -> list[Message]:
+        """Sentences about values (versions, limits) shown after the finding's meaning."""
+        return []
 
-    def finding(self, analysis: Analysis, hits: list[Hit], detail: str = "") -> Finding:
-        from analyzer.locale import entry, phrase
-
-        lang = analysis.options.lang
+    def finding(self, hits: list[Hit], notes: list[Message] | None = None) -> Finding:
         live = [h for h in hits if h.live]
         severity = max((h.severity for h in live), key=severity_rank) if live else "info"
-        texts = entry(self.id, lang, self)
-        parts = [texts["meaning"]]
-        if detail:
-            parts.append(detail)
         dated = sorted(h.ts for h in hits if h.ts is not None)
-        parts.append(phrase("evidence_count", lang, n=len(hits), live=len(live)))
-        if not live:
-            parts.append(phrase("recovered", lang))
+        own = {"title": self.title, "meaning": self.meaning, "remediation": list(self.remediation)}
         return Finding(
             id=self.id,
-            title=texts["title"],
             severity=severity,
             confidence=self.confidence if live else round(self.confidence / 2, 2),
             seed_cause=self.seed_cause,
             error_codes=list(self.error_codes) + [f"ext {c}" for c in self.ext_codes],
-            explanation=" ".join(p.strip() for p in parts if p),
-            remediation=list(texts["remediation"]),
             evidence=[h.evidence() for h in strongest(hits)],
+            notes=list(notes or []),
+            records=len(hits),
+            live_records=len(live),
             first_seen=iso(dated[0]) if dated else None,
             last_seen=iso(dated[-1]) if dated else None,
+            texts=own if self.title else None,
         )
 
 
@@ -212,7 +219,7 @@ def strongest(hits: list[Hit], limit: int = MAX_EVIDENCE) -> list[Hit]:
     firsts, repeats = [], []
     order = sorted(hits, key=lambda h: (not h.live, -severity_rank(h.severity), -(h.ts.timestamp() if h.ts else 0)))
     for h in order:
-        key = re.sub(r"\d+", "#", h.text)[:120]
+        key = re.sub(r"\d+", "#", h.key)[:120]
         (repeats if key in seen else firsts).append(h)
         seen.add(key)
     chosen = (firsts + repeats)[:limit]

@@ -18,8 +18,7 @@ from analyzer.detectors.base import (
     version_tuple,
 )
 from analyzer.detectors.scope import VMSNAPSHOT, Scope
-from analyzer.locale import phrase
-from analyzer.model import Analysis
+from analyzer.model import Analysis, Message, say
 
 _FAILED_KINDS = ("extension.download.failed", "extension.install.failed", "extension.enable.failed",
                  "extension.update.failed", "extension.load.failed")
@@ -98,12 +97,13 @@ class ExtensionLoadFailed(Detector):
             if VMSNAPSHOT.search(f"{v.get('extension', '')} {f.path}") and \
                     str(v.get("state", "")).lower() in ("failed", "failedupgrade"):
                 hits.append(Hit.of_fact(f, "error", not scope.last_attempt_ok,
-                                        f"HandlerState {v.get('state')} for {v.get('extension') or f.path}", "§3.7"))
+                                        say("evidence.handler_state", state=v.get("state"),
+                                            extension=v.get("extension") or f.path), "§3.7"))
         for f, v in fact_values(analysis, "extension.handler_status"):
             if VMSNAPSHOT.search(f"{v.get('extension', '')} {f.path}") and \
                     str(v.get("status", "")).lower() == "notready" and v.get("message"):
                 hits.append(Hit.of_fact(f, "warning", not scope.last_attempt_ok,
-                                        f"HandlerStatus NotReady: {v.get('message')}", "§3.7"))
+                                        say("evidence.handler_status_not_ready", message=v.get("message")), "§3.7"))
         return hits
 
 
@@ -133,15 +133,14 @@ class SnapshotExtensionOutdated(Detector):
         severity = "error" if python is not None or not scope.last_attempt_ok else "info"
         return [replace(where, severity=severity, ref="§4.3")]
 
-    def detail(self, analysis: Analysis, scope: Scope, hits: list[Hit]) -> str:
+    def notes(self, analysis: Analysis, scope: Scope, hits: list[Hit]) -> list[Message]:
         version = installed_version(analysis)
         python = python_version(analysis)
         assert version is not None
         vt = version[0]
         needed = ".".join(map(str, BROKEN_BUILDS[vt]))
-        lang = analysis.options.lang
-        shown = ".".join(map(str, python)) if python else phrase("unknown", lang)
-        return phrase("vmsnapshot_broken_python", lang, version=".".join(map(str, vt)), python=shown, needed=needed)
+        shown = ".".join(map(str, python)) if python else say("word.unknown")
+        return [say("note.vmsnapshot_broken_python", version=".".join(map(str, vt)), python=shown, needed=needed)]
 
 
 def installed_version(analysis: Analysis) -> tuple[tuple[int, ...], Hit] | None:
@@ -150,11 +149,13 @@ def installed_version(analysis: Analysis) -> tuple[tuple[int, ...], Hit] | None:
     for f in analysis.facts_named("vmsnapshot.version"):
         vt = version_tuple(f.value)
         if vt:
-            found.append((vt, Hit.of_fact(f, "error", True, f.text or f"VMSnapshotLinux version {f.value}")))
+            text = f.text or say("evidence.extension_version", name="VMSnapshotLinux", version=f.value)
+            found.append((vt, Hit.of_fact(f, "error", True, text)))
     for f, v in fact_values(analysis, "extension.plugin"):
         vt = version_tuple(v.get("version"))
         if vt and _LINUX_EXT.search(str(v.get("name", ""))):
-            found.append((vt, Hit.of_fact(f, "error", True, f.text or f"{v.get('name')} version {v.get('version')}")))
+            text = f.text or say("evidence.extension_version", name=v.get("name"), version=v.get("version"))
+            found.append((vt, Hit.of_fact(f, "error", True, text)))
     for e in analysis.timeline.notable:
         vt = version_tuple(e.attrs.get("version"))
         if vt and len(vt) == 4 and e.kind.startswith("extension.") and _LINUX_EXT.search(

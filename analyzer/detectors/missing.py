@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analyzer.detectors.base import NotEvaluable
-from analyzer.model import Analysis, MissingEvidence
+from analyzer.model import Analysis, MissingEvidence, say
 from analyzer.sources import source_os
 
 _LINUX_BUNDLE = ("sudo waagent -collect-logs -full, then attach /var/lib/waagent/logcollector/logs.zip "
@@ -59,9 +59,6 @@ def _pick(sources: list[str], os_name: str) -> str | None:
 
 
 def missing_evidence(analysis: Analysis, not_evaluable: list[NotEvaluable]) -> list[MissingEvidence]:
-    from analyzer.locale import phrase
-
-    lang = analysis.options.lang
     wanted: dict[str, list[str]] = {}
     for ne in not_evaluable:
         source = _pick(ne.missing, analysis.os)
@@ -71,9 +68,9 @@ def missing_evidence(analysis: Analysis, not_evaluable: list[NotEvaluable]) -> l
     if not analysis.has("waagent_log", "wa_app_agent_log"):
         for os_name, source in AGENT_LOGS.items():
             if analysis.os in (os_name, "unknown"):
-                out.append(MissingEvidence(source, phrase("missing_agent_log", lang), COLLECT[source]))
+                out.append(MissingEvidence(source, say("missing.agent_log"), COLLECT[source]))
                 wanted.pop(source, None)
     for source, detectors in wanted.items():
-        out.append(MissingEvidence(source, phrase("missing_why", lang, detectors=", ".join(detectors)),
+        out.append(MissingEvidence(source, say("missing.needed_by", detectors=detectors),
                                    collect_command(source, analysis.os)))
     return out

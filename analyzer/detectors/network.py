@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, fact_values, sig, text_sig
 from analyzer.detectors.scope import Scope
-from analyzer.model import Analysis
+from analyzer.model import Analysis, say
 
 WIRESERVER_IP = "168.63.129.16"
 _RECOVERY = ("wireserver.recovered", "goalstate.fetched")
@@ -42,7 +42,8 @@ class WireServerUnreachable(Detector):
         for f in analysis.facts_named("wireserver.endpoint"):  # L40: endpoint learnt from a bad lease
             if isinstance(f.value, str) and f.value.strip() and f.value.strip() != WIRESERVER_IP:
                 hits.append(Hit.of_fact(f, "warning", scope.live(f.ts, self.recovery_kinds),
-                                        f"WireServer endpoint {f.value.strip()} (expected {WIRESERVER_IP})", "L40"))
+                                        say("evidence.wireserver_endpoint", endpoint=f.value.strip(),
+                                            expected=WIRESERVER_IP), "L40"))
         return hits
 
 
@@ -97,11 +98,10 @@ class DhcpFailure(Detector):
         if leases and not usable:  # no option 245 in any current lease (linux-formats §3.12)
             failing = not scope.last_attempt_ok
             for f, v in leases:
-                hits.append(Hit.of_fact(f, "warning", failing,
-                                        f"DHCP lease on {v.get('interface') or '?'} without option 245"
-                                        + (" (expired)" if v.get("expired") else ""), "§3.12"))
+                key = "evidence.expired_lease_without_245" if v.get("expired") else "evidence.lease_without_245"
+                hits.append(Hit.of_fact(f, "warning", failing, say(key, interface=v.get("interface")), "§3.12"))
         for f, v in fact_values(analysis, "dhcp.enabled"):
             if v.get("enabled") is False:
-                hits.append(Hit.of_fact(f, "error", True, f"EnableDHCP = 0 on interface {v.get('interface')}",
+                hits.append(Hit.of_fact(f, "error", True, say("evidence.dhcp_disabled", interface=v.get("interface")),
                                         "W§6.2"))
         return hits

@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analyzer.clock import resolve_facts
-from analyzer.model import Analysis
+from analyzer.model import Analysis, Message, say
 from parsers.base import Event, Fact
 
 LOOKBACK = timedelta(days=3)
@@ -82,7 +82,7 @@ class Step:
     stage: str  # one of STAGES
     path: str
     line: int | None
-    text: str
+    text: str | Message  # the record, or a sentence when a state file's values stand for it
     seq: str | None = None
     task_id: str | None = None
     outcome: str | None = None  # success | error | warning, when the record says how the run went
@@ -150,8 +150,11 @@ class Run:
         """When it ended: the newest dated record (a re-published status is dated by the run)."""
         return self.last_ts
 
-    def describe(self) -> str:
-        return f"seq {self.seq or '?'}" + (f", task {self.task_id}" if self.task_id else "")
+    def describe(self) -> Message:
+        """``seq 3, task <id>``, worded at render time."""
+        if self.task_id:
+            return say("run.seq_task", seq=self.seq, task_id=self.task_id)
+        return say("run.seq", seq=self.seq)
 
 
 @dataclass
@@ -314,7 +317,7 @@ def _fact_step(f: Fact) -> Step | None:
     ts = parse_ts(value.get("ts"))
     if ts is None:
         return None
-    text = f.text or f"backup requested (seq {value.get('seq')}, task {value.get('task_id')})"
+    text = f.text or say("evidence.backup_requested", seq=_str(value.get("seq")), task_id=_str(value.get("task_id")))
     return Step(ts, "request", f.path, f.line, text, _str(value.get("seq")), _str(value.get("task_id")))
 
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, sig, text_sig
 from analyzer.detectors.scope import Scope
-from analyzer.model import Analysis
+from analyzer.model import Analysis, say
 
 STATUS_GRACE = timedelta(minutes=30)  # an attempt younger than this may still be running
 FREEZE_HANG = timedelta(minutes=10)  # a hung task this soon after a freeze start belongs to the freeze
@@ -57,7 +57,8 @@ class SnapshotTimeout(Detector):
             return []
         if any(e.ts is not None and e.ts >= began.ts and e.kind in _ENDINGS for e in scope.events):
             return []
-        text = f"backup attempt ({began.stage}, {run.describe()}) never reported a final status: {began.text}"
+        text = say("evidence.attempt_unfinished", stage=say(f"stage.{began.stage}"), run=run.describe(),
+                   record=began.text)
         return [Hit(began.ts, began.path, began.line, text, "error", True, "§2.9")]
 
 

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, NotEvaluable, Signature, fact_values, sig, text_sig
 from analyzer.detectors.scope import Scope, as_int
-from analyzer.model import Analysis, Finding
+from analyzer.model import Analysis, Finding, say
 
 _START_NAMES = {0: "boot", 1: "system", 2: "auto", 3: "manual", 4: "disabled"}
 _VSS_SERVICES = r"\b(?:VSS|Volume Shadow Copy|SQLWriter|SQL Server VSS Writer|COMSysApp|COM\+ System Application|" \
@@ -39,9 +39,11 @@ class IaaSVmProviderNotAutomatic(Detector):
             f, v = found[-1]
             start = as_int(v.get("start"))
             if start != 2:
-                name = v.get("start_name") or _START_NAMES.get(start or -1, str(v.get("start")))
+                name = v.get("start_name") or _START_NAMES.get(start if start is not None else -1)
+                shown = say(f"start_type.{name}") if name in _START_NAMES.values() else name
                 hits.append(Hit.of_fact(f, "error" if start == 4 else "warning", True,
-                                        f.text or f"IaaSVmProvider Start = {v.get('start')} ({name})", "W§6.2"))
+                                        f.text or say("evidence.provider_start", start=v.get("start"), name=shown),
+                                        "W§6.2"))
             elif hits:  # set back to Automatic since: earlier changes are history
                 for h in hits:
                     h.live, h.severity = False, "info"
@@ -72,7 +74,7 @@ class SqlVssFullBackup(Detector):
 
     @staticmethod
     def _sql(analysis: Analysis) -> list[Hit]:
-        hits = [Hit.of_fact(f, "warning", True, f.text or "SQL Server present", "W§5.5")
+        hits = [Hit.of_fact(f, "warning", True, f.text or say("evidence.sql_present"), "W§5.5")
                 for f in analysis.facts_named("sql.present") if f.value]
         hits += [Hit.of_event(e, "warning", True, "W§5.5") for e in analysis.timeline.notable if e.kind == "sql.backup"]
         return hits[:3]
@@ -90,8 +92,7 @@ class SqlVssFullBackup(Detector):
                 hits.append(Hit.of_fact(f, severity, True, f.text or f"{v.get('name')} = {v.get('value')}", "W§6.1"))
         if copy is None:
             path = (analysis.present.get("registry_export") or ["registry export"])[0]
-            hits.append(Hit(None, path, None, "HKLM\\SOFTWARE\\Microsoft\\BcdrAgent: USEVSSCOPYBACKUP not set",
-                            severity, True, "W§6.1"))
+            hits.append(Hit(None, path, None, say("evidence.vss_copy_backup_unset"), severity, True, "W§6.1"))
         return hits
 
 
@@ -120,8 +121,8 @@ class VssWriterFailed(Detector):
         for f, v in fact_values(analysis, "vss.writer"):
             state = as_int(v.get("state"))
             if (state is not None and state != 1) or v.get("last_error") not in (None, "", "No error"):
-                text = f"writer {v.get('name')}: state [{v.get('state')}] {v.get('state_text') or ''}, " \
-                       f"last error: {v.get('last_error') or '-'}"
+                text = say("evidence.vss_writer", name=v.get("name"), state=v.get("state"),
+                           state_text=v.get("state_text") or "", last_error=v.get("last_error") or "-")
                 hits.append(Hit.of_fact(f, "error", not scope.last_attempt_ok, text, "W§2.6"))
         return hits
 

@@ -23,8 +23,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from analyzer.model import SEVERITIES, Report
 from analyzer.report.display import display
-from analyzer.report.i18n import labels
 from analyzer.report.terminal import ordered_findings
+from analyzer.report.wording import Wording
 
 _CSS = "report.css"
 _JS = "report.js"
@@ -57,13 +57,13 @@ def content_security_policy() -> str:
 
 
 def to_html(report: Report, lang: str = "en") -> str:
-    t = labels(lang)
+    w = Wording(lang, report)
     findings = ordered_findings(report)
     index = {f.id: i for i, f in enumerate(findings, 1)}
     counts = Counter(s.status for s in report.sources)
     return _ENV.get_template("report.html.j2").render(
-        lang=lang if lang in ("en", "cs") else "en",
-        t=t,
+        lang=w.lang,
+        w=w,
         csp=content_security_policy(),
         css=_CSS,
         js=_JS,

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from analyzer.model import Finding, Report, severity_rank
 from analyzer.report.display import display
-from analyzer.report.i18n import labels
+from analyzer.report.wording import Wording
 
 _STYLE = {"critical": "bold red", "error": "red", "warning": "yellow", "info": "cyan"}
 _STATUS_STYLE = {"problems_found": "bold red", "healthy": "bold green", "inconclusive": "bold yellow"}
@@ -38,12 +38,12 @@ def ordered_findings(report: Report) -> list[Finding]:
 
 
 def verdict_line(report: Report, lang: str = "en") -> Text:
-    t = labels(lang)
+    w = Wording(lang, report)
     v = report.verdict
-    line = Text.assemble((f"{t['verdict']}: ", "bold"),
-                         (t.get(f"status.{v.status}", display(v.status)), _STATUS_STYLE.get(v.status, "bold")))
+    status = w.label(f"status.{v.status}") if v.status in _STATUS_STYLE else display(v.status)
+    line = Text.assemble((f"{w.label('verdict')}: ", "bold"), (status, _STATUS_STYLE.get(v.status, "bold")))
     if v.root_cause:
-        line.append(f"  {t['root_cause']}: ", "bold")
+        line.append(f"  {w.label('root_cause')}: ", "bold")
         line.append(display(v.root_cause, 100))
     return line
 
@@ -57,76 +57,78 @@ def render_terminal(report: Report, lang: str = "en", quiet: bool = False, plain
                       force_terminal=False if plain or buf is not None else None)
     if not console.is_terminal:
         console.width = PLAIN_WIDTH
-    t = labels(lang)
+    w = Wording(lang, report)
     console.print(verdict_line(report, lang), soft_wrap=True)
     if not quiet:
-        console.print(Text(display(report.verdict.summary, newlines=True)), soft_wrap=True)
-        _findings(console, report, t)
-        _missing(console, report, t)
-        _sources(console, report, t, console.is_terminal)
-        _timing(console, report, t)
+        console.print(Text(display(w.summary(report.verdict), newlines=True)), soft_wrap=True)
+        _findings(console, report, w)
+        _missing(console, report, w)
+        _sources(console, report, w, console.is_terminal)
+        _timing(console, report, w)
     return buf.getvalue() if buf is not None else None
 
 
-def _findings(console: Console, report: Report, t: dict[str, str]) -> None:
-    console.print(Text(f"\n{t['findings']} ({len(report.findings)})", "bold underline"))
+def _findings(console: Console, report: Report, w: Wording) -> None:
+    console.print(Text(f"\n{w.label('findings')} ({len(report.findings)})", "bold underline"))
     if not report.findings:
-        console.print(t["no_findings"])
+        console.print(w.label("no_findings"))
     for f in ordered_findings(report):
-        head = Text.assemble(("\n" + t.get(f"severity.{f.severity}", f.severity).upper(), _STYLE.get(f.severity, "")),
+        head = Text.assemble(("\n" + display(w.severity(f.severity), 40).upper(), _STYLE.get(f.severity, "")),
                              " ", (display(f.id, 100), "bold"))
         if f.root_cause:
-            head.append(f" [{t['is_root_cause']}]", "bold magenta")
-        head.append(f": {display(f.title, 300)}  ({t['confidence']} {f.confidence:.0%})")
+            head.append(f" [{w.label('is_root_cause')}]", "bold magenta")
+        head.append(f": {display(w.title(f), 300)}  ({w.label('confidence_value', percent=round(f.confidence * 100))})")
         console.print(head, soft_wrap=True)
         meta = []
         if f.first_seen:
-            meta.append(f"{t['first_seen']} {display(f.first_seen, 40)}")
+            meta.append(f"{w.label('first_seen')} {display(f.first_seen, 40)}")
         if f.last_seen and f.last_seen != f.first_seen:
-            meta.append(f"{t['last_seen']} {display(f.last_seen, 40)}")
+            meta.append(f"{w.label('last_seen')} {display(f.last_seen, 40)}")
         if f.error_codes:
-            meta.append(f"{t['error_codes']}: {display(', '.join(f.error_codes), 300)}")
+            meta.append(f"{w.label('error_codes')}: {display(', '.join(f.error_codes), 300)}")
         if f.caused_by:
-            meta.append(f"{t['caused_by']}: {display(', '.join(f.caused_by), 300)}")
+            meta.append(f"{w.label('caused_by')}: {display(', '.join(f.caused_by), 300)}")
         if meta:
             console.print(Text("  " + "; ".join(meta), "dim"), soft_wrap=True)
         for ev in f.evidence[:EVIDENCE_LINES]:
             where = f"{display(ev.path, 200)}:{ev.line if ev.line is not None else '-'}"
             line = Text.assemble("    ", (where, "blue"), " ", (display(ev.ts or "", 40), "dim"), " ",
-                                 display(ev.text, 500))
+                                 display(w.evidence(ev), 500))
             console.print(line, soft_wrap=True)
         if len(f.evidence) > EVIDENCE_LINES:
-            console.print(Text("    " + t["more_evidence"].format(n=len(f.evidence) - EVIDENCE_LINES), "dim"))
-        for step in f.remediation[:3]:
+            console.print(Text("    " + w.label("more_evidence", n=len(f.evidence) - EVIDENCE_LINES), "dim"))
+        for step in w.remediation(f)[:3]:
             console.print(Text("  -> " + display(step, 500)), soft_wrap=True)
 
 
-def _missing(console: Console, report: Report, t: dict[str, str]) -> None:
+def _missing(console: Console, report: Report, w: Wording) -> None:
     if not report.missing_evidence:
         return
-    console.print(Text(f"\n{t['missing_evidence']} ({len(report.missing_evidence)})", "bold underline"))
+    console.print(Text(f"\n{w.label('missing_evidence')} ({len(report.missing_evidence)})", "bold underline"))
     for m in report.missing_evidence:
-        console.print(Text.assemble("  ", (display(m.source, 100), "bold"), ": ", display(m.why, 500)), soft_wrap=True)
+        console.print(Text.assemble("  ", (display(m.source, 100), "bold"), ": ", display(w.why(m), 500)),
+                      soft_wrap=True)
         if m.collect:
-            console.print(Text(f"    {t['collect']}: {display(m.collect, 1000)}", "dim"), soft_wrap=True)
+            console.print(Text(f"    {w.label('collect')}: {display(m.collect, 1000)}", "dim"), soft_wrap=True)
 
 
-def _sources(console: Console, report: Report, t: dict[str, str], terminal: bool) -> None:
+def _sources(console: Console, report: Report, w: Wording, terminal: bool) -> None:
     counts = Counter(s.status for s in report.sources)
-    console.print(Text(f"\n{t['sources']} ({len(report.sources)}): ", "bold underline")
-                  + Text(t["sources_counts"].format(parsed=counts["parsed"], skipped=counts["skipped"],
-                                                    failed=counts["failed"])))
+    console.print(Text(f"\n{w.label('sources')} ({len(report.sources)}): ", "bold underline")
+                  + Text(w.label("sources_counts", parsed=counts["parsed"], skipped=counts["skipped"],
+                                 failed=counts["failed"])))
     if not report.sources:
         return
     table = Table(box=box.SIMPLE if terminal else box.ASCII, show_edge=False, pad_edge=False)
     for col in ("path", "parser", "status", "events", "note"):
-        table.add_column(t[col], justify="right" if col == "events" else "left", overflow="fold")
+        table.add_column(w.label(col), justify="right" if col == "events" else "left", overflow="fold")
     order = {"failed": 0, "skipped": 1, "parsed": 2}
     rows = sorted(report.sources, key=lambda s: order.get(s.status, 3))
     for s in rows[:SOURCE_ROWS]:
-        note = s.error or "; ".join(s.problems[:1])
+        note = w.source_note(s) or "; ".join(s.problems[:1])
+        status = w.label(f"source.{s.status}") if s.status in order else display(s.status, 20)
         table.add_row(Text(display(s.path, 300)), Text(display(s.parser or "-", 60)),
-                      Text(t.get(f"source.{s.status}", display(s.status, 20)),
+                      Text(status,
                            "red" if s.status == "failed" else ""),
                       str(s.events), Text(display(note, 300)))
     console.print(table)
@@ -134,19 +136,19 @@ def _sources(console: Console, report: Report, t: dict[str, str], terminal: bool
         console.print(Text(f"  ... {len(rows) - SOURCE_ROWS}", "dim"))
 
 
-def _timing(console: Console, report: Report, t: dict[str, str]) -> None:
+def _timing(console: Console, report: Report, w: Wording) -> None:
     tl = report.timeline
-    console.print(Text(f"\n{t['timing']}", "bold underline"))
+    console.print(Text(f"\n{w.label('timing')}", "bold underline"))
     if tl.get("first"):
-        line = t["timeline_events"].format(events=tl.get("events", 0), first=display(tl["first"], 40),
-                                           last=display(tl.get("last") or "", 40))
+        line = w.label("timeline_events", events=tl.get("events", 0), first=display(tl["first"], 40),
+                       last=display(tl.get("last") or "", 40))
         console.print(Text("  " + line))
     else:
-        console.print(Text("  " + t["timeline_empty"]))
+        console.print(Text("  " + w.label("timeline_empty")))
     extras = []
     if "tz" in report.extras:
-        extras.append(f"{t['time_zone']}: {display(report.extras['tz'], 40)}")
-    if "seconds" in report.extras:
-        extras.append(t["analyzed_in"].format(seconds=report.extras["seconds"]))
+        extras.append(f"{w.label('time_zone')}: {display(w.tz(report.extras['tz']), 200)}")
+    if isinstance(report.extras.get("seconds"), int | float):
+        extras.append(w.label("analyzed_in", seconds=report.extras["seconds"]))
     if extras:
         console.print(Text("  " + "; ".join(extras)))

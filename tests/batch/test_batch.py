@@ -19,6 +19,10 @@ import pytest
 from analyzer.batch.discovery import discover, ticket_of
 from analyzer.batch.runner import BatchOptions, BatchSummary, run_batch
 from analyzer.intake import Limits
+from analyzer.model import RenderOptions
+from analyzer.report import render, to_dict
+from analyzer.report.stored import load_report
+from analyzer.report.wording import Wording
 from analyzer.version import __version__
 from tests.batch.bundles import bundle_files, write_folder, write_tar_gz, write_zip
 
@@ -68,6 +72,10 @@ def _check_catalog(db: Path, summary: BatchSummary, distinct: int) -> None:
     for (text,) in _rows(db, "SELECT report_json FROM reports"):
         report = json.loads(str(text))
         assert report["schema_version"] == "1" and report["tool"]["name"] == "bundle-analyzer"
+        stored = load_report(report)  # renders again in any language, as `bundle-analyze render` does
+        assert to_dict(stored, "en") == report
+        if stored.verdict.root_cause:
+            assert Wording("cs").title(stored.verdict.root_cause) in render(stored, RenderOptions("text", "cs"))
     deployments = _rows(db, "SELECT b.ticket, f.value FROM bundles b JOIN facts f ON f.sha256 = b.sha256"
                             " WHERE f.name = 'deployment.name'")
     assert ("T2", "dep-a") in deployments and ("T3", "dep-b") in deployments

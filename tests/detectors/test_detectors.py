@@ -9,6 +9,7 @@ import pytest
 from analyzer.detectors import BUILTIN
 from analyzer.detectors.base import NotEvaluable
 from analyzer.model import Analysis, Finding
+from analyzer.report.wording import Wording
 from tests.detectors.helpers import VMS, analysis, attempt, ev, fact, success
 
 HB = "[HEARTBEAT] Agent WALinuxAgent-2.9.1.1 is running as the goal state agent"
@@ -140,7 +141,11 @@ def test_fires(finding_id: str) -> None:
     result = _detector(finding_id).run(CASES[finding_id][0]())
     assert isinstance(result, Finding), result
     assert result.id == finding_id and result.evidence and len(result.evidence) <= 8
-    assert result.remediation and result.title and result.explanation
+    assert result.records >= len(result.evidence) and all(e.text or e.message for e in result.evidence)
+    for lang in ("en", "cs"):  # the detector returns no words; the locale files word all of it
+        w = Wording(lang)
+        assert w.remediation(result) and w.title(result) != finding_id and w.explanation(result)
+        assert all(w.evidence(e) for e in result.evidence)
     assert all(e.ts is None or e.ts.endswith("Z") for e in result.evidence)
     assert result.severity != "info" or finding_id in ("VERBOSE_LOGGING_DISABLED",)
 

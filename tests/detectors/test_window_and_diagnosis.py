@@ -16,6 +16,7 @@ from analyzer.detectors.scope import Scope
 from analyzer.diagnosis import diagnose
 from analyzer.locale import catalog, entry
 from analyzer.model import Finding
+from analyzer.report.wording import Wording
 from tests.detectors.helpers import analysis, at, attempt, ev, fact, success
 
 WS = "Error fetching the goal state: [HTTP Failed] GET http://168.63.129.16/machine/?comp=goalstate"
@@ -56,7 +57,7 @@ def test_chain_and_single_root_cause() -> None:
     assert verdict.status == "problems_found" and verdict.root_cause == "DHCP_FAILURE"
     assert [f.root_cause for f in findings].count(True) == 1 and findings[0].id == "DHCP_FAILURE"
     assert by_id["WIRESERVER_UNREACHABLE"].caused_by == ["DHCP_FAILURE"]
-    assert "DHCP_FAILURE -> WIRESERVER_UNREACHABLE -> SNAPSHOT_TIMEOUT" in verdict.summary
+    assert "DHCP_FAILURE -> WIRESERVER_UNREACHABLE -> SNAPSHOT_TIMEOUT" in Wording("en").summary(verdict)
     assert any(m.source == "waagent_conf" and "waagent.conf" in m.collect for m in missing)
 
 
@@ -89,11 +90,12 @@ def test_healthy_verdict() -> None:
 def test_czech_texts_for_every_finding() -> None:
     for cls in BUILTIN:
         en, cs = entry(cls.id, "en"), entry(cls.id, "cs")
-        assert cs is catalog("cs")["findings"][cls.id] and en is catalog("en")["findings"][cls.id]
+        assert cs == catalog("cs")["findings"][cls.id] and en == catalog("en")["findings"][cls.id]
         assert cs["title"] != en["title"] and len(cs["remediation"]) == len(en["remediation"]) > 0
-    assert set(catalog("cs")["phrases"]) == set(catalog("en")["phrases"])
-    finding = WireServerUnreachable().run(analysis([attempt(0), ev(3, "wireserver.error", WS)], lang="cs"))
-    assert finding is not None and finding.title == catalog("cs")["findings"]["WIRESERVER_UNREACHABLE"]["title"]
+    for section in ("messages", "labels"):
+        assert set(catalog("cs")[section]) == set(catalog("en")[section])
+    finding = WireServerUnreachable().run(analysis([attempt(0), ev(3, "wireserver.error", WS)]))
+    assert finding is not None and Wording("cs").title(finding) == catalog("cs")["findings"][finding.id]["title"]
 
 
 def test_plugin_detector_from_entry_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,7 +117,7 @@ def test_plugin_detector_from_entry_point(tmp_path: Path, monkeypatch: pytest.Mo
     assert "CUSTOM_DEMO" in {d.id for d in all_detectors()}
     findings, _ = run_detectors(analysis([attempt(0), ev(1, "log", "a demo failure", level="error")]))
     custom = next(f for f in findings if f.id == "CUSTOM_DEMO")
-    assert custom.title == "Demo" and custom.remediation == ["do it"]
+    assert Wording("cs").title(custom) == "Demo" and Wording("en").remediation(custom) == ["do it"]
     sys.modules.pop("ba_plugin_demo", None)
 
 

@@ -5,19 +5,26 @@ from __future__ import annotations
 import jsonschema
 
 from analyzer.fingerprint import assign_fingerprints
-from analyzer.model import BundleInfo, Evidence, Finding, MissingEvidence, Report, SourceEntry, Verdict
+from analyzer.model import BundleInfo, Evidence, Finding, MissingEvidence, Report, SourceEntry, Verdict, say
 from analyzer.report import SCHEMA, to_json
+from analyzer.report.wording import Wording
 
 
 def finding(fid: str, severity: str, title: str, *, root: bool = False, texts: tuple[str, ...] = ("line",),
             path: str = "var/log/waagent.log", ts: str | None = "2024-05-01T10:15:00.000000Z") -> Finding:
+    """A finding; ``title`` is shown only for an id the locale files do not know (a plugin's)."""
     return Finding(
-        id=fid, title=title, severity=severity, confidence=0.9, seed_cause=1,
-        error_codes=["ExtensionSnapshotFailedNoNetwork"],
-        explanation=f"Why {fid} matters.", remediation=[f"Fix {fid} step one.", f"Fix {fid} step two."],
+        id=fid, severity=severity, confidence=0.9, seed_cause=1, error_codes=["ExtensionSnapshotFailedNoNetwork"],
         evidence=[Evidence(path, 100 + i, ts, text) for i, text in enumerate(texts)],
+        records=len(texts), live_records=len(texts),
         first_seen=ts, last_seen="2024-05-01T12:40:00.000000Z", root_cause=root,
-        caused_by=[] if root else ["WIRESERVER_UNREACHABLE"])
+        caused_by=[] if root else ["WIRESERVER_UNREACHABLE"],
+        texts={"title": title, "meaning": f"Why {fid} matters.",
+               "remediation": [f"Fix {fid} step one.", f"Fix {fid} step two."]})
+
+
+def title_of(f: Finding, lang: str = "en") -> str:
+    return Wording(lang).title(f)
 
 
 def sample_report(findings: list[Finding] | None = None, **bundle: object) -> Report:
@@ -40,13 +47,13 @@ def sample_report(findings: list[Finding] | None = None, **bundle: object) -> Re
         tool={"name": "bundle-analyzer", "version": "0.1.0"},
         bundle=BundleInfo(**info),  # type: ignore[arg-type]
         verdict=Verdict("problems_found" if findings else "healthy", root.id if root else None,
-                        root.title if root else "No problem found."),
+                        [say("verdict.problems", id=root.id, n=len(findings))] if root else [say("verdict.healthy")]),
         findings=findings,
-        missing_evidence=[MissingEvidence("vmsnapshot_log", "the VMSnapshot extension log is not in the bundle",
+        missing_evidence=[MissingEvidence("vmsnapshot_log", say("missing.needed_by", detectors=["SNAPSHOT_TIMEOUT"]),
                                           "sudo tar czf vmsnapshot.tgz /var/log/azure/")],
         sources=[SourceEntry("var/log/waagent.log", "waagent_log", "parsed", 1200, ["line 7: no timestamp"]),
                  SourceEntry("etc/waagent.conf", "waagent_conf", "parsed", 0),
-                 SourceEntry("var/lib/waagent/abc.prv", None, "skipped", error="private key material: never read"),
+                 SourceEntry("var/lib/waagent/abc.prv", None, "skipped", note=say("source.private_key")),
                  SourceEntry("var/log/broken.evtx", "evtx", "failed", error="EvtxError: bad chunk")],
         timeline={"events": 1234, "first": "2024-05-01T08:00:00.000000Z", "last": "2024-05-01T13:59:00.000000Z"},
     )

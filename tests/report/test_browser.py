@@ -12,11 +12,11 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from analyzer.api import analyze
-from analyzer.model import Report
+from analyzer.model import Evidence, Report, say
 from analyzer.report.html import to_html
 from analyzer.report.terminal import ordered_findings
 from tests.conftest import ROOT
-from tests.report.builders import finding, sample_report, validated
+from tests.report.builders import finding, sample_report, title_of, validated
 from tests.report.bundles import XSS_LINE, XSS_NAME, xss_bundle
 
 pytestmark = pytest.mark.browser
@@ -89,7 +89,7 @@ def open_report(browser: Browser, html: str, path: Path, shot: str) -> Opened:
     return opened
 
 
-def assert_verdict_and_findings_visible(opened: Opened, report: Report) -> None:
+def assert_verdict_and_findings_visible(opened: Opened, report: Report, lang: str = "en") -> None:
     page = opened.page
     verdict = page.locator("#verdict")
     assert verdict.is_visible()
@@ -99,7 +99,7 @@ def assert_verdict_and_findings_visible(opened: Opened, report: Report) -> None:
         section = page.locator(f"#f{i}")
         assert section.is_visible(), f.id
         text = section.inner_text()
-        assert f.id in text and f.title in text
+        assert f.id in text and title_of(f, lang) in text
 
 
 @pytest.mark.parametrize("lang", ["en", "cs"])
@@ -107,7 +107,7 @@ def test_sample_report_in_chromium(browser: Browser, tmp_path: Path, lang: str) 
     report = sample_report()
     opened = open_report(browser, to_html(report, lang=lang), tmp_path / "report.html", f"sample-{lang}")
     opened.assert_clean()
-    assert_verdict_and_findings_visible(opened, report)
+    assert_verdict_and_findings_visible(opened, report, lang)
     assert opened.page.locator("svg.timeline rect.cell").count() == 6
     assert ("Nalezeny problémy" if lang == "cs" else "Problems found") in opened.page.locator("#verdict").inner_text()
 
@@ -130,14 +130,16 @@ def test_severity_filter_and_print_view(browser: Browser, tmp_path: Path) -> Non
 
 
 def test_hostile_text_in_every_field_runs_nothing(browser: Browser, tmp_path: Path) -> None:
-    f = finding("SNAPSHOT_TIMEOUT", "error", "T " + PAYLOAD, root=True, texts=(PAYLOAD, "second"), path=PAYLOAD)
-    f.remediation = [PAYLOAD]
-    f.explanation = PAYLOAD
+    f = finding("THIRD_PARTY_CHECK", "error", "T " + PAYLOAD, root=True, texts=(PAYLOAD, "second"), path=PAYLOAD)
+    f.texts = {"title": "T " + PAYLOAD, "meaning": PAYLOAD, "remediation": [PAYLOAD]}
+    f.notes = [say("verbatim", text=PAYLOAD)]
+    f.evidence.append(Evidence("x.log", 1, None, "", say("evidence.heartbeat_gap", minutes=70, record=PAYLOAD)))
     report = sample_report([f, finding("FS_FREEZE_FAILED", "warning", PAYLOAD)], name=PAYLOAD, host=PAYLOAD)
     report.sources[0].path = PAYLOAD
     report.sources[1].problems = [PAYLOAD]
     report.missing_evidence[0].collect = PAYLOAD
-    report.verdict.summary = PAYLOAD
+    report.verdict.summary = [say("verbatim", text=PAYLOAD)]
+    report.missing_evidence[0].why = say("missing.needed_by", detectors=[PAYLOAD])
     report.extras["facts"] = {PAYLOAD: PAYLOAD}
     report.extras["histogram"][PAYLOAD] = [("2024-05-01T11:00:00Z", 5)]
     report.redactions = {"count": 2, "by_kind": {PAYLOAD: 2}}

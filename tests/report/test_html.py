@@ -9,10 +9,11 @@ import json
 import re
 from pathlib import Path
 
+from analyzer.model import Evidence, say
 from analyzer.report import to_json
 from analyzer.report.html import to_html
 from analyzer.report.terminal import render_terminal
-from tests.report.builders import finding, sample_report, validated
+from tests.report.builders import finding, sample_report, title_of, validated
 
 XSS = '<script>alert(1)</script><img src=x onerror=alert(2)>"\'><svg onload=alert(3)>{{7*7}}</style></script>'
 TEMPLATES = Path(__file__).resolve().parents[2] / "analyzer" / "report"
@@ -48,15 +49,18 @@ def test_no_external_resource() -> None:
 
 
 def test_bundle_text_is_escaped_everywhere() -> None:
-    f = finding("SNAPSHOT_TIMEOUT", "error", XSS, root=True, texts=(XSS,), path=XSS)
-    f.remediation = [XSS]
-    f.explanation = XSS
+    f = finding("THIRD_PARTY_CHECK", "error", XSS, root=True, texts=(XSS,), path=XSS)
+    f.texts = {"title": XSS, "meaning": XSS, "remediation": [XSS]}
+    f.notes = [say("verbatim", text=XSS)]
+    f.evidence.append(Evidence(XSS, 1, None, "", say("evidence.heartbeat_gap", minutes=70, record=XSS)))
     f.error_codes = [XSS]
     report = sample_report([f], name=XSS, host=XSS, layout=XSS)
     report.sources[0].path = XSS
     report.sources[0].error = XSS
     report.missing_evidence[0].collect = XSS
-    report.verdict.summary = XSS
+    report.verdict.summary = [say("verdict.problems", id=f.id, n=1), say("verbatim", text=XSS)]
+    report.missing_evidence[0].why = say("missing.needed_by", detectors=[XSS])
+    report.sources[1].note = say("verbatim", text=XSS)
     report.extras["facts"] = {XSS: XSS}
     report.extras["histogram"] = {XSS: [("2024-05-01T08:00:00Z", 3)]}
     report.extras["backup_attempts"] = [XSS, "2024-05-01T09:00:00Z"]
@@ -65,6 +69,7 @@ def test_bundle_text_is_escaped_everywhere() -> None:
     html = to_html(report)
     assert html.count("<script") == 1 and "<img" not in html and "<svg onload" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 12  # every field above shows it, escaped
     assert "{{7*7}}" in html and "49" not in html.replace(report.bundle.sha256, "")
 
 
@@ -101,5 +106,5 @@ def test_the_three_formats_show_the_same_findings() -> None:
     assert [f["id"] for f in doc["findings"]] == ids
     assert text is not None
     for f in report.findings:
-        assert f.id in text and f.title in text
-        assert f"<code>{f.id}</code>" in html and f.title in html
+        assert f.id in text and title_of(f) in text
+        assert f"<code>{f.id}</code>" in html and title_of(f) in html

@@ -19,13 +19,22 @@ def test_schema_is_shipped_as_package_data() -> None:
     assert json.loads(text) == SCHEMA
 
 
-def test_sample_report_validates_with_exactly_the_contract_keys() -> None:
+def test_sample_report_validates_with_the_contract_keys_then_the_documented_additions() -> None:
     doc = validated(sample_report())
     assert list(doc) == ["schema_version", "tool", "bundle", "verdict", "findings", "missing_evidence", "sources",
-                         "timeline", "redactions"]
+                         "timeline", "redactions", "lang", "extras"]
     assert set(doc["findings"][0]) == {"id", "title", "severity", "confidence", "seed_cause", "error_codes",
                                        "explanation", "remediation", "evidence", "first_seen", "last_seen",
-                                       "root_cause", "caused_by", "fingerprint"}
+                                       "root_cause", "caused_by", "fingerprint",
+                                       "notes", "records", "live_records", "texts"}
+    for addition in ("lang", "extras"):  # additions only: a report without them is still schema 1
+        doc.pop(addition)
+    for f in doc["findings"]:
+        for key in ("notes", "records", "live_records", "texts"):
+            f.pop(key)
+        for e in f["evidence"]:
+            e.pop("message")
+    jsonschema.validate(doc, SCHEMA)
 
 
 @pytest.mark.parametrize("breakage", [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 
+from analyzer.model import Evidence, say
 from analyzer.report.terminal import render_terminal
 from tests.report.builders import finding, sample_report, validated
 
@@ -28,7 +29,7 @@ def test_verdict_first_then_findings_by_severity_then_the_rest() -> None:
                                     "Timing", "analyzed in 0.42 s")]
     assert order == sorted(order)
     assert "No route to host" in out and "third line" in out
-    assert "fourth line" not in out and "1 more evidence lines" in out  # only the strongest three
+    assert "fourth line" not in out and "1 more evidence line\n" in out  # only the strongest three
     assert "\x1b" not in out
 
 
@@ -57,12 +58,14 @@ def test_colours_on_a_terminal_and_none_when_piped() -> None:
 
 
 def test_bundle_text_cannot_inject_markup_or_escape_sequences() -> None:
-    f = finding("SNAPSHOT_TIMEOUT", "error", "title " + HOSTILE, root=True, texts=(HOSTILE, "line2\nline3"),
+    f = finding("THIRD_PARTY_CHECK", "error", "title " + HOSTILE, root=True, texts=(HOSTILE, "line2\nline3"),
                 path="var/log/" + HOSTILE)
+    f.evidence.insert(0, Evidence("x.log", 1, None, "", say("evidence.heartbeat_gap", minutes=70, record=HOSTILE)))
+    f.texts = {"title": "title " + HOSTILE, "meaning": HOSTILE, "remediation": [HOSTILE]}
     report = sample_report([f])
     report.sources[0].path = "var/log/\n" + HOSTILE
-    report.missing_evidence[0].why = HOSTILE
-    report.verdict.summary = HOSTILE
+    report.missing_evidence[0].why = say("verbatim", text=HOSTILE)
+    report.verdict.summary = [say("verbatim", text=HOSTILE)]
     validated(report)
     tty = _Tty()
     render_terminal(report, file=tty)
