@@ -14,9 +14,12 @@ from analyzer.api import analyze, parse_bundle
 from analyzer.detectors.agent import AgentNotRunning
 from analyzer.detectors.scope import Scope, Step, group_runs
 from analyzer.model import Finding, severity_rank
+from analyzer.report.wording import Wording
 from tests.detectors.helpers import VMS, analysis, at, attempt, ev, success
 from tests.detectors.windows_bundles import ENABLE_LINES, TASK, WindowsBundle
 from tests.detectors.windows_bundles import at as win_at
+
+EN = Wording("en")
 
 HEALTHY_SHAPES = {
     "all": {},
@@ -67,7 +70,7 @@ def test_request_never_invoked_is_agent_not_running(tmp_path: Path) -> None:
     report = analyze(WindowsBundle(enable_at=None, ext_start_at=None, status_at=None).write(tmp_path / "b"))
     finding = next(f for f in report.findings if f.id == "AGENT_NOT_RUNNING")
     assert finding.severity == "error" and report.verdict.root_cause == "AGENT_NOT_RUNNING"
-    assert any("never invoked" in e.text and "seq 12" in e.text for e in finding.evidence)
+    assert any("never invoked" in (t := EN.evidence(e)) and "seq 12" in t for e in finding.evidence)
 
 
 def test_request_invoked_late_is_agent_not_running(tmp_path: Path) -> None:
@@ -75,7 +78,7 @@ def test_request_invoked_late_is_agent_not_running(tmp_path: Path) -> None:
     report = analyze(late.write(tmp_path / "b"))
     finding = next(f for f in report.findings if f.id == "AGENT_NOT_RUNNING")
     assert finding.severity == "error"
-    assert any("invoked 150 min later" in e.text for e in finding.evidence)
+    assert any("invoked 150 min later" in EN.evidence(e) for e in finding.evidence)
 
 
 def test_run_without_end_is_snapshot_timeout_not_agent_down(tmp_path: Path) -> None:
@@ -83,7 +86,7 @@ def test_run_without_end_is_snapshot_timeout_not_agent_down(tmp_path: Path) -> N
     ids = _problems(report)
     assert ids.get("SNAPSHOT_TIMEOUT") == "error" and "AGENT_NOT_RUNNING" not in ids
     finding = next(f for f in report.findings if f.id == "SNAPSHOT_TIMEOUT")
-    assert any("never reported a final status" in e.text and "seq 12" in e.text for e in finding.evidence)
+    assert any("never reported a final status" in (t := EN.evidence(e)) and "seq 12" in t for e in finding.evidence)
 
 
 def test_republished_success_does_not_recover_a_later_agent_crash(tmp_path: Path) -> None:
