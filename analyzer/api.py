@@ -44,7 +44,8 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
             entry, rec = _parse_member(member, timeline, facts, problems, options)
             sources.append(entry)
             if rec is not None:
-                present.setdefault(rec.source, []).append(member.path)
+                for name in rec.evidence or (rec.source,):
+                    present.setdefault(name, []).append(member.path)
                 o = source_os(rec.source)
                 if o in os_votes and entry.status == "parsed":
                     os_votes[o] += 1

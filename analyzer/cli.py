@@ -265,10 +265,20 @@ def batch_cmd(
 
 
 @app.command("rules")
-def rules_cmd(lang: Annotated[Lang, typer.Option(help="Language of the titles.")] = Lang.en) -> None:
+def rules_cmd(
+    lang: Annotated[Lang, typer.Option(help="Language of the titles.")] = Lang.en,
+    sources: Annotated[bool, typer.Option("--sources", help="List the sources instead: parser, paths, what "
+                                          "each proves, how to collect it, which detectors need it.")] = False,
+) -> None:
     """List the detector catalog: id, severity, seed cause, sources needed, title."""
-    from analyzer.detectors.catalog import rules_table
+    from analyzer.detectors.catalog import rules_table, sources_table
 
+    if sources:
+        for s in sources_table():
+            typer.echo(f"{s['source']:<26} {s['os']:<8} parser {s['parser']:<22} proves {s['proves']}\n"
+                       f"{'':<26} paths: {s['patterns']}\n{'':<26} linux: {s['linux']}\n"
+                       f"{'':<26} windows: {s['windows']}\n{'':<26} needed by: {s['needed_by']}")
+        raise typer.Exit(EXIT_OK)
     for r in rules_table(lang.value):
         typer.echo(f"{r['id']:<40} {r['severity']:<8} cause {r['seed_cause']:<2} {r['os']:<8} {r['title']}\n"
                    f"{'':<40} sources: {r['sources']}")

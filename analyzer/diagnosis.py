@@ -90,7 +90,7 @@ def diagnose(findings: list[Finding], missing: list[MissingEvidence], analysis: 
     why = None
     if not any(s.status == "parsed" for s in analysis.sources):
         why = say("why.nothing_parsed")
-    elif not analysis.has("waagent_log", "wa_app_agent_log"):
+    elif not analysis.has("agent_log"):
         why = say("why.no_agent_log")
     if why is not None:
         return Verdict("inconclusive", None, [say("verdict.inconclusive", why=why)])

@@ -78,7 +78,8 @@ class Finding:
 class MissingEvidence:
     source: str
     why: Message
-    collect: str
+    collect: str  # a command to paste as it is ("" when no command collects it on this OS)
+    then: Message | None = None  # what to do with its result (attach this file), worded at render time
 
 
 @dataclass
@@ -158,7 +159,7 @@ class Analysis:
     facts: list[Fact]
     timeline: Timeline
     sources: list[SourceEntry]
-    present: dict[str, list[str]]  # abstract source name -> member paths
+    present: dict[str, list[str]]  # evidence name (a source's name and what it proves) -> member paths
     problems: list[Problem]
     os: str
     layout: str

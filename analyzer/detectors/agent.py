@@ -73,7 +73,7 @@ class AgentOutdated(Detector):
     error_codes = ("UserErrorGuestAgentStatusUnavailable", "GuestAgentSnapshotTaskStatusError",
                    "UserErrorGuestAgentVersionUnsupported", "BackUpOperationFailed",
                    "ExtensionOperationFailedForManagedDisks")
-    sources = ("waagent_log", "wa_app_agent_log", "waagent_status_json")
+    sources = ("agent_log", "waagent_status_json")
     facts = ("agent.goal_state_version", "agent.daemon_version", "agent.windows_version")
     confidence = 0.85
 
@@ -102,7 +102,7 @@ class AgentNotRunning(Detector):
                    "VMAgentStatusCommunicationError", "BCMCrpInternalError",
                    "ManagedRPCreationFailedInCrpButExtensionSucceeded")
     ext_codes = (402,)
-    sources = ("waagent_log", "wa_app_agent_log", "vmsnapshot_log", "evtx", "event_xml", "event_csv", "event_text")
+    sources = ("agent_log", "vmsnapshot_log", "windows_events")
     confidence = 0.75
     signatures: ClassVar[tuple[Signature, ...]] = (
         sig("agent.crash", "agent.crash", exclude=r"is blacklisted"),

@@ -134,7 +134,8 @@ class Detector:
     seed_cause: ClassVar[int | None] = None
     error_codes: ClassVar[tuple[str, ...]] = ()
     ext_codes: ClassVar[tuple[int, ...]] = ()
-    sources: ClassVar[tuple[str, ...]] = ()  # abstract source names (analyzer/sources.py); any one suffices
+    sources: ClassVar[tuple[str, ...]] = ()  # evidence names source rows prove (analyzer/sources.py); any one
+    # suffices; the first that can be collected on the bundle's OS is asked for when none is present
     facts: ClassVar[tuple[str, ...]] = ()  # fact names that also make it evaluable
     os: ClassVar[str] = "any"  # linux | windows | any
     severity: ClassVar[str] = "error"  # severity of derived (non-signature) evidence

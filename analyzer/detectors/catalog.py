@@ -1,10 +1,11 @@
-"""The detector catalog: ``bundle-analyze rules`` and ``bundle-analyze explain ID``."""
+"""The detector catalog: ``bundle-analyze rules`` (``--sources``: the source table) and ``explain ID``."""
 
 from __future__ import annotations
 
 from analyzer.detectors import all_detectors
 from analyzer.detectors.base import Detector
 from analyzer.locale import entry
+from analyzer.sources import SOURCES
 
 
 def rules_table(lang: str = "en") -> list[dict[str, str]]:
@@ -12,6 +13,19 @@ def rules_table(lang: str = "en") -> list[dict[str, str]]:
     return [{"id": d.id, "severity": d.severity, "seed_cause": str(d.seed_cause or "-"),
              "os": d.os, "sources": ", ".join(d.sources) or "-", "title": entry(d.id, lang, d)["title"]}
             for d in sorted(all_detectors(), key=lambda d: d.id)]
+
+
+def sources_table() -> list[dict[str, str]]:
+    """One row per source (analyzer/sources.py): parser, OS, what it proves, the collect commands, and the
+    detectors that need what it proves."""
+    detectors = sorted(all_detectors(), key=lambda d: d.id)
+    rows = []
+    for s in SOURCES:
+        needed_by = [d.id for d in detectors if set(d.sources) & set(s.evidence)]
+        rows.append({"source": s.name, "parser": s.parser or "-", "os": s.os, "proves": ", ".join(s.evidence),
+                     "patterns": " ".join(s.patterns), "linux": s.linux.command if s.linux else "-",
+                     "windows": s.windows.command if s.windows else "-", "needed_by": ", ".join(needed_by) or "-"})
+    return rows
 
 
 def find(finding_id: str) -> Detector | None:

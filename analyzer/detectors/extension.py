@@ -71,8 +71,8 @@ class ExtensionLoadFailed(Detector):
                    "ExtensionVCRedistInstallationFailure", "GuestAgentPluginInstallCommandProcessingFailed",
                    "GuestAgentCertificateNotFound")
     ext_codes = (11, 16)
-    sources = ("waagent_log", "extension_command_log", "vmsnapshot_log", "handler_state", "extension_status",
-               "wa_app_agent_log", "vmsnapshot_windows_log")
+    sources = ("agent_log", "extension_command_log", "vmsnapshot_log", "handler_state", "extension_status",
+               "vmsnapshot_windows_log")
     signatures: ClassVar[tuple[Signature, ...]] = (
         sig("extension.failed", _FAILED_KINDS, vmsnapshot_only=True),
         text_sig("L18", r"Downgrade not allowed", vmsnapshot_only=True),

@@ -20,7 +20,7 @@ class WireServerUnreachable(Detector):
     error_codes = ("GuestAgentSnapshotTaskStatusError", "UserErrorGuestAgentStatusUnavailable",
                    "VMAgentStatusCommunicationError", "BCMCrpInternalError")
     ext_codes = (15, 556)
-    sources = ("waagent_log", "wa_app_agent_log", "vmsnapshot_log")
+    sources = ("agent_log", "vmsnapshot_log")
     facts = ("wireserver.endpoint",)
     recovery_kinds = _RECOVERY
     signatures: ClassVar[tuple[Signature, ...]] = (
@@ -77,8 +77,7 @@ class DhcpFailure(Detector):
     id = "DHCP_FAILURE"
     seed_cause = 4
     error_codes = ("GuestAgentSnapshotTaskStatusError", "ExtensionSnapshotFailedNoNetwork")
-    sources = ("waagent_log", "wa_app_agent_log", "dhcp_lease", "registry_export", "evtx", "event_xml",
-               "event_csv", "event_text")
+    sources = ("agent_log", "dhcp_lease", "registry_export", "windows_events")
     facts = ("dhcp.lease", "dhcp.enabled")
     recovery_kinds = _RECOVERY
     signatures: ClassVar[tuple[Signature, ...]] = (

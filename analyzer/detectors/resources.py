@@ -21,7 +21,7 @@ class HighResourceUsage(Detector):
     seed_cause = 4
     error_codes = ("ExtensionFailedTimeoutVMNetworkUnresponsive", "ExtensionFailedOutOfMemoryError",
                    "ExtensionInstallProviderCOMMemoryQuotaReached", "VMRestorePointClientError")
-    sources = ("syslog", "waagent_log", "evtx", "event_xml", "event_csv", "event_text")
+    sources = ("syslog", "waagent_log", "windows_events")
     confidence = 0.65
     signatures: ClassVar[tuple[Signature, ...]] = (
         # L17: the agent's own log collector is killed in its cgroup by design; that is not VM pressure
@@ -46,7 +46,7 @@ class VmShutdownInGuest(Detector):
     id = "VM_SHUTDOWN_IN_GUEST"
     seed_cause = 4
     error_codes = ("GuestAgentSnapshotTaskStatusError",)
-    sources = ("syslog", "evtx", "event_xml", "event_csv", "event_text")
+    sources = ("syslog", "windows_events")
     confidence = 0.6
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:

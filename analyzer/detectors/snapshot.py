@@ -24,8 +24,7 @@ class SnapshotTimeout(Detector):
     error_codes = ("GuestAgentSnapshotTaskStatusError", "ExtensionFailedTimeoutVMNetworkUnresponsive",
                    "UserErrorBackupOperationInProgress", "VMRestorePointInternalError")
     ext_codes = (402,)
-    sources = ("waagent_log", "vmsnapshot_log", "extension_status", "wa_app_agent_log", "vmsnapshot_windows_log",
-               "evtx", "event_xml", "event_csv", "event_text")
+    sources = ("agent_log", "vmsnapshot_log", "extension_status", "vmsnapshot_windows_log", "windows_events")
     confidence = 0.7
     signatures: ClassVar[tuple[Signature, ...]] = (
         sig("snapshot.timeout", "snapshot.timeout"),
@@ -121,7 +120,7 @@ class ConcurrentBackups(Detector):
     error_codes = ("UserErrorBackupOperationInProgress", "ExtensionFailedSnapshotRateExceededError",
                    "AzureIaaSVMBackupPerfMoreBackupQueueTime")
     ext_codes = (173,)
-    sources = ("vmsnapshot_log", "extension_status", "vmsnapshot_windows_log", "waagent_log", "wa_app_agent_log")
+    sources = ("vmsnapshot_log", "extension_status", "vmsnapshot_windows_log", "agent_log")
     confidence = 0.7
     signatures: ClassVar[tuple[Signature, ...]] = (
         sig("ext-173", ("snapshot.status", "extension.status", "snapshot.limit"), codes=(173,)),

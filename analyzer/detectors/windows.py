@@ -103,7 +103,7 @@ class VssWriterFailed(Detector):
     seed_cause = 4
     error_codes = ("ExtensionFailedVssWriterInBadState", "ExtensionFailedVssServiceInBadState",
                    "ExtensionSnapshotFailedCOM", "ExtensionInstallationFailedCOM", "ExtensionInstallationFailedMDTC")
-    sources = ("evtx", "event_xml", "event_csv", "event_text", "vss_writers", "vmsnapshot_windows_log")
+    sources = ("windows_events", "vss_writers", "vmsnapshot_windows_log")
     facts = ("vss.writer",)
     os = "windows"
     signatures: ClassVar[tuple[Signature, ...]] = (
@@ -134,7 +134,7 @@ class ExtensionBlockedBySecuritySoftware(Detector):
     seed_cause = 4
     error_codes = ("GuestAgentSnapshotTaskStatusError", "VMRestorePointInternalError", "ExtensionOperationFailed",
                    "UserErrorVmNotInDesirableState")
-    sources = ("evtx", "event_xml", "event_csv", "event_text", "syslog")
+    sources = ("windows_events", "syslog")
     confidence = 0.75
     signatures: ClassVar[tuple[Signature, ...]] = (
         sig("security.block", "security.block"),

@@ -31,7 +31,8 @@ def load_report(doc: str | bytes | dict[str, Any]) -> Report:
             verdict=_verdict(d["verdict"]),
             findings=[_finding(f) for f in d["findings"]],
             missing_evidence=[MissingEvidence(m["source"], _message(m.get("message")) or _verbatim(m["why"]),
-                                              m["collect"]) for m in d["missing_evidence"]],
+                                              m["collect"], _message(m.get("then_message")))
+                              for m in d["missing_evidence"]],
             sources=[_source(s) for s in d["sources"]],
             timeline=dict(d["timeline"]),
             redactions=dict(d.get("redactions") or {"count": 0, "by_kind": {}}),

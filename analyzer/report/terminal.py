@@ -110,6 +110,8 @@ def _missing(console: Console, report: Report, w: Wording) -> None:
                       soft_wrap=True)
         if m.collect:
             console.print(Text(f"    {w.label('collect')}: {display(m.collect, 1000)}", "dim"), soft_wrap=True)
+        if m.then is not None:
+            console.print(Text(f"    {display(w.then(m), 1000)}", "dim"), soft_wrap=True)
 
 
 def _sources(console: Console, report: Report, w: Wording, terminal: bool) -> None:

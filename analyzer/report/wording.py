@@ -83,6 +83,10 @@ class Wording:
     def why(self, m: MissingEvidence) -> str:
         return self.say(m.why)
 
+    def then(self, m: MissingEvidence) -> str:
+        """What to do with what the command collected ("" when the command says it all)."""
+        return self.say(m.then) if m.then is not None else ""
+
     def source_note(self, s: SourceEntry) -> str:
         """Why a source was skipped or failed: the tool's words, then the technical detail as written."""
         parts = [self.say(s.note)] if s.note is not None else []

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analyzer.model import Analysis, Options, SourceEntry
+from analyzer.sources import source_row
 from analyzer.timeline import Timeline
 from parsers.base import Event, Fact
 
@@ -34,7 +35,12 @@ def analysis(events: list[Event] = (), facts: list[Fact] = (), present: tuple[st
     tl.finalize(None)
     paths = {s: [f"{s}.file"] for s in present}
     sources = [SourceEntry(p[0], s, "parsed", 1) for s, p in paths.items()]
-    return Analysis(list(facts), tl, sources, paths, [], os, "manual-tarball", Options(**options))
+    evidence: dict[str, list[str]] = {}
+    for s in present:  # as api.parse_bundle records it: under the source's name and what its row proves
+        row = source_row(s)
+        for name in row.evidence if row else (s,):
+            evidence.setdefault(name, []).extend(paths[s])
+    return Analysis(list(facts), tl, sources, evidence, [], os, "manual-tarball", Options(**options))
 
 
 VMS = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
