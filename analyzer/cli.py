@@ -299,8 +299,9 @@ def explain_cmd(
 
 
 @app.command("eval")
-def eval_cmd(corpus: Annotated[Path, typer.Argument(help="Folder of samples, each with an expected.json.")]) -> None:
-    """Per-finding precision and recall, and root-cause accuracy, over a corpus of samples."""
+def eval_cmd(corpus: Annotated[Path, typer.Argument(help="Folder of samples, each with an expected.json "
+                                                     "(or one sample folder).")]) -> None:
+    """Per-finding precision and recall, root-cause and verdict accuracy, false alarms, over a corpus of samples."""
     from analyzer.evaluate import evaluate, render, sample_dirs
 
     if not corpus.is_dir() or not sample_dirs(corpus):
