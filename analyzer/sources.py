@@ -248,7 +248,7 @@ def rows_proving(evidence: str) -> list[Source]:
 LAYOUTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # (layout, markers: every marker must match some member path suffix)
     ("waagent-collect-logs", ("results.txt", "var/log/waagent.log*")),
-    ("sosreport", ("sos_commands/*",)),
+    ("sosreport", ("sos_commands/*/*",)),  # files are one plugin folder down: sos_commands/<plugin>/<file>
     ("azure-disk-inspect", ("manifest*.txt", "*/var/lib/waagent/*")),
     ("windows-guest-logs", ("windowsazure/logs/*",)),
     ("windows-event-logs", ("*.evtx",)),

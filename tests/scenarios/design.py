@@ -55,8 +55,10 @@ def valid(story: Story, c: dict[str, str]) -> bool:
             return False
         if layout == "flat" and reveal in ("tzif", "localtime_link", "localtime_text", "sysconfig_clock"):
             return False
-        if c["agentlog"] == "journal" and layout not in ("sosreport", "manual", "flat"):
-            return False
+        if c["agentlog"] != "file" and layout not in ("sosreport", "manual", "flat"):
+            return False  # collectors that take /var/log/waagent.log* always find it
+        if c["encoding"] != "utf8" and layout not in ("manual", "flat"):
+            return False  # collectors copy bytes as they are: CRLF/UTF-16 come from files handled on Windows
         if c["rotation"] != "none" and c["agentlog"] != "file":
             return False
         return not ("needs-waagent-log" in story.tags and c["agentlog"] != "file")
@@ -87,6 +89,8 @@ def _complete(story: Story, goal: dict[str, str], targets: set[tuple[tuple[str, 
               rng: random.Random, tries: int = 60) -> tuple[dict[str, str] | None, int]:
     """The valid completion of ``goal`` (of ``tries`` random ones) that covers the most open targets."""
     ax = axes(story)
+    if any(a not in ax or v not in ax[a] for a, v in goal.items()):
+        return None, -1
     names = list(ax)
     open_vals = {a: [v for v in ax[a] if any((a, v) in t for t in targets)] for a in names}
     best: dict[str, str] | None = None

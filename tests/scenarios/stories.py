@@ -677,7 +677,7 @@ def _net_crash(vm: WindowsVM, t: datetime, image: str) -> None:
 @story("windows-agent-crashed", "windows", "The guest agent process dies (.NET Runtime 1026, Service Control Manager "
        "7034) forty minutes before the backup and stays down until someone restarts it after the backup window; "
        "the agent's aggregate status still re-publishes yesterday's backup as success (issue 13 class 3).",
-       family="AGENT_NOT_RUNNING")
+       family="AGENT_NOT_RUNNING", tags=("republished-status",))
 def _win_crash(v: Variant) -> VM:
     vm = windows(v, "windows-agent-crashed")
     crash = vm.at(-40)
@@ -768,7 +768,8 @@ def _win_provider(v: Variant) -> VM:
               ("param4", "IaaSVmProvider")],
              qualifiers=16384, guid="{555908d1-a6d7-4695-8e1e-26931d2012f4}", source_name="Service Control Manager")
     vm.backup(vm.t0, "provider")
-    vm.expect_(["IAASVMPROVIDER_NOT_AUTOMATIC"], "IAASVMPROVIDER_NOT_AUTOMATIC", optional=["VSS_WRITER_FAILED"])
+    vm.expect_(["IAASVMPROVIDER_NOT_AUTOMATIC"], "IAASVMPROVIDER_NOT_AUTOMATIC",
+               optional=["VSS_WRITER_FAILED", "SNAPSHOT_TIMEOUT"])
     return vm
 
 
@@ -818,7 +819,8 @@ def _win_sql(v: Variant) -> VM:
 
 @story("windows-shutdown-in-guest", "windows", "An administrator shuts the VM down over RDP (User32 1074, Kernel-Power "
        "109, EventLog 6006) twenty minutes before the backup; after it is started again the agent runs the request "
-       "too late (402) while its aggregate status re-reports yesterday's success.", family="VM_SHUTDOWN_IN_GUEST")
+       "too late (402) while its aggregate status re-reports yesterday's success.", family="VM_SHUTDOWN_IN_GUEST",
+       tags=("republished-status",))
 def _win_shutdown(v: Variant) -> VM:
     vm = windows(v, "windows-shutdown-in-guest")
     down = vm.at(-20)

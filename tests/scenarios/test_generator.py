@@ -110,3 +110,29 @@ def test_written_evtx_reads_back_event_by_event(tmp_path) -> None:  # type: igno
             assert system["Level"] == e.level and system["Channel"] == channel
             stamp = system["TimeCreated"]["#attributes"]["SystemTime"]
             assert datetime.fromisoformat(stamp.replace("Z", "+00:00")) == e.t
+
+
+def test_layouts_are_recognized() -> None:
+    """The layout the report names is the one the generator rendered (Azure disk-inspect output has no public
+    sample to check its marker against)."""
+    from analyzer.sources import detect_layout
+
+    want = {"collect": "waagent-collect-logs", "sosreport": "sosreport", "manual": "manual-tarball",
+            "guest": "windows-guest-logs"}
+    for name in ("linux-healthy-routine", "windows-healthy-routine"):
+        s = STORIES[name]
+        for layout, expected in want.items():
+            if layout not in axes(s)["layout"]:
+                continue
+            v = next((v for _, v in family_cases([s]) if v.layout == layout), None)
+            if v is None:
+                v = _variant_with(s, layout)
+            if v is None:
+                continue
+            _, members = build(s, v)
+            assert detect_layout(list(members)) == expected, (name, layout)
+
+
+def _variant_with(story, layout: str) -> Variant | None:  # type: ignore[no-untyped-def]
+    c, _ = _complete(story, {"layout": layout}, set(), random.Random(layout), tries=2000)
+    return None if c is None else Variant(os=story.os, seed=0, **c)
