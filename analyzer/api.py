@@ -91,7 +91,8 @@ def _parse_member(member: Member, timeline: Timeline, facts: list[Fact], problem
         if rec is None:
             return SourceEntry(member.path, None, "skipped", note=say("source.unrecognized")), None
     counter = None if timeline.keep_all else partial(timeline.count_ordinary, rec.parser)
-    ctx = ParseContext(member.path, rec.parser, counter)
+    span_counter = None if timeline.keep_all else partial(timeline.count_span, rec.parser)
+    ctx = ParseContext(member.path, rec.parser, counter, span_counter)
     n = 0
     try:
         parser = get_parser(rec.parser)

@@ -104,6 +104,20 @@ class Timeline:
             self._hist[(source, local, ts.replace(minute=0, second=0, microsecond=0, tzinfo=None))] += 1
             self._range(ts, local)
 
+    def count_span(self, source: str, hours: list[tuple[datetime, int]], first: datetime, last: datetime,
+                   local: bool) -> None:
+        """Ordinary records counted in bulk: per hour (hour start, records), with their earliest and latest time."""
+        total = 0
+        for hour, k in hours:
+            self._hist[(source, local, hour.replace(tzinfo=None))] += k
+            total += k
+        self.by_source[source] += total
+        self.count += total
+        if local and (self._latest_local is None or last > self._latest_local):
+            self._latest_local = last
+        self._range(first, local)
+        self._range(last, local)
+
     def _trim(self, source: str, kind: str, kept: list[tuple[int, Event]]) -> None:
         """Keep the newest ``max_notable`` events of (source, kind); the others are counted only."""
         if len(kept) <= self.max_notable:

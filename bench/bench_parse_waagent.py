@@ -89,7 +89,8 @@ def main() -> None:
         out = subprocess.run(f"gzip -dc '{gz}' | wc -l", shell=True, check=True, capture_output=True, text=True)
         baseline = time.perf_counter() - start
         lines = int(out.stdout.split()[0])
-        ctx = ParseContext("var/log/waagent.log", "waagent_log", None if args.full else (lambda ts, local: None))
+        ctx = ParseContext("var/log/waagent.log", "waagent_log", None if args.full else (lambda ts, local: None),
+                           None if args.full else (lambda hours, first, last, local: None))
         start = time.perf_counter()
         events = notable = 0
         with gzip.open(gz, "rb") as stream:

@@ -7,7 +7,8 @@ A parser turns the bytes of one bundle member into three kinds of output:
 * **problems** (``ctx.problem``): what could not be parsed, kept as data for the report.
 
 An ordinary record (kind ``log``, level below warning: ``Event.notable`` false) may instead be reported
-with ``ctx.count(ts, local)`` when ``ctx.counter`` is set: the caller then only counts it (analysis
+with ``ctx.count(ts, local)`` (or many at once, per hour, with ``ctx.count_span``) when ``ctx.counter`` is
+set: the caller then only counts it (analysis
 without the full timeline), and the parser skips building the event. Without a counter (the full
 timeline, tests) ``ctx.count`` returns False and the parser yields the event as usual.
 
@@ -76,17 +77,36 @@ class Problem:
     message: str
 
 
+SpanCounter = Callable[[list[tuple[datetime, int]], datetime, datetime, bool], None]
+
+
 class ParseContext:
     """Collects facts and problems while a parser runs over one member."""
 
     def __init__(self, path: str, source: str = "",
-                 counter: Callable[[datetime | None, bool], None] | None = None) -> None:
+                 counter: Callable[[datetime | None, bool], None] | None = None,
+                 span_counter: SpanCounter | None = None) -> None:
         self.path = path
         self.source = source
         self.facts: list[Fact] = []
         self.problems: list[Problem] = []
         self.counter = counter  # takes (ts, local) of ordinary records that are only counted
+        self.span_counter = span_counter  # takes (hours, first, last, local) of records counted in bulk
         self.counted = 0
+
+    def count_span(self, hours: list[tuple[datetime, int]], first: datetime, last: datetime, local: bool) -> None:
+        """Ordinary records counted in bulk: ``hours`` is (hour start, records), ``first``/``last`` their
+        earliest and latest times. Needs ``counter``; ``span_counter``, when set, takes them in one call."""
+        total = sum(k for _, k in hours)
+        self.counted += total
+        if self.span_counter is not None:
+            self.span_counter(hours, first, last, local)
+            return
+        assert self.counter is not None
+        for i, (hour, k) in enumerate(hours):  # one call per record; the first and last hours at the span's ends
+            ts = first if i == 0 else last if i == len(hours) - 1 else hour.replace(tzinfo=first.tzinfo)
+            for _ in range(k):
+                self.counter(ts, local)
 
     def count(self, ts: datetime | None, local: bool) -> bool:
         """Report an ordinary record without an event; False when the caller wants the event itself."""

@@ -103,6 +103,31 @@ def iter_lines(
         ctx.problem(f"{truncated} line(s) longer than {max_line} bytes were truncated")
 
 
+def read_blocks(stream: BinaryIO, size: int, max_line: int = MAX_LINE) -> Iterator[bytes]:
+    """Blocks of about ``size`` bytes cut after their last newline; the last one gets a newline if it lacks one.
+
+    A line of ``max_line`` bytes or more is kept to its first ``max_line`` bytes (the rest is skipped, as
+    :func:`iter_lines` does), so a file without newlines never grows a block past ``size + max_line``.
+    """
+    carry = b""
+    dropping = False
+    while data := stream.read(size):
+        if dropping:
+            nl = data.find(b"\n")
+            if nl < 0:
+                continue
+            data, dropping = data[nl:], False
+        buf = carry + data if carry else data
+        cut = buf.rfind(b"\n") + 1
+        if cut:
+            yield buf[:cut]
+        carry = buf[cut:]
+        if len(carry) > max_line:
+            carry, dropping = carry[:max_line], True
+    if carry:
+        yield carry + b"\n"
+
+
 def read_text(stream: BinaryIO, limit: int = 64 * 1024 * 1024) -> str:
     """Read a whole (small) member as text with the sniffed encoding; bytes past ``limit`` are dropped."""
     data = stream.read(limit)
@@ -110,17 +135,26 @@ def read_text(stream: BinaryIO, limit: int = 64 * 1024 * 1024) -> str:
     return data.decode(enc, "replace").lstrip("\ufeff")
 
 
+def replay(head: bytes, stream: BinaryIO) -> BinaryIO:
+    """A stream giving ``head`` and then what is left of ``stream``."""
+    return io.BufferedReader(_RawAdapter(stream, head), 1 << 16)
+
+
 class _RawAdapter(io.RawIOBase):
     """Lets any object with ``read`` sit under a BufferedReader."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, head: bytes = b"") -> None:
         self._stream = stream
+        self._head = head
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b: bytearray) -> int:  # type: ignore[override]
-        data = self._stream.read(len(b))
+        if self._head:
+            data, self._head = self._head[: len(b)], self._head[len(b):]
+        else:
+            data = self._stream.read(len(b))
         n = len(data)
         b[:n] = data
         return n

@@ -1,0 +1,271 @@
+"""The block path of waagent_log against the per-line reference: same events, facts, problems and counts.
+
+Every comparison runs both scan engines (hyperscan and the stdlib ``re`` fallback) and several block
+sizes, the small ones putting block edges inside records, continuations and CRLF pairs.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import random
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analyzer.api import analyze
+from analyzer.model import Options
+from analyzer.report import to_dict
+from bench import bench_large_bundle, bench_parse_waagent
+from parsers.base import ParseContext
+from parsers.linux_agent import _block_scan, _record, waagent_log
+from parsers.linux_agent._signatures import AGENT, Sig, SignatureTable
+from tests.conftest import REFDATA, ROOT
+
+ENGINES = ("hyperscan", "re")
+SIZES = (1 << 20, 4096, 97)
+VMS = "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9218.0]"
+
+
+def _output(data: bytes, blocks: bool, engine: str = "re", size: int = waagent_log.BLOCK,
+            max_line: int = waagent_log.MAX_LINE) -> tuple[Any, ...]:
+    """Everything the parser reports, counts per hour included (through the per-record counter)."""
+    counted: list[tuple[datetime | None, bool]] = []
+    ctx = ParseContext("var/log/waagent.log", "waagent_log", lambda ts, local: counted.append((ts, local)))
+    if blocks:
+        scan = _block_scan.scanner(engine)
+        assert scan is not None
+        events = list(waagent_log.parse_blocks(io.BytesIO(data), ctx, scan, size, max_line))
+    else:
+        from parsers.text import iter_lines
+
+        reader = waagent_log.Reader(ctx)
+        events = [e for n, line in iter_lines(io.BytesIO(data), ctx, max_line) for e in reader.line(n, line)]
+        events += list(reader.finish())
+    hours = Counter((ts.replace(minute=0, second=0, microsecond=0) if ts else None, local) for ts, local in counted)
+    times = [(ts.replace(tzinfo=None), local) for ts, local in counted if ts is not None]  # as Timeline._range
+    return ([(e.ts, e.line, e.level, e.component, e.kind, e.message, e.attrs, e.local) for e in events],
+            [(f.name, f.value, f.line, f.ts, f.text) for f in ctx.facts],
+            [(p.line, p.message) for p in ctx.problems],
+            sorted(hours.items(), key=str), len(counted), min(times, default=None), max(times, default=None))
+
+
+def assert_same(data: bytes, sizes: tuple[int, ...] = SIZES, max_line: int = waagent_log.MAX_LINE) -> None:
+    reference = _output(data, False, max_line=max_line)
+    for engine in ENGINES:
+        for size in sizes:
+            got = _output(data, True, engine, size, max_line)
+            for name, want, have in zip(("events", "facts", "problems", "hours", "records", "first", "last"),
+                                        reference, got, strict=True):
+                assert have == want, f"{name} differ (engine {engine}, block {size})"
+
+
+# --- real-format inputs ------------------------------------------------------------------------------
+
+def _agent_logs() -> list[Path]:
+    found = sorted(p for p in (ROOT / "samples").rglob("*") if p.is_file() and ("waagent" in p.name
+                                                                                 or "extension" in p.name))
+    found += sorted(p for p in (REFDATA / "linux").rglob("*") if p.is_file() and p.stat().st_size < 1 << 20)
+    return found
+
+
+@pytest.mark.parametrize("path", _agent_logs(), ids=lambda p: str(p.relative_to(p.parents[2])))
+def test_every_sample_and_reference_file(path: Path) -> None:
+    assert_same(path.read_bytes())
+
+
+@pytest.mark.parametrize("mix", sorted(bench_large_bundle.MIXES))
+def test_benchmark_mixes(mix: str) -> None:
+    assert_same(bench_large_bundle.lines(1, 6000, "agent", bench_large_bundle.MIXES[mix]), sizes=(1 << 16, 4096))
+
+
+def test_parser_benchmark_input(tmp_path: Path) -> None:
+    gz = tmp_path / "waagent.log.gz"
+    bench_parse_waagent.generate(gz, 400_000)
+    assert_same(gzip.decompress(gz.read_bytes()), sizes=(1 << 16, 4096))
+
+
+# --- the hard parts, generated -------------------------------------------------------------------------
+
+def _variety(seed: int, count: int = 1500) -> str:
+    """Every generation in one file, continuations, tracebacks, escapes, odd lines, hours rolling over."""
+    rng = random.Random(seed)
+    t = datetime(2024, 2, 28, 22, 50)
+    out: list[str] = []
+    for _ in range(count):
+        t += timedelta(seconds=rng.randrange(1, 90))
+        utc = f"{t:%Y-%m-%dT%H:%M:%S.%f}Z"
+        local = f"{t + timedelta(hours=2):%Y/%m/%d %H:%M:%S}"
+        r = rng.random()
+        if r < 0.55:
+            thread = rng.choice(("ExtHandler", "MonitorHandler", "EnvHandler", "Daemon"))
+            out.append(f"{utc} INFO {thread} ExtHandler Routine work item {rng.randrange(999)}")
+        elif r < 0.60:
+            out.append(f"{utc} INFO ExtHandler [Microsoft.CPlat.Core.RunCommandLinux-1.0.5] Target handler "
+                       f"state: enabled [incarnation {rng.randrange(99)}]")
+        elif r < 0.63:
+            out.append(f"{utc} INFO ExtHandler {VMS} Enable extension: [main/handle.sh enable]")
+        elif r < 0.66:
+            out.append(f"{local}.{t.microsecond:06d} INFO Daemon Azure Linux Agent Version:2.2.45")
+        elif r < 0.68:
+            out.append(f"{local} Traceback (most recent call last):")
+            out.append(f'{local}   File "/usr/sbin/waagent", line 1, in <module>')
+            out.append(f"{local} OSError: [Errno 5] failed")
+        elif r < 0.70:
+            out.append(f"{local}.{t.microsecond:06d} WARNING Agent thing went wrong")
+        elif r < 0.73:
+            out.append(f"{utc} ERROR ExtHandler ExtHandler Error fetching the goal state: timed out")
+            out += ["Traceback (most recent call last):", '  File "update.py", line 9, in run', "OSError: boom"]
+        elif r < 0.75:
+            out.append(f"{utc} INFO ExtHandler ExtHandler Command output:")
+            out += ["[stdout]", f"{t:%Y-%m-%d %H:%M:%S} starting enable", "", "[stderr]"]
+        elif r < 0.77:
+            out.append(f"{utc} INFO ExtHandler ExtHandler Event: name=Microsoft.OSTCExtensions.VMAccess, op=Enable, "
+                       f"message=ok, duration={rng.randrange(9)}")
+        elif r < 0.79:
+            out.append(f"{utc} INFO ExtHandler ExtHandler path \\u0044hcpError escaped, also \\x41")
+        elif r < 0.81:
+            out.append(f"{utc} INFO ExtHandler ExtHandler Wire server endpoint:168.63.129.{rng.randrange(2) + 16}")
+        elif r < 0.83:
+            out.append(f"{utc} INFO Odd Component text that is no record")
+        elif r < 0.85:
+            out.append(f"{utc} VERBOSE ExtHandler ExtHandler verbose detail")
+        elif r < 0.86:
+            out.append(f"2024-13-01T{t:%H:%M:%S.%f}Z INFO ExtHandler ExtHandler month thirteen")
+        elif r < 0.87:
+            out.append(f"{t:%Y-%m-%dT%H:%M:%S}.12Z INFO ExtHandler ExtHandler two fraction digits")
+        elif r < 0.88:
+            out.append(f"{utc} INFO ExtHandler ExtHandler")  # component at the line end
+        elif r < 0.89:
+            out.append(f"{utc} INFO ExtHandler ExtHandler [HEARTBEAT] Agent WALinuxAgent-2.9.1.{rng.randrange(3)} is "
+                       f"running as the goal state agent [DEBUG HeartbeatCounter: 1;HeartbeatId: X]")
+        else:
+            out.append(f"{utc} INFO ExtHandler ExtHandler Fetch failed: [HTTP Failed] GET "
+                       f"http://168.63.129.16/machine/?comp=goalstate -- IOError timed out -- 6 attempts made")
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mixed_generations_continuations_and_block_edges(seed: int) -> None:
+    assert_same(_variety(seed).encode())
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_crlf(seed: int) -> None:
+    assert_same(_variety(seed).replace("\n", "\r\n").encode())
+
+
+def test_orphans_bom_and_no_final_newline() -> None:
+    text = "leading junk\n  more junk\n" + _variety(7, 400).rstrip("\n")
+    assert_same(codecs.BOM_UTF8 + text.encode())
+    assert_same(b"only\njunk lines\nhere\n")
+    assert_same(b"")
+
+
+def test_lines_past_the_length_limit_are_cut_and_counted_once() -> None:
+    lines = _variety(3, 300).splitlines()
+    lines[10] = lines[10] + " x" * 300  # cut inside the message
+    lines[50] = "2024-02-28T23:00:00.000000Z INFO ExtHandler ExtHandler " + "y" * 900 + " DhcpError"  # needle cut off
+    lines[51] = "z" * 5000  # a continuation without any newline for several blocks
+    assert_same(("\n".join(lines) + "\n").encode(), sizes=(4096, 300, 97), max_line=512)
+
+
+def test_invalid_times_are_problems_on_both_paths() -> None:
+    bad = ["2024-02-30T10:00:00.000000Z", "2023-02-29T10:00:00.000000Z", "2024-04-31T10:00:00.000000Z",
+           "2024-01-01T24:00:00.000000Z", "2024-01-01T10:60:00.000000Z", "2024-01-01T10:00:61.000000Z",
+           "0000-01-01T10:00:00.000000Z", "2024-00-10T10:00:00.000000Z", "2024-01-00T10:00:00.000000Z"]
+    text = "".join(f"2024-01-01T09:00:0{i}.000000Z INFO ExtHandler ExtHandler ok\n{b} INFO ExtHandler ExtHandler x\n"
+                   for i, b in enumerate(bad))
+    assert_same(text.encode())
+    events = _output(text.encode(), True)
+    assert len(events[2]) == len(bad)  # one "invalid timestamp" problem each
+
+
+def test_a_row_added_to_the_table_at_run_time_is_scanned_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    wording = "Brand-new agent wording nobody has seen"
+    text = _variety(5, 300) + f"2024-03-01T00:00:00.000000Z INFO ExtHandler ExtHandler {wording} here\n"
+    monkeypatch.setattr(_record, "AGENT_TABLE", SignatureTable((*AGENT, Sig("test.new_kind", (wording,)))))
+    assert_same(text.encode())
+    events = _output(text.encode(), True)[0]
+    assert [e[4] for e in events if wording in e[5]] == ["test.new_kind"]
+
+
+def test_a_needle_with_a_line_break_falls_back_to_the_line_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_record, "AGENT_TABLE", SignatureTable((*AGENT, Sig("test.x", ("two\nlines",)))))
+    assert _block_scan.scanner() is None
+
+
+def test_without_hyperscan_the_stdlib_engine_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_block_scan, "_hyperscan_available", lambda: False)
+    scan = _block_scan.scanner()
+    data = _variety(1).encode()
+    assert scan is _block_scan._build(_block_scan.table_needles(), "re")
+    assert scan(data) == _block_scan.scanner("hyperscan")(data)  # type: ignore[misc]
+
+
+# --- counts per hour: the ordering guarantee -----------------------------------------------------------
+
+def _plain(ts: datetime) -> str:
+    return f"{ts:%Y-%m-%dT%H:%M:%S.%f}Z INFO EnvHandler ExtHandler Configure routes\n"
+
+
+def test_ordered_plain_records_are_counted_per_hour_exactly() -> None:
+    start = datetime(2024, 1, 1, 0, 0)
+    data = "".join(_plain(start + timedelta(seconds=37 * i)) for i in range(20_000)).encode()  # ~8 days
+    assert_same(data, sizes=(1 << 20, 65536))
+    counts: dict[bytes, int] = {}
+    _block_scan.hours(data, 0, len(data), counts)
+    assert sum(counts.values()) == 20_000 and len(counts) == 206
+
+
+def test_an_out_of_order_line_is_counted_in_its_neighbours_hour_unless_it_is_probed() -> None:
+    """Documented guarantee: record totals, first and last times are exact; a line out of time order is
+    counted in its own hour only when it falls where the bisection reads (a span's first or last line)."""
+    start = datetime(2024, 1, 1, 10, 0)
+    lines = [_plain(start + timedelta(seconds=i)) for i in range(1000)]  # all in hour 10
+    lines[500] = _plain(datetime(2024, 1, 1, 3, 0))  # a stray line from hour 3, inside the span
+    data = "".join(lines).encode()
+    counts: dict[bytes, int] = {}
+    _block_scan.hours(data, 0, len(data), counts)
+    assert counts == {b"2024-01-01T10": 1000}
+    lines[0] = _plain(datetime(2024, 1, 1, 3, 0))  # ... at the span's first line it is read
+    data = "".join(lines).encode()
+    counts = {}
+    _block_scan.hours(data, 0, len(data), counts)
+    assert sum(counts.values()) == 1000 and counts[b"2024-01-01T03"] >= 1
+
+
+# --- the pipeline ----------------------------------------------------------------------------------------
+
+def _report(path: Path, monkeypatch: pytest.MonkeyPatch, blocks: bool) -> dict[str, Any]:
+    monkeypatch.setattr(waagent_log, "BLOCK_MIN", 1024)
+    if not blocks:
+        monkeypatch.setattr(_block_scan, "scanner", lambda engine="auto": None)
+    report = analyze(path, Options())
+    extras = {k: v for k, v in report.extras.items() if k != "seconds"}
+    return {**to_dict(report), "extras": extras}
+
+
+def test_a_bundle_gives_the_same_report_on_both_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rotations (one gzipped inside the tar), a syslog copy of agent records, CRLF: same findings and counts."""
+    import tarfile
+
+    text = _variety(11, 6000)
+    syslog = "".join(f"Feb 28 23:{i % 60:02d}:00 vm python3[99]: {line}\n" for i, line in
+                     enumerate(text.splitlines()[:300]) if line[:4] == "2024")
+    members = {"var/log/waagent.log": text.encode(), "var/log/waagent.log.1.gz": gzip.compress(text.encode()),
+               "var/log/waagent.log.2": text.replace("\n", "\r\n").encode(), "var/log/syslog": syslog.encode()}
+    bundle = tmp_path / "bundle.tar.gz"
+    with tarfile.open(bundle, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    blocks = _report(bundle, monkeypatch, True)
+    lines = _report(bundle, monkeypatch, False)
+    assert lines["timeline"]["events"] > 15_000 and lines["findings"]
+    assert blocks == lines
