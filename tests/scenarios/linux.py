@@ -10,6 +10,7 @@ which the extension writes on every successful run).
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -592,11 +593,38 @@ class LinuxVM(VM):
             self.file(f"{LIB}/ExtensionsConfig.{inc}.xml", self._extensions_config(inc, redacted=False))
             self.file(f"{LIB}/Incarnation", str(inc))
         if self.h(2, 8):
-            for t, n in self.goal_states[:-1]:
+            states = sorted(self.goal_states)
+            for (t, n), (archived, _) in itertools.pairwise(states):
                 members = {"GoalState.xml": goal.replace(f"<Incarnation>{inc}<", f"<Incarnation>{n}<"),
                            "ExtensionsConfig.xml": self._extensions_config(n, redacted=True),
                            "SharedConfig.xml": shared}
+                blob = self._status_blob(archived)
+                if blob:
+                    members["waagent_status.json"] = blob
                 self.file(f"{LIB}/history/{t:%Y-%m-%dT%H-%M-%S}__{n}.zip", _zip(members))
+
+    def _status_blob(self, t: datetime) -> str:
+        """The status blob the agent uploaded last before ``t`` (linux-formats §3.10): the last known status of
+        every extension, re-published with the time of publishing (issue 13, class 3)."""
+        done = [r for r in self.runs if r.finished is not None and r.finished <= t]
+        if not done:
+            return ""
+        run = done[-1]
+        stamp = t.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return json.dumps({"version": "1.1", "timestampUTC": stamp, "aggregateStatus": {
+            "guestAgentStatus": {"version": self.handler, "status": "Ready", "formattedMessage": {
+                "lang": "en-US", "message": "Guest Agent is running"}},
+            "handlerAggregateStatus": [{"handlerVersion": self.ext_version, "handlerName": EXT, "status": "Ready",
+                                        "code": 0, "useExactVersion": True, "formattedMessage": {
+                                            "lang": "en-US", "message": "Plugin enabled"},
+                                        "runtimeSettingsStatus": {"settingsStatus": {"status": {
+                                            "name": EXT, "configurationAppliedTime": stamp, "operation": "Enable",
+                                            "status": run.status, "code": run.code, "formattedMessage": {
+                                                "lang": "en-US", "message": run.message}, "substatus": []},
+                                            "version": 1.0, "timestampUTC": stamp},
+                                            "sequenceNumber": run.seq}}]},
+            "guestOSInfo": {"computerName": self.host, "osName": DISTROS[self.distro][0],
+                            "osVersion": DISTROS[self.distro][1], "version": self.handler}})
 
     def _extensions_config(self, inc: int, redacted: bool) -> str:
         run = self.runs[-1] if self.runs else None

@@ -674,8 +674,10 @@ def _net_crash(vm: WindowsVM, t: datetime, image: str) -> None:
                                                    "exception.")], qualifiers=0)
 
 
-@story("windows-agent-crashed", "windows", "The guest agent process dies (.NET Runtime 1026, Service Control Manager "
-       "7034) forty minutes before the backup and stays down until someone restarts it after the backup window; "
+@story("windows-agent-crashed", "windows", "The guest agent process dies (.NET Runtime 1026, Application Error 1000, "
+       "Service Control Manager 7034; the image is WindowsAzureGuestAgent.exe or, as older agents name it, "
+       "WaAppAgent.exe) forty minutes before the backup and stays down until someone restarts it after the backup "
+       "window; "
        "the agent's aggregate status still re-publishes yesterday's backup as success (issue 13 class 3).",
        family="AGENT_NOT_RUNNING", tags=("republished-status",))
 def _win_crash(v: Variant) -> VM:
@@ -684,6 +686,13 @@ def _win_crash(v: Variant) -> VM:
     win_day_before(vm, until=crash)
     image = _pick(v, "WindowsAzureGuestAgent.exe", "WaAppAgent.exe")
     _net_crash(vm, crash, image)
+    vm.event(crash + timedelta(milliseconds=600), "Application", "Application Error", 1000, 2, "Faulting application "
+             f"name: {image}, version: {vm.agent}, time stamp: 0x6391a2c4\r\nFaulting module name: KERNELBASE.dll, "
+             "version: 10.0.17763.5830, time stamp: 0x2f3b5a91\r\nException code: 0xe0434352\r\nFault offset: "
+             "0x0000000000034f69\r\nFaulting process id: 0x9b4\r\nFaulting application start time: "
+             f"0x01dab7e1c3a0f2b1\r\nFaulting application path: C:\\WindowsAzure\\GuestAgent_{vm.agent}\\{image}\r\n"
+             f"Faulting module path: C:\\Windows\\System32\\KERNELBASE.dll\r\nReport Id: {vm.guid()}",
+             [(None, image), (None, vm.agent), (None, "6391a2c4"), (None, "KERNELBASE.dll")], qualifiers=0)
     vm.event(crash + timedelta(seconds=1), "System", "Service Control Manager", 7034, 2, "The Windows Azure Guest "
              "Agent service terminated unexpectedly.  It has done this 1 time(s).",
              [("param1", "Windows Azure Guest Agent"), ("param2", "1")],
