@@ -13,7 +13,7 @@ from typing import Any
 
 from analyzer.api import parse_bundle
 from analyzer.escape import machine_text, to_json_text
-from analyzer.model import Options
+from analyzer.model import Analysis, Options
 from analyzer.output_file import open_output
 from analyzer.redact import Redactor
 from analyzer.timeline import ROW_COLUMNS, row
@@ -39,13 +39,10 @@ def export_timeline(path: str | os.PathLike[str], output: Path, fmt: str, option
     options.keep_all_events = True
     analysis, _ = parse_bundle(path, options)
     redactor = Redactor(obfuscate=options.obfuscate)
-    if options.obfuscate:  # names the bundle states are masked wherever they appear, as in the report
-        for f in analysis.facts:
-            if f.name in ("host.name", "deployment.name", "role.instance") and isinstance(f.value, str) and f.value:
-                redactor.learn_name(f.value, "host")
     n = 0
     try:
-        rows = ({k: redactor.value(v) for k, v in row(e).items()} for e in analysis.timeline.events())
+        _learn(redactor, analysis)
+        rows = (redactor.value(row(e)) for e in analysis.timeline.events())
         if fmt == "csv":
             with open_output(output, newline="") as f:
                 w = csv.writer(f)
@@ -65,6 +62,24 @@ def export_timeline(path: str | os.PathLike[str], output: Path, fmt: str, option
     finally:
         analysis.timeline.close()
     return n
+
+
+def _learn(redactor: Redactor, analysis: Analysis) -> None:
+    """Before the first row is written: the secrets the bundle names by key (in facts and kept events) and, with
+    ``--obfuscate``, the host names it states anywhere (facts, event fields such as a Windows event's
+    ``Computer``, name fields in messages), so that no row before the one naming them keeps them."""
+    for f in analysis.facts:
+        redactor.learn_keyed({"value": f.value})
+        if redactor.obfuscate and f.name in _HOST_FACTS and isinstance(f.value, str) and f.value:
+            redactor.learn_name(f.value, "host")
+    events = analysis.timeline.events() if redactor.obfuscate else iter(analysis.timeline.notable)
+    for e in events:  # the whole stream only when names are masked: it is read twice then
+        redactor.learn_keyed(e.attrs)
+        if redactor.obfuscate:
+            redactor.learn([e.message])
+
+
+_HOST_FACTS = ("host.name", "deployment.name", "role.instance")
 
 
 def _write_parquet(rows: object, output: Path) -> int:

@@ -39,7 +39,7 @@ S = "Zq9SECRETx7"  # a canary inside each secret below
     (f'"Conn"="BlobEndpoint=https://x.blob.core.windows.net/;SharedAccessSignature=sv=2020&sig={S}"', "storage-key",
      "BlobEndpoint=https://x.blob.core.windows.net/;"),
     (f"<UserPassword>{S}</UserPassword>", "password", "</UserPassword>"),
-    (f"&lt;UserPassword&gt;{S}&lt;/UserPassword&gt;", "password", "&lt;/UserPassword&gt;"),
+    (f"&lt;UserPassword&gt;{S}&lt;/UserPassword&gt;", "password", "</UserPassword>"),  # leaves decoded
     (f"<unattend><AdministratorPassword>\n  <Value>{S}</Value>", "password", "<Value>"),
     (f"<CustomData>{S}</CustomData>", "custom-data", "<CustomData>"),
     (f"credString={S}", "password", "credString="),
@@ -199,6 +199,14 @@ HOSTILE = [
     "eyJ" + "a." * 50_000,
     "<Data>" + "A" * 100_000,
     "aaaa-" * 20_000,
+    # the key, flag, command and XML forms of issue 15
+    "echo " * 20_000, "echo a" + " " * 60_000 + "| chpasswd", "mysql " * 12_000, "mysql -u" + " x" * 30_000,
+    "<a b='c' " * 6_000, "<Data Name='Password'" + " x='1'" * 10_000, "&lt;a b=&quot;" * 8_000,
+    "-p " * 30_000, "--password " * 9_000, "--a " * 25_000, "/p:" * 30_000,
+    "name: 'password', value: " * 4_000, "{\"name\": \"x\", " * 5_000, "password=\n" * 10_000,
+    "x    REG_SZ    " * 6_000, "ConvertTo-SecureString " * 4_000, "net user a " * 9_000,
+    "%25" * 30_000, "\\u0026" * 15_000, "&amp;" * 20_000, "sig=a\n" * 15_000, "<redacted:sas>\n" * 6_000,
+    "accountKey=" * 9_000, "a_b_c_d_e_f_g_h_i_j_k_l_" * 4_000 + "=",
 ]
 
 
