@@ -84,10 +84,10 @@ def _parse_member(member: Member, timeline: Timeline, facts: list[Fact], problem
     stream: BinaryIO = member.stream
     if rec is not None and not rec.parser:
         return SourceEntry(member.path, None, "skipped", note=say(rec.note) if rec.note else None), rec
-    if rec is None:
+    if rec is None or rec.guess:
         stream = io.BufferedReader(stream, 65536) if not hasattr(stream, "peek") else stream  # type: ignore[arg-type]
         head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
-        rec = recognize_content(member.path, head)
+        rec = recognize_content(member.path, head, rec)
         if rec is None:
             return SourceEntry(member.path, None, "skipped", note=say("source.unrecognized")), None
     counter = None if timeline.keep_all else partial(timeline.count_ordinary, rec.parser)

@@ -48,6 +48,7 @@ class Source:
     linux: Collect | None = None
     windows: Collect | None = None
     note: str = ""  # message key (analyzer/locale) saying why a recognized member is not read
+    guess: bool = False  # the name only suggests the format (pasted text, exports): the content decides
 
     def collect(self, os_name: str) -> Collect | None:
         return self.windows if os_name == "windows" else self.linux if os_name == "linux" else None
@@ -151,18 +152,21 @@ SOURCES: tuple[Source, ...] = (
     Source("vmsnapshot_seq_number", "extension_state", ("packages/plugins/*/*/seqnumber.txt",), "windows"),
     Source("aggregate_status_json", "agent_state", ("windowsazure/logs/aggregatestatus/*.json",), "windows"),
     Source("evtx", "evtx", ("*.evtx",), "windows", _WINDOWS_EVENTS, windows=_WIN_EVENTS),
-    Source("event_xml", "event_xml", ("winevt/logs/*.xml", "*evt*.xml", "*event*.xml"), "windows", _WINDOWS_EVENTS),
-    Source("event_csv", "event_csv", ("*evt*.csv", "*event*.csv"), "windows", _WINDOWS_EVENTS),
-    Source("event_text", "event_text", ("*evt*.txt", "*event*.txt"), "windows", _WINDOWS_EVENTS),
+    Source("event_xml", "event_xml", ("winevt/logs/*.xml", "*evt*.xml", "*event*.xml"), "windows", _WINDOWS_EVENTS,
+           guess=True),
+    Source("event_csv", "event_csv", ("*evt*.csv", "*event*.csv"), "windows", _WINDOWS_EVENTS, guess=True),
+    Source("event_text", "event_text", ("*evt*.txt", "*event*.txt"), "windows", _WINDOWS_EVENTS, guess=True),
     Source("registry_export", "registry_export", ("*.reg",), "windows",
            windows=Collect(r"reg export HKLM\SOFTWARE\Microsoft\BcdrAgent bcdr.reg /y; "
                            r"reg export HKLM\SYSTEM\CurrentControlSet\Services\IaaSVmProvider iaasvmprovider.reg /y",
                            _attach("bcdr.reg, iaasvmprovider.reg"))),
     Source("service_listing", "service_listing", ("*services*.txt", "sc_query*.txt", "sc_qc*.txt",
                                                   "get-service*.txt"), "windows",
-           windows=Collect("sc.exe qc IaaSVmProvider > sc_qc_iaasvmprovider.txt", _attach("sc_qc_iaasvmprovider.txt"))),
+           windows=Collect("sc.exe qc IaaSVmProvider > sc_qc_iaasvmprovider.txt", _attach("sc_qc_iaasvmprovider.txt")),
+           guess=True),
     Source("vss_writers", "service_listing", ("*vssadmin*.txt", "*vss_writers*.txt"), "windows",
-           windows=Collect("vssadmin list writers > vssadmin_writers.txt", _attach("vssadmin_writers.txt"))),
+           windows=Collect("vssadmin list writers > vssadmin_writers.txt", _attach("vssadmin_writers.txt")),
+           guess=True),
 )
 
 
@@ -173,6 +177,7 @@ class Recognized:
     how: str  # "path" or "sniff"
     note: str = ""  # message key: why the member is not read
     evidence: tuple[str, ...] = ()  # the evidence names its row proves
+    guess: bool = False  # by a name that only suggests the format: confirm it with recognize_content
 
 
 def _glob_to_regex(pattern: str) -> str:
@@ -204,7 +209,7 @@ def recognize_path(path: str) -> Recognized | None:
     low = path.lower()
     for rx, src in _table():
         if rx.search(low):
-            return Recognized(src.name, src.parser, "path", src.note, src.evidence)
+            return Recognized(src.name, src.parser, "path", src.note, src.evidence, src.guess)
     return None
 
 
@@ -219,14 +224,20 @@ def _sniffers() -> list[tuple[str, str]]:
     return seen
 
 
-def recognize_content(path: str, head: bytes) -> Recognized | None:
-    """Ask each parser's cheap sniff about a member no path pattern claimed."""
+def recognize_content(path: str, head: bytes, guess: Recognized | None = None) -> Recognized | None:
+    """Ask each parser's cheap sniff about a member no path pattern claimed, or whose name only suggested
+    ``guess`` (``events.txt`` holding ``vssadmin`` output): the guess stands when its parser accepts the
+    content or no other parser does."""
+    if guess is not None:
+        own = get_parser(guess.parser).sniff
+        if own is None or own(path, head):
+            return guess
     for source, parser_name in _sniffers():
         parser = get_parser(parser_name)
         if parser.sniff is not None and parser.sniff(path, head):
             row = source_row(source)
             return Recognized(source, parser_name, "sniff", evidence=row.evidence if row else (source,))
-    return None
+    return guess
 
 
 def source_os(source: str) -> str:

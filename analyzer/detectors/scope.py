@@ -40,6 +40,7 @@ from parsers.base import Event, Fact
 LOOKBACK = timedelta(days=3)
 LEAD = timedelta(hours=6)
 RUN_SPAN = timedelta(hours=4)  # a record without sequence number or task id joins a run this young
+NEAR_RUN = timedelta(minutes=30)  # a record this close to a run is about that run
 VMSNAPSHOT = re.compile(r"VMSnapshot|RecoveryServices|IaaSBcdr", re.IGNORECASE)
 _SUCCESS_TEXT = re.compile(r"snapshotall ends|Enable Succeeded|Snaphotting \(Host\) Completed", re.IGNORECASE)
 _SUCCESS_CODES = {0, 1}  # VMSnapshot status codes: success_appconsistent, success
@@ -229,6 +230,15 @@ class Scope:
         """The newest run ended with a successful snapshot."""
         last = self.last_run
         return last is not None and last.ok
+
+    @property
+    def ended_seqs(self) -> set[str]:
+        """Sequence numbers whose run reached an end (a status of its own, a re-published one included)."""
+        return {r.seq for r in self.runs if r.seq is not None and r.ended}
+
+    def near_run(self, ts: datetime | None, margin: timedelta = NEAR_RUN) -> bool:
+        """``ts`` falls inside a run, or within ``margin`` of one (before its first or after its last record)."""
+        return ts is not None and any(r.ts - margin <= ts <= r.last_ts + margin for r in self.runs)
 
     def window_events(self, *kinds: str) -> list[Event]:
         wanted = set(kinds)

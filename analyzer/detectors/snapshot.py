@@ -42,7 +42,13 @@ class SnapshotTimeout(Detector):
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
-        return self.match(scope, self.signatures) + self._unfinished(scope)
+        # WaAppAgent logs "Status file ...\<seq>.status is not available ... yet" while it waits for a run's
+        # status: routine when that run did end
+        ended = scope.ended_seqs
+        waited = {(e.path, e.line) for e in scope.events if e.kind == "extension.status"
+                  and e.attrs.get("status") == "missing" and str(e.attrs.get("seq")) in ended}
+        hits = [h for h in self.match(scope, self.signatures) if (h.path, h.line) not in waited]
+        return hits + self._unfinished(scope)
 
     def _unfinished(self, scope: Scope) -> list[Hit]:
         """The newest run that the agent or the extension began but that never reported an end: no final

@@ -9,6 +9,7 @@ from analyzer.detectors.scope import Scope, as_int
 from analyzer.model import Analysis, Finding, say
 
 _START_NAMES = {0: "boot", 1: "system", 2: "auto", 3: "manual", 4: "disabled"}
+_WAITING = (2, 3, 4, 5)  # VSS_WRITER_STATE waiting for freeze/thaw/post-snapshot/completion: a writer mid-backup
 _VSS_SERVICES = r"\b(?:VSS|Volume Shadow Copy|SQLWriter|SQL Server VSS Writer|COMSysApp|COM\+ System Application|" \
                 r"MSDTC|Distributed Transaction Coordinator|EventSystem|COM\+ Event System|swprv)\b"
 
@@ -117,10 +118,15 @@ class VssWriterFailed(Detector):
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
-        hits = self.match(scope, self.signatures)
+        # VSS 8194 (IVssWriterCallback security) is logged whenever any requestor queries the writers: it is
+        # about the backup only near one of its runs
+        unrelated = {(e.path, e.line) for e in scope.events if as_int(e.attrs.get("event_id")) == 8194
+                     and str(e.attrs.get("provider", "")).upper() == "VSS" and not scope.near_run(e.ts)}
+        hits = [h for h in self.match(scope, self.signatures) if (h.path, h.line) not in unrelated]
         for f, v in fact_values(analysis, "vss.writer"):
             state = as_int(v.get("state"))
-            if (state is not None and state != 1) or v.get("last_error") not in (None, "", "No error"):
+            error = v.get("last_error") not in (None, "", "No error")
+            if error or (state is not None and state not in (1, *_WAITING)):
                 text = say("evidence.vss_writer", name=v.get("name"), state=v.get("state"),
                            state_text=v.get("state_text") or "", last_error=v.get("last_error") or "-")
                 hits.append(Hit.of_fact(f, "error", not scope.last_attempt_ok, text, "W§2.6"))

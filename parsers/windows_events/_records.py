@@ -268,7 +268,16 @@ _VOLSNAP_IDS = {1, 8, 20, 24, 25, 27, 35, 36, 39}
 _SQL_IDS = {1, 24583, 3041, 18210, 3197, 3198, 18264}
 _DHCP_ERRORS = {1000, 1001, 1002, 1003, 1005, 1006}
 _DHCP_SHUTDOWN = {50103, 50104, 50105, 50106}
-_APP_IMAGE = re.compile(r"(?:Faulting application name|Hanging application|Application):?\s+([^\s,]+)")
+#: the image named by Application Error 1000/1002 and .NET Runtime 1026, in English and the common localized
+#: messages (German, French, Spanish, Czech, Japanese): ``Name der fehlerhaften Anwendung: WaAppAgent.exe, ...``
+_APP_IMAGE = re.compile(
+    r"(?:Faulting application name|Hanging application|Application|Name der fehlerhaften Anwendung|"
+    r"Anwendung|Nom de l[’']application défaillante|Nombre de la aplicación con errores|Aplicación|"
+    r"Název chybující aplikace|Aplikace|障害が発生しているアプリケーション名|アプリケーション)\s*:?\s*"
+    r"(?P<image>[^\s,:]+\.exe)\b", re.I)
+#: images of the guest agent (windows-formats §1.1): their crash or hang is the agent's
+_AGENT_IMAGES = {"waappagent.exe": "RdAgent", "windowsazureguestagent.exe": "WindowsAzureGuestAgent"}
+_EXTENSION_IMAGE = "iaasbcdrextension.exe"
 
 #: message templates (Windows message tables) for records that come without a rendered message
 _TEMPLATES = {
@@ -308,6 +317,23 @@ def render(family: str, rec: WinRecord) -> str:
     head = f"{rec.provider} {rec.event_id}" if rec.event_id is not None else rec.provider
     text = data_text(rec.data)
     return f"{head}: {text}" if text else head
+
+
+def _app_crash(rec: WinRecord, message: str) -> tuple[str, dict[str, Any]]:
+    """Application Error 1000/1002 or .NET Runtime 1026: a crash (or hang) of the image it names. The guest
+    agent's images make it ``agent.crash`` (the agent died, windows-formats §5.9 and §1.3), the backup
+    extension's ``security.block`` (a crash of IaaSBcdrExtension.exe is antivirus restricting it), any
+    other ``service.crash``."""
+    m = _APP_IMAGE.search(message) or _APP_IMAGE.search("Application: " + _arg(rec.data, 0))
+    if m is None:
+        return "service.crash", {}
+    image = m.group("image").rsplit("\\", 1)[-1]
+    attrs: dict[str, Any] = {"image": image}
+    if service := _AGENT_IMAGES.get(image.lower()):
+        return "agent.crash", {**attrs, "service": service, "role": "windows"}
+    if image.lower() == _EXTENSION_IMAGE:
+        return "security.block", attrs
+    return "service.crash", attrs
 
 
 def _scm(eid: int, data: dict[str, Any] | list[Any] | None, message: str) -> tuple[str, dict[str, Any]]:
@@ -391,10 +417,7 @@ def classify(rec: WinRecord, level: str, message: str) -> tuple[str, dict[str, A
     elif fam == "resource" and eid == 2004:
         kind = "system.resource_exhaustion"
     elif (fam == "app-error" and eid in (1000, 1002)) or (fam == "dotnet" and eid == 1026):
-        kind = "service.crash"
-        m = _APP_IMAGE.search(message) or _APP_IMAGE.search("Application: " + _arg(rec.data, 0))
-        if m:
-            attrs["image"] = m.group(1)
+        kind, attrs = _app_crash(rec, message)
     elif fam == "applocker" and _LEVEL_RANK[level] >= _LEVEL_RANK["warning"]:
         kind = "security.block"
     elif fam == "msi" and "visual c++" in message.lower() and "error" in message.lower():
@@ -405,6 +428,11 @@ def classify(rec: WinRecord, level: str, message: str) -> tuple[str, dict[str, A
         if codes:
             attrs["hresult"] = codes[0]
     return kind or _plain_kind(level), attrs
+
+
+def known_provider(provider: str) -> bool:
+    """A provider some rule of :func:`classify` is about (SCM, VSS, .NET Runtime, Application Error, ...)."""
+    return _family(provider) in _CLASSIFIED_FAMILIES
 
 
 def is_sql_provider(provider: str) -> bool:

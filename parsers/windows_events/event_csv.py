@@ -154,10 +154,15 @@ def read_delimited(lines: Iterable[tuple[int, str]], delimiter: str, ctx: ParseC
         ctx.problem(f"CSV error: {exc}")
 
 
+_HEADER_PAIRS = (("date and time", "event id"), ("timecreated", "providername"), ("timegenerated", "entrytype"))
+
+
 def sniff(path: str, head: bytes) -> bool:
-    low = head_text(head)[:2048].lower()
-    return ("date and time" in low and "event id" in low) or ("timecreated" in low and "providername" in low) or (
-        "timegenerated" in low and "entrytype" in low)
+    """A delimited header row naming the event columns (not PowerShell's Format-List, which has one per line)."""
+    for line in head_text(head)[:2048].lower().splitlines()[:10]:
+        if any(a in line and b in line for a, b in _HEADER_PAIRS) and any(d in line for d in ",;\t"):
+            return True
+    return False
 
 
 PARSER = Parser(name="event_csv", parse=parse, sniff=sniff,

@@ -42,11 +42,16 @@ VSS_WRITER_STATES = (
     "FAILED_AT_FREEZE", "FAILED_AT_THAW", "FAILED_AT_POST_SNAPSHOT", "FAILED_AT_BACKUP_COMPLETE",
     "FAILED_AT_PRE_RESTORE", "FAILED_AT_POST_RESTORE", "FAILED_AT_BACKUPSHUTDOWN",
 )
-_WRITER = re.compile(r"^\s*Writer name:\s*'(?P<name>.*)'\s*$")
-_WRITER_FIELD = re.compile(r"^\s+(?P<key>Writer Id|Writer Instance Id|State|Last error):\s*(?P<value>.*?)\s*$")
+# vssadmin in English, German and French; the fields may have lost their indentation in a paste
+_WRITER = re.compile(r"^\s*(?:Writer name|Verfassername|Nom de l[’']enregistreur)\s*:\s*'(?P<name>.*)'\s*$", re.I)
+_WRITER_KEYS = {"writer id": "writer id", "verfasserkennung": "writer id", "id de l'enregistreur": "writer id",
+                "state": "state", "status": "state", "état": "state",
+                "last error": "last error", "letzter fehler": "last error", "dernière erreur": "last error"}
+_WRITER_FIELD = re.compile(r"^\s*(?P<key>[^\W\d][^:]{1,40}?)\s*:\s*(?P<value>.*?)\s*$")
 _WRITER_STATE = re.compile(r"^\[(?P<n>\d+)\]\s*(?P<text>.*)$")
+_NO_ERROR = re.compile(r"^(?:No error|Kein Fehler|Aucune erreur)$", re.I)
 _FIELD = re.compile(r"^\s*(?P<key>SERVICE_NAME|DISPLAY_NAME|STATE|START_TYPE|Name|ServiceName|DisplayName|Status"
-                    r"|StartType)\s*:\s*(?P<value>.*?)\s*$")
+                    r"|StartType|StartMode)\s*:\s*(?P<value>.*?)\s*$", re.I)
 _NUMBERED = re.compile(r"^(?P<n>\d+)\s+(?P<word>\S+)")
 _DASHES = re.compile(r"^\s*-{2,}(?:\s+-{2,})+\s*$")
 _SQL_SERVICES = re.compile(r"^(?:MSSQLSERVER|SQLWriter|MSSQL\$.+|SQLSERVERAGENT|SQLAgent\$.+)$", re.I)
@@ -84,11 +89,13 @@ class _Listing:
         self.ctx.fact("vss.writer", {
             "name": w["name"], "state": n,
             "state_text": VSS_WRITER_STATES[n] if n is not None and n < len(VSS_WRITER_STATES) else w.get("state", ""),
-            "last_error": w.get("last error", ""), "writer_id": w.get("writer id", "")}, line=line)
+            "last_error": "No error" if _NO_ERROR.match(w.get("last error", "")) else w.get("last error", ""),
+            "writer_id": w.get("writer id", "")}, line=line)
 
 
 _KEYS = {"service_name": "name", "name": "name", "servicename": "name", "state": "state", "status": "state",
-         "start_type": "start", "starttype": "start", "display_name": "display", "displayname": "display"}
+         "start_type": "start", "starttype": "start", "startmode": "start", "display_name": "display",
+         "displayname": "display"}
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
@@ -99,7 +106,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     writer: dict[str, Any] | None = None
     writer_line = 0
     header: tuple[int, str] | None = None
-    columns: list[tuple[str, int, int]] = []
+    columns: list[tuple[str | None, int, int]] = []
     recognized = 0
     for number, text in iter_lines(stream, ctx):
         if m := _WRITER.match(text):
@@ -108,8 +115,10 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
             writer, writer_line = {"name": m.group("name")}, number
             recognized += 1
             continue
-        if writer is not None and (m := _WRITER_FIELD.match(text)):
-            writer[m.group("key").lower()] = m.group("value")
+        if writer is not None and (m := _WRITER_FIELD.match(text)) and \
+                (key := _WRITER_KEYS.get(m.group("key").lower())) and \
+                (key != "state" or _WRITER_STATE.match(m.group("value"))):
+            writer[key] = m.group("value")
             continue
         if m := _FIELD.match(text):
             key = _KEYS[m.group("key").lower()]
@@ -118,7 +127,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
                 fields = {}
             if not fields:
                 fields_line = number
-                fields_source = "sc" if m.group("key").isupper() else "Get-Service"
+                fields_source = "sc" if m.group("key").isupper() and "_" in m.group("key") else "Get-Service"
             fields[key] = m.group("value")
             recognized += 1
             continue
@@ -126,7 +135,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
             columns = _columns(header[1], text)
             continue
         if columns and text.strip():
-            row = {key: text[a:b].strip() for key, a, b in columns}
+            row = _row(text, columns)
             listing.service(row, number, "Get-Service")
             recognized += 1
             continue
@@ -142,21 +151,35 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     yield from ()
 
 
-def _columns(header: str, dashes: str) -> list[tuple[str, int, int]]:
-    """(field, start, end) of each known column, from the dashes under a Get-Service header."""
+def _columns(header: str, dashes: str) -> list[tuple[str | None, int, int]]:
+    """(field or None, start, end) of every column, from the dashes under a Get-Service header."""
     spans = [(m.start(), m.end()) for m in re.finditer(r"-+", dashes)]
-    out: list[tuple[str, int, int]] = []
-    for i, (a, _) in enumerate(spans):
-        end = spans[i + 1][0] if i + 1 < len(spans) else 10_000
-        key = _KEYS.get(header[a:end].strip().lower())
-        if key:
-            out.append((key, a, end))
-    return out
+    return [(_KEYS.get(header[a:(spans[i + 1][0] if i + 1 < len(spans) else None)].strip().lower()), a, b)
+            for i, (a, b) in enumerate(spans)]
+
+
+def _row(text: str, columns: list[tuple[str | None, int, int]]) -> dict[str, str]:
+    """A table row's cells: each word goes to the column its characters overlap most (PowerShell right-aligns
+    enum columns and widens a column past its dashes for a long value), else to the nearest column."""
+    cells: dict[int, list[str]] = {}
+    for m in re.finditer(r"\S+", text):
+        a, b = m.span()
+        best = max(range(len(columns)), key=lambda i: (min(b, columns[i][2]) - max(a, columns[i][1]),
+                                                        -abs(a - columns[i][1])))
+        cells.setdefault(best, []).append(m.group())
+    return {key: " ".join(cells.get(i, [])) for i, (key, _, _) in enumerate(columns) if key}
+
+
+_SNIFF = re.compile(
+    r"^\s*SERVICE_NAME: |^\s*(?:Writer name|Verfassername|Nom de l[’']enregistreur)\s*:\s*'"
+    r"|^\s*(?:Status|Name|State)\s+(?:Name|Status|StartType|StartMode|State|DisplayName)\b.*\n\s*-{2,}\s+-{2,}"
+    r"|^\s*Name\s*:\s*\S.*\n(?:.*\n){0,20}?\s*(?:Status|StartType|State|StartMode)\s*:", re.M | re.I)
 
 
 def sniff(path: str, head: bytes) -> bool:
-    text = head_text(head)
-    return bool(re.search(r"^SERVICE_NAME: |^Writer name: '|^Status\s+Name\s+.*DisplayName", text, re.M))
+    """sc output, vssadmin writers (English, German, French), a Get-Service / Get-CimInstance table (header
+    over dashes) or Format-List record, with or without the prompt that ran it."""
+    return bool(_SNIFF.search(head_text(head)))
 
 
 PARSER = Parser(name="service_listing", parse=parse, sniff=sniff,

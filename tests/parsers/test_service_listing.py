@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from analyzer.api import parse_bundle
+from parsers import get_parser
 from tests.parsers.windows_helpers import facts, run, utf16
 
 VSSADMIN = """vssadmin 1.1 - Volume Shadow Copy Service administrative command-line tool
@@ -79,3 +83,53 @@ def test_get_service_format_list() -> None:
 def test_unrelated_text_is_a_problem() -> None:
     _, ctx = run("service_listing", b"nothing to see\n")
     assert ctx.problems and not ctx.facts
+
+
+# --- pasted as people paste them: prompts, no indentation, other languages, any file name (issue 13 class 8) ---
+PASTES = {
+    "vssadmin-flat": ("C:\\Users\\azureuser>vssadmin list writers\nvssadmin 1.1 - Volume Shadow Copy Service "
+                      "administrative command-line tool\n\nWriter name: 'SqlServerWriter'\nWriter Id: "
+                      "{a65faa63-5ea8-4ebc-9dbd-a0c4db26912a}\nState: [9] Failed\nLast error: Timed out\n"
+                      "Writer name: 'System Writer'\nWriter Id: {e8132975-6f93-4464-a53e-1050253ae220}\n"
+                      "State: [1] Stable\nLast error: No error\n"),
+    "vssadmin-german": ("Verfassername: 'SqlServerWriter'\n"
+                        "   Verfasserkennung: {a65faa63-5ea8-4ebc-9dbd-a0c4db26912a}\n"
+                        "   Status: [9] Fehlgeschlagen\n   Letzter Fehler: Zeitüberschreitung\n"
+                        "Verfassername: 'System Writer'\n   Verfasserkennung: {e8132975-6f93-4464-a53e-1050253ae220}\n"
+                        "   Status: [1] Stabil\n   Letzter Fehler: Kein Fehler\n"),
+    "sc-prompt": ("C:\\Windows\\system32>sc qc IaaSVmProvider\n[SC] QueryServiceConfig SUCCESS\n\n"
+                  "SERVICE_NAME: IaaSVmProvider\nTYPE               : 10  WIN32_OWN_PROCESS\n"
+                  "START_TYPE         : 4   DISABLED\nDISPLAY_NAME       : IaaSVmProvider\n\n"
+                  "C:\\Windows\\system32>sc query VSS\n\nSERVICE_NAME: VSS\n        STATE              : 1  STOPPED\n"),
+    "get-service-select": ("PS C:\\Users\\azureuser> Get-Service IaaSVmProvider,VSS | Select Name,StartType,Status\n\n"
+                           "Name           StartType  Status\n----           ---------  ------\n"
+                           "IaaSVmProvider  Disabled Stopped\nVSS               Manual Stopped\n"),
+    "get-service-fl": ("PS C:\\> Get-Service IaaSVmProvider | Format-List *\n\nName                : IaaSVmProvider\n"
+                       "RequiredServices    : {}\nDisplayName         : IaaSVmProvider\nStatus              : Stopped\n"
+                       "ServiceType         : Win32OwnProcess\nStartType           : Disabled\n"),
+    "cim-startmode": ("PS C:\\> Get-CimInstance Win32_Service -Filter \"Name='IaaSVmProvider'\" | Select Name,"
+                      "StartMode,State\n\nName           StartMode State\n----           --------- -----\n"
+                      "IaaSVmProvider Disabled  Stopped\n"),
+}
+
+
+@pytest.mark.parametrize("shape", PASTES)
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_pasted_listings_of_any_name(tmp_path, shape: str, encoding: str) -> None:  # type: ignore[no-untyped-def]
+    text = PASTES[shape]
+    data = utf16(text) if encoding == "utf-16" else text.replace("\n", "\r\n").encode()
+    assert get_parser("service_listing").sniff("paste.txt", data[:4096])
+    for name in ("ticket_4711.txt", "events.txt"):  # a name suggesting event text does not decide
+        (tmp_path / name).write_bytes(data)
+        analysis, _ = parse_bundle(tmp_path / name)
+        assert [s.parser for s in analysis.sources] == ["service_listing"], name
+        (tmp_path / name).unlink()
+    _, ctx = run("service_listing", data, "paste.txt")
+    if shape.startswith("vssadmin"):
+        writers = facts(ctx, "vss.writer")
+        assert [(w["name"], w["state"], w["last_error"]) for w in writers] == [  # type: ignore[index]
+            ("SqlServerWriter", 9, writers[0]["last_error"]), ("System Writer", 1, "No error")]  # type: ignore[index]
+        assert writers[0]["last_error"] not in ("", "No error")  # type: ignore[index]
+    else:
+        starts = [f for f in facts(ctx, "service.start_type") if f["service"] == "IaaSVmProvider"]  # type: ignore[index]
+        assert starts and all(f["start"] == 4 for f in starts)  # type: ignore[index]
