@@ -130,26 +130,6 @@ KNOWN: dict[str, str] = {
         '2,4,U',
     'linux-unexplained-extension-error--sosreport-targz-tokyo-localtime_link-utf8-none-G0-journal-py3-s2':
         '2,U',
-    'windows-high-resource-usage--flat-zip-kolkata-registry-utf8-none-waaA-keyvalue-s1':
-        '8',
-    'windows-high-resource-usage--guest-zip-prague-registry-utf8-none-waaB-formatlist-s6':
-        '8',
-    'windows-security-block--flat-folder-losangeles-systeminfo-utf8-none-waaB-formatlist-s4':
-        '4,8',
-    'windows-security-block--flat-tarxz-tokyo-systeminfo-crlf-none-waaA-wevtutil_xml-s6':
-        'D',
-    'windows-security-block--guest-nested-newyork-systeminfo-crlf-none-waaB-evtx-s7':
-        'D',
-    'windows-security-block--guest-targz-utc-systeminfo-crlf-none-waaB-keyvalue-s0':
-        '8',
-    'windows-shutdown-in-guest--guest-nested-prague-registry-utf16-none-waaA-formatlist-s3':
-        '8',
-    'windows-shutdown-in-guest--guest-tarxz-losangeles-systeminfo-utf8-none-waaB-keyvalue-s4':
-        '4,8',
-    'windows-sql-vss-full-backup--flat-tarxz-kolkata-registry-utf8-none-waaB-formatlist-s7':
-        '8',
-    'windows-sql-vss-full-backup--flat-tarxz-sydney-registry-utf16-none-waaA-keyvalue-s2':
-        '8',
 }
 
 #: stories whose renderings disagree with each other today
@@ -167,8 +147,4 @@ METAMORPHIC: dict[str, str] = {
     'linux-snapshot-limit': '2,4',
     'linux-storage-unreachable': '2',
     'linux-unexplained-extension-error': '2,4,U',
-    'windows-high-resource-usage': '8',
-    'windows-security-block': '4,8,D',
-    'windows-shutdown-in-guest': '4,8',
-    'windows-sql-vss-full-backup': '8',
 }
