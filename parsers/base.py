@@ -12,6 +12,11 @@ set: the caller then only counts it (analysis
 without the full timeline), and the parser skips building the event. Without a counter (the full
 timeline, tests) ``ctx.count`` returns False and the parser yields the event as usual.
 
+A record at warning or above is an *alarm* (``Event.alarm``): unless a finding explains it, the report lists
+it as an unexplained error. A parser that knows such a record is not a failure says so in its attrs:
+``routine`` (the agent writes it on healthy runs, per the reference) or ``unrelated`` (a Windows event of a
+provider or service the backup does not depend on). The level stays as written.
+
 Parsers know nothing of detectors. Every parser module defines ``PARSER``, a :class:`Parser`.
 The vocabulary of event kinds and fact names lives in ``docs/vocabulary.md``.
 """
@@ -48,6 +53,13 @@ class Event:
     @property
     def notable(self) -> bool:
         return self.kind != GENERIC_KIND or self.level in ("warning", "error", "critical")
+
+    @property
+    def alarm(self) -> bool:
+        """A warning or worse that needs a finding to explain it: not marked ``routine`` (the agent writes it on
+        healthy runs) or ``unrelated`` (about a service or provider the backup does not depend on) by its parser."""
+        return (self.level in ("warning", "error", "critical") and not self.attrs.get("routine")
+                and not self.attrs.get("unrelated"))
 
 
 @dataclass(slots=True)

@@ -254,6 +254,10 @@ AGENT: tuple[Sig, ...] = (
                               "ProcessExtensionsGoalState started"),
         extract=(r"incarnation (?P<incarnation>\d+)",)),
     Sig(GENERIC_KIND, ("Python: ",), r"^Python: (?P<python>\d+(?:\.\d+)+)"),
+    # --- routine: written at warning level on healthy runs, never a failure (Event.alarm) --------------
+    # the telemetry collector drops extension events it cannot send (too old, too big, malformed); the
+    # extension itself is not affected
+    Sig(GENERIC_KIND, ("Dropped events for Extension",), attrs={"routine": True}),
 )
 
 SYSTEM: tuple[Sig, ...] = (

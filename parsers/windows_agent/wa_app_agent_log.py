@@ -63,6 +63,9 @@ _STATUS_MISSING = re.compile(
     r"Status file (?P<file>.*?\\(?P<ext>[^\\]+)\\(?P<version>\d+(?:\.\d+)+)\\Status\\(?P<seq>\d+)\.status)"
     r" is not available")
 _INSTALL_FAILED = re.compile(r"InstallPlugins\(\) failed")
+#: written at WARN level by a healthy agent (windows-formats.md 1.3): waiting for the first boot's setup at
+#: start, fetching the VM settings of a new goal state
+_ROUTINE = re.compile(r"^(?:Waiting for OOBE to Complete|Trying to download VMSettingsProfile with etag)")
 #: the agent runs the backup extension for sequence number <seq> (the wording of this line varies by agent
 #: version: what counts is the VMSnapshot plugin, an enable verb and the settings file or sequence number)
 _VMSNAPSHOT_PLUGIN = re.compile(r"Microsoft\.Azure\.RecoveryServices\.VMSnapshot(?!Linux)|IaaSBcdrExtension", re.I)
@@ -162,6 +165,8 @@ class _Reader:
             endpoint = _ENDPOINT.search(message)
             return "wireserver.error", {"endpoint": endpoint.group(0) if endpoint else "168.63.129.16",
                                         "error": first}
+        if _ROUTINE.search(first):
+            return GENERIC_KIND, {"routine": True}
         return GENERIC_KIND, {}
 
 

@@ -466,7 +466,38 @@ def to_event(ctx: ParseContext, rec: WinRecord, line: int) -> Event:
         attrs.update(rec.extra)
     if fam == "sql" or "service" in attrs:
         _facts(ctx, fam, kind, attrs, line, rec)
+    if _LEVEL_RANK[level] >= _LEVEL_RANK["warning"] and unrelated(fam, rec.event_id, kind, attrs, message):
+        attrs["unrelated"] = True
     return Event(rec.ts, ctx.source, ctx.path, line, level, rec.provider, kind, message, attrs, rec.local)
+
+
+#: families whose every warning concerns the backup's path (shadow copies, the network), mapped id or not
+_BACKUP_PATH_FAMILIES = frozenset({"vss", "volsnap", "dhcp"})
+#: images whose crash concerns the backup: the guest agent's, the backup extension's, VSS and its SQL writer
+_BACKUP_IMAGES = frozenset({"waappagent.exe", "windowsazureguestagent.exe", "iaasbcdrextension.exe", "vssvc.exe",
+                            "sqlwriter.exe"})
+_BACKUP_FILES = re.compile(r"IaaSBcdr|VMSnapshot|WindowsAzure|WaAppAgent|Packages\\Plugins", re.I)
+
+
+def unrelated(fam: str, event_id: int | None, kind: str, attrs: dict[str, Any], message: str) -> bool:
+    """A warning or error that the backup does not depend on (``attrs.unrelated``; never an unexplained error):
+    a provider no rule reads (DCOM, DNS client, disks, ...), an id no rule maps outside the shadow-copy and
+    network families, a service or program other than the agent's, the extension's, VSS's and SQL Server's,
+    an installer or AppLocker record about another product, a SQL Server record other than a backup one."""
+    if fam not in _CLASSIFIED_FAMILIES:
+        return True
+    if kind in ("windows.event", GENERIC_KIND):
+        return fam not in _BACKUP_PATH_FAMILIES
+    if fam == "scm":
+        service = str(attrs.get("service", "")).lower()
+        return service not in _SERVICE_KEYS and not service.startswith(("mssql$", "mssqlserver"))
+    if kind == "service.crash":
+        return str(attrs.get("image", "")).rsplit("\\", 1)[-1].lower() not in _BACKUP_IMAGES
+    if fam in ("applocker", "msi"):
+        return kind != "extension.install.failed" and not _BACKUP_FILES.search(message)
+    if fam == "sql":
+        return event_id not in _SQL_IDS
+    return False
 
 
 def _facts(ctx: ParseContext, fam: str, kind: str, attrs: dict[str, Any], line: int, rec: WinRecord) -> None:
