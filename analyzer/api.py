@@ -143,16 +143,20 @@ def analyze(path: str | os.PathLike[str], options: Options | None = None,
             progress: Callable[[str], None] | None = None) -> Report:
     """Analyze one bundle and return the (redacted) report."""
     from analyzer.detectors import run_detectors
+    from analyzer.detectors.scope import Scope
     from analyzer.diagnosis import diagnose
     from analyzer.fingerprint import assign_fingerprints
     from analyzer.redact import redact_report
+    from analyzer.unexplained import find_unexplained
 
     options = options or Options()
     started = time.monotonic()
     analysis, info = parse_bundle(path, options, progress)
     try:
-        findings, missing = run_detectors(analysis)
-        verdict = diagnose(findings, missing, analysis)
+        scope = Scope.of(analysis)
+        findings, missing = run_detectors(analysis, scope=scope)
+        unexplained = find_unexplained(analysis, scope, findings)
+        verdict = diagnose(findings, missing, analysis, unexplained)
         tl = analysis.timeline
         report = Report(
             tool={"name": "bundle-analyzer", "version": __version__},
@@ -162,6 +166,7 @@ def analyze(path: str | os.PathLike[str], options: Options | None = None,
             missing_evidence=missing,
             sources=analysis.sources,
             timeline={"events": tl.count, "first": iso(tl.first) or None, "last": iso(tl.last) or None},
+            unexplained=unexplained,
         )
         report.extras["histogram"] = tl.histogram()
         report.extras["seconds"] = round(time.monotonic() - started, 3)

@@ -3,11 +3,15 @@
 ``CAUSES`` says which findings can cause which (DHCP failure -> WireServer unreachable -> snapshot
 timeout; auto-update off -> outdated agent; ...). A finding's ``caused_by`` lists the present causes
 at warning or above; the root cause is the strongest present finding that nothing present causes.
+Without a finding at warning or above, warnings and errors that no finding explains make the verdict
+inconclusive: a VM with errors nobody can name is not healthy.
 """
 
 from __future__ import annotations
 
-from analyzer.model import Analysis, Finding, MissingEvidence, Verdict, say, severity_rank
+from collections.abc import Sequence
+
+from analyzer.model import Analysis, Finding, MissingEvidence, UnexplainedError, Verdict, say, severity_rank
 
 #: symptom -> the findings that can cause it (order = preference when several are present)
 CAUSES: dict[str, tuple[str, ...]] = {
@@ -71,12 +75,15 @@ def _chain(root: Finding, findings: list[Finding]) -> list[str]:
         chain.append(min(nxt, key=lambda i: -_descendants(i, set(by_id))))
 
 
-def diagnose(findings: list[Finding], missing: list[MissingEvidence], analysis: Analysis) -> Verdict:
+def diagnose(findings: list[Finding], missing: list[MissingEvidence], analysis: Analysis,
+             unexplained: Sequence[UnexplainedError] = ()) -> Verdict:
     """Link, rank (in place), mark exactly one root cause, and say what the bundle shows (the summary's
-    ``title`` parameter is the root cause's title, filled in at render time)."""
+    ``title`` parameter is the root cause's title, filled in at render time). Unexplained errors
+    (``analyzer.unexplained``) as the only sign make the verdict inconclusive, never healthy."""
     link(findings)
     findings[:] = rank(findings)
     problems = _problems(findings)
+    records = sum(u.count for u in unexplained)
     if problems:
         root = next((f for f in problems if not f.caused_by), problems[0])
         root.root_cause = True
@@ -84,6 +91,8 @@ def diagnose(findings: list[Finding], missing: list[MissingEvidence], analysis: 
         chain = _chain(root, problems)
         if len(chain) > 1:
             summary.append(say("verdict.chain", chain=" -> ".join(chain)))
+        if unexplained:
+            summary.append(say("verdict.also_unexplained", templates=len(unexplained), records=records))
         findings.remove(root)
         findings.insert(0, root)
         return Verdict("problems_found", root.id, summary)
@@ -93,5 +102,11 @@ def diagnose(findings: list[Finding], missing: list[MissingEvidence], analysis: 
     elif not analysis.has("agent_log"):
         why = say("why.no_agent_log")
     if why is not None:
-        return Verdict("inconclusive", None, [say("verdict.inconclusive", why=why)])
+        summary = [say("verdict.inconclusive", why=why)]
+        if unexplained:
+            summary.append(say("verdict.also_unexplained", templates=len(unexplained), records=records))
+        return Verdict("inconclusive", None, summary)
+    if unexplained:
+        return Verdict("inconclusive", None, [say("verdict.unexplained", templates=len(unexplained), records=records),
+                                              say("verdict.unexplained_next")])
     return Verdict("healthy", None, [say("verdict.healthy")])

@@ -72,6 +72,26 @@ class Finding:
     # a detector's own English title/meaning/remediation: a plugin without locale entries, or a stored
     # report written before the texts were worded at render time
     texts: dict[str, Any] | None = None
+    # (path, line) of every record that matched: the records this finding explains (analyzer.unexplained);
+    # not part of the JSON report
+    explains: frozenset[tuple[str, int]] = field(default_factory=frozenset, repr=False, compare=False,
+                                                 metadata={"verbatim": True})
+
+
+@dataclass
+class UnexplainedError:
+    """Warning and error records of one template in the window that no finding explains
+    (``analyzer.unexplained``): a lead, not a verdict. ``template`` is the records' first line with its values
+    masked (``<num>``, ``<path>``, ``<*>``...); ``example`` is one of them, quoted from the bundle."""
+
+    template: str
+    level: str  # the highest level among them: warning | error | critical
+    source: str  # the parser of the example's file
+    count: int
+    first: str | None  # ISO-8601 UTC with Z
+    last: str | None
+    example: Evidence
+    minutes_to_backup: int | None = None  # nearest record to the failing backup: <0 before it, >0 after, 0 during
 
 
 @dataclass
@@ -124,6 +144,7 @@ class Report:
     # beyond DESIGN 3.3: what the HTML picture, the terminal's timing line and the batch catalog read
     # (histogram, backup_attempts, facts, tz, seconds); kept in the JSON report so that it renders again
     extras: dict[str, Any] = field(default_factory=dict)
+    unexplained: list[UnexplainedError] = field(default_factory=list)  # ranked, the likeliest lead first
 
     def max_severity(self) -> str | None:
         ranks = [severity_rank(f.severity) for f in self.findings]

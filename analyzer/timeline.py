@@ -6,8 +6,10 @@ asks for the full stream (``keep_all=True``, used by ``bundle-analyze timeline``
 records are spilled to anonymous temporary files in sorted runs and merged on output, so a 1 GB log
 never sits in memory. Notable events are capped too: per (source, kind) the newest ``MAX_NOTABLE``
 are kept and older ones only counted (:meth:`Timeline.dropped`), so a log with millions of warnings
-cannot exhaust memory. Parsers may report an ordinary record without building an event
-(:meth:`Timeline.count_ordinary`, through ``ParseContext.counter``) when the full stream is not kept.
+cannot exhaust memory; the alarms among the records dropped so (``Event.alarm``) are counted by template
+in ``beyond_cap`` (bounded too), so that they still count as unexplained errors. Parsers may report an
+ordinary record without building an event (:meth:`Timeline.count_ordinary`, through
+``ParseContext.counter``) when the full stream is not kept.
 
 Local-time records (waagent 2.0-2.2.45, Event Viewer CSV/TXT) are converted with the VM's time zone
 once the whole bundle has been read (each record with the offset in force at its own time, so a
@@ -26,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import IO, Any
 
+from analyzer.log_templates import TemplateCounts
 from parsers.base import Event
 
 SPILL_EVENTS = 100_000
@@ -54,6 +57,7 @@ class Timeline:
         self._kept: dict[tuple[str, str], list[tuple[int, Event]]] = {}
         self._seq = 0
         self._dropped: dict[tuple[str, str], tuple[int, str]] = {}  # -> (count, path of one dropped event)
+        self.beyond_cap = TemplateCounts()  # alarms dropped by the cap, counted by template
         self.count = 0
         self.first: datetime | None = None
         self.last: datetime | None = None
@@ -126,6 +130,8 @@ class Timeline:
         cut = len(kept) - self.max_notable
         for _, e in kept[:cut]:
             self._count(e)
+            if e.alarm:
+                self.beyond_cap.add(e)
         n, path = self._dropped.get((source, kind), (0, kept[0][1].path))
         self._dropped[(source, kind)] = (n + cut, path)
         del kept[:cut]
@@ -211,6 +217,7 @@ class Timeline:
                 f.seek(0)
                 self._runs.append(f)
                 del chunk[:]
+        self.beyond_cap.resolve(self._to_utc)
         self.first = self._to_utc(*self._lo) if self._lo else None
         self.last = self._to_utc(*self._hi) if self._hi else None
 

@@ -1,10 +1,10 @@
 """The batch catalog: one SQLite file, written by the coordinator only (DESIGN.md 3.6).
 
 Content-addressed: ``reports`` holds one analysis per sha256 (with the analyzer version that made
-it), ``findings`` and ``facts`` hang off the sha256, and ``bundles`` has one row per attachment
-(unique on ticket and path) that copies the summary of the analysis of its content. Every result is
-written in one transaction in WAL mode, so a batch killed at any point resumes without losing or
-duplicating rows.
+it), ``findings``, ``facts`` and ``unexplained`` (one row per unexplained error template, in the report's
+order) hang off the sha256, and ``bundles`` has one row per attachment (unique on ticket and path) that
+copies the summary of the analysis of its content. Every result is written in one transaction in WAL mode,
+so a batch killed at any point resumes without losing or duplicating rows.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from analyzer.output_file import OutputError, create_private, open_output
 from analyzer.redact import Redactor
 
 SCHEMA_VERSION = "1"
-EXPORT_TABLES = ("bundles", "findings", "facts", "fleet_findings")
+EXPORT_TABLES = ("bundles", "findings", "facts", "fleet_findings", "unexplained")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -73,6 +73,22 @@ CREATE INDEX IF NOT EXISTS findings_sha256 ON findings (sha256);
 CREATE TABLE IF NOT EXISTS facts (sha256 TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS facts_sha256 ON facts (sha256);
 CREATE INDEX IF NOT EXISTS facts_name ON facts (name, value);
+CREATE TABLE IF NOT EXISTS unexplained (
+    sha256 TEXT NOT NULL,
+    rank INTEGER NOT NULL,
+    template TEXT NOT NULL,
+    level TEXT NOT NULL,
+    source TEXT,
+    count INTEGER NOT NULL,
+    first_seen TEXT,
+    last_seen TEXT,
+    minutes_to_backup INTEGER,
+    example_path TEXT,
+    example_line INTEGER,
+    example TEXT
+);
+CREATE INDEX IF NOT EXISTS unexplained_sha256 ON unexplained (sha256);
+CREATE INDEX IF NOT EXISTS unexplained_template ON unexplained (template);
 CREATE TABLE IF NOT EXISTS fleet_findings (
     id TEXT NOT NULL,
     tickets TEXT NOT NULL,
@@ -138,6 +154,7 @@ class Catalog:
         with self.transaction() as db:
             db.execute("DELETE FROM findings WHERE sha256 = ?", (sha256,))
             db.execute("DELETE FROM facts WHERE sha256 = ?", (sha256,))
+            db.execute("DELETE FROM unexplained WHERE sha256 = ?", (sha256,))
             db.execute(
                 "INSERT OR REPLACE INTO reports (sha256, analyzer_version, status, error, seconds, layout, os,"
                 " root_cause, verdict, day, analyzed_at, report_json, report_html)"
@@ -154,6 +171,12 @@ class Catalog:
                      for k, v in sorted((result.get("facts") or {}).items())]
             facts += [(sha256, ATTEMPT_FACT, t) for t in result.get("attempts", [])]
             db.executemany("INSERT INTO facts (sha256, name, value) VALUES (?, ?, ?)", facts)
+            db.executemany(
+                "INSERT INTO unexplained (sha256, rank, template, level, source, count, first_seen, last_seen,"
+                " minutes_to_backup, example_path, example_line, example) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(sha256, rank, _field(u["template"]), u["level"], u.get("source"), u["count"], u.get("first"),
+                  u.get("last"), u.get("minutes_to_backup"), _field(u["example"]["path"]), u["example"]["line"],
+                  _field(u["example"]["text"])) for rank, u in enumerate(result.get("unexplained", []), 1)])
             for att, size in attachments:
                 self._upsert_bundle(db, att, size, sha256, version)
 

@@ -108,6 +108,7 @@ def execute(location: str, memory_mb: int, want_html: bool) -> Result:
                  "first_seen": f["first_seen"], "last_seen": f["last_seen"], "fingerprint": f.get("fingerprint") or ""}
                 for f in d["findings"]
             ],
+            "unexplained": d["unexplained_errors"],
             "facts": dict(report.extras.get("facts", {})),
             "attempts": sorted({t for t in map(_utc, report.extras.get("backup_attempts", [])) if t}),
             "report": d,

@@ -77,12 +77,13 @@ def all_detectors() -> list[Detector]:
     return builtin + [d for d in plugin_detectors() if d.id not in ids]
 
 
-def run_detectors(analysis: Analysis,
-                  detectors: Iterable[Detector] | None = None) -> tuple[list[Finding], list[MissingEvidence]]:
-    """Run every detector over one analysis; the findings, and the evidence that was missing."""
+def run_detectors(analysis: Analysis, detectors: Iterable[Detector] | None = None,
+                  scope: Scope | None = None) -> tuple[list[Finding], list[MissingEvidence]]:
+    """Run every detector over one analysis (and its ``scope``, made here when not given); the findings, and
+    the evidence that was missing."""
     from analyzer.detectors.missing import missing_evidence
 
-    scope = Scope.of(analysis)
+    scope = scope or Scope.of(analysis)
     findings: list[Finding] = []
     not_evaluable: list[NotEvaluable] = []
     for d in all_detectors() if detectors is None else detectors:

@@ -200,6 +200,7 @@ class Detector:
             first_seen=iso(dated[0]) if dated else None,
             last_seen=iso(dated[-1]) if dated else None,
             texts=own if self.title else None,
+            explains=frozenset((h.path, h.line) for h in hits if h.line is not None),
         )
 
 

@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 from analyzer.escape import to_json_text
-from analyzer.model import Evidence, Finding, Message, RenderOptions, Report, SourceEntry
+from analyzer.model import Evidence, Finding, Message, RenderOptions, Report, SourceEntry, UnexplainedError
 from analyzer.report.wording import Wording
 
 #: the JSON Schema of :func:`to_json` output, shipped in the package
@@ -54,6 +54,7 @@ def to_dict(report: Report, lang: str = "en") -> dict[str, Any]:
         "redactions": report.redactions,
         "lang": w.lang,
         "extras": report.extras,
+        "unexplained_errors": [_unexplained(u, w) for u in report.unexplained],
     }
 
 
@@ -69,6 +70,11 @@ def _finding(f: Finding, w: Wording) -> dict[str, Any]:
     if f.texts:
         d["texts"] = f.texts
     return d
+
+
+def _unexplained(u: UnexplainedError, w: Wording) -> dict[str, Any]:
+    return {"template": u.template, "level": u.level, "source": u.source, "count": u.count, "first": u.first,
+            "last": u.last, "minutes_to_backup": u.minutes_to_backup, "example": _evidence(u.example, w)}
 
 
 def _evidence(e: Evidence, w: Wording) -> dict[str, Any]:

@@ -23,10 +23,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from analyzer.model import SEVERITIES, Report
 from analyzer.report.display import display
-from analyzer.report.terminal import ordered_findings
+from analyzer.report.terminal import backup_distance, ordered_findings
 from analyzer.report.wording import Wording
 
 _CSS = "report.css"
+UNEXPLAINED_ROWS = 25  # unexplained error templates shown (all are in the JSON report)
 _JS = "report.js"
 
 
@@ -75,6 +76,8 @@ def to_html(report: Report, lang: str = "en") -> str:
         source_counts={s: counts[s] for s in ("parsed", "skipped", "failed")},
         timeline=timeline_picture(report, findings),
         redaction_kinds=sorted(report.redactions.get("by_kind", {}).items()),
+        unexplained_rows=UNEXPLAINED_ROWS,
+        backup_distance=lambda minutes: backup_distance(w, minutes),
     )
 
 

@@ -12,7 +12,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from analyzer.model import BundleInfo, Evidence, Finding, Message, MissingEvidence, Report, SourceEntry, Verdict
+from analyzer.model import (
+    BundleInfo,
+    Evidence,
+    Finding,
+    Message,
+    MissingEvidence,
+    Report,
+    SourceEntry,
+    UnexplainedError,
+    Verdict,
+)
 
 
 class StoredReportError(ValueError):
@@ -37,6 +47,7 @@ def load_report(doc: str | bytes | dict[str, Any]) -> Report:
             timeline=dict(d["timeline"]),
             redactions=dict(d.get("redactions") or {"count": 0, "by_kind": {}}),
             extras=dict(d.get("extras") or {}),
+            unexplained=[_unexplained(u) for u in d.get("unexplained_errors") or []],
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise StoredReportError(f"not a bundle-analyzer JSON report: {type(exc).__name__}: {exc}") from exc
@@ -68,6 +79,16 @@ def _verdict(d: dict[str, Any]) -> Verdict:
     return Verdict(d["status"], d["root_cause"], messages)
 
 
+def _evidence(e: dict[str, Any]) -> Evidence:
+    return Evidence(e["path"], e["line"], e["ts"], e["text"] if e.get("message") is None else "",
+                    _message(e.get("message")))
+
+
+def _unexplained(d: dict[str, Any]) -> UnexplainedError:
+    return UnexplainedError(d["template"], d["level"], d["source"], int(d["count"]), d["first"], d["last"],
+                            _evidence(d["example"]), d.get("minutes_to_backup"))
+
+
 def _finding(d: dict[str, Any]) -> Finding:
     neutral = "notes" in d
     texts = d.get("texts") if neutral else {"title": d["title"], "meaning": d["explanation"],
@@ -75,8 +96,7 @@ def _finding(d: dict[str, Any]) -> Finding:
     return Finding(
         id=d["id"], severity=d["severity"], confidence=d["confidence"], seed_cause=d["seed_cause"],
         error_codes=list(d["error_codes"]),
-        evidence=[Evidence(e["path"], e["line"], e["ts"], e["text"] if e.get("message") is None else "",
-                           _message(e.get("message"))) for e in d["evidence"]],
+        evidence=[_evidence(e) for e in d["evidence"]],
         notes=[m for m in map(_message, d.get("notes") or []) if m is not None],
         records=int(d.get("records") or 0), live_records=int(d.get("live_records") or 0),
         first_seen=d["first_seen"], last_seen=d["last_seen"], root_cause=bool(d["root_cause"]),

@@ -26,6 +26,7 @@ from analyzer.report.wording import Wording
 _STYLE = {"critical": "bold red", "error": "red", "warning": "yellow", "info": "cyan"}
 _STATUS_STYLE = {"problems_found": "bold red", "healthy": "bold green", "inconclusive": "bold yellow"}
 EVIDENCE_LINES = 3  # strongest evidence lines shown per finding
+UNEXPLAINED_ROWS = 10  # unexplained error templates shown (all are in the JSON report)
 SOURCE_ROWS = 60
 PLAIN_WIDTH = 160
 #: default ``file``: resolved at each call, so a redirected ``sys.stdout`` (tests, wrappers) is honoured
@@ -62,6 +63,7 @@ def render_terminal(report: Report, lang: str = "en", quiet: bool = False, plain
     if not quiet:
         console.print(Text(display(w.summary(report.verdict), newlines=True)), soft_wrap=True)
         _findings(console, report, w)
+        _unexplained(console, report, w)
         _missing(console, report, w)
         _sources(console, report, w, console.is_terminal)
         _timing(console, report, w)
@@ -99,6 +101,40 @@ def _findings(console: Console, report: Report, w: Wording) -> None:
             console.print(Text("    " + w.label("more_evidence", n=len(f.evidence) - EVIDENCE_LINES), "dim"))
         for step in w.remediation(f)[:3]:
             console.print(Text("  -> " + display(step, 500)), soft_wrap=True)
+
+
+def _unexplained(console: Console, report: Report, w: Wording) -> None:
+    if not report.unexplained:
+        return
+    console.print(Text(f"\n{w.label('unexplained_errors')} ({len(report.unexplained)})", "bold underline"))
+    console.print(Text(w.label("unexplained_intro"), "dim"), soft_wrap=True)
+    for u in report.unexplained[:UNEXPLAINED_ROWS]:
+        head = Text.assemble(("\n" + display(w.severity(u.level), 40).upper(), _STYLE.get(u.level, "")), " ",
+                             (w.label("records_count", n=u.count), "bold"))
+        meta = [f"{w.label('first_seen')} {display(u.first or '-', 40)}"]
+        if u.last and u.last != u.first:
+            meta.append(f"{w.label('last_seen')} {display(u.last, 40)}")
+        if u.minutes_to_backup is not None:
+            meta.append(backup_distance(w, u.minutes_to_backup))
+        head.append("  " + "; ".join(meta), "dim")
+        console.print(head, soft_wrap=True)
+        console.print(Text.assemble(f"  {w.label('template')}: ", (display(u.template, 500), "bold")), soft_wrap=True)
+        ex = u.example
+        where = f"{display(ex.path, 200)}:{ex.line if ex.line is not None else '-'}"
+        console.print(Text.assemble(f"  {w.label('example')}: ", (where, "blue"), " ",
+                                    (display(ex.ts or "", 40), "dim"), " ", display(w.evidence(ex), 500)),
+                      soft_wrap=True)
+    if len(report.unexplained) > UNEXPLAINED_ROWS:
+        console.print(Text("  " + w.label("more_unexplained", n=len(report.unexplained) - UNEXPLAINED_ROWS), "dim"))
+
+
+def backup_distance(w: Wording, minutes: int) -> str:
+    """``12 min before the backup``, ``during the backup``, ``3 min after the backup``."""
+    if minutes < 0:
+        return w.label("backup_before", minutes=-minutes)
+    if minutes > 0:
+        return w.label("backup_after", minutes=minutes)
+    return w.label("backup_during")
 
 
 def _missing(console: Console, report: Report, w: Wording) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from analyzer.batch.catalog import Catalog
 from analyzer.batch.discovery import discover, ticket_of
 from analyzer.batch.runner import BatchOptions, BatchSummary, run_batch
 from analyzer.intake import Limits
@@ -25,6 +26,7 @@ from analyzer.report.stored import load_report
 from analyzer.report.wording import Wording
 from analyzer.version import __version__
 from tests.batch.bundles import bundle_files, write_folder, write_tar_gz, write_zip
+from tests.unexplained_bundles import OTHER, linux_bundle
 
 T0 = datetime(2024, 5, 30, 22, 0, tzinfo=UTC)
 CONTRACT_COLUMNS = {
@@ -259,3 +261,30 @@ def test_kill_minus_9_mid_batch_then_resume(tmp_path: Path) -> None:
     assert _rows(db, "SELECT COUNT(*) FROM reports")[0][0] == total
     assert _rows(db, "SELECT sha256, name, value FROM facts GROUP BY 1, 2, 3 HAVING COUNT(*) > 1") == []
     assert _rows(db, "SELECT sha256, id, fingerprint FROM findings GROUP BY 1, 2, 3 HAVING COUNT(*) > 1") == []
+
+
+def test_unexplained_errors_table(tmp_path: Path) -> None:
+    """One row per unexplained error template of each analysis, in the report's order, redacted, exported."""
+    root = tmp_path / "tickets"
+    secret = "CnryU2catalogSig"
+    linux_bundle(root / "T1" / "failing", "G4", other_failure=True,
+                 secret=f" https://acct.blob.core.windows.net/p/x.zip?sv=2020-08-04&sig={secret}")
+    linux_bundle(root / "T2" / "healthy", "G4")
+    db = tmp_path / "c.sqlite"
+    run_batch(root, db, BatchOptions(workers=1, timeout_s=120))
+    rows = _rows(db, "SELECT b.ticket, u.rank, u.template, u.level, u.count, u.first_seen, u.minutes_to_backup,"
+                     " u.example_path, u.example FROM unexplained u JOIN bundles b ON b.sha256 = u.sha256")
+    ((ticket, rank, template, level, n, first, minutes, path, example),) = rows
+    assert (ticket, rank, level, n, first, minutes, path) == ("T1", 1, "error", 1, "2024-06-10T02:20:00.000000Z",
+                                                             19, "var/log/waagent.log")
+    assert template == f"[{OTHER}] [ExtensionOperationError] Non-zero exit code: <num>, <path> -enable <url>"
+    assert "Non-zero exit code: 52" in str(example) and secret not in str(example)
+    assert _rows(db, "SELECT verdict FROM reports ORDER BY verdict") == [("healthy",), ("inconclusive",)]
+    catalog = Catalog(db)
+    try:
+        written = catalog.export("csv")
+    finally:
+        catalog.close()
+    csv_file = next(p for p in written if p.name.endswith(".unexplained.csv"))
+    text = csv_file.read_text(encoding="utf-8")
+    assert "ExtensionOperationError" in text and secret not in text

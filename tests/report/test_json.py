@@ -22,7 +22,7 @@ def test_schema_is_shipped_as_package_data() -> None:
 def test_sample_report_validates_with_the_contract_keys_then_the_documented_additions() -> None:
     doc = validated(sample_report())
     assert list(doc) == ["schema_version", "tool", "bundle", "verdict", "findings", "missing_evidence", "sources",
-                         "timeline", "redactions", "lang", "extras"]
+                         "timeline", "redactions", "lang", "extras", "unexplained_errors"]
     assert set(doc["findings"][0]) == {"id", "title", "severity", "confidence", "seed_cause", "error_codes",
                                        "explanation", "remediation", "evidence", "first_seen", "last_seen",
                                        "root_cause", "caused_by", "fingerprint",

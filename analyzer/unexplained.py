@@ -1,0 +1,140 @@
+"""Unexplained errors: the warnings and errors of the window that no finding explains, grouped and ranked.
+
+A VM whose agent logged errors that no detector knows is not healthy: those records are a lead. The
+candidates are the alarms (``Event.alarm``: warning and above, not marked routine or unrelated by their
+parser) of the logs (agent, extension and Windows event logs; not state files) inside the analysis window.
+A candidate is *explained* when it is a record a finding matched, at any severity (``Finding.explains``),
+or a stage of a backup run that succeeded (a transient warning of a run that went well). The others are
+grouped into templates (:mod:`analyzer.log_templates`) and ranked: those near the failing backup first
+(within an hour, then six hours), then by count.
+
+Records that the timeline dropped beyond its cap of notable events were never seen by detectors; they are
+counted by template as they were dropped (``Timeline.beyond_cap``) and judged like their template's
+records that detectors saw: explained when all of those were, unexplained otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from analyzer.detectors.scope import Scope
+from analyzer.log_templates import EXAMPLE_CHARS, Counted, Template, TemplateMiner, first_line, record_line
+from analyzer.model import Analysis, Evidence, Finding, UnexplainedError
+from analyzer.timeline import iso
+from parsers.base import Event
+
+#: parsers of logs whose alarms are candidates (the agents', the extensions' and the Windows event logs)
+LOG_PARSERS = frozenset({"waagent_log", "syslog", "vmsnapshot_log", "wa_app_agent_log", "vmsnapshot_windows_log",
+                         "evtx", "event_xml", "event_csv", "event_text"})
+MAX_TEMPLATES = 200
+NEAR_MINUTES = (60, 360)  # ranking tiers: within an hour of the failing backup, within six hours
+_LEVEL_RANK = {"warning": 0, "error": 1, "critical": 2}
+
+
+def candidate(e: Event) -> bool:
+    return e.alarm and e.source in LOG_PARSERS
+
+
+@dataclass
+class _Group:
+    template: Template
+    explained: int = 0
+    count: int = 0
+    level: str = "warning"
+    first: datetime | None = None
+    last: datetime | None = None
+    example: Event | Counted | None = None
+    nearest: int | None = None  # signed minutes to the failing backup of the record nearest to it
+
+    def take(self, level: str, first: datetime | None, last: datetime | None, n: int,
+             minutes: int | None, example: Event | Counted) -> None:
+        self.count += n
+        if _LEVEL_RANK.get(level, 0) > _LEVEL_RANK.get(self.level, 0):
+            self.level = level
+        if first is not None and (self.first is None or first < self.first):
+            self.first = first
+        if last is not None and (self.last is None or last > self.last):
+            self.last = last
+        closer = minutes is not None and (self.nearest is None or abs(minutes) <= abs(self.nearest))
+        if self.example is None or closer:
+            self.example = example
+            self.nearest = minutes if closer else self.nearest
+
+    def rank(self) -> tuple[int, int, int, str]:
+        near = abs(self.nearest) if self.nearest is not None else None
+        tier = len(NEAR_MINUTES) + 1 if near is None else next(
+            (i for i, limit in enumerate(NEAR_MINUTES) if near <= limit), len(NEAR_MINUTES))
+        return tier, -self.count, near if near is not None else 0, iso(self.first)
+
+
+def find_unexplained(analysis: Analysis, scope: Scope, findings: list[Finding]) -> list[UnexplainedError]:
+    """The unexplained errors of an analysis, the likeliest lead first."""
+    explained: set[tuple[str, int]] = set()
+    for f in findings:
+        explained |= f.explains
+    for run in scope.runs:
+        if run.ok:
+            explained.update((s.path, s.line) for s in run.steps if s.line is not None)
+    backup = _failing_backup(scope)
+    miner = TemplateMiner(max_templates=MAX_TEMPLATES)
+    groups: dict[int, _Group] = {}
+    for e in scope.events:
+        if not candidate(e) or not scope.in_window(e.ts):
+            continue
+        t = miner.add(record_line(e))
+        g = groups.setdefault(t.id, _Group(t))
+        if (e.path, e.line) in explained:
+            g.explained += 1
+        else:
+            g.take(e.level, e.ts, e.ts, 1, _minutes(e.ts, backup), e)
+    until = analysis.options.until
+    for c in analysis.timeline.beyond_cap:
+        if c.source not in LOG_PARSERS or (c.last is not None and not scope.in_window(c.last)) or (
+                until is not None and c.first is not None and c.first > until):
+            continue
+        t = miner.add(c.text)
+        g = groups.setdefault(t.id, _Group(t))
+        if g.explained and not g.count:
+            continue  # every record of this template that detectors saw is explained
+        g.take(c.level, c.first, c.last, c.records, _minutes(c.last, backup), c)
+    found = sorted((g for g in groups.values() if g.count), key=_Group.rank)
+    return [_error(g, scope.last_run is not None) for g in found]
+
+
+def _failing_backup(scope: Scope) -> tuple[datetime, datetime] | None:
+    """The time span of the backup the bundle is about (the newest run), else the end of the evidence: what
+    the ranking measures closeness to."""
+    run = scope.last_run
+    if run is not None:
+        return run.ts, run.end_ts
+    return (scope.end, scope.end) if scope.end is not None else None
+
+
+def _minutes(ts: datetime | None, backup: tuple[datetime, datetime] | None) -> int | None:
+    if ts is None or backup is None:
+        return None
+    start, end = backup
+    if ts < start:
+        return -round((start - ts).total_seconds() / 60) or -1
+    if ts > end:
+        return round((ts - end).total_seconds() / 60) or 1
+    return 0
+
+
+def _error(g: _Group, backup: bool) -> UnexplainedError:
+    ex = g.example
+    assert ex is not None
+    if isinstance(ex, Counted):
+        example = Evidence(ex.path, ex.line, iso(ex.last) or None, _cut(ex.example))
+        source = ex.source
+    else:
+        example = Evidence(ex.path, ex.line, iso(ex.ts) or None, _cut(first_line(ex.message)))
+        source = ex.source
+    return UnexplainedError(template=_cut(g.template.text), level=g.level, source=source, count=g.count,
+                            first=iso(g.first) or None, last=iso(g.last) or None, example=example,
+                            minutes_to_backup=g.nearest if backup else None)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 3] + "..."

@@ -1,0 +1,172 @@
+"""Unexplained errors (analyzer.unexplained): which records are candidates, what explains them, the ranking,
+the records beyond the timeline's cap, and the verdict rule (only sign -> inconclusive, never healthy)."""
+
+from __future__ import annotations
+
+from itertools import count
+
+from analyzer.detectors import run_detectors
+from analyzer.detectors.scope import Scope
+from analyzer.diagnosis import diagnose
+from analyzer.model import Analysis, Options, SourceEntry, UnexplainedError, Verdict
+from analyzer.report.wording import Wording
+from analyzer.timeline import Timeline
+from analyzer.unexplained import find_unexplained
+from parsers.base import Event
+from tests.detectors.helpers import analysis, attempt, ev, success
+
+CUSTOM_SCRIPT = ("Event: name=Microsoft.Azure.Extensions.CustomScript, op=Install, message=[ExtensionError] "
+                 "Non-zero exit code: {n}, bin/custom-script-shim install, duration=0")
+WS = "Error fetching the goal state: [HTTP Failed] GET http://168.63.129.16/machine/?comp=goalstate -- timed out"
+DAY = 24 * 60
+_lines = count(100)
+
+
+def line_ev(minutes: float, kind: str, message: str, level: str = "info", **kw: object) -> Event:
+    """An event with a line of its own (records are told apart by path and line)."""
+    return ev(minutes, kind, message, level, line=next(_lines), **kw)  # type: ignore[arg-type]
+
+
+def healthy_runs(days: int = 3) -> list[Event]:
+    """A successful backup at 02:00 every day up to today's (minute 0)."""
+    out: list[Event] = []
+    for d in range(days - 1, -1, -1):
+        out += [attempt(-d * DAY, line=next(_lines)), success(-d * DAY + 5)]
+    return out
+
+
+def judge(a: Analysis) -> tuple[Verdict, list[UnexplainedError]]:
+    scope = Scope.of(a)
+    findings, missing = run_detectors(a, scope=scope)
+    found = find_unexplained(a, scope, findings)
+    return diagnose(findings, missing, a, found), found
+
+
+def test_an_error_no_finding_explains_makes_a_healthy_vm_inconclusive() -> None:
+    verdict, found = judge(analysis([*healthy_runs(), line_ev(-30, "extension.install.failed",
+                                                              CUSTOM_SCRIPT.format(n=1), "error",
+                                                              extension="Microsoft.Azure.Extensions.CustomScript")]))
+    assert verdict.status == "inconclusive" and verdict.root_cause is None
+    assert [m.key for m in verdict.summary] == ["verdict.unexplained", "verdict.unexplained_next"]
+    (u,) = found
+    assert u.template == CUSTOM_SCRIPT.format(n="<num>").replace("duration=0", "duration=<num>")
+    assert (u.count, u.level, u.minutes_to_backup) == (1, "error", -30)
+    assert u.example.text == CUSTOM_SCRIPT.format(n=1) and u.example.ts == "2024-06-10T01:30:00.000000Z"
+    text = Wording("en").summary(verdict)
+    assert "no finding explains 1 warning or error record" in text and "1 template" in text
+    assert "nevysvětluje 1 záznam" in Wording("cs").summary(verdict)
+
+
+def test_the_same_template_counts_every_record() -> None:
+    events = [line_ev(-300 + 7 * i, "log", CUSTOM_SCRIPT.format(n=i), "error") for i in range(12)]
+    verdict, found = judge(analysis([*healthy_runs(), *events]))
+    (u,) = found
+    assert (u.count, u.first, u.last) == (12, "2024-06-09T21:00:00.000000Z", "2024-06-09T22:17:00.000000Z")
+    assert "12 warning or error records" in Wording("en").summary(verdict)
+    assert "12 záznamů" in Wording("cs").summary(verdict)
+
+
+def test_records_a_finding_matched_are_explained_at_any_severity() -> None:
+    recovered = [line_ev(-50, "wireserver.error", WS, "error"), line_ev(-45, "wireserver.recovered",
+                                                                       "recovered from previous errors")]
+    verdict, found = judge(analysis([*recovered, *healthy_runs()]))
+    assert found == [] and verdict.status == "healthy"  # WIRESERVER_UNREACHABLE at info explains it
+
+
+def test_routine_unrelated_state_and_old_records_are_not_candidates() -> None:
+    events = [
+        line_ev(-20, "log", "Dropped events for Extension: X; Details:", "warning", routine=True),
+        line_ev(-21, "windows.event", "The Spooler service terminated", "error", source="evtx", path="System.evtx",
+                unrelated=True),
+        line_ev(-22, "extension.status", "CustomScript status error", "error", source="extension_state",
+                path="status/0.status"),
+        line_ev(-10 * DAY, "log", CUSTOM_SCRIPT.format(n=2), "error"),  # long before the window
+        line_ev(-23, "log", "Starting the extension", "info"),
+    ]
+    verdict, found = judge(analysis([*events, *healthy_runs()]))
+    assert found == [] and verdict.status == "healthy"
+
+
+def test_a_transient_warning_of_a_run_that_succeeded_is_explained() -> None:
+    missing = line_ev(1, "extension.status", r"Status file C:\Packages\Plugins\...\12.status is not available yet",
+                      "warning", extension="Microsoft.Azure.RecoveryServices.VMSnapshot", status="missing", seq=12)
+    verdict, found = judge(analysis([*healthy_runs(), missing]))
+    assert found == [] and verdict.status == "healthy"
+
+
+def test_nearest_to_the_failing_backup_first_then_by_count() -> None:
+    far = [line_ev(-20 * 60 + i, "log", f"Alpha failure number {i} in the cgroup", "warning") for i in range(30)]
+    three_hours = [line_ev(-180 + i, "log", f"Gamma failure {i} reading the disk", "error") for i in range(5)]
+    near = [line_ev(-30 + i, "log", f"Delta failure {i} in the socket", "warning") for i in range(10)]
+    after = [line_ev(5, "log", "Beta failure 1 sending status", "error")]
+    failing = [attempt(-DAY, line=next(_lines)), success(-DAY + 5), attempt(0, line=next(_lines))]
+    _, found = judge(analysis([*far, *three_hours, *near, *after, *failing]))
+    assert [(u.template.split()[0], u.count, u.minutes_to_backup) for u in found] == [
+        ("Delta", 10, -21), ("Beta", 1, 5), ("Gamma", 5, -176), ("Alpha", 30, -1171)]
+
+
+def test_without_a_backup_run_the_distance_is_not_claimed() -> None:
+    _, found = judge(analysis([line_ev(-5, "log", "Something odd happened 3 times", "warning"),
+                               line_ev(0, "agent.heartbeat", "[HEARTBEAT]")]))
+    (u,) = found
+    assert u.minutes_to_backup is None
+
+
+def _capped(events: list[Event], max_notable: int) -> Analysis:
+    tl = Timeline(max_notable=max_notable)
+    for e in events:
+        tl.add(e)
+    tl.finalize(None)
+    return Analysis([], tl, [SourceEntry("var/log/waagent.log", "waagent_log", "parsed", len(events))],
+                    {"waagent_log": ["var/log/waagent.log"], "agent_log": ["var/log/waagent.log"]}, [], "linux",
+                    "linux-flat", Options())
+
+
+def test_records_beyond_the_timeline_cap_still_count() -> None:
+    flood = [line_ev(-600 + i, "log", CUSTOM_SCRIPT.format(n=i), "error") for i in range(500)]
+    a = _capped([*healthy_runs(), *flood], max_notable=20)
+    assert sum(n for _, _, n, _ in a.timeline.dropped()) == 480
+    verdict, found = judge(a)
+    (u,) = found
+    assert (u.count, u.first, u.last) == (500, "2024-06-09T16:00:00.000000Z", "2024-06-10T00:19:00.000000Z")
+    assert verdict.status == "inconclusive"
+
+
+def test_records_beyond_the_cap_are_explained_like_their_template() -> None:
+    flood = [line_ev(-600 + i, "wireserver.error", WS.replace("timed out", f"timed out after {i} s"), "error")
+             for i in range(500)]
+    a = _capped([*flood, line_ev(-90, "wireserver.recovered", "recovered from previous errors"), *healthy_runs()],
+                max_notable=20)
+    verdict, found = judge(a)
+    assert found == [] and verdict.status == "healthy"
+
+
+def test_with_a_problem_the_verdict_stays_and_mentions_them() -> None:
+    events = [attempt(0, line=next(_lines)), line_ev(1, "dhcp.error", "[DhcpError] Failed to receive dhcp response",
+                                                     "error"),
+              line_ev(2, "log", CUSTOM_SCRIPT.format(n=3), "error"), line_ev(90, "agent.heartbeat", "[HEARTBEAT]")]
+    verdict, found = judge(analysis(events))
+    assert verdict.status == "problems_found" and verdict.root_cause == "DHCP_FAILURE" and len(found) == 1
+    assert verdict.summary[-1].key == "verdict.also_unexplained"
+    assert "Also 1 template of warnings or errors (1 record)" in Wording("en").summary(verdict)
+
+
+def test_without_an_agent_log_the_reason_comes_first() -> None:
+    events = [line_ev(-5, "log", CUSTOM_SCRIPT.format(n=4), "error", source="vmsnapshot_log", path="extension.log")]
+    verdict, found = judge(analysis(events, present=("vmsnapshot_log",)))
+    assert verdict.status == "inconclusive" and len(found) == 1
+    assert [m.key for m in verdict.summary] == ["verdict.inconclusive", "verdict.also_unexplained"]
+
+
+def test_no_candidate_no_change() -> None:
+    verdict, found = judge(analysis(healthy_runs()))
+    assert found == [] and verdict.status == "healthy"
+
+
+def test_cost_is_linear_and_memory_bounded_on_distinct_messages() -> None:
+    words = ["alpha", "beta", "gamma", "delta", "kappa", "sigma"]
+    events = [line_ev(-300 + i / 100, "log", " ".join(f"{words[(i >> k) % 6]}{words[(i * 7 >> k) % 6]}"
+                                                       for k in range(3 + i % 7)), "warning") for i in range(20_000)]
+    _, found = judge(analysis([*events, *healthy_runs()]))
+    assert 1 < len(found) <= 201  # bounded by the template limit and the catch-all
+    assert sum(u.count for u in found) == 20_000

@@ -1,0 +1,50 @@
+"""The red-herring rule on whole bundles: routine warnings (written by the real agents on healthy runs, per the
+reference) never make a healthy VM inconclusive, in any agent generation or Windows log format; another
+extension's failure does, as an unexplained error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analyzer.api import analyze
+from tests.conftest import ROOT
+from tests.unexplained_bundles import OTHER, linux_bundle, windows_bundle
+
+
+@pytest.mark.parametrize("gen", ["G1", "G2", "G3", "G4"])
+def test_routine_linux_warnings_leave_a_healthy_vm_healthy(tmp_path: Path, gen: str) -> None:
+    report = analyze(linux_bundle(tmp_path, gen))
+    assert report.unexplained == []
+    # agents that write G1-G3 are below the supported minimum: that finding, never "inconclusive"
+    expected = {"G4": ("healthy", [])}.get(gen, ("problems_found", [("AGENT_OUTDATED", "warning")]))
+    assert (report.verdict.status, [(f.id, f.severity) for f in report.findings if f.severity != "info"]) == expected
+
+
+@pytest.mark.parametrize("fmt", ["A", "B"])
+def test_routine_windows_warnings_leave_a_healthy_vm_healthy(tmp_path: Path, fmt: str) -> None:
+    report = analyze(windows_bundle(tmp_path, fmt))
+    assert report.unexplained == [] and report.verdict.status == "healthy"
+
+
+@pytest.mark.parametrize("gen", ["G1", "G2", "G3", "G4"])
+def test_another_extensions_failure_is_an_unexplained_error(tmp_path: Path, gen: str) -> None:
+    report = analyze(linux_bundle(tmp_path, gen, other_failure=True))
+    if gen == "G4":
+        assert report.verdict.status == "inconclusive" and report.verdict.root_cause is None
+    else:  # the outdated agent is a finding; the failure is still listed, and said in the summary
+        assert report.verdict.root_cause == "AGENT_OUTDATED"
+        assert report.verdict.summary[-1].key == "verdict.also_unexplained"
+    (u,) = report.unexplained
+    failure = "[ExtensionOperationError] Non-zero exit code: <num>, <path> -enable"
+    assert u.template == (f"[{OTHER}] {failure}" if gen == "G4"
+                          else f"Event: name={OTHER}, op=Enable, message={failure}, duration=<num>")
+    assert u.count == 1 and u.level == "error" and u.minutes_to_backup == 19  # after today's backup ended
+    assert u.example.path == "var/log/waagent.log" and "Non-zero exit code: 52" in u.example.text
+
+
+@pytest.mark.parametrize("sample", sorted(p.name for p in (ROOT / "samples").iterdir() if "healthy" in p.name))
+def test_healthy_samples_have_no_unexplained_error(sample: str) -> None:
+    report = analyze(ROOT / "samples" / sample)
+    assert report.unexplained == [] and report.verdict.status == "healthy"
