@@ -258,6 +258,10 @@ AGENT: tuple[Sig, ...] = (
     # the telemetry collector drops extension events it cannot send (too old, too big, malformed); the
     # extension itself is not affected
     Sig(GENERIC_KIND, ("Dropped events for Extension",), attrs={"routine": True}),
+    # the environment thread, periodically: no dhclient process to watch (systemd-networkd, NetworkManager's own
+    # DHCP), and moving the udev persistent-net rules aside; the agent's own end-to-end tests ignore both
+    Sig(GENERIC_KIND, ("Dhcp client is not running",), attrs={"routine": True}),
+    Sig(GENERIC_KIND, ("Move rules file",), r"^Move rules file \S*persistent\S*\.rules to ", attrs={"routine": True}),
 )
 
 SYSTEM: tuple[Sig, ...] = (

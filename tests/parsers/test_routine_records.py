@@ -14,15 +14,20 @@ VMS = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
     # G4 and G3 (the telemetry collector exists from 2.2.4x), the syslog copy of the G4 record
     f"2024-06-10T03:17:12.418734Z WARNING ExtHandler ExtHandler Dropped events for Extension: {VMS}; Details:",
     f"2020-04-22T04:21:25.227517Z WARNING ExtHandler Dropped events for Extension: {VMS}; Details:",
+    # the environment thread: no dhclient to watch, udev rules moved aside (G4, G2)
+    "2024-06-10T03:17:12.418734Z WARNING EnvHandler ExtHandler Dhcp client is not running.",
+    "2019/06/10 03:17:12.418734 WARNING ExtHandler Move rules file 70-persistent-net.rules to "
+    "/var/lib/waagent/70-persistent-net.rules",
 ])
 def test_linux_agent_routine_warnings(line: str) -> None:
     for parser, text, path in (("waagent_log", line, "var/log/waagent.log"),
                                ("syslog", f"Jun 10 03:17:12 vm1 python3[1036]: {line}", "var/log/syslog")):
         (e,), _ = run(parser, (text + "\n\tEvent too old (2 events)\n").encode(), path)
         assert e.level == "warning" and e.attrs.get("routine") is True and not e.alarm
-    (other,), _ = run("waagent_log", line.replace("Dropped events for Extension", "Failed to send events for "
-                                                  "Extension").encode(), "var/log/waagent.log")
-    assert other.alarm
+    other = line.replace("Dropped events for", "Failed to send events for").replace("Dhcp client is not running",
+                         "Dhcp client is not responding").replace("Move rules file", "Failed to move rules file")
+    (e,), _ = run("waagent_log", other.encode(), "var/log/waagent.log")
+    assert e.alarm
 
 
 @pytest.mark.parametrize("text", [
