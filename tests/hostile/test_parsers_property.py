@@ -16,11 +16,10 @@ from hypothesis import strategies as st
 
 from parsers import get_parser, parser_names
 from parsers.base import ParseContext
-from tests.conftest import REFDATA
+from tests.conftest import REFDATA, reference_files
 
 PARSERS = parser_names()
-SAMPLES = sorted(p for p in REFDATA.rglob("*") if p.is_file() and p.suffix not in (".md",)
-                 and "LICENSE" not in p.name and p.stat().st_size < 2_000_000)
+SAMPLES = reference_files(lambda p: p.suffix != ".md" and "LICENSE" not in p.name and p.stat().st_size < 2_000_000)
 
 
 def run_parser(name: str, data: bytes, path: str = "var/log/x") -> ParseContext:

@@ -3,6 +3,8 @@ and nothing secret in any output (facts, events, problems) — reference/secrets
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from analyzer.sources import recognize_content, recognize_path
@@ -48,7 +50,7 @@ MINE = {"wire_xml", "agent_state", "extension_state", "collector_results", "waag
         "dhcp_lease", "host_info"}
 
 
-def test_every_linux_sample_has_a_place() -> None:
+def test_every_linux_sample_has_a_place(refdata: Path) -> None:
     on_disk = {str(p.relative_to(LINUX)) for p in LINUX.rglob("*") if p.is_file()}
     assert on_disk - NOT_STATE == set(PLACES)
 

@@ -15,13 +15,12 @@ from analyzer.api import analyze
 from analyzer.model import Evidence, Report, say
 from analyzer.report.html import to_html
 from analyzer.report.terminal import ordered_findings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require_chromium
 from tests.report.builders import finding, sample_report, title_of, validated
 from tests.report.bundles import XSS_LINE, XSS_NAME, xss_bundle
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "report"
 # registered before any page script through the DevTools protocol, so the page's CSP does not apply to it
 CSP_LISTENER = ("window.__csp = []; document.addEventListener('securitypolicyviolation', function (e) {"
@@ -34,10 +33,9 @@ PAYLOAD = ('<img src=x onerror="document.body.setAttribute(\'data-pwned\',1);ale
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (CI does)")
+    chromium = require_chromium()
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM),
+        b = p.chromium.launch(executable_path=str(chromium),
                               args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         yield b
         b.close()
