@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from functools import partial
 from typing import BinaryIO
 
-from analyzer.clock import offset_from_readings, offset_from_twins, resolve_facts
+from analyzer.clock import judge_leases, offset_from_readings, offset_from_twins, resolve_facts
 from analyzer.intake import IntakeError, Member, open_bundle
 from analyzer.model import Analysis, BundleInfo, Options, Report, SourceEntry, say
 from analyzer.sources import Recognized, detect_layout, recognize_content, recognize_path, source_os
@@ -67,6 +67,7 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
             facts.append(measured)
     timeline.finalize(_utc_offset(facts, timeline.latest_local()))
     resolve_facts(facts, timeline.zone)
+    judge_leases(facts, timeline.last)  # the bundle's collection time: the newest time it records
     for source, kind, n, member_path in timeline.dropped():
         problems.append(Problem(member_path, None, f"{n} older {kind} events of {source} were counted but not kept "
                                                    f"(at most {timeline.max_notable} per kind)"))
@@ -92,7 +93,7 @@ def _parse_member(member: Member, timeline: Timeline, facts: list[Fact], problem
             return SourceEntry(member.path, None, "skipped", note=say("source.unrecognized")), None
     counter = None if timeline.keep_all else partial(timeline.count_ordinary, rec.parser)
     span_counter = None if timeline.keep_all else partial(timeline.count_span, rec.parser)
-    ctx = ParseContext(member.path, rec.parser, counter, span_counter)
+    ctx = ParseContext(member.path, rec.parser, counter, span_counter, max_line=options.limits.max_line)
     n = 0
     try:
         parser = get_parser(rec.parser)

@@ -2,6 +2,8 @@
 
 :func:`resolve_facts` turns every local (naive) fact time into aware UTC with the bundle's zone, as the
 timeline does for events, so that a fact read from an Event Viewer CSV row compares with everything else.
+:func:`judge_leases` decides whether a DHCP lease had expired when the bundle was collected (the newest
+time the bundle records), never by the wall clock of the analysis.
 
 The offset is measured from the same Windows event exported twice, once in UTC and once in local
 time, and from the clock read twice, once in each (``date`` and ``date --utc``, :func:`offset_from_readings`).
@@ -96,6 +98,21 @@ def offset_from_readings(facts: Iterable[Fact]) -> Fact | None:
                             f"local clock reading {v['wall']} {v.get('zone', '')} beside a UTC reading "
                             f"{u.isoformat()}: local = UTC {minutes:+d} min")
     return None
+
+
+def judge_leases(facts: Iterable[Fact], collected: datetime | None) -> None:
+    """Set ``expired`` of every ``dhcp.lease`` fact whose parser left it open: its ``expire`` time before
+    the bundle's collection time. Without a dated record in the bundle it stays None (unknown)."""
+    for f in facts:
+        value = f.value
+        if f.name != "dhcp.lease" or not isinstance(value, dict) or value.get("expired") is not None:
+            continue
+        try:
+            expire = datetime.fromisoformat(str(value.get("expire") or "").replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if collected is not None:
+            f.value = {**value, "expired": (expire if expire.tzinfo else expire.replace(tzinfo=UTC)) < collected}
 
 
 def resolve_facts(facts: Iterable[Fact], zone: tzinfo | timedelta | None) -> None:

@@ -33,6 +33,8 @@ LEVELS = ("debug", "verbose", "info", "warning", "error", "critical")
 
 #: kind of an ordinary record that no detector looks for (kept for the full timeline export).
 GENERIC_KIND = "log"
+#: bytes of one line handed to a parser by default; the pipeline passes ``Limits.max_line`` (ParseContext)
+MAX_LINE = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -97,9 +99,10 @@ class ParseContext:
 
     def __init__(self, path: str, source: str = "",
                  counter: Callable[[datetime | None, bool], None] | None = None,
-                 span_counter: SpanCounter | None = None) -> None:
+                 span_counter: SpanCounter | None = None, max_line: int = MAX_LINE) -> None:
         self.path = path
         self.source = source
+        self.max_line = max_line  # bytes of one line a parser reads at most (Limits.max_line); the rest is cut
         self.facts: list[Fact] = []
         self.problems: list[Problem] = []
         self.counter = counter  # takes (ts, local) of ordinary records that are only counted

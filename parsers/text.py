@@ -2,8 +2,8 @@
 
 Windows logs arrive as UTF-16LE with a BOM (``FF FE``), sometimes without one; Linux logs are UTF-8
 or ASCII with backslash escapes. Invalid bytes never raise: they decode to U+FFFD. Lines longer than
-``MAX_LINE`` bytes are cut (the rest of the line is skipped) and reported once per member, which also
-bounds the input any regular expression sees.
+the context's ``max_line`` (``Limits.max_line``, 64 KiB by default) are cut (the rest of the line is
+skipped) and reported once per member, which also bounds the input any regular expression sees.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ import io
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from parsers.base import ParseContext
-
-MAX_LINE = 64 * 1024
+from parsers.base import MAX_LINE, ParseContext
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -52,13 +50,15 @@ def head_text(head: bytes) -> str:
 
 
 def iter_lines(
-    stream: BinaryIO, ctx: ParseContext | None = None, max_line: int = MAX_LINE
+    stream: BinaryIO, ctx: ParseContext | None = None, max_line: int | None = None
 ) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)`` with line ends stripped; 1-based numbers.
 
-    The encoding is sniffed from the first bytes. Over-long lines are truncated to ``max_line``
-    and counted as one problem per member.
+    The encoding is sniffed from the first bytes. Over-long lines are truncated to ``max_line`` (default:
+    the context's, which the pipeline sets from ``Limits.max_line``) and counted as one problem per member.
     """
+    if max_line is None:
+        max_line = ctx.max_line if ctx is not None else MAX_LINE
     buffered = stream if isinstance(stream, io.BufferedIOBase) and hasattr(stream, "peek") else None
     reader: BinaryIO = buffered if buffered is not None else io.BufferedReader(_RawAdapter(stream))
     head = reader.peek(4096)[:4096]  # type: ignore[attr-defined]

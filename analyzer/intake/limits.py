@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from parsers.base import MAX_LINE
+
 GiB = 1024**3
 MiB = 1024**2
 
@@ -24,7 +26,7 @@ class Limits:
     ratio_floor: int = 1 * MiB
     max_members: int = 100_000  # entries over the whole bundle, nested included
     max_depth: int = 3  # archives inside archives (security.md section 3.7)
-    max_line: int = 64 * 1024  # bytes of one text line handed to a parser
+    max_line: int = MAX_LINE  # bytes of one text line handed to a parser (ParseContext.max_line)
     max_meta_bytes: int = 1 * MiB  # one tar GNU long name or PAX header; a 7z header
     max_name: int = 4096  # characters of one member name
     max_seconds: float | None = None  # wall time to read the bundle; checked on every read (None = no limit)

@@ -27,7 +27,7 @@ from typing import BinaryIO
 from parsers.base import Event, ParseContext, Parser
 from parsers.linux_agent import _block_scan
 from parsers.linux_agent._record import AgentEvents, OffsetVotes, Record, add_continuation, fold_g0, parse_record
-from parsers.text import MAX_LINE, head_text, iter_lines, read_blocks, replay, sniff_encoding
+from parsers.text import head_text, iter_lines, read_blocks, replay, sniff_encoding
 
 BLOCK = 4 * 1024 * 1024
 #: members smaller than this are read line by line (no scanner to build, same result)
@@ -134,13 +134,15 @@ def parse_lines(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
 
 
 def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scanner,
-                 block_size: int = BLOCK, max_line: int = MAX_LINE) -> Iterator[Event]:
-    """The block path: same output as :func:`parse_lines` when ordinary records are counted (``ctx.counter``)."""
+                 block_size: int = BLOCK, max_line: int | None = None) -> Iterator[Event]:
+    """The block path: same output as :func:`parse_lines` when ordinary records are counted (``ctx.counter``);
+    lines are cut at ``max_line`` (default: the context's, ``Limits.max_line``)."""
+    max_line = max_line or ctx.max_line
     reader = Reader(ctx)
     base = 0  # lines before the current block
     truncated = 0
     first = True
-    for data in read_blocks(stream, block_size):
+    for data in read_blocks(stream, block_size, max_line):
         block = data
         if first:
             first = False

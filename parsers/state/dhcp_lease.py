@@ -13,8 +13,10 @@
 * SUSE wicked (``/var/lib/wicked/lease-eth0-dhcp-ipv4.xml``): address, acquisition time and lease time
   (its option 245 layout is unverified: any element named after 245 or an ``option`` with code 245).
 
-Each lease gives a ``dhcp.lease`` fact; ``expired`` compares ``expire`` with the time of parsing, as
-the agent does, and ``expire`` is kept so that a detector can compare it with the bundle's own dates.
+Each lease gives a ``dhcp.lease`` fact with its ``expire`` time. Whether it had expired is a question
+about the bundle's collection time, which a parser of one member cannot know: ``expired`` is False for
+``expire never`` and None otherwise, and the pipeline judges it once the bundle is read
+(:func:`analyzer.clock.judge_leases`); the wall clock of the analysis never decides it.
 """
 
 from __future__ import annotations
@@ -87,8 +89,7 @@ def decode_245(value: str) -> str | None:
 
 def _lease(interface: str | None, option_245: str | None, expire: datetime | None, never: bool,
            fixed_address: str | None) -> dict[str, Any]:
-    expired = False if never else (expire < datetime.now(UTC) if expire is not None else None)
-    return {"interface": interface, "option_245": option_245, "expired": expired,
+    return {"interface": interface, "option_245": option_245, "expired": False if never else None,
             "expire": expire.isoformat().replace("+00:00", "Z") if expire else None, "fixed_address": fixed_address}
 
 

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from intake_fixtures import files, problems, read_all, seven_zip, tar_bytes, write, zip_bytes
 
+from analyzer.api import parse_bundle
 from analyzer.intake import IntakeError, LimitExceeded, Limits, open_bundle
 from analyzer.intake.limits import BudgetExhausted
+from analyzer.model import Options
 
 MiB = 1 << 20
 
@@ -108,3 +110,20 @@ def test_tar_metadata_header_cap(tmp_path: Path) -> None:
         tf.addfile(info, io.BytesIO(b""))
     with pytest.raises(IntakeError, match="max_meta_bytes=1024"):
         read_all(write(tmp_path / "long.tgz", buf.getvalue()), Limits(max_meta_bytes=1024))
+
+
+@pytest.mark.parametrize("member", ["var/log/waagent.log", "var/log/syslog", "etc/waagent.conf",
+                                    "var/log/azure/Microsoft.Azure.RecoveryServices.VMSnapshotLinux/extension.log",
+                                    "WindowsAzure/Logs/WaAppAgent.log", "bcdr.reg", "System-events.txt"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_max_line_reaches_every_line_parser(tmp_path: Path, member: str, encoding: str) -> None:
+    """Limits.max_line is the cut of every line-based parser (through the parse context), in any encoding."""
+    path = tmp_path / "b" / member
+    path.parent.mkdir(parents=True)
+    long_line = "2024-06-10T02:00:00.000000Z INFO ExtHandler " + "x" * 3000
+    path.write_bytes(f"{long_line}\nsecond line\n".encode(encoding))
+    cut = [p for s in parse_bundle(tmp_path / "b", Options(limits=Limits(max_line=1024)))[0].sources
+           for p in s.problems if "longer than 1024 bytes" in p]
+    assert len(cut) == 1, (member, encoding)
+    default = parse_bundle(tmp_path / "b", Options())[0].sources
+    assert not [p for s in default for p in s.problems if "longer than" in p]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 
+from analyzer.api import parse_bundle
 from parsers.state.dhcp_lease import decode_245, sniff
 from tests.parsers.linux_helpers import LINUX, one, run_as
 from tests.parsers.windows_helpers import facts
@@ -18,8 +22,8 @@ def test_dhclient_sample_three_leases() -> None:
     leases = facts(ctx, "dhcp.lease")
     assert [(x["option_245"], x["expired"], x["expire"]) for x in leases] == [
         (WIRESERVER, False, None),  # expire 0 never;
-        (WIRESERVER, True, "2015-06-16T16:58:54Z"),
-        (WIRESERVER, False, "2152-07-23T23:27:10Z")]
+        (WIRESERVER, None, "2015-06-16T16:58:54Z"),  # judged against the bundle's collection time, later
+        (WIRESERVER, None, "2152-07-23T23:27:10Z")]
     assert {(x["interface"], x["fixed_address"]) for x in leases} == {("eth0", "10.0.1.4")}
     assert [f.line for f in ctx.facts] == [1, 20, 38]
 
@@ -31,7 +35,7 @@ def test_quoted_octal_245_and_epoch_expiry() -> None:
             b'  expire epoch 1434473934; # Tue Jun 16 16:58:54 2015\n}\n')
     _, ctx = run_as(text, "var/lib/dhclient/dhclient-eth0.leases")
     assert not ctx.problems
-    assert one(ctx, "dhcp.lease") == {"interface": "eth0", "option_245": WIRESERVER, "expired": True,
+    assert one(ctx, "dhcp.lease") == {"interface": "eth0", "option_245": WIRESERVER, "expired": None,
                                       "expire": "2015-06-16T16:58:54Z", "fixed_address": "10.1.0.4"}
 
 
@@ -64,7 +68,7 @@ def test_wicked_lease_xml() -> None:
             b"    <acquired>1528366013</acquired>\n    <lease-time>3600</lease-time>\n  </ipv4:dhcp>\n</lease>\n")
     _, ctx = run_as(text, "var/lib/wicked/lease-eth0-dhcp-ipv4.xml")
     assert not ctx.problems
-    assert one(ctx, "dhcp.lease") == {"interface": "eth0", "option_245": None, "expired": True,
+    assert one(ctx, "dhcp.lease") == {"interface": "eth0", "option_245": None, "expired": None,
                                       "expire": "2018-06-07T11:06:53Z", "fixed_address": "10.0.0.4"}
 
 
@@ -93,3 +97,25 @@ def test_sniff() -> None:
     assert sniff("x", (DHCP / "dhclient.eth0.leases.sample").read_bytes())
     assert sniff("x", (DHCP / "systemd-networkd-lease.sample").read_bytes())
     assert not sniff("x", (LINUX / "config" / "waagent.conf.sample").read_bytes()[:4096])
+
+
+@pytest.mark.parametrize(("expire", "newest_record", "expired"), [
+    ("2030/01/01 00:00:00", "2031-01-01T00:00:00Z", True),  # expired at collection, though not yet today
+    ("2020/01/01 00:00:00", "2019-12-31T23:00:00Z", False),  # valid at collection, though long gone today
+    ("2020/01/01 00:00:00", None, None),  # a bundle with no dated record: unknown
+])
+@pytest.mark.parametrize("form", ["dhclient", "epoch"])
+def test_expiry_is_judged_against_the_bundles_collection_time(tmp_path: Path, expire: str, newest_record: str | None,
+                                                               expired: bool | None, form: str) -> None:
+    when = datetime.strptime(expire, "%Y/%m/%d %H:%M:%S").replace(tzinfo=UTC)
+    line = f"expire 3 {expire};" if form == "dhclient" else f"expire epoch {int(when.timestamp())};"
+    lease = tmp_path / "b" / "var" / "lib" / "dhcp" / "dhclient.eth0.leases"
+    lease.parent.mkdir(parents=True)
+    lease.write_text(f'lease {{\n  interface "eth0";\n  {line}\n}}\n')
+    if newest_record is not None:
+        log = tmp_path / "b" / "var" / "log" / "waagent.log"
+        log.parent.mkdir(parents=True)
+        log.write_text(f"{newest_record[:-1]}.000000Z INFO ExtHandler ExtHandler Agent WALinuxAgent-2.9.1.1 "
+                       "is running as the goal state agent\n")
+    analysis, _ = parse_bundle(tmp_path / "b")
+    assert [f.value["expired"] for f in analysis.facts if f.name == "dhcp.lease"] == [expired]
