@@ -127,3 +127,13 @@ def test_max_line_reaches_every_line_parser(tmp_path: Path, member: str, encodin
     assert len(cut) == 1, (member, encoding)
     default = parse_bundle(tmp_path / "b", Options())[0].sources
     assert not [p for s in default for p in s.problems if "longer than" in p]
+
+
+def test_max_line_reaches_the_block_scan_of_large_agent_logs(tmp_path: Path) -> None:
+    record = "2024-06-10T02:00:00.000000Z INFO ExtHandler ExtHandler ProcessExtensionsGoalState started\n"
+    path = tmp_path / "b" / "var" / "log" / "waagent.log"
+    path.parent.mkdir(parents=True)
+    path.write_text(record * 20000 + "2024-06-10T03:00:00.000000Z INFO Daemon " + "y" * 3000 + "\n" + record)
+    assert path.stat().st_size > 1 << 20  # the block path
+    sources = parse_bundle(tmp_path / "b", Options(limits=Limits(max_line=1024)))[0].sources
+    assert [p for s in sources for p in s.problems] == ["1 line(s) longer than 1024 bytes were truncated"]

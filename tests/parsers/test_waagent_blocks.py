@@ -21,7 +21,7 @@ from analyzer.api import analyze
 from analyzer.model import Options
 from analyzer.report import to_dict
 from bench import bench_large_bundle, bench_parse_waagent
-from parsers.base import ParseContext
+from parsers.base import MAX_LINE, ParseContext
 from parsers.linux_agent import _block_scan, _record, waagent_log
 from parsers.linux_agent._signatures import AGENT, Sig, SignatureTable
 from tests.conftest import REFDATA, ROOT
@@ -32,7 +32,7 @@ VMS = "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9218.0]"
 
 
 def _output(data: bytes, blocks: bool, engine: str = "re", size: int = waagent_log.BLOCK,
-            max_line: int = waagent_log.MAX_LINE) -> tuple[Any, ...]:
+            max_line: int = MAX_LINE) -> tuple[Any, ...]:
     """Everything the parser reports, counts per hour included (through the per-record counter)."""
     counted: list[tuple[datetime | None, bool]] = []
     ctx = ParseContext("var/log/waagent.log", "waagent_log", lambda ts, local: counted.append((ts, local)))
@@ -54,7 +54,7 @@ def _output(data: bytes, blocks: bool, engine: str = "re", size: int = waagent_l
             sorted(hours.items(), key=str), len(counted), min(times, default=None), max(times, default=None))
 
 
-def assert_same(data: bytes, sizes: tuple[int, ...] = SIZES, max_line: int = waagent_log.MAX_LINE) -> None:
+def assert_same(data: bytes, sizes: tuple[int, ...] = SIZES, max_line: int = MAX_LINE) -> None:
     reference = _output(data, False, max_line=max_line)
     for engine in ENGINES:
         for size in sizes:
