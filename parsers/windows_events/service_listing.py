@@ -29,6 +29,7 @@ the parser yields no events.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -42,12 +43,18 @@ VSS_WRITER_STATES = (
     "FAILED_AT_FREEZE", "FAILED_AT_THAW", "FAILED_AT_POST_SNAPSHOT", "FAILED_AT_BACKUP_COMPLETE",
     "FAILED_AT_PRE_RESTORE", "FAILED_AT_POST_RESTORE", "FAILED_AT_BACKUPSHUTDOWN",
 )
-# vssadmin in English, German and French; the fields may have lost their indentation in a paste
-_WRITER = re.compile(r"^\s*(?:Writer name|Verfassername|Nom de l[’']enregistreur)\s*:\s*'(?P<name>.*)'\s*$", re.I)
-_WRITER_KEYS = {"writer id": "writer id", "verfasserkennung": "writer id", "id de l'enregistreur": "writer id",
-                "state": "state", "status": "state", "état": "state",
-                "last error": "last error", "letzter fehler": "last error", "dernière erreur": "last error"}
-_WRITER_FIELD = re.compile(r"^\s*(?P<key>[^\W\d][^:]{1,40}?)\s*:\s*(?P<value>.*?)\s*$")
+# vssadmin in any language: the writer's name is the one quoted value ("Writer name: 'System Writer'",
+# "Nom du rédacteur : '...'"), the state the one in brackets ("State: [1] Stable", "État : [8] Échec"), the ids
+# GUIDs; the field after the state is the last error. Pasted fields may have lost their indentation.
+_WRITER = re.compile(r"^\s*[^\W\d][^:'{\[]{0,40}?\s*:\s*'(?P<name>[^']*)'\s*$")
+_WRITER_FIELD = re.compile(r"^\s*(?P<key>[^\W\d][^:]{0,40}?)\s*:\s*(?P<value>.*?)\s*$")
+_WRITER_STATE = re.compile(r"^\[(?P<n>\d+)\]\s*(?P<text>.*)$")
+_GUID = re.compile(r"^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$", re.I)
+#: "No error" as vssadmin prints it in the languages seen in tickets; otherwise the most common last error of the
+#: stable writers of the listing is taken as that phrase (every stable writer usually shows it)
+_NO_ERROR = re.compile(r"^(?:No error|Kein Fehler|Aucune erreur|Sin errores?|Nessun errore|Nenhum erro|Geen fout|"
+                       r"Žádná chyba|Brak błędu|Нет ошибок|エラーなし|没有错误|無錯誤|오류 없음)$", re.I)
+_FIELD = re.compile(r"^\s*(?P<key>[^\W\d][^:]{1,40}?)\s*:\s*(?P<value>.*?)\s*$")
 _WRITER_STATE = re.compile(r"^\[(?P<n>\d+)\]\s*(?P<text>.*)$")
 _NO_ERROR = re.compile(r"^(?:No error|Kein Fehler|Aucune erreur)$", re.I)
 _FIELD = re.compile(r"^\s*(?P<key>SERVICE_NAME|DISPLAY_NAME|STATE|START_TYPE|Name|ServiceName|DisplayName|Status"
@@ -83,14 +90,20 @@ class _Listing:
             else:
                 self.ctx.problem(f"unknown start type {start!r} for {name}", line)
 
-    def writer(self, w: dict[str, Any], line: int) -> None:
-        state = _WRITER_STATE.match(w.get("state", ""))
-        n = int(state.group("n")) if state else None
-        self.ctx.fact("vss.writer", {
-            "name": w["name"], "state": n,
-            "state_text": VSS_WRITER_STATES[n] if n is not None and n < len(VSS_WRITER_STATES) else w.get("state", ""),
-            "last_error": "No error" if _NO_ERROR.match(w.get("last error", "")) else w.get("last error", ""),
-            "writer_id": w.get("writer id", "")}, line=line)
+    def writers(self, found: list[tuple[dict[str, Any], int]]) -> None:
+        """``vss.writer`` facts; ``last_error`` is "No error" for the phrase that means it in the listing's
+        language."""
+        stable = Counter(w.get("last error", "") for w, _ in found if w.get("state") == 1)
+        common = stable.most_common(1)[0] if stable else ("", 0)
+        for w, line in found:
+            n = w.get("state")
+            error = w.get("last error", "")
+            if _NO_ERROR.match(error) or (error and common[1] >= 2 and error == common[0]):
+                error = "No error"
+            self.ctx.fact("vss.writer", {
+                "name": w["name"], "state": n,
+                "state_text": VSS_WRITER_STATES[n] if n is not None and n < len(VSS_WRITER_STATES) else "",
+                "last_error": error, "writer_id": w.get("writer id", "")}, line=line)
 
 
 _KEYS = {"service_name": "name", "name": "name", "servicename": "name", "state": "state", "status": "state",
@@ -103,22 +116,17 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     fields: dict[str, str] = {}
     fields_line = 0
     fields_source = ""
-    writer: dict[str, Any] | None = None
-    writer_line = 0
+    writers: list[tuple[dict[str, Any], int]] = []
     header: tuple[int, str] | None = None
     columns: list[tuple[str | None, int, int]] = []
     recognized = 0
     for number, text in iter_lines(stream, ctx):
-        if m := _WRITER.match(text):
-            if writer is not None:
-                listing.writer(writer, writer_line)
-            writer, writer_line = {"name": m.group("name")}, number
+        if (m := _WRITER.match(text)) and not _FIELD.match(text):
+            writers.append(({"name": m.group("name")}, number))
             recognized += 1
             continue
-        if writer is not None and (m := _WRITER_FIELD.match(text)) and \
-                (key := _WRITER_KEYS.get(m.group("key").lower())) and \
-                (key != "state" or _WRITER_STATE.match(m.group("value"))):
-            writer[key] = m.group("value")
+        if writers and not fields and not columns and (m := _WRITER_FIELD.match(text)) and _writer_field(
+                writers[-1][0], m.group("value")):
             continue
         if m := _FIELD.match(text):
             key = _KEYS[m.group("key").lower()]
@@ -142,13 +150,27 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         header = (number, text)
         if not text.strip():
             columns = []
-    if writer is not None:
-        listing.writer(writer, writer_line)
+    listing.writers(writers)
     if fields:
         listing.service(fields, fields_line, fields_source)
     if not recognized:
         ctx.problem("no service or VSS writer listing recognized")
     yield from ()
+
+
+def _writer_field(writer: dict[str, Any], value: str) -> bool:
+    """Take a field of the writer being read by the shape of its value; False when it is none of its fields."""
+    if state := _WRITER_STATE.match(value):
+        if "state" in writer:
+            return False
+        writer["state"] = int(state.group("n"))
+    elif _GUID.match(value):
+        writer["instance id" if "writer id" in writer else "writer id"] = value
+    elif "state" in writer and "last error" not in writer:
+        writer["last error"] = value
+    else:
+        return False
+    return True
 
 
 def _columns(header: str, dashes: str) -> list[tuple[str | None, int, int]]:
@@ -171,13 +193,13 @@ def _row(text: str, columns: list[tuple[str | None, int, int]]) -> dict[str, str
 
 
 _SNIFF = re.compile(
-    r"^\s*SERVICE_NAME: |^\s*(?:Writer name|Verfassername|Nom de l[’']enregistreur)\s*:\s*'"
+    r"^\s*SERVICE_NAME: |^\s*[^\W\d][^:'{\[\n]{0,40}?\s*:\s*'[^'\n]*'\s*\n(?:.*\n){0,3}?.*:\s*\[\d+\]"
     r"|^\s*(?:Status|Name|State)\s+(?:Name|Status|StartType|StartMode|State|DisplayName)\b.*\n\s*-{2,}\s+-{2,}"
     r"|^\s*Name\s*:\s*\S.*\n(?:.*\n){0,20}?\s*(?:Status|StartType|State|StartMode)\s*:", re.M | re.I)
 
 
 def sniff(path: str, head: bytes) -> bool:
-    """sc output, vssadmin writers (English, German, French), a Get-Service / Get-CimInstance table (header
+    """sc output, vssadmin writers (any language), a Get-Service / Get-CimInstance table (header
     over dashes) or Format-List record, with or without the prompt that ran it."""
     return bool(_SNIFF.search(head_text(head)))
 

@@ -133,3 +133,50 @@ def test_pasted_listings_of_any_name(tmp_path, shape: str, encoding: str) -> Non
     else:
         starts = [f for f in facts(ctx, "service.start_type") if f["service"] == "IaaSVmProvider"]  # type: ignore[index]
         assert starts and all(f["start"] == 4 for f in starts)  # type: ignore[index]
+
+
+# vssadmin in other languages: name, state and last error are told by the shape of their values
+_LANGS = {  # (writer-name key, id key, state key, last-error key, failed-state text, its error, "no error")
+    "fr": ("Nom du rédacteur", "ID du rédacteur", "État", "Dernière erreur", "Échec", "Délai d'attente dépassé",
+           "Aucune erreur"),
+    "es": ("Nombre del escritor", "Id. del escritor", "Estado", "Último error", "Error", "Tiempo de espera agotado",
+           "Sin error"),
+    "ja": ("ライター名", "ライター ID", "状態", "最後のエラー", "失敗", "タイムアウト", "エラーなし"),
+    "sv": ("Skrivarnamn", "Skrivar-ID", "Tillstånd", "Senaste fel", "Misslyckades", "Tidsgränsen överskreds",
+           "Inget fel"),  # a phrase the parser does not know: the stable writers tell it
+}
+
+
+def _vssadmin(lang: str, failed: bool, indent: str = "   ") -> str:
+    name, wid, state, last, bad, error, ok = _LANGS[lang]
+    rows = [("Task Scheduler Writer", "{d61d61c8-d73a-4eee-8cdd-f6f9786b7124}", "[1] Stable", ok),
+            ("SqlServerWriter", "{a65faa63-5ea8-4ebc-9dbd-a0c4db26912a}",
+             f"[9] {bad}" if failed else "[1] Stable", error if failed else ok),
+            ("System Writer", "{e8132975-6f93-4464-a53e-1050253ae220}", "[1] Stable", ok)]
+    return "C:\\>vssadmin list writers\n\n" + "\n".join(
+        f"{name} : '{n}'\n{indent}{wid} : {i}\n{indent}{state} : {s}\n{indent}{last} : {e}\n" for n, i, s, e in rows)
+
+
+@pytest.mark.parametrize("lang", _LANGS)
+@pytest.mark.parametrize("indent", ["   ", ""])
+def test_vssadmin_in_any_language(lang: str, indent: str) -> None:
+    for failed in (True, False):
+        data = utf16(_vssadmin(lang, failed, indent))
+        assert get_parser("service_listing").sniff("paste.txt", data[:4096])
+        _, ctx = run("service_listing", data, "paste.txt")
+        writers = {w["name"]: (w["state"], w["last_error"]) for w in facts(ctx, "vss.writer")}  # type: ignore[index]
+        assert writers["Task Scheduler Writer"] == (1, "No error") and writers["System Writer"] == (1, "No error")
+        assert writers["SqlServerWriter"] == ((9, _LANGS[lang][5]) if failed else (1, "No error"))
+
+
+@pytest.mark.parametrize("lang", _LANGS)
+def test_vssadmin_pasted_alone_gives_the_writer_finding_or_none(tmp_path, lang: str) -> None:  # type: ignore[no-untyped-def]
+    from analyzer.api import analyze
+    from analyzer.model import severity_rank
+
+    for failed in (True, False):
+        path = tmp_path / f"writers-{failed}.txt"
+        path.write_text(_vssadmin(lang, failed), encoding="utf-8")
+        report = analyze(path)
+        problems = {f.id for f in report.findings if severity_rank(f.severity) >= severity_rank("warning")}
+        assert problems == ({"VSS_WRITER_FAILED"} if failed else set()), (lang, failed)
