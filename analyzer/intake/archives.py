@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from analyzer.escape import escape_name
-from analyzer.intake import zipsafe
+from analyzer.intake import tarsafe, zipsafe
 from analyzer.intake.limits import BudgetExhausted, IntakeError, LimitExceeded, Limits
 from analyzer.intake.members import Member, Sink
 from analyzer.intake.paths import normalize_path, refusal
@@ -191,23 +191,6 @@ def _strip_suffix(path: str, kind: str) -> str:
 
 # --- tar -------------------------------------------------------------------------------------------
 
-def _tarinfo_class(limits: Limits) -> type[tarfile.TarInfo]:
-    """A TarInfo that refuses huge GNU long-name / PAX headers before reading them, and negative sizes."""
-
-    class SafeTarInfo(tarfile.TarInfo):
-        def _proc_member(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
-            if self.size < 0 or self.offset_data < 0:
-                raise IntakeError(f"tar header with a negative size or offset at byte {self.offset}")
-            meta = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
-                    tarfile.SOLARIS_XHDTYPE)
-            if self.type in meta and self.size > limits.max_meta_bytes:
-                raise LimitExceeded(f"tar header metadata (long name or PAX) of {self.size} bytes exceeds "
-                                    f"max_meta_bytes={limits.max_meta_bytes}")
-            return super()._proc_member(tf)  # type: ignore[misc]
-
-    return SafeTarInfo
-
-
 def _tar_refusal(ti: tarfile.TarInfo) -> str | None:
     if ti.issym():
         return f"symbolic link to {ti.linkname!r} refused: links are never followed"
@@ -223,9 +206,12 @@ def _tar_refusal(ti: tarfile.TarInfo) -> str | None:
 def _tar(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: BinaryIO, depth: int,
          top: bool) -> Iterator[Member]:
     read = 0
+    notes = tarsafe.Notes()
     try:
-        tf = tarfile.open(fileobj=stream, mode="r|", tarinfo=_tarinfo_class(w.limits))
-    except DECODE_ERRORS as exc:
+        tf = tarfile.open(fileobj=stream, mode="r|", tarinfo=tarsafe.tarinfo_class(w.limits, notes))
+    except BudgetExhausted:
+        raise
+    except (IntakeError, *DECODE_ERRORS) as exc:
         raise IntakeError(f"{path}: not a readable tar archive ({exc})") from None
     with tf:
         try:
@@ -257,7 +243,7 @@ def _tar(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
                             yield from _content(w, member_path, member_path, entry_origin, entry, ti.size,
                                                 depth + 1, top=False)
                 ti = tf.next() if nxt is False else nxt  # type: ignore[assignment]
-            _check_tail(tf, read)
+            _check_tail(tf, read, notes)
         except BudgetExhausted:
             raise
         except (IntakeError, *DECODE_ERRORS) as exc:
@@ -265,6 +251,10 @@ def _tar(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
             if top and read == 0:
                 raise IntakeError(msg) from None
             w.bundle.problem(path, msg)
+        finally:
+            if notes.global_headers:
+                w.bundle.problem(path, f"{notes.global_headers} PAX global header(s) not applied: they would rename "
+                                       "or resize every later member (the members were read with their own headers)")
 
 
 @contextmanager
@@ -282,8 +272,11 @@ def _spooled(w: _Walk, path: str, stream: BinaryIO) -> Iterator[BinaryIO | None]
         yield f
 
 
-def _check_tail(tf: tarfile.TarFile, read: int) -> None:
-    """tarfile ends silently at a bad header after the first: anything but zeros after the end is damage."""
+def _check_tail(tf: tarfile.TarFile, read: int, notes: tarsafe.Notes) -> None:
+    """tarfile ends silently at a bad or cut header after the first: that header, or anything but zeros after
+    the end, is damage."""
+    if notes.last_header_error:
+        raise IntakeError(f"{notes.last_header_error} after entry {read}")
     fileobj = tf.fileobj
     while chunk := fileobj.read(1 << 16):  # type: ignore[union-attr]
         if chunk.count(0) != len(chunk):
@@ -362,7 +355,7 @@ def _7z(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Binar
     with ExitStack() as stack:
         f = _seekable(stream, stack)
         try:
-            arc = sevenzip.open_archive(f, w.limits.max_meta_bytes)
+            arc = sevenzip.open_archive(f, w.limits.max_meta_bytes, w.limits.max_members - w.budget.members)
         except sevenzip.SevenZipRefused as exc:
             raise IntakeError(f"{path}: {exc}") from None
         stack.callback(arc.close)

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import py7zr
-from py7zr.archiveinfo import HeaderStreamsInfo
+from py7zr.archiveinfo import HeaderStreamsInfo, PackInfo, StreamsInfo, read_uint64
 from py7zr.compressor import get_methods_names
 from py7zr.helpers import get_sanitized_output_path
 from py7zr.io import Py7zIO, WriterFactory
+from py7zr.properties import PROPERTY
 
 from analyzer.intake.limits import IntakeError
 from analyzer.intake.streams import Budget, SliceReader
@@ -29,6 +30,8 @@ from analyzer.intake.zipsafe import ENCRYPTED
 
 _MAGIC = b"7z\xbc\xaf\x27\x1c"
 _ENCODED_HEADER = 0x17
+DECODED_HEADER_FACTOR = 4  # a decoded header may be this many times max_meta_bytes (names of ~50,000 files)
+MAX_FOLDERS = 16_384  # compressed blocks; a non-solid archive has one per file
 _ALLOWED = {"lzma2", "lzma", "bzip2", "deflate", "delta", "copy", "bcj", "arm", "armt", "ia64", "ppc", "sparc"}
 
 
@@ -52,8 +55,11 @@ def method_refusal(coders_lists: list[list[dict]]) -> str | None:
     return None
 
 
-def check_header(f: BinaryIO, max_header: int) -> None:
-    """Refuse an encoded header whose coders are not allowed, before py7zr decodes it."""
+def check_header(f: BinaryIO, max_header: int, max_entries: int) -> None:
+    """Refuse a header that py7zr should not parse: an encoded header whose coders are not allowed (before py7zr
+    decodes it), one that decodes to more than ``DECODED_HEADER_FACTOR * max_header`` bytes, or one declaring more
+    than ``max_entries`` entries or :data:`MAX_FOLDERS` folders (py7zr builds an object for each before anything
+    can count them: a 500-byte archive declaring two million entries took 900 MB)."""
     f.seek(0)
     sig = f.read(32)
     if len(sig) < 32 or sig[:6] != _MAGIC:
@@ -67,15 +73,67 @@ def check_header(f: BinaryIO, max_header: int) -> None:
     head = f.read(size)
     if len(head) < size:
         raise SevenZipRefused("7z archive truncated: its header is missing")
-    if head[:1] == bytes([_ENCODED_HEADER]):
-        try:
+    try:
+        if head[:1] == bytes([_ENCODED_HEADER]):
             streams = HeaderStreamsInfo.retrieve(io.BytesIO(head[1:]))
-            coders = [folder.coders for folder in streams.unpackinfo.folders]
-        except Exception as exc:  # noqa: BLE001 - any failure of py7zr's parser means a corrupt header
-            raise SevenZipRefused(f"corrupt 7z header ({type(exc).__name__})") from None
-        reason = method_refusal(coders)
-        if reason:
-            raise SevenZipRefused(reason)
+            reason = method_refusal([folder.coders for folder in streams.unpackinfo.folders])
+            if reason:
+                raise SevenZipRefused(reason)
+            head = _decoded_header(f, streams, DECODED_HEADER_FACTOR * max_header)
+        folders, entries = _census(head)
+    except SevenZipRefused:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of py7zr's parser means a corrupt header
+        raise SevenZipRefused(f"corrupt 7z header ({type(exc).__name__}: {exc})") from None
+    if folders > MAX_FOLDERS:
+        raise SevenZipRefused(f"7z header declares {folders} folders, more than {MAX_FOLDERS} (repack it solid, or "
+                              "as zip)")
+    if entries > max_entries:
+        raise SevenZipRefused(f"7z header declares {entries} entries, more than max_members allows ({max_entries})")
+
+
+def _decoded_header(f: BinaryIO, streams: HeaderStreamsInfo, cap: int) -> bytes:
+    """The header behind an encoded header, decoded with the allowed coders, refused beyond ``cap`` bytes."""
+    sizes = [folder.unpacksizes[-1] for folder in streams.unpackinfo.folders]
+    if not streams.packinfo.packsizes or not sizes or sum(sizes) > cap or min(sizes) < 0:
+        raise SevenZipRefused(f"7z header decodes to {sum(sizes)} bytes, more than {cap} (or none)")
+    out = bytearray()
+    start = 32 + streams.packinfo.packpos
+    for folder, size, packed in zip(streams.unpackinfo.folders, sizes, streams.packinfo.packsizes, strict=False):
+        f.seek(start)
+        decompressor = folder.get_decompressor(packed)
+        data = bytearray()
+        while len(data) < size:
+            before = (len(data), decompressor.consumed)
+            data += decompressor.decompress(f, max_length=size - len(data))
+            if (len(data), decompressor.consumed) == before:
+                raise SevenZipRefused("7z header truncated or corrupt")
+        out += data
+        start += packed
+    return bytes(out)
+
+
+def _census(head: bytes) -> tuple[int, int]:
+    """(folders, entries) a plain 7z header declares, read before py7zr builds objects for them."""
+    buf = io.BytesIO(head)
+    if buf.read(1) != PROPERTY.HEADER:
+        raise SevenZipRefused("corrupt 7z header (no header record)")
+    folders = 0
+    pid = buf.read(1)
+    if pid == PROPERTY.MAIN_STREAMS_INFO:
+        start = buf.tell()
+        pid = buf.read(1)
+        if pid == PROPERTY.PACK_INFO:
+            PackInfo.retrieve(buf)  # at most 65,536 pack streams (py7zr's own cap)
+            pid = buf.read(1)
+        if pid == PROPERTY.UNPACK_INFO and buf.read(1) == PROPERTY.FOLDER:
+            folders = read_uint64(buf)
+            if folders > MAX_FOLDERS:
+                return folders, 0
+        buf.seek(start)
+        StreamsInfo.retrieve(buf)
+        pid = buf.read(1)
+    return folders, read_uint64(buf) if pid == PROPERTY.FILES_INFO else 0
 
 
 @dataclass
@@ -144,8 +202,8 @@ class _Factory(WriterFactory):
         return _Writer(self._s, entry)
 
 
-def open_archive(f: BinaryIO, max_header: int) -> py7zr.SevenZipFile:
-    check_header(f, max_header)
+def open_archive(f: BinaryIO, max_header: int, max_entries: int) -> py7zr.SevenZipFile:
+    check_header(f, max_header, max_entries)
     f.seek(0)
     try:
         arc = py7zr.SevenZipFile(f, mode="r")

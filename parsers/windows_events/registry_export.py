@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 import pyparsing as pp
 
 from parsers.base import Event, ParseContext, Parser
-from parsers.text import head_text, iter_lines
+from parsers.text import MAX_LINE, head_text, iter_lines
 from parsers.windows_events._records import start_type
 
 # --- grammar -----------------------------------------------------------------------------------
@@ -50,8 +50,12 @@ VALUE_LINE = (_NAME("name") + pp.Suppress("=")
 # possessive runs and a run-start lookbehind keep this linear: the plain form backtracked cubically (a line
 # of 4000 spaces took 98 s); the only difference is that an empty value name no longer matches
 REG_QUERY_VALUE = re.compile(r"^ {2,}+(?P<name>.*?)(?<! ) {2,}+(?P<type>REG_[A-Z_]+)(?: {2,}(?P<data>.*))?$")
+# the lines regedit writes most (a string, dword or hex value; only \\ and \" escaped) are read without the grammar
+_PLAIN_VALUE = re.compile(r'(?:"((?:[^"\\]|\\[\\"])*+)"|(@))=(?:"((?:[^"\\]|\\[\\"])*+)"|dword:([0-9a-fA-F]{1,8})'
+                          r"|hex(?:\(([0-9a-fA-F]{1,8})\))?:[ \t]*+"
+                          r"((?:[0-9a-fA-F]{1,2}(?:[ \t]*+,[ \t]*+[0-9a-fA-F]{1,2})*+)?))[ \t]*+", re.I)
+_UNESCAPE = re.compile(r'\\([\\"])')
 _HIVE = re.compile(r"^(HKEY_[A-Z_]+|HKLM|HKCU|HKCR|HKU)(\\|$)", re.I)
-MAX_LOGICAL_LINES = 2000
 MAX_PROBLEMS = 50
 
 # --- keys of interest ----------------------------------------------------------------------------
@@ -66,7 +70,7 @@ def _signed(n: int) -> int:
     return n - (1 << 32) if n >= 1 << 31 else n
 
 
-def decode_value(tokens: pp.ParseResults, ansi: bool) -> Any:
+def decode_value(tokens: pp.ParseResults | dict[str, Any], ansi: bool) -> Any:
     """The data of a parsed value line: str, int (dword, qword), list (multi_sz) or hex string (binary)."""
     if "string" in tokens:
         return tokens["string"]
@@ -94,38 +98,60 @@ def _reg_query_data(kind: str, data: str) -> Any:
     return data
 
 
-def _open_string(text: str) -> bool:
-    """True when ``text`` ends inside a double-quoted string (a REG_SZ holding a newline)."""
-    inside = escaped = False
-    for ch in text:
-        if escaped:
-            escaped = False
-        elif ch == "\\" and inside:
-            escaped = True
-        elif ch == '"':
-            inside = not inside
-    return inside
+class _Quotes:
+    """Whether the text fed so far ends inside a double-quoted string (a REG_SZ holding a newline); fed piece by
+    piece, so joining a value's lines costs their length once, not once per line."""
+
+    def __init__(self) -> None:
+        self.inside = self.escaped = False
+
+    def feed(self, text: str) -> None:
+        if not self.inside and '"' not in text:
+            return
+        for ch in text:
+            if self.escaped:
+                self.escaped = False
+            elif ch == "\\" and self.inside:
+                self.escaped = True
+            elif ch == '"':
+                self.inside = not self.inside
 
 
-def logical_lines(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
-    """Join backslash continuations and strings that run over several lines; keep the first line number."""
-    start, parts = 0, []
+def logical_lines(lines: Iterator[tuple[int, str]],
+                  max_chars: int = MAX_LINE) -> Iterator[tuple[int, str, bool]]:
+    """Join backslash continuations and strings that run over several lines; keep the first line number.
+
+    Yields (first line, text, cut): a logical line longer than ``max_chars`` is cut there (``cut`` is true) and
+    its further lines are only followed to find where it ends, so a value continued over a million lines costs
+    linear time and bounded memory."""
+    parts: list[str] = []
+    start = size = lines_joined = 0
+    tail = ""  # the end of the logical line so far: does it end with a continuation backslash?
+    quotes = _Quotes()
     for number, text in lines:
-        if not parts:
-            start = number
-            parts.append(text)
-        elif parts[-1].endswith("\\") and not _open_string("".join(parts)):
-            parts[-1] = parts[-1][:-1]
-            parts.append(text.lstrip())
+        if not lines_joined:
+            start, size, parts, tail, quotes = number, 0, [], "", _Quotes()
+            piece = text
+        elif tail.endswith("\\") and not quotes.inside:
+            tail = tail[:-1]
+            if parts and size <= max_chars:
+                parts[-1] = parts[-1][:-1]
+                size -= 1
+            piece = text.lstrip()
         else:
-            parts.append("\n" + text)
-        joined = "".join(parts)
-        if len(parts) < MAX_LOGICAL_LINES and (joined.rstrip().endswith("\\") or _open_string(joined)):
+            piece = "\n" + text
+        lines_joined += 1
+        quotes.feed(piece)
+        tail = (tail + piece)[-256:]
+        if size < max_chars:
+            parts.append(piece[: max_chars - size])
+        size += len(piece)
+        if tail.rstrip().endswith("\\") or quotes.inside:
             continue
-        yield start, joined
-        parts = []
-    if parts:
-        yield start, "".join(parts)
+        yield start, "".join(parts), size > max_chars
+        lines_joined = 0
+    if lines_joined:
+        yield start, "".join(parts), size > max_chars
 
 
 class _Facts:
@@ -169,14 +195,33 @@ class _Facts:
                           text=f"TimeZoneInformation {'ActiveTimeBias' if 'activetimebias' in tz else 'Bias'}={bias}")
 
 
+def _plain_value(line: str) -> dict[str, Any] | None:
+    """The tokens the grammar would give for a plain string or dword value line; ``None`` for any other line."""
+    m = _PLAIN_VALUE.fullmatch(line)
+    if m is None:
+        return None
+    name = "@" if m.group(2) else _UNESCAPE.sub(r"\1", m.group(1))
+    if m.group(3) is not None:
+        return {"name": name, "string": _UNESCAPE.sub(r"\1", m.group(3))}
+    if m.group(4) is not None:
+        return {"name": name, "dword": m.group(4)}
+    hexbytes = [b.strip() for b in m.group(6).split(",")] if m.group(6) else []
+    return {"name": name, "hex": hexbytes, **({"type": m.group(5)} if m.group(5) else {})}
+
+
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     facts = _Facts(ctx)
     path = ""
     ansi = False
     problems = 0
-    for number, text in logical_lines(iter_lines(stream, ctx)):
+    for number, text, cut in logical_lines(iter_lines(stream, ctx)):
         stripped = text.strip()
         if not stripped or stripped.startswith(";"):
+            continue
+        if cut:
+            problems += 1
+            if problems <= MAX_PROBLEMS:
+                ctx.problem(f"a value continued beyond {MAX_LINE} characters: cut, not read", number)
             continue
         if stripped.startswith(("Windows Registry Editor", "REGEDIT4")):
             ansi = stripped.startswith("REGEDIT4")
@@ -196,7 +241,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
                 name = "" if m.group("name") == "(Default)" else m.group("name")
                 facts.value(path, name, _reg_query_data(m.group("type"), m.group("data") or ""), number)
                 continue
-            value = VALUE_LINE.parse_string(stripped, parse_all=True)
+            value = _plain_value(stripped) or VALUE_LINE.parse_string(stripped, parse_all=True)
         except pp.ParseException as exc:
             problems += 1
             if problems <= MAX_PROBLEMS:

@@ -155,3 +155,79 @@ def sparse_tar(real_size: int) -> bytes:
         info.size = len(sparse_map)
         tf.addfile(info, io.BytesIO(sparse_map))
     return buf.getvalue()
+
+
+def _checksum(block: bytearray) -> bytearray:
+    block[148:156] = b" " * 8
+    block[148:156] = b"%06o\0 " % sum(block)
+    return block
+
+
+def old_gnu_sparse(name: str, extension_blocks: int, data: bytes = b"") -> bytes:
+    """An old-GNU sparse member (type 'S', as ``tar --sparse -H gnu`` writes it): one map entry in the header, then
+    ``extension_blocks`` blocks of 21 more map entries each, then ``data`` (what the map's regions hold)."""
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    block = bytearray(info.tobuf(tarfile.GNU_FORMAT)[:512])
+    block[156:157] = b"S"
+    block[386:410] = b"%011o\0%011o\0" % (0, len(data))  # the first region: all the data, at offset 0
+    block[482] = 1 if extension_blocks else 0
+    block[483:495] = b"%011o\0" % (len(data) + 1024 * extension_blocks)  # the real size, holes included
+    out = bytearray(_checksum(block))
+    ext = bytearray(512)
+    for i in range(21):
+        ext[24 * i:24 * i + 24] = b"%011o\0%011o\0" % (1024 * (i + 1), 1)
+    for n in range(extension_blocks):
+        ext[504] = 1 if n + 1 < extension_blocks else 0
+        out += ext
+    return bytes(out) + data.ljust(-(-len(data) // 512) * 512, b"\0")
+
+
+def tar_of(*blocks: bytes, end: bool = True) -> bytes:
+    """Raw tar member blocks, with the end-of-archive zeros unless ``end`` is false."""
+    return b"".join(blocks) + (b"\0" * 1024 if end else b"")
+
+
+def tar_member(name: str, data: bytes, fmt: int = tarfile.GNU_FORMAT, **pax: str) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.pax_headers = pax
+    return info.tobuf(fmt) + data.ljust(-(-len(data) // 512) * 512, b"\0")
+
+
+def pax_header(payload: bytes, kind: bytes = tarfile.XHDTYPE) -> bytes:
+    """A raw PAX header block (extended ``x`` or global ``g``) carrying ``payload`` as it is, well-formed or not."""
+    info = tarfile.TarInfo("././@PaxHeader")
+    info.type = kind
+    info.size = len(payload)
+    return info.tobuf(tarfile.USTAR_FORMAT) + payload + b"\0" * (-len(payload) % 512)
+
+
+def _7z_number(n: int) -> bytes:
+    return bytes([n]) if n < 0x80 else b"\xff" + n.to_bytes(8, "little")
+
+
+def sevenzip_declaring(files: int, encoded: bool = True, folders: int = 0) -> bytes:
+    """A 7z whose header declares ``files`` empty entries (and ``folders`` empty folders), written by hand: a
+    few KB, whatever the count, when the header is LZMA-encoded as 7-Zip writes it."""
+    import lzma
+    import zlib
+
+    streams = b""
+    if folders:  # folders of one LZMA coder each, with no pack streams behind them
+        coder = b"\x01\x23\x03\x01\x01\x05\x5d\x00\x00\x01\x00"
+        streams = (b"\x04\x07\x0b" + _7z_number(folders) + b"\x00" + coder * folders + b"\x0c"
+                   + b"\x00" * folders + b"\x00\x00")
+    bits = b"\xff" * (files // 8) + (bytes([(0xFF << (8 - files % 8)) & 0xFF]) if files % 8 else b"")
+    padding = b"\x19" + _7z_number(files) + b"\x00" * files  # a dummy property: py7zr wants a header byte per entry
+    header = (b"\x01" + streams + b"\x05" + _7z_number(files) + b"\x0e" + _7z_number(len(bits)) + bits + padding
+              + b"\x00\x00")
+    packed = b""
+    if encoded:
+        comp = lzma.LZMACompressor(lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA1, "dict_size": 1 << 16}])
+        packed = comp.compress(header) + comp.flush()
+        folder = b"\x01\x23\x03\x01\x01\x05\x5d\x00\x00\x01\x00"
+        header = (b"\x17\x06\x00\x01\x09" + _7z_number(len(packed)) + b"\x00\x07\x0b\x01\x00" + folder + b"\x0c"
+                  + _7z_number(len(header)) + b"\x00\x00")
+    start = struct.pack("<QQI", len(packed), len(header), zlib.crc32(header))
+    return b"7z\xbc\xaf\x27\x1c\x00\x04" + struct.pack("<I", zlib.crc32(start)) + start + packed + header

@@ -229,7 +229,7 @@ def test_corrupt_mid_archive_header_is_reported(tmp_path: Path, no_writes: None)
     raw[1024 + 148: 1024 + 156] = b"0000000\0"  # b.log's header checksum: tarfile would stop silently
     bundle, got = read_all(write(tmp_path / "mid.tar", bytes(raw)))
     assert set(got) == {"a.log"}
-    assert "unreadable data after entry 1" in problems(bundle)["mid.tar"]
+    assert "unreadable header (bad checksum) after entry 1" in problems(bundle)["mid.tar"]
 
 
 def test_deep_nesting_and_recursive_zip(tmp_path: Path, no_writes: None) -> None:
