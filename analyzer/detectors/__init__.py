@@ -1,5 +1,8 @@
 """Detectors: one per finding id of DESIGN.md 3.5, grouped by cause family, plus third-party plugins.
 
+A detector class defined in a family module (:data:`FAMILIES`) is built in: adding a finding is its class,
+its locale entries and a sample (README, "Adding a finding").
+
 Plugins register in the entry-point group ``bundle_analyzer.detectors``; an entry point names a
 :class:`~analyzer.detectors.base.Detector` subclass, an instance, or an iterable of either.
 """
@@ -11,32 +14,25 @@ import warnings
 from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
+from types import ModuleType
 from typing import Any
 
-from analyzer.detectors.agent import AgentAutoUpdateDisabled, AgentNotRunning, AgentOutdated, VerboseLoggingDisabled
+from analyzer.detectors import agent, extension, network, resources, snapshot, windows
 from analyzer.detectors.base import Detector, NotEvaluable
-from analyzer.detectors.extension import ExtensionLoadFailed, ExtensionsDisabled, SnapshotExtensionOutdated
-from analyzer.detectors.network import DhcpFailure, StorageUnreachable, WireServerUnreachable
-from analyzer.detectors.resources import HighResourceUsage, VmShutdownInGuest
 from analyzer.detectors.scope import Scope
-from analyzer.detectors.snapshot import ConcurrentBackups, FsFreezeFailed, SnapshotLimitReached, SnapshotTimeout
-from analyzer.detectors.windows import (
-    ExtensionBlockedBySecuritySoftware,
-    IaaSVmProviderNotAutomatic,
-    SqlVssFullBackup,
-    VssWriterFailed,
-)
 from analyzer.model import Analysis, Finding, MissingEvidence, SourceEntry, say
 
 ENTRY_POINT_GROUP = "bundle_analyzer.detectors"
+#: the modules of built-in detectors, one per cause family; every Detector with an ``id`` defined in one runs
+FAMILIES = (network, agent, extension, windows, snapshot, resources)
 
-BUILTIN: tuple[type[Detector], ...] = (
-    WireServerUnreachable, StorageUnreachable, AgentOutdated, AgentNotRunning, AgentAutoUpdateDisabled,
-    VerboseLoggingDisabled, ExtensionsDisabled, ExtensionLoadFailed, SnapshotExtensionOutdated,
-    IaaSVmProviderNotAutomatic, SnapshotTimeout, FsFreezeFailed, SqlVssFullBackup, VssWriterFailed,
-    VmShutdownInGuest, ConcurrentBackups, HighResourceUsage, DhcpFailure, SnapshotLimitReached,
-    ExtensionBlockedBySecuritySoftware,
-)
+
+def _defined_in(module: ModuleType) -> list[type[Detector]]:
+    return [obj for obj in vars(module).values() if isinstance(obj, type) and issubclass(obj, Detector)
+            and obj.__module__ == module.__name__ and "id" in vars(obj)]
+
+
+BUILTIN: tuple[type[Detector], ...] = tuple(cls for module in FAMILIES for cls in _defined_in(module))
 
 
 def _instances(obj: Any) -> Iterable[Detector]:
