@@ -100,7 +100,8 @@ def test_facts_of_local_records_are_converted_and_reach_detectors(tmp_path: Path
     assert not any(f.local for f in analysis.facts)
     sql = next(f for f in analysis.facts if f.name == "sql.present")
     event = next(e for e in analysis.timeline.notable if e.kind == "sql.backup")
-    expected = datetime(2024, 6, 10, 12 if zone else 14, 30, tzinfo=UTC)
+    # registry: ActiveTimeBias UTC+2; systeminfo: "(UTC+02:00) Athens, Bucharest" is Europe/Bucharest, UTC+3 in June
+    expected = datetime(2024, 6, 10, {None: 14, "registry": 12, "systeminfo": 11}[zone], 30, tzinfo=UTC)
     assert sql.ts == event.ts == expected
     report = analyze(root)
     assert not [s for s in report.sources if s.status == "failed"]
@@ -114,3 +115,24 @@ def test_resolve_facts_converts_a_local_value_time() -> None:
     resolve_facts([f], timedelta(hours=2))
     assert f.ts == datetime(2024, 6, 10, 2, 0, tzinfo=UTC) and not f.local
     assert f.value["ts"] == "2024-06-10T02:00:00+00:00" and f.value["local"] is False
+
+
+@pytest.mark.parametrize("reveal", ["registry", "systeminfo"])
+def test_a_windows_zone_converts_each_record_by_its_own_date(tmp_path: Path, reveal: str) -> None:
+    """The registry key name or systeminfo's display name is an IANA zone: a January and a July record
+    of the same export get their own offsets (UTC+1 and UTC+2 in Berlin)."""
+    root = tmp_path / "bundle"
+    root.mkdir()
+    rows = "".join(f'Error,{d} 2:30:00 PM,SQLWRITER,24583,None,"{SQL_EVENT}"\r\n' for d in ("1/10/2024", "7/10/2024"))
+    (root / "Application.csv").write_bytes(utf16("Level,Date and Time,Source,Event ID,Task Category\r\n" + rows))
+    if reveal == "registry":
+        (root / "tz.reg").write_bytes(utf16(
+            "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\"
+            'TimeZoneInformation]\r\n"Bias"=dword:ffffffc4\r\n"ActiveTimeBias"=dword:ffffff88\r\n'
+            '"TimeZoneKeyName"="W. Europe Standard Time"\r\n'))
+    else:
+        (root / "systeminfo.txt").write_text("Host Name: VM1\nTime Zone: (UTC+01:00) Amsterdam, Berlin, Bern, Rome, "
+                                             "Stockholm, Vienna\n")
+    analysis, _ = parse_bundle(root)
+    stamps = sorted(e.ts for e in analysis.timeline.notable if e.kind == "sql.backup")
+    assert stamps == [datetime(2024, 1, 10, 13, 30, tzinfo=UTC), datetime(2024, 7, 10, 12, 30, tzinfo=UTC)]

@@ -4,7 +4,9 @@
   ``/etc/lsb-release``, one-line ``/etc/redhat-release`` and other ``*-release`` files;
 * ``/etc/hostname`` -> ``host.name`` (the time zone files are :mod:`parsers.state.time_zone`'s);
 * ``sos_commands/azure/instance_metadata.json`` -> ``azure.vm`` and ``host.name``;
-* Windows ``systeminfo``: ``Host Name:``, ``OS Name:``, ``Time Zone:  (UTC+01:00) Amsterdam, Berlin, ...``.
+* Windows ``systeminfo``: ``Host Name:``, ``OS Name:``, ``Time Zone:  (UTC+01:00) Amsterdam, Berlin, ...``; the
+  display name is turned into its IANA zone (``Europe/Berlin``), since its offset is the standard one (an hour
+  off in summer); an unknown display name gives that standard offset as ``tz.utc_offset_minutes``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, BinaryIO
 from parsers._structured import load_json, read_state
 from parsers.base import Event, ParseContext, Parser
 from parsers.text import head_text, iter_lines
+from parsers.windows_events._zones import iana_zone
 
 _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_]{0,252}")
 _WIN_TZ = re.compile(r"\(UTC(?:([+-])(\d{1,2}):(\d{2}))?\)")
@@ -82,9 +85,10 @@ def _systeminfo(stream: BinaryIO, ctx: ParseContext) -> None:
         if fact is None or not value:
             continue
         seen = True
-        ctx.fact(fact, value[:200], line=n, text=line.strip()[:200])
-        m = _WIN_TZ.match(value) if fact == "host.timezone" else None
-        if m:
+        zone = iana_zone(value) if fact == "host.timezone" else None
+        ctx.fact(fact, zone or value[:200], line=n, text=line.strip()[:200])
+        m = _WIN_TZ.match(value) if fact == "host.timezone" and zone is None else None
+        if m:  # a zone the table does not know: its standard offset is better than none
             sign = -1 if m.group(1) == "-" else 1
             ctx.fact("tz.utc_offset_minutes", sign * (int(m.group(2) or 0) * 60 + int(m.group(3) or 0)), line=n,
                      text=value[:200])

@@ -18,8 +18,9 @@ and ``reg query``: ``HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\BcdrAgent`` then
 strings joined) is read with a pyparsing grammar. Only the keys detectors use become facts:
 ``registry.bcdr`` (BcdrAgent, BcdrAgentPersistentKeys), ``service.start_type`` (``Services\\<name>\\Start``
 in CurrentControlSet or ControlSet00N), ``dhcp.enabled`` (``Tcpip\\Parameters\\Interfaces\\{GUID}``),
-``host.timezone`` and ``tz.utc_offset_minutes`` (``TimeZoneInformation``: Bias is minutes west of
-UTC, ActiveTimeBias the bias in force, daylight saving included) and ``sql.present``. Keys are
+``host.timezone`` (the IANA zone of ``TimeZoneKeyName``, so that daylight saving is applied by date) and
+``tz.utc_offset_minutes`` when the key name is unknown (``TimeZoneInformation``: Bias is minutes west of UTC,
+ActiveTimeBias the bias in force when exported, daylight saving included) and ``sql.present``. Keys are
 matched by suffix, so exports of offline hives (``HKLM\\TempHive\\ControlSet001\\...``) work too.
 A registry export has no times: the parser yields no events.
 """
@@ -35,6 +36,7 @@ import pyparsing as pp
 from parsers.base import Event, ParseContext, Parser
 from parsers.text import MAX_LINE, head_text, iter_lines
 from parsers.windows_events._records import start_type
+from parsers.windows_events._zones import iana_zone
 
 # --- grammar -----------------------------------------------------------------------------------
 _HEXBYTE = pp.Regex(r"[0-9a-fA-F]{1,2}")
@@ -187,10 +189,11 @@ class _Facts:
     def finish(self) -> None:
         tz = self.tz
         name = tz.get("timezonekeyname") or tz.get("standardname")
+        zone = iana_zone(name) if isinstance(name, str) and name else None
         if isinstance(name, str) and name:
-            self.ctx.fact("host.timezone", name, line=self.tz_line, text="TimeZoneInformation")
+            self.ctx.fact("host.timezone", zone or name, line=self.tz_line, text=f"TimeZoneInformation {name}")
         bias = tz.get("activetimebias", tz.get("bias"))
-        if isinstance(bias, int):
+        if isinstance(bias, int) and zone is None:  # a known zone converts each record by its own date
             self.ctx.fact("tz.utc_offset_minutes", -_signed(bias), line=self.tz_line,
                           text=f"TimeZoneInformation {'ActiveTimeBias' if 'activetimebias' in tz else 'Bias'}={bias}")
 

@@ -54,12 +54,23 @@ def test_windows_systeminfo_utf16() -> None:
     assert not ctx.problems
     assert one(ctx, "host.name") == "WIN-SQL01"
     assert one(ctx, "host.distro") == "Microsoft Windows Server 2019 Datacenter"
-    assert one(ctx, "tz.utc_offset_minutes") == 60
-    assert [f.line for f in ctx.facts if f.name == "tz.utc_offset_minutes"] == [5]
+    # the display name's offset is the standard one: its IANA zone converts each record by its own date
+    assert one(ctx, "host.timezone") == "Europe/Berlin"
+    assert [f.line for f in ctx.facts if f.name == "host.timezone"] == [5]
+    assert not [f for f in ctx.facts if f.name == "tz.utc_offset_minutes"]
 
 
-def test_systeminfo_negative_half_hour_offset() -> None:
-    _, ctx = run_as(b"Host Name: H\nTime Zone: (UTC-03:30) Newfoundland\n", "systeminfo.txt")
+@pytest.mark.parametrize(("display", "zone"), [("(UTC-03:30) Newfoundland", "America/St_Johns"),
+                                               ("(UTC-05:00) Eastern Time (US & Canada)", "America/New_York"),
+                                               ("(UTC) Coordinated Universal Time", "Etc/UTC"),
+                                               ("(UTC+05:30) Chennai, Kolkata, Mumbai, New Delhi", "Asia/Kolkata")])
+def test_systeminfo_display_names_are_iana_zones(display: str, zone: str) -> None:
+    _, ctx = run_as(f"Host Name: H\nTime Zone: {display}\n".encode(), "systeminfo.txt")
+    assert one(ctx, "host.timezone") == zone
+
+
+def test_systeminfo_unknown_display_gives_its_standard_offset() -> None:
+    _, ctx = run_as(b"Host Name: H\nTime Zone: (UTC-03:30) Somewhere Islands\n", "systeminfo.txt")
     assert one(ctx, "tz.utc_offset_minutes") == -210
 
 
