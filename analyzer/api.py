@@ -16,11 +16,11 @@ from typing import BinaryIO
 from analyzer.clock import judge_leases, offset_from_readings, offset_from_twins, resolve_facts
 from analyzer.intake import IntakeError, Member, open_bundle
 from analyzer.model import Analysis, BundleInfo, Options, Report, SourceEntry, say
-from analyzer.sources import Recognized, detect_layout, recognize_content, recognize_path, source_os
+from analyzer.sources import Recognized, detect_layout, recognize_content, recognize_path, source_os, source_row
 from analyzer.timeline import Timeline, iso
 from analyzer.version import __version__
 from parsers import get_parser
-from parsers.base import Fact, ParseContext, Problem
+from parsers.base import GENERIC_KIND, Fact, ParseContext, Problem
 from parsers.state.time_zone import link_zone, zone_info
 
 SNIFF_BYTES = 4096
@@ -41,14 +41,19 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
         for member in bundle.members():
             if progress:
                 progress(member.path)
+            known = len(facts)
             entry, rec = _parse_member(member, timeline, facts, problems, options)
             sources.append(entry)
-            if rec is not None:
+            if rec is not None and entry.status != "empty":  # an empty member is missing evidence
                 for name in rec.evidence or (rec.source,):
                     present.setdefault(name, []).append(member.path)
                 o = source_os(rec.source)
                 if o in os_votes and entry.status == "parsed":
                     os_votes[o] += 1
+            for also in (f.value for f in facts[known:] if f.name == "source.also"):  # agent records in syslog
+                row = source_row(also)
+                for name in row.evidence if row is not None else (also,):
+                    present.setdefault(name, []).append(member.path)
     except IntakeError as exc:  # a bundle-wide budget: the members after it are not analyzed
         if not sources:
             raise
@@ -94,27 +99,30 @@ def _parse_member(member: Member, timeline: Timeline, facts: list[Fact], problem
     counter = None if timeline.keep_all else partial(timeline.count_ordinary, rec.parser)
     span_counter = None if timeline.keep_all else partial(timeline.count_span, rec.parser)
     ctx = ParseContext(member.path, rec.parser, counter, span_counter, max_line=options.limits.max_line)
-    n = 0
+    n = records = 0
     try:
         parser = get_parser(rec.parser)
         for e in parser.parse(stream, ctx):
             timeline.add(e)
             n += 1
+            records += e.ts is not None or e.kind != GENERIC_KIND  # not an undated block of stray lines
     except IntakeError as exc:  # a limit broken while this member was read
         ctx.problem(str(exc))
         return _entry(member, rec.parser, "failed", n, ctx, facts, problems, str(exc)), rec
     except Exception as exc:  # noqa: BLE001 - a bad file must never stop the bundle
         msg = f"{type(exc).__name__}: {exc}"
         return _entry(member, rec.parser, "failed", n, ctx, facts, problems, msg), rec
-    return _entry(member, rec.parser, "parsed", n, ctx, facts, problems, None), rec
+    status = "parsed" if records or ctx.counted or ctx.facts else "empty"  # nothing to judge: missing evidence
+    return _entry(member, rec.parser, status, n, ctx, facts, problems, None), rec
 
 
 def _entry(member: Member, parser: str, status: str, n: int, ctx: ParseContext, facts: list[Fact],
            problems: list[Problem], error: str | None) -> SourceEntry:
     facts.extend(ctx.facts)
     problems.extend(ctx.problems)
+    note = say("source.empty") if status == "empty" else None
     return SourceEntry(member.path, parser, status, n + ctx.counted, [_problem_text(p) for p in ctx.problems[:20]],
-                       error)
+                       error, note)
 
 
 def _problem_text(p: Problem) -> str:

@@ -2,7 +2,8 @@
 
 ``CAUSES`` says which findings can cause which (DHCP failure -> WireServer unreachable -> snapshot
 timeout; auto-update off -> outdated agent; ...). A finding's ``caused_by`` lists the present causes
-at warning or above; the root cause is the strongest present finding that nothing present causes.
+at warning or above; the root cause is the strongest present finding that nothing present causes, an
+observed failure before a finding about versions or settings.
 Without a finding at warning or above, warnings and errors that no finding explains make the verdict
 inconclusive: a VM with errors nobody can name is not healthy.
 """
@@ -31,6 +32,11 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "FS_FREEZE_FAILED": ("HIGH_RESOURCE_USAGE",),
     "STORAGE_UNREACHABLE": ("DHCP_FAILURE",),
 }
+
+
+#: findings about how the VM is set up (an old version, a switch) rather than a failure seen in its logs: an
+#: observed failure (crash loop, exception, relaunch loop) they do not cause outranks them as root cause
+STANDING = frozenset({"AGENT_OUTDATED", "AGENT_AUTO_UPDATE_DISABLED", "VERBOSE_LOGGING_DISABLED"})
 
 
 def _problems(findings: list[Finding]) -> list[Finding]:
@@ -85,7 +91,8 @@ def diagnose(findings: list[Finding], missing: list[MissingEvidence], analysis: 
     problems = _problems(findings)
     records = sum(u.count for u in unexplained)
     if problems:
-        root = next((f for f in problems if not f.caused_by), problems[0])
+        uncaused = [f for f in problems if not f.caused_by] or problems
+        root = next((f for f in uncaused if f.id not in STANDING), uncaused[0])
         root.root_cause = True
         summary = [say("verdict.problems", id=root.id, n=len(problems))]
         chain = _chain(root, problems)

@@ -106,7 +106,7 @@ class MissingEvidence:
 class SourceEntry:
     path: str
     parser: str | None
-    status: str  # parsed | skipped | failed
+    status: str  # parsed | empty (accepted, but no record in it) | skipped | failed
     events: int = 0
     problems: list[str] = field(default_factory=list)  # the parser's problems, technical detail as written
     error: str | None = None  # technical detail (an exception, an intake limit), shown as written

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, conf_value, is_no, sig, text_sig, version_tuple
@@ -21,6 +22,12 @@ BROKEN_RANGES = (
 )
 HEARTBEAT_GAP = timedelta(minutes=65)  # heartbeats come every 30 min: two missed in a row
 INVOKE_LIMIT = timedelta(minutes=140)  # the extension refuses work started earlier (ext code 402)
+# the daemon relaunches the extension handler: more than 3 launches in 5 min is a loop (CHILD_LAUNCH_RESTART_MAX)
+RELAUNCH_MAX, RELAUNCH_WINDOW = 3, timedelta(minutes=5)
+# the new extension handler waits (3 s apart) for the old one to exit: 3 waits means the old one is stuck,
+# a minute of them that it blocks the handler (after 15 min it is killed: "forcibly terminated")
+ORPHAN_WAITS, ORPHAN_BLOCKED = 3, timedelta(minutes=1)
+_LATE = ("L63", "ext-402")
 _AGENT_SERVICES = r"RdAgent|WindowsAzureGuestAgent|Windows Azure Guest Agent"
 
 
@@ -105,15 +112,10 @@ class AgentNotRunning(Detector):
     sources = ("agent_log", "vmsnapshot_log", "windows_events")
     confidence = 0.75
     signatures: ClassVar[tuple[Signature, ...]] = (
-        sig("agent.crash", "agent.crash", exclude=r"is blacklisted"),
-        text_sig("L10", r"restarted more than \d+ times in \d+ seconds"),
-        text_sig("L11", r"did not terminate cleanly", "warning"),
-        text_sig("L12", r"Daemon ended with exception"),
-        text_sig("L13", r"ExtHandler process \d+ launched with command .* exited with return code"),
-        text_sig("L15", r"\w+ thread died, restarting", "warning"),
+        sig("L10-L15", "agent.crash", exclude=r"is blacklisted"),
         text_sig("L7", r"is (?:permanently )?blacklisted", "warning"),
-        text_sig("L14", r"Disabling the guest agent by sleeping forever"),
-        text_sig("L63", r"CRP timeout limit has reached|Thawing as failing due to CRP timeout"),
+        sig("L14", "agent.config", attrs={"key": "disable_agent"}),
+        sig("L63", "snapshot.timeout"),
         sig("ext-402", ("snapshot.status", "extension.status", "snapshot.timeout"), codes=(402,)),
         text_sig("W-Stop", r"WindowsAzureGuestAgent could not be stopped|RdCrypt Initialization failed|"
                            r"Installing certificates in the LocalMachine store failed"),
@@ -124,13 +126,44 @@ class AgentNotRunning(Detector):
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
-        return self.match(scope, self.signatures) + self._late(scope) + self._heartbeat_gaps(scope)
+        beats = [e.ts for e in scope.events if e.kind == "agent.heartbeat" and e.ts is not None]
+        hits = [h for h in self.match(scope, self.signatures)
+                if h.ref not in _LATE or h.ts is None or not _alive(beats, _asked(scope, h.ts), h.ts)]
+        return (hits + self._late(scope, beats) + self._heartbeat_gaps(scope) + self._relaunch_loops(scope)
+                + self._orphan_waits(scope))
 
-    def _late(self, scope: Scope) -> list[Hit]:
-        """A backup requested at its command start that the agent ran more than 140 min later, or never
-        ran at all while the evidence goes on past the limit. Any record of the run's invocation, start or
-        end (its status file) proves it ran; a run without one may still have been run by a record
-        that names no sequence number (a later run of the same or an unknown sequence number)."""
+    def _relaunch_loops(self, scope: Scope) -> list[Hit]:
+        """The daemon launching the extension handler again and again (each launch "is successfully running")."""
+        launches = [e for e in scope.events if e.kind == "agent.launch" and e.ts is not None]
+        looping: dict[int, Event] = {}
+        for i in range(len(launches) - RELAUNCH_MAX):
+            first, last = launches[i], launches[i + RELAUNCH_MAX]
+            if last.ts - first.ts <= RELAUNCH_WINDOW:  # type: ignore[operator]
+                looping.update({id(e): e for e in launches[i:i + RELAUNCH_MAX + 1]})
+        return [Hit.of_event(e, "error", scope.live(e.ts), "L10") for e in looping.values()]
+
+    def _orphan_waits(self, scope: Scope) -> list[Hit]:
+        """The extension handler blocked by the previous one that does not exit (a hung extension command)."""
+        by_pid: dict[str, list[Event]] = {}
+        for e in scope.events:
+            if e.kind == "agent.blocked":
+                by_pid.setdefault(str(e.attrs.get("pid")), []).append(e)
+        hits = []
+        for events in by_pid.values():
+            killed = [e for e in events if str(e.attrs.get("killed", "")).startswith("forcibly")]
+            dated = [e.ts for e in events if e.ts is not None]
+            span = max(dated) - min(dated) if dated else timedelta(0)
+            if killed or span >= ORPHAN_BLOCKED or len(events) >= ORPHAN_WAITS:
+                severity = "error" if killed or span >= ORPHAN_BLOCKED else "warning"
+                hits += [Hit.of_event(e, severity, scope.live(e.ts), "orphan") for e in killed or events]
+        return hits
+
+    def _late(self, scope: Scope, beats: list[datetime]) -> list[Hit]:
+        """A backup requested at its command start that the agent ran more than 140 min later while no
+        heartbeat shows it running meanwhile, or never ran at all while the evidence goes on past the
+        limit. Any record of the run's invocation, start or end (its status file) proves it ran; a run
+        without one may still have been run by a record that names no sequence number (a later run of the
+        same or an unknown sequence number)."""
         hits = []
         for i, run in enumerate(scope.runs):
             request = run.requested
@@ -142,8 +175,9 @@ class AgentNotRunning(Detector):
             if proof is None:
                 later = (r.ran for r in scope.runs[i + 1:] if r.requested is None and r.seq in (None, run.seq))
                 proof = next((p for p in later if p is not None), None)
-            delay = (proof.ts if proof else (scope.end or request.ts)) - request.ts
-            if delay > INVOKE_LIMIT:
+            until = proof.ts if proof else (scope.end or request.ts)
+            if until - request.ts > INVOKE_LIMIT and not (proof and _alive(beats, request.ts, until)):
+                delay = until - request.ts
                 requested = f"{request.ts:%Y-%m-%dT%H:%M:%SZ}"
                 text = say("evidence.backup_invoked_late", requested=requested, run=run.describe(),
                            minutes=int(delay.total_seconds() // 60)) if proof else \
@@ -166,6 +200,21 @@ class AgentNotRunning(Detector):
                 hits.append(Hit(before.ts, before.path, before.line, text, "error",
                                 scope.live(before.ts), "L16"))
         return hits
+
+
+def _asked(scope: Scope, invoked: datetime) -> datetime:
+    """When the backup invoked (too late) at ``invoked`` was requested: its ``command_start``, or at
+    least 140 min before."""
+    asked = [r.requested.ts for r in scope.runs if r.requested and r.requested.ts <= invoked - INVOKE_LIMIT]
+    return max(asked) if asked else invoked - INVOKE_LIMIT
+
+
+def _alive(beats: list[datetime], start: datetime, end: datetime) -> bool:
+    """Heartbeats cover ``start``..``end`` with no gap of two missed beats: the agent was running."""
+    inside = [b for b in beats if start - HEARTBEAT_GAP <= b <= end + HEARTBEAT_GAP]
+    if not inside or inside[0] > start + HEARTBEAT_GAP or inside[-1] < end - HEARTBEAT_GAP:
+        return False
+    return all(b - a <= HEARTBEAT_GAP for a, b in pairwise(inside))
 
 
 class AgentAutoUpdateDisabled(Detector):

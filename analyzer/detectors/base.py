@@ -43,6 +43,7 @@ class Signature:
     provider: str = ""  # regex on the Windows event provider (attrs ``provider``)
     vmsnapshot_only: bool = False  # the event must concern the backup extension
     exclude: str = ""  # regex that disqualifies a message (known harmless variants)
+    attrs: tuple[tuple[str, Any], ...] = ()  # event attributes that must have these values
     _rx: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
     _ex: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -63,6 +64,8 @@ class Signature:
             return False
         if self.provider and not re.search(self.provider, str(e.attrs.get("provider", "")), re.IGNORECASE):
             return False
+        if any(e.attrs.get(k) != v for k, v in self.attrs):
+            return False
         return not self.vmsnapshot_only or about_vmsnapshot(e)
 
     def _code_matches(self, attrs: dict[str, Any]) -> bool:
@@ -75,6 +78,8 @@ def sig(id: str, kinds: str | Iterable[str] = (), pattern: str = "", severity: s
     for key in ("codes", "event_ids"):
         if key in kw:
             kw[key] = frozenset(kw[key])
+    if "attrs" in kw:
+        kw["attrs"] = tuple(sorted(kw["attrs"].items()))
     return Signature(id, ks, pattern, severity, **kw)
 
 

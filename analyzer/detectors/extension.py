@@ -74,6 +74,9 @@ class ExtensionLoadFailed(Detector):
     sources = ("agent_log", "extension_command_log", "vmsnapshot_log", "handler_state", "extension_status",
                "vmsnapshot_windows_log")
     signatures: ClassVar[tuple[Signature, ...]] = (
+        # L74: killed at its timeout while starved of CPU: a symptom of HIGH_RESOURCE_USAGE, not a load failure
+        sig("L23-starved", "extension.enable.failed", severity="warning", vmsnapshot_only=True,
+            attrs={"starved": True}),
         sig("extension.failed", _FAILED_KINDS, vmsnapshot_only=True),
         text_sig("L18", r"Downgrade not allowed", vmsnapshot_only=True),
         text_sig("L20-L21", r"Non-zero exit code: \d+, \S*main/handle\.sh (?:install|enable|update)",

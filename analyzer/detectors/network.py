@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, fact_values, sig, text_sig
-from analyzer.detectors.scope import Scope
+from analyzer.detectors.scope import Scope, as_int
 from analyzer.model import Analysis, say
 
 WIRESERVER_IP = "168.63.129.16"
-_RECOVERY = ("wireserver.recovered", "goalstate.fetched")
+# the WireServer answered: a goal state fetched, errors recovered, or a stale goal state (HTTP 410) reported
+_RECOVERY = ("wireserver.recovered", "goalstate.fetched", "goalstate.stale")
+# the route or the lease to the WireServer is there after all (the agent then reaches it through them)
+_ROUTE_FOUND = ("dhcp.ok", "wireserver.endpoint")
+PROTOCOL_RETRIES = 10  # endpoint discovery retried this often (10 s apart): the agent cannot talk to the WireServer
 
 
 class WireServerUnreachable(Detector):
@@ -24,13 +28,7 @@ class WireServerUnreachable(Detector):
     facts = ("wireserver.endpoint",)
     recovery_kinds = _RECOVERY
     signatures: ClassVar[tuple[Signature, ...]] = (
-        sig("wireserver.error", "wireserver.error"),
-        text_sig("L45", r"\[HTTP Failed\] \w+ http://168\.63\.129\.16"),
-        text_sig("L48-L49", r"error (?:occurred while retrieving|fetching) the goal state|goal state is still failing"),
-        text_sig("L51", r"\[Wireserver (?:Exception|Failed)\]|Calling wire server failed"),
-        text_sig("L39", r"WireServer is not responding", "warning"),
-        text_sig("L53", r"HostGAPlugin: (?:Exception|Failed) Get API versions"),
-        text_sig("L60", r"dosnapshot Hitting wrong WireServer IP|FailedHostSnapshotRemoteServerError"),
+        sig("L45-L53", "wireserver.error"),
         sig("ext-556", ("snapshot.status", "extension.status"), codes=(556,)),
         text_sig("W-GetVersions", r"GetVersions\(\) failed with exception"),
         text_sig("W-HostGAPlugin", r"Exception while fetching supported versions from HostGAPlugin|"
@@ -39,6 +37,11 @@ class WireServerUnreachable(Detector):
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
         hits = self.match(scope, self.signatures)
+        for e in scope.events:
+            if e.kind == "dhcp.error" and e.attrs.get("route") == "missing":  # L35: no route, nothing reaches it
+                hits.append(Hit.of_event(e, "error", scope.live(e.ts, _RECOVERY + _ROUTE_FOUND), "L35"))
+            elif e.kind == "protocol.retry" and (as_int(e.attrs.get("retry")) or 0) >= PROTOCOL_RETRIES:
+                hits.append(Hit.of_event(e, "warning", scope.live(e.ts, self.recovery_kinds), "L44"))
         for f in analysis.facts_named("wireserver.endpoint"):  # L40: endpoint learnt from a bad lease
             if isinstance(f.value, str) and f.value.strip() and f.value.strip() != WIRESERVER_IP:
                 hits.append(Hit.of_fact(f, "warning", scope.live(f.ts, self.recovery_kinds),
@@ -79,13 +82,9 @@ class DhcpFailure(Detector):
     error_codes = ("GuestAgentSnapshotTaskStatusError", "ExtensionSnapshotFailedNoNetwork")
     sources = ("agent_log", "dhcp_lease", "registry_export", "windows_events")
     facts = ("dhcp.lease", "dhcp.enabled")
-    recovery_kinds = _RECOVERY
+    recovery_kinds = _RECOVERY + _ROUTE_FOUND
     signatures: ClassVar[tuple[Signature, ...]] = (
-        sig("dhcp.error", "dhcp.error"),
-        text_sig("L35", r"No route exists to 168\.63\.129\.16"),
-        text_sig("L36-L37", r"\[DhcpError\]|Protocol endpoint not found"),
-        text_sig("L42", r"HandleDhcpResponse: Too few bytes|Endpoint or Default Gateway not 4 bytes"),
-        text_sig("L44", r"Retry detect protocols?: retry=\d\d", "warning"),
+        sig("L35-L43", "dhcp.error"),
         text_sig("W-Fabric", r"Did not discover fabric address|Empty DHCP option data returned"),
         sig("W-Dhcp-Client", (), event_ids=(1001, 1002, 1003), provider=r"Dhcp"),
     )

@@ -6,8 +6,9 @@ import re
 from datetime import timedelta
 from typing import ClassVar
 
-from analyzer.detectors.base import Detector, Hit, Signature, sig, text_sig
+from analyzer.detectors.base import Detector, Hit, Signature, sig
 from analyzer.detectors.scope import Scope
+from analyzer.detectors.snapshot import hung_during_freeze
 from analyzer.model import Analysis
 
 _RESTART = re.compile(r"restart|reboot", re.IGNORECASE)
@@ -26,10 +27,9 @@ class HighResourceUsage(Detector):
     signatures: ClassVar[tuple[Signature, ...]] = (
         # L17: the agent's own log collector is killed in its cgroup by design; that is not VM pressure
         sig("L76", "system.oom", exclude=r"logcollector"),
+        # L74: the extension was killed at its timeout while throttled for much of it: starved of CPU
+        sig("L74", "extension.enable.failed", attrs={"starved": True}),
         sig("exhaustion", "system.resource_exhaustion"),
-        text_sig("L74", r"CPUThrottledTime\(\d+secs\)", "warning"),
-        text_sig("L75", r"agent has been throttled for \d+ seconds|agent memory limit \d+ bytes exceeded", "warning"),
-        text_sig("L76-text", r"Out of memory: Kill|invoked oom-killer", exclude=r"logcollector"),
         sig("hung", "system.hung_task", severity="warning"),
         sig("W-RED-2004", (), event_ids=(2004,), provider=r"Resource-Exhaustion"),
         sig("W-VSS-11-12-12297", (), event_ids=(11, 12, 12297), provider=r"^VSS$"),
@@ -37,7 +37,9 @@ class HighResourceUsage(Detector):
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
-        return [h for h in self.match(scope, self.signatures) if scope.in_window(h.ts)]
+        frozen = {(e.path, e.line) for e in hung_during_freeze(scope)}  # the freeze's evidence, not overload
+        return [h for h in self.match(scope, self.signatures)
+                if scope.in_window(h.ts) and not (h.ref == "hung" and (h.path, h.line) in frozen)]
 
 
 class VmShutdownInGuest(Detector):

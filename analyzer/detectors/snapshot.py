@@ -8,6 +8,7 @@ from typing import ClassVar
 from analyzer.detectors.base import Detector, Hit, Signature, sig, text_sig
 from analyzer.detectors.scope import Scope
 from analyzer.model import Analysis, say
+from parsers.base import Event
 
 STATUS_GRACE = timedelta(minutes=30)  # an attempt younger than this may still be running
 FREEZE_HANG = timedelta(minutes=10)  # a hung task this soon after a freeze start belongs to the freeze
@@ -30,7 +31,7 @@ class SnapshotTimeout(Detector):
         sig("snapshot.timeout", "snapshot.timeout"),
         text_sig("L63", r"CRP timeout limit has reached"),
         sig("ext-402", ("snapshot.status", "extension.status"), codes=(402,)),
-        text_sig("L71", r"the sequence number are same, so skip", "warning"),
+        sig("L71", "snapshot.skipped", severity="info"),  # a repeated invocation of a run already done
         text_sig("L33", r"ProcessExtensionsGoalState failed|did not reach a terminal state within the allowed timeout",
                  "warning"),
         text_sig("L32", r"no status file was reported by extension|couldn't read any status for",
@@ -78,24 +79,25 @@ class FsFreezeFailed(Detector):
     os = "linux"
     confidence = 0.9
     signatures: ClassVar[tuple[Signature, ...]] = (
-        sig("freeze", ("snapshot.freeze.timeout", "snapshot.freeze.failed", "snapshot.thaw.failed")),
+        sig("L64-L69", ("snapshot.freeze.timeout", "snapshot.freeze.failed", "snapshot.thaw.failed")),
         sig("ext-121-124", ("snapshot.status", "extension.status"), codes=(121, 122, 123, 124)),
-        text_sig("L64", r"freeze took longer than timeout|FsFreezeTimeout|freeze timed-out"),
-        text_sig("L65-L66", r"Failed to FI(?:FREEZE|THAW)|FsFreezeFailed|freeze failed for some mount"),
-        text_sig("L67", r"Failed to receive timely Thaw|snapshot result inconsistent|Snapshots are inconsistent",
-                 "warning"),
-        text_sig("L68", r"Mount Points already freezed|Failed to open file or aquire lock", "warning"),
-        text_sig("L69", r"file open failed for some mount|safefreeze binary is missing|UnableToOpenMount"),
+        sig("L67", "snapshot.inconsistent", severity="warning"),
+        sig("L68", "snapshot.lock.contention", severity="warning"),
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
         hits = self.match(scope, self.signatures)
-        freezes = [e.ts for e in scope.events if e.kind == "snapshot.freeze.start" and e.ts is not None]
-        for e in scope.events:  # L70: the kernel reports hung tasks while file systems are frozen
-            if e.kind == "system.hung_task" and e.ts is not None and \
-                    any(timedelta(0) <= e.ts - t <= FREEZE_HANG for t in freezes):
-                hits.append(Hit.of_event(e, "error", scope.live(e.ts), "L70"))
+        for e in hung_during_freeze(scope):  # L70: the kernel reports hung tasks while file systems are frozen
+            hits.append(Hit.of_event(e, "error", scope.live(e.ts), "L70"))
         return hits
+
+
+def hung_during_freeze(scope: Scope) -> list[Event]:
+    """Kernel hung-task reports soon after a freeze started: the frozen file systems block them, so they
+    are evidence of the freeze, not of an overloaded VM."""
+    freezes = [e.ts for e in scope.events if e.kind == "snapshot.freeze.start" and e.ts is not None]
+    return [e for e in scope.events if e.kind == "system.hung_task" and e.ts is not None
+            and any(timedelta(0) <= e.ts - t <= FREEZE_HANG for t in freezes)]
 
 
 class SnapshotLimitReached(Detector):

@@ -153,21 +153,20 @@ def _missing(console: Console, report: Report, w: Wording) -> None:
 def _sources(console: Console, report: Report, w: Wording, terminal: bool) -> None:
     counts = Counter(s.status for s in report.sources)
     console.print(Text(f"\n{w.label('sources')} ({len(report.sources)}): ", "bold underline")
-                  + Text(w.label("sources_counts", parsed=counts["parsed"], skipped=counts["skipped"],
-                                 failed=counts["failed"])))
+                  + Text(w.label("sources_counts", parsed=counts["parsed"], empty=counts["empty"],
+                                 skipped=counts["skipped"], failed=counts["failed"])))
     if not report.sources:
         return
     table = Table(box=box.SIMPLE if terminal else box.ASCII, show_edge=False, pad_edge=False)
     for col in ("path", "parser", "status", "events", "note"):
         table.add_column(w.label(col), justify="right" if col == "events" else "left", overflow="fold")
-    order = {"failed": 0, "skipped": 1, "parsed": 2}
+    order = {"failed": 0, "empty": 1, "skipped": 2, "parsed": 3}
     rows = sorted(report.sources, key=lambda s: order.get(s.status, 3))
     for s in rows[:SOURCE_ROWS]:
         note = w.source_note(s) or "; ".join(s.problems[:1])
         status = w.label(f"source.{s.status}") if s.status in order else display(s.status, 20)
         table.add_row(Text(display(s.path, 300)), Text(display(s.parser or "-", 60)),
-                      Text(status,
-                           "red" if s.status == "failed" else ""),
+                      Text(status, "red" if s.status == "failed" else "yellow" if s.status == "empty" else ""),
                       str(s.events), Text(display(note, 300)))
     console.print(table)
     if len(rows) > SOURCE_ROWS:

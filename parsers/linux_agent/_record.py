@@ -19,10 +19,10 @@ from functools import cache
 from typing import Any
 
 from parsers.base import GENERIC_KIND, Event, ParseContext
-from parsers.linux_agent._signatures import AGENT_TABLE
+from parsers.linux_agent._signatures import AGENT_TABLE, SYSTEM_LEVELS, SYSTEM_TABLE
 
 _LEVELS = {"VERBOSE": "verbose", "INFO": "info", "WARNING": "warning", "ERROR": "error", None: "info"}
-_G4 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (VERBOSE|INFO|WARNING|ERROR) (\S+) "
+_G4 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (VERBOSE|INFO|WARNING|ERROR) ([^\s\[]\S*) "
                  r"(Daemon|ExtHandler|LogCollector|Firewall|\[[^\]]*\])(?: |$)(.*)")
 _G3 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (VERBOSE|INFO|WARNING|ERROR) "
                  r"(Daemon|ExtHandler|\[[^\]]*\])(?: |$)(.*)")
@@ -92,6 +92,19 @@ def parse_record(line: str, n: int) -> Record | None:
     return None
 
 
+# a shell prompt (``# tail -f ...``, ``user@vm:~$ waagent --version``, ``[root@vm ~]# ...``), a code fence or a
+# kernel console line (``[  229.153348] ...``): in a pasted log it ends the record before it
+_BREAK = re.compile(r"(?:[#$]|[\w.-]+@[\w.-]+(?::[^\s#$]*)?[#$]|\[[^\]\n]{1,80}\][#$]) \S|```|\[\s*\d+\.\d+\] ")
+
+
+_UPTIME = re.compile(r"\[\s*\d+\.\d+\] ?")
+
+
+def ends_record(line: str) -> bool:
+    """``line`` cannot continue an agent record: a prompt, a code fence or a console line of a paste."""
+    return _BREAK.match(line) is not None
+
+
 def _time(text: str) -> datetime | None:
     try:
         return datetime.fromisoformat(text)
@@ -159,6 +172,20 @@ class AgentEvents:
         assert e is not None  # only countable records are ever just counted
         return e
 
+    def outside(self, n: int, line: str) -> Event | None:
+        """A line outside any record (a paste's command output, a console line): an undated event when a
+        signature knows it (``waagent --version`` gives the versions, the kernel a hung task)."""
+        text = line.strip()
+        found = AGENT_TABLE.classify(text)
+        if found is None:
+            found = SYSTEM_TABLE.classify(_UPTIME.sub("", text, count=1))
+        if found is None or (found[0] == GENERIC_KIND and "python" not in found[1]):
+            return None
+        kind, attrs = found
+        e = self.ctx.event(None, n, text, level=SYSTEM_LEVELS.get(kind, "info"), kind=kind, **attrs)
+        self._facts(e)
+        return e
+
     def event_or_count(self, rec: Record) -> Event | None:
         """The event of ``rec``, or None when it is an ordinary record that ``ctx.count`` took."""
         return self._event(rec, countable=True)
@@ -198,7 +225,7 @@ class AgentEvents:
                 attrs.setdefault(k, v)
         e = self.ctx.event(rec.ts, rec.line, message, level=rec.level, component=component, kind=kind,
                            local=rec.local, **attrs)
-        self._facts(e, rec)
+        self._facts(e)
         return e
 
     def _payload_event(self, message: str, level: str) -> tuple[str, dict[str, Any]] | None:
@@ -209,6 +236,11 @@ class AgentEvents:
         try:
             parsed = self._payload.parse_string(text, parse_all=True)
         except Exception:  # noqa: BLE001 - pyparsing raises its own exception family on any mismatch
+            # cut short (a paste, a traceback in the message): what the message says still counts
+            at = text.find("message=")
+            inner = AGENT_TABLE.classify(text[at + 8:]) if at >= 0 else None
+            if inner is not None and inner[0] != GENERIC_KIND:
+                return inner[0], {"event_payload": "unparsed", **inner[1]}
             return "agent.event", {"event_payload": "unparsed"}
         attrs: dict[str, Any] = {"name": parsed["name"].strip(), "op": parsed["op"].strip(),
                                  "event_message": parsed["message"].strip(), "duration": int(parsed["duration"]),
@@ -230,7 +262,7 @@ class AgentEvents:
             self._last[name] = value
             self.ctx.fact(name, value, line=e.line, ts=e.ts, text=text or e.message[:300])
 
-    def _facts(self, e: Event, rec: Record) -> None:
+    def _facts(self, e: Event) -> None:
         a = e.attrs
         kind = e.kind
         if kind in ("agent.version", "agent.start", "agent.heartbeat") and "version" in a:

@@ -99,6 +99,73 @@ def _status_code(kind: str, attrs: Attrs, text: str) -> str:
     return kind
 
 
+_STALE = re.compile(r"Exceeded max retry updating goal state|ResourceGone|resource gone|\b410\b|Goal state is stale")
+_NO_CONNECTION = re.compile(r"\[HTTP Failed\]|HTTP (?:GET|PUT|POST|HEAD) failed|IOError|timed out|Calling wire server "
+                            r"failed|\[Wireserver (?:Exception|Failed)\]|No route to host|Network is unreachable|"
+                            r"Connection refused|Connection reset|Errno 1(?:01|10|11|13)\b")
+_COUNT = re.compile(r"count:?\s*(\d+)")
+
+
+def _by_inner_error(kind: str, attrs: Attrs, text: str) -> str:
+    """An agent failure line is what its inner error says: a 410 / stale goal state means the WireServer
+    answered (``goalstate.stale``), a DHCP error is DHCP's, a failed HTTP call or socket error is the
+    WireServer's; otherwise the row's own kind. The probe of the metadata protocol is routine."""
+    if "MetadataProtocol" in text:
+        return GENERIC_KIND
+    if _STALE.search(text):
+        attrs["exhausted"] = "Exceeded max retry" in text
+        return "goalstate.stale"
+    if "DhcpError" in text:
+        return "dhcp.error"
+    if _NO_CONNECTION.search(text):
+        return _by_url("wireserver.error", attrs, text)
+    return kind
+
+
+def _http_failed(kind: str, attrs: Attrs, text: str) -> str:
+    """``[HTTP Failed]``: a 410 is an answer (stale goal state); otherwise by the URL's host."""
+    if _STALE.search(text):
+        return "goalstate.stale"
+    return _by_url(kind, attrs, text)
+
+
+def _lock(kind: str, attrs: Attrs, text: str) -> str:
+    """``Retry to aquire lock count: 0`` follows every freeze that got the lock: only a failed open or
+    acquire, another freezer, or a count above 0 is contention."""
+    m = _COUNT.search(text)
+    if m is not None:
+        attrs["count"] = int(m.group(1))
+        if attrs["count"] == 0:
+            return GENERIC_KIND
+    return kind
+
+
+def _host_response(kind: str, attrs: Attrs, text: str) -> str:
+    """``dosnapshot responseBody: ...``: the host snapshot service's answer; an error only when it says so."""
+    attrs["endpoint"] = "hostsnapshot"
+    code = re.search(r"[Ss]tatus[Cc]ode\W{0,3}(\d{3})", text[:4096])
+    if code is not None:
+        attrs["status_code"] = code.group(1)
+    ok = re.search(r"isSuccessful\W{0,3}(true|false)", text[:4096], re.IGNORECASE)
+    if (ok is not None and ok.group(1).lower() == "true") or (code is not None and code.group(1).startswith("2")):
+        return GENERIC_KIND
+    return kind if code is not None or ok is not None else GENERIC_KIND
+
+
+def _exit_code(kind: str, attrs: Attrs, text: str) -> str:
+    """A process exit with code 0 is an ordinary end (the extension handler exits so on every update)."""
+    return GENERIC_KIND if attrs.get("exit_code") == "0" else kind
+
+
+def _throttled(kind: str, attrs: Attrs, text: str) -> str:
+    """``Timeout(300);CPUThrottledTime(N secs)``: throttled for a tenth of the timeout or more means the
+    extension starved for CPU (``starved``); the command's failure is still the extension's."""
+    secs, timeout = attrs.get("cpu_throttled_secs"), attrs.get("timeout")
+    if secs is not None and timeout is not None and int(secs) * 10 >= int(timeout):
+        attrs["starved"] = True
+    return _by_command(kind, attrs, text)
+
+
 def _presnapshot(kind: str, attrs: Attrs, text: str) -> str:
     attrs["endpoint"] = "hostsnapshot"
     return kind if attrs.get("status_code") != "200" else GENERIC_KIND
@@ -137,11 +204,11 @@ AGENT: tuple[Sig, ...] = (
         r"command start time is (?P<command_start>[^\n]+?) and utcNow is (?P<utc_now>[^\n]+?)\s*$"
         r"|total_span_in_seconds: (?P<total_span_seconds>[\d.]+)"),
     Sig("snapshot.freeze.timeout", ("freeze timed-out",)),
-    Sig("snapshot.freeze.failed", ("FIFREEZE",), r"FIFREEZE:?\s*(?P<mount>\S*)"),
-    Sig("snapshot.thaw.failed", ("FITHAW",), r"FITHAW:?\s*(?P<mount>\S*)"),
+    Sig("snapshot.freeze.failed", ("Failed to FIFREEZE",), r"FIFREEZE:?\s*(?P<mount>\S*)"),
+    Sig("snapshot.thaw.failed", ("Failed to FITHAW",), r"FITHAW:?\s*(?P<mount>\S*)"),
     Sig("snapshot.thaw.failed", ("Thaw from parent",)),
-    Sig("snapshot.freeze.failed", ("Failed to open file or aquire lock", "Retry to aquire lock",
-                                   "Mount Points already freezed"), attrs={"reason": "lock"}),
+    Sig("snapshot.lock.contention", ("Failed to open file or aquire lock", "Retry to aquire lock",
+                                     "Mount Points already freezed"), post=_lock),
     Sig("snapshot.freeze.failed", ("freeze failed for some mount", "file open failed for some mount",
                                    "safefreeze binary is missing")),
     Sig("snapshot.inconsistent", ("SLEEP failure", "Unable to execute sleep", "Machine unable to sleep",
@@ -159,8 +226,8 @@ AGENT: tuple[Sig, ...] = (
     Sig("storage.error", ("Failed to call http", "Http connection response is None", "HttpCallGetResponse failed",
                           "blobs are empty or none", "GetBlobProperties: Failed", "statusBlobUploadError=true")),
     Sig("wireserver.error", ("PreSnapshot: Status Code",), r"Status Code: (?P<status_code>\d+)", post=_presnapshot),
-    Sig("wireserver.error", ("Hitting wrong WireServer", "dosnapshot responseBody"),
-        attrs={"endpoint": "hostsnapshot"}),
+    Sig("wireserver.error", ("Hitting wrong WireServer",), attrs={"endpoint": "hostsnapshot"}),
+    Sig("wireserver.error", ("dosnapshot responseBody",), post=_host_response),
     # --- agent versions, start, heartbeat (L1-L9) ---------------------------------------------
     Sig("agent.heartbeat", ("[HEARTBEAT]",), extract=(r"WALinuxAgent-" + _V,), post=_heartbeat),
     Sig("agent.version", ("Azure Linux Agent Version",),
@@ -170,6 +237,10 @@ AGENT: tuple[Sig, ...] = (
         attrs={"role": "exthandler"}),
     Sig("agent.start", (_WALA,), r"WALinuxAgent-" + _V + r" running as process (?P<pid>\d+)",
         attrs={"role": "exthandler"}),
+    # ``waagent --version`` (L9): the daemon (package) and the goal-state agent, as pasted by users
+    Sig("agent.version", (_WALA,), r"^WALinuxAgent-" + _V + r" running on (?P<distro>[^\n]+)",
+        attrs={"role": "daemon"}),
+    Sig("agent.version", ("Goal state agent:",), r"^Goal state agent: " + _V, attrs={"role": "exthandler"}),
     Sig("agent.update", (_WALA,), r"discovered WALinuxAgent-" + _V + " as an update"),
     Sig("agent.update", (_WALA,), r"Agent WALinuxAgent-" + _V + " (?:is the most current agent|to be the latest agent)",
         attrs={"latest": True}),
@@ -178,12 +249,21 @@ AGENT: tuple[Sig, ...] = (
     Sig("agent.crash", (_WALA, "Agent did not terminate"), r"did not terminate cleanly"),
     Sig("agent.crash", (_WALA,), r"launched with command '(?P<command>[^']*)' failed with "
                                  r"(?:return code: (?P<exit_code>-?\d+)|exception)"),
+    Sig("agent.crash", (_WALA,), r"launched with command '(?P<command>[^']*)' returned code: (?P<exit_code>-?\d+)",
+        post=_exit_code),
+    Sig("agent.launch", (_WALA,), r"Agent WALinuxAgent-" + _V + r" launched with command '(?P<command>[^']*)' "
+                                  r"is successfully running"),
+    Sig("agent.crash", (_WALA,), r"Agent WALinuxAgent-" + _V + r" failed with exception: (?P<error>[^\n]*)"),
+    Sig("agent.blocked", (_WALA,), r"WALinuxAgent-" + _V + r" (?P<killed>forcibly terminated|waiting for) "
+                                   r"orphan process (?P<pid>\d+)"),
     Sig("agent.crash", ("ExtHandler process",),
-        r"ExtHandler process (?P<pid>\d+) launched with command .* exited with return code: (?P<exit_code>-?\d+)"),
-    Sig("agent.crash", ("Daemon ended with exception",)),
+        r"ExtHandler process (?P<pid>\S+) launched with command .* exited with return code: (?P<exit_code>-?\w+)",
+        post=_exit_code),
+    Sig("agent.crash", ("ended with exception -- Sleep",)),  # "Daemon ended ...": G1's "Daemon" reads as G2's prefix
     Sig("agent.crash", ("thread died",), r"(?P<thread_name>\w+) thread died"),
-    Sig("agent.crash", ("Log Collector exited with code",), r"exited with code (?P<exit_code>-?\d+)",
-        attrs={"process": "log_collector"}),
+    # L17: the periodic log collector killed in its own cgroup; the agent itself runs on
+    Sig("agent.collector.failed", ("Log Collector exited with code",), r"exited with code (?P<exit_code>-?\d+)",
+        attrs={"process": "log_collector"}, post=_exit_code),
     Sig("agent.update", ("Unable to update Agent",), attrs={"failed": True}),
     Sig("agent.config", ("AutoUpdate.", "Extensions.Enabled"), r"(?P<key>[\w.]+) is set to (?P<value>False|True)"),
     Sig("agent.config", ("Extensions.Enabled", "Extension handling is disabled"),
@@ -206,9 +286,9 @@ AGENT: tuple[Sig, ...] = (
     Sig("extension.enable.failed", ("Non-zero exit code",),
         r"Non-zero exit code: (?P<exit_code>-?\d+), (?P<command>[^\n]*)", post=_by_command),
     Sig("extension.enable.failed", ("Timeout(",),
-        r"Timeout\((?P<timeout>\d+)\)(?:;CPUThrottledTime\((?P<cpu_throttled_secs>\d+)secs\))?: (?P<command>[^\n]*)",
-        post=_by_command),
-    Sig("system.resource_exhaustion", ("CPUThrottledTime(",), r"CPUThrottledTime\((?P<cpu_throttled_secs>\d+)secs\)"),
+        r"Timeout\((?P<timeout>\d+)\)(?:;CPUThrottledTime\((?P<cpu_throttled_secs>\d+) ?secs\))?: (?P<command>[^\n]*)",
+        post=_throttled),
+    Sig("system.resource_exhaustion", ("CPUThrottledTime(",), r"CPUThrottledTime\((?P<cpu_throttled_secs>\d+) ?secs\)"),
     Sig("extension.download.failed", ("Failed to download", "Timeout downloading", "Download failed both",
                                       "Failed to fetch ExtensionManifest", "Failed fetch manifests",
                                       "Failed to fetch manifest", "Failed to get ext handler pkgs", "Prod package list",
@@ -224,11 +304,16 @@ AGENT: tuple[Sig, ...] = (
     Sig(GENERIC_KIND, ("Update settings file",), r"Update settings file: (?P<seq>\d+)\.settings"),
     Sig("extension.status", ("Extension status: [", "reached a terminal state"), post=_statuses),
     # --- DHCP and endpoint discovery (L35-L44) ---------------------------------------------------
-    Sig("dhcp.error", ("No route exists to",), r"No route exists to (?P<endpoint>\S+)"),
-    Sig("dhcp.error", ("DhcpError", "Protocol endpoint not found", "cached endpoint not found", "DHCP not available",
-                       "HandleDhcpResponse", "Endpoint or Default Gateway", "DoDhcpWork: Missing default route",
-                       "[GetWireserverEndpoint] Missing file")),
-    Sig("dhcp.error", ("Retry detect protocol",), r"retry=(?P<retry>\d+)"),
+    # no route at all, or none to the WireServer: nothing reaches it (DHCP_FAILURE -> WIRESERVER_UNREACHABLE)
+    Sig("dhcp.error", ("No route exists to",), r"No route exists to (?P<endpoint>\S+)", attrs={"route": "missing"}),
+    Sig("dhcp.error", ("contains no routes", "Primary interface examination will retry",
+                       "DoDhcpWork: Missing default route"), attrs={"route": "missing"}),
+    Sig("dhcp.ok", ("Route to 168.63.129.16 exists", "Cache exists [True]", "cached endpoint found")),
+    # L38: no lease names the endpoint, so the agent asks DHCP itself: a step, a failure only if that fails
+    Sig("dhcp.cache_miss", ("cached endpoint not found", "Cache exists [False]")),
+    Sig("dhcp.error", ("Protocol endpoint not found",), post=_by_inner_error),
+    Sig("dhcp.error", ("DhcpError", "HandleDhcpResponse", "Endpoint or Default Gateway", "Failed to receive dhcp")),
+    Sig("protocol.retry", ("Retry detect protocol",), r"retry=(?P<retry>\d+)"),
     Sig("wireserver.endpoint", ("Wire server endpoint", "Discovered Windows Azure endpoint",
                                 "Using hardcoded Wireserver endpoint"),
         r"endpoint:? ?(?P<endpoint>[\w.]+(?:,[\w.]+)*)"),
@@ -236,18 +321,25 @@ AGENT: tuple[Sig, ...] = (
     Sig("wireserver.recovered", ("recovered from previous errors",)),
     Sig("storage.error", ("Exception uploading status blob", "Falling back to direct upload",
                           "Failed to upload status blob", "HttpPutBlockBlob("), extract=(_URL,)),
-    Sig("wireserver.error", ("[HTTP Failed]", "[HTTP Retry]"), post=_by_url,
+    # a stale goal state (HTTP 410) means the WireServer answered, also when the retries for it ran out
+    Sig("goalstate.stale", ("Goal state is stale", "Incarnation is out of date", "ResourceGoneError"),
+        post=_by_inner_error),
+    Sig("extension.processing.failed", ("Exception retrieving extension handlers",
+                                        "Exception retrieving agent manifests"), post=_by_inner_error),
+    Sig("wireserver.error", ("An error occurred while retrieving the goal state",
+                             "Attempts to retrieve the goal state are failing", "Error fetching the goal state",
+                             "Fetching the goal state is still failing", "Error fetching goal state"),
+        post=_by_inner_error),
+    Sig("wireserver.error", ("HostGAPlugin: Exception", "HostGAPlugin: Failed"), attrs={"endpoint": "hostgaplugin"},
+        post=_by_inner_error),
+    Sig("wireserver.error", ("[HTTP Failed]", "[HTTP Retry]", "HTTP GET failed", "HTTP PUT failed",
+                             "HTTP POST failed"), post=_http_failed,
         extract=(_URL, r"\b(?P<method>GET|PUT|POST|HEAD|DELETE)\b", r"-- (?P<attempts>\d+) attempts made",
                  r"\[HTTP Failed\] (?:HTTP )?(?:(?:GET|PUT|POST|HEAD|DELETE) )?(?:\S+ -- )?(?P<error>[^\n]*?)"
                  r"(?: -- \d+ attempts made)?$")),
     Sig("wireserver.error", ("WireServer is not responding", "Service temporarily unavailable",
-                             "Calling wire server failed", "An error occurred while retrieving the goal state",
-                             "Error fetching the goal state", "Fetching the goal state is still failing",
-                             "Error fetching goal state", "Exceeded max retry updating goal state",
-                             "Goal state is stale", "[Wireserver Failed]", "[Wireserver Exception]",
-                             "HttpPost(", "Incarnation is out of date", "IOError  args")),
-    Sig("wireserver.error", ("HostGAPlugin: Exception Get API", "HostGAPlugin: Failed Get API"),
-        attrs={"endpoint": "hostgaplugin"}),
+                             "Calling wire server failed", "[Wireserver Failed]", "[Wireserver Exception]",
+                             "HttpPost(", "IOError  args")),
     Sig("network.error", ("https tunnelling", "Failed to construct ConfigurationProvider")),
     # --- goal state processing (§2.9) -----------------------------------------------------------
     Sig("goalstate.fetched", ("ProcessGoalState completed", "Fetched a new incarnation", "Fetched new vmSettings",
@@ -264,6 +356,7 @@ AGENT: tuple[Sig, ...] = (
     Sig(GENERIC_KIND, ("Move rules file",), r"^Move rules file \S*persistent\S*\.rules to ", attrs={"routine": True}),
 )
 
+SYSTEM_LEVELS = {"system.oom": "error", "system.hung_task": "warning"}  # the kernel gives these lines no level
 SYSTEM: tuple[Sig, ...] = (
     Sig("system.oom", ("Out of memory", "out of memory"),
         r"[Oo]ut of memory: Kill(?:ed)? process (?P<pid>\d+) \((?P<process>[^)]*)\)"),

@@ -7,7 +7,10 @@ The agent logs to stdout too, so syslog holds copies of its records behind a hea
 The header is stripped and an agent record behind it is read by :mod:`parsers.linux_agent._record`, marked
 ``via="syslog"``: it gets the time and message the waagent.log parse gives, so the timeline keeps one
 copy. Other lines are checked for kernel and systemd signatures (OOM kills, hung tasks, shutdown and
-boot markers). Syslog headers carry no year and are local time: the year comes from timestamps inside
+boot markers). A member holding agent records also serves as the agent's log (fact ``source.also``):
+when waagent.log rotated away, the copies are the guest agent's log.
+
+Syslog headers carry no year and are local time: the year comes from timestamps inside
 the lines (agent records, ISO dates); a header time beside an embedded UTC agent time, or an ISO
 header with its offset, is evidence of the VM's UTC offset.
 """
@@ -20,8 +23,8 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
-from parsers.linux_agent._record import AgentEvents, OffsetVotes, Record, add_continuation, parse_record
-from parsers.linux_agent._signatures import SYSTEM_TABLE
+from parsers.linux_agent._record import AgentEvents, OffsetVotes, Record, add_continuation, ends_record, parse_record
+from parsers.linux_agent._signatures import SYSTEM_LEVELS, SYSTEM_TABLE
 from parsers.text import head_text, iter_lines
 
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
@@ -34,7 +37,6 @@ _DMESG = re.compile(r"\[\s*(\d+\.\d+)\] ?(.*)")
 _DMESG_T = re.compile(r"\[\w{3} (\w{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\] ?(.*)")
 _KERNEL_UPTIME = re.compile(r"\[\s*\d+\.\d+\] ?")
 _DATE_IN_TEXT = re.compile(r"\b(20\d\d|19\d\d)[-/](\d\d)[-/](\d\d)[T ]\d\d:\d\d")
-_LEVEL_OF = {"system.oom": "error", "system.hung_task": "warning"}
 _MAX_WAITING = 50_000  # lines held back while the year is unknown
 _Header = tuple[int, int, int, int, int, int]  # month, day, hour, minute, second, microsecond
 
@@ -56,6 +58,7 @@ class _Reader:
         self.ref: datetime | None = None  # latest dated moment, for the year of header times
         self.waiting: list[tuple[Event, _Header]] = []
         self.last_ts: datetime | None = None
+        self.agent_records = 0
 
     # --- one line -------------------------------------------------------------------------------
     def line(self, n: int, line: str) -> Iterator[Event]:
@@ -66,6 +69,11 @@ class _Reader:
                 yield self.ctx.event(self.last_ts, n, line, component="journal", kind="system.boot",
                                      local=self.last_ts is not None and self.last_ts.tzinfo is None)
             return
+        if line[:1].isdigit():
+            rec = parse_record(line, n)
+            if rec is not None:  # an agent record without a syslog header: a pasted agent log
+                yield from self._record(rec, ("", ""), None, n)
+                return
         header: _Header | None = None
         ts: datetime | None = None
         m = _BSD.match(line)
@@ -91,15 +99,7 @@ class _Reader:
         key = (prog, pid or "")
         rec = parse_record(rest, n) if rest[:1].isdigit() else None
         if rec is not None:
-            if rec.ts is not None:
-                self.ref = rec.ts.replace(tzinfo=None)
-            yield from self._flush()
-            self.pending, self.pending_key = rec, key
-            self.last_ts = rec.ts
-            if rec.ts is not None and not rec.local and header is not None:
-                local = self._dated(header)
-                if local is not None:
-                    self.votes.add(local, rec.ts, n)
+            yield from self._record(rec, key, header, n)
             return
         if self.pending is not None and key == self.pending_key:
             add_continuation(self.pending, rest)
@@ -120,14 +120,26 @@ class _Reader:
         if header is not None:
             ts = self._dated(header)
             if ts is None:
-                e = self.ctx.event(None, n, rest, level=_LEVEL_OF.get(kind, "info"), component=prog, kind=kind,
+                e = self.ctx.event(None, n, rest, level=SYSTEM_LEVELS.get(kind, "info"), component=prog, kind=kind,
                                    local=True, **attrs)
                 yield from self._wait(e, header)
                 return
         local = ts is not None and ts.tzinfo is None
         self.last_ts = ts
-        yield self.ctx.event(ts, n, rest, level=_LEVEL_OF.get(kind, "info"), component=prog, kind=kind, local=local,
+        yield self.ctx.event(ts, n, rest, level=SYSTEM_LEVELS.get(kind, "info"), component=prog, kind=kind, local=local,
                              **attrs)
+
+    def _record(self, rec: Record, key: tuple[str, str], header: _Header | None, n: int) -> Iterator[Event]:
+        """An agent record starts: the one before it is complete."""
+        if rec.ts is not None:
+            self.ref = rec.ts.replace(tzinfo=None)
+        yield from self._flush()
+        self.pending, self.pending_key = rec, key
+        self.last_ts = rec.ts
+        if rec.ts is not None and not rec.local and header is not None:
+            local = self._dated(header)
+            if local is not None:
+                self.votes.add(local, rec.ts, n)
 
     def _dmesg(self, n: int, line: str) -> Iterator[Event]:
         m = _DMESG_T.match(line)
@@ -142,14 +154,16 @@ class _Reader:
         else:
             m = _DMESG.match(line)
             if m is None:
-                if self.pending is not None:  # a journal line wrapped by the exporter
+                if ends_record(line):  # a shell prompt or a code fence in a paste
+                    yield from self._flush()
+                elif self.pending is not None:  # a journal line wrapped by the exporter
                     add_continuation(self.pending, line)
                 return
             attrs["uptime"] = float(m.group(1))
             rest = m.group(2)
         found = SYSTEM_TABLE.classify(rest)
         kind, extra = found if found else (GENERIC_KIND, {})
-        yield self.ctx.event(ts, n, rest, level=_LEVEL_OF.get(kind, "info"), component="kernel", kind=kind,
+        yield self.ctx.event(ts, n, rest, level=SYSTEM_LEVELS.get(kind, "info"), component="kernel", kind=kind,
                              local=ts is not None, **attrs, **extra)
 
     # --- years ----------------------------------------------------------------------------------
@@ -201,12 +215,15 @@ class _Reader:
             e = self.agent.event(self.pending)
             self.last_ts = e.ts
             self.pending = None
+            self.agent_records += 1
             yield e
 
     def finish(self) -> Iterator[Event]:
         yield from self._flush()
         yield from self._release()
         self.votes.emit(self.ctx, "syslog header times beside UTC record times")
+        if self.agent_records:  # the agent's own records: this copy is the guest agent's log too
+            self.ctx.fact("source.also", "waagent_log", text=f"{self.agent_records} agent record(s) in this log")
 
 
 def _iso(stamp: str, zone: str | None) -> datetime | None:
@@ -217,6 +234,15 @@ def _iso(stamp: str, zone: str | None) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         return None
+
+
+def strip_header(line: str) -> str | None:
+    """The text behind a syslog or journal header (``Oct 08 17:10:33 host python3[1036]: ``), else None."""
+    m = _BSD.match(line) or _ISO.match(line)
+    if m is None:
+        return None
+    t = _TAIL.match(m.groups()[-1])
+    return t.group(4) if t else None
 
 
 def sniff(path: str, head: bytes) -> bool:

@@ -10,6 +10,11 @@ Record patterns, continuation folding, kinds and facts live in :mod:`parsers.lin
 local and UTC records of the same file date the same moment on two clocks: when several such pairs
 agree, their difference is the VM's UTC offset (fact ``tz.utc_offset_minutes``).
 
+A paste of the log (a text file of any name) mixes records with shell prompts, command output, console
+lines and journal lines: a prompt, code fence or console line ends the record before it, a record behind
+a syslog/journal header is read as a record, and a line outside any record gets its own undated event
+when a signature knows it (``waagent --version`` output gives the versions).
+
 Two paths give the same events, counts, facts and problems. The per-line path (:class:`Reader` fed every
 line) is the reference and serves the full timeline. When ordinary records are only counted, large
 members take the block path: blocks of :data:`BLOCK` bytes, whose hot lines
@@ -20,18 +25,31 @@ plain records between them are counted per hour without being decoded.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import BinaryIO
 
 from parsers.base import Event, ParseContext, Parser
 from parsers.linux_agent import _block_scan
-from parsers.linux_agent._record import AgentEvents, OffsetVotes, Record, add_continuation, fold_g0, parse_record
+from parsers.linux_agent._record import (
+    VMSNAPSHOT,
+    AgentEvents,
+    OffsetVotes,
+    Record,
+    add_continuation,
+    ends_record,
+    fold_g0,
+    parse_record,
+)
+from parsers.linux_agent._signatures import AGENT_TABLE
+from parsers.linux_agent.syslog import strip_header
 from parsers.text import head_text, iter_lines, read_blocks, replay, sniff_encoding
 
 BLOCK = 4 * 1024 * 1024
 #: members smaller than this are read line by line (no scanner to build, same result)
 BLOCK_MIN = 1024 * 1024
+_AGENT_WORDS = re.compile(r"WALinuxAgent|Azure Linux Agent|Windows Azure|waagent|[Ww]ire ?[Ss]erver|168\.63\.129\.16")
 
 
 class Reader:
@@ -52,14 +70,19 @@ class Reader:
     def line(self, n: int, line: str, rec: Record | None = None) -> Iterator[Event]:
         """Feed line ``n``; ``rec`` is its record when the caller parsed it already."""
         if rec is None:
-            rec = parse_record(line, n)
+            rec = parse_record(line, n) or _pasted_record(line, n)
         if rec is None:
+            if self.pending is not None and ends_record(line):  # a paste: a prompt or console line follows
+                yield from self.flush()
             if self.pending is not None:
                 add_continuation(self.pending, line)
             elif line.strip():
                 self.orphan_line = self.orphan_line or n
                 if len(self.orphans) < 1000:
                     self.orphans.append(line)
+                e = self.builder.outside(n, line)
+                if e is not None:
+                    yield e
             return
         if rec.ts is None:
             self.ctx.problem("invalid timestamp", n)
@@ -206,6 +229,14 @@ def _text(block: bytes, start: int, stop: int, max_line: int) -> str:
     return raw.rstrip(b"\r\n").decode("utf-8", "replace")
 
 
+def _pasted_record(line: str, n: int) -> Record | None:
+    """An agent record behind a syslog or journal header, as pasted from ``journalctl``."""
+    if line[:1].isdigit() or len(line) < 40:
+        return None
+    inner = strip_header(line)
+    return parse_record(inner, n) if inner else None
+
+
 def _orphans(ctx: ParseContext, lines: list[str], first: int, why: str) -> Event:
     """Lines that belong to no record: one undated event, and a problem saying why."""
     ctx.problem(f"{len(lines)} line(s) {why}", first)
@@ -213,10 +244,13 @@ def _orphans(ctx: ParseContext, lines: list[str], first: int, why: str) -> Event
 
 
 def sniff(path: str, head: bytes) -> bool:
-    text = head_text(head)
-    return any(parse_record(line, 0) is not None and (" Daemon " in line or " ExtHandler " in line
-                                                     or "Azure Linux Agent" in line)
-               for line in text.splitlines()[:20])
+    """An agent record anywhere in the head: a log, or a paste of one among prompts and command output."""
+    for line in head_text(head).splitlines():
+        rec = parse_record(line, 0)
+        if rec is not None and VMSNAPSHOT not in rec.prefix and (
+                rec.gen != "G0" or _AGENT_WORDS.search(rec.msg) or AGENT_TABLE.classify(rec.msg) is not None):
+            return True
+    return False
 
 
 PARSER = Parser(name="waagent_log", parse=parse, sniff=sniff,

@@ -74,11 +74,19 @@ def test_request_never_invoked_is_agent_not_running(tmp_path: Path) -> None:
 
 
 def test_request_invoked_late_is_agent_not_running(tmp_path: Path) -> None:
-    late = WindowsBundle(enable_at=150, ext_start_at=150.5, status_at=151, status="error", code=402)
+    late = WindowsBundle(enable_at=150, ext_start_at=150.5, status_at=151, status="error", code=402, heartbeats=())
     report = analyze(late.write(tmp_path / "b"))
     finding = next(f for f in report.findings if f.id == "AGENT_NOT_RUNNING")
     assert finding.severity == "error"
     assert any("invoked 150 min later" in EN.evidence(e) for e in finding.evidence)
+
+
+def test_request_invoked_late_under_heartbeats_is_no_dead_agent(tmp_path: Path) -> None:
+    """Issue 13 class 6: heartbeats cover the whole delay, so the agent was running, only late."""
+    late = WindowsBundle(enable_at=150, ext_start_at=150.5, status_at=151, status="error", code=402)
+    report = analyze(late.write(tmp_path / "b"))
+    assert "AGENT_NOT_RUNNING" not in _problems(report)
+    assert report.verdict.root_cause == "SNAPSHOT_TIMEOUT"
 
 
 def test_run_without_end_is_snapshot_timeout_not_agent_down(tmp_path: Path) -> None:

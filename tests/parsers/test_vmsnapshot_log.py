@@ -52,11 +52,11 @@ def test_freeze_buffer_and_safefreeze_output() -> None:
             "============== Binary output traces end =================\n")
     events, _ = parse(text)
     kinds = [(e.kind, e.attrs.get("mount")) for e in events if e.kind != "log"]
-    assert kinds == [("snapshot.freeze.start", None), ("snapshot.freeze.failed", None), ("snapshot.thaw", "/mnt"),
+    assert kinds == [("snapshot.freeze.start", None), ("snapshot.lock.contention", None), ("snapshot.thaw", "/mnt"),
                      ("snapshot.thaw.failed", "/boot")]
     assert events[0].attrs["timeout"] == "60"
-    lock = next(e for e in events if e.kind == "snapshot.freeze.failed")
-    assert lock.attrs["during_freeze"] and lock.attrs["buffered"] and lock.attrs["reason"] == "lock"
+    lock = next(e for e in events if e.kind == "snapshot.lock.contention")
+    assert lock.attrs["during_freeze"] and lock.attrs["buffered"]
     thaw = next(e for e in events if e.kind == "snapshot.thaw")
     assert thaw.ts == datetime(2017, 11, 14, 3, 6, 52) and thaw.local and thaw.component == "safefreeze"
 

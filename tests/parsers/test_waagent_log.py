@@ -192,10 +192,10 @@ G4 = "2024-01-01T00:00:00.000000Z {level} ExtHandler ExtHandler {msg}\n"
     ("Extension 'x' will not be processed since extension processing is disabled. To enable extension processing, "
      "set Extensions.Enabled=y in '/etc/waagent.conf'", "agent.config", {"key": "Extensions.Enabled"}),
     ("ProcessExtensionsGoalState failed [incarnation 2 1200 ms]", "extension.processing.failed", {}),
-    ("No route exists to 168.63.129.16", "dhcp.error", {"endpoint": "168.63.129.16"}),
+    ("No route exists to 168.63.129.16", "dhcp.error", {"endpoint": "168.63.129.16", "route": "missing"}),
     ("Protocol endpoint not found: WireProtocol, [ProtocolError] [DhcpError] Failed to receive dhcp response.",
      "dhcp.error", {}),
-    ("Retry detect protocols: retry=332", "dhcp.error", {"retry": "332"}),
+    ("Retry detect protocols: retry=332", "protocol.retry", {"retry": "332"}),
     ("Wire server endpoint:10.16.0.141,10.16.0.142", "wireserver.endpoint", {"endpoint": "10.16.0.141,10.16.0.142"}),
     ("Inner error: [ProtocolError] [Wireserver Exception] [HttpError] [HTTP Failed] GET "
      "http://168.63.129.16/machine/?comp=goalstate -- IOError timed out -- 6 attempts made", "wireserver.error",
@@ -206,7 +206,7 @@ G4 = "2024-01-01T00:00:00.000000Z {level} ExtHandler ExtHandler {msg}\n"
     ("Fetching the goal state recovered from previous errors. Fetched etag_13848932411473871259",
      "wireserver.recovered", {}),
     ("Exception retrieving extension handlers: [ProtocolError] Exceeded max retry updating goal state",
-     "wireserver.error", {}),
+     "goalstate.stale", {"exhausted": True}),
     ("Exception uploading status blob: [000009] [HTTP Failed] HTTP PUT IOError timed out", "storage.error", {}),
     ("HostGAPlugin: Exception Get API versions: timed out", "wireserver.error", {"endpoint": "hostgaplugin"}),
     ("Disabling resource usage monitoring. Reason: The agent has been throttled for 120 seconds",

@@ -25,8 +25,8 @@ def test_verdict_first_then_findings_by_severity_then_the_rest() -> None:
     assert first.startswith("Verdict: Problems found") and "Root cause: WIRESERVER_UNREACHABLE" in first
     order = [out.index(s) for s in ("CRITICAL WIRESERVER_UNREACHABLE", "ERROR SNAPSHOT_TIMEOUT",
                                     "INFO VERBOSE_LOGGING_DISABLED", "Missing evidence", "collect with: sudo tar",
-                                    "Sources (4): 2 parsed, 1 skipped, 1 failed", "EvtxError: bad chunk",
-                                    "Timing", "analyzed in 0.42 s")]
+                                    "Sources (4): 2 parsed, 0 without records, 1 skipped, 1 failed",
+                                    "EvtxError: bad chunk", "Timing", "analyzed in 0.42 s")]
     assert order == sorted(order)
     assert "No route to host" in out and "third line" in out
     assert "fourth line" not in out and "1 more evidence line\n" in out  # only the strongest three

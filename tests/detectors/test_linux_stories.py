@@ -1,0 +1,280 @@
+"""Small Linux stories through the whole pipeline: routine traces are no failure, one symptom is not two
+findings, causes read causally, older wordings count, and a paste gives what the log gives.
+
+Each story is a list of agent records (message, level, component, minutes after the start); it is
+rendered in every line generation, as the agent's file, a syslog copy or a journal export, and as a
+paste among shell prompts, command output and console lines. The same story must give the same
+findings at warning or above and the same root cause however it is rendered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from analyzer.api import analyze
+from analyzer.model import Report
+from tests.parsers.linux_render import GENERATIONS, copy, record
+
+T0 = datetime(2024, 6, 10, 2, 0, 0)
+VMS = "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9220.0]"
+CMD = "python3 -u /usr/sbin/waagent -run-exthandlers"
+EXT_LOG = "var/log/azure/Microsoft.Azure.RecoveryServices.VMSnapshotLinux/extension.log"
+Story = list[tuple[str, str, str, float]]  # message, level, component, minutes after T0
+
+
+def render(story: Story, gen: str, how: str = "file") -> str:
+    return "".join(copy(record(msg, level, gen, T0 + timedelta(minutes=m), comp), how, T0 + timedelta(minutes=m))
+                   + "\n" for msg, level, comp, m in story)
+
+
+def paste(story: Story, gen: str) -> str:
+    """The story as users paste it: a prompt first, blank lines between records, command output, a console line."""
+    lines = ["$ sudo tail -n 200 /var/log/waagent.log", ""]
+    for msg, level, comp, m in story:
+        lines += [record(msg, level, gen, T0 + timedelta(minutes=m), comp), ""]
+    lines += ["[  229.153348] cloud-init[1523]: Cloud-init v. 19.1 running 'modules:config'", "vm1 login:",
+              "user@vm1:~$ waagent --version", "WALinuxAgent-2.2.45 running on ubuntu 18.04", "Python: 3.6.9",
+              "Goal state agent: 2.9.1.1", "user@vm1:~$"]
+    return "\n".join(lines) + "\n"
+
+
+def extension_log(lines: list[tuple[str, float]]) -> str:
+    """VMSnapshot extension.log records (Python 3 form, UTC)."""
+    return "".join(f"{T0 + timedelta(minutes=m):%Y-%m-%d %H:%M:%S.%f} "
+                   f"[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0]{msg}\n" for msg, m in lines)
+
+
+def run(tmp_path: Path, files: dict[str, str], crlf: bool = False) -> Report:
+    for name, text in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(text.replace("\n", "\r\n").encode() if crlf else text.encode())
+    return analyze(tmp_path)
+
+
+def problems(report: Report) -> set[str]:
+    return {f.id for f in report.findings if f.severity in ("warning", "error", "critical")}
+
+
+def agent_files(story: Story, gen: str, how: str) -> dict[str, str]:
+    return {"var/log/waagent.log" if how == "file" else "var/log/syslog": render(story, gen, how)}
+
+
+# --- class 2: what a healthy agent and extension write on every run ---------------------------------
+
+HEALTHY: Story = [
+    ("Azure Linux Agent Version:2.2.45", "INFO", "Daemon", 0),
+    ("Test for route to 168.63.129.16", "INFO", "Daemon", 0.1),
+    ("No route exists to 168.63.129.16", "WARNING", "Daemon", 0.1),
+    ("Checking for dhcp lease cache", "INFO", "Daemon", 0.1),
+    ("Cache exists [True]", "INFO", "Daemon", 0.1),
+    ("Wire server endpoint:168.63.129.16", "INFO", "Daemon", 0.2),
+    ("Protocol endpoint not found: MetadataProtocol, [000008] 404 - GET: http://169.254.169.254/Microsoft.Compute/"
+     "identity?api-version=2015-05-01", "INFO", "Daemon", 0.2),
+    ("Installed Agent WALinuxAgent-2.2.45 is the most current agent", "INFO", "Daemon", 0.3),
+    ("WALinuxAgent-2.9.1.1 waiting for orphan process 1530 to terminate", "INFO", "ExtHandler", 0.4),
+    (f"Agent WALinuxAgent-2.9.1.1 launched with command '{CMD}' is successfully running", "INFO", "Daemon", 0.5),
+    ("Agent WALinuxAgent-2.9.1.1 is running as the goal state agent", "INFO", "ExtHandler", 0.5),
+    ("Agent WALinuxAgent-2.9.1.1 error state: Last Failure: 0.0, Total Failures: 0, Fatal: False", "INFO",
+     "ExtHandler", 0.5),
+    ("Goal state is stale, re-fetching", "INFO", "ExtHandler", 0.6),
+    ("Target handler state: enabled", "INFO", VMS, 1),
+    ("Update settings file: 12.settings", "INFO", VMS, 1),
+    ("Enable extension: [main/handle.sh enable]", "INFO", VMS, 1),
+    ("Log Collector exited with code 0", "INFO", "ExtHandler", 20),
+    (f"ExtHandler process WALinuxAgent-2.9.1.1 launched with command '{CMD}' exited with return code: 0", "INFO",
+     "Daemon", 30),
+]
+HEALTHY_RUN = [("starting enable", 1.1), ("taskId: 5b2e6a1c-1f0e-4d9b-9c1d-0e7f7a2b3c4d", 1.1),
+               ("T:S freeze, timeout value 60", 1.5), ("Retry to aquire lock count: 0", 1.5),
+               ("PreSnapshot: Status Code: 200", 1.6),
+               ('dosnapshot responseBody: {"snapshotInfo": [{"isSuccessful": true}], "statusCode": 200}', 1.8),
+               ("****** 8. Binary Thaw Signal Received", 1.9), ("the sequence number are same, so skip, "
+                                                                "current:12== last:12", 2.5),
+               ("T:S snapshotall ends...", 2.0)]
+
+
+@pytest.mark.parametrize("how", ["file", "syslog", "journal"])
+@pytest.mark.parametrize("gen", GENERATIONS)
+def test_routine_traces_are_no_failure(tmp_path: Path, gen: str, how: str) -> None:
+    report = run(tmp_path, {**agent_files(HEALTHY, gen, how), EXT_LOG: extension_log(HEALTHY_RUN)},
+                 crlf=gen == "G2")
+    assert problems(report) == set()
+    assert report.verdict.status == "healthy"
+
+
+def test_success_lines_are_never_evidence_of_a_wireserver_failure(tmp_path: Path) -> None:
+    run_ = [*HEALTHY_RUN, ("dosnapshot responseBody: StatusCode:500, ErrorMessage: Could not find config "
+                           "corresponding to the Disk", 3)]
+    report = run(tmp_path, {**agent_files(HEALTHY, "G4", "file"), EXT_LOG: extension_log(run_)})
+    ws = next(f for f in report.findings if f.id == "WIRESERVER_UNREACHABLE")
+    assert all("isSuccessful" not in e.text and "Status Code: 200" not in e.text for e in ws.evidence)
+
+
+def test_lock_contention_is_only_a_failed_acquire_or_a_retry(tmp_path: Path) -> None:
+    run_ = [("T:S freeze, timeout value 60", 1), ("Retry to aquire lock count: 1", 1.1),
+            ("Failed to open file or aquire lock:  [Errno 11] Resource temporarily unavailable", 1.1),
+            ("T:S ###### Enable failed with error: freeze took longer than timeout "
+             "StatusCode.FailedRetryableFsFreezeTimeout,", 3)]
+    report = run(tmp_path, {**agent_files(HEALTHY[:16], "G4", "file"), EXT_LOG: extension_log(run_)})
+    assert report.verdict.root_cause == "FS_FREEZE_FAILED"
+    freeze = next(f for f in report.findings if f.id == "FS_FREEZE_FAILED")
+    assert any("aquire lock count: 1" in e.text for e in freeze.evidence)
+
+
+# --- class 6: causal reading ------------------------------------------------------------------------
+
+NO_ROUTES: Story = [("Contents of /proc/net/route:", "WARNING", "Daemon", 0),
+                    ("Primary interface examination will retry silently", "WARNING", "Daemon", 0),
+                    ("/proc/net/route contains no routes", "ERROR", "Daemon", 0.1),
+                    ("/proc/net/route contains no routes", "ERROR", "Daemon", 0.2)]
+ROUTE_BUT_NO_ANSWER: Story = [
+    ("Retry detect protocols: retry=332", "INFO", "Daemon", 0),
+    ("WireServer endpoint is not found. Rerun dhcp handler", "INFO", "Daemon", 0.2),
+    ("Test for route to 168.63.129.16", "INFO", "Daemon", 0.2),
+    ("Route to 168.63.129.16 exists", "INFO", "Daemon", 0.2),
+    ("Wire server endpoint:168.63.129.16", "INFO", "Daemon", 0.2),
+    ("[HTTP Retry] Attempt 2 of 3: [HTTP Failed] HTTP GET IOError [Errno 113] No route to host", "INFO", "Daemon", 0.3),
+    ("WireServer is not responding. Reset endpoint", "INFO", "Daemon", 0.5),
+    ("Protocol endpoint not found: WireProtocol, [000008] [Wireserver Exception] [000009] [HTTP Failed] HTTP GET "
+     "IOError [Errno 113] No route to host", "INFO", "Daemon", 0.5),
+    ("Protocol endpoint not found: MetadataProtocol, [000008] 404 - GET: http://169.254.169.254/Microsoft.Compute/"
+     "identity?api-version=2015-05-01", "INFO", "Daemon", 0.5)]
+STALE: Story = [("Goal state is stale, re-fetching", "INFO", "ExtHandler", 0),
+                ("Goal state is stale, re-fetching", "INFO", "ExtHandler", 0),
+                ("Exception retrieving extension handlers: [ProtocolError] Exceeded max retry updating goal state",
+                 "WARNING", "ExtHandler", 0),
+                ("Event: name=WALinuxAgent, op=ExtensionProcessing, message=Exception retrieving extension handlers: "
+                 "[ProtocolError] Exceeded max retry updating goal state, duration=0", "ERROR", "ExtHandler", 0)]
+GOAL_STATE_TIMEOUT: Story = [
+    ("Error fetching the goal state: [ProtocolError] [Wireserver Exception] [HttpError] [HTTP Failed] GET "
+     "http://168.63.129.16/machine/?comp=goalstate -- IOError timed out -- 6 attempts made", "ERROR", "ExtHandler", 0)]
+
+
+@pytest.mark.parametrize("how", ["file", "syslog", "paste"])
+@pytest.mark.parametrize("gen", GENERATIONS)
+@pytest.mark.parametrize(("story", "root", "present", "absent"), [
+    (NO_ROUTES, "DHCP_FAILURE", {"DHCP_FAILURE", "WIRESERVER_UNREACHABLE"}, set()),
+    (ROUTE_BUT_NO_ANSWER, "WIRESERVER_UNREACHABLE", {"WIRESERVER_UNREACHABLE"}, {"DHCP_FAILURE"}),
+    (STALE, None, set(), {"WIRESERVER_UNREACHABLE", "DHCP_FAILURE"}),
+    (GOAL_STATE_TIMEOUT, "WIRESERVER_UNREACHABLE", {"WIRESERVER_UNREACHABLE"}, {"DHCP_FAILURE"}),
+], ids=["no-routes", "route-but-no-answer", "stale-goal-state", "goal-state-timeout"])
+def test_causal_reading(tmp_path: Path, story: Story, root: str | None, present: set[str], absent: set[str], gen: str,
+                        how: str) -> None:
+    files = {"notes.txt": paste(story, gen)} if how == "paste" else agent_files(story, gen, how)
+    report = run(tmp_path, files)
+    found = problems(report)
+    assert present <= found and not absent & found, found
+    assert report.verdict.root_cause == root
+    if root == "DHCP_FAILURE":
+        assert any(m.params.get("chain") == "DHCP_FAILURE -> WIRESERVER_UNREACHABLE" for m in report.verdict.summary)
+
+
+def heartbeats(start: float, end: float, gen: str = "G4") -> Story:
+    n = int((end - start) // 30) + 1
+    return [(f"[HEARTBEAT] Agent WALinuxAgent-2.9.1.1 is running as the goal state agent [DEBUG HeartbeatCounter: "
+             f"{i};HeartbeatId: 6F7A0C1E]", "INFO", "ExtHandler", start + 30 * i) for i in range(n)]
+
+
+@pytest.mark.parametrize("covered", [True, False])
+def test_late_invocation_under_heartbeats_is_not_a_dead_agent(tmp_path: Path, covered: bool) -> None:
+    story = heartbeats(-180, 60) if covered else heartbeats(-180, -120)
+    run_ = [("starting enable", 0), ("command start time is 2024-06-09 23:40:00 and utcNow is 2024-06-10 02:00:00",
+                                     0), ("CRP timeout limit has reached, will not take snapshot.", 0.1)]
+    report = run(tmp_path, {**agent_files(story, "G4", "file"), EXT_LOG: extension_log(run_)})
+    assert "SNAPSHOT_TIMEOUT" in problems(report)
+    assert ("AGENT_NOT_RUNNING" in problems(report)) is not covered
+
+
+# --- class 5: one symptom, one finding ----------------------------------------------------------------
+
+def test_hung_task_during_the_freeze_is_freeze_evidence(tmp_path: Path) -> None:
+    run_ = [("starting enable", 0), ("T:S freeze, timeout value 60", 1), ("****** 2. Binary Freeze Started", 1),
+            ("T:S ###### Enable failed with error: freeze took longer than timeout "
+             "StatusCode.FailedRetryableFsFreezeTimeout,", 6)]
+    syslog = ("Jun 10 02:03:10 vm1 kernel: [ 4100.1] INFO: task xfsaild/sda1:512 blocked for more than 120 seconds.\n"
+              "Jun 10 02:03:10 vm1 kernel: [ 4100.2] \"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables.\n")
+    report = run(tmp_path, {**agent_files(HEALTHY[:16], "G4", "file"), EXT_LOG: extension_log(run_),
+                            "var/log/syslog": render(HEALTHY[:1], "G4", "syslog") + syslog})
+    assert report.verdict.root_cause == "FS_FREEZE_FAILED"
+    assert "HIGH_RESOURCE_USAGE" not in problems(report)
+    freeze = next(f for f in report.findings if f.id == "FS_FREEZE_FAILED")
+    assert any("blocked for more than" in e.text for e in freeze.evidence)
+
+
+@pytest.mark.parametrize("gen", GENERATIONS)
+@pytest.mark.parametrize(("throttled", "root"), [(250, "HIGH_RESOURCE_USAGE"), (4, "EXTENSION_LOAD_FAILED")])
+def test_throttled_timeout_is_resource_starvation(tmp_path: Path, gen: str, throttled: int, root: str) -> None:
+    story = [*HEALTHY[:16], (f"[ExtensionError] Timeout(300);CPUThrottledTime({throttled}secs): main/handle.sh "
+                             "enable", "ERROR", VMS, 6)]
+    report = run(tmp_path, agent_files(story, gen, "file"))
+    assert report.verdict.root_cause == root
+    assert ("HIGH_RESOURCE_USAGE" in problems(report)) is (root == "HIGH_RESOURCE_USAGE")
+
+
+# --- class 7: older wordings, loops, observed failures before versions ---------------------------------
+
+@pytest.mark.parametrize("how", ["file", "syslog", "paste"])
+@pytest.mark.parametrize("gen", GENERATIONS)
+@pytest.mark.parametrize(("story", "severity"), [
+    ([(f"Agent WALinuxAgent-2.2.45 launched with command '{CMD}' is successfully running", "INFO", "Daemon",
+       0.1 * i) for i in range(6)], "error"),
+    ([("WALinuxAgent-2.2.15 waiting for orphan process 4035 to terminate", "INFO", "ExtHandler", 0.05 * i)
+      for i in range(4)], "warning"),
+    ([("WALinuxAgent-2.2.15 waiting for orphan process 4035 to terminate", "INFO", "ExtHandler", 0.05 * i)
+      for i in range(2)] + [("WALinuxAgent-2.2.15 forcibly terminated orphan process 4035", "WARNING", "ExtHandler",
+                             15)], "error"),
+    ([("Agent WALinuxAgent-2.2.46 failed with exception: str expected, not NoneType", "WARNING", "ExtHandler", 0),
+      ("Agent WALinuxAgent-2.2.46 is running as the goal state agent", "INFO", "ExtHandler", 0)], "error"),
+], ids=["relaunch-loop", "orphan-wait", "orphan-killed", "exception-beside-old-version"])
+def test_agent_not_running_wordings(tmp_path: Path, story: Story, severity: str, gen: str, how: str) -> None:
+    files = {"paste.log": paste(story, gen)} if how == "paste" else agent_files(story, gen, how)
+    report = run(tmp_path, files)
+    assert report.verdict.root_cause == "AGENT_NOT_RUNNING"
+    assert next(f for f in report.findings if f.id == "AGENT_NOT_RUNNING").severity == severity
+
+
+@pytest.mark.parametrize("story", [
+    [(f"Agent WALinuxAgent-2.2.45 launched with command '{CMD}' is successfully running", "INFO", "Daemon", 0)],
+    [(f"Agent WALinuxAgent-2.2.45 launched with command '{CMD}' is successfully running", "INFO", "Daemon", 30 * i)
+     for i in range(5)],
+    [("WALinuxAgent-2.9.1.1 waiting for orphan process 4035 to terminate", "INFO", "ExtHandler", 0)],
+], ids=["one-launch", "launch-every-30-min", "one-wait"])
+def test_one_launch_or_wait_is_routine(tmp_path: Path, story: Story) -> None:
+    report = run(tmp_path, agent_files([*HEALTHY, *story], "G4", "file"))
+    assert "AGENT_NOT_RUNNING" not in problems(report)
+
+
+# --- pastes: recognized by content, the same diagnosis as the log ------------------------------------
+
+@pytest.mark.parametrize("gen", GENERATIONS)
+def test_a_paste_gives_the_versions_and_the_diagnosis_of_the_log(tmp_path: Path, gen: str) -> None:
+    story = [("Agent WALinuxAgent-2.2.46 failed with exception: str expected, not NoneType", "WARNING",
+              "ExtHandler", 0)]
+    report = run(tmp_path, {"issue-comment": paste(story, gen)}, crlf=True)
+    (source,) = report.sources
+    assert source.parser == "waagent_log" and source.status == "parsed"
+    assert report.extras["facts"]["agent.goal_state_version"] == "2.9.1.1"
+    assert report.extras["facts"]["agent.daemon_version"] == "2.2.45"
+    assert report.verdict.root_cause == "AGENT_NOT_RUNNING"
+
+
+# --- class 9: the verdict on what the bundle holds ------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["syslog", "journal"])
+def test_agent_records_only_in_syslog_are_the_agent_log(tmp_path: Path, how: str) -> None:
+    report = run(tmp_path, agent_files(HEALTHY, "G4", how))
+    assert report.verdict.status == "healthy"
+    assert "waagent_log" not in {m.source for m in report.missing_evidence}
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "# nothing was logged yet\n"])
+def test_an_agent_log_without_records_is_missing_evidence(tmp_path: Path, content: str) -> None:
+    report = run(tmp_path, {"var/log/waagent.log": content, "etc/waagent.conf": "Extensions.Enabled=y\n"})
+    (row,) = [s for s in report.sources if s.path.endswith("waagent.log")]
+    assert row.status == "empty" and row.note is not None and row.note.key == "source.empty"
+    assert report.verdict.status == "inconclusive"
+    assert "waagent_log" in {m.source for m in report.missing_evidence}
