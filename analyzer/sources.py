@@ -131,9 +131,10 @@ SOURCES: tuple[Source, ...] = (
                                         "run/systemd/netif/leases/*", "*.leases", "dhclient*.lease*"), "linux",
            linux=Collect("sudo tar czf leases.tgz --ignore-failed-read /var/lib/dhcp /var/lib/dhclient "
                          "/var/lib/NetworkManager /var/lib/wicked /run/systemd/netif/leases", _attach("leases.tgz"))),
-    Source("host_info", "host_info", ("etc/os-release", "etc/*-release", "etc/hostname",
+    Source("host_info", "host_info", ("etc/os-release", "etc/*-release", "etc/hostname", "hostname",
                                       "sos_commands/azure/instance_metadata.json", "systeminfo*.txt"), "any"),
-    Source("time_zone", "time_zone", ("etc/timezone", "etc/localtime", "etc/sysconfig/clock",
+    # a bare "timezone" / "localtime" is /etc's, copied flat
+    Source("time_zone", "time_zone", ("etc/timezone", "etc/localtime", "timezone", "localtime", "etc/sysconfig/clock",
                                       "sos_commands/*/timedatectl*", "sos_commands/date/date*",
                                       "sos_commands/general/date*", "sos_commands/date/hwclock*",
                                       "sos_commands/general/hwclock*", "timedatectl*.txt"), "linux"),

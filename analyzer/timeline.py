@@ -14,8 +14,8 @@ ordinary record without building an event (:meth:`Timeline.count_ordinary`, thro
 Local-time records (waagent 2.0-2.2.45, Event Viewer CSV/TXT) are converted with the VM's time zone
 once the whole bundle has been read (each record with the offset in force at its own time, so a
 daylight-saving switch inside the bundle is honoured); without one they are taken as UTC and marked
-``attrs.tz = "assumed-utc"``. A record that a syslog copy repeats from the agent's own log
-(same UTC time and message) is kept once.
+``attrs.tz = "assumed-utc"``. A record that a syslog copy repeats from the agent's own log or from
+another copy (same UTC time and message) is kept once.
 """
 
 from __future__ import annotations
@@ -306,16 +306,16 @@ def row(e: Event) -> dict[str, Any]:
 
 
 def _dedup(events: Iterable[Event]) -> Iterator[Event]:
-    """Drop syslog copies of a record already present with the same UTC time and message."""
+    """Drop syslog copies of a record already present with the same UTC time and message: in the agent's
+    own log, or in another copy (syslog and a journal export of the same days)."""
     current: datetime | None = None
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # message -> path of the record kept
     for e in events:
         if e.ts != current:
             current = e.ts
-            seen = set()
-        if e.attrs.get("via") == "syslog":
-            if e.message in seen:
-                continue
-        else:
-            seen.add(e.message)
+            seen = {}
+        kept = seen.get(e.message)
+        if e.attrs.get("via") == "syslog" and kept is not None and kept != e.path:
+            continue
+        seen.setdefault(e.message, e.path)
         yield e

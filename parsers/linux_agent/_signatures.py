@@ -104,14 +104,16 @@ _NO_CONNECTION = re.compile(r"\[HTTP Failed\]|HTTP (?:GET|PUT|POST|HEAD) failed|
                             r"failed|\[Wireserver (?:Exception|Failed)\]|No route to host|Network is unreachable|"
                             r"Connection refused|Connection reset|Errno 1(?:01|10|11|13)\b")
 _COUNT = re.compile(r"count:?\s*(\d+)")
+# the WireServer or HostGAPlugin refused a request ([HTTP Failed] [400: Bad Request]): it answered
+_REFUSED = re.compile(r"\[4(?!10)\d\d: ")
 
 
 def _by_inner_error(kind: str, attrs: Attrs, text: str) -> str:
     """An agent failure line is what its inner error says: a 410 / stale goal state means the WireServer
     answered (``goalstate.stale``), a DHCP error is DHCP's, a failed HTTP call or socket error is the
     WireServer's; otherwise the row's own kind. The probe of the metadata protocol is routine."""
-    if "MetadataProtocol" in text:
-        return GENERIC_KIND
+    if "MetadataProtocol" in text or "GET vmSettings" in text or _REFUSED.search(text):
+        return GENERIC_KIND  # a probe, a FastTrack fetch the agent falls back from, or a refusal: it answered
     if _STALE.search(text):
         attrs["exhausted"] = "Exceeded max retry" in text
         return "goalstate.stale"
@@ -123,9 +125,11 @@ def _by_inner_error(kind: str, attrs: Attrs, text: str) -> str:
 
 
 def _http_failed(kind: str, attrs: Attrs, text: str) -> str:
-    """``[HTTP Failed]``: a 410 is an answer (stale goal state); otherwise by the URL's host."""
+    """``[HTTP Failed]``: a 410 is an answer (stale goal state), another 4xx a refusal; otherwise by the URL's host."""
     if _STALE.search(text):
         return "goalstate.stale"
+    if _REFUSED.search(text):
+        return GENERIC_KIND
     return _by_url(kind, attrs, text)
 
 
@@ -293,7 +297,7 @@ AGENT: tuple[Sig, ...] = (
                                       "Failed to fetch ExtensionManifest", "Failed fetch manifests",
                                       "Failed to fetch manifest", "Failed to get ext handler pkgs", "Prod package list",
                                       "Unable to fetch Bundle URI", "Unable to find version")),
-    Sig("wireserver.error", ("Fetch failed from [",), r"Fetch failed from \[(?P<url>[^\]]+)\]", post=_by_url),
+    Sig("wireserver.error", ("Fetch failed from [",), r"Fetch failed from \[(?P<url>[^\]]+)\]", post=_http_failed),
     Sig("extension.status", ("[PERIODIC]",), r"extension (?P<extension>[\w.-]+)", attrs={"status": "missing"}),
     Sig("extension.processing.failed", ("ProcessExtensionsGoalState failed", "Extension handling is on hold",
                                         "Dependent Extension")),

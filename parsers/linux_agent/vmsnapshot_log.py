@@ -173,9 +173,15 @@ class _State:
             self.ctx.fact("vmsnapshot.invocation", value, line=e.line, ts=e.ts, text=e.message[:300])
 
 
+# the extension's own prefix names the HandlerEnvironment schema "1.0"; the agent's logger for it, a build
+_SNIFF = re.compile(r"^\d{4}[-/]\d\d[-/]\d\d \d\d:\d\d:\d\d(?:\.\d+)? \[" + re.escape(VMSNAPSHOT) + r"-1\.0\]",
+                    re.MULTILINE)
+
+
 def sniff(path: str, head: bytes) -> bool:
+    """Extension records at line starts (an agent log or a syslog copy that names the extension is not one)."""
     text = head_text(head)
-    if "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux" in text:
+    if _SNIFF.search(text):
         return True
     return ("returned from handle.py" in text or "seqNo:" in text) and _SHELL.match(text) is not None
 

@@ -49,6 +49,7 @@ from parsers.text import head_text, iter_lines, read_blocks, replay, sniff_encod
 BLOCK = 4 * 1024 * 1024
 #: members smaller than this are read line by line (no scanner to build, same result)
 BLOCK_MIN = 1024 * 1024
+_BUILD_PREFIX = re.compile(r"-\d+\.\d+\.\d+(?:\.\d+)?\]$")  # [Publisher.Type-1.0.9220.0]: the agent's extension logger
 _AGENT_WORDS = re.compile(r"WALinuxAgent|Azure Linux Agent|Windows Azure|waagent|[Ww]ire ?[Ss]erver|168\.63\.129\.16")
 
 
@@ -247,8 +248,13 @@ def sniff(path: str, head: bytes) -> bool:
     """An agent record anywhere in the head: a log, or a paste of one among prompts and command output."""
     for line in head_text(head).splitlines():
         rec = parse_record(line, 0)
-        if rec is not None and VMSNAPSHOT not in rec.prefix and (
-                rec.gen != "G0" or _AGENT_WORDS.search(rec.msg) or AGENT_TABLE.classify(rec.msg) is not None):
+        if rec is None:
+            continue
+        if rec.gen != "G0":
+            return True
+        # G0's form is also the extension's Python 2 log, whose prefix names version 1.0 (the agent's, a build)
+        if rec.prefix != f"[{VMSNAPSHOT}-1.0]" and (_AGENT_WORDS.search(rec.msg) or AGENT_TABLE.classify(rec.msg)
+                                                    or _BUILD_PREFIX.search(rec.prefix)):
             return True
     return False
 

@@ -118,8 +118,15 @@ AGENT_LINES: list[tuple[str, str, str, str, dict[str, Any]]] = [
      {"endpoint": "hostgaplugin"}),
     ("Event: name=WALinuxAgent, op=ReportStatus, message=HostGAPlugin: Exception Put VM status: [000009] HTTP PUT "
      "failed, duration=0", "ERROR", "ExtHandler", "wireserver.error", {"endpoint": "hostgaplugin"}),
-    ("Fetch failed from [http://168.63.129.16:32526/extensionArtifact]: [HTTP Failed] [400: Bad Request]",
+    ("Fetch failed from [http://168.63.129.16:32526/extensionArtifact]: [HTTP Failed] [503: Service Unavailable]",
      "WARNING", "ExtHandler", "wireserver.error", {"endpoint": "hostgaplugin"}),
+    # a refusal (4xx) is an answer; the agent falls back from a failed FastTrack fetch to the WireServer
+    ("Fetch failed from [http://168.63.129.16:32526/extensionArtifact]: [HTTP Failed] [400: Bad Request]",
+     "WARNING", "ExtHandler", GENERIC_KIND, {}),
+    ("An error occurred while retrieving the goal state: [ProtocolError] GET vmSettings [correlation ID: "
+     "b665ec6a-0710-6bf5-5915-a528c88ace0b eTag: 64877035]: Timeout", "WARNING", "ExtHandler", GENERIC_KIND, {}),
+    ("Error in SendHostPluginHeartbeat: [ResourceGoneError] [HTTP Failed] [410: Gone]", "WARNING", "ExtHandler",
+     "goalstate.stale", {}),
     # a stale goal state (410) is an answer, also when the retries for it run out (L50, L52)
     ("Goal state is stale, re-fetching", "INFO", "ExtHandler", "goalstate.stale", {}),
     ("Exception retrieving extension handlers: [ProtocolError] Exceeded max retry updating goal state", "WARNING",

@@ -103,7 +103,7 @@ def test_no_offset_from_a_single_pair_or_far_apart_records() -> None:
 
 def test_traceback_stdout_stderr_and_empty_continuations_fold() -> None:
     text = ("2023-10-27T08:36:40.000000Z ERROR ExtHandler ExtHandler Error fetching the goal state: [ProtocolError] "
-            "GET vmSettings\n"
+            "[Wireserver Exception] timed out\n"
             "Traceback (most recent call last):\n"
             '  File "bin/WALinuxAgent-2.9.1.1-py3.8.egg/azurelinuxagent/ga/update.py", line 451, in _try_update\n'
             "\n"
@@ -187,7 +187,7 @@ G4 = "2024-01-01T00:00:00.000000Z {level} ExtHandler ExtHandler {msg}\n"
     ("[ExtensionError] Timeout(300): bin/custom-script-shim enable", "extension.enable.failed", {"timeout": "300"}),
     ("Exception retrieving extension handlers: [ProtocolError] /var/lib/waagent/GoalState.11.xml is missing.",
      "extension.load.failed", {"file": "/var/lib/waagent/GoalState.11.xml"}),
-    ("Fetch failed from [http://168.63.129.16:32526/extensionArtifact]: [HTTP Failed] [400: Bad Request]",
+    ("Fetch failed from [http://168.63.129.16:32526/extensionArtifact]: [HTTP Failed] [502: Bad Gateway]",
      "wireserver.error", {"endpoint": "hostgaplugin"}),
     ("Extension 'x' will not be processed since extension processing is disabled. To enable extension processing, "
      "set Extensions.Enabled=y in '/etc/waagent.conf'", "agent.config", {"key": "Extensions.Enabled"}),
