@@ -113,10 +113,10 @@ def _by_inner_error(kind: str, attrs: Attrs, text: str) -> str:
     answered (``goalstate.stale``), a DHCP error is DHCP's, a failed HTTP call or socket error is the
     WireServer's; otherwise the row's own kind. The probe of the metadata protocol is routine."""
     if "MetadataProtocol" in text or "GET vmSettings" in text or _REFUSED.search(text):
-        return GENERIC_KIND  # a probe, a FastTrack fetch the agent falls back from, or a refusal: it answered
+        attrs["routine"] = True  # a probe, a FastTrack fetch the agent falls back from, or a refusal: it answered
+        return GENERIC_KIND
     if _STALE.search(text):
-        attrs["exhausted"] = "Exceeded max retry" in text
-        return "goalstate.stale"
+        return _stale(attrs, text)
     if "DhcpError" in text:
         return "dhcp.error"
     if _NO_CONNECTION.search(text):
@@ -124,11 +124,21 @@ def _by_inner_error(kind: str, attrs: Attrs, text: str) -> str:
     return kind
 
 
+def _stale(attrs: Attrs, text: str) -> str:
+    """A stale goal state (410) comes with every new goal state on a busy VM: routine, unless the agent's
+    retries for it ran out and it skipped that goal state."""
+    attrs["exhausted"] = "Exceeded max retry" in text
+    if not attrs["exhausted"]:
+        attrs["routine"] = True
+    return "goalstate.stale"
+
+
 def _http_failed(kind: str, attrs: Attrs, text: str) -> str:
     """``[HTTP Failed]``: a 410 is an answer (stale goal state), another 4xx a refusal; otherwise by the URL's host."""
     if _STALE.search(text):
-        return "goalstate.stale"
+        return _stale(attrs, text)
     if _REFUSED.search(text):
+        attrs["routine"] = True
         return GENERIC_KIND
     return _by_url(kind, attrs, text)
 

@@ -35,6 +35,9 @@ _PREFIX = re.compile(r"\[[^\]]*\]")
 _SEQ = re.compile(r"seqNo:\s*(\d+)|[Ss]equence ?[Nn]umber\D{0,16}(\d+)")
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                                        "Dec"), 1)}
+# ExtensionErrorCodeEnum values that are no failure: success_appconsistent, success, SuccessAlreadyProcessedInput,
+# ExtensionTempTerminalState (the transitioning status before the snapshot daemon runs)
+_NOT_FAILED = frozenset({0, 1, 3, 4})
 _LEVELS = {"info": "info", "warning": "warning", "warn": "warning", "error": "error", "verbose": "verbose",
            "debug": "debug", "critical": "critical"}
 
@@ -154,7 +157,7 @@ class _State:
             for k, v in found[1].items():
                 attrs.setdefault(k, v)
         level = rec.level
-        if kind == "snapshot.status" and attrs.get("ext_code", 0) > 4 and level == "info":
+        if kind == "snapshot.status" and attrs.get("ext_code", 0) not in _NOT_FAILED and level == "info":
             level = "error"
         e = self.ctx.event(ts, rec.line, message, level=level, component=rec.component, kind=kind, local=local,
                            **attrs)

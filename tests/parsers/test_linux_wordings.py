@@ -230,3 +230,15 @@ def test_extension_wording(msg: str, kind: str, attrs: dict[str, Any], form: str
     (e,) = events
     assert e.kind == kind, (e.message, e.attrs)
     assert {k: e.attrs.get(k) for k in attrs} == attrs
+
+
+@pytest.mark.parametrize(("msg", "level"), [
+    ("T:S Enable failed with error: failed to update blob properties StatusCode.error,", "error"),
+    ("T:S Enable failed with FailedSnapshotLimitReached errror StatusCode.FailedSnapshotLimitReached,", "error"),
+    ("Transitioning state in extension StatusCode.ExtensionTempTerminalState,", "info"),
+    ("T:S Enable Succeeded StatusCode.success,", "info"),
+])
+def test_a_failed_status_code_is_an_error_whatever_the_line_level(msg: str, level: str) -> None:
+    (e,), _ = run("vmsnapshot_log", (PY3 + msg + "\n").encode(),
+                  "var/log/azure/Microsoft.Azure.RecoveryServices.VMSnapshotLinux/extension.log")
+    assert e.kind == "snapshot.status" and e.level == level
