@@ -26,6 +26,8 @@ from analyzer.timeline import iso
 from parsers.base import Event, Fact
 
 MAX_EVIDENCE = 8
+#: records of another product (Windows Server Backup): a row that takes any kind never reads them
+FOREIGN_KINDS = frozenset({"backup.other"})
 MAX_TEXT = 400
 
 
@@ -53,6 +55,8 @@ class Signature:
 
     def matches(self, e: Event) -> bool:
         if self.kinds and e.kind not in self.kinds:
+            return False
+        if not self.kinds and e.kind in FOREIGN_KINDS:
             return False
         if self.codes and not self._code_matches(e.attrs):
             return False

@@ -72,7 +72,7 @@ class ExtensionLoadFailed(Detector):
                    "GuestAgentCertificateNotFound")
     ext_codes = (11, 16)
     sources = ("agent_log", "extension_command_log", "vmsnapshot_log", "handler_state", "extension_status",
-               "vmsnapshot_windows_log")
+               "vmsnapshot_windows_log", "windows_events")
     signatures: ClassVar[tuple[Signature, ...]] = (
         # L74: killed at its timeout while starved of CPU: a symptom of HIGH_RESOURCE_USAGE, not a load failure
         sig("L23-starved", "extension.enable.failed", severity="warning", vmsnapshot_only=True,

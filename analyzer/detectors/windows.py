@@ -31,7 +31,8 @@ class IaaSVmProviderNotAutomatic(Detector):
     )
 
     def evaluable(self, analysis: Analysis) -> bool:
-        return any(_is_provider(v) for _, v in fact_values(analysis, "service.start_type"))
+        return any(_is_provider(v) for _, v in fact_values(analysis, "service.start_type")) or any(
+            _is_provider(e.attrs) for e in analysis.timeline.notable if e.kind in ("service.state", "service.crash"))
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
         hits = self.match(scope, self.signatures)

@@ -50,7 +50,9 @@ MAX_RECORD_LINES = 500
 MAX_REPORT_CHARS = 256 * 1024
 
 _VERSION = re.compile(r"WindowsAzureGuestAgent starting\. Version (?P<version>\d+(?:\.\d+){1,3})")
-_STOP_FAILED = re.compile(r"WindowsAzureGuestAgent could not be stopped")
+#: the agent cannot stop, start or work (windows-formats §1.3, GA-TS): hung on stop, RPC/CNG KeyIso down, crypto ACLs
+_AGENT_BROKEN = re.compile(r"WindowsAzureGuestAgent could not be stopped|RdCrypt Initialization failed"
+                           r"|Installing certificates in the LocalMachine store failed")
 #: documented WireServer / HostGAPlugin failure lines (any level) and, at warning and above, any failure naming it
 _WIRESERVER = re.compile(
     r"GetVersions\(\) failed|fetching supported versions from HostGAPlugin|HostGAPluginServiceClient is not initialized"
@@ -146,7 +148,7 @@ class _Reader:
         if m := _VERSION.search(first):
             self.ctx.fact("agent.windows_version", m.group("version"), line=rec.line, ts=rec.ts, text=first)
             return "agent.start", {"version": m.group("version"), "role": "windows"}
-        if _STOP_FAILED.search(first):
+        if _AGENT_BROKEN.search(first):
             return "agent.crash", {"error": first}
         if m := _DHCP.search(first):
             attrs = {"error": first}

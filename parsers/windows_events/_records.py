@@ -244,6 +244,8 @@ _FAMILIES = {
     ".net runtime": "dotnet",
     "applocker": "applocker",
     "msiinstaller": "msi",
+    "backup": "wsbackup",  # Microsoft-Windows-Backup: Windows Server Backup, another backup product
+    "com+ soap services": "complus-soap",
 }
 
 # SCM ids: what the record says about the service named by %1 (7009/7011 name it as %2)
@@ -275,6 +277,8 @@ _APP_IMAGE = re.compile(
     r"Anwendung|Nom de l[’']application défaillante|Nombre de la aplicación con errores|Aplicación|"
     r"Název chybující aplikace|Aplikace|障害が発生しているアプリケーション名|アプリケーション)\s*:?\s*"
     r"(?P<image>[^\s,:]+\.exe)\b", re.I)
+#: known benign noise (windows-formats §5.9): the backup extension re-installing its assemblies into the GAC
+_GAC_NOISE = re.compile(r"iaasvm(?:snapshotmessage|azurestorage)", re.I)
 #: images of the guest agent (windows-formats §1.1): their crash or hang is the agent's
 _AGENT_IMAGES = {"waappagent.exe": "RdAgent", "windowsazureguestagent.exe": "WindowsAzureGuestAgent"}
 _EXTENSION_IMAGE = "iaasbcdrextension.exe"
@@ -420,6 +424,10 @@ def classify(rec: WinRecord, level: str, message: str) -> tuple[str, dict[str, A
         kind, attrs = _app_crash(rec, message)
     elif fam == "applocker" and _LEVEL_RANK[level] >= _LEVEL_RANK["warning"]:
         kind = "security.block"
+    elif fam == "wsbackup":
+        kind = "backup.other"  # its failures say nothing about Azure Backup (windows-formats §5.7)
+    elif fam == "complus-soap" and _GAC_NOISE.search(message):
+        kind, attrs["benign"] = GENERIC_KIND, True
     elif fam == "msi" and "visual c++" in message.lower() and "error" in message.lower():
         kind = "extension.install.failed"
         attrs["component"] = "vcredist"
@@ -453,6 +461,8 @@ def to_event(ctx: ParseContext, rec: WinRecord, line: int) -> Event:
     fam = _family(rec.provider)
     message = render(fam, rec)
     kind, attrs = classify(rec, level, message)
+    if attrs.pop("benign", False):
+        level = "info"
     common = {"provider": rec.provider, "event_id": rec.event_id, "qualifiers": rec.qualifiers,
               "channel": rec.channel, "computer": rec.computer, "record_id": rec.record_id,
               "level_value": level_value, "data": rec.data}
