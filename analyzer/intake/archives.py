@@ -27,7 +27,6 @@ gets a row and keeps the members read before the damage; the input archive itsel
 from __future__ import annotations
 
 import bz2
-import gzip
 import stat
 import tarfile
 import zipfile
@@ -51,6 +50,7 @@ from analyzer.intake.streams import (
     XzReader,
     anonymous_file,
     buffered,
+    gunzip,
     spool,
 )
 
@@ -175,7 +175,7 @@ def _compressed(w: _Walk, kind: str, path: str, prefix: str, origin: str, stream
 
 
 _DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
-    _GZIP: lambda f: gzip.GzipFile(fileobj=f, mode="rb"),  # type: ignore[dict-item]
+    _GZIP: gunzip,
     _BZIP2: lambda f: bz2.BZ2File(f, "rb"),  # type: ignore[dict-item]
     _XZ: lambda f: buffered(XzReader(f)),
 }
