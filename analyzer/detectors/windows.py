@@ -120,10 +120,13 @@ class VssWriterFailed(Detector):
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
         # VSS 8194 (IVssWriterCallback security) is logged whenever any requestor queries the writers: it is
-        # about the backup only near one of its runs
+        # about the backup only near one of its runs; elsewhere it is noted at info (and so explained)
         unrelated = {(e.path, e.line) for e in scope.events if as_int(e.attrs.get("event_id")) == 8194
                      and str(e.attrs.get("provider", "")).upper() == "VSS" and not scope.near_run(e.ts)}
-        hits = [h for h in self.match(scope, self.signatures) if (h.path, h.line) not in unrelated]
+        hits = self.match(scope, self.signatures)
+        for h in hits:
+            if (h.path, h.line) in unrelated:
+                h.severity, h.live = "info", False
         for f, v in fact_values(analysis, "vss.writer"):
             state = as_int(v.get("state"))
             error = v.get("last_error") not in (None, "", "No error")

@@ -494,7 +494,7 @@ def unrelated(fam: str, event_id: int | None, kind: str, attrs: dict[str, Any], 
     a provider no rule reads (DCOM, DNS client, disks, ...), an id no rule maps outside the shadow-copy and
     network families, a service or program other than the agent's, the extension's, VSS's and SQL Server's,
     an installer or AppLocker record about another product, a SQL Server record other than a backup one."""
-    if fam not in _CLASSIFIED_FAMILIES:
+    if fam not in _CLASSIFIED_FAMILIES or kind == "backup.other":  # another backup product's own failures
         return True
     if kind in ("windows.event", GENERIC_KIND):
         return fam not in _BACKUP_PATH_FAMILIES

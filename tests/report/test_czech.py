@@ -23,6 +23,7 @@ from analyzer.locale import catalog
 from analyzer.model import Message, RenderOptions, Report
 from analyzer.report import render, to_dict
 from analyzer.report import terminal as terminal_report
+from analyzer.report.display import display
 from tests.conftest import ROOT
 
 SAMPLES = sample_dirs(ROOT / "samples")
@@ -94,7 +95,9 @@ def quoted(report: Report) -> list[str]:
 
 def english_left(text: str, report: Report) -> set[str]:
     for q in quoted(report):
-        text = text.replace(q, " ")
+        # as quoted, and as a terminal line shows it (escaped, cut: a multi-line record is one line)
+        for form in (display(q, 500).removesuffix("…"), display(q, 300).removesuffix("…"), q):
+            text = text.replace(form, " ")
     for rx in ALLOWED:
         text = rx.sub(" ", text)
     return _words(text) & ENGLISH
