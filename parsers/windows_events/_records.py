@@ -484,8 +484,7 @@ def to_event(ctx: ParseContext, rec: WinRecord, line: int) -> Event:
 #: families whose every warning concerns the backup's path (shadow copies, the network), mapped id or not
 _BACKUP_PATH_FAMILIES = frozenset({"vss", "volsnap", "dhcp"})
 #: images whose crash concerns the backup: the guest agent's, the backup extension's, VSS and its SQL writer
-_BACKUP_IMAGES = frozenset({"waappagent.exe", "windowsazureguestagent.exe", "iaasbcdrextension.exe", "vssvc.exe",
-                            "sqlwriter.exe"})
+_BACKUP_IMAGES = frozenset({*_AGENT_IMAGES, _EXTENSION_IMAGE, "vssvc.exe", "sqlwriter.exe"})
 _BACKUP_FILES = re.compile(r"IaaSBcdr|VMSnapshot|WindowsAzure|WaAppAgent|Packages\\Plugins", re.I)
 
 
