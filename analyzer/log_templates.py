@@ -55,6 +55,7 @@ _QUOTED = re.compile(r"(?<![\w])'[^'\n]{1,200}'(?![\w])|\"[^\"\n]{1,200}\"")
 _VALUE_CHAR = re.compile(r"[\d/\\]")
 _BLANK = re.compile(r"[ \t]")
 _DIGIT = re.compile(r"\d")
+_DIGITS = re.compile(r"\d+")
 
 
 def first_line(message: str) -> str:
@@ -145,19 +146,20 @@ class TemplateMiner:
         self._root: dict[int, _Node] = {}
         self.templates: list[Template] = []
         self._catch_all: Template | None = None
-        # a line seen before, as written or once masked -> its template: repeated lines skip masks and tree
+        # a line seen before with other digits, or once masked -> its template: repeated shapes skip masks and tree
         self._seen: dict[str, Template] = {}
 
     def add(self, text: str) -> Template:
         """The template that takes this record's text (updated to fit it)."""
         line = first_line(text)
-        best = self._seen.get(line)
+        shape = _DIGITS.sub("0", line)
+        best = self._seen.get(shape)
         if best is None:
             masked = mask(line)
             best = self._seen.get(masked) or self._place(masked.split()[:MAX_TOKENS])
             if len(self._seen) >= _SEEN_SIZE:
                 self._seen.clear()
-            self._seen[line] = self._seen[masked] = best
+            self._seen[shape] = self._seen[masked] = best
         best.size += 1
         return best
 
