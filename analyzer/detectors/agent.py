@@ -28,6 +28,8 @@ RELAUNCH_MAX, RELAUNCH_WINDOW = 3, timedelta(minutes=5)
 # a minute of them that it blocks the handler (after 15 min it is killed: "forcibly terminated")
 ORPHAN_WAITS, ORPHAN_BLOCKED = 3, timedelta(minutes=1)
 _LATE = ("L63", "ext-402")
+_STOPPED = ("Stopped", "Stopping", "Failed")
+_ALIVE = ("agent.start", "agent.heartbeat", "agent.launch", "agent.version", "goalstate.fetched")
 _AGENT_SERVICES = r"RdAgent|WindowsAzureGuestAgent|Windows Azure Guest Agent"
 
 
@@ -109,7 +111,7 @@ class AgentNotRunning(Detector):
                    "VMAgentStatusCommunicationError", "BCMCrpInternalError",
                    "ManagedRPCreationFailedInCrpButExtensionSucceeded")
     ext_codes = (402,)
-    sources = ("agent_log", "vmsnapshot_log", "windows_events")
+    sources = ("agent_log", "vmsnapshot_log", "windows_events", "syslog")
     confidence = 0.75
     signatures: ClassVar[tuple[Signature, ...]] = (
         sig("L10-L15", "agent.crash", exclude=r"is blacklisted"),
@@ -130,7 +132,19 @@ class AgentNotRunning(Detector):
         hits = [h for h in self.match(scope, self.signatures)
                 if h.ref not in _LATE or h.ts is None or not _alive(beats, _asked(scope, h.ts), h.ts)]
         return (hits + self._late(scope, beats) + self._heartbeat_gaps(scope) + self._relaunch_loops(scope)
-                + self._orphan_waits(scope))
+                + self._orphan_waits(scope) + self._service_stopped(scope))
+
+    def _service_stopped(self, scope: Scope) -> list[Hit]:
+        """The agent's service stopped or failed and nothing shows it running again (a stop followed by a start
+        is a restart); ``systemctl status`` pasted without a date is the state at the time of the paste."""
+        hits = []
+        for e in scope.events:
+            if e.kind != "agent.service" or e.attrs.get("action") not in _STOPPED:
+                continue
+            back = e.ts is not None and any(x.ts is not None and x.ts > e.ts and _running(x) for x in scope.events)
+            if not back:
+                hits.append(Hit.of_event(e, "error", scope.live(e.ts), "service"))
+        return hits
 
     def _relaunch_loops(self, scope: Scope) -> list[Hit]:
         """The daemon launching the extension handler again and again (each launch "is successfully running")."""
@@ -200,6 +214,13 @@ class AgentNotRunning(Detector):
                 hits.append(Hit(before.ts, before.path, before.line, text, "error",
                                 scope.live(before.ts), "L16"))
         return hits
+
+
+def _running(e: Event) -> bool:
+    """A record that the agent runs: its own start or heartbeat, or its service (re)started."""
+    if e.kind == "agent.service":
+        return e.attrs.get("action") in ("Started", "Starting", "Running")
+    return e.kind in _ALIVE
 
 
 def _asked(scope: Scope, invoked: datetime) -> datetime:

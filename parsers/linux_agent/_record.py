@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -98,6 +98,10 @@ _BREAK = re.compile(r"(?:[#$]|[\w.-]+@[\w.-]+(?::[^\s#$]*)?[#$]|\[[^\]\n]{1,80}\
 
 
 _UPTIME = re.compile(r"\[\s*\d+\.\d+\] ?")
+_UNIT = re.compile(r"(?:[●*○×]\s*)?([\w@.-]+\.service)\b(?: - |$)")
+_ACTIVE = re.compile(r"Active: (active|inactive|failed|activating|deactivating)\b")
+_SINCE = re.compile(r" since \w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (\w+)")
+_AGENT_UNITS = ("walinuxagent.service", "waagent.service")
 
 
 def ends_record(line: str) -> bool:
@@ -165,6 +169,7 @@ class AgentEvents:
         self._last: dict[str, Any] = {}
         self._settings_seq: dict[str, tuple[str, int]] = {}  # extension -> (seq, line)
         self._payload: Any = None
+        self._unit: str | None = None  # the unit a pasted ``systemctl status`` is about
 
     def event(self, rec: Record) -> Event:
         """The event of ``rec``, with its facts."""
@@ -176,6 +181,12 @@ class AgentEvents:
         """A line outside any record (a paste's command output, a console line): an undated event when a
         signature knows it (``waagent --version`` gives the versions, the kernel a hung task)."""
         text = line.strip()
+        unit = _UNIT.match(text)
+        if unit is not None:  # ``systemctl status``: the lines after it are about this unit
+            self._unit = unit.group(1)
+        active = _ACTIVE.match(text)
+        if active is not None and self._unit in _AGENT_UNITS:
+            return self._service_state(n, text, active)
         found = AGENT_TABLE.classify(text)
         if found is None:
             found = SYSTEM_TABLE.classify(_UPTIME.sub("", text, count=1))
@@ -185,6 +196,18 @@ class AgentEvents:
         e = self.ctx.event(None, n, text, level=SYSTEM_LEVELS.get(kind, "info"), kind=kind, **attrs)
         self._facts(e)
         return e
+
+    def _service_state(self, n: int, text: str, m: re.Match[str]) -> Event:
+        """``Active: failed (Result: exit-code) since Mon 2024-06-10 02:00:00 UTC; 2h ago`` of the agent's unit."""
+        state = m.group(1)
+        since = _SINCE.search(text[:300])
+        ts = _time(since.group(1)) if since else None
+        local = ts is not None and since is not None and since.group(2) not in ("UTC", "GMT")
+        if ts is not None and not local:
+            ts = ts.replace(tzinfo=UTC)
+        action = {"active": "Running", "activating": "Starting", "failed": "Failed"}.get(state, "Stopped")
+        return self.ctx.event(ts, n, text, level="error" if action in ("Failed", "Stopped") else "info",
+                              kind="agent.service", local=local, action=action, unit=self._unit, state=state)
 
     def event_or_count(self, rec: Record) -> Event | None:
         """The event of ``rec``, or None when it is an ordinary record that ``ctx.count`` took."""

@@ -371,7 +371,16 @@ AGENT: tuple[Sig, ...] = (
 )
 
 SYSTEM_LEVELS = {"system.oom": "error", "system.hung_task": "warning"}  # the kernel gives these lines no level
+_AGENT_UNIT = r"(?:walinuxagent|waagent)\.service"
 SYSTEM: tuple[Sig, ...] = (
+    # the agent's service as systemd reports it (syslog, journal; a start after a stop is a restart)
+    Sig("agent.crash", ("walinuxagent.service:", "waagent.service:"),
+        _AGENT_UNIT + r": (?:Main process exited, code=\w+, status=(?P<exit_code>\d+)/(?!SUCCESS)"
+        r"|Failed with result '(?P<result>[\w-]+)')", attrs={"process": "service"}),
+    Sig("agent.service", ("Azure Linux Agent",), r"^(?P<action>Stopped|Started|Stopping|Starting) (?:the )?"
+        r"(?:Windows )?Azure Linux Agent"),
+    Sig("agent.service", ("walinuxagent.service:", "waagent.service:"),
+        _AGENT_UNIT + r": (?:Deactivated successfully|Succeeded)", attrs={"action": "Stopped"}),
     Sig("system.oom", ("Out of memory", "out of memory"),
         r"[Oo]ut of memory: Kill(?:ed)? process (?P<pid>\d+) \((?P<process>[^)]*)\)"),
     Sig("system.hung_task", ("blocked for more than",),

@@ -158,6 +158,10 @@ class _Reader:
                     yield from self._flush()
                 elif self.pending is not None:  # a journal line wrapped by the exporter
                     add_continuation(self.pending, line)
+                else:  # command output in a paste (``systemctl status``, ``waagent --version``)
+                    e = self.agent.outside(n, line)
+                    if e is not None:
+                        yield e
                 return
             attrs["uptime"] = float(m.group(1))
             rest = m.group(2)
@@ -246,12 +250,14 @@ def strip_header(line: str) -> str | None:
 
 
 def sniff(path: str, head: bytes) -> bool:
-    hits = 0
-    for ln in head_text(head).splitlines()[:10]:
+    hits = 0  # anywhere in the head: a paste opens with a prompt or ``systemctl status`` before the journal lines
+    for ln in head_text(head).splitlines():
         m = _BSD.match(ln) or _ISO.match(ln)
         if m and _TAIL.match(m.groups()[-1]):
             hits += 1
-    return hits >= 2
+            if hits >= 2:
+                return True
+    return False
 
 
 PARSER = Parser(name="syslog", parse=parse, sniff=sniff,

@@ -278,3 +278,43 @@ def test_an_agent_log_without_records_is_missing_evidence(tmp_path: Path, conten
     assert row.status == "empty" and row.note is not None and row.note.key == "source.empty"
     assert report.verdict.status == "inconclusive"
     assert "waagent_log" in {m.source for m in report.missing_evidence}
+
+
+# --- the agent's service as systemd reports it ----------------------------------------------------------
+
+SYSTEMCTL = """user@vm1:~$ systemctl status walinuxagent
+● walinuxagent.service - Azure Linux Agent
+     Loaded: loaded (/lib/systemd/system/walinuxagent.service; enabled; vendor preset: enabled)
+     Active: {active}
+   Main PID: 1036 (code=exited, status=1/FAILURE)
+
+Jun 10 02:00:00 vm1 systemd[1]: walinuxagent.service: Main process exited, code=exited, status=1/FAILURE
+Jun 10 02:00:00 vm1 systemd[1]: walinuxagent.service: Failed with result 'exit-code'.
+Jun 10 02:00:01 vm1 python3[1036]: 2024-06-10T02:00:00.000000Z INFO Daemon Daemon Azure Linux Agent Version: 2.9.1.1
+"""
+
+
+@pytest.mark.parametrize(("active", "down"), [
+    ("failed (Result: exit-code) since Mon 2024-06-10 02:00:00 UTC; 2h ago", True),
+    ("inactive (dead) since Mon 2024-06-10 02:00:00 CEST; 5min ago", True),
+    ("active (running) since Mon 2024-06-10 02:00:00 UTC; 2h ago", False),
+])
+def test_pasted_systemctl_status_of_the_agent(tmp_path: Path, active: str, down: bool) -> None:
+    text = SYSTEMCTL.format(active=active)
+    if not down:  # a running unit logged no failure
+        text = "\n".join(ln for ln in text.splitlines() if "FAILURE" not in ln and "Failed" not in ln) + "\n"
+    report = run(tmp_path, {"status.txt": text})
+    assert ("AGENT_NOT_RUNNING" in problems(report)) is down
+
+
+@pytest.mark.parametrize(("lines", "down"), [
+    (["Stopping Azure Linux Agent...", "Stopped Azure Linux Agent."], True),
+    (["Stopping Azure Linux Agent...", "walinuxagent.service: Deactivated successfully.",
+      "Started Azure Linux Agent."], False),
+    (["walinuxagent.service: Main process exited, code=exited, status=0/SUCCESS", "Started Azure Linux Agent."], False),
+])
+def test_agent_service_stopped_in_syslog(tmp_path: Path, lines: list[str], down: bool) -> None:
+    syslog = render(HEALTHY[:1], "G4", "syslog") + "".join(
+        f"Jun 10 02:{10 + i:02d}:00 vm1 systemd[1]: {ln}\n" for i, ln in enumerate(lines))
+    report = run(tmp_path, {"var/log/syslog": syslog})
+    assert ("AGENT_NOT_RUNNING" in problems(report)) is down

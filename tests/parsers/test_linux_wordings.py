@@ -242,3 +242,20 @@ def test_a_failed_status_code_is_an_error_whatever_the_line_level(msg: str, leve
     (e,), _ = run("vmsnapshot_log", (PY3 + msg + "\n").encode(),
                   "var/log/azure/Microsoft.Azure.RecoveryServices.VMSnapshotLinux/extension.log")
     assert e.kind == "snapshot.status" and e.level == level
+
+
+@pytest.mark.parametrize(("msg", "kind", "attrs"), [
+    ("walinuxagent.service: Main process exited, code=exited, status=1/FAILURE", "agent.crash", {"exit_code": "1"}),
+    ("waagent.service: Failed with result 'exit-code'.", "agent.crash", {"result": "exit-code"}),
+    ("walinuxagent.service: Main process exited, code=exited, status=0/SUCCESS", GENERIC_KIND, {}),
+    ("Stopped Azure Linux Agent.", "agent.service", {"action": "Stopped"}),
+    ("Started Azure Linux Agent.", "agent.service", {"action": "Started"}),
+    ("walinuxagent.service: Deactivated successfully.", "agent.service", {"action": "Stopped"}),
+    ("INFO: task jbd2/sda1-8:412 blocked for more than 120 seconds.", "system.hung_task", {"seconds": "120"}),
+])
+def test_systemd_and_kernel_lines(msg: str, kind: str, attrs: dict[str, Any]) -> None:
+    prog = "kernel" if "task" in msg else "systemd[1]"
+    events, _ = run("syslog", f"Jun 10 02:00:00 vm1 {prog}: {msg}\n2024-06-10T02:00:01.000000Z INFO x\n".encode(),
+                    "var/log/syslog")
+    (e,) = [e for e in events if e.line == 1]
+    assert e.kind == kind and {k: e.attrs.get(k) for k in attrs} == attrs
