@@ -9,13 +9,14 @@ import io
 import os
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone, tzinfo
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import partial
 from typing import BinaryIO
 
-from analyzer.clock import judge_leases, offset_from_readings, offset_from_twins, resolve_facts
+from analyzer.clock import MIN_PAIRS, infer_zone, judge_leases, offset_from_readings, offset_from_twins, resolve_facts
 from analyzer.intake import IntakeError, Member, open_bundle
-from analyzer.model import Analysis, BundleInfo, Options, Report, SourceEntry, say
+from analyzer.model import Analysis, BundleInfo, Message, Options, Report, SourceEntry, say
 from analyzer.sources import Recognized, detect_layout, recognize_content, recognize_path, source_os, source_row
 from analyzer.timeline import Timeline, iso
 from analyzer.version import __version__
@@ -24,6 +25,7 @@ from parsers.base import GENERIC_KIND, Fact, ParseContext, Problem
 from parsers.state.time_zone import link_zone, zone_info
 
 SNIFF_BYTES = 4096
+SAME_ATTEMPT = timedelta(minutes=2)  # an agent's enable and the extension's start of one run
 
 
 def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
@@ -70,7 +72,8 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
         measured = offset_from_readings(facts) or offset_from_twins(timeline.kept())
         if measured is not None:
             facts.append(measured)
-    timeline.finalize(_utc_offset(facts, timeline.latest_local()))
+    zone, tz_source = _time_zone(facts, timeline.latest_local())
+    timeline.finalize(zone)
     resolve_facts(facts, timeline.zone)
     judge_leases(facts, timeline.last)  # the bundle's collection time: the newest time it records
     for source, kind, n, member_path in timeline.dropped():
@@ -80,7 +83,7 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
     layout = detect_layout(bundle.member_paths)
     host = next((str(f.value) for f in reversed(facts) if f.name == "host.name" and f.value), None)
     info = BundleInfo(bundle.name, bundle.sha256, bundle.bytes, layout, os_name, host)
-    analysis = Analysis(facts, timeline, sources, present, problems, os_name, layout, options)
+    analysis = Analysis(facts, timeline, sources, present, problems, os_name, layout, options, tz_source)
     return analysis, info
 
 
@@ -129,14 +132,14 @@ def _problem_text(p: Problem) -> str:
     return f"line {p.line}: {p.message}" if p.line else p.message
 
 
-def _utc_offset(facts: list[Fact], when: datetime | None) -> tzinfo | None:
-    """The VM's time zone, to convert its wall-clock records.
+def _named_zone(facts: list[Fact], when: datetime | None) -> tuple[tzinfo, str] | None:
+    """The VM's time zone as the bundle states it, with its name, to convert its wall-clock records.
 
     A named zone (``host.timezone``: /etc/timezone, timedatectl, /etc/sysconfig/clock, a localtime link)
     or the rule of a TZif ``/etc/localtime`` (``tz.posix_rule``) converts each record with the offset of
-    its own date. A measured offset (``tz.utc_offset_minutes``: interleaved UTC and local records,
-    date beside date --utc, registry TimeZoneInformation, systeminfo) wins when it disagrees with the
-    zone at the bundle's newest local time ``when``; it is then one offset for the whole bundle.
+    its own date. A stated or measured offset (``tz.utc_offset_minutes``: date beside date --utc, registry
+    TimeZoneInformation, systeminfo, the same event exported twice) wins when it disagrees with the zone at
+    the bundle's newest local time ``when``; it is then one offset for the whole bundle.
     """
     offsets = [f.value for f in facts if f.name == "tz.utc_offset_minutes" and isinstance(f.value, int)]
     measured = timedelta(minutes=max(set(offsets), key=offsets.count)) if offsets else None
@@ -144,8 +147,41 @@ def _utc_offset(facts: list[Fact], when: datetime | None) -> tzinfo | None:
         value = next((f.value for f in reversed(facts) if f.name == name and isinstance(f.value, str)), None)
         zone = zone_info(value) if value else None
         if zone is not None and (measured is None or zone.utcoffset(when or datetime(2024, 1, 1)) == measured):
-            return zone
-    return timezone(measured) if measured is not None else None
+            return zone, str(value)
+    return (timezone(measured), _offset_label(measured)) if measured is not None else None
+
+
+def _time_zone(facts: list[Fact], when: datetime | None) -> tuple[tzinfo | None, Message | None]:
+    """The zone that converts the bundle's wall-clock records, and how it was found when the report should say.
+
+    A zone the bundle states wins; records the bundle shows on both clocks (``tz.pairs``, :func:`infer_zone`)
+    decide without one, and against one only when they contradict it on the dates they cover (the records
+    were written with another offset than the zone file now says): the report then says so."""
+    stated = _named_zone(facts, when)
+    inferred = infer_zone(facts)
+    if inferred is None:
+        return (stated[0] if stated else None), None
+    if inferred.zone is None:
+        if stated:
+            return stated[0], None
+        key = "tz.too_few_pairs" if inferred.total < MIN_PAIRS else "tz.pairs_disagree"
+        return None, say(key, pairs=inferred.total)
+    offsets = [_offset_label(timedelta(minutes=p.minutes)) for p in inferred.periods]
+    if stated is None:
+        key = "tz.inferred" if len(inferred.periods) == 1 else "tz.inferred_periods"
+        return inferred.zone, say(key, pairs=inferred.pairs, files=len(inferred.members), offsets=offsets)
+    zone, name = stated
+    if all(zone.utcoffset(datetime(d.year, d.month, d.day, 12)) == timedelta(minutes=p.minutes)
+           for p in inferred.periods for d in (p.first, p.last)):
+        return zone, None
+    return inferred.zone, say("tz.contradiction", zone=name, pairs=inferred.pairs, offsets=offsets)
+
+
+def _offset_label(offset: timedelta) -> str:
+    """``UTC+5:30`` style: hours, and minutes when not whole."""
+    minutes = int(offset.total_seconds() // 60)
+    sign, minutes = ("-" if minutes < 0 else "+"), abs(minutes)
+    return f"UTC{sign}{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
 
 
 def analyze(path: str | os.PathLike[str], options: Options | None = None,
@@ -184,6 +220,8 @@ def analyze(path: str | os.PathLike[str], options: Options | None = None,
         report.extras["tz"] = (
             f"UTC{tl.utc_offset.total_seconds() / 3600:+g}h" if tl.utc_offset is not None else "assumed-utc"
         )
+        if analysis.tz_source is not None:
+            report.extras["tz_source"] = asdict(analysis.tz_source)
     finally:
         analysis.timeline.close()
     assign_fingerprints(report.findings)  # from the raw evidence, so --obfuscate does not change them
@@ -197,9 +235,21 @@ _TREND_FACTS = ("agent.daemon_version", "agent.goal_state_version", "agent.windo
 
 
 def _backup_attempts(analysis: Analysis) -> list[str]:
-    """UTC times (ISO-8601) of every backup attempt the bundle shows (``vmsnapshot.invocation``), for the fleet."""
+    """UTC times (ISO-8601) of every backup attempt the bundle shows (``vmsnapshot.invocation``), for the fleet.
+    The agent's enable and the extension's start of one run, moments apart, are one attempt (the first)."""
     times = {f.value.get("ts") for f in analysis.facts_named("vmsnapshot.invocation") if isinstance(f.value, dict)}
-    return sorted(t for t in times if isinstance(t, str) and t)
+    out: list[str] = []
+    last: datetime | None = None
+    for t in sorted(t for t in times if isinstance(t, str) and t):
+        try:
+            when = datetime.fromisoformat(t.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        if last is None or when - last > SAME_ATTEMPT:
+            out.append(t)
+        last = when
+    return out
 
 
 def _fact_summary(analysis: Analysis) -> dict[str, str]:

@@ -15,13 +15,26 @@ each local record every UTC twin (same provider and id) votes for ``L - U``; a v
 it lies within two seconds of a whole quarter hour (exports round to the second). The offset that
 the most local records vote for wins when at least three records and half of those with any vote
 agree; the result is a ``tz.utc_offset_minutes`` fact with the evidence in its text.
+
+Without any zone source the bundle often still proves the offset: records it shows twice, once on the VM's
+wall clock and once in UTC (a G2 daemon line beside a G4 handler line, a VMSnapshot Python 2 record and its
+``utcNow``, a syslog header and the UTC agent record behind it). Parsers count those pairs per local date
+(``tz.pairs``, :mod:`parsers.clock_pairs`); :func:`infer_zone` decides from all members together: at least
+:data:`MIN_PAIRS` pairs, two thirds of them agreeing. Dates whose pairs show two offsets in two runs of
+dates (a daylight-saving switch inside the bundle) give one offset per period (:class:`PairedZone`);
+pairs that disagree any other way decide nothing.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from functools import cache
+from itertools import pairwise
+from zoneinfo import ZoneInfo, available_timezones
 
 from analyzer.timeline import to_utc
 from parsers.base import Event, Fact
@@ -135,3 +148,158 @@ def resolve_facts(facts: Iterable[Fact], zone: tzinfo | timedelta | None) -> Non
                 continue
             if wall.tzinfo is None:
                 f.value = {**value, "ts": to_utc(wall, tz).isoformat(), "local": False}
+
+
+# --- the offset proved by paired records --------------------------------------------------------
+
+MIN_PAIRS = 3  # pairs that must agree (one pair can be two unrelated records that happen to fit)
+AGREEING = 2 / 3  # of all pairs within a quarter hour
+DST_STEPS = (30, 60, 120)  # minutes a daylight-saving switch moves the clock (Lord Howe: 30, Troll: 120)
+
+
+@dataclass
+class Period:
+    """Local dates ``first``..``last`` whose pairs show ``minutes`` (local = UTC + minutes)."""
+
+    first: date
+    last: date
+    minutes: int
+    pairs: int
+
+
+@dataclass
+class Inference:
+    """What the paired records of a bundle show: the zone to convert with (None when they disagree)."""
+
+    zone: tzinfo | None
+    pairs: int  # pairs that agree with the zone
+    total: int  # pairs within a quarter hour of some offset
+    members: list[str] = field(default_factory=list)
+    periods: list[Period] = field(default_factory=list)
+
+    def offset_on(self, day: date) -> int | None:
+        """The offset the pairs show on ``day`` (minutes), None outside every period."""
+        return next((p.minutes for p in self.periods if p.first <= day <= p.last), None)
+
+
+class PairedZone(tzinfo):
+    """The offsets of :class:`Period` runs, each for its own dates. A wall time between two periods, or on the
+    first or last date of a period next to another (the switch may lie inside that date), takes the offset
+    every IANA zone that fits all periods gives it (the switch moment of its rule), else that of its period or
+    the nearer one; before the first or after the last period, the offset of that period."""
+
+    def __init__(self, periods: list[Period], candidates: list[tzinfo]) -> None:
+        self.periods = periods
+        self.starts = [p.first for p in periods]
+        self.candidates = candidates
+        self._cache: dict[tuple[date, int], timedelta] = {}
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        if dt is None:
+            return timedelta(minutes=self.periods[-1].minutes)
+        key = (dt.date(), dt.hour)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._offset(dt.replace(tzinfo=None, minute=0, second=0, microsecond=0))
+        return found
+
+    def _offset(self, wall: datetime) -> timedelta:
+        day = wall.date()
+        i = bisect_right(self.starts, day) - 1
+        last = len(self.periods) - 1
+        inside = i >= 0 and day <= self.periods[i].last
+        switch_day = inside and ((i > 0 and day == self.periods[i].first) or (i < last and day == self.periods[i].last))
+        if (switch_day or (not inside and 0 <= i < last)) and self.candidates:  # the switch may lie here
+            offsets = {z.utcoffset(wall) for z in self.candidates}
+            if len(offsets) == 1:
+                return offsets.pop()  # type: ignore[return-value]
+        if inside:
+            return timedelta(minutes=self.periods[i].minutes)
+        if 0 <= i < last:  # between two periods, no zone rule to tell the moment: the nearer period
+            before, after = self.periods[i], self.periods[i + 1]
+            nearer = before if day - before.last <= after.first - day else after
+            return timedelta(minutes=nearer.minutes)
+        return timedelta(minutes=self.periods[0 if i < 0 else -1].minutes)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "paired records"
+
+    def __repr__(self) -> str:
+        return "PairedZone(" + ", ".join(f"{p.first}..{p.last} {p.minutes:+d}" for p in self.periods) + ")"
+
+
+def infer_zone(facts: Iterable[Fact]) -> Inference | None:
+    """The VM's offset from the ``tz.pairs`` facts of every member, or None when no member saw a pair.
+
+    An :class:`Inference` with ``zone`` None means the pairs do not decide: too few, or disagreeing in a
+    way no daylight-saving switch explains."""
+    by_date: dict[date, Counter[int]] = defaultdict(Counter)
+    members: list[str] = []
+    for f in facts:
+        if f.name != "tz.pairs" or not isinstance(f.value, dict):
+            continue
+        seen = False
+        for cell in f.value.get("votes") or ():
+            try:
+                day, minutes, n = date.fromisoformat(str(cell[0])), int(cell[1]), int(cell[2])
+            except (TypeError, ValueError, IndexError):
+                continue
+            by_date[day][minutes] += n
+            seen = True
+        if seen and f.path not in members:
+            members.append(f.path)
+    if not by_date:
+        return None
+    total = sum(sum(c.values()) for c in by_date.values())
+    periods = _periods(by_date)
+    agreeing = sum(p.pairs for p in periods)
+    offsets = {p.minutes for p in periods}
+    steps_ok = all(abs(a.minutes - b.minutes) in DST_STEPS for a, b in pairwise(periods))
+    if agreeing < MIN_PAIRS or agreeing < AGREEING * total or len(offsets) > 2 or not steps_ok:
+        return Inference(None, agreeing, total, members, periods)
+    if len(periods) == 1:
+        return Inference(timezone(timedelta(minutes=periods[0].minutes)), agreeing, total, members, periods)
+    return Inference(PairedZone(periods, _candidates(periods)), agreeing, total, members, periods)
+
+
+def _periods(by_date: dict[date, Counter[int]]) -> list[Period]:
+    """Runs of dates with the same winning offset; a run of a single pair between others is dropped as noise."""
+    overall: Counter[int] = Counter()
+    for votes in by_date.values():
+        overall.update(votes)
+    # a date's offset: the one most of its pairs show; a tie goes to the offset most pairs of the bundle show
+    winners = [(day, *max(by_date[day].items(), key=lambda kv: (kv[1], overall[kv[0]]))) for day in sorted(by_date)]
+    while True:
+        runs: list[Period] = []
+        for day, minutes, n in winners:
+            if runs and runs[-1].minutes == minutes:
+                runs[-1].last, runs[-1].pairs = day, runs[-1].pairs + n
+            else:
+                runs.append(Period(day, day, minutes, n))
+        weak = [r for r in runs if r.pairs < 2]
+        if len(runs) == 1 or not weak:
+            return runs
+        drop = {(r.first, r.last) for r in weak}
+        winners = [w for w in winners if not any(a <= w[0] <= b for a, b in drop)]
+        if not winners:
+            return []
+
+
+@cache
+def _zones() -> tuple[tzinfo, ...]:
+    zones = []
+    for key in sorted(available_timezones()):
+        try:
+            zones.append(ZoneInfo(key))
+        except (ValueError, OSError):
+            continue
+    return tuple(zones)
+
+
+def _candidates(periods: list[Period]) -> list[tzinfo]:
+    """IANA zones whose offset is each period's on its first and last date."""
+    checks = [(datetime.combine(d, time(12)), timedelta(minutes=p.minutes)) for p in periods for d in (p.first, p.last)]
+    return [z for z in _zones() if all(z.utcoffset(wall) == want for wall, want in checks)]

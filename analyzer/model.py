@@ -185,6 +185,7 @@ class Analysis:
     os: str
     layout: str
     options: Options
+    tz_source: Message | None = None  # how the time zone was found, when the report should say it
 
     def facts_named(self, name: str) -> list[Fact]:
         return [f for f in self.facts if f.name == name]

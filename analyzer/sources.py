@@ -93,6 +93,11 @@ SOURCES: tuple[Source, ...] = (
            linux=Collect("sudo tar czf vmsnapshot-logs.tgz "
                          "/var/log/azure/Microsoft.Azure.RecoveryServices.VMSnapshotLinux",
                          _attach("vmsnapshot-logs.tgz"))),
+    Source("journal_export", "journal_export", ("journal*.export", "journal*.json", "journalctl*.export",
+                                                "journalctl*.json", "sos_commands/logs/journalctl*-o_export*",
+                                                "sos_commands/logs/journalctl*-o_json*"), "linux",
+           proves=("syslog",), linux=Collect("sudo journalctl --since -3days -o export > journal.export",
+                                             _attach("journal.export"))),
     Source("syslog", "syslog", ("var/log/syslog*", "var/log/messages*", "var/log/kern.log*", "var/log/kern*",
                                 "var/log/dmesg*", "var/log/boot.log*", "var/log/cloud-init.log*",
                                 "sos_commands/logs/journalctl*", "journal*.txt", "journalctl*"), "linux",

@@ -25,8 +25,8 @@ from analyzer.timeline import iso
 from parsers.base import Event
 
 #: parsers of logs whose alarms are candidates (the agents', the extensions' and the Windows event logs)
-LOG_PARSERS = frozenset({"waagent_log", "syslog", "vmsnapshot_log", "wa_app_agent_log", "vmsnapshot_windows_log",
-                         "evtx", "event_xml", "event_csv", "event_text"})
+LOG_PARSERS = frozenset({"waagent_log", "syslog", "journal_export", "vmsnapshot_log", "wa_app_agent_log",
+                         "vmsnapshot_windows_log", "evtx", "event_xml", "event_csv", "event_text"})
 MAX_TEMPLATES = 200
 NEAR_MINUTES = (60, 360)  # ranking tiers: within an hour of the failing backup, within six hours
 _LEVEL_RANK = {"warning": 0, "error": 1, "critical": 2}

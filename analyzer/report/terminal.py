@@ -184,7 +184,8 @@ def _timing(console: Console, report: Report, w: Wording) -> None:
         console.print(Text("  " + w.label("timeline_empty")))
     extras = []
     if "tz" in report.extras:
-        extras.append(f"{w.label('time_zone')}: {display(w.tz(report.extras['tz']), 200)}")
+        zone = w.tz(report.extras["tz"], report.extras.get("tz_source"))
+        extras.append(f"{w.label('time_zone')}: {display(zone, 400)}")
     if isinstance(report.extras.get("seconds"), int | float):
         extras.append(w.label("analyzed_in", seconds=report.extras["seconds"]))
     if extras:

@@ -94,10 +94,13 @@ class Wording:
             parts.append(s.error)
         return ": ".join(parts)
 
-    def tz(self, value: str) -> str:
-        if value == TZ_ASSUMED:
-            return self.label("tz.assumed-utc")
-        return value
+    def tz(self, value: str, source: Any = None) -> str:
+        """The time zone line: the offset (or that UTC was assumed) and, when the report says it, how it was
+        found (``extras.tz_source``, a message as a ``{key, params}`` object)."""
+        text = self.label("tz.assumed-utc") if value == TZ_ASSUMED else value
+        if isinstance(source, dict) and isinstance(source.get("key"), str):
+            text += f", {self.say(Message(source['key'], dict(source.get('params') or {})))}"
+        return text
 
     def redaction_kind(self, kind: str) -> str:
         try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -326,35 +326,3 @@ def _payload_grammar() -> Any:
     end = pp.Literal(", duration=") + duration + pp.StringEnd()
     return (pp.Literal("Event: name=") + pp.SkipTo(", op=")("name") + pp.Literal(", op=")
             + pp.SkipTo(", message=")("op") + pp.Literal(", message=") + pp.SkipTo(end)("message") + end)
-
-
-class OffsetVotes:
-    """Pairs of (local wall clock, UTC) times of the same moment; the VM's UTC offset when they agree."""
-
-    TOLERANCE = timedelta(seconds=120)
-    STEP = 15  # minutes
-
-    def __init__(self) -> None:
-        self.votes: dict[int, list[int]] = {}
-        self.total = 0
-
-    def add(self, local: datetime, utc_ts: datetime, line: int) -> None:
-        diff = local.replace(tzinfo=None) - utc_ts.replace(tzinfo=None)
-        minutes = round(diff.total_seconds() / 60 / self.STEP) * self.STEP
-        if abs(minutes) > 14 * 60 or abs(diff - timedelta(minutes=minutes)) > self.TOLERANCE:
-            return
-        self.total += 1
-        self.votes.setdefault(minutes, []).append(line)
-
-    def emit(self, ctx: ParseContext, what: str, min_votes: int = 2) -> int | None:
-        """Emit ``tz.utc_offset_minutes`` when at least ``min_votes`` pairs and two thirds of all pairs agree."""
-        if not self.votes:
-            return None
-        best = max(self.votes, key=lambda k: len(self.votes[k]))
-        lines = self.votes[best]
-        if len(lines) < min_votes or len(lines) * 3 < self.total * 2:
-            return None
-        text = (f"{len(lines)} of {self.total} {what} agree on local = UTC {best:+d} min "
-                f"(lines {', '.join(map(str, lines[:5]))}{', ...' if len(lines) > 5 else ''})")
-        ctx.fact("tz.utc_offset_minutes", best, line=lines[0], text=text)
-        return best

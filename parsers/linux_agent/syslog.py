@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
-from parsers.linux_agent._record import AgentEvents, OffsetVotes, Record, add_continuation, ends_record, parse_record
+from parsers.clock_pairs import PairVotes
+from parsers.linux_agent._record import AgentEvents, Record, add_continuation, ends_record, parse_record
 from parsers.linux_agent._signatures import SYSTEM_LEVELS, SYSTEM_TABLE
 from parsers.text import head_text, iter_lines
 
@@ -52,7 +53,7 @@ class _Reader:
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
         self.agent = AgentEvents(ctx, via="syslog")
-        self.votes = OffsetVotes()
+        self.votes = PairVotes()
         self.pending: Record | None = None
         self.pending_key: tuple[str, str] = ("", "")
         self.ref: datetime | None = None  # latest dated moment, for the year of header times

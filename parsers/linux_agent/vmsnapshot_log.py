@@ -7,7 +7,9 @@ extension.log comes in two writers' forms, e.g. Python 3 (UTC, no space after th
 and Python 2 (local time, every line prefixed, continuation lines without ``[...]``). Lines buffered
 while filesystems were frozen (``YYYY-MM-DD HH:MM:SS.ffffff  Info  msg``, between ``Logs during
 Freeze Start/End``) keep the clock of the file's writer; safefreeze output between ``Binary output
-traces start/end`` is local time. shell.log lines are ``date -u`` stamps:
+traces start/end`` is local time. A Python 2 run's ``command start time is <UTC> and utcNow is <UTC>``
+record reads the clock twice: its local prefix and its ``utcNow`` are one moment (``tz.pairs``,
+:mod:`parsers.clock_pairs`). shell.log lines are ``date -u`` stamps:
 ``Mon Nov 18 00:05:10 UTC 2019- python version unknown``. Kinds come from the shared signature table
 (status codes with their extension code, CRP timeout, freeze/thaw, snapshot limits, storage errors).
 """
@@ -16,10 +18,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
+from parsers.clock_pairs import PairVotes
 from parsers.linux_agent._record import MAX_CONTINUATION, VMSNAPSHOT, split_prefix
 from parsers.linux_agent._signatures import AGENT_TABLE
 from parsers.text import head_text, iter_lines
@@ -70,6 +73,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         pending = rec
     if pending is not None:
         yield state.event(pending)
+    state.votes.emit(ctx, "local record times beside the utcNow they log")
 
 
 class _State:
@@ -80,6 +84,7 @@ class _State:
         self.binary = False
         self.last: tuple[datetime | None, bool] = (None, False)
         self.seq: str | None = None
+        self.votes = PairVotes(timedelta(seconds=10))  # utcNow is read just before the line is written
 
     def record(self, n: int, line: str) -> _Rec | None:
         """The record starting on ``line``; a record with no component is a Python 2 continuation line."""
@@ -162,6 +167,10 @@ class _State:
         e = self.ctx.event(ts, rec.line, message, level=level, component=rec.component, kind=kind, local=local,
                            **attrs)
         self._facts(e)
+        if local and ts is not None and kind == "snapshot.timing":
+            utc_now = _utc_now(attrs.get("utc_now"))
+            if utc_now is not None:
+                self.votes.add(ts, utc_now, rec.line)
         return e
 
     def _facts(self, e: Event) -> None:
@@ -174,6 +183,14 @@ class _State:
             value = {"ts": e.ts.isoformat() if e.ts else None, "seq": self.seq, "task_id": task,
                      "source": self.ctx.source, "local": e.local}
             self.ctx.fact("vmsnapshot.invocation", value, line=e.line, ts=e.ts, text=e.message[:300])
+
+
+def _utc_now(text: object) -> datetime | None:
+    """``2021-07-06 17:23:55.989891`` (``str(datetime.utcnow())``) as a naive UTC time, else None."""
+    try:
+        return datetime.fromisoformat(text.strip()) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 # the extension's own prefix names the HandlerEnvironment schema "1.0"; the agent's logger for it, a build

@@ -27,15 +27,15 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from parsers.base import Event, ParseContext, Parser
+from parsers.clock_pairs import PairVotes
 from parsers.linux_agent import _block_scan
 from parsers.linux_agent._record import (
     VMSNAPSHOT,
     AgentEvents,
-    OffsetVotes,
     Record,
     add_continuation,
     ends_record,
@@ -59,7 +59,7 @@ class Reader:
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
         self.builder = AgentEvents(ctx)
-        self.votes = OffsetVotes()
+        self.votes = PairVotes(timedelta(seconds=30))  # the daemon's line and the handler's moments apart
         self.pending: Record | None = None
         self.orphans: list[str] = []
         self.orphan_line = 0

@@ -116,7 +116,8 @@ def test_utc_offset_from_headers_beside_utc_records() -> None:
     lines = [f"Oct 08 19:10:{s:02d} h python3[1]: 2020-10-08T17:10:{s:02d}.500000Z INFO ExtHandler ExtHandler x{s}"
              for s in (10, 20, 30)]
     _, ctx = parse("\n".join(lines) + "\n")
-    assert [f.value for f in ctx.facts if f.name == "tz.utc_offset_minutes"] == [120]
+    (fact,) = [f for f in ctx.facts if f.name == "tz.pairs"]
+    assert fact.value["votes"] == [["2020-10-08", 120, 3, 1]]
 
 
 @pytest.mark.parametrize("name", ["var/log/syslog", "var/log/syslog.1", "var/log/syslog.2.gz", "var/log/messages",

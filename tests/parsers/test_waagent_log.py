@@ -79,24 +79,23 @@ def test_interleaved_generations_keep_their_clocks() -> None:
 
 # --- UTC offset from adjacent local/UTC records -----------------------------------------------------
 
-def test_offset_inferred_when_several_pairs_agree() -> None:
+def test_adjacent_local_and_utc_records_are_counted_as_pairs_per_local_date() -> None:
     text = ("2021/03/30 19:35:35.971742 INFO Daemon Azure Linux Agent Version:2.2.45\n"
             "2021-03-30T17:35:36.100000Z INFO ExtHandler ExtHandler WALinuxAgent-2.9.1.1 running as process 1853\n"
             "2021/03/30 19:35:37.000000 INFO Daemon Python: 3.6.9\n"
             "2021-03-30T17:36:40.000000Z INFO ExtHandler ExtHandler Wire server endpoint:168.63.129.16\n")
     _, ctx = parse(text)
-    (fact,) = [f for f in ctx.facts if f.name == "tz.utc_offset_minutes"]
-    assert fact.value == 120
-    assert "3 of 3" in fact.text
+    assert [f.value for f in ctx.facts if f.name == "tz.utc_offset_minutes"] == []  # the bundle decides
+    (fact,) = [f for f in ctx.facts if f.name == "tz.pairs"]
+    assert fact.value["votes"] == [["2021-03-30", 120, 2, 2]] and fact.value["rejected"] == 1  # 63 s: too far
 
 
-def test_no_offset_from_a_single_pair_or_far_apart_records() -> None:
-    one_pair = ("2021/03/30 19:35:35.971742 INFO Daemon Azure Linux Agent Version:2.2.45\n"
-                "2021-03-30T17:35:36.100000Z INFO ExtHandler ExtHandler Wire server endpoint:168.63.129.16\n")
+def test_records_far_apart_are_mostly_rejected_pairs() -> None:
     far = ("2021/03/30 19:35:35.971742 INFO Daemon x\n2021-03-30T11:12:00.000000Z INFO ExtHandler ExtHandler y\n"
            "2021/03/30 23:35:35.971742 INFO Daemon x\n2021-03-30T17:05:36.100000Z INFO ExtHandler ExtHandler y\n")
-    assert facts(parse(one_pair)[1], "tz.utc_offset_minutes") == []
-    assert facts(parse(far)[1], "tz.utc_offset_minutes") == []
+    (fact,) = [f for f in parse(far)[1].facts if f.name == "tz.pairs"]
+    # one of them happens to fall on a quarter hour: a single vote, which the bundle never takes alone
+    assert fact.value["votes"] == [["2021-03-30", 390, 1, 4]] and fact.value["rejected"] == 2
 
 
 # --- continuation lines ---------------------------------------------------------------------------
@@ -294,6 +293,8 @@ def test_cli_timeline_gives_one_utc_row_per_record(tmp_path: Path) -> None:
         "2021/03/30 19:35:35.971742 INFO Daemon Azure Linux Agent Version:2.2.45\n"
         "2021-03-30T17:35:36.100000Z INFO ExtHandler ExtHandler WALinuxAgent-2.9.1.1 running as process 1853\n"
         "2021/03/30 19:35:37.000000 INFO Daemon Python: 3.6.9\n"
+        "2021-03-30T17:35:37.500000Z INFO ExtHandler ExtHandler Wire server endpoint:168.63.129.16\n"
+        "2021/03/30 19:35:38.000000 INFO Daemon Run daemon\n"
         "2021-03-30T17:36:40.000000Z ERROR ExtHandler ExtHandler Error fetching the goal state: boom\n"
         "Traceback (most recent call last):\n"
         "  File \"x.py\", line 1, in <module>\n")
@@ -303,6 +304,7 @@ def test_cli_timeline_gives_one_utc_row_per_record(tmp_path: Path) -> None:
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert [(r["ts"], r["line"]) for r in rows] == [
         ("2021-03-30T17:35:35.971742Z", 1), ("2021-03-30T17:35:36.100000Z", 2),
-        ("2021-03-30T17:35:37.000000Z", 3), ("2021-03-30T17:36:40.000000Z", 4)]
+        ("2021-03-30T17:35:37.000000Z", 3), ("2021-03-30T17:35:37.500000Z", 4), ("2021-03-30T17:35:38.000000Z", 5),
+        ("2021-03-30T17:36:40.000000Z", 6)]
     assert rows[0]["attrs"]["tz"] == "converted"
-    assert rows[3]["kind"] == "wireserver.error" and "Traceback" in rows[3]["message"]
+    assert rows[5]["kind"] == "wireserver.error" and "Traceback" in rows[5]["message"]
