@@ -164,7 +164,8 @@ def _time_zone(facts: list[Fact], when: datetime | None) -> tuple[tzinfo | None,
     if inferred.zone is None:
         if stated:
             return stated[0], None
-        key = "tz.too_few_pairs" if inferred.total < MIN_PAIRS else "tz.pairs_disagree"
+        key = "tz.too_few_pairs" if inferred.pairs == inferred.total and inferred.total < MIN_PAIRS else \
+            "tz.pairs_disagree"
         return None, say(key, pairs=inferred.total)
     offsets = [_offset_label(timedelta(minutes=p.minutes)) for p in inferred.periods]
     if stated is None:

@@ -20,7 +20,8 @@ Without any zone source the bundle often still proves the offset: records it sho
 wall clock and once in UTC (a G2 daemon line beside a G4 handler line, a VMSnapshot Python 2 record and its
 ``utcNow``, a syslog header and the UTC agent record behind it). Parsers count those pairs per local date
 (``tz.pairs``, :mod:`parsers.clock_pairs`); :func:`infer_zone` decides from all members together: at least
-:data:`MIN_PAIRS` pairs, two thirds of them agreeing. Dates whose pairs show two offsets in two runs of
+:data:`MIN_PAIRS` pairs, or two on two dates (two moments days apart, e.g. two handler launches), two thirds
+of them agreeing. Dates whose pairs show two offsets in two runs of
 dates (a daylight-saving switch inside the bundle) give one offset per period (:class:`PairedZone`);
 pairs that disagree any other way decide nothing.
 """
@@ -152,7 +153,7 @@ def resolve_facts(facts: Iterable[Fact], zone: tzinfo | timedelta | None) -> Non
 
 # --- the offset proved by paired records --------------------------------------------------------
 
-MIN_PAIRS = 3  # pairs that must agree (one pair can be two unrelated records that happen to fit)
+MIN_PAIRS = 3  # pairs that must agree, or two on two dates (one pair can be two unrelated records that fit)
 AGREEING = 2 / 3  # of all pairs within a quarter hour
 DST_STEPS = (30, 60, 120)  # minutes a daylight-saving switch moves the clock (Lord Howe: 30, Troll: 120)
 
@@ -165,6 +166,7 @@ class Period:
     last: date
     minutes: int
     pairs: int
+    dates: int = 1  # dates with pairs
 
 
 @dataclass
@@ -258,7 +260,8 @@ def infer_zone(facts: Iterable[Fact]) -> Inference | None:
     agreeing = sum(p.pairs for p in periods)
     offsets = {p.minutes for p in periods}
     steps_ok = all(abs(a.minutes - b.minutes) in DST_STEPS for a, b in pairwise(periods))
-    if agreeing < MIN_PAIRS or agreeing < AGREEING * total or len(offsets) > 2 or not steps_ok:
+    enough = agreeing >= MIN_PAIRS or (agreeing >= 2 and sum(p.dates for p in periods) >= 2)
+    if not enough or agreeing < AGREEING * total or len(offsets) > 2 or not steps_ok:
         return Inference(None, agreeing, total, members, periods)
     if len(periods) == 1:
         return Inference(timezone(timedelta(minutes=periods[0].minutes)), agreeing, total, members, periods)
@@ -276,7 +279,7 @@ def _periods(by_date: dict[date, Counter[int]]) -> list[Period]:
         runs: list[Period] = []
         for day, minutes, n in winners:
             if runs and runs[-1].minutes == minutes:
-                runs[-1].last, runs[-1].pairs = day, runs[-1].pairs + n
+                runs[-1].last, runs[-1].pairs, runs[-1].dates = day, runs[-1].pairs + n, runs[-1].dates + 1
             else:
                 runs.append(Period(day, day, minutes, n))
         weak = [r for r in runs if r.pairs < 2]

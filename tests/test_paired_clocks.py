@@ -169,6 +169,15 @@ def test_one_pair_is_too_few(tmp_path: Path) -> None:
     assert report.extras["tz_source"] == {"key": "tz.too_few_pairs", "params": {"pairs": 1}}
 
 
+def test_two_pairs_decide_only_on_two_different_days(tmp_path: Path) -> None:
+    first = datetime(2021, 11, 1, 12, 0, 3, tzinfo=UTC)
+    same_day = bundle(tmp_path / "a", {WAAGENT: waagent_log("America/New_York", [first, first + timedelta(hours=3)])})
+    assert analyze(same_day).extras["tz_source"] == {"key": "tz.too_few_pairs", "params": {"pairs": 2}}
+    two_days = bundle(tmp_path / "b", {WAAGENT: waagent_log("America/New_York", [first, first + timedelta(days=3)])})
+    report = analyze(two_days)
+    assert report.extras["tz"] == "UTC-4h" and report.extras["tz_source"]["params"]["pairs"] == 2
+
+
 def test_pairs_that_disagree_otherwise_than_daylight_saving_decide_nothing(tmp_path: Path) -> None:
     launches = days(datetime(2021, 7, 1, tzinfo=UTC), 6)
     log = "".join(waagent_log("Asia/Tokyo" if k % 2 else "Europe/Moscow", [u]) for k, u in enumerate(launches))
