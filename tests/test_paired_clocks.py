@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from analyzer.api import analyze, parse_bundle
+from analyzer.clock import infer_zone
 from analyzer.model import Options, RenderOptions
 from analyzer.report import render
-from parsers.base import Event
+from parsers.base import Event, Fact
 
 EXT = "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0]"
 ZONES = ["Asia/Tokyo", "America/Chicago", "Asia/Kolkata", "Australia/Eucla", "Asia/Kathmandu", "America/St_Johns",
@@ -220,3 +221,22 @@ def test_the_report_says_how_the_offset_was_found(tmp_path: Path, lang: str) -> 
     stored = json.loads(render(report, RenderOptions(format="json", lang=lang)))
     assert stored["extras"]["tz_source"] == {"key": "tz.inferred", "params": {"pairs": 3, "files": 1,
                                                                               "offsets": ["UTC+5:30"]}}
+
+
+def _votes(*cells: tuple[str, int, int]) -> list[Fact]:
+    return [Fact("tz.pairs", {"what": "test", "votes": [[d, m, n, 1] for d, m, n in cells], "rejected": 0},
+                 "var/log/waagent.log")]
+
+
+@pytest.mark.parametrize(("cells", "decided"), [
+    ((("2024-03-28", 60, 3), ("2024-04-02", 120, 3)), True),  # one switch, an hour
+    ((("2024-03-28", 60, 3), ("2024-04-02", 120, 3), ("2024-11-02", 60, 3)), True),  # both switches of a year
+    ((("2024-07-01", 540, 3), ("2024-07-05", 180, 3)), False),  # six hours apart: no daylight saving does that
+    ((("2024-07-01", 60, 3), ("2024-07-02", 120, 3), ("2024-07-03", 180, 3)), False),  # three offsets
+    ((("2024-07-01", 540, 3), ("2024-07-02", 540, 1), ("2024-07-02", 180, 1), ("2024-07-03", 540, 2)), True),
+    ((("2024-07-01", 540, 2), ("2024-07-01", 180, 2)), False),  # a tie on one date, nothing else
+])
+def test_infer_zone_accepts_one_offset_or_a_daylight_saving_step_only(cells: tuple[tuple[str, int, int], ...],
+                                                                      decided: bool) -> None:
+    found = infer_zone(_votes(*cells))
+    assert found is not None and (found.zone is not None) == decided
