@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import ClassVar
 
-from analyzer.detectors.base import Detector, Hit, Signature, conf_value, is_no, sig, text_sig, version_tuple
+from analyzer.detectors.base import NO_VALUES, Detector, Hit, Signature, conf_value, is_no, sig, version_tuple
 from analyzer.detectors.scope import Scope, parse_ts
 from analyzer.model import Analysis, Message, say
 from parsers.base import Event, Fact
@@ -30,7 +30,7 @@ ORPHAN_WAITS, ORPHAN_BLOCKED = 3, timedelta(minutes=1)
 _LATE = ("L63", "ext-402")
 _STOPPED = ("Stopped", "Stopping", "Failed")
 _ALIVE = ("agent.start", "agent.heartbeat", "agent.launch", "agent.version", "goalstate.fetched")
-_AGENT_SERVICES = r"RdAgent|WindowsAzureGuestAgent|Windows Azure Guest Agent"
+_AGENT_SERVICES = ("RdAgent", "WindowsAzureGuestAgent")  # service key names (display names mapped by the parser)
 
 
 @dataclass(frozen=True)
@@ -114,17 +114,15 @@ class AgentNotRunning(Detector):
     sources = ("agent_log", "vmsnapshot_log", "windows_events", "syslog")
     confidence = 0.75
     signatures: ClassVar[tuple[Signature, ...]] = (
-        sig("L10-L15", "agent.crash", exclude=r"is blacklisted"),
-        text_sig("L7", r"is (?:permanently )?blacklisted", "warning"),
-        sig("L14", "agent.config", attrs={"key": "disable_agent"}),
+        sig("L7", "agent.crash", severity="warning", signals=("agent_blacklisted",)),
+        # L10-L15; on Windows the agent not stopped, RdCrypt or certificate-store failures, .NET Runtime 1026
+        sig("L10-L15", "agent.crash"),
+        sig("L14", "agent.config", where={"key": "disable_agent"}),
         sig("L63", "snapshot.timeout"),
         sig("ext-402", ("snapshot.status", "extension.status", "snapshot.timeout"), codes=(402,)),
-        text_sig("W-Stop", r"WindowsAzureGuestAgent could not be stopped|RdCrypt Initialization failed|"
-                           r"Installing certificates in the LocalMachine store failed"),
-        text_sig("W-NET1026", r"Application: WindowsAzureGuestAgent\.exe"),
-        sig("W-SCM", ("service.state", "service.crash", "windows.event"), _AGENT_SERVICES,
+        sig("W-SCM", ("service.state", "service.crash", "windows.event"), where={"service": _AGENT_SERVICES},
             event_ids=(7000, 7009, 7011, 7022, 7031, 7034)),
-        sig("L17", "system.oom", r"waagent|WALinuxAgent|azure-walinuxagent", exclude=r"logcollector"),
+        sig("L17", "system.oom", where={"target": "agent"}),
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
@@ -249,7 +247,8 @@ class AgentAutoUpdateDisabled(Detector):
     os = "linux"
     confidence = 0.9
     signatures: ClassVar[tuple[Signature, ...]] = (
-        text_sig("L6", r"AutoUpdate\.(?:Enabled|UpdateToLatestVersion) is set to False", "warning"),
+        sig("L6", "agent.config", severity="warning",
+            where={"key": ("AutoUpdate.Enabled", "AutoUpdate.UpdateToLatestVersion"), "value": NO_VALUES}),
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
@@ -261,8 +260,7 @@ class AgentAutoUpdateDisabled(Detector):
             if f is not None and is_no(f.value):
                 hits.append(Hit.of_fact(f, severity, True, f.text or f"{key}={f.value}", "conf"))
         for e in scope.events:
-            if self.signatures[0].matches(e) or (e.kind == "agent.config" and str(e.attrs.get("key", ""))
-                                                 .startswith("AutoUpdate") and is_no(e.attrs.get("value"))):
+            if self.signatures[0].matches(e):
                 hits.append(Hit.of_event(e, severity, True, "L6"))
         return hits
 

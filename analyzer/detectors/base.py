@@ -4,7 +4,12 @@ A detector serves one finding id of DESIGN.md 3.5 (one seed cause). It declares 
 and facts it reads; ``run(analysis)`` returns a :class:`~analyzer.model.Finding`, ``NotEvaluable``
 (the sources it needs are absent: diagnosis turns that into missing evidence with a collection
 command), or ``None`` (evaluated, nothing found). Most detectors are a table of :class:`Signature`
-rows ("these events/lines mean that") plus a few lines of logic over facts and time.
+rows ("these events mean that") plus a few lines of logic over facts and time.
+
+A row matches event kinds, the ``signal`` a parser's signature table gave the record, attributes, status
+codes and Windows event ids: the message texts themselves live in the parsers' tables
+(:mod:`parsers.signatures`), once. A row may match a message text only when its rule is about the wording
+itself, and then says why (``wording=``); ``tests/test_one_home.py`` fails on a text in both places.
 
 Detectors speak no language: evidence is a line quoted from the bundle or a
 :class:`~analyzer.model.Message` (``say("evidence.heartbeat_gap", minutes=119, record=...)``), and
@@ -45,7 +50,10 @@ class Signature:
     provider: str = ""  # regex on the Windows event provider (attrs ``provider``)
     vmsnapshot_only: bool = False  # the event must concern the backup extension
     exclude: str = ""  # regex that disqualifies a message (known harmless variants)
-    attrs: tuple[tuple[str, Any], ...] = ()  # event attributes that must have these values
+    # attributes that must (``where``) or must not (``unless``) hold one of the values (lower case; None: any)
+    where: tuple[tuple[str, frozenset[str] | None], ...] = ()
+    unless: tuple[tuple[str, frozenset[str] | None], ...] = ()
+    wording: str = ""  # why ``pattern``/``exclude`` read the message: a rule about the wording itself
     _rx: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
     _ex: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -68,7 +76,9 @@ class Signature:
             return False
         if self.provider and not re.search(self.provider, str(e.attrs.get("provider", "")), re.IGNORECASE):
             return False
-        if any(e.attrs.get(k) != v for k, v in self.attrs):
+        if not all(_holds(e.attrs.get(key), values) for key, values in self.where):
+            return False
+        if any(_holds(e.attrs.get(key), values) for key, values in self.unless):
             return False
         return not self.vmsnapshot_only or about_vmsnapshot(e)
 
@@ -76,15 +86,36 @@ class Signature:
         return any(as_int(attrs.get(k)) in self.codes for k in ("ext_code", "code", "status_code"))
 
 
-def sig(id: str, kinds: str | Iterable[str] = (), pattern: str = "", severity: str = "error", **kw: Any) -> Signature:
-    """Shorthand for a table row: ``kinds`` may be one kind or several."""
+def _holds(value: Any, wanted: frozenset[str] | None) -> bool:
+    """An attribute has one of the wanted values (any element of a list; None wanted: any value at all)."""
+    if value is None or value == "":
+        return False
+    if wanted is None:
+        return True
+    values = value if isinstance(value, list | tuple | set | frozenset) else (value,)
+    return any(str(v).lower() in wanted for v in values)
+
+
+def _conditions(given: dict[str, str | Iterable[str] | None]) -> tuple[tuple[str, frozenset[str] | None], ...]:
+    return tuple((key, None if v is None else frozenset(x.lower() for x in ([v] if isinstance(v, str) else v)))
+                 for key, v in given.items())
+
+
+def sig(id: str, kinds: str | Iterable[str] = (), pattern: str = "", severity: str = "error", *,
+        signals: Iterable[str] = (), where: dict[str, str | Iterable[str] | None] | None = None,
+        unless: dict[str, str | Iterable[str] | None] | None = None, **kw: Any) -> Signature:
+    """Shorthand for a table row: ``kinds`` may be one kind or several; ``signals`` the parser signals it
+    takes (``where={"signal": ...}``); ``where``/``unless`` map attributes to one value, several, or None
+    (any value)."""
     ks = frozenset([kinds] if isinstance(kinds, str) else kinds)
     for key in ("codes", "event_ids"):
         if key in kw:
             kw[key] = frozenset(kw[key])
-    if "attrs" in kw:
-        kw["attrs"] = tuple(sorted(kw["attrs"].items()))
-    return Signature(id, ks, pattern, severity, **kw)
+    conditions = dict(where or {})
+    if signals:
+        conditions["signal"] = tuple(signals)
+    return Signature(id, ks, pattern, severity, where=_conditions(conditions), unless=_conditions(unless or {}),
+                     **kw)
 
 
 def text_sig(id: str, pattern: str, severity: str = "error", **kw: Any) -> Signature:
@@ -253,5 +284,8 @@ def conf_value(analysis: Analysis, key: str) -> Fact | None:
     return analysis.fact(f"conf.{key}")
 
 
+NO_VALUES = ("n", "no", "false", "0")  # how waagent.conf and the agent's log write a switch that is off
+
+
 def is_no(value: Any) -> bool:
-    return str(value).strip().strip("\"'").lower() in ("n", "no", "false", "0")
+    return str(value).strip().strip("\"'").lower() in NO_VALUES

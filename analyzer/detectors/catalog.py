@@ -45,9 +45,11 @@ def explain(d: Detector, lang: str = "en") -> str:
     if d.signatures:
         lines.append("signatures:")
         for s in d.signatures:
+            where = [f"{k}={'|'.join(sorted(v)) if v else '*'}" for k, v in s.where]
+            where += [f"{k}!={'|'.join(sorted(v)) if v else '*'}" for k, v in s.unless]
             what = " ".join(p for p in (", ".join(sorted(s.kinds)), s.pattern and f"/{s.pattern}/",
                                         s.event_ids and "event " + ",".join(map(str, sorted(s.event_ids))),
-                                        s.codes and "ext " + ",".join(map(str, sorted(s.codes)))) if p)
+                                        s.codes and "ext " + ",".join(map(str, sorted(s.codes))), *where) if p)
             lines.append(f"  {s.id:<18} {s.severity:<8} {what}")
     lines += ["", "remediation:"] + [f"  {i}. {step}" for i, step in enumerate(texts["remediation"], 1)]
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import ClassVar
 
 from analyzer.detectors.base import (
+    NO_VALUES,
     Detector,
     Hit,
     Signature,
@@ -14,7 +15,6 @@ from analyzer.detectors.base import (
     fact_values,
     is_no,
     sig,
-    text_sig,
     version_tuple,
 )
 from analyzer.detectors.scope import VMSNAPSHOT, Scope
@@ -40,9 +40,8 @@ class ExtensionsDisabled(Detector):
     os = "linux"
     confidence = 0.95
     signatures: ClassVar[tuple[Signature, ...]] = (
-        text_sig("L31", r"Extensions\.Enabled is set to False|extension processing is disabled|"
-                        r"Extension handling is disabled"),
-        text_sig("L14", r"Disabling the guest agent by sleeping forever"),
+        sig("L31", "agent.config", where={"key": "Extensions.Enabled", "value": NO_VALUES}),
+        sig("L14", "agent.config", where={"key": "disable_agent"}),
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
@@ -76,22 +75,16 @@ class ExtensionLoadFailed(Detector):
     signatures: ClassVar[tuple[Signature, ...]] = (
         # L74: killed at its timeout while starved of CPU: a symptom of HIGH_RESOURCE_USAGE, not a load failure
         sig("L23-starved", "extension.enable.failed", severity="warning", vmsnapshot_only=True,
-            attrs={"starved": True}),
+            where={"starved": "True"}),
+        # L18, L20-L21, L23, L24-L26, L34: downgrade, exit codes, python unknown, timeouts, downloads, versions
         sig("extension.failed", _FAILED_KINDS, vmsnapshot_only=True),
-        text_sig("L18", r"Downgrade not allowed", vmsnapshot_only=True),
-        text_sig("L20-L21", r"Non-zero exit code: \d+, \S*main/handle\.sh (?:install|enable|update)",
-                 vmsnapshot_only=True),
-        text_sig("L21", r"python version unknown", vmsnapshot_only=True),
-        text_sig("L22", r"ModuleNotFoundError: No module named '(?:imp|crypt)'"),
-        text_sig("L23", r"Timeout\(\d+\)", vmsnapshot_only=True),
-        text_sig("L24-L26", r"Failed to download|Download failed both on the primary", vmsnapshot_only=True),
-        text_sig("L30", r"GoalState\.\d+\.xml is missing"),
-        text_sig("L28", r"Failed to (?:fetch|get) (?:ExtensionManifest|ext handler pkgs|manifest)"),
-        text_sig("L34", r"Unable to find version \S+ in manifest for extension", vmsnapshot_only=True),
-        text_sig("L69", r"unable to load certificate|required field empty or not correct"),
+        sig("L22", "extension.load.failed", where={"module": ("imp", "crypt")}),
+        sig("L30", (), signals=("goal_state_file_missing",)),
+        sig("L28", (), signals=("manifest_fetch_failed",)),
+        sig("L69", (), signals=("certificate_load_failed",)),
         sig("ext-11-16", ("snapshot.status", "extension.status"), codes=(11, 16)),
-        text_sig("W-InstallPlugins", r"InstallPlugins\(\) failed with exception"),
-        text_sig("W-VCRedist", r"Visual C\+\+ .* Error 1401|Could not create key: Software\\\\?Classes"),
+        sig("W-InstallPlugins", (), signals=("install_plugins_failed",)),
+        sig("W-VCRedist", "extension.install.failed", where={"component": "vcredist"}),
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from analyzer.detectors.base import Detector, Hit, Signature, fact_values, sig, text_sig
+from analyzer.detectors.base import Detector, Hit, Signature, fact_values, sig
 from analyzer.detectors.scope import Scope, as_int
 from analyzer.model import Analysis, say
 
@@ -28,11 +28,8 @@ class WireServerUnreachable(Detector):
     facts = ("wireserver.endpoint",)
     recovery_kinds = _RECOVERY
     signatures: ClassVar[tuple[Signature, ...]] = (
-        sig("L45-L53", "wireserver.error"),
+        sig("L45-L53", "wireserver.error"),  # also Windows: GetVersions() and HostGAPlugin failures
         sig("ext-556", ("snapshot.status", "extension.status"), codes=(556,)),
-        text_sig("W-GetVersions", r"GetVersions\(\) failed with exception"),
-        text_sig("W-HostGAPlugin", r"Exception while fetching supported versions from HostGAPlugin|"
-                                   r"HostGAPluginServiceClient is not initialized|caller:GAPluginPinger", "warning"),
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
@@ -60,17 +57,13 @@ class StorageUnreachable(Detector):
     ext_codes = (76, 761)
     sources = ("waagent_log", "vmsnapshot_log", "extension_status", "vmsnapshot_windows_log")
     signatures: ClassVar[tuple[Signature, ...]] = (
-        sig("storage.error", "storage.error"),
+        sig("storage.error", "storage.error"),  # L54, L58, L61: status blob and snapshot HTTP calls
         sig("ext-76-761", ("snapshot.status", "extension.status"), codes=(76, 761)),
-        text_sig("L56-L57", r"SnapshotFailedNoNetwork|SnapshotFailedRestrictedNetwork"),
-        text_sig("L54", r"Exception uploading status blob|Failed to upload status blob", "warning",
-                 exclude=WIRESERVER_IP.replace(".", r"\.")),
-        text_sig("L58", r"Failed to call http with error|HttpCallGetResponse failed|Http connection response is None"),
-        text_sig("L61", r"statusBlobUploadError=true", "warning"),
-        text_sig("L62", r"httplib does not support https tunnelling|Failed to construct ConfigurationProvider",
-                 "warning"),
-        sig("network.error", "network.error", r"blob\.core\.windows\.net|proxy|storage", "warning"),
-        text_sig("W-SecureChannel", r"secure channel|SchUseStrongCrypto", vmsnapshot_only=True),
+        sig("L56-L57", "snapshot.status", where={"error_code": "ExtensionSnapshotFailedNoNetwork"}),
+        sig("L62", (), severity="warning", signals=("proxy_unsupported",)),
+        sig("network.error", "network.error", r"blob\.core\.windows\.net|proxy|storage", "warning",
+            wording="a network failure whose text names Azure Storage or a proxy"),
+        sig("W-SecureChannel", (), signals=("secure_channel_failed",), vmsnapshot_only=True),
     )
 
 
@@ -84,8 +77,7 @@ class DhcpFailure(Detector):
     facts = ("dhcp.lease", "dhcp.enabled")
     recovery_kinds = _RECOVERY + _ROUTE_FOUND
     signatures: ClassVar[tuple[Signature, ...]] = (
-        sig("L35-L43", "dhcp.error"),
-        text_sig("W-Fabric", r"Did not discover fabric address|Empty DHCP option data returned"),
+        sig("L35-L43", "dhcp.error"),  # also Windows: no fabric address, empty DHCP option
         sig("W-Dhcp-Client", (), event_ids=(1001, 1002, 1003), provider=r"Dhcp"),
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import ClassVar
 
@@ -11,7 +10,6 @@ from analyzer.detectors.scope import Scope
 from analyzer.detectors.snapshot import hung_during_freeze
 from analyzer.model import Analysis
 
-_RESTART = re.compile(r"restart|reboot", re.IGNORECASE)
 QUICK_RESTART = timedelta(minutes=15)  # back up this soon: a restart, not a power-off
 
 
@@ -26,9 +24,9 @@ class HighResourceUsage(Detector):
     confidence = 0.65
     signatures: ClassVar[tuple[Signature, ...]] = (
         # L17: the agent's own log collector is killed in its cgroup by design; that is not VM pressure
-        sig("L76", "system.oom", exclude=r"logcollector"),
+        sig("L76", "system.oom", unless={"target": "log_collector"}),
         # L74: the extension was killed at its timeout while throttled for much of it: starved of CPU
-        sig("L74", "extension.enable.failed", attrs={"starved": True}),
+        sig("L74", "extension.enable.failed", where={"starved": "True"}),
         sig("exhaustion", "system.resource_exhaustion"),
         sig("hung", "system.hung_task", severity="warning"),
         sig("W-RED-2004", (), event_ids=(2004,), provider=r"Resource-Exhaustion"),
@@ -63,8 +61,7 @@ class VmShutdownInGuest(Detector):
             assert e.ts is not None
             swallowed = any(e.ts <= a.ts <= (boot or scope.end or a.ts) for a in scope.attempts)
             quick = boot is not None and boot - e.ts < QUICK_RESTART
-            power_off = not quick and not _RESTART.search(
-                f"{e.message} {e.attrs.get('reason', '')} {e.attrs.get('action', '')}")
+            power_off = not quick and not e.attrs.get("restart")  # the parser read whether it says it restarts
             if swallowed or power_off:
                 hits.append(Hit.of_event(e, "error" if swallowed else "warning", scope.live(e.ts), "W§5.6"))
         return hits

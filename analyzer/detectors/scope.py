@@ -42,7 +42,6 @@ LEAD = timedelta(hours=6)
 RUN_SPAN = timedelta(hours=4)  # a record without sequence number or task id joins a run this young
 NEAR_RUN = timedelta(minutes=30)  # a record this close to a run is about that run
 VMSNAPSHOT = re.compile(r"VMSnapshot|RecoveryServices|IaaSBcdr", re.IGNORECASE)
-_SUCCESS_TEXT = re.compile(r"snapshotall ends|Enable Succeeded|Snaphotting \(Host\) Completed", re.IGNORECASE)
 _SUCCESS_CODES = {0, 1}  # VMSnapshot status codes: success_appconsistent, success
 _TEMP_CODE = 4  # ExtensionTempTerminalState: the transitioning status written before the snapshot daemon runs
 _STATE_SOURCES = ("settings", "vmsettings", "extensions_config", "status")  # request facts of state files
@@ -304,13 +303,13 @@ def _stage(e: Event) -> tuple[str | None, str | None]:
     if kind == "snapshot.status":
         code = as_int(a.get("ext_code"))
         if code is None:
-            return ("snapshot", "success") if _SUCCESS_TEXT.search(e.message) else ("snapshot", None)
+            return ("snapshot", "success") if a.get("succeeded") else ("snapshot", None)
         if code == _TEMP_CODE:
             return "start", None
         return "end", "success" if code in _SUCCESS_CODES else "error"
     if kind == "snapshot.timeout":
         return "end", "error"
-    if kind == "snapshot.done" or (kind.startswith("snapshot.") and _SUCCESS_TEXT.search(e.message)):
+    if kind == "snapshot.done" or (kind.startswith("snapshot.") and e.attrs.get("succeeded")):
         return "snapshot", "success"
     if kind in ("snapshot.freeze.start", "snapshot.thaw"):
         return "snapshot", None

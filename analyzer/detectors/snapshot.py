@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar
 
-from analyzer.detectors.base import Detector, Hit, Signature, sig, text_sig
+from analyzer.detectors.base import Detector, Hit, Signature, sig
 from analyzer.detectors.scope import Scope
 from analyzer.model import Analysis, say
 from parsers.base import Event
@@ -28,18 +28,15 @@ class SnapshotTimeout(Detector):
     sources = ("agent_log", "vmsnapshot_log", "extension_status", "vmsnapshot_windows_log", "windows_events")
     confidence = 0.7
     signatures: ClassVar[tuple[Signature, ...]] = (
-        sig("snapshot.timeout", "snapshot.timeout"),
-        text_sig("L63", r"CRP timeout limit has reached"),
+        sig("snapshot.timeout", "snapshot.timeout"),  # L63: CRP timeout
         sig("ext-402", ("snapshot.status", "extension.status"), codes=(402,)),
         sig("L71", "snapshot.skipped", severity="info"),  # a repeated invocation of a run already done
-        text_sig("L33", r"ProcessExtensionsGoalState failed|did not reach a terminal state within the allowed timeout",
-                 "warning"),
-        text_sig("L32", r"no status file was reported by extension|couldn't read any status for",
-                 "warning", vmsnapshot_only=True),
-        text_sig("W-StatusFile", r"Status file .*\.status is not available for the Extension", vmsnapshot_only=True),
+        sig("L33", (), severity="warning", signals=("goal_state_processing_failed",)),
+        sig("L32", (), severity="warning", signals=("status_not_reported",), vmsnapshot_only=True),
+        sig("W-StatusFile", (), signals=("status_file_missing",), vmsnapshot_only=True),
         sig("W-VSS-12310-4003", (), event_ids=(12310, 4003), provider=r"^VSS$"),
         sig("W-VolSnap-8", (), event_ids=(8,), provider=r"volsnap|VolumeSnapshot"),
-        text_sig("HRESULT", r"0x80042313|0x800423F2|VSS_E_FLUSH_WRITES_TIMEOUT|VSS_E_WRITERERROR_TIMEOUT"),
+        sig("HRESULT", (), where={"hresults": ("0x80042313", "0x800423F2")}),  # flush writes / writer timeouts
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
@@ -111,11 +108,10 @@ class SnapshotLimitReached(Detector):
     sources = ("vmsnapshot_log", "extension_status", "vmsnapshot_windows_log")
     confidence = 0.9
     signatures: ClassVar[tuple[Signature, ...]] = (
-        sig("snapshot.limit", "snapshot.limit"),
+        sig("snapshot.limit", "snapshot.limit"),  # L59: snapshot count or rate; restore point collection limit
         sig("ext-85-173", ("snapshot.status", "extension.status"), codes=(85, 173)),
-        text_sig("L59", r"SnapshotLimitReached|snapshot count against this blob has been exceeded|"
-                        r"SnapshotRateExceeded|rate of snapshot blob calls is exceeded"),
-        text_sig("RP-limit", r"Restore Point collection max limit has reached"),
+        sig("L59", "snapshot.status", where={"error_code": ("ExtensionFailedSnapshotLimitReachedError",
+                                                             "ExtensionFailedSnapshotRateExceededError")}),
     )
 
 
@@ -132,6 +128,8 @@ class ConcurrentBackups(Detector):
     confidence = 0.7
     signatures: ClassVar[tuple[Signature, ...]] = (
         sig("ext-173", ("snapshot.status", "extension.status", "snapshot.limit"), codes=(173,)),
-        text_sig("L59-rate", r"SnapshotRateExceeded|rate of snapshot blob calls is exceeded"),
-        text_sig("InProgress", r"BackupOperationInProgress|another backup operation is currently in progress"),
+        sig("L59-rate", (), signals=("snapshot_rate_exceeded",)),
+        sig("L59-rate", "snapshot.status", where={"error_code": "ExtensionFailedSnapshotRateExceededError"}),
+        sig("InProgress", (), signals=("backup_in_progress",)),
+        sig("InProgress", "snapshot.status", where={"error_code": "UserErrorBackupOperationInProgress"}),
     )

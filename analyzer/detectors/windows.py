@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from analyzer.detectors.base import Detector, Hit, NotEvaluable, Signature, fact_values, sig, text_sig
+from analyzer.detectors.base import Detector, Hit, NotEvaluable, Signature, fact_values, sig
 from analyzer.detectors.scope import Scope, as_int
 from analyzer.model import Analysis, Finding, say
 
 _START_NAMES = {0: "boot", 1: "system", 2: "auto", 3: "manual", 4: "disabled"}
 _WAITING = (2, 3, 4, 5)  # VSS_WRITER_STATE waiting for freeze/thaw/post-snapshot/completion: a writer mid-backup
-_VSS_SERVICES = r"\b(?:VSS|Volume Shadow Copy|SQLWriter|SQL Server VSS Writer|COMSysApp|COM\+ System Application|" \
-                r"MSDTC|Distributed Transaction Coordinator|EventSystem|COM\+ Event System|swprv)\b"
+_VSS_SERVICES = ("VSS", "SQLWriter", "COMSysApp", "MSDTC", "EventSystem", "swprv")  # key names (display mapped)
 
 
 class IaaSVmProviderNotAutomatic(Detector):
@@ -25,9 +24,10 @@ class IaaSVmProviderNotAutomatic(Detector):
     os = "windows"
     confidence = 0.9
     signatures: ClassVar[tuple[Signature, ...]] = (
-        sig("SCM-7040", ("service.state", "windows.event"), r"IaaSVmProvider.*(?:disabled|demand|manual)",
-            event_ids=(7040,), severity="warning"),
-        sig("SCM-7000", ("service.state", "windows.event"), r"IaaSVmProvider", event_ids=(7000, 7023)),
+        sig("SCM-7040", ("service.state", "windows.event"), event_ids=(7040,), severity="warning",
+            where={"service": "IaaSVmProvider", "start_type": ("disabled", "manual")}),
+        sig("SCM-7000", ("service.state", "windows.event"), event_ids=(7000, 7023),
+            where={"service": "IaaSVmProvider"}),
     )
 
     def evaluable(self, analysis: Analysis) -> bool:
@@ -113,9 +113,10 @@ class VssWriterFailed(Detector):
         sig("W-VSS", (), event_ids=(8193, 8194, 8229, 12289, 12292, 12293, 12298, 12301, 12302, 13, 20, 22, 38, 39,
                                     40, 8213, 8230), provider=r"^VSS$"),
         sig("W-VolSnap-35", (), event_ids=(35,), provider=r"volsnap|VolumeSnapshot"),
-        sig("W-SCM", ("service.state", "service.crash", "windows.event"), _VSS_SERVICES,
+        sig("W-SCM", ("service.state", "service.crash", "windows.event"), where={"service": _VSS_SERVICES},
             event_ids=(7000, 7001, 7023, 7031, 7034)),
-        text_sig("HRESULT", r"0x8004230F|0x80042314|0x8004E00F|timed out while holding writes"),
+        # provider error, writes not held (VSS_E_HOLD_WRITES_TIMEOUT, any wording), MSDTC unavailable
+        sig("HRESULT", (), where={"hresults": ("0x8004230F", "0x80042314", "0x8004E00F")}),
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
@@ -147,9 +148,7 @@ class ExtensionBlockedBySecuritySoftware(Detector):
     sources = ("windows_events", "syslog")
     confidence = 0.75
     signatures: ClassVar[tuple[Signature, ...]] = (
+        # AppLocker and antivirus blocks, a crash of IaaSBcdrExtension.exe (Application Error 1000), SELinux
+        # denials of the agent
         sig("security.block", "security.block"),
-        text_sig("W-1000", r"Faulting application name: IaaSBcdrExtension\.exe"),
-        text_sig("W-AppLocker", r"IaaSBcdrExtension\.exe.*(?:was prevented|was not allowed|blocked)|"
-                                r"(?:was prevented|blocked).*IaaSBcdrExtension\.exe"),
-        text_sig("SELinux", r"avc:\s+denied.*waagent"),
     )

@@ -1,28 +1,22 @@
 """Failure signatures of the Linux agent, the VMSnapshotLinux extension and the kernel: message -> kind + attrs.
 
-Detectors find evidence by ``Event.kind`` and attrs (docs/vocabulary.md); this table is the one place
-where message texts (linux-formats.md §6, L1-L77) become kinds. The record (L45, one line in the log)
+Detectors find evidence by ``Event.kind``, ``signal`` and attrs (docs/vocabulary.md); these tables are the
+one place where message texts (linux-formats.md §6, L1-L77) become kinds (:mod:`parsers.signatures`). The
+record (L45, one line in the log)
 
     Inner error: [ProtocolError] [Wireserver Exception] [HttpError] [HTTP Failed]
     GET http://168.63.129.16/machine/?comp=goalstate -- IOError timed out -- 6 attempts made
 
-becomes ``wireserver.error`` with ``url``, ``method``, ``attempts``. Speed matters (one check per log
-record): a single regular expression built as a character trie of every signature's needle, whose
-needles mostly start with an upper-case letter or ``[``, rejects ordinary lines after one scan;
-only lines that contain a needle try the per-signature expressions, in table order (first match wins).
+becomes ``wireserver.error`` with ``url``, ``method``, ``attempts``. Needles mostly start with an upper-case
+letter or ``[``, so the gate rejects ordinary lines after one scan.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
 
 from parsers.base import GENERIC_KIND
-
-Attrs = dict[str, Any]
-Post = Callable[[str, Attrs, str], str]
+from parsers.signatures import Attrs, Sig, SignatureTable
 
 # VMSnapshot ExtensionErrorCodeEnum (error-codes.md §3): name in the log -> numeric extension code.
 EXT_CODES: dict[str, int] = {
@@ -52,25 +46,10 @@ EXT_CODES: dict[str, int] = {
 }
 
 WIRESERVER_IP = "168.63.129.16"
-_CACHED_LEN = 200  # messages up to this length are remembered with their result
-_CACHE_SIZE = 8192
+RESTART = re.compile(r"restart|reboot", re.IGNORECASE)  # a shutdown that restarts (Linux and Windows wordings)
+#: the extension's words for a snapshot that succeeded; any snapshot record saying one is marked ``succeeded``
+SNAPSHOT_SUCCEEDED = ("T:S snapshotall ends", "Snaphotting (Host) Completed", "Enable Succeeded")
 _EXT_OPS = {"install": "install", "enable": "enable", "update": "update", "download": "download"}
-
-
-@dataclass
-class Sig:
-    kind: str
-    needles: tuple[str, ...]
-    pattern: str | None = None
-    attrs: Attrs = field(default_factory=dict)
-    post: Post | None = None
-    extract: tuple[str, ...] = ()  # optional expressions: their groups become attrs when they match
-    rx: re.Pattern[str] | None = field(init=False, default=None)
-    rx_extract: tuple[re.Pattern[str], ...] = field(init=False, default=())
-
-    def __post_init__(self) -> None:
-        self.rx = re.compile(self.pattern) if self.pattern else None
-        self.rx_extract = tuple(re.compile(p) for p in self.extract)
 
 
 def _by_url(kind: str, attrs: Attrs, text: str) -> str:
@@ -200,6 +179,22 @@ def _heartbeat(kind: str, attrs: Attrs, text: str) -> str:
     return kind
 
 
+def _oom_target(kind: str, attrs: Attrs, text: str) -> str:
+    """Whose memory ran out: the agent's log collector (killed in its own cgroup by design, L17), the agent."""
+    low = text[:4096].lower()
+    if "logcollector" in low:
+        attrs["target"] = "log_collector"
+    elif "waagent" in low or "walinuxagent" in low:
+        attrs["target"] = "agent"
+    return kind
+
+
+def _restart(kind: str, attrs: Attrs, text: str) -> str:
+    """A shutdown that says it restarts the VM (``restart``: a reboot, not a power-off)."""
+    attrs["restart"] = bool(RESTART.search(text[:4096]))
+    return kind
+
+
 def _config(kind: str, attrs: Attrs, text: str) -> str:
     if "value" not in attrs:
         attrs["value"] = "False"
@@ -213,11 +208,11 @@ _WALA = "WALinuxAgent-"
 AGENT: tuple[Sig, ...] = (
     # --- VMSnapshotLinux status codes and snapshot flow (L56-L73) -----------------------------
     Sig("snapshot.status", ("StatusCode.",), r"StatusCode\.(?P<status_code>\w+)", post=_status_code),
-    Sig("snapshot.timeout", ("CRP timeout",)),
+    Sig("snapshot.timeout", ("CRP timeout",), signal="crp_timeout"),
     Sig("snapshot.timing", ("utcNow is", "MAX_TIMESPAN"),
         r"command start time is (?P<command_start>[^\n]+?) and utcNow is (?P<utc_now>[^\n]+?)\s*$"
         r"|total_span_in_seconds: (?P<total_span_seconds>[\d.]+)"),
-    Sig("snapshot.freeze.timeout", ("freeze timed-out",)),
+    Sig("snapshot.freeze.timeout", ("freeze timed-out", "freeze took longer than timeout")),
     Sig("snapshot.freeze.failed", ("Failed to FIFREEZE",), r"FIFREEZE:?\s*(?P<mount>\S*)"),
     Sig("snapshot.thaw.failed", ("Failed to FITHAW",), r"FITHAW:?\s*(?P<mount>\S*)"),
     Sig("snapshot.thaw.failed", ("Thaw from parent",)),
@@ -225,18 +220,23 @@ AGENT: tuple[Sig, ...] = (
                                      "Mount Points already freezed"), post=_lock),
     Sig("snapshot.freeze.failed", ("freeze failed for some mount", "file open failed for some mount",
                                    "safefreeze binary is missing")),
-    Sig("snapshot.inconsistent", ("SLEEP failure", "Unable to execute sleep", "Machine unable to sleep",
-                                  "snapshot result inconsistent", "Snapshots are inconsistent")),
+    Sig("snapshot.inconsistent", ("snapshot result inconsistent", "Snapshots are inconsistent",
+                                  "Failed to receive timely Thaw"), signal="snapshot_inconsistent"),
+    Sig("snapshot.inconsistent", ("SLEEP failure", "Unable to execute sleep", "Machine unable to sleep")),
     Sig("snapshot.freeze.start", ("T:S freeze, timeout value",), r"timeout value (?P<timeout>\d+)"),
     Sig("snapshot.freeze.start", ("Binary Freeze Started", "freeze_safe after returning")),
     Sig("snapshot.thaw", ("Binary Thaw Signal Received",)),
     Sig("snapshot.thaw", ("Thawing:",), r"Thawing: (?P<mount>\S+)"),
     Sig("snapshot.skipped", ("sequence number are same",), r"current:\s*(?P<seq>\d+)"),
     Sig("snapshot.script.failed", ("PreScript failed", "PostScript failed", "Plugin Host Precheck Failed")),
-    Sig("snapshot.done", ("T:S snapshotall ends", "Snaphotting (Host) Completed", "Enable Succeeded")),
+    Sig("snapshot.done", SNAPSHOT_SUCCEEDED),
     Sig("snapshot.start", ("starting enable",)),
     Sig("snapshot.start", ("taskId",), r"taskId:?\s*(?P<task_id>[0-9a-fA-F]{8}-[0-9a-fA-F-]{27})"),
-    Sig("snapshot.limit", ("The snapshot count against", "SnapshotRateExceeded", "The rate of snapshot blob")),
+    Sig("snapshot.limit", ("The snapshot count against",), signal="snapshot_count_limit"),
+    Sig("snapshot.limit", ("SnapshotRateExceeded", "The rate of snapshot blob"), signal="snapshot_rate_exceeded"),
+    Sig("snapshot.limit", ("Restore Point collection max limit",), signal="restore_point_limit"),
+    Sig("snapshot.concurrent", ("BackupOperationInProgress", "another backup operation is currently in progress"),
+        signal="backup_in_progress"),
     Sig("storage.error", ("Failed to call http", "Http connection response is None", "HttpCallGetResponse failed",
                           "blobs are empty or none", "GetBlobProperties: Failed", "statusBlobUploadError=true")),
     Sig("wireserver.error", ("PreSnapshot: Status Code",), r"Status Code: (?P<status_code>\d+)", post=_presnapshot),
@@ -258,7 +258,8 @@ AGENT: tuple[Sig, ...] = (
     Sig("agent.update", (_WALA,), r"discovered WALinuxAgent-" + _V + " as an update"),
     Sig("agent.update", (_WALA,), r"Agent WALinuxAgent-" + _V + " (?:is the most current agent|to be the latest agent)",
         attrs={"latest": True}),
-    Sig("agent.crash", (_WALA,), r"WALinuxAgent-" + _V + r" is (?P<blacklisted>(?:permanently )?blacklisted)"),
+    Sig("agent.crash", (_WALA,), r"WALinuxAgent-" + _V + r" is (?P<blacklisted>(?:permanently )?blacklisted)",
+        signal="agent_blacklisted"),
     Sig("agent.crash", (_WALA,), r"restarted more than (?P<restarts>\d+) times in (?P<seconds>\d+) seconds"),
     Sig("agent.crash", (_WALA, "Agent did not terminate"), r"did not terminate cleanly"),
     Sig("agent.crash", (_WALA,), r"launched with command '(?P<command>[^']*)' failed with "
@@ -293,24 +294,31 @@ AGENT: tuple[Sig, ...] = (
     Sig("extension.load.failed", ("ModuleNotFoundError", "ImportError"),
         r"(?:ModuleNotFoundError|ImportError): No module named '?(?P<module>[\w.]+)"),
     Sig("extension.load.failed", ("python version unknown",), attrs={"reason": "no usable python"}),
-    Sig("extension.load.failed", ("Failed to save handler status", "unable to load certificate",
-                                  "required field empty or not correct", "IsAnyDiskExcluded")),
+    Sig("extension.load.failed", ("unable to load certificate", "required field empty or not correct"),
+        signal="certificate_load_failed"),
+    Sig("extension.load.failed", ("Failed to save handler status", "IsAnyDiskExcluded")),
     Sig("extension.update.failed", ("Downgrade not allowed",)),
-    Sig("extension.load.failed", ("GoalState.",), r"(?P<file>\S*GoalState\.\d+\.xml) is missing"),
+    Sig("extension.load.failed", ("GoalState.",), r"(?P<file>\S*GoalState\.\d+\.xml) is missing",
+        signal="goal_state_file_missing"),
     Sig("extension.enable.failed", ("Non-zero exit code",),
         r"Non-zero exit code: (?P<exit_code>-?\d+), (?P<command>[^\n]*)", post=_by_command),
     Sig("extension.enable.failed", ("Timeout(",),
         r"Timeout\((?P<timeout>\d+)\)(?:;CPUThrottledTime\((?P<cpu_throttled_secs>\d+) ?secs\))?: (?P<command>[^\n]*)",
         post=_throttled),
     Sig("system.resource_exhaustion", ("CPUThrottledTime(",), r"CPUThrottledTime\((?P<cpu_throttled_secs>\d+) ?secs\)"),
+    Sig("extension.download.failed", ("Failed to fetch ExtensionManifest", "Failed to fetch manifest",
+                                      "Failed to get ext handler pkgs"), signal="manifest_fetch_failed"),
     Sig("extension.download.failed", ("Failed to download", "Timeout downloading", "Download failed both",
-                                      "Failed to fetch ExtensionManifest", "Failed fetch manifests",
-                                      "Failed to fetch manifest", "Failed to get ext handler pkgs", "Prod package list",
-                                      "Unable to fetch Bundle URI", "Unable to find version")),
+                                      "Failed fetch manifests", "Prod package list", "Unable to fetch Bundle URI",
+                                      "Unable to find version")),
     Sig("wireserver.error", ("Fetch failed from [",), r"Fetch failed from \[(?P<url>[^\]]+)\]", post=_http_failed),
     Sig("extension.status", ("[PERIODIC]",), r"extension (?P<extension>[\w.-]+)", attrs={"status": "missing"}),
-    Sig("extension.processing.failed", ("ProcessExtensionsGoalState failed", "Extension handling is on hold",
-                                        "Dependent Extension")),
+    Sig("extension.processing.failed", ("ProcessExtensionsGoalState failed",
+                                        "did not reach a terminal state within the allowed timeout"),
+        signal="goal_state_processing_failed"),
+    Sig("extension.processing.failed", ("Extension handling is on hold", "Dependent Extension")),
+    Sig("extension.status", ("no status file was reported by extension", "couldn't read any status for"),
+        attrs={"status": "missing"}, signal="status_not_reported"),
     Sig("extension.state", ("Target handler state",),
         r"Target handler state: (?P<state>\w+)(?: \[(?:incarnation (?P<incarnation>\d+)|(?P<etag>etag_\w+))\])?"),
     Sig("extension.state", ("current handler state is", "Requested extension state"), r"state(?: is)?: (?P<state>\w+)"),
@@ -354,7 +362,7 @@ AGENT: tuple[Sig, ...] = (
     Sig("wireserver.error", ("WireServer is not responding", "Service temporarily unavailable",
                              "Calling wire server failed", "[Wireserver Failed]", "[Wireserver Exception]",
                              "HttpPost(", "IOError  args")),
-    Sig("network.error", ("https tunnelling", "Failed to construct ConfigurationProvider")),
+    Sig("network.error", ("https tunnelling", "Failed to construct ConfigurationProvider"), signal="proxy_unsupported"),
     # --- goal state processing (§2.9) -----------------------------------------------------------
     Sig("goalstate.fetched", ("ProcessGoalState completed", "Fetched a new incarnation", "Fetched new vmSettings",
                               "ProcessExtensionsGoalState started"),
@@ -382,93 +390,24 @@ SYSTEM: tuple[Sig, ...] = (
     Sig("agent.service", ("walinuxagent.service:", "waagent.service:"),
         _AGENT_UNIT + r": (?:Deactivated successfully|Succeeded)", attrs={"action": "Stopped"}),
     Sig("system.oom", ("Out of memory", "out of memory"),
-        r"[Oo]ut of memory: Kill(?:ed)? process (?P<pid>\d+) \((?P<process>[^)]*)\)"),
+        r"[Oo]ut of memory: Kill(?:ed)? process (?P<pid>\d+) \((?P<process>[^)]*)\)", post=_oom_target),
+    Sig("system.oom", ("invoked oom-killer",), r"(?P<process>\S+) invoked oom-killer", post=_oom_target),
+    # SELinux denials of the agent (other processes' denials are no evidence about the backup)
+    Sig("security.block", ("avc:",), r"avc:\s+denied.*\bwaagent", attrs={"image": "waagent"}),
     Sig("system.hung_task", ("blocked for more than",),
         r"task (?P<process>\S+?):(?P<pid>\d+) blocked for more than (?P<seconds>\d+) seconds"),
     Sig("system.shutdown", ("Reached target",), r"Reached target (?:System )?(?:Shutdown|Power-Off|Reboot|Halt)",
-        attrs={"planned": True}),
+        attrs={"planned": True}, post=_restart),
     Sig("system.shutdown", ("System is powering down", "System is rebooting", "System is halting", "Power key pressed",
                             "Syncing filesystems and block devices", "Power down", "Restarting system",
-                            "Shutting down."), attrs={"planned": True}),
+                            "Shutting down."), attrs={"planned": True}, post=_restart),
     Sig("system.shutdown", ("COMMAND=",),
         r"^\s*(?P<user>\S+) : .*COMMAND=(?P<command>\S*(?:shutdown|reboot|poweroff|halt)\b.*"
-        r"|\S*systemctl (?:poweroff|reboot|halt)\b.*|\S*init [06]\b.*)", attrs={"planned": True}),
+        r"|\S*systemctl (?:poweroff|reboot|halt)\b.*|\S*init [06]\b.*)", attrs={"planned": True}, post=_restart),
     Sig("system.boot", ("Linux version",), r"Linux version (?P<kernel>\S+)"),
     Sig("system.boot", ("-- Reboot --",)),
 )
 
 
-class SignatureTable:
-    """Signatures in priority order behind one trie-shaped gate expression."""
-
-    def __init__(self, sigs: Iterable[Sig]) -> None:
-        self.sigs = tuple(sigs)
-        needles = {n for s in self.sigs for n in s.needles}
-        trie = _trie(needles)
-        self.gate = re.compile(trie)
-        # a needle found by the gate may be the prefix of longer needles: their signatures are candidates too
-        self._index = {n: tuple(i for i, s in enumerate(self.sigs) if any(m.startswith(n) for m in s.needles))
-                       for n in needles}
-        self._seen: dict[str, tuple[str, Attrs] | None] = {}  # short messages repeat: their last results
-
-    def classify(self, text: str) -> tuple[str, Attrs] | None:
-        """The kind and attrs of the first signature that matches ``text``, or None."""
-        if len(text) > _CACHED_LEN:
-            return self._classify(text)
-        if text in self._seen:
-            found = self._seen[text]
-            return (found[0], dict(found[1])) if found else None
-        if len(self._seen) >= _CACHE_SIZE:
-            self._seen.clear()
-        found = self._seen[text] = self._classify(text)
-        return (found[0], dict(found[1])) if found else None
-
-    def _classify(self, text: str) -> tuple[str, Attrs] | None:
-        m = self.gate.search(text)
-        if m is None:
-            return None
-        # at most one needle of the pruned trie matches at a position: step the gate over every start
-        found: set[int] = set()
-        while m is not None:
-            found.update(self._index[m.group()])
-            m = self.gate.search(text, m.start() + 1)
-        candidates = sorted(found)
-        for i in candidates:
-            sig = self.sigs[i]
-            if not any(n in text for n in sig.needles):
-                continue
-            attrs = dict(sig.attrs)
-            if sig.rx is not None:
-                m = sig.rx.search(text)
-                if m is None:
-                    continue
-                attrs.update({k: v for k, v in m.groupdict().items() if v is not None})
-            for rx in sig.rx_extract:
-                m = rx.search(text)
-                if m is not None:
-                    attrs.update({k: v for k, v in m.groupdict().items() if v is not None})
-            kind = sig.post(sig.kind, attrs, text) if sig.post else sig.kind
-            return kind, attrs
-        return None
-
-
-def _trie(words: Iterable[str]) -> str:
-    """One alternation of ``words`` factored by common prefixes (the regex engine then branches per character)."""
-    root: dict[str, Any] = {}
-    for w in words:
-        node = root
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict[str, Any]) -> str:
-        if "" in node:  # a shorter needle already suffices for the gate
-            return ""
-        alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items())]
-        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-    return build(root)
-
-
-AGENT_TABLE = SignatureTable(AGENT)
+AGENT_TABLE = SignatureTable(AGENT, marks={"succeeded": SNAPSHOT_SUCCEEDED})
 SYSTEM_TABLE = SignatureTable(SYSTEM)

@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
 from parsers.text import iter_lines
+from parsers.windows_agent._signatures import IAASBCDR_TABLE
 from parsers.windows_agent.wa_app_agent_log import RECORD, time_format_a, time_iso
 from parsers.windows_events._records import LocalTimes, hresults
 
@@ -47,8 +48,6 @@ _LEVELS = {"error": "error", "warn": "warning", "warning": "warning", "info": "i
            "debug": "debug", "trace": "debug", "fatal": "critical", "critical": "critical"}
 _ERROR_CODE = re.compile(r"\b((?:UserError|Extension|GuestAgent|VMRestorePoint|BCM)[A-Z]\w{5,})\b")
 _STATUS_CODE = re.compile(r"StatusCode\.(\w+)|status\s*code\s*[:=]\s*(\d+)", re.I)
-_LIMIT = re.compile(r"snapshot count against this blob has been exceeded|rate of snapshot blob calls is exceeded", re.I)
-_CRP_TIMEOUT = re.compile(r"CRP timeout limit has reached", re.I)
 _VSS_HRESULT = re.compile(r"^0x8004(?:23|24|E0)", re.I)
 _STARTED = re.compile(r"IaaSBcdrExtension\S*\s+(?:\w+\s+)?start(?:ed|ing)\b|\bstarting (?:enable|IaaSBcdrExtension)\b",
                       re.I)
@@ -108,9 +107,11 @@ def classify(message: str, level: str) -> tuple[str, dict[str, Any]]:
     failing = level in ("warning", "error", "critical") or re.search(r"fail|error|exception|bad state", message, re.I)
     if _STARTED.search(message):
         return "snapshot.start", attrs
-    if _LIMIT.search(message):
-        return "snapshot.limit", attrs
-    if _CRP_TIMEOUT.search(message) or ("timed out" in found and ("snapshot" in found or "vss" in found)):
+    if signature := IAASBCDR_TABLE.classify(message):
+        attrs.update(signature[1])
+        if signature[0] != GENERIC_KIND:
+            return signature[0], attrs
+    if "timed out" in found and ("snapshot" in found or "vss" in found):
         return "snapshot.timeout", attrs
     if any(_VSS_HRESULT.match(c) for c in codes) or (failing and {"vss", "writer", "com+"} & set(found)):
         return "vss.error", attrs

@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
 from parsers.text import head_text, iter_lines
+from parsers.windows_agent._signatures import WA_APP_AGENT_TABLE
 from parsers.windows_events._records import hresults
 
 RECORD = re.compile(
@@ -49,25 +50,11 @@ _LEVELS = {"INFO": "info", "WARN": "warning", "WARNING": "warning", "ERROR": "er
 MAX_RECORD_LINES = 500
 MAX_REPORT_CHARS = 256 * 1024
 
-_VERSION = re.compile(r"WindowsAzureGuestAgent starting\. Version (?P<version>\d+(?:\.\d+){1,3})")
-#: the agent cannot stop, start or work (windows-formats §1.3, GA-TS): hung on stop, RPC/CNG KeyIso down, crypto ACLs
-_AGENT_BROKEN = re.compile(r"WindowsAzureGuestAgent could not be stopped|RdCrypt Initialization failed"
-                           r"|Installing certificates in the LocalMachine store failed")
-#: documented WireServer / HostGAPlugin failure lines (any level) and, at warning and above, any failure naming it
-_WIRESERVER = re.compile(
-    r"GetVersions\(\) failed|fetching supported versions from HostGAPlugin|HostGAPluginServiceClient is not initialized"
-    r"|Error state triggered for caller:GAPluginPinger")
+#: at warning and above, any failure naming the WireServer (the documented wordings are in WA_APP_AGENT_TABLE)
 _WIRESERVER_FAILURE = re.compile(
     r"168\.63\.129\.16\S*.*?(?:fail|exception|unable|error)|(?:fail|exception|unable|error).*?168\.63\.129\.16", re.I)
 _ENDPOINT = re.compile(r"168\.63\.129\.16(?::\d+)?")
-_DHCP = re.compile(r"Empty DHCP option data returned|Did not discover fabric address on interface (?P<iface>.+?)\s*$")
-_STATUS_MISSING = re.compile(
-    r"Status file (?P<file>.*?\\(?P<ext>[^\\]+)\\(?P<version>\d+(?:\.\d+)+)\\Status\\(?P<seq>\d+)\.status)"
-    r" is not available")
-_INSTALL_FAILED = re.compile(r"InstallPlugins\(\) failed")
-#: written at WARN level by a healthy agent (windows-formats.md 1.3): waiting for the first boot's setup at
-#: start, fetching the VM settings of a new goal state
-_ROUTINE = re.compile(r"^(?:Waiting for OOBE to Complete|Trying to download VMSettingsProfile with etag)")
+_WITH_ERROR = ("agent.crash", "dhcp.error", "extension.install.failed", "wireserver.error")
 #: the agent runs the backup extension for sequence number <seq> (the wording of this line varies by agent
 #: version: what counts is the VMSnapshot plugin, an enable verb and the settings file or sequence number)
 _VMSNAPSHOT_PLUGIN = re.compile(r"Microsoft\.Azure\.RecoveryServices\.VMSnapshot(?!Linux)|IaaSBcdrExtension", re.I)
@@ -145,31 +132,20 @@ class _Reader:
                 self.ctx.fact("vmsnapshot.version", m.group("version"), line=rec.line, ts=rec.ts, text=first[:300])
         if rec.raw_level == "HEART":
             return "agent.heartbeat", {}
-        if m := _VERSION.search(first):
-            self.ctx.fact("agent.windows_version", m.group("version"), line=rec.line, ts=rec.ts, text=first)
-            return "agent.start", {"version": m.group("version"), "role": "windows"}
-        if _AGENT_BROKEN.search(first):
-            return "agent.crash", {"error": first}
-        if m := _DHCP.search(first):
-            attrs = {"error": first}
-            if m.group("iface"):
-                attrs["interface"] = m.group("iface")
-            return "dhcp.error", attrs
-        if m := _STATUS_MISSING.search(first):
-            return "extension.status", {"extension": m.group("ext"), "version": m.group("version"),
-                                        "seq": int(m.group("seq")), "status": "missing", "file": m.group("file")}
-        if _INSTALL_FAILED.search(first):
-            return "extension.install.failed", {"error": first}
-        if enable := _vmsnapshot_enable(first, rec.level):
-            return enable
-        if _WIRESERVER.search(first) or (rec.level in ("warning", "error", "critical")
-                                         and _WIRESERVER_FAILURE.search(message[:4096])):
+        kind, attrs = WA_APP_AGENT_TABLE.classify(first) or (GENERIC_KIND, {})
+        if kind == "agent.start":
+            self.ctx.fact("agent.windows_version", attrs["version"], line=rec.line, ts=rec.ts, text=first)
+        if kind == GENERIC_KIND and not attrs.get("routine"):
+            if enable := _vmsnapshot_enable(first, rec.level):
+                return enable
+            if rec.level in ("warning", "error", "critical") and _WIRESERVER_FAILURE.search(message[:4096]):
+                kind = "wireserver.error"
+        if kind == "wireserver.error":
             endpoint = _ENDPOINT.search(message)
-            return "wireserver.error", {"endpoint": endpoint.group(0) if endpoint else "168.63.129.16",
-                                        "error": first}
-        if _ROUTINE.search(first):
-            return GENERIC_KIND, {"routine": True}
-        return GENERIC_KIND, {}
+            attrs["endpoint"] = endpoint.group(0) if endpoint else "168.63.129.16"
+        if kind in _WITH_ERROR:
+            attrs["error"] = first
+        return kind, attrs
 
 
 def _vmsnapshot_enable(first: str, level: str) -> tuple[str, dict[str, Any]] | None:

@@ -106,11 +106,19 @@ def start_type(value: int | str) -> tuple[int, str] | None:
 # --- HRESULTs ----------------------------------------------------------------------------------
 
 _HRESULT = re.compile(r"(?<![0-9A-Za-z])(?:0x([0-9A-Fa-f]{8})|(-2\d{9}))(?![0-9A-Za-z])")
+#: the VSS errors detectors judge, written by name (vsserror.h) or in the words of their message (windows-formats
+#: §5.1): as their HRESULT
+_VSS_NAMED = {"vss_e_unexpected_provider_error": "0x8004230F", "vss_e_flush_writes_timeout": "0x80042313",
+              "vss_e_hold_writes_timeout": "0x80042314", "vss_e_writererror_timeout": "0x800423F2",
+              "timed out while holding writes": "0x80042314"}
+_RESTART = re.compile(r"restart|reboot", re.IGNORECASE)  # User32 1074 "restart", a message saying it reboots
+_VSS_NAME = re.compile("|".join(map(re.escape, _VSS_NAMED)), re.IGNORECASE)
 
 
 def hresults(text: str) -> list[str]:
-    """HRESULT-like codes in ``text`` as ``0x8004230F``; signed decimals (``-2147023143``) included."""
-    out: list[str] = []
+    """HRESULT-like codes in ``text`` as ``0x8004230F``; signed decimals (``-2147023143``) and the VSS errors
+    written by name or message (``VSS_E_FLUSH_WRITES_TIMEOUT``) included."""
+    out: list[str] = list(dict.fromkeys(_VSS_NAMED[m.group().lower()] for m in _VSS_NAME.finditer(text)))
     for m in _HRESULT.finditer(text):
         if m.group(1):
             code = f"0x{m.group(1).upper()}"
@@ -414,6 +422,7 @@ def classify(rec: WinRecord, level: str, message: str) -> tuple[str, dict[str, A
                          user=_arg(rec.data, 6, "param7"), planned="(planned)" in (reason or message).lower())
         else:
             attrs["marker"] = fam
+        attrs["restart"] = bool(_RESTART.search(f"{message} {attrs.get('reason') or ''} {attrs.get('action') or ''}"))
     elif (fam, eid) in (("eventlog", 6008), ("kernel-power", 41)):
         kind = "system.unexpected_shutdown"
     elif (fam, eid) == ("eventlog", 6005):
@@ -474,6 +483,8 @@ def to_event(ctx: ParseContext, rec: WinRecord, line: int) -> Event:
         attrs["task"] = rec.task
     if rec.extra:
         attrs.update(rec.extra)
+    if _LEVEL_RANK[level] >= _LEVEL_RANK["warning"] and (codes := hresults(f"{message} {data_text(rec.data)}")):
+        attrs["hresults"] = codes
     if fam == "sql" or "service" in attrs:
         _facts(ctx, fam, kind, attrs, line, rec)
     if _LEVEL_RANK[level] >= _LEVEL_RANK["warning"] and unrelated(fam, rec.event_id, kind, attrs, message):

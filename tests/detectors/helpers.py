@@ -8,7 +8,9 @@ from typing import Any
 from analyzer.model import Analysis, Options, SourceEntry
 from analyzer.sources import source_row
 from analyzer.timeline import Timeline
-from parsers.base import Event, Fact
+from parsers.base import GENERIC_KIND, Event, Fact
+from parsers.linux_agent._signatures import AGENT_TABLE
+from parsers.signatures import SignatureTable
 
 T0 = datetime(2024, 6, 10, 2, 0, tzinfo=UTC)
 
@@ -20,6 +22,13 @@ def at(minutes: float) -> datetime:
 def ev(minutes: float | None, kind: str, message: str = "", level: str = "info", source: str = "waagent_log",
        path: str = "var/log/waagent.log", line: int = 1, **attrs: Any) -> Event:
     return Event(None if minutes is None else at(minutes), source, path, line, level, "", kind, message or kind, attrs)
+
+
+def classified(minutes: float | None, message: str, level: str = "error", table: SignatureTable = AGENT_TABLE,
+               **kw: Any) -> Event:
+    """An event as a parser's signature table classifies ``message``: its kind, signal and attributes."""
+    kind, attrs = table.classify(message) or (GENERIC_KIND, {})
+    return ev(minutes, kind, message, level, **kw, **attrs)
 
 
 def fact(name: str, value: Any, path: str = "etc/waagent.conf", line: int | None = 1,

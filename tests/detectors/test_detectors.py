@@ -10,7 +10,8 @@ from analyzer.detectors import BUILTIN
 from analyzer.detectors.base import NotEvaluable
 from analyzer.model import Analysis, Finding
 from analyzer.report.wording import Wording
-from tests.detectors.helpers import VMS, analysis, attempt, ev, fact, success
+from parsers.linux_agent._signatures import SYSTEM_TABLE
+from tests.detectors.helpers import VMS, analysis, attempt, classified, ev, fact, success
 
 HB = "[HEARTBEAT] Agent WALinuxAgent-2.9.1.1 is running as the goal state agent"
 WIN = ("wa_app_agent_log", "evtx", "registry_export")
@@ -97,16 +98,16 @@ CASES: dict[str, tuple[Callable[[], Analysis], Callable[[], Analysis], Callable[
                          present=("syslog",)),
         analysis),
     "CONCURRENT_BACKUPS": (
-        lambda: analysis([attempt(0), ev(1, "snapshot.limit", "Retrying: SnapshotRateExceeded")],
-                         present=("vmsnapshot_log",)),
-        lambda: analysis([attempt(0), ev(1, "snapshot.limit", "The snapshot count against this blob has been exc")],
+        lambda: analysis([attempt(0), classified(1, "Retrying: SnapshotRateExceeded")], present=("vmsnapshot_log",)),
+        lambda: analysis([attempt(0), classified(1, "The snapshot count against this blob has been exceeded")],
                          present=("vmsnapshot_log",)),
         lambda: analysis(present=("syslog",))),
     "HIGH_RESOURCE_USAGE": (
-        lambda: analysis([attempt(0), ev(1, "system.oom", "Out of memory: Killed process 2867 (java)")],
+        lambda: analysis([attempt(0), classified(1, "Out of memory: Killed process 2867 (java)", table=SYSTEM_TABLE)],
                          present=("syslog",)),
-        lambda: analysis([attempt(0), ev(1, "system.oom", "Memory cgroup out of memory: Killed process 7211 (python3) "
-                                                          "oom_memcg=/azure.slice/azure-walinuxagent-logcollector.slice")],
+        lambda: analysis([attempt(0), classified(1, "Memory cgroup out of memory: Killed process 7211 (python3) "
+                                                    "oom_memcg=/azure.slice/azure-walinuxagent-logcollector.slice",
+                                                 table=SYSTEM_TABLE)],
                          present=("syslog",)),
         lambda: analysis(present=("dhcp_lease",))),
     "DHCP_FAILURE": (
@@ -120,7 +121,8 @@ CASES: dict[str, tuple[Callable[[], Analysis], Callable[[], Analysis], Callable[
         lambda: analysis([attempt(0), success(1)], present=("vmsnapshot_log",)),
         lambda: analysis(present=("syslog",))),
     "EXTENSION_BLOCKED_BY_SECURITY_SOFTWARE": (
-        lambda: _win([ev(1, "service.crash", "Faulting application name: IaaSBcdrExtension.exe, version: 1.0.92.0",
+        # Application Error 1000 for the extension's image, as parsers/windows_events/_records.py classifies it
+        lambda: _win([ev(1, "security.block", "Faulting application name: IaaSBcdrExtension.exe, version: 1.0.92.0",
                          image="IaaSBcdrExtension.exe")], present=("evtx",)),
         lambda: _win([ev(1, "service.crash", "Faulting application name: notepad.exe, version: 10.0",
                          image="notepad.exe")], present=("evtx",)),

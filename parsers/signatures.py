@@ -1,0 +1,151 @@
+"""Signature tables: the one place where the agents' message texts become event kinds and attributes.
+
+A parser of a log whose records are free text (the Linux agent, VMSnapshotLinux, the kernel; the Windows
+guest agent and IaaSBcdrExtension) classifies each record with a :class:`SignatureTable` of :class:`Sig`
+rows: plain data, a needle (a literal the record contains), an optional expression for the attributes,
+the kind, and a ``signal``, the stable name of what the wording means (``crp_timeout``,
+``manifest_fetch_failed``). Detectors match kinds, signals and attributes, never the texts
+(``tests/test_one_home.py``), so a new wording of an agent is one more row or needle in its parser's table.
+
+Speed matters (one check per log record): a single regular expression built as a character trie of every
+row's needles rejects ordinary lines after one scan; only lines that contain a needle try the rows'
+expressions, in table order (first match wins).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from parsers.base import GENERIC_KIND
+
+Attrs = dict[str, Any]
+Post = Callable[[str, Attrs, str], str]  # (kind, attrs, text) -> kind; may add attrs
+_CACHED_LEN = 200  # messages up to this length are remembered with their result
+_CACHE_SIZE = 8192
+
+
+@dataclass
+class Sig:
+    """One row: the records that contain one of ``needles`` (and match ``pattern``, when given) are ``kind``
+    with ``attrs``; ``signal`` names what the wording means, for detectors (docs/vocabulary.md)."""
+
+    kind: str
+    needles: tuple[str, ...]
+    pattern: str | None = None
+    attrs: Attrs = field(default_factory=dict)
+    post: Post | None = None
+    extract: tuple[str, ...] = ()  # optional expressions: their groups become attrs when they match
+    signal: str = ""
+    rx: re.Pattern[str] | None = field(init=False, default=None)
+    rx_extract: tuple[re.Pattern[str], ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        self.rx = re.compile(self.pattern) if self.pattern else None
+        self.rx_extract = tuple(re.compile(p) for p in self.extract)
+        if self.signal:
+            self.attrs = {**self.attrs, "signal": self.signal}
+
+
+class SignatureTable:
+    """Signatures in priority order behind one trie-shaped gate expression. ``ignore_case``: needles match in
+    any case (write them in lower case; a row's ``pattern`` then starts with ``(?i)``). ``marks``: attributes
+    set to True on a record that contains one of their needles, whichever row classifies it (a record no
+    row classifies is then a plain ``log`` record with the mark)."""
+
+    def __init__(self, sigs: Iterable[Sig], ignore_case: bool = False,
+                 marks: dict[str, tuple[str, ...]] | None = None) -> None:
+        self.sigs = tuple(sigs)
+        self.ignore_case = ignore_case
+        self.marks = dict(marks or {})
+        needles = {n for s in self.sigs for n in s.needles} | {n for ns in self.marks.values() for n in ns}
+        trie = _trie(needles)
+        self.gate = re.compile(trie, re.IGNORECASE if ignore_case else 0)
+        # a needle found by the gate may be the prefix of longer needles: their signatures are candidates too
+        self._index = {n: tuple(i for i, s in enumerate(self.sigs) if any(m.startswith(n) for m in s.needles))
+                       for n in needles}
+        self._seen: dict[str, tuple[str, Attrs] | None] = {}  # short messages repeat: their last results
+
+    def classify(self, text: str) -> tuple[str, Attrs] | None:
+        """The kind and attrs of the first signature that matches ``text``, or None."""
+        if len(text) > _CACHED_LEN:
+            return self._classify(text)
+        if text in self._seen:
+            found = self._seen[text]
+            return (found[0], dict(found[1])) if found else None
+        if len(self._seen) >= _CACHE_SIZE:
+            self._seen.clear()
+        found = self._seen[text] = self._classify(text)
+        return (found[0], dict(found[1])) if found else None
+
+    def _classify(self, text: str) -> tuple[str, Attrs] | None:
+        m = self.gate.search(text)
+        if m is None:
+            return None
+        # at most one needle of the pruned trie matches at a position: step the gate over every start
+        found: set[int] = set()
+        while m is not None:
+            found.update(self._index[m.group().lower() if self.ignore_case else m.group()])
+            m = self.gate.search(text, m.start() + 1)
+        candidates = sorted(found)
+        haystack = text.lower() if self.ignore_case else text
+        for i in candidates:
+            sig = self.sigs[i]
+            if not any(n in haystack for n in sig.needles):
+                continue
+            attrs = dict(sig.attrs)
+            if sig.rx is not None:
+                m = sig.rx.search(text)
+                if m is None:
+                    continue
+                attrs.update({k: v for k, v in m.groupdict().items() if v is not None})
+            for rx in sig.rx_extract:
+                m = rx.search(text)
+                if m is not None:
+                    attrs.update({k: v for k, v in m.groupdict().items() if v is not None})
+            kind = sig.post(sig.kind, attrs, text) if sig.post else sig.kind
+            attrs.update(self._marks(haystack))
+            return kind, attrs
+        marks = self._marks(haystack)
+        return (GENERIC_KIND, marks) if marks else None
+
+    def _marks(self, haystack: str) -> Attrs:
+        return {name: True for name, needles in self.marks.items() if any(n in haystack for n in needles)}
+
+
+def _trie(words: Iterable[str]) -> str:
+    """One alternation of ``words`` factored by common prefixes (the regex engine then branches per character)."""
+    root: dict[str, Any] = {}
+    for w in words:
+        node = root
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        if "" in node:  # a shorter needle already suffices for the gate
+            return ""
+        alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items())]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return build(root)
+
+
+def _trie(words: Iterable[str]) -> str:
+    """One alternation of ``words`` factored by common prefixes (the regex engine then branches per character)."""
+    root: dict[str, Any] = {}
+    for w in words:
+        node = root
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        if "" in node:  # a shorter needle already suffices for the gate
+            return ""
+        alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items())]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return build(root)
