@@ -109,7 +109,14 @@ def duplicates(literal: str, known: set[str]) -> list[str]:
     except re.error:
         rx = None
     plain = _unescape(literal).lower()
-    return sorted(n for n in known if n.lower() in plain or (rx is not None and rx.pattern and rx.search(n)))
+    return sorted(n for n in known if n.lower() in plain or (rx is not None and rx.pattern and _wording(rx, n)))
+
+
+def _wording(rx: re.Pattern[str], needle: str) -> bool:
+    """The expression finds words of the needle (not only digits or punctuation: a version number's expression
+    finding an IP address is no repeated wording)."""
+    m = rx.search(needle)
+    return m is not None and re.search(r"[A-Za-z]{4}", m.group()) is not None
 
 
 def test_parser_tables_are_found_and_every_signal_is_documented() -> None:
@@ -135,5 +142,6 @@ def test_the_check_sees_a_repeated_text() -> None:
     assert duplicates(r"Downgrade not\s+allowed|qqq", known) == ["Downgrade not allowed"]  # the expression finds it
     assert duplicates(r"blob\.core|proxy", known) == ["HTTP proxy"]  # the expression finds the needle
     assert duplicates("snapshot.timeout", known) == []
+    assert duplicates(r"(\d+(?:\.\d+)+)", {"Route to 168.63.129.16 exists"}) == []  # numbers are no wording
     assert Sig("x", ("y",), signal="z").attrs["signal"] == "z"
     assert "restarted more than" in _literal_runs(r"restarted more than (?P<restarts>\d+) times in (?P<s>\d+) seconds")
