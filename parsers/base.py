@@ -23,6 +23,7 @@ The vocabulary of event kinds and fact names lives in ``docs/vocabulary.md``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,9 @@ LEVELS = ("debug", "verbose", "info", "warning", "error", "critical")
 
 #: kind of an ordinary record that no detector looks for (kept for the full timeline export).
 GENERIC_KIND = "log"
+#: the backup extension's names (its publisher, the Linux and the Windows handler): a record, a path or an
+#: ``extension`` attribute that names one concerns the backup
+BACKUP_EXTENSION = re.compile(r"VMSnapshot|RecoveryServices|IaaSBcdr", re.IGNORECASE)
 #: bytes of one line handed to a parser by default; the pipeline passes ``Limits.max_line`` (ParseContext)
 MAX_LINE = 64 * 1024
 

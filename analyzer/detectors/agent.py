@@ -162,7 +162,7 @@ class AgentNotRunning(Detector):
                 by_pid.setdefault(str(e.attrs.get("pid")), []).append(e)
         hits = []
         for events in by_pid.values():
-            killed = [e for e in events if str(e.attrs.get("killed", "")).startswith("forcibly")]
+            killed = [e for e in events if e.attrs.get("killed")]
             dated = [e.ts for e in events if e.ts is not None]
             span = max(dated) - min(dated) if dated else timedelta(0)
             if killed or span >= ORPHAN_BLOCKED or len(events) >= ORPHAN_WAITS:

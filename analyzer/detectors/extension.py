@@ -17,8 +17,9 @@ from analyzer.detectors.base import (
     sig,
     version_tuple,
 )
-from analyzer.detectors.scope import VMSNAPSHOT, Scope
+from analyzer.detectors.scope import Scope
 from analyzer.model import Analysis, Message, say
+from parsers.base import BACKUP_EXTENSION
 
 _FAILED_KINDS = ("extension.download.failed", "extension.install.failed", "extension.enable.failed",
                  "extension.update.failed", "extension.load.failed")
@@ -90,13 +91,13 @@ class ExtensionLoadFailed(Detector):
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
         hits = self.match(scope, self.signatures)
         for f, v in fact_values(analysis, "extension.handler_state"):
-            if VMSNAPSHOT.search(f"{v.get('extension', '')} {f.path}") and \
+            if BACKUP_EXTENSION.search(f"{v.get('extension', '')} {f.path}") and \
                     str(v.get("state", "")).lower() in ("failed", "failedupgrade"):
                 hits.append(Hit.of_fact(f, "error", not scope.last_attempt_ok,
                                         say("evidence.handler_state", state=v.get("state"),
                                             extension=v.get("extension") or f.path), "§3.7"))
         for f, v in fact_values(analysis, "extension.handler_status"):
-            if VMSNAPSHOT.search(f"{v.get('extension', '')} {f.path}") and \
+            if BACKUP_EXTENSION.search(f"{v.get('extension', '')} {f.path}") and \
                     str(v.get("status", "")).lower() == "notready" and v.get("message"):
                 hits.append(Hit.of_fact(f, "warning", not scope.last_attempt_ok,
                                         say("evidence.handler_status_not_ready", message=v.get("message")), "§3.7"))

@@ -27,7 +27,6 @@ run (or a detector's own recovery record) follows is "recovered".
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,13 +34,12 @@ from typing import Any
 
 from analyzer.clock import resolve_facts
 from analyzer.model import Analysis, Message, say
-from parsers.base import Event, Fact
+from parsers.base import BACKUP_EXTENSION, Event, Fact
 
 LOOKBACK = timedelta(days=3)
 LEAD = timedelta(hours=6)
 RUN_SPAN = timedelta(hours=4)  # a record without sequence number or task id joins a run this young
 NEAR_RUN = timedelta(minutes=30)  # a record this close to a run is about that run
-VMSNAPSHOT = re.compile(r"VMSnapshot|RecoveryServices|IaaSBcdr", re.IGNORECASE)
 _SUCCESS_CODES = {0, 1}  # VMSnapshot status codes: success_appconsistent, success
 _TEMP_CODE = 4  # ExtensionTempTerminalState: the transitioning status written before the snapshot daemon runs
 _STATE_SOURCES = ("settings", "vmsettings", "extensions_config", "status")  # request facts of state files
@@ -71,7 +69,7 @@ def as_int(value: Any) -> int | None:
 
 def about_vmsnapshot(e: Event) -> bool:
     """The event concerns the backup extension (by its extension attribute, message or file)."""
-    return bool(VMSNAPSHOT.search(f"{e.attrs.get('extension', '')} {e.path} {e.message}"))
+    return bool(BACKUP_EXTENSION.search(f"{e.attrs.get('extension', '')} {e.path} {e.message}"))
 
 
 @dataclass(frozen=True)
@@ -288,7 +286,7 @@ def _stage(e: Event) -> tuple[str | None, str | None]:
     if kind == "extension.status":
         statuses = a.get("statuses")  # "All extensions ... reached a terminal state: [(name, status)]"
         if isinstance(statuses, dict):
-            found = [str(v).lower() for k, v in statuses.items() if VMSNAPSHOT.search(str(k))]
+            found = [str(v).lower() for k, v in statuses.items() if BACKUP_EXTENSION.search(str(k))]
             return ("end", _STATUS_WORDS.get(found[0])) if found else (None, None)
         if not about_vmsnapshot(e):
             return None, None

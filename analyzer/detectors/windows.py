@@ -130,7 +130,7 @@ class VssWriterFailed(Detector):
                 h.severity, h.live = "info", False
         for f, v in fact_values(analysis, "vss.writer"):
             state = as_int(v.get("state"))
-            error = v.get("last_error") not in (None, "", "No error")
+            error = bool(v.get("last_error"))  # the parser leaves it empty when the writer reports none
             if error or (state is not None and state not in (1, *_WAITING)):
                 text = say("evidence.vss_writer", name=v.get("name"), state=v.get("state"),
                            state_text=v.get("state_text") or "", last_error=v.get("last_error") or "-")

@@ -195,6 +195,12 @@ def _restart(kind: str, attrs: Attrs, text: str) -> str:
     return kind
 
 
+def _killed(kind: str, attrs: Attrs, text: str) -> str:
+    """The handler killed the orphan (``killed``: True) or still waits for it (False)."""
+    attrs["killed"] = "killed" in attrs
+    return kind
+
+
 def _config(kind: str, attrs: Attrs, text: str) -> str:
     if "value" not in attrs:
         attrs["value"] = "False"
@@ -269,8 +275,8 @@ AGENT: tuple[Sig, ...] = (
     Sig("agent.launch", (_WALA,), r"Agent WALinuxAgent-" + _V + r" launched with command '(?P<command>[^']*)' "
                                   r"is successfully running"),
     Sig("agent.crash", (_WALA,), r"Agent WALinuxAgent-" + _V + r" failed with exception: (?P<error>[^\n]*)"),
-    Sig("agent.blocked", (_WALA,), r"WALinuxAgent-" + _V + r" (?P<killed>forcibly terminated|waiting for) "
-                                   r"orphan process (?P<pid>\d+)"),
+    Sig("agent.blocked", (_WALA,), r"WALinuxAgent-" + _V + r" (?:(?P<killed>forcibly terminated)|waiting for) "
+                                   r"orphan process (?P<pid>\d+)", post=_killed),
     Sig("agent.crash", ("ExtHandler process",),
         r"ExtHandler process (?P<pid>\S+) launched with command .* exited with return code: (?P<exit_code>-?\w+)",
         post=_exit_code),

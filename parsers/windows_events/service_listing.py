@@ -52,11 +52,8 @@ _WRITER_STATE = re.compile(r"^\[(?P<n>\d+)\]\s*(?P<text>.*)$")
 _GUID = re.compile(r"^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$", re.I)
 #: "No error" as vssadmin prints it in the languages seen in tickets; otherwise the most common last error of the
 #: stable writers of the listing is taken as that phrase (every stable writer usually shows it)
-_NO_ERROR = re.compile(r"^(?:No error|Kein Fehler|Aucune erreur|Sin errores?|Nessun errore|Nenhum erro|Geen fout|"
+_NO_ERROR = re.compile(r"^(?:No error|Kein Fehler|Aucune erreur|Sin error(?:es)?|Nessun errore|Nenhum erro|Geen fout|"
                        r"Žádná chyba|Brak błędu|Нет ошибок|エラーなし|没有错误|無錯誤|오류 없음)$", re.I)
-_FIELD = re.compile(r"^\s*(?P<key>[^\W\d][^:]{1,40}?)\s*:\s*(?P<value>.*?)\s*$")
-_WRITER_STATE = re.compile(r"^\[(?P<n>\d+)\]\s*(?P<text>.*)$")
-_NO_ERROR = re.compile(r"^(?:No error|Kein Fehler|Aucune erreur)$", re.I)
 _FIELD = re.compile(r"^\s*(?P<key>SERVICE_NAME|DISPLAY_NAME|STATE|START_TYPE|Name|ServiceName|DisplayName|Status"
                     r"|StartType|StartMode)\s*:\s*(?P<value>.*?)\s*$", re.I)
 _NUMBERED = re.compile(r"^(?P<n>\d+)\s+(?P<word>\S+)")
@@ -91,15 +88,15 @@ class _Listing:
                 self.ctx.problem(f"unknown start type {start!r} for {name}", line)
 
     def writers(self, found: list[tuple[dict[str, Any], int]]) -> None:
-        """``vss.writer`` facts; ``last_error`` is "No error" for the phrase that means it in the listing's
-        language."""
+        """``vss.writer`` facts; ``last_error`` is empty when the listing's phrase says there is none (in
+        its language)."""
         stable = Counter(w.get("last error", "") for w, _ in found if w.get("state") == 1)
         common = stable.most_common(1)[0] if stable else ("", 0)
         for w, line in found:
             n = w.get("state")
             error = w.get("last error", "")
             if _NO_ERROR.match(error) or (error and common[1] >= 2 and error == common[0]):
-                error = "No error"
+                error = ""
             self.ctx.fact("vss.writer", {
                 "name": w["name"], "state": n,
                 "state_text": VSS_WRITER_STATES[n] if n is not None and n < len(VSS_WRITER_STATES) else "",

@@ -52,9 +52,9 @@ AGENT_LINES: list[tuple[str, str, str, str, dict[str, Any]]] = [
     (f"Agent WALinuxAgent-2.2.45 launched with command '{CMD}' is successfully running", "INFO", "Daemon",
      "agent.launch", {"version": "2.2.45"}),
     ("WALinuxAgent-2.2.15 waiting for orphan process 4035 to terminate", "INFO", "ExtHandler", "agent.blocked",
-     {"pid": "4035", "killed": "waiting for"}),
+     {"pid": "4035", "killed": False}),
     ("WALinuxAgent-2.2.15 forcibly terminated orphan process 4035", "WARNING", "ExtHandler", "agent.blocked",
-     {"pid": "4035", "killed": "forcibly terminated"}),
+     {"pid": "4035", "killed": True}),
     ("Disabling the guest agent by sleeping forever; to re-enable, remove /var/lib/waagent/disable_agent and "
      "restart", "WARNING", "Daemon", "agent.config", {"key": "disable_agent"}),
     # --- extension (L18-L34) ---

@@ -51,7 +51,7 @@ def test_vssadmin_writers_keep_the_state_number() -> None:
     assert facts(ctx, "vss.writer") == [
         {"name": "Microsoft Hyper-V VSS Writer", "state": 8, "state_text": "FAILED_AT_PREPARE_SNAPSHOT",
          "last_error": "Inconsistent shadow copy", "writer_id": "{66841cd4-6ded-4f4b-8f17-fd23f8ddc3de}"},
-        {"name": "System Writer", "state": 5, "state_text": "WAITING_FOR_BACKUP_COMPLETE", "last_error": "No error",
+        {"name": "System Writer", "state": 5, "state_text": "WAITING_FOR_BACKUP_COMPLETE", "last_error": "",
          "writer_id": "{e8132975-6f93-4464-a53e-1050253ae220}"},
     ]
 
@@ -128,8 +128,8 @@ def test_pasted_listings_of_any_name(tmp_path, shape: str, encoding: str) -> Non
     if shape.startswith("vssadmin"):
         writers = facts(ctx, "vss.writer")
         assert [(w["name"], w["state"], w["last_error"]) for w in writers] == [  # type: ignore[index]
-            ("SqlServerWriter", 9, writers[0]["last_error"]), ("System Writer", 1, "No error")]  # type: ignore[index]
-        assert writers[0]["last_error"] not in ("", "No error")  # type: ignore[index]
+            ("SqlServerWriter", 9, writers[0]["last_error"]), ("System Writer", 1, "")]  # type: ignore[index]
+        assert writers[0]["last_error"] != ""  # type: ignore[index]
     else:
         starts = [f for f in facts(ctx, "service.start_type") if f["service"] == "IaaSVmProvider"]  # type: ignore[index]
         assert starts and all(f["start"] == 4 for f in starts)  # type: ignore[index]
@@ -165,8 +165,18 @@ def test_vssadmin_in_any_language(lang: str, indent: str) -> None:
         assert get_parser("service_listing").sniff("paste.txt", data[:4096])
         _, ctx = run("service_listing", data, "paste.txt")
         writers = {w["name"]: (w["state"], w["last_error"]) for w in facts(ctx, "vss.writer")}  # type: ignore[index]
-        assert writers["Task Scheduler Writer"] == (1, "No error") and writers["System Writer"] == (1, "No error")
-        assert writers["SqlServerWriter"] == ((9, _LANGS[lang][5]) if failed else (1, "No error"))
+        assert writers["Task Scheduler Writer"] == (1, "") and writers["System Writer"] == (1, "")
+        assert writers["SqlServerWriter"] == ((9, _LANGS[lang][5]) if failed else (1, ""))
+
+
+@pytest.mark.parametrize("lang", ["fr", "es", "ja"])
+def test_the_no_error_phrase_is_known_without_stable_writers_to_tell_it(lang: str) -> None:
+    """One failed writer alone: no stable writer shows the listing's "no error" phrase, the parser knows it."""
+    name, wid, state, last, bad, _, ok = _LANGS[lang]
+    text = f"{name} : 'SqlServerWriter'\n   {wid} : {{a65faa63-5ea8-4ebc-9dbd-a0c4db26912a}}\n" \
+           f"   {state} : [9] {bad}\n   {last} : {ok}\n"
+    _, ctx = run("service_listing", utf16(text), "paste.txt")
+    assert [(w["state"], w["last_error"]) for w in facts(ctx, "vss.writer")] == [(9, "")]  # type: ignore[index]
 
 
 @pytest.mark.parametrize("lang", _LANGS)
