@@ -37,6 +37,7 @@ from functools import cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo, available_timezones
 
+from analyzer.sources import rows_proving
 from analyzer.timeline import to_utc
 from parsers.base import Event, Fact
 
@@ -46,8 +47,9 @@ MAX_OFFSET = 14 * 3600
 MIN_AGREEING = 3
 READING_TOLERANCE = timedelta(minutes=2)  # date and date --utc run moments apart
 
-_LOCAL_SOURCES = frozenset({"event_csv", "event_text"})
-_UTC_SOURCES = frozenset({"evtx", "event_xml"})
+#: parsers of Windows event exports (the rows that prove ``windows_events``): a record in local time and one in
+#: UTC of the same event are twins
+_EVENT_EXPORTS = frozenset(s.parser for s in rows_proving("windows_events"))
 
 
 def _key(e: Event) -> tuple[str, int] | None:
@@ -64,9 +66,11 @@ def offset_from_twins(events: Iterable[Event]) -> Fact | None:
         key = _key(e) if e.ts is not None else None
         if key is None:
             continue
-        if e.local and e.source in _LOCAL_SOURCES:
+        if e.source not in _EVENT_EXPORTS:
+            continue
+        if e.local:
             local.append((key, e.ts.replace(tzinfo=None), e))  # type: ignore[union-attr]
-        elif not e.local and e.source in _UTC_SOURCES:
+        else:
             utc[key].append(e.ts.replace(tzinfo=None))  # type: ignore[union-attr]
     votes: Counter[int] = Counter()
     voters = 0

@@ -49,6 +49,8 @@ class Source:
     windows: Collect | None = None
     note: str = ""  # message key (analyzer/locale) saying why a recognized member is not read
     guess: bool = False  # the name only suggests the format (pasted text, exports): the content decides
+    log: bool = False  # a log of the agents, extensions, system or Windows events: its warnings and errors that no
+    # finding explains are leads (analyzer/unexplained.py); state files, configuration and listings are not
 
     def collect(self, os_name: str) -> Collect | None:
         return self.windows if os_name == "windows" else self.linux if os_name == "linux" else None
@@ -84,24 +86,24 @@ SOURCES: tuple[Source, ...] = (
                                "var/lib/waagent/*.p7m", "*.key"), "any", note="source.private_key"),
     # --- Linux agent ------------------------------------------------------------------------
     Source("waagent_log", "waagent_log", ("var/log/waagent.log*", "waagent.log*", "var/log/waagent-*.log*"), "linux",
-           ("agent_log",), linux=_LINUX_BUNDLE),
+           ("agent_log",), linux=_LINUX_BUNDLE, log=True),
     Source("extension_command_log", "waagent_log", ("var/log/azure/*/commandexecution*.log*",
                                                     "var/log/azure/*/*/commandexecution*.log*"), "linux",
-           linux=_LINUX_BUNDLE),
+           linux=_LINUX_BUNDLE, log=True),
     Source("vmsnapshot_log", "vmsnapshot_log", (f"{_VMS_LINUX}/extension.log*", f"{_VMS_LINUX}/*/extension.log*",
                                                 f"{_VMS_LINUX}/shell.log*", f"{_VMS_LINUX}/*/shell.log*"), "linux",
            linux=Collect("sudo tar czf vmsnapshot-logs.tgz "
                          "/var/log/azure/Microsoft.Azure.RecoveryServices.VMSnapshotLinux",
-                         _attach("vmsnapshot-logs.tgz"))),
+                         _attach("vmsnapshot-logs.tgz")), log=True),
     Source("journal_export", "journal_export", ("journal*.export", "journal*.json", "journalctl*.export",
                                                 "journalctl*.json", "sos_commands/logs/journalctl*-o_export*",
                                                 "sos_commands/logs/journalctl*-o_json*"), "linux",
            proves=("syslog",), linux=Collect("sudo journalctl --since -3days -o export > journal.export",
-                                             _attach("journal.export"))),
+                                             _attach("journal.export")), log=True),
     Source("syslog", "syslog", ("var/log/syslog*", "var/log/messages*", "var/log/kern.log*", "var/log/kern*",
                                 "var/log/dmesg*", "var/log/boot.log*", "var/log/cloud-init.log*",
                                 "sos_commands/logs/journalctl*", "journal*.txt", "journalctl*"), "linux",
-           linux=Collect("sudo journalctl --since -3days > journal.txt", say("collect.attach_journal"))),
+           linux=Collect("sudo journalctl --since -3days > journal.txt", say("collect.attach_journal")), log=True),
     Source("goal_state_xml", "wire_xml", ("var/lib/waagent/goalstate*.xml", "history/*/goalstate*.xml",
                                           "goalstate*.xml"), "linux", linux=_LINUX_XML),
     Source("extensions_config_xml", "wire_xml", ("extensionsconfig*.xml", "history/*/extensionsconfig*.xml"), "linux",
@@ -149,19 +151,20 @@ SOURCES: tuple[Source, ...] = (
                                                     "windowsazure/logs/telemetry.log*",
                                                     "windowsazure/logs/appagentruntime.log*",
                                                     "waappagent*.log", "transparentinstaller*.log"), "windows",
-           ("agent_log",), windows=_WIN_LOGS),
+           ("agent_log",), windows=_WIN_LOGS, log=True),
     Source("vmsnapshot_windows_log", "vmsnapshot_windows_log", (f"{_VMS_WIN_LOGS}/*/iaasbcdrextension*.log*",
                                                                 f"{_VMS_WIN_LOGS}/*/commandexecution*.log*",
                                                                 "iaasbcdrextension*.log"), "windows",
-           windows=_WIN_LOGS),
-    Source("plugin_log", "wa_app_agent_log", ("windowsazure/logs/plugins/*/*/commandexecution*.log*",), "windows"),
+           windows=_WIN_LOGS, log=True),
+    Source("plugin_log", "wa_app_agent_log", ("windowsazure/logs/plugins/*/*/commandexecution*.log*",), "windows",
+           log=True),
     Source("vmsnapshot_seq_number", "extension_state", ("packages/plugins/*/*/seqnumber.txt",), "windows"),
     Source("aggregate_status_json", "agent_state", ("windowsazure/logs/aggregatestatus/*.json",), "windows"),
-    Source("evtx", "evtx", ("*.evtx",), "windows", _WINDOWS_EVENTS, windows=_WIN_EVENTS),
+    Source("evtx", "evtx", ("*.evtx",), "windows", _WINDOWS_EVENTS, windows=_WIN_EVENTS, log=True),
     Source("event_xml", "event_xml", ("winevt/logs/*.xml", "*evt*.xml", "*event*.xml"), "windows", _WINDOWS_EVENTS,
-           guess=True),
-    Source("event_csv", "event_csv", ("*evt*.csv", "*event*.csv"), "windows", _WINDOWS_EVENTS, guess=True),
-    Source("event_text", "event_text", ("*evt*.txt", "*event*.txt"), "windows", _WINDOWS_EVENTS, guess=True),
+           guess=True, log=True),
+    Source("event_csv", "event_csv", ("*evt*.csv", "*event*.csv"), "windows", _WINDOWS_EVENTS, guess=True, log=True),
+    Source("event_text", "event_text", ("*evt*.txt", "*event*.txt"), "windows", _WINDOWS_EVENTS, guess=True, log=True),
     Source("registry_export", "registry_export", ("*.reg",), "windows",
            windows=Collect(r"reg export HKLM\SOFTWARE\Microsoft\BcdrAgent bcdr.reg /y; "
                            r"reg export HKLM\SYSTEM\CurrentControlSet\Services\IaaSVmProvider iaasvmprovider.reg /y",

@@ -21,12 +21,12 @@ from datetime import datetime
 from analyzer.detectors.scope import Scope
 from analyzer.log_templates import EXAMPLE_CHARS, Counted, Template, TemplateMiner, first_line, record_line
 from analyzer.model import Analysis, Evidence, Finding, UnexplainedError
+from analyzer.sources import SOURCES
 from analyzer.timeline import iso
 from parsers.base import Event
 
-#: parsers of logs whose alarms are candidates (the agents', the extensions' and the Windows event logs)
-LOG_PARSERS = frozenset({"waagent_log", "syslog", "journal_export", "vmsnapshot_log", "wa_app_agent_log",
-                         "vmsnapshot_windows_log", "evtx", "event_xml", "event_csv", "event_text"})
+#: parsers of logs whose alarms are candidates: the rows of analyzer/sources.py marked ``log``
+LOG_PARSERS = frozenset(s.parser for s in SOURCES if s.log)
 MAX_TEMPLATES = 200
 NEAR_MINUTES = (60, 360)  # ranking tiers: within an hour of the failing backup, within six hours
 _LEVEL_RANK = {"warning": 0, "error": 1, "critical": 2}

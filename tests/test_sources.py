@@ -96,3 +96,24 @@ def test_rules_lists_the_source_table() -> None:
     for s in SOURCES:
         assert s.name in out.output
     assert "needed by: " in out.output and "sc.exe qc IaaSVmProvider" in out.output
+
+
+def test_the_vocabulary_names_the_rows_that_prove_each_evidence() -> None:
+    """docs/vocabulary.md's "proved by" column says what the rows say (``proves=``), row for row."""
+    vocabulary = (ROOT / "docs" / "vocabulary.md").read_text(encoding="utf-8")
+    for name in EVIDENCE - {s.name for s in SOURCES}:
+        line = next(x for x in vocabulary.splitlines() if x.startswith(f"| `{name}` |"))
+        documented = set(re.findall(r"`(\w+)`", line.split("|")[2]))
+        assert documented == {s.name for s in rows_proving(name)}, (name, documented)
+
+
+def test_log_rows_make_their_records_leads() -> None:
+    """Whether a source is a log (its unexplained warnings and errors are leads) is part of its row."""
+    from analyzer.unexplained import LOG_PARSERS
+
+    logs = {s.name for s in SOURCES if s.log}
+    assert {"waagent_log", "syslog", "journal_export", "wa_app_agent_log", "evtx", "event_text"} <= logs
+    assert not logs & {"waagent_conf", "extension_status", "dhcp_lease", "registry_export", "vss_writers"}
+    assert {s.parser for s in SOURCES if s.log} == LOG_PARSERS
+    # a parser that reads a log for one row and a state file for another would make both leads
+    assert not {s.parser for s in SOURCES if s.log} & {s.parser for s in SOURCES if not s.log and s.parser}
