@@ -112,3 +112,19 @@ def test_the_graph_sees_imports_inside_functions_and_type_checking_blocks() -> N
     g = graph()
     assert "analyzer.api" in g["analyzer"]  # the lazy ``analyzer.analyze`` in a module ``__getattr__``
     assert "analyzer.intake.archives" in g["analyzer.intake.bundle"]
+
+
+def test_the_readme_layout_names_every_module() -> None:
+    """A reader finds where a thing lives from the README's layout: every module and package of ``analyzer/``
+    (its detectors, intake and report modules too) and every shared module of ``parsers/`` is named there."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout"):readme.index("### Adding a source")]
+    wanted = [p.name for p in (ROOT / "analyzer").iterdir() if p.suffix == ".py" and p.stem != "__init__"]
+    wanted += [f"{p.name}/" for p in (ROOT / "analyzer").iterdir() if (p / "__init__.py").exists()]
+    for package in ("detectors", "intake", "report"):
+        wanted += [p.name for p in (ROOT / "analyzer" / package).glob("*.py") if p.stem != "__init__"]
+    wanted += [p.name for p in (ROOT / "parsers").glob("*.py") if p.stem != "__init__"]
+    wanted += [f"{p.name}/" for p in (ROOT / "parsers").iterdir() if (p / "__init__.py").exists()]
+    assert len(wanted) > 40
+    missing = sorted(name for name in wanted if f"`{name}`" not in layout and f"/{name}`" not in layout)
+    assert not missing, f"README.md's Layout does not name {missing}"
