@@ -170,6 +170,11 @@ def _export_entries(stream: BinaryIO, ctx: ParseContext) -> Iterator[tuple[int, 
         if not raw:
             break
         n += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):  # an over-long text field: cut, the rest skipped
+            while (more := stream.readline(1 << 20)) and not more.endswith(b"\n"):
+                pass
+            ctx.problem(f"field longer than {limit} bytes was truncated", n)
+            raw = raw[:limit]
         line = raw.rstrip(b"\n")
         if not line:
             if fields:

@@ -132,3 +132,12 @@ def test_sniff_claims_exports_under_any_name() -> None:
     for data in (export(agent_day("UTC", u)), as_json(agent_day("UTC", u))):
         rec = recognize_content("support/out.txt", data[:4096])
         assert rec is not None and rec.parser == "journal_export"
+
+
+def test_an_over_long_field_is_cut_and_the_next_entry_still_read() -> None:
+    u = datetime(2024, 7, 1, 12, 0, tzinfo=UTC)
+    data = export([entry(u, "x" * 200_000, syslog=False), entry(u + timedelta(seconds=1), "Started Daily apt.",
+                                                                 ident="systemd", syslog=False)])
+    events, ctx = parse(data)
+    assert [len(e.message) < 70_000 for e in events] == [True, True] and events[1].message == "Started Daily apt."
+    assert any("truncated" in p.message for p in ctx.problems)
