@@ -8,7 +8,6 @@ three-quarter hours, and across daylight-saving switches in both directions.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +18,9 @@ from analyzer.api import analyze, parse_bundle
 from analyzer.clock import infer_zone
 from analyzer.model import Options, RenderOptions
 from analyzer.report import render
+from analyzer.report.stored import load_report
 from parsers.base import Event, Fact
+from tests.report.builders import validated
 
 EXT = "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0]"
 ZONES = ["Asia/Tokyo", "America/Chicago", "Asia/Kolkata", "Australia/Eucla", "Asia/Kathmandu", "America/St_Johns",
@@ -218,9 +219,11 @@ def test_the_report_says_how_the_offset_was_found(tmp_path: Path, lang: str) -> 
     words = {"en": "inferred from 3 paired records", "cs": "odvozeno ze spárovaných záznamů (počet: 3"}[lang]
     for fmt in ("text", "html"):
         assert words in render(report, RenderOptions(format=fmt, lang=lang))
-    stored = json.loads(render(report, RenderOptions(format="json", lang=lang)))
+    stored = validated(report)
     assert stored["extras"]["tz_source"] == {"key": "tz.inferred", "params": {"pairs": 3, "files": 1,
                                                                               "offsets": ["UTC+5:30"]}}
+    again = load_report(render(report, RenderOptions(format="json", lang="en" if lang == "cs" else "cs")))
+    assert words in render(again, RenderOptions(format="text", lang=lang))  # a stored report, in any language
 
 
 def _votes(*cells: tuple[str, int, int]) -> list[Fact]:
