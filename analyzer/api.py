@@ -14,7 +14,14 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import partial
 from typing import BinaryIO
 
-from analyzer.clock import MIN_PAIRS, infer_zone, judge_leases, offset_from_readings, offset_from_twins, resolve_facts
+from analyzer.clock import (
+    MIN_PAIRS,
+    infer_zone,
+    judge_leases,
+    offset_from_readings,
+    pairs_from_twins,
+    resolve_facts,
+)
 from analyzer.intake import IntakeError, Member, open_bundle
 from analyzer.model import Analysis, BundleInfo, Message, Options, Report, SourceEntry, say
 from analyzer.sources import Recognized, detect_layout, recognize_content, recognize_path, source_os, source_row
@@ -69,9 +76,12 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
     if not sources and not bundle.member_paths:
         raise IntakeError(f"{path}: no files in the input")
     if not any(f.name == "tz.utc_offset_minutes" for f in facts):
-        measured = offset_from_readings(facts) or offset_from_twins(timeline.kept())
+        measured = offset_from_readings(facts)
         if measured is not None:
             facts.append(measured)
+    twins = pairs_from_twins(timeline.kept())
+    if twins is not None:
+        facts.append(twins)
     zone, tz_source = _time_zone(facts, timeline.latest_local())
     timeline.finalize(zone)
     resolve_facts(facts, timeline.zone)
@@ -138,7 +148,7 @@ def _named_zone(facts: list[Fact], when: datetime | None) -> tuple[tzinfo, str] 
     A named zone (``host.timezone``: /etc/timezone, timedatectl, /etc/sysconfig/clock, a localtime link)
     or the rule of a TZif ``/etc/localtime`` (``tz.posix_rule``) converts each record with the offset of
     its own date. A stated or measured offset (``tz.utc_offset_minutes``: date beside date --utc, registry
-    TimeZoneInformation, systeminfo, the same event exported twice) wins when it disagrees with the zone at
+    TimeZoneInformation, systeminfo) wins when it disagrees with the zone at
     the bundle's newest local time ``when``; it is then one offset for the whole bundle.
     """
     offsets = [f.value for f in facts if f.name == "tz.utc_offset_minutes" and isinstance(f.value, int)]

@@ -5,16 +5,15 @@ timeline does for events, so that a fact read from an Event Viewer CSV row compa
 :func:`judge_leases` decides whether a DHCP lease had expired when the bundle was collected (the newest
 time the bundle records), never by the wall clock of the analysis.
 
-The offset is measured from the same Windows event exported twice, once in UTC and once in local
-time, and from the clock read twice, once in each (``date`` and ``date --utc``, :func:`offset_from_readings`).
+The offset is measured from the clock read twice, once in local time and once in UTC (``date`` and
+``date --utc``, :func:`offset_from_readings`).
 
 Event Viewer CSV/TXT and ``wevtutil /f:text`` exports carry local wall-clock times; ``.evtx`` and
 event XML carry UTC. Support scripts often export the same log in several formats, so a record of
 provider P with event id N at local time L usually has a twin in a UTC source at L - offset. For
-each local record every UTC twin (same provider and id) votes for ``L - U``; a vote counts only when
-it lies within two seconds of a whole quarter hour (exports round to the second). The offset that
-the most local records vote for wins when at least three records and half of those with any vote
-agree; the result is a ``tz.utc_offset_minutes`` fact with the evidence in its text.
+each local record, the UTC twins (same provider and id) within two seconds of a whole quarter hour
+(exports round to the second) vote for ``L - U`` (:func:`pairs_from_twins`): paired records like the
+Linux ones below, decided with them.
 
 Without any zone source the bundle often still proves the offset: records it shows twice, once on the VM's
 wall clock and once in UTC (a G2 daemon line beside a G4 handler line, a VMSnapshot Python 2 record and its
@@ -40,11 +39,11 @@ from zoneinfo import ZoneInfo, available_timezones
 from analyzer.sources import rows_proving
 from analyzer.timeline import to_utc
 from parsers.base import Event, Fact
+from parsers.clock_pairs import PairVotes
 
 QUARTER = 900  # seconds
 TOLERANCE = 2.0  # seconds
 MAX_OFFSET = 14 * 3600
-MIN_AGREEING = 3
 READING_TOLERANCE = timedelta(minutes=2)  # date and date --utc run moments apart
 
 #: parsers of Windows event exports (the rows that prove ``windows_events``): a record in local time and one in
@@ -58,8 +57,9 @@ def _key(e: Event) -> tuple[str, int] | None:
     return (provider, eid) if isinstance(eid, int) and provider else None
 
 
-def offset_from_twins(events: Iterable[Event]) -> Fact | None:
-    """A ``tz.utc_offset_minutes`` fact from local/UTC twins among ``events``, or ``None``."""
+def pairs_from_twins(events: Iterable[Event]) -> Fact | None:
+    """A ``tz.pairs`` fact from local/UTC twins among ``events`` (one vote per local record: of the offsets its
+    twins show, the one most records show), or ``None`` when no local record has a twin."""
     utc: dict[tuple[str, int], list[datetime]] = defaultdict(list)
     local: list[tuple[tuple[str, int], datetime, Event]] = []
     for e in events:
@@ -72,9 +72,8 @@ def offset_from_twins(events: Iterable[Event]) -> Fact | None:
             local.append((key, e.ts.replace(tzinfo=None), e))  # type: ignore[union-attr]
         else:
             utc[key].append(e.ts.replace(tzinfo=None))  # type: ignore[union-attr]
-    votes: Counter[int] = Counter()
-    voters = 0
-    example: dict[int, Event] = {}
+    candidates: list[tuple[datetime, Event, set[int]]] = []
+    overall: Counter[int] = Counter()
     for key, ts, e in local:
         offsets = set()
         for u in utc.get(key, ()):
@@ -83,19 +82,17 @@ def offset_from_twins(events: Iterable[Event]) -> Fact | None:
             if abs(diff - quarters * QUARTER) <= TOLERANCE and abs(diff) <= MAX_OFFSET:
                 offsets.add(quarters * QUARTER // 60)
         if offsets:
-            voters += 1
-            for minutes in offsets:
-                votes[minutes] += 1
-                example.setdefault(minutes, e)
-    if not votes:
-        return None
-    minutes, n = votes.most_common(1)[0]
-    if n < MIN_AGREEING or n * 2 < voters:
-        return None
-    e = example[minutes]
-    return Fact("tz.utc_offset_minutes", minutes, e.path, e.line, None,
-                f"{n} of {voters} local-time event(s) have a UTC twin {minutes:+d} min away "
-                f"(same provider and event id in an .evtx/XML export)")
+            candidates.append((ts, e, offsets))
+            overall.update(offsets)
+    # a record of a recurring event has twins hours apart too: it votes once, for the offset most records show
+    votes = PairVotes(timedelta(seconds=TOLERANCE))
+    path = ""
+    for ts, e, offsets in candidates:
+        minutes = max(sorted(offsets), key=lambda m: overall[m])
+        votes.add(ts, ts - timedelta(minutes=minutes), e.line)
+        path = path or e.path
+    return votes.fact(path, "local-time events beside their UTC twins (same provider and event id in an .evtx/XML "
+                            "export)") if path else None
 
 
 def offset_from_readings(facts: Iterable[Fact]) -> Fact | None:

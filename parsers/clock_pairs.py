@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from parsers.base import ParseContext
+from parsers.base import Fact, ParseContext
 
 STEP = 15  # minutes: every UTC offset in use is a whole quarter hour (+5:45, +8:45, +12:45 included)
 MAX_OFFSET = 14 * 60
@@ -58,8 +58,14 @@ class PairVotes:
 
     def emit(self, ctx: ParseContext, what: str) -> None:
         """One ``tz.pairs`` fact with the votes (nothing when no pair was seen)."""
+        f = self.fact(ctx.path, what)
+        if f is not None:
+            ctx.facts.append(f)
+
+    def fact(self, path: str, what: str) -> Fact | None:
+        """The ``tz.pairs`` fact of member ``path``, or None when no pair was seen."""
         if not self.cells and not self.rejected:
-            return
+            return None
         votes = sorted([date, minutes, n, line] for (date, minutes), (n, line) in self.cells.items())
         by_offset: dict[int, int] = {}
         for _, minutes, n, _ in votes:
@@ -68,5 +74,5 @@ class PairVotes:
         text = f"{what}: {summary or 'none within a quarter hour'}"
         if self.rejected:
             text += f"; {self.rejected} pair(s) not a whole quarter hour apart"
-        ctx.fact("tz.pairs", {"what": what, "votes": votes, "rejected": self.rejected},
-                 line=votes[0][3] if votes else None, text=text[:300])
+        return Fact("tz.pairs", {"what": what, "votes": votes, "rejected": self.rejected}, path,
+                    votes[0][3] if votes else None, None, text[:300])

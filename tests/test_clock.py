@@ -1,4 +1,5 @@
-"""The VM's UTC offset inferred from the same Windows events exported in UTC (XML) and local time (CSV)."""
+"""The VM's UTC offset inferred from the same Windows events exported in UTC (XML) and local time (CSV): paired
+records, decided with the Linux ones (one offset, or one per period across a daylight-saving switch)."""
 
 from __future__ import annotations
 
@@ -37,10 +38,11 @@ def _bundle(tmp_path: Path, local_times: list[str]) -> Path:
 
 
 def test_twins_give_the_offset_and_convert_local_rows(tmp_path: Path) -> None:
-    analysis, _ = parse_bundle(_bundle(tmp_path, ["12:43:53 PM", "2:43:53 PM", "4:43:53 PM"]))
-    offsets = [f for f in analysis.facts if f.name == "tz.utc_offset_minutes"]
-    assert [f.value for f in offsets] == [120]
-    assert "3 of 3" in offsets[0].text
+    root = _bundle(tmp_path, ["12:43:53 PM", "2:43:53 PM", "4:43:53 PM"])
+    analysis, _ = parse_bundle(root)
+    (pairs,) = [f for f in analysis.facts if f.name == "tz.pairs"]
+    assert pairs.value["votes"] == [["2023-05-22", 120, 3, 2]] and pairs.path.endswith(".csv")
+    assert analyze(root).extras["tz_source"]["params"] == {"pairs": 3, "files": 1, "offsets": ["UTC+2"]}
     csv_rows = [e for e in analysis.timeline.notable if e.source == "event_csv"]
     assert [e.ts.strftime("%H:%M:%S") for e in csv_rows if e.ts] == ["10:43:53", "12:43:53", "14:43:53"]
     assert all(e.attrs.get("tz") == "converted" for e in csv_rows)
@@ -48,7 +50,7 @@ def test_twins_give_the_offset_and_convert_local_rows(tmp_path: Path) -> None:
 
 def test_no_twins_means_assumed_utc(tmp_path: Path) -> None:
     analysis, _ = parse_bundle(_bundle(tmp_path, ["9:01:17 AM", "9:13:40 AM", "11:58:02 PM"]))
-    assert not [f for f in analysis.facts if f.name == "tz.utc_offset_minutes"]
+    assert not [f for f in analysis.facts if f.name in ("tz.utc_offset_minutes", "tz.pairs")]
     assert all(e.attrs.get("tz") == "assumed-utc" for e in analysis.timeline.notable if e.source == "event_csv")
 
 
@@ -136,3 +138,25 @@ def test_a_windows_zone_converts_each_record_by_its_own_date(tmp_path: Path, rev
     analysis, _ = parse_bundle(root)
     stamps = sorted(e.ts for e in analysis.timeline.notable if e.kind == "sql.backup")
     assert stamps == [datetime(2024, 1, 10, 13, 30, tzinfo=UTC), datetime(2024, 7, 10, 12, 30, tzinfo=UTC)]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/Chicago"])
+def test_twins_across_a_daylight_saving_switch_give_offsets_per_period(tmp_path: Path, zone: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    moments = [datetime(2023, 3, 6, 15, 43, 53, tzinfo=UTC) + timedelta(days=4 * k) for k in range(8)]  # Mar 6-Apr 3
+    root = tmp_path / "bundle"
+    root.mkdir()
+    xml = "".join(XML.replace("2023-05-22THH:43:53", f"{u:%Y-%m-%dT%H:%M:%S}").replace("RID", str(64000 + k))
+                  for k, u in enumerate(moments))
+    (root / "System_events.xml").write_text(xml)
+    rows = []
+    for u in moments:
+        loc = u.astimezone(ZoneInfo(zone))
+        stamp = f"{loc.month}/{loc.day}/{loc.year} {int(loc.strftime('%I'))}:{loc:%M:%S %p}"  # 3/6/2023 4:43:53 PM
+        rows.append(CSV_ROW.replace("5/22/2023 {t}", stamp))
+    (root / "System_events.csv").write_text(CSV_HEAD + "".join(rows))
+    analysis, _ = parse_bundle(root)
+    csv_rows = sorted(e.ts for e in analysis.timeline.notable if e.source == "event_csv" and e.ts)
+    assert csv_rows == moments
+    assert analyze(root).extras["tz_source"]["key"] == "tz.inferred_periods"
