@@ -23,7 +23,7 @@ from analyzer.clock import (
     resolve_facts,
 )
 from analyzer.intake import IntakeError, Member, open_bundle
-from analyzer.model import Analysis, BundleInfo, Message, Options, Report, SourceEntry, say
+from analyzer.model import Analysis, BundleInfo, Collected, Message, Options, Report, SourceEntry, say
 from analyzer.sources import Recognized, detect_layout, recognize_content, recognize_path, source_os, source_row
 from analyzer.timeline import Timeline, iso
 from analyzer.version import __version__
@@ -41,8 +41,8 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
     options = options or Options()
     bundle = open_bundle(path, options.limits)
     timeline = Timeline(keep_all=options.keep_all_events)
-    facts: list[Fact] = []
-    problems: list[Problem] = []
+    collected = Collected()  # the members' facts and problems, bounded
+    facts, problems = collected.facts, collected.problems
     sources: list[SourceEntry] = []
     present: dict[str, list[str]] = {}
     os_votes = {"linux": 0, "windows": 0}
@@ -50,8 +50,8 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
         for member in bundle.members():
             if progress:
                 progress(member.path)
-            known = len(facts)
-            entry, rec = _parse_member(member, timeline, facts, problems, options)
+            collected.last = []
+            entry, rec = _parse_member(member, timeline, collected, options)
             sources.append(entry)
             if rec is not None and entry.status != "empty":  # an empty member is missing evidence
                 for name in rec.evidence or (rec.source,):
@@ -59,7 +59,7 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
                 o = source_os(rec.source)
                 if o in os_votes and entry.status == "parsed":
                     os_votes[o] += 1
-            for also in (f.value for f in facts[known:] if f.name == "source.also"):  # agent records in syslog
+            for also in (f.value for f in collected.last if f.name == "source.also"):  # agent records in syslog
                 row = source_row(also)
                 for name in row.evidence if row is not None else (also,):
                     present.setdefault(name, []).append(member.path)
@@ -68,6 +68,7 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
             raise
         problems.append(Problem(str(path), None, "intake stopped early; see the intake errors"))
         sources.append(SourceEntry(bundle.name, None, "failed", error=str(exc), note=say("source.intake_stopped")))
+    collected.finish(bundle.name)
     for p in bundle.problems:
         sources.append(SourceEntry(p.path, None, "failed", error=p.message))
         zone = link_zone(p.path, p.message)  # a refused /etc/localtime link still names the zone
@@ -97,7 +98,7 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
     return analysis, info
 
 
-def _parse_member(member: Member, timeline: Timeline, facts: list[Fact], problems: list[Problem],
+def _parse_member(member: Member, timeline: Timeline, collected: Collected,
                   options: Options) -> tuple[SourceEntry, Recognized | None]:
     rec = recognize_path(member.path)
     stream: BinaryIO = member.stream
@@ -121,18 +122,18 @@ def _parse_member(member: Member, timeline: Timeline, facts: list[Fact], problem
             records += e.ts is not None or e.kind != GENERIC_KIND  # not an undated block of stray lines
     except IntakeError as exc:  # a limit broken while this member was read
         ctx.problem(str(exc))
-        return _entry(member, rec.parser, "failed", n, ctx, facts, problems, str(exc)), rec
+        return _entry(member, rec.parser, "failed", n, ctx, collected, str(exc)), rec
     except Exception as exc:  # noqa: BLE001 - a bad file must never stop the bundle
         msg = f"{type(exc).__name__}: {exc}"
-        return _entry(member, rec.parser, "failed", n, ctx, facts, problems, msg), rec
+        return _entry(member, rec.parser, "failed", n, ctx, collected, msg), rec
     status = "parsed" if records or ctx.counted or ctx.facts else "empty"  # nothing to judge: missing evidence
-    return _entry(member, rec.parser, status, n, ctx, facts, problems, None), rec
+    return _entry(member, rec.parser, status, n, ctx, collected, None), rec
 
 
-def _entry(member: Member, parser: str, status: str, n: int, ctx: ParseContext, facts: list[Fact],
-           problems: list[Problem], error: str | None) -> SourceEntry:
-    facts.extend(ctx.facts)
-    problems.extend(ctx.problems)
+def _entry(member: Member, parser: str, status: str, n: int, ctx: ParseContext, collected: Collected,
+           error: str | None) -> SourceEntry:
+    ctx.finish()
+    collected.add(ctx.facts, ctx.problems)
     note = say("source.empty") if status == "empty" else None
     return SourceEntry(member.path, parser, status, n + ctx.counted, [_problem_text(p) for p in ctx.problems[:20]],
                        error, note)

@@ -9,13 +9,14 @@ and its parameters), worded at render time from ``analyzer/locale/<lang>.json``
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from analyzer.intake.limits import Limits
 from analyzer.timeline import Timeline
-from parsers.base import Fact, Problem
+from parsers.base import Fact, Problem, keep_newest
 
 SCHEMA_VERSION = "1"
 SEVERITIES = ("info", "warning", "error", "critical")  # ascending
@@ -171,6 +172,42 @@ class RenderOptions:
     lang: str = "en"  # en | cs
     quiet: bool = False  # text: only the verdict line
     plain: bool = False  # text: no colours
+
+
+MAX_BUNDLE_FACTS_PER_NAME = 5_000  # facts of one name kept over a whole bundle (the newest)
+MAX_BUNDLE_PROBLEMS = 1_000  # parse problems kept over a whole bundle (the first)
+
+
+@dataclass
+class Collected:
+    """The facts and parse problems of a bundle's members, bounded like each member's (``ParseContext``):
+    the newest :data:`MAX_BUNDLE_FACTS_PER_NAME` facts of each name and the first :data:`MAX_BUNDLE_PROBLEMS`
+    problems; what goes beyond is counted and said in one problem each (:meth:`finish`)."""
+
+    facts: list[Fact] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    facts_dropped: Counter[str] = field(default_factory=Counter)
+    problems_dropped: int = 0
+    last: list[Fact] = field(default_factory=list)  # the facts of the member added last, all of them
+    _counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, facts: list[Fact], problems: list[Problem]) -> None:
+        self.last = facts
+        self.facts.extend(facts)
+        self._counts.update(f.name for f in facts)
+        if any(self._counts[f.name] > MAX_BUNDLE_FACTS_PER_NAME for f in facts):
+            self.facts_dropped += keep_newest(self.facts, MAX_BUNDLE_FACTS_PER_NAME, self._counts)
+        room = max(0, MAX_BUNDLE_PROBLEMS - len(self.problems))
+        self.problems.extend(problems[:room])
+        self.problems_dropped += max(0, len(problems) - room)
+
+    def finish(self, path: str) -> None:
+        for name, n in sorted(self.facts_dropped.items()):
+            self.problems.append(Problem(path, None, f"{n} older {name} facts were counted but not kept (at most "
+                                                     f"{MAX_BUNDLE_FACTS_PER_NAME} per bundle)"))
+        if self.problems_dropped:
+            self.problems.append(Problem(path, None, f"{self.problems_dropped} more parse problems were counted but "
+                                                     f"not kept (at most {MAX_BUNDLE_PROBLEMS} per bundle)"))
 
 
 @dataclass

@@ -3,13 +3,19 @@
 Parsers stream events in file order. Events that detectors look for (``Event.notable``: a specific
 kind, or warning and above) stay in memory; ordinary records are only counted, unless the caller
 asks for the full stream (``keep_all=True``, used by ``bundle-analyze timeline``). Kept ordinary
-records are spilled to anonymous temporary files in sorted runs and merged on output, so a 1 GB log
-never sits in memory. Notable events are capped too: per (source, kind) the newest ``MAX_NOTABLE``
-are kept and older ones only counted (:meth:`Timeline.dropped`), so a log with millions of warnings
-cannot exhaust memory; the alarms among the records dropped so (``Event.alarm``) are counted by template
-in ``beyond_cap`` (bounded too), so that they still count as unexplained errors. Parsers may report an
-ordinary record without building an event (:meth:`Timeline.count_ordinary`, through
-``ParseContext.counter``) when the full stream is not kept.
+records are spilled to anonymous temporary files (every :data:`SPILL_BYTES` of them) in sorted runs,
+each written in small pieces, and merged on output with a bounded fan-in, so neither a 1 GB log nor
+the export of it ever sits in memory. Notable events are capped too: per (source, kind) the newest
+``MAX_NOTABLE`` are kept and older ones only counted (:meth:`Timeline.dropped`); all kept notable
+events together stay within :data:`MAX_KEPT_BYTES` (the largest kind gives way first), and a kept
+message is cut at :data:`MAX_KEPT_MESSAGE` characters (the length any detector pattern searches), so a
+log with millions of warnings, or of 64 KiB warnings, cannot exhaust memory; the alarms among the
+records dropped so (``Event.alarm``) are counted by template in ``beyond_cap`` (bounded too), so that
+they still count as unexplained errors. In the full stream nothing is dropped or cut: notable events
+beyond the caps are spilled with the ordinary ones. The picture's hourly counts keep the newest
+:data:`MAX_HOURS` (source, hour) buckets. Parsers may report an ordinary record without building an
+event (:meth:`Timeline.count_ordinary`, through ``ParseContext.counter``) when the full stream is not
+kept.
 
 Local-time records (waagent 2.0-2.2.45, Event Viewer CSV/TXT) are converted with the VM's time zone
 once the whole bundle has been read (each record with the offset in force at its own time, so a
@@ -32,7 +38,15 @@ from analyzer.log_templates import TemplateCounts
 from parsers.base import Event
 
 SPILL_EVENTS = 100_000
+SPILL_BYTES = 16 << 20  # a run is spilled when its events reach about this size in memory
 MAX_NOTABLE = 5_000  # notable events kept per (source, kind), the newest; older ones are counted
+MAX_KEPT_BYTES = 96 << 20  # all kept notable events together, about (the largest kind gives way first)
+MAX_KEPT_MESSAGE = 4096  # characters of a kept message (and of its raw copy); test_redos searches this many
+MAX_HOURS = 20_000  # (source, hour) buckets of the picture's counts, the newest; older ones are counted
+_RUN_PIECE_BYTES = 1 << 20  # a sorted run is written and read back in pieces of about this size
+_MERGE_FAN_IN = 16  # runs merged at once; more runs are merged in passes
+_MAX_SEEN = 10_000  # messages remembered at one time stamp, to drop syslog copies of them
+_EVENT_OVERHEAD = 500  # bytes an event costs beyond its text, about (object, dict, datetime, strings)
 _MAX_TS = datetime.max.replace(tzinfo=UTC)
 _MIN_NAIVE = datetime.min
 
@@ -40,6 +54,31 @@ _MIN_NAIVE = datetime.min
 def _key(e: Event) -> tuple[datetime, int, str, int]:
     # syslog copies sort after the original so that de-duplication keeps the agent's own record
     return (e.ts or _MAX_TS, 1 if e.attrs.get("via") == "syslog" else 0, e.path, e.line)
+
+
+def _cost(e: Event) -> int:
+    """About what ``e`` costs in memory: its text and its attributes' text, plus a fixed overhead."""
+    return _EVENT_OVERHEAD + len(e.message) + _size(e.attrs, 3)
+
+
+def _size(value: Any, depth: int) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if depth and isinstance(value, dict):
+        return sum(len(str(k)) + _size(v, depth - 1) + 16 for k, v in value.items())
+    if depth and isinstance(value, list | tuple):
+        return sum(_size(v, depth - 1) + 8 for v in value)
+    return 16
+
+
+def _cut(e: Event) -> None:
+    """A kept message no longer than :data:`MAX_KEPT_MESSAGE` (its raw copy too); the full length is noted."""
+    if len(e.message) > MAX_KEPT_MESSAGE:
+        e.attrs["message_length"] = len(e.message)
+        e.message = e.message[:MAX_KEPT_MESSAGE] + "…"
+    raw = e.attrs.get("raw")
+    if isinstance(raw, str) and len(raw) > MAX_KEPT_MESSAGE:
+        e.attrs["raw"] = raw[:MAX_KEPT_MESSAGE] + "…"
 
 
 def _age(item: tuple[int, Event]) -> datetime:
@@ -66,7 +105,10 @@ class Timeline:
         self.by_source: Counter[str] = Counter()
         # (source, local, hour start) -> events, for the timeline picture
         self._hist: Counter[tuple[str, bool, datetime]] = Counter()
+        self.hours_dropped = 0  # records of buckets beyond MAX_HOURS (the oldest), counted only
         self._buffer: list[Event] = []
+        self._buffer_bytes = 0
+        self._kept_bytes: Counter[tuple[str, str]] = Counter()  # (source, kind) -> cost of its kept events
         self._raw_spills: list[IO[bytes]] = []
         self._runs: list[IO[bytes]] = []
         self._finalized = False
@@ -78,19 +120,46 @@ class Timeline:
         if e.ts is not None:
             if e.local and (self._latest_local is None or e.ts > self._latest_local):
                 self._latest_local = e.ts
-            self._hist[(e.source, e.local, e.ts.replace(minute=0, second=0, microsecond=0, tzinfo=None))] += 1
+            self._hour(e.source, e.local, e.ts.replace(minute=0, second=0, microsecond=0, tzinfo=None))
         if e.notable:
-            kept = self._kept.setdefault((e.source, e.kind), [])
+            if not self.keep_all:
+                _cut(e)
+            group = (e.source, e.kind)
+            kept = self._kept.setdefault(group, [])
             kept.append((self._seq, e))
             self._seq += 1
+            self._kept_bytes[group] += _cost(e)
             if len(kept) >= 2 * self.max_notable:
-                self._trim(e.source, e.kind, kept)
+                self._trim(e.source, e.kind, kept, self.max_notable)
+            while self._kept_bytes.total() > MAX_KEPT_BYTES and self._make_room():
+                pass
         elif self.keep_all:
-            self._buffer.append(e)
-            if len(self._buffer) >= SPILL_EVENTS:
-                self._spill_raw()
+            self._keep(e)
         else:
             self._count(e)
+
+    def _keep(self, e: Event) -> None:
+        """An event of the full stream, held until its run is spilled."""
+        self._buffer.append(e)
+        self._buffer_bytes += _cost(e)
+        if len(self._buffer) >= SPILL_EVENTS or self._buffer_bytes >= SPILL_BYTES:
+            self._spill_raw()
+
+    def _hour(self, source: str, local: bool, hour: datetime, n: int = 1) -> None:
+        self._hist[(source, local, hour)] += n
+        if len(self._hist) >= 2 * MAX_HOURS:  # the oldest buckets go: a log of a thousand years stays small
+            for key in sorted(self._hist, key=lambda k: k[2])[: len(self._hist) - MAX_HOURS]:
+                self.hours_dropped += self._hist.pop(key)
+
+    def _make_room(self) -> bool:
+        """Kept notable events over :data:`MAX_KEPT_BYTES`: the kind that holds the most gives up its older half
+        (False when there is nothing left to give)."""
+        source, kind = max(self._kept_bytes, key=lambda g: self._kept_bytes[g])
+        kept = self._kept[(source, kind)]
+        if len(kept) <= 1:
+            return False
+        self._trim(source, kind, kept, len(kept) // 2)
+        return True
 
     def kept(self) -> Iterator[Event]:
         """The notable events kept so far (before :meth:`finalize`: local times not yet converted)."""
@@ -105,7 +174,7 @@ class Timeline:
         if ts is not None:
             if local and (self._latest_local is None or ts > self._latest_local):
                 self._latest_local = ts
-            self._hist[(source, local, ts.replace(minute=0, second=0, microsecond=0, tzinfo=None))] += 1
+            self._hour(source, local, ts.replace(minute=0, second=0, microsecond=0, tzinfo=None))
             self._range(ts, local)
 
     def count_span(self, source: str, hours: list[tuple[datetime, int]], first: datetime, last: datetime,
@@ -113,7 +182,7 @@ class Timeline:
         """Ordinary records counted in bulk: per hour (hour start, records), with their earliest and latest time."""
         total = 0
         for hour, k in hours:
-            self._hist[(source, local, hour.replace(tzinfo=None))] += k
+            self._hour(source, local, hour.replace(tzinfo=None), k)
             total += k
         self.by_source[source] += total
         self.count += total
@@ -122,18 +191,24 @@ class Timeline:
         self._range(first, local)
         self._range(last, local)
 
-    def _trim(self, source: str, kind: str, kept: list[tuple[int, Event]]) -> None:
-        """Keep the newest ``max_notable`` events of (source, kind); the others are counted only."""
-        if len(kept) <= self.max_notable:
+    def _trim(self, source: str, kind: str, kept: list[tuple[int, Event]], keep: int) -> None:
+        """Keep the newest ``keep`` events of (source, kind); the others are counted only (in the full stream,
+        spilled with the ordinary records: nothing of it is dropped)."""
+        if len(kept) <= keep:
             return
         kept.sort(key=_age)
-        cut = len(kept) - self.max_notable
+        cut = len(kept) - keep
         for _, e in kept[:cut]:
+            self._kept_bytes[(source, kind)] -= _cost(e)
+            if self.keep_all:
+                self._keep(e)
+                continue
             self._count(e)
             if e.alarm:
                 self.beyond_cap.add(e)
-        n, path = self._dropped.get((source, kind), (0, kept[0][1].path))
-        self._dropped[(source, kind)] = (n + cut, path)
+        if not self.keep_all:
+            n, path = self._dropped.get((source, kind), (0, kept[0][1].path))
+            self._dropped[(source, kind)] = (n + cut, path)
         del kept[:cut]
 
     def dropped(self) -> list[tuple[str, str, int, str]]:
@@ -169,6 +244,7 @@ class Timeline:
         f.seek(0)
         self._raw_spills.append(f)
         self._buffer = []
+        self._buffer_bytes = 0
 
     def latest_local(self) -> datetime | None:
         """The newest wall-clock (local) time seen so far, to resolve a named time zone's offset."""
@@ -186,7 +262,7 @@ class Timeline:
             self.utc_offset = self.zone.utcoffset(self._latest_local or datetime(2024, 1, 1))
         kept: list[tuple[int, Event]] = []
         for (source, kind), items in self._kept.items():
-            self._trim(source, kind, items)
+            self._trim(source, kind, items, self.max_notable)
             kept += items
         kept.sort(key=lambda item: item[0])  # arrival order, as the events came
         self.notable = [e for _, e in kept]
@@ -200,23 +276,25 @@ class Timeline:
             if e.ts is not None:
                 self._range(e.ts, False)
         if self.keep_all:
-            chunks: list[list[Event]] = []
-            for f in self._raw_spills:
-                chunks.append(pickle.load(f))
-                f.close()
-            self._raw_spills = []
-            chunks.append(self._buffer)
-            self._buffer = []
-            for chunk in chunks:
+            spills, self._raw_spills = [*self._raw_spills, None], []
+            for spill in spills:  # one spill at a time in memory: converted, sorted, written as a run
+                if spill is None:
+                    chunk, self._buffer = self._buffer, []
+                else:
+                    chunk = pickle.load(spill)
+                    spill.close()
                 for e in chunk:
                     self._convert(e)
                     self._count(e)
                 chunk.sort(key=_key)
-                f = tempfile.TemporaryFile()
-                pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
-                f.seek(0)
-                self._runs.append(f)
-                del chunk[:]
+                self._runs.append(_write_run(chunk))
+                del chunk
+            while len(self._runs) > _MERGE_FAN_IN:  # merge passes: at most _MERGE_FAN_IN runs read at once
+                merged = [_write_run(heapq.merge(*map(_read_run, self._runs[i:i + _MERGE_FAN_IN]), key=_key))
+                          for i in range(0, len(self._runs), _MERGE_FAN_IN)]
+                for f in self._runs:
+                    f.close()
+                self._runs = merged
         self.beyond_cap.resolve(self._to_utc)
         self.first = self._to_utc(*self._lo) if self._lo else None
         self.last = self._to_utc(*self._hi) if self._hi else None
@@ -245,10 +323,7 @@ class Timeline:
         """Every kept event in UTC order (notable ones, plus all records when ``keep_all``)."""
         if not self._finalized:
             raise RuntimeError("finalize() the timeline first")
-        streams: list[Iterator[Event]] = [iter(self.notable)]
-        for f in self._runs:
-            f.seek(0)
-            streams.append(iter(pickle.load(f)))
+        streams: list[Iterator[Event]] = [iter(self.notable), *map(_read_run, self._runs)]
         yield from _dedup(heapq.merge(*streams, key=_key))
 
     def histogram(self) -> dict[str, list[tuple[str, int]]]:
@@ -305,17 +380,48 @@ def row(e: Event) -> dict[str, Any]:
     }
 
 
+def _write_run(events: Iterable[Event]) -> IO[bytes]:
+    """Sorted events into an anonymous file, pickled in pieces of about :data:`_RUN_PIECE_BYTES`."""
+    f = tempfile.TemporaryFile()
+    piece: list[Event] = []
+    size = 0
+    for e in events:
+        piece.append(e)
+        size += _cost(e)
+        if size >= _RUN_PIECE_BYTES:
+            pickle.dump(piece, f, protocol=pickle.HIGHEST_PROTOCOL)
+            piece, size = [], 0
+    if piece:
+        pickle.dump(piece, f, protocol=pickle.HIGHEST_PROTOCOL)
+    f.seek(0)
+    return f
+
+
+def _read_run(f: IO[bytes]) -> Iterator[Event]:
+    """The events of a run, one piece in memory at a time."""
+    f.seek(0)
+    while True:
+        try:
+            piece = pickle.load(f)
+        except EOFError:
+            return
+        yield from piece
+
+
 def _dedup(events: Iterable[Event]) -> Iterator[Event]:
     """Drop syslog copies of a record already present with the same UTC time and message: in the agent's
-    own log, or in another copy (syslog and a journal export of the same days)."""
+    own log, or in another copy (syslog and a journal export of the same days). The memory of one time stamp's
+    messages is bounded: a copy beyond it is kept, not dropped."""
     current: datetime | None = None
-    seen: dict[str, str] = {}  # message -> path of the record kept
+    seen: dict[int, str] = {}  # hash of the message -> path of the record kept
     for e in events:
         if e.ts != current:
             current = e.ts
             seen = {}
-        kept = seen.get(e.message)
+        h = hash(e.message)
+        kept = seen.get(h)
         if e.attrs.get("via") == "syslog" and kept is not None and kept != e.path:
             continue
-        seen.setdefault(e.message, e.path)
+        if len(seen) < _MAX_SEEN:
+            seen.setdefault(h, e.path)
         yield e

@@ -17,6 +17,9 @@ it as an unexplained error. A parser that knows such a record is not a failure s
 ``routine`` (the agent writes it on healthy runs, per the reference) or ``unrelated`` (a Windows event of a
 provider or service the backup does not depend on). The level stays as written.
 
+Whatever a member holds, what a context keeps is bounded: the newest :data:`MAX_FACTS_PER_NAME` facts of
+each name and the first :data:`MAX_PROBLEMS` problems; the rest is counted and reported as one problem.
+
 Parsers know nothing of detectors. Every parser module defines ``PARSER``, a :class:`Parser`.
 The vocabulary of event kinds and fact names lives in ``docs/vocabulary.md``.
 """
@@ -24,6 +27,7 @@ The vocabulary of event kinds and fact names lives in ``docs/vocabulary.md``.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +43,10 @@ GENERIC_KIND = "log"
 BACKUP_EXTENSION = re.compile(r"VMSnapshot|RecoveryServices|IaaSBcdr", re.IGNORECASE)
 #: bytes of one line handed to a parser by default; the pipeline passes ``Limits.max_line`` (ParseContext)
 MAX_LINE = 64 * 1024
+#: facts of one name kept per member (the newest); older ones are only counted (``ParseContext.facts_dropped``)
+MAX_FACTS_PER_NAME = 1_000
+#: problems kept per member (the first); later ones are only counted (``ParseContext.problems_dropped``)
+MAX_PROBLEMS = 100
 
 
 @dataclass(slots=True)
@@ -109,6 +117,9 @@ class ParseContext:
         self.max_line = max_line  # bytes of one line a parser reads at most (Limits.max_line); the rest is cut
         self.facts: list[Fact] = []
         self.problems: list[Problem] = []
+        self.facts_dropped: Counter[str] = Counter()  # fact name -> older facts counted, not kept
+        self.problems_dropped = 0
+        self._fact_counts: Counter[str] = Counter()
         self.counter = counter  # takes (ts, local) of ordinary records that are only counted
         self.span_counter = span_counter  # takes (hours, first, last, local) of records counted in bulk
         self.counted = 0
@@ -145,9 +156,26 @@ class ParseContext:
     ) -> None:
         """Record a fact; a naive ``ts`` is the VM's wall clock (``local``), as for events."""
         self.facts.append(Fact(name, value, self.path, line, ts, text, ts is not None and ts.tzinfo is None))
+        self._fact_counts[name] += 1
+        if self._fact_counts[name] >= 2 * MAX_FACTS_PER_NAME:  # trimmed now and then: amortized constant time
+            self.facts_dropped += keep_newest(self.facts, MAX_FACTS_PER_NAME, self._fact_counts)
 
     def problem(self, message: str, line: int | None = None) -> None:
-        self.problems.append(Problem(self.path, line, message))
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(self.path, line, message))
+        else:
+            self.problems_dropped += 1
+
+    def finish(self) -> None:
+        """After the member: the facts trimmed to their cap, and what was only counted said in one problem each."""
+        self.facts_dropped += keep_newest(self.facts, MAX_FACTS_PER_NAME, self._fact_counts)
+        notes = [Problem(self.path, None, f"{n} older {name} facts were counted but not kept "
+                                          f"(at most {MAX_FACTS_PER_NAME} per member)")
+                 for name, n in sorted(self.facts_dropped.items())]
+        if self.problems_dropped:
+            notes.append(Problem(self.path, None, f"{self.problems_dropped} more problems were counted but not "
+                                                  f"listed (the first {MAX_PROBLEMS} are)"))
+        self.problems[:0] = notes  # first, so that the member's row (its first problems) says them
 
     def event(
         self,
@@ -163,6 +191,24 @@ class ParseContext:
     ) -> Event:
         """Build an event of this member (parsers still ``yield`` it)."""
         return Event(ts, self.source, self.path, line, level, component, kind, message, attrs, local)
+
+
+def keep_newest(facts: list[Fact], cap: int, counts: Counter[str]) -> Counter[str]:
+    """Drop, in place, the oldest facts of every name that has more than ``cap`` (``counts`` holds the number per
+    name and is updated); returns how many of each name were dropped. The order of what is kept is unchanged."""
+    over = {name: n - cap for name, n in counts.items() if n > cap}
+    if not over:
+        return Counter()
+    dropped: Counter[str] = Counter()
+    kept = []
+    for f in facts:  # facts of a name arrive oldest first: the first ones over the cap go
+        if dropped[f.name] < over.get(f.name, 0):
+            dropped[f.name] += 1
+            continue
+        kept.append(f)
+    facts[:] = kept
+    counts.subtract(dropped)
+    return dropped
 
 
 ParseFn = Callable[[BinaryIO, ParseContext], Iterator[Event]]
