@@ -1,4 +1,4 @@
-"""Warm-up of the local pool's forkserver, imported once before it forks the first per-bundle child.
+"""Warm-up of a slot of the local pool, imported once before it forks the first per-bundle child.
 
 Everything an analysis imports or builds lazily on its first use (parser modules, detectors and
 plugins, diagnosis, redaction, archive readers, the recognition table, the locale catalog, the JSON wording) is made
@@ -12,7 +12,6 @@ import gc
 import zoneinfo  # noqa: F401 - imported lazily by analyzer.api for named VM time zones
 
 from analyzer import api, diagnosis, fingerprint, redact, report  # noqa: F401
-from analyzer.batch import worker  # noqa: F401
 from analyzer.detectors import all_detectors, missing  # noqa: F401
 from analyzer.intake import archives, sevenzip  # noqa: F401
 from analyzer.locale import DEFAULT, catalog

@@ -3,8 +3,9 @@
 Every analysis runs in its own process (security.md 3.9) with a wall-clock limit (the coordinator
 kills the process group), an address-space limit and a CPU-time backstop. Two executors:
 
-- :class:`LocalPool`: ``workers`` slots started from a forkserver that preloaded the analyzer
-  (:mod:`analyzer.batch.preload`); each slot forks one child per bundle.
+- :class:`LocalPool`: ``workers`` slots, each an interpreter that preloaded the analyzer
+  (:mod:`analyzer.batch.preload`) and forks one child per bundle; slots and children die with the
+  coordinator.
 - :class:`DaskPool`: the same jobs on a Dask distributed cluster; each task starts one fresh
   interpreter per bundle on its worker (``python -m analyzer.batch.worker``).
 
@@ -13,13 +14,14 @@ Only the coordinator writes the catalog, one transaction per result.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from multiprocessing import Pipe
 from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,6 +33,7 @@ from analyzer.intake import IntakeError, Limits
 from analyzer.version import __version__
 
 _JOIN_GRACE_S = 5.0
+_START_S = 120.0  # a slot imports the analyzer before it says it is ready
 
 
 class BatchError(Exception):
@@ -72,26 +75,25 @@ class Executor(Protocol):
 
 @dataclass
 class _Slot:
-    proc: BaseProcess
+    proc: subprocess.Popen[bytes]
     conn: Connection
     key: str | None = None  # the content being analyzed, None when idle
     deadline: float = 0.0
 
 
 class LocalPool:
-    """``workers`` slots started warm from a preloaded forkserver (:mod:`analyzer.batch.preload`); each
-    slot forks one fresh child per bundle and kills it past the time limit (:func:`worker.slot_main`).
-    Submitting is one message to an idle slot: the coordinator never waits for a fork."""
+    """``workers`` slots, each a fresh interpreter that preloads the analyzer (:mod:`analyzer.batch.preload`) and
+    forks one child per bundle, killing it past the time limit (:func:`worker.slot_main`). Submitting is one
+    message to an idle slot: the coordinator never waits for a fork.
+
+    The slots die with the coordinator (``PR_SET_PDEATHSIG``, checked against a parent that died first) and take
+    their children with them, so a coordinator killed with ``kill -9`` leaves no process running; they need no
+    server and no folder of their own (a forkserver survived such a kill, with a ``pymp-*`` folder in TMPDIR)."""
 
     def __init__(self, workers: int, timeout_s: float, memory_mb: int, html: bool) -> None:
         self.slots = workers
         self._timeout_s = timeout_s
         self._args = (memory_mb, timeout_s, html)
-        self._ctx = mp.get_context("forkserver")
-        preload = ["analyzer.batch.preload"]
-        if html:
-            preload.append("analyzer.report.html")
-        self._ctx.set_forkserver_preload(preload)
         self._slots: list[_Slot] = []
 
     def submit(self, key: str, location: str) -> None:
@@ -100,11 +102,20 @@ class LocalPool:
         slot.key, slot.deadline = key, time.monotonic() + self._timeout_s + _JOIN_GRACE_S
 
     def _start_slot(self) -> _Slot:
-        reader, writer = self._ctx.Pipe()
-        proc = self._ctx.Process(target=worker.slot_main, name=f"slot-{len(self._slots)}", args=(writer, *self._args))
-        proc.start()
-        writer.close()
-        slot = _Slot(proc, reader)
+        ours, theirs = Pipe()
+        memory_mb, timeout_s, html = self._args
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "analyzer.batch.worker", "--slot", str(theirs.fileno()), str(memory_mb),
+             str(timeout_s), "1" if html else "0", str(os.getpid())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, close_fds=True)
+        theirs.close()
+        # the slot says it is ready once preloaded: its start-up is not charged to the first bundle's time
+        if not ours.poll(_START_S) or ours.recv() != worker.READY:
+            worker.kill_group(proc.pid)
+            proc.wait()
+            raise BatchError(f"a worker slot did not start within {_START_S:g} s")
+        slot = _Slot(proc, ours)
         self._slots.append(slot)
         return slot
 
@@ -135,9 +146,8 @@ class LocalPool:
 
     def _retire(self, slot: _Slot) -> None:
         """Kill a slot (its child, if any, dies with it) and forget it; the next submit starts a new one."""
-        if slot.proc.pid is not None:
-            worker.kill_group(slot.proc.pid)
-        slot.proc.join()
+        worker.kill_group(slot.proc.pid)
+        slot.proc.wait()
         slot.conn.close()
         self._slots.remove(slot)
 
@@ -147,8 +157,9 @@ class LocalPool:
                 self._retire(slot)
             else:  # an idle slot ends when its connection closes
                 slot.conn.close()
-                slot.proc.join(_JOIN_GRACE_S)
-                if slot.proc.exitcode is None:
+                try:
+                    slot.proc.wait(_JOIN_GRACE_S)
+                except subprocess.TimeoutExpired:
                     self._retire(slot)
         self._slots.clear()
 

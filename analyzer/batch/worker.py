@@ -1,10 +1,10 @@
 """What runs inside the per-bundle subprocess: limits, ``analyze()``, and a picklable/JSON result.
 
-Two ways in: :func:`slot_main` (a slot of the local pool, which forks one child per bundle, result
-through a pipe) and ``python -m analyzer.batch.worker`` (job JSON on stdin, result JSON on stdout),
-which :func:`run_in_subprocess` starts for jobs that run on a Dask worker. Either way one process
-analyzes one bundle and exits, so nothing of one tenant's bundle survives into the next
-(security.md 3.9).
+Two ways in: ``python -m analyzer.batch.worker --slot ...`` (:func:`slot_main`: a slot of the local pool,
+which forks one child per bundle, result through a pipe) and ``python -m analyzer.batch.worker`` (job JSON
+on stdin, result JSON on stdout), which :func:`run_in_subprocess` starts for jobs that run on a Dask worker.
+Either way one process analyzes one bundle and exits, so nothing of one tenant's bundle survives into the
+next (security.md 3.9); every process dies with the one that started it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
+READY = "ready"  # a slot's first message: preloaded, waiting for bundles
 _CPU_GRACE_S = 10  # the CPU-time backstop fires only if the coordinator's wall-clock kill did not
 
 Result = dict[str, Any]
@@ -34,12 +35,16 @@ def failed(error: str, seconds: float = 0.0) -> Result:
     return {"status": "failed", "error": error, "seconds": round(seconds, 3)}
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int | None = None) -> None:
+    """SIGKILL this process when its parent dies; exit at once if ``parent`` (the pid it was started by) is gone
+    already (it died before the request was made, and this process was handed to another parent)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
 
 
-def apply_limits(memory_mb: int, timeout_s: float) -> None:
+def apply_limits(memory_mb: int, timeout_s: float, parent: int | None = None) -> None:
     """Own process group, address-space and CPU limits, no core dumps, die with the parent."""
     with contextlib.suppress(OSError):
         os.setsid()
@@ -48,7 +53,7 @@ def apply_limits(memory_mb: int, timeout_s: float) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     cpu = int(timeout_s) + _CPU_GRACE_S
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    die_with_parent()
+    die_with_parent(parent)
 
 
 def kill_group(pid: int) -> None:
@@ -121,10 +126,9 @@ def execute(location: str, memory_mb: int, want_html: bool) -> Result:
 
 
 def slot_main(conn: Connection, memory_mb: int, timeout_s: float, want_html: bool) -> None:
-    """A slot of the local pool (started warm from the preloaded forkserver): for each bundle location
-    received on ``conn``, one forked child analyzes it; the result goes back on ``conn``. The slot
-    itself reads no bundle. It ends when the coordinator closes ``conn`` or dies."""
-    die_with_parent()
+    """A slot of the local pool (a preloaded interpreter): for each bundle location received on ``conn``, one
+    forked child analyzes it; the result goes back on ``conn``. The slot itself reads no bundle. It ends when
+    the coordinator closes ``conn`` or dies."""
     while True:
         try:
             location = conn.recv()
@@ -142,12 +146,13 @@ def _forked(conn: Connection, location: str, memory_mb: int, timeout_s: float,
     Returns the result, and the child's pid if it still has to be reaped."""
     started = time.monotonic()
     reader, writer = os.pipe()
+    slot = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the slot's loop
         try:
             os.close(reader)
             conn.close()
-            apply_limits(memory_mb, timeout_s)
+            apply_limits(memory_mb, timeout_s, parent=slot)
             data = pickle.dumps(execute(location, memory_mb, want_html), pickle.HIGHEST_PROTOCOL)
             with os.fdopen(writer, "wb") as out:
                 out.write(data)
@@ -212,7 +217,24 @@ def run_in_subprocess(location: str, memory_mb: int, timeout_s: float, want_html
     return result
 
 
+def _slot(fd: int, memory_mb: int, timeout_s: float, want_html: bool, coordinator: int) -> None:
+    """``python -m analyzer.batch.worker --slot FD ...``: a slot of the local pool, started by the coordinator."""
+    die_with_parent(coordinator)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle: it closes the pool
+    import analyzer.batch.preload  # imports and compiles once, before the first fork
+
+    if want_html:
+        import analyzer.report.html  # noqa: F401
+    conn = Connection(fd)
+    conn.send(READY)
+    slot_main(conn, memory_mb, timeout_s, want_html)
+
+
 def _main() -> None:
+    if sys.argv[1:2] == ["--slot"]:
+        fd, memory_mb, timeout_s, html, coordinator = sys.argv[2:7]
+        _slot(int(fd), int(memory_mb), float(timeout_s), html == "1", int(coordinator))
+        return
     job = json.loads(sys.stdin.read())
     stdout = sys.stdout
     sys.stdout = sys.stderr  # only the result goes to the real stdout
