@@ -29,6 +29,7 @@ mapping stays inside the object and is never written anywhere.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections import Counter
@@ -37,7 +38,7 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 from urllib.parse import quote
 
-from analyzer.secret_keys import ESCAPED, decode, secret_kind
+from analyzer.secret_keys import ESCAPED, decodings, secret_kind
 
 _I = re.IGNORECASE
 _MAX_VALUE = 1 << 20  # longest single value replaced in one piece; a longer one is cut there
@@ -75,7 +76,7 @@ _PEM_END = re.compile(r"-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----", _I)
 _STORAGE_KEY = re.compile(r"(AccountKey|SharedAccessSignature|SharedAccessKey)([ \t]{0,3}=[ \t]{0,3})"
                           r"([^;\"'<>\s\\]{0,4096})", _I)
 # a URL query (after ``?`` or its encoded ``%3F``); JSON-escaped ``\u0026`` and ``\/`` stay inside it
-_QUERY = re.compile(r"(\?|%3f)((?:[^\s\"'<>\\]|\\u0026|\\/){1,65536})", _I)
+_QUERY = re.compile(r"(\?|%3f)((?:[^\s\"'<>\\]|\\u0026|\\/|<redacted:[a-z0-9-]{1,30}>){1,65536})", _I)
 _SAS_PARAM = re.compile(rf"(?:\A|&amp;|&|%26|\\u0026|;){_SAS_KEYS}(?:=|%3d)", _I)
 _SIG_VALUE = re.compile(r"(?:\A|&amp;|&|%26|\\u0026|;)sig(?:=|%3d)([^&\s\"'<>\\]{1,4096})", _I)
 _BARE_SIG = re.compile(r"(?:(?<![A-Za-z0-9_])|(?<=%26)|(?<=u0026))(sig(?:=|%3d))([^\s\"'<>&\\]{0,4096})", _I)
@@ -244,11 +245,14 @@ class Redactor:
         pre = len(_PRE_REDACTED.findall(s)) if "edacted" in s or "EDACTED" in s else 0
         self.by_kind[ALREADY_REDACTED] += pre
         if ESCAPED.search(s):
-            decoded = decode(s)
-            if decoded != s:
-                out = self._pass(decoded)
-                if out != decoded:  # the decoded text held a secret: it leaves decoded and redacted
+            levels = decodings(s)
+            if len(levels) > 1:
+                out = self._pass(levels[-1])
+                if out != levels[-1]:  # the decoded text held a secret: it leaves decoded and redacted
                     return out
+                for level in levels[-2:0:-1]:  # a learned value that holds an escape of its own (``a%41b``)
+                    if self._known.sub(level, Counter()) != level:
+                        return self._pass(level)
         return self._pass(s)
 
     def identifying(self, s: str) -> str:
@@ -292,7 +296,7 @@ class Redactor:
         if _TOKEN_TEXT.search(value) or value.lower() in _NOT_A_VALUE or (value.isalpha() and len(value) < 16):
             return  # a short word is a placeholder or an ordinary word (often the key's own name), not learned
         for form in (value, quote(value, safe=""), quote(quote(value, safe=""), safe=""), json.dumps(value)[1:-1],
-                     json.dumps(value, ensure_ascii=True)[1:-1]):
+                     json.dumps(value, ensure_ascii=True)[1:-1], html.escape(value)):
             self._known.add(form, kind)
 
     def summary(self, since: Counter[str] | None = None) -> dict[str, Any]:
@@ -306,11 +310,13 @@ class Redactor:
 
     # --- secrets ---------------------------------------------------------------------------------
     def _pass(self, s: str) -> str:
-        """Every secret pattern over ``s`` (plain text, or the decoded form of an encoded one), then the values
-        learned so far wherever they appear."""
+        """The values learned so far wherever they appear, then every secret pattern over ``s`` (plain text, or the
+        decoded form of an encoded one), then the values those patterns learned. Learned values go first: a pattern
+        that matches inside one (``PWD=2`` at the end of a password) would otherwise leave the rest of it."""
+        s = self._known.sub(s, self.by_kind)
         if _may_hold_secret(s):
-            s = self._patterns(s)
-        return self._known.sub(s, self.by_kind)
+            s = self._known.sub(self._patterns(s), self.by_kind)
+        return s
 
     def _patterns(self, s: str) -> str:
         s = self._pem(s)
@@ -344,7 +350,7 @@ class Redactor:
 
         def counted(m: re.Match[str]) -> str:
             out = repl(m)
-            if out != m.group(0):
+            if out != m.group(0) and not _TOKEN_TEXT.search(m.group(0)):  # a token inside was counted already
                 self.by_kind[kind] += 1
             return out
 
@@ -581,7 +587,10 @@ class _KnownSecrets:
 
     def gate(self, record: str | None) -> None:
         """Before the fields of one record: whether any learned value is in it at all (``None`` lifts the gate)."""
-        self._gate = None if record is None else bool(self.kinds) and bool(self._search(record))
+        if record is None or not self.kinds:
+            self._gate = None if record is None else False
+            return
+        self._gate = any(self._search(level) for level in decodings(record))
 
     def sub(self, s: str, counts: Counter[str]) -> str:
         if not self.kinds or self._gate is False or not s:

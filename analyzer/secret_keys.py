@@ -111,8 +111,14 @@ def decode_once(s: str) -> str:
 
 def decode(s: str) -> str:
     """``s`` with its URL, JSON/C and HTML encodings undone, up to :data:`MAX_LEVELS` deep."""
+    return decodings(s)[-1]
+
+
+def decodings(s: str) -> list[str]:
+    """``s`` and each level of it decoded (:func:`decode_once`), up to :data:`MAX_LEVELS`, while it changes."""
+    levels = [s]
     for _ in range(MAX_LEVELS):
-        if not ESCAPED.search(s):
+        if not ESCAPED.search(s) or (s := decode_once(s)) == levels[-1]:
             break
-        s = decode_once(s)
-    return s
+        levels.append(s)
+    return levels

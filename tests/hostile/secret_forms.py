@@ -67,6 +67,8 @@ ENCODINGS: dict[str, Callable[[str], str]] = {
     "json-ascii-slashes": lambda s: json.dumps(s).replace("/", "\\/").replace("&", "\\u0026")[1:-1],
     "unicode": _unicode_escaped,
     "html": html.escape,
+    "html-decimal": lambda s: "".join(c if c.isalnum() or c == " " else f"&#{ord(c)};" for c in s),
+    "html-hex": lambda s: "".join(c if c.isalnum() or c == " " else f"&#x{ord(c):X};" for c in s),
     "html-in-json": lambda s: json.dumps(html.escape(s))[1:-1],
 }
 

@@ -57,6 +57,8 @@ def test_a_value_wrapped_onto_the_next_line_is_removed_whole(key: str, form: str
 
 @settings(max_examples=300, deadline=None)
 @given(key=st.sampled_from(KEYS), value=values, encoding=st.sampled_from(sorted(ENCODINGS)))
+@example(key="password", value="Zq9000000000000000PWD=2", encoding="html")  # a pattern matched inside the value
+@example(key="password", value="Zq9000000000000000&amp;=a<b>", encoding="html-hex")
 def test_a_value_named_in_structured_data_is_removed_from_every_field(key: str, value: str, encoding: str) -> None:
     """Event data (``<Data Name='Password'>``) arrives as attrs; the same value in the rendered message and the raw
     copy of the line is removed too, whatever their encoding."""
@@ -65,6 +67,18 @@ def test_a_value_named_in_structured_data_is_removed_from_every_field(key: str, 
     out = Redactor().value(row)
     assert leaks(repr(out), value) == [], out
     assert out["attrs"]["data"]["param2"] == "ok"
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.sampled_from(KEYS), value=values, encoding=st.sampled_from(sorted(ENCODINGS)))
+def test_a_learned_value_is_removed_from_later_records_in_any_encoding(key: str, value: str, encoding: str) -> None:
+    """A value learned from one record's named data is removed from any later record, where it may appear only
+    encoded (entities, percent, JSON escapes) and never under its key."""
+    r = Redactor()
+    r.value({"attrs": {"data": {key: value}}})
+    out = r.value({"message": "done", "attrs": {"raw": ENCODINGS[encoding](f"set {value} now"), "n": 1}})
+    assert leaks(repr(out), value) == [], out
+    assert out["message"] == "done"
 
 
 @pytest.mark.parametrize("text", [

@@ -78,11 +78,12 @@ def test_evidence_without_secrets_is_kept(text: str) -> None:
 
 def test_json_like_values_are_redacted_at_any_depth() -> None:
     r = Redactor()
-    out = r.value({"urls": [f"https://a.blob.core.windows.net/c?sig={S}", ("x", f"AccountKey={S}")],
-                   f"password={S}": {"n": 1, "deep": [[f"<CustomData>{S}</CustomData>"]]}})
+    out = r.value({"urls": [f"https://a.blob.core.windows.net/c?sig={S}1", ("x", f"AccountKey={S}2")],
+                   f"password={S}3": {"n": 1, "deep": [[f"<CustomData>{S}4</CustomData>", f"again {S}1"]]}})
     assert S not in repr(out)
     assert out["urls"][1][0] == "x" and out["password=<redacted:password>"]["n"] == 1
-    assert r.by_kind["sas"] == 1 and r.by_kind["storage-key"] == 1 and r.by_kind["custom-data"] == 1
+    # each occurrence counted once, as the kind its value was first found as
+    assert r.by_kind["sas"] == 2 and r.by_kind["storage-key"] == 1 and r.by_kind["custom-data"] == 1
 
 
 def test_already_redacted_values_count_apart() -> None:
