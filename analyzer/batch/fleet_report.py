@@ -3,7 +3,8 @@
 Inline CSS allowed by its hash in a meta Content-Security-Policy (``default-src 'none'``, no script),
 Jinja2 with autoescape on, an inline SVG chart, nothing fetched. Each attachment links to its bundle
 report, written beside the fleet report under ``<name>_bundles/<n>.html`` (or ``.json`` when the
-HTML report of the bundle is not available); files are named by index, never by ticket or path.
+HTML report of the bundle is not available), under the attachment's own name even when another
+attachment had the same content; files are named by index, never by ticket or path.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader
 from analyzer.batch import fleet
 from analyzer.batch.catalog import Catalog
 from analyzer.batch.progress import printable
+from analyzer.escape import to_json_text
 from analyzer.output_file import private_folder, write_output
 from analyzer.version import __version__
 
@@ -70,23 +72,40 @@ def _csp(css: str) -> str:
             "form-action 'none'; object-src 'none'")
 
 
-def _bundle_reports(db: sqlite3.Connection, out_dir: Path, link_dir: str) -> dict[str, tuple[str, str]]:
-    """Write each analyzed content's report once; sha256 -> (relative link, "HTML"|"JSON")."""
-    links: dict[str, tuple[str, str]] = {}
-    rows = db.execute("SELECT DISTINCT r.sha256, r.report_html, r.report_json FROM reports r"
-                      " JOIN bundles b ON b.sha256 = r.sha256 WHERE r.status = 'ok' ORDER BY r.sha256").fetchall()
+def _bundle_reports(db: sqlite3.Connection, out_dir: Path, link_dir: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """Write each analyzed attachment's report; (ticket, path) -> (relative link, "HTML"|"JSON").
+
+    A content is analyzed once, under the name of the first attachment that had it; an attachment of the same
+    content under another name gets the report with its own name (rendered again from the stored JSON)."""
+    links: dict[tuple[str, str], tuple[str, str]] = {}
+    rows = db.execute("SELECT b.ticket, b.path, r.report_html, r.report_json FROM bundles b"
+                      " JOIN reports r ON r.sha256 = b.sha256 WHERE r.status = 'ok'"
+                      " ORDER BY b.ticket, b.path").fetchall()
     if rows:
         private_folder(out_dir)
     for n, r in enumerate(rows, 1):
-        if r["report_html"]:
-            name, kind, text = f"{n}.html", "HTML", r["report_html"]
-        elif r["report_json"]:
-            name, kind, text = f"{n}.json", "JSON", r["report_json"]
+        html, doc = r["report_html"], json.loads(r["report_json"]) if r["report_json"] else None
+        own = r["path"].rpartition("/")[2]
+        if doc is not None and doc.get("bundle", {}).get("name") != own:
+            doc["bundle"]["name"] = own
+            html = _render_html(doc) if html else None
+        if html:
+            name, kind, text = f"{n}.html", "HTML", html
+        elif doc is not None:
+            name, kind, text = f"{n}.json", "JSON", to_json_text(doc)
         else:
             continue
         write_output(out_dir / name, text)
-        links[r["sha256"]] = (f"{link_dir}/{name}", kind)
+        links[(r["ticket"], r["path"])] = (f"{link_dir}/{name}", kind)
     return links
+
+
+def _render_html(doc: dict[str, Any]) -> str:
+    from analyzer.report.html import to_html
+    from analyzer.report.stored import load_report
+
+    html: str = to_html(load_report(doc), lang="en")
+    return html
 
 
 def write_fleet_report(db_path: Path, output: Path) -> Path:
@@ -99,7 +118,7 @@ def write_fleet_report(db_path: Path, output: Path) -> Path:
         bundles = []
         for r in db.execute("SELECT ticket, path, sha256, status, error, root_cause FROM bundles"
                             " ORDER BY ticket, path").fetchall():
-            link, kind = links.get(r["sha256"] or "", ("", ""))
+            link, kind = links.get((r["ticket"], r["path"]), ("", ""))
             bundles.append({"ticket": printable(r["ticket"]), "path": printable(r["path"]), "status": r["status"],
                             "error": printable(r["error"] or ""), "root_cause": r["root_cause"] or "none",
                             "link": link, "link_kind": kind})
