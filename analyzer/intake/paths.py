@@ -6,16 +6,19 @@ flattened ``truncated__var_log_syslog.1`` (``truncated_`` + the path with ``/`` 
 stored at the archive root). Everything is turned into a relative POSIX path; ``None`` means the path
 is refused (it climbs out with ``..``, holds a NUL, or is empty).
 
-Archives are stricter than folders: :func:`refusal` rejects absolute, drive-rooted and ``..`` member
+Archives are stricter than folders: :func:`refusal` rejects absolute (``/``-rooted) and ``..`` member
 names outright (an archive has no business naming files outside itself), while a folder input only
-normalizes the relative names its own walk produced.
+normalizes the relative names its own walk produced. A drive letter (``C:\\WindowsAzure\\Logs\\...``, as
+Windows collectors write their zips) is dropped and the rest read as a relative name: members are never
+written to disk under their names, so the drive names no place on this machine; ``..`` after it is still
+refused.
 """
 
 from __future__ import annotations
 
 import re
 
-_DRIVE = re.compile(r"^[A-Za-z]:")
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]*")  # C:, C:\, C:/
 # "C/Windows/...", "C/WindowsAzure/..." as some Windows collectors write the system drive.
 _DRIVE_DIR = re.compile(r"^[A-Za-z]/(?=(windows|windowsazure|packages|program ?files[^/]*|programdata)(/|$))", re.I)
 _TRUNCATED = re.compile(r"^truncated__(.+)$")
@@ -27,7 +30,7 @@ def normalize_path(name: str) -> str | None:
     """A safe relative POSIX path for an archive or folder member, or ``None`` when refused."""
     if "\x00" in name:
         return None
-    p = _DRIVE.sub("", name.replace("\\", "/").strip())
+    p = drop_drive(name.replace("\\", "/").strip())
     parts: list[str] = []
     for part in p.split("/"):
         if part in ("", "."):
@@ -68,10 +71,9 @@ def _unflatten(flat: str) -> str | None:
     return None
 
 
-def is_escaping(name: str) -> bool:
-    """True for absolute, drive-rooted or ``..`` names."""
-    n = name.replace("\\", "/")
-    return n.startswith("/") or bool(_DRIVE.match(n)) or ".." in n.split("/")
+def drop_drive(name: str) -> str:
+    """``name`` without a leading drive letter and the separators after it (``C:\\``): a relative name."""
+    return _DRIVE.sub("", name)
 
 
 def refusal(name: str, max_name: int) -> str | None:
@@ -81,8 +83,9 @@ def refusal(name: str, max_name: int) -> str | None:
     if len(name) > max_name:
         return f"member name longer than {max_name} characters: refused"
     n = name.replace("\\", "/")
-    if n.startswith("/") or _DRIVE.match(n):
+    if n.startswith("/"):
         return "absolute member name refused: an archive may not name a path outside itself"
+    n = drop_drive(n)  # C:\WindowsAzure\... is read as WindowsAzure/... (the module's docstring says why)
     if ".." in n.split("/"):
         return "member name climbs out of the archive with '..': refused"
     if normalize_path(name) is None:

@@ -25,6 +25,7 @@ from py7zr.io import Py7zIO, WriterFactory
 from py7zr.properties import PROPERTY
 
 from analyzer.intake.limits import IntakeError
+from analyzer.intake.paths import drop_drive
 from analyzer.intake.streams import Budget, SliceReader
 from analyzer.intake.zipsafe import ENCRYPTED
 
@@ -218,6 +219,10 @@ def open_archive(f: BinaryIO, max_header: int, max_entries: int) -> py7zr.SevenZ
     if reason:
         arc.close()
         raise SevenZipRefused(reason)
+    for info in arc.header.files_info.files if arc.header is not None and arc.header.files_info is not None else []:
+        name = info.get("filename")
+        if isinstance(name, str):  # py7zr refuses to decode a drive-rooted name; paths.py says why it is read
+            info["filename"] = drop_drive(name)
     return arc
 
 

@@ -121,12 +121,12 @@ def test_collector_truncated_names_and_windows_paths_are_normalized(tmp_path: Pa
                "WindowsAzure\\Logs\\WaAppAgent.log": b"[00000001] [01/05/2024 12:00:00.00] x\n",
                "C/Packages/Plugins/x/SeqNumber.txt": b"3\n",
                "./etc/waagent.conf": b"Logs.Verbose=n\n",
-               "C:\\Windows\\System32\\config\\SAM": b"drive-rooted names are refused in archives\n"}
+               "C:\\WindowsAzure\\Logs\\Plugins\\x\\CommandExecution.log": b"a drive letter is dropped\n",
+               "/tmp/abs.log": b"a rooted name is refused in archives\n"}
     bundle, got = read_all(write(tmp_path / "logs.zip", zip_bytes(entries)))
     assert set(got) == {"var/log/syslog.1", "WindowsAzure/Logs/WaAppAgent.log", "Packages/Plugins/x/SeqNumber.txt",
-                        "etc/waagent.conf"}
-    # a refused name is shown with the reversible name escape (a backslash is doubled)
-    assert "absolute member name" in problems(bundle)["C:\\\\Windows\\\\System32\\\\config\\\\SAM"]
+                        "etc/waagent.conf", "WindowsAzure/Logs/Plugins/x/CommandExecution.log"}
+    assert "absolute member name" in problems(bundle)["/tmp/abs.log"]
 
 
 def test_symlinks_in_a_folder_input_are_not_followed(tmp_path: Path) -> None:

@@ -88,7 +88,7 @@ def _raw_name_zip(name: bytes, data: bytes = b"x\n") -> bytes:
 
 def test_zip_slip_names(tmp_path: Path, no_writes: None) -> None:
     entries = {"../../evil": b"x", "/tmp/evil-intake-test": b"x", "..\\..\\evil": b"x",
-               "C:/Windows/evil": b"x", "ok/../../evil": b"x", "var/log/waagent.log": WAAGENT_LOG}
+               "C:/../Windows/evil": b"x", "ok/../../evil": b"x", "var/log/waagent.log": WAAGENT_LOG}
     bundle, got = read_all(write(tmp_path / "slip.zip", zip_bytes(entries)))
     assert set(got) == {"var/log/waagent.log"}
     assert len(bundle.problems) == 5
