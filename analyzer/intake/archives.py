@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from analyzer.escape import escape_name
-from analyzer.intake import tarsafe, zipsafe
+from analyzer.intake import polyglot, tarsafe, zipsafe
 from analyzer.intake.limits import BudgetExhausted, IntakeError, LimitExceeded, Limits
 from analyzer.intake.members import Member, Sink
 from analyzer.intake.paths import normalize_path, refusal
@@ -133,6 +133,8 @@ def _content(w: _Walk, path: str, prefix: str, origin: str, stream: BinaryIO, si
     if depth > w.limits.max_depth:
         w.bundle.problem(path, f"{kind} archive nested beyond max_depth={w.limits.max_depth}: not opened")
         return
+    if stream.seekable():
+        _polyglot(w, kind, path, stream)
     readers: dict[str, Callable[..., Iterator[Member]]] = {
         _GZIP: _compressed, _BZIP2: _compressed, _XZ: _compressed, _TAR: _tar, _ZIP: _zip, _7Z: _7z}
     try:
@@ -143,6 +145,14 @@ def _content(w: _Walk, path: str, prefix: str, origin: str, stream: BinaryIO, si
         if top:
             raise
         w.bundle.problem(path, str(exc))
+
+
+def _polyglot(w: _Walk, kind: str, path: str, f: BinaryIO) -> None:
+    """A row when the seekable archive ``f`` is also another archive (:mod:`analyzer.intake.polyglot`)."""
+    other = polyglot.other_reading(kind, f, w.limits)
+    if other is not None:
+        w.bundle.problem(path, f"polyglot: this {kind} file is also {other}; two readers see two different "
+                               f"bundles, and the report covers its {kind} reading only")
 
 
 def _peek(stream: BinaryIO) -> bytes:
@@ -303,6 +313,8 @@ def _zip(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
          top: bool) -> Iterator[Member]:
     with ExitStack() as stack:
         f = _seekable(stream, stack)
+        if f is not stream:  # spooled here: now it can be read the other way too
+            _polyglot(w, _ZIP, path, f)
         count = zipsafe.declared_entries(f)
         if count is not None and w.budget.members + count > w.limits.max_members:
             raise LimitExceeded(f"{path}: the zip declares {count} entries, more than max_members="

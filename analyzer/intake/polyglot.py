@@ -1,0 +1,88 @@
+"""Polyglot archives: one file that two archive readers read as two different bundles (issue 15 #10).
+
+A tar whose first header is also the start of a zip, or a tar, 7z or compressed file with a zip after it (a zip is
+found by its end record, wherever it starts), shows one bundle to ``tar`` and another to ``unzip``. The input is
+read in the format its first bytes name, as always; :func:`other_reading` names the second reading (its format,
+entry count and first names), which the caller puts in a row of the sources table, so the engineer knows the file
+holds a bundle the report does not cover. A zip that is the data of one tar member (a nested archive, the last
+member of the tar) is that member, not a second reading.
+
+Only seekable inputs are checked (the input file, and nested archives already spooled to an anonymous file); each
+check reads headers only, within the limits of the reader it borrows.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import zipfile
+from typing import BinaryIO
+
+from analyzer.escape import escape_name
+from analyzer.intake import tarsafe, zipsafe
+from analyzer.intake.limits import IntakeError, Limits
+
+_SHOWN = 3  # names of the other reading shown in the row
+
+
+def other_reading(kind: str, f: BinaryIO, limits: Limits) -> str | None:
+    """What else the seekable archive ``f``, read as ``kind``, is: e.g. ``"a zip archive of 2 entries
+    (var/log/waagent.log, ...)"``; ``None`` when it is nothing else."""
+    pos = f.tell()
+    try:
+        return _as_tar(f, limits) if kind == "zip" else _as_zip(f, limits, kind == "tar")
+    except (tarfile.TarError, zipfile.BadZipFile, IntakeError, OSError, ValueError, EOFError):
+        return None  # the second reading breaks at once: nobody reads it either
+    finally:
+        f.seek(pos)
+
+
+def _as_tar(f: BinaryIO, limits: Limits) -> str | None:
+    f.seek(0)
+    tarfile.TarInfo.frombuf(f.read(tarfile.BLOCKSIZE), "utf-8", "surrogateescape")  # raises unless a tar header
+    f.seek(0)
+    names: list[str] = []
+    count = 0
+    with tarfile.open(fileobj=f, mode="r:", tarinfo=tarsafe.tarinfo_class(limits, tarsafe.Notes())) as tf:
+        for ti in tf:
+            tf.members.clear()
+            count += 1
+            if len(names) < _SHOWN and not ti.isdir():
+                names.append(ti.name)
+            if count >= limits.max_members:
+                break
+    return _say("tar", count, names)
+
+
+def _as_zip(f: BinaryIO, limits: Limits, tar: bool) -> str | None:
+    count = zipsafe.declared_entries(f)
+    if count is None:
+        return None
+    if count > limits.max_members:
+        return f"a zip archive declaring {count} entries"
+    f.seek(0)
+    with zipfile.ZipFile(f) as zf:
+        infos = zf.infolist()
+        start = min((i.header_offset for i in infos), default=zf.start_dir)
+        end = zf.start_dir
+        if tar and _inside_one_member(f, start, end, limits):
+            return None
+        return _say("zip", len(infos), [i.filename for i in infos if not i.filename.endswith("/")][:_SHOWN])
+
+
+def _inside_one_member(f: BinaryIO, start: int, end: int, limits: Limits) -> bool:
+    """Whether bytes ``start``..``end`` of the tar ``f`` lie within the data of one of its members."""
+    f.seek(0)
+    with tarfile.open(fileobj=f, mode="r:", tarinfo=tarsafe.tarinfo_class(limits, tarsafe.Notes())) as tf:
+        for n, ti in enumerate(tf, 1):
+            tf.members.clear()
+            if ti.offset_data <= start and end <= ti.offset_data + ti.size:
+                return True
+            if ti.offset_data > start or n >= limits.max_members:
+                return False
+    return False
+
+
+def _say(kind: str, count: int, names: list[str]) -> str:
+    shown = ", ".join(escape_name(n)[:200] for n in names)
+    return f"a {kind} archive of {count} entries" + (f" ({shown}{', ...' if count > len(names) else ''})"
+                                                     if shown else "")
