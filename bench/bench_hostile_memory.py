@@ -1,6 +1,7 @@
 """Peak memory and output size on logs written to make them grow: the caps of issue 15 at work.
 
-Run: ``python3 bench/bench_hostile_memory.py [--mb 300] [--mix enable,problems,notable,distinct,ordinary]``.
+Run: ``python3 bench/bench_hostile_memory.py [--mb 300] [--mix enable,problems,notable,distinct,ordinary]
+[--runs json,html,timeline]``.
 Each mix is one deterministic waagent.log of about ``--mb`` megabytes in a tar.gz, written into a temporary
 folder, analyzed three ways (``--format json``, ``--format html -o``, ``timeline -f csv -o``), each in its own
 process; the benchmark prints the peak RSS of each process (``ru_maxrss`` from ``wait4``) and the size of
@@ -87,6 +88,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--mb", type=int, default=300)
     p.add_argument("--mix", default=",".join(MIXES))
+    p.add_argument("--runs", default="json,html,timeline", help="which of the three runs to make")
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -96,9 +98,11 @@ def main() -> None:
             for label, args, out in (
                 ("json", [str(bundle), "--format", "json", "-o", str(folder / "r.json")], folder / "r.json"),
                 ("html", [str(bundle), "--format", "html", "-o", str(folder / "r.html")], folder / "r.html"),
-                ("timeline csv", ["timeline", str(bundle), "-f", "csv", "-o", str(folder / "t.csv")],
+                ("timeline", ["timeline", str(bundle), "-f", "csv", "-o", str(folder / "t.csv")],
                  folder / "t.csv"),
             ):
+                if label not in a.runs.split(","):
+                    continue
                 seconds, rss, code = measure(args)
                 size = out.stat().st_size / (1 << 20) if out.exists() else 0.0
                 print(f"  {label:<13} {seconds:7.1f} s  peak RSS {rss:5d} MB  output {size:8.1f} MB  exit {code}")
