@@ -86,6 +86,7 @@ class _Walk:
     bundle: Sink
     budget: Budget
     seen: dict[str, int] = field(default_factory=dict)
+    two_ways: set[str] = field(default_factory=set)  # archives checked for a second reading (polyglots)
 
     @property
     def limits(self) -> Limits:
@@ -107,6 +108,11 @@ def iter_file(bundle: Sink, path: Path) -> Iterator[Member]:
 def expand(bundle: Sink, path: str, stream: BinaryIO, size: int | None, origin: str) -> Iterator[Member]:
     """One file of a folder input: yielded as is, or its members when it is an archive."""
     walk = _Walk(bundle, bundle.budget)
+    if stream.seekable():  # a file of the folder: it can be read the other way too (before the budget wraps it)
+        kind = sniff(stream.read(SNIFF))
+        if kind is not None:
+            _polyglot(walk, kind, path, stream)
+        stream.seek(0)
     yield from _entry(walk, path, path, origin, stream, size, 1)
 
 
@@ -149,6 +155,9 @@ def _content(w: _Walk, path: str, prefix: str, origin: str, stream: BinaryIO, si
 
 def _polyglot(w: _Walk, kind: str, path: str, f: BinaryIO) -> None:
     """A row when the seekable archive ``f`` is also another archive (:mod:`analyzer.intake.polyglot`)."""
+    if path in w.two_ways:
+        return
+    w.two_ways.add(path)
     other = polyglot.other_reading(kind, f, w.limits)
     if other is not None:
         w.bundle.problem(path, f"polyglot: this {kind} file is also {other}; two readers see two different "

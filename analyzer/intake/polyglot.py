@@ -7,8 +7,9 @@ entry count and first names), which the caller puts in a row of the sources tabl
 holds a bundle the report does not cover. A zip that is the data of one tar member (a nested archive, the last
 member of the tar) is that member, not a second reading.
 
-Only seekable inputs are checked (the input file, and nested archives already spooled to an anonymous file); each
-check reads headers only, within the limits of the reader it borrows.
+Checked: the input file, each archive file of a folder input, and nested zips once spooled to an anonymous file
+(a tar inside an archive is read as a stream and cannot be read twice); each check reads headers only, within the
+limits of the reader it borrows.
 """
 
 from __future__ import annotations

@@ -80,6 +80,19 @@ def test_both_readings_are_named(tmp_path: Path, form: str) -> None:
     assert ("tar-only.log" if other == "tar" else "zip-only.log") in rows[0]  # the other reading's entries
 
 
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_a_polyglot_inside_a_folder_input_is_named_too(tmp_path: Path, form: str) -> None:
+    root = tmp_path / "collected"
+    (root / "var/log").mkdir(parents=True)
+    (root / "var/log/waagent.log").write_bytes(GOOD_LOG)
+    (root / "upload.bin").write_bytes(FORMS[form]())
+    bundle = open_bundle(root)
+    paths = {m.path for m in bundle.members()}
+    assert GOOD_PATH in paths
+    rows = [p for p in bundle.problems if "polyglot" in p.message]
+    assert [p.path for p in rows] == ["upload.bin"], [p.message for p in bundle.problems]
+
+
 def test_through_the_cli_the_sources_table_names_both(sandbox: Sandbox) -> None:
     bundle = sandbox.write("poly.zip", zip_first({"var/log/tar-only.log": GOOD_LOG}))
     report = json_report(run_cli([str(bundle), "--format", "json"], sandbox))
