@@ -86,6 +86,10 @@ def service_name(name: str) -> str:
 
 
 _DISPLAY_WITH_KEY = re.compile(r"^.+ \((\w+)\)$")
+#: a known service named anywhere in a message in any language (``Der Dienst "Windows Azure Guest Agent" wurde
+#: unerwartet beendet.``): service names are not translated, the sentence around them is
+_KNOWN_NAMES = "|".join(re.escape(name) for name in sorted({*_SERVICE_DISPLAY, *_SERVICE_KEYS}, key=len, reverse=True))
+_KNOWN_SERVICE = re.compile(rf"\b(?:{_KNOWN_NAMES})\b", re.I)
 
 
 _START_TYPES = {
@@ -371,6 +375,8 @@ def _scm(eid: int, data: dict[str, Any] | list[Any] | None, message: str) -> tup
                 raw, old, new = d["service"], d.get("old") or old, d.get("new") or new
                 state = d.get("state") or state
                 break
+        else:
+            raw = m.group(0) if (m := _KNOWN_SERVICE.search(message)) else ""
     if raw:
         attrs["service"] = service_name(raw)
         if attrs["service"] != raw:

@@ -157,12 +157,27 @@ def read_delimited(lines: Iterable[tuple[int, str]], delimiter: str, ctx: ParseC
 _HEADER_PAIRS = (("date and time", "event id"), ("timecreated", "providername"), ("timegenerated", "entrytype"))
 
 
+def is_event_table(lines: list[str], delimiter: str) -> bool:
+    """An Event Viewer table in any language, told by shape: a header of at least five names, then a row
+    whose second cell is a date-time and fourth a number (``Fehler,20.11.2024 22:30:00,Service Control
+    Manager,7034,Keine,...``)."""
+    rows = [[cell.strip().strip('"') for cell in line.split(delimiter)] for line in lines if line.strip()]
+    if len(rows) < 2 or len(rows[0]) < 5 or any(_int(cell) is not None for cell in rows[0]):
+        return False
+    return any(len(cells) >= 5 and _int(cells[3]) is not None and LocalTimes().parse(cells[1], at_start=True)
+               for cells in rows[1:4])
+
+
 def sniff(path: str, head: bytes) -> bool:
-    """A delimited header row naming the event columns (not PowerShell's Format-List, which has one per line)."""
-    for line in head_text(head)[:2048].lower().splitlines()[:10]:
+    """A delimited header row naming the event columns (not PowerShell's Format-List, which has one per line),
+    or, in another language, a table of Event Viewer's shape."""
+    lines = head_text(head)[:4096].splitlines()[:10]
+    for line in (line.lower() for line in lines):
         if any(a in line and b in line for a, b in _HEADER_PAIRS) and any(d in line for d in ",;\t"):
             return True
-    return False
+    first = next((line for line in lines if line.strip()), "")
+    delimiter = _delimiter(first)
+    return delimiter != "\t" and is_event_table(lines, delimiter)  # a tab table is the TXT export
 
 
 PARSER = Parser(name="event_csv", parse=parse, sniff=sniff,

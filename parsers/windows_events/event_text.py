@@ -40,7 +40,7 @@ from typing import Any, BinaryIO
 from parsers.base import Event, ParseContext, Parser
 from parsers.text import head_text, iter_lines
 from parsers.windows_events._records import LocalTimes, WinRecord, known_provider, to_event
-from parsers.windows_events.event_csv import read_delimited
+from parsers.windows_events.event_csv import is_event_table, read_delimited
 from parsers.windows_events.event_xml import fragment_record
 
 MAX_BLOCK_LINES = 10_000
@@ -285,7 +285,7 @@ def sniff(path: str, head: bytes) -> bool:
             keys.add(field[0])
     if "source" in keys and keys & {"id", "instance"} and keys & {"log", "date", "message", "level"}:
         return True
-    return ("Date and Time\tSource\tEvent ID" in text) or (
+    return ("Date and Time\tSource\tEvent ID" in text) or is_event_table(text.splitlines()[:10], "\t") or (
         bool(re.search(r"^\s*-\s*System\s*$", text, re.M)) and "EventID" in text)
 
 

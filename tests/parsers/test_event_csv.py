@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Callable
 from datetime import datetime
 
+import pytest
+
+from analyzer.sources import recognize_content
+from parsers import get_parser
 from tests.parsers.windows_helpers import facts, run, utf16
 
 EVENT_VIEWER = (
@@ -74,3 +81,57 @@ def test_day_first_is_learned_from_an_unambiguous_date() -> None:
 def test_not_an_event_table_is_a_problem() -> None:
     events, ctx = run("event_csv", b"name,value\na,1\nb,2\n")
     assert events == [] and ctx.problems
+
+
+# Event Viewer's own column names, level words and SCM 7034 message in the languages Windows ships; dates as each
+# locale writes them; the service's display name is never translated
+LOCALIZED = [
+    ("Ebene,Datum und Uhrzeit,Quelle,Ereignis-ID,Aufgabenkategorie", "Fehler", "20.11.2024 22:30:00", "Keine",
+     'Der Dienst "Windows Azure Guest Agent" wurde unerwartet beendet. Dies ist bereits 5 Mal passiert.'),
+    ("Niveau,Date et heure,Source,ID de l'événement,Catégorie de la tâche", "Erreur", "20/11/2024 22:30:00", "Aucun",
+     "Le service Windows Azure Guest Agent s'est arrêté de façon inattendue. Il s'est arrêté 5 fois."),
+    ("Nivel,Fecha y hora,Origen,Id. del evento,Categoría de la tarea", "Error", "20/11/2024 22:30:00", "Ninguno",
+     "El servicio Windows Azure Guest Agent terminó de manera inesperada. Esto ha sucedido 5 veces."),
+    ("Livello,Data e ora,Origine,ID evento,Categoria attività", "Errore", "20/11/2024 22:30:00", "Nessuna",
+     "Il servizio Windows Azure Guest Agent è stato interrotto in modo imprevisto. Ciò si è verificato 5 volte."),
+    ("Poziom,Data i godzina,Źródło,Identyfikator zdarzenia,Kategoria zadania", "Błąd", "20.11.2024 22:30:00",
+     "Brak", "Usługa Windows Azure Guest Agent została nieoczekiwanie zakończona. Zdarzyło się to 5 razy."),
+    ("Уровень,Дата и время,Источник,Код события,Категория задачи", "Ошибка", "20.11.2024 22:30:00", "Отсутствует",
+     "Служба «Windows Azure Guest Agent» неожиданно завершена. Это произошло 5 раз."),
+    ("レベル,日付と時刻,ソース,イベント ID,タスクのカテゴリ", "エラー", "2024/11/20 22:30:00", "なし",
+     "Windows Azure Guest Agent サービスは予期せぬ原因により終了しました。このサービスの強制終了は 5 回目です。"),
+    ("Úroveň,Datum a čas,Zdroj,ID události,Kategorie úlohy", "Chyba", "20.11.2024 22:30:00", "Žádné",
+     "Služba Windows Azure Guest Agent byla neočekávaně ukončena. Stalo se to již 5krát."),
+]
+
+
+def _localized(header: str, level: str, when: str, none: str, message: str, delimiter: str) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header.split(","))
+    writer.writerow([level, when, "Service Control Manager", "7034", none, message])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("delimiter,parser", [(",", "event_csv"), (";", "event_csv"), ("\t", "event_text")])
+@pytest.mark.parametrize("encode", [lambda t: t.encode("utf-8-sig"), utf16], ids=["utf8-bom", "utf16"])
+@pytest.mark.parametrize("header,level,when,none,message", LOCALIZED, ids=[row[0].split(",")[0] for row in LOCALIZED])
+def test_an_event_viewer_export_in_any_language_is_recognized_by_its_shape_and_read(
+        header: str, level: str, when: str, none: str, message: str, delimiter: str, parser: str,
+        encode: Callable[[str], bytes]) -> None:
+    data = encode(_localized(header, level, when, none, message, delimiter))
+    found = recognize_content("Ereignisse/System.csv", data)
+    assert found is not None and found.parser == parser
+    (e,), ctx = run(parser, data)
+    assert e.attrs["event_id"] == 7034 and e.ts == datetime(2024, 11, 20, 22, 30) and not ctx.problems
+    assert e.kind == "service.crash" and e.attrs["service"] == "WindowsAzureGuestAgent"
+
+
+@pytest.mark.parametrize("text", [
+    "Name,Created,Owner,Size,Kind\nreport,notes,bob,twelve,file\n",      # no date, no number where the id goes
+    '"(PDH-CSV 4.0)","\\\\VM\\Processor(_Total)\\% Processor Time","\\\\VM\\Memory\\Available MBytes","a","b"\n'
+    '"11/20/2024 22:30:00.123","12.5","2048","1","2"\n',                  # a perfmon log: the date comes first
+    "Level,When\nError,20.11.2024 22:30:00\n",                              # too few columns
+])
+def test_a_table_of_another_shape_is_not_an_event_export(text: str) -> None:
+    assert not get_parser("event_csv").sniff("data.csv", text.encode())
