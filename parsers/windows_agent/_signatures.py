@@ -42,6 +42,10 @@ WA_APP_AGENT: tuple[Sig, ...] = (
     # start, fetching the VM settings of a new goal state
     Sig(GENERIC_KIND, ("Waiting for OOBE to Complete", "Trying to download VMSettingsProfile with etag"),
         r"^(?:Waiting for OOBE to Complete|Trying to download VMSettingsProfile with etag)", attrs={"routine": True}),
+    # the agent's guest-log collection declining to upload a zip above its size limit (TransparentInstaller.log,
+    # windows-formats.md 1.4): about the diagnostics upload, not the backup path
+    Sig(GENERIC_KIND, ("exceeds the max file size limit",), r"exceeds the max file size limit .* not uploading",
+        attrs={"unrelated": True}),
 )
 
 IAASBCDR: tuple[Sig, ...] = (

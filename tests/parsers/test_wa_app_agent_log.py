@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from parsers.base import Event
 from tests.parsers.windows_helpers import facts, run, utf16
 
@@ -93,6 +95,17 @@ def test_transparent_installer_log_bom_less_utf16() -> None:
     assert len(events) == 5 and not ctx.problems
     assert events[0].component == "TransparentInstaller" and events[1].level == "warning"
     assert [e.kind for e in events] == ["log"] * 5  # an info line naming the WireServer is no failure
+    # the log collection declining an upload over its size limit is about diagnostics, not the backup
+    assert events[1].attrs.get("unrelated") and not events[1].alarm
+
+
+@pytest.mark.parametrize("size,limit", [("176838125", "104857600"), ("2147483648", "52428800")])
+@pytest.mark.parametrize("prefix", ["[00000018] [11/11/2022 05:44:01.57] [WARN]  ", "[00000018] 2024-05-01T10:00:00Z [WARN] ",
+                                    "[00000018] [11/11/2022 05:44:01.57] [ERROR] "])
+def test_the_upload_size_limit_of_the_log_collection_is_never_an_alarm(size: str, limit: str, prefix: str) -> None:
+    line = f"{prefix}The log file size '{size}' exceeds the max file size limit '{limit}' for upload, not uploading the file.\n"
+    (e,), _ = run("wa_app_agent_log", line.encode(), "C/WindowsAzure/Logs/TransparentInstaller.log")
+    assert e.attrs.get("unrelated") and not e.alarm
 
 
 def test_plugin_command_execution_log_component_is_the_plugin() -> None:
