@@ -45,8 +45,12 @@ VSS_WRITER_STATES = (
 )
 # vssadmin in any language: the writer's name is the one quoted value ("Writer name: 'System Writer'",
 # "Nom du rédacteur : '...'"), the state the one in brackets ("State: [1] Stable", "État : [8] Échec"), the ids
-# GUIDs; the field after the state is the last error. Pasted fields may have lost their indentation.
-_WRITER = re.compile(r"^\s*[^\W\d][^:'{\[]{0,40}?\s*:\s*'(?P<name>[^']*)'\s*$")
+# GUIDs; the field after the state is the last error. Pasted fields may have lost their indentation. The quotes
+# are those of the output's language or of the tool that copied it ('...', "...", „...“, «...», ‘...’, 「...」).
+_QUOTES = "'\"„“”«»‘’‚「」"
+_QUOTED = rf"[{_QUOTES}][^{_QUOTES}\n]*[{_QUOTES}]"
+_WRITER = re.compile(
+    rf"^\s*[^\W\d][^:{_QUOTES}{{\[]{{0,40}}?\s*:\s*[{_QUOTES}](?P<name>[^{_QUOTES}\n]*)[{_QUOTES}]\s*$")
 _WRITER_FIELD = re.compile(r"^\s*(?P<key>[^\W\d][^:]{0,40}?)\s*:\s*(?P<value>.*?)\s*$")
 _WRITER_STATE = re.compile(r"^\[(?P<n>\d+)\]\s*(?P<text>.*)$")
 _GUID = re.compile(r"^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$", re.I)
@@ -190,7 +194,7 @@ def _row(text: str, columns: list[tuple[str | None, int, int]]) -> dict[str, str
 
 
 _SNIFF = re.compile(
-    r"^\s*SERVICE_NAME: |^\s*[^\W\d][^:'{\[\n]{0,40}?\s*:\s*'[^'\n]*'\s*\n(?:.*\n){0,3}?.*:\s*\[\d+\]"
+    rf"^\s*SERVICE_NAME: |^\s*[^\W\d][^:{_QUOTES}{{\[\n]{{0,40}}?\s*:\s*{_QUOTED}\s*\n(?:.*\n){{0,3}}?.*:\s*\[\d+\]"
     r"|^\s*(?:Status|Name|State)\s+(?:Name|Status|StartType|StartMode|State|DisplayName)\b.*\n\s*-{2,}\s+-{2,}"
     r"|^\s*Name\s*:\s*\S.*\n(?:.*\n){0,20}?\s*(?:Status|StartType|State|StartMode)\s*:", re.M | re.I)
 

@@ -147,21 +147,23 @@ _LANGS = {  # (writer-name key, id key, state key, last-error key, failed-state 
 }
 
 
-def _vssadmin(lang: str, failed: bool, indent: str = "   ") -> str:
+def _vssadmin(lang: str, failed: bool, indent: str = "   ", quotes: str = "''") -> str:
     name, wid, state, last, bad, error, ok = _LANGS[lang]
     rows = [("Task Scheduler Writer", "{d61d61c8-d73a-4eee-8cdd-f6f9786b7124}", "[1] Stable", ok),
             ("SqlServerWriter", "{a65faa63-5ea8-4ebc-9dbd-a0c4db26912a}",
              f"[9] {bad}" if failed else "[1] Stable", error if failed else ok),
             ("System Writer", "{e8132975-6f93-4464-a53e-1050253ae220}", "[1] Stable", ok)]
     return "C:\\>vssadmin list writers\n\n" + "\n".join(
-        f"{name} : '{n}'\n{indent}{wid} : {i}\n{indent}{state} : {s}\n{indent}{last} : {e}\n" for n, i, s, e in rows)
+        f"{name} : {quotes[0]}{n}{quotes[1]}\n{indent}{wid} : {i}\n{indent}{state} : {s}\n{indent}{last} : {e}\n"
+        for n, i, s, e in rows)
 
 
 @pytest.mark.parametrize("lang", _LANGS)
 @pytest.mark.parametrize("indent", ["   ", ""])
-def test_vssadmin_in_any_language(lang: str, indent: str) -> None:
+@pytest.mark.parametrize("quotes", ["''", '""', "„“", "«»", "‘’", "「」"])
+def test_vssadmin_in_any_language(lang: str, indent: str, quotes: str) -> None:
     for failed in (True, False):
-        data = utf16(_vssadmin(lang, failed, indent))
+        data = utf16(_vssadmin(lang, failed, indent, quotes))
         assert get_parser("service_listing").sniff("paste.txt", data[:4096])
         _, ctx = run("service_listing", data, "paste.txt")
         writers = {w["name"]: (w["state"], w["last_error"]) for w in facts(ctx, "vss.writer")}  # type: ignore[index]
