@@ -10,6 +10,15 @@ the kind, and a ``signal``, the stable name of what the wording means (``crp_tim
 Speed matters (one check per log record): a single regular expression built as a character trie of every
 row's needles rejects ordinary lines after one scan; only lines that contain a needle try the rows'
 expressions, in table order (first match wins).
+
+**The row contract.** A row's *candidates* are the texts holding one of its needles; the first candidate row
+(in table order) whose ``pattern`` matches (a row without one always matches) gives the kind, ``post`` may
+change it. Each row says what it can yield (:attr:`Sig.kinds`: the row's kind and what its ``post``
+declares with :func:`yields`) and whether its needles alone decide its kind (:attr:`Sig.decisive`: no
+``pattern`` and a ``post`` that keeps the kind). The block scan of large agent logs
+(``parsers.linux_agent._block_scan``) counts the records of a decisive row by its needles without reading
+them; every other row's records are read. Optional fields go in ``extract``, not in ``pattern``, so that
+the row stays decisive.
 """
 
 from __future__ import annotations
@@ -23,8 +32,22 @@ from parsers.base import GENERIC_KIND
 
 Attrs = dict[str, Any]
 Post = Callable[[str, Attrs, str], str]  # (kind, attrs, text) -> kind; may add attrs
-_CACHED_LEN = 200  # messages up to this length are remembered with their result
+#: in :func:`yields`, the row's own kind
+SAME = ""
+_CACHED_LEN = 2048  # messages up to this length (a record with a short traceback) are remembered with their result
 _CACHE_SIZE = 8192
+
+
+def yields(*kinds: str, attrs: tuple[str, ...] = ()) -> Callable[[Post], Post]:
+    """Declares what a post-function can return (:data:`SAME`: the row's own kind) and which attrs it may set
+    besides the row's groups (``"*"``: any name, read from the text). A post without it may return anything."""
+
+    def mark(post: Post) -> Post:
+        post.kinds = kinds  # type: ignore[attr-defined]
+        post.attrs = attrs  # type: ignore[attr-defined]
+        return post
+
+    return mark
 
 
 @dataclass
@@ -41,12 +64,24 @@ class Sig:
     signal: str = ""
     rx: re.Pattern[str] | None = field(init=False, default=None)
     rx_extract: tuple[re.Pattern[str], ...] = field(init=False, default=())
+    #: the kinds this row can yield; None when its post declares nothing (it may return anything)
+    kinds: frozenset[str] | None = field(init=False, default=None)
+    #: the attrs this row can set ("*": any name)
+    attr_names: frozenset[str] = field(init=False, default=frozenset())
+    #: a text holding one of the needles gets this row's kind whatever else it says (no pattern to fail,
+    #: no post that changes the kind), so that when this row is the first candidate the needles decide
+    decisive: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.rx = re.compile(self.pattern) if self.pattern else None
         self.rx_extract = tuple(re.compile(p) for p in self.extract)
         if self.signal:
             self.attrs = {**self.attrs, "signal": self.signal}
+        declared = getattr(self.post, "kinds", None) if self.post else (SAME,)
+        self.kinds = None if declared is None else frozenset(k or self.kind for k in declared)
+        groups = {g for rx in (self.rx, *self.rx_extract) if rx is not None for g in rx.groupindex}
+        self.attr_names = frozenset({*self.attrs, *groups, *(getattr(self.post, "attrs", ("*",)) if self.post else ())})
+        self.decisive = self.rx is None and self.kinds == {self.kind}
 
 
 class SignatureTable:

@@ -20,6 +20,7 @@ from typing import Any
 
 from parsers.base import GENERIC_KIND, Event, ParseContext
 from parsers.linux_agent._signatures import AGENT_TABLE, SYSTEM_LEVELS, SYSTEM_TABLE
+from parsers.signatures import Sig
 
 _LEVELS = {"VERBOSE": "verbose", "INFO": "info", "WARNING": "warning", "ERROR": "error", None: "info"}
 _G4 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (VERBOSE|INFO|WARNING|ERROR) ([^\s\[]\S*) "
@@ -213,7 +214,13 @@ class AgentEvents:
         """The event of ``rec``, or None when it is an ordinary record that ``ctx.count`` took."""
         return self._event(rec, countable=True)
 
-    def _event(self, rec: Record, countable: bool) -> Event | None:
+    def event_without_facts(self, rec: Record) -> Event:
+        """The event of a record whose facts were taken already (or that gives none)."""
+        e = self._event(rec, countable=False, facts=False)
+        assert e is not None
+        return e
+
+    def _event(self, rec: Record, countable: bool, facts: bool = True) -> Event | None:
         message = "\n".join([rec.msg, *rec.extra]) if rec.extra else rec.msg
         message = message.rstrip()
         raw = None
@@ -248,7 +255,8 @@ class AgentEvents:
                 attrs.setdefault(k, v)
         e = self.ctx.event(rec.ts, rec.line, message, level=rec.level, component=component, kind=kind,
                            local=rec.local, **attrs)
-        self._facts(e)
+        if facts:
+            self._facts(e)
         return e
 
     def _payload_event(self, message: str, level: str) -> tuple[str, dict[str, Any]] | None:
@@ -279,6 +287,27 @@ class AgentEvents:
                                                                                     "update"):
             return f"extension.{op}.failed", {**attrs, "extension": attrs["name"]}
         return "agent.event", attrs
+
+    #: kinds whose records give the agent's versions (``_facts``)
+    VERSION_KINDS = frozenset({"agent.version", "agent.start", "agent.heartbeat"})
+
+    @classmethod
+    def row_facts(cls, sig: Sig) -> frozenset[str]:
+        """The facts a record classified by ``sig`` can give (what ``_facts`` reads of its kind and attrs);
+        ``*`` when the row cannot tell. Records of the VMSnapshot extension give theirs whatever the row."""
+        kinds, names = sig.kinds, sig.attr_names
+        if kinds is None:
+            return frozenset({"*"})
+        out: set[str] = set()
+        if kinds & cls.VERSION_KINDS and names & {"version", "*"}:
+            out |= {"agent.daemon_version", "agent.goal_state_version"}
+        if "wireserver.endpoint" in kinds and names & {"endpoint", "*"}:
+            out.add("wireserver.endpoint")
+        if names & {"python", "*"}:
+            out.add("agent.python_version")
+        if "agent.config" in kinds and names & {"key", "*"}:
+            out.add("proxy")
+        return frozenset(out)
 
     def _fact_once(self, name: str, value: Any, e: Event, text: str = "") -> None:
         if self._last.get(name) != value:

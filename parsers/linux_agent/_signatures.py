@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from parsers.base import GENERIC_KIND
-from parsers.signatures import Attrs, Sig, SignatureTable
+from parsers.signatures import SAME, Attrs, Sig, SignatureTable, yields
 
 # VMSnapshot ExtensionErrorCodeEnum (error-codes.md §3): name in the log -> numeric extension code.
 EXT_CODES: dict[str, int] = {
@@ -52,6 +52,7 @@ SNAPSHOT_SUCCEEDED = ("T:S snapshotall ends", "Snaphotting (Host) Completed", "E
 _EXT_OPS = {"install": "install", "enable": "enable", "update": "update", "download": "download"}
 
 
+@yields("wireserver.error", "storage.error", "network.error", attrs=("endpoint",))
 def _by_url(kind: str, attrs: Attrs, text: str) -> str:
     """HTTP failures: the wire server (or no URL: the agent's default peer), storage, anything else."""
     url = attrs.get("url", "")
@@ -62,6 +63,8 @@ def _by_url(kind: str, attrs: Attrs, text: str) -> str:
     return "storage.error" if ".blob." in url else "network.error"
 
 
+@yields("extension.install.failed", "extension.enable.failed", "extension.update.failed",
+        "extension.download.failed", "extension.load.failed", attrs=("op",))
 def _by_command(kind: str, attrs: Attrs, text: str) -> str:
     """``Non-zero exit code: 3, .../handle.sh install`` -> extension.install.failed (operation = last word)."""
     words = attrs.get("command", "").split()
@@ -71,6 +74,7 @@ def _by_command(kind: str, attrs: Attrs, text: str) -> str:
     return f"extension.{op}.failed" if op else "extension.load.failed"
 
 
+@yields(SAME, attrs=("ext_code",))
 def _status_code(kind: str, attrs: Attrs, text: str) -> str:
     code = EXT_CODES.get(attrs.get("status_code", ""))
     if code is not None:
@@ -87,6 +91,8 @@ _COUNT = re.compile(r"count:?\s*(\d+)")
 _REFUSED = re.compile(r"\[4(?!10)\d\d: ")
 
 
+@yields(SAME, GENERIC_KIND, "goalstate.stale", "dhcp.error", "wireserver.error", "storage.error",
+        "network.error", attrs=("routine", "exhausted", "endpoint"))
 def _by_inner_error(kind: str, attrs: Attrs, text: str) -> str:
     """An agent failure line is what its inner error says: a 410 / stale goal state means the WireServer
     answered (``goalstate.stale``), a DHCP error is DHCP's, a failed HTTP call or socket error is the
@@ -112,6 +118,8 @@ def _stale(attrs: Attrs, text: str) -> str:
     return "goalstate.stale"
 
 
+@yields(SAME, GENERIC_KIND, "goalstate.stale", "wireserver.error", "storage.error", "network.error",
+        attrs=("routine", "exhausted", "endpoint"))
 def _http_failed(kind: str, attrs: Attrs, text: str) -> str:
     """``[HTTP Failed]``: a 410 is an answer (stale goal state), another 4xx a refusal; otherwise by the URL's host."""
     if _STALE.search(text):
@@ -122,6 +130,7 @@ def _http_failed(kind: str, attrs: Attrs, text: str) -> str:
     return _by_url(kind, attrs, text)
 
 
+@yields(SAME, GENERIC_KIND, attrs=("count",))
 def _lock(kind: str, attrs: Attrs, text: str) -> str:
     """``Retry to aquire lock count: 0`` follows every freeze that got the lock: only a failed open or
     acquire, another freezer, or a count above 0 is contention."""
@@ -133,6 +142,7 @@ def _lock(kind: str, attrs: Attrs, text: str) -> str:
     return kind
 
 
+@yields(SAME, GENERIC_KIND, attrs=("endpoint", "status_code"))
 def _host_response(kind: str, attrs: Attrs, text: str) -> str:
     """``dosnapshot responseBody: ...``: the host snapshot service's answer; an error only when it says so."""
     attrs["endpoint"] = "hostsnapshot"
@@ -145,11 +155,14 @@ def _host_response(kind: str, attrs: Attrs, text: str) -> str:
     return kind if code is not None or ok is not None else GENERIC_KIND
 
 
+@yields(SAME, GENERIC_KIND)
 def _exit_code(kind: str, attrs: Attrs, text: str) -> str:
     """A process exit with code 0 is an ordinary end (the extension handler exits so on every update)."""
     return GENERIC_KIND if attrs.get("exit_code") == "0" else kind
 
 
+@yields("extension.install.failed", "extension.enable.failed", "extension.update.failed",
+        "extension.download.failed", "extension.load.failed", attrs=("starved", "op"))
 def _throttled(kind: str, attrs: Attrs, text: str) -> str:
     """``Timeout(300);CPUThrottledTime(N secs)``: throttled for a tenth of the timeout or more means the
     extension starved for CPU (``starved``); the command's failure is still the extension's."""
@@ -159,11 +172,13 @@ def _throttled(kind: str, attrs: Attrs, text: str) -> str:
     return _by_command(kind, attrs, text)
 
 
+@yields(SAME, GENERIC_KIND, attrs=("endpoint",))
 def _presnapshot(kind: str, attrs: Attrs, text: str) -> str:
     attrs["endpoint"] = "hostsnapshot"
     return kind if attrs.get("status_code") != "200" else GENERIC_KIND
 
 
+@yields(SAME, attrs=("statuses",))
 def _statuses(kind: str, attrs: Attrs, text: str) -> str:
     found = dict(re.findall(r"\('([^']+)', '([^']+)'\)", text[:8192]))
     if found:
@@ -171,6 +186,7 @@ def _statuses(kind: str, attrs: Attrs, text: str) -> str:
     return kind
 
 
+@yields(SAME, attrs=("*",))
 def _heartbeat(kind: str, attrs: Attrs, text: str) -> str:
     debug = re.search(r"\[DEBUG ([^\]]*)\]", text[:4096])
     if debug:
@@ -179,6 +195,7 @@ def _heartbeat(kind: str, attrs: Attrs, text: str) -> str:
     return kind
 
 
+@yields(SAME, attrs=("target",))
 def _oom_target(kind: str, attrs: Attrs, text: str) -> str:
     """Whose memory ran out: the agent's log collector (killed in its own cgroup by design, L17), the agent."""
     low = text[:4096].lower()
@@ -189,18 +206,21 @@ def _oom_target(kind: str, attrs: Attrs, text: str) -> str:
     return kind
 
 
+@yields(SAME, attrs=("restart",))
 def _restart(kind: str, attrs: Attrs, text: str) -> str:
     """A shutdown that says it restarts the VM (``restart``: a reboot, not a power-off)."""
     attrs["restart"] = bool(RESTART.search(text[:4096]))
     return kind
 
 
+@yields(SAME, attrs=("killed",))
 def _killed(kind: str, attrs: Attrs, text: str) -> str:
     """The handler killed the orphan (``killed``: True) or still waits for it (False)."""
     attrs["killed"] = "killed" in attrs
     return kind
 
 
+@yields(SAME, attrs=("value",))
 def _config(kind: str, attrs: Attrs, text: str) -> str:
     if "value" not in attrs:
         attrs["value"] = "False"
@@ -326,10 +346,12 @@ AGENT: tuple[Sig, ...] = (
     Sig("extension.status", ("no status file was reported by extension", "couldn't read any status for"),
         attrs={"status": "missing"}, signal="status_not_reported"),
     Sig("extension.state", ("Target handler state",),
-        r"Target handler state: (?P<state>\w+)(?: \[(?:incarnation (?P<incarnation>\d+)|(?P<etag>etag_\w+))\])?"),
-    Sig("extension.state", ("current handler state is", "Requested extension state"), r"state(?: is)?: (?P<state>\w+)"),
+        extract=(r"Target handler state: (?P<state>\w+)"
+                 r"(?: \[(?:incarnation (?P<incarnation>\d+)|(?P<etag>etag_\w+))\])?",)),
+    Sig("extension.state", ("current handler state is", "Requested extension state"),
+        extract=(r"state(?: is)?: (?P<state>\w+)",)),
     Sig("extension.enable", ("Enable extension",), r"^Enable extension:? \[(?P<command>[^\]]*)\]"),
-    Sig(GENERIC_KIND, ("Update settings file",), r"Update settings file: (?P<seq>\d+)\.settings"),
+    Sig(GENERIC_KIND, ("Update settings file",), extract=(r"Update settings file: (?P<seq>\d+)\.settings",)),
     Sig("extension.status", ("Extension status: [", "reached a terminal state"), post=_statuses),
     # --- DHCP and endpoint discovery (L35-L44) ---------------------------------------------------
     # no route at all, or none to the WireServer: nothing reaches it (DHCP_FAILURE -> WIRESERVER_UNREACHABLE)
