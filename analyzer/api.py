@@ -112,7 +112,9 @@ def _parse_member(member: Member, timeline: Timeline, collected: Collected,
             return SourceEntry(member.path, None, "skipped", note=say("source.unrecognized")), None
     counter = None if timeline.keep_all else partial(timeline.count_ordinary, rec.parser)
     span_counter = None if timeline.keep_all else partial(timeline.count_span, rec.parser)
-    ctx = ParseContext(member.path, rec.parser, counter, span_counter, max_line=options.limits.max_line)
+    dropper = None if timeline.keep_all else partial(timeline.count_dropped, rec.parser, member.path)
+    ctx = ParseContext(member.path, rec.parser, counter, span_counter, max_line=options.limits.max_line,
+                       max_notable=timeline.max_notable, drop_counter=dropper)
     n = records = 0
     try:
         parser = get_parser(rec.parser)

@@ -246,7 +246,8 @@ class TemplateCounts:
     other: int = 0
     _by_key: dict[tuple[str, int], Counted] = field(default_factory=dict)
 
-    def add(self, e: Event) -> None:
+    def add(self, e: Event, records: int = 1, first: datetime | None = None, first_local: bool = False) -> None:
+        """Count ``e`` (or ``records`` records of its message, ``e`` the newest, the oldest dated ``first``)."""
         line = first_line(e.message)
         text = record_line(e, line)
         t = self.miner.add(text)
@@ -258,16 +259,17 @@ class TemplateCounts:
             c = self._by_key[(e.source, t.id)] = Counted(e.source, t, text, line[:EXAMPLE_CHARS], e.path, e.line,
                                                         e.level)
         if e.attrs.get("via") == "syslog":
-            c.copies += 1
+            c.copies += records
         else:
-            c.count += 1
+            c.count += records
         if _LEVEL_RANK.get(e.level, 0) > _LEVEL_RANK.get(c.level, 0):
             c.level = e.level
         ts = e.ts
         if ts is None:
             return
-        if c.first is None or _earlier(ts, c.first):
-            c.first, c.first_local = ts, e.local
+        oldest, oldest_local = (ts, e.local) if records == 1 or first is None else (first, first_local)
+        if c.first is None or _earlier(oldest, c.first):
+            c.first, c.first_local = oldest, oldest_local
         if c.last is None or not _earlier(ts, c.last):
             c.last, c.last_local = ts, e.local
             c.text, c.example, c.path, c.line = text, line[:EXAMPLE_CHARS], e.path, e.line

@@ -35,7 +35,8 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import IO, Any
 
 from analyzer.log_templates import TemplateCounts
-from parsers.base import Event
+from parsers.base import DroppedAlarm, Event
+from parsers.kept import age
 
 SPILL_EVENTS = 100_000
 SPILL_BYTES = 16 << 20  # a run is spilled when its events reach about this size in memory
@@ -48,7 +49,6 @@ _MERGE_FAN_IN = 16  # runs merged at once; more runs are merged in passes
 _MAX_SEEN = 10_000  # messages remembered at one time stamp, to drop syslog copies of them
 _EVENT_OVERHEAD = 500  # bytes an event costs beyond its text, about (object, dict, datetime, strings)
 _MAX_TS = datetime.max.replace(tzinfo=UTC)
-_MIN_NAIVE = datetime.min
 
 
 def _key(e: Event) -> tuple[datetime, int, str, int]:
@@ -81,10 +81,9 @@ def _cut(e: Event) -> None:
         e.attrs["raw"] = raw[:MAX_KEPT_MESSAGE] + "…"
 
 
-def _age(item: tuple[int, Event]) -> datetime:
+def _age(item: tuple[int, Event]) -> int:
     # newest first when a kind's events are capped; local and UTC times compare as wall clocks
-    ts = item[1].ts
-    return _MIN_NAIVE if ts is None else ts.replace(tzinfo=None)
+    return age(item[1].ts)
 
 
 class Timeline:
@@ -210,6 +209,15 @@ class Timeline:
             n, path = self._dropped.get((source, kind), (0, kept[0][1].path))
             self._dropped[(source, kind)] = (n + cut, path)
         del kept[:cut]
+
+    def count_dropped(self, source: str, path: str, kind: str, n: int, alarms: list[DroppedAlarm]) -> None:
+        """Notable records a parser dropped itself (``ParseContext.drop``), counted already: as :meth:`_trim`
+        accounts for the events it drops."""
+        if n:
+            old, first_path = self._dropped.get((source, kind), (0, path))
+            self._dropped[(source, kind)] = (old + n, first_path)
+        for e, records, first, first_local in alarms:
+            self.beyond_cap.add(e, records, first, first_local)
 
     def dropped(self) -> list[tuple[str, str, int, str]]:
         """(source, kind, events counted but not kept, path of one of them) for every capped kind."""

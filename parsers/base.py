@@ -21,6 +21,10 @@ Whatever a member holds, what a context keeps is bounded: the newest :data:`MAX_
 each name and the first :data:`MAX_PROBLEMS` problems; the rest is counted and reported as one problem.
 
 Parsers know nothing of detectors. Every parser module defines ``PARSER``, a :class:`Parser`.
+Notable events are capped by the caller (the newest ``max_notable`` per kind are kept, see
+:mod:`parsers.kept`). When ``ctx.max_notable`` is set a parser may apply that cap to its member itself
+and build events only for what can be kept; it then reports what it dropped with ``ctx.drop``.
+
 The vocabulary of event kinds and fact names lives in ``docs/vocabulary.md``.
 """
 
@@ -104,6 +108,9 @@ class Problem:
 
 
 SpanCounter = Callable[[list[tuple[datetime, int]], datetime, datetime, bool], None]
+#: (newest event, records, time of the oldest, whether that time is local) of dropped alarms of one message
+DroppedAlarm = tuple[Event, int, datetime | None, bool]
+DropCounter = Callable[[str, int, list[DroppedAlarm]], None]
 
 
 class ParseContext:
@@ -111,7 +118,8 @@ class ParseContext:
 
     def __init__(self, path: str, source: str = "",
                  counter: Callable[[datetime | None, bool], None] | None = None,
-                 span_counter: SpanCounter | None = None, max_line: int = MAX_LINE) -> None:
+                 span_counter: SpanCounter | None = None, max_line: int = MAX_LINE,
+                 max_notable: int | None = None, drop_counter: DropCounter | None = None) -> None:
         self.path = path
         self.source = source
         self.max_line = max_line  # bytes of one line a parser reads at most (Limits.max_line); the rest is cut
@@ -123,6 +131,16 @@ class ParseContext:
         self.counter = counter  # takes (ts, local) of ordinary records that are only counted
         self.span_counter = span_counter  # takes (hours, first, last, local) of records counted in bulk
         self.counted = 0
+        # notable events the caller keeps per kind (None: the parser yields them all); needs drop_counter
+        self.max_notable = max_notable if drop_counter is not None else None
+        self.drop_counter = drop_counter
+
+    def drop(self, kind: str, n: int, alarms: list[DroppedAlarm]) -> None:
+        """``n`` notable records of ``kind`` that the parser counted (``count``, ``count_span``) but did not
+        yield, being older than the ``max_notable`` kept; ``alarms`` are those of them that are alarms,
+        grouped by message (already among the ``n`` of some call)."""
+        assert self.drop_counter is not None
+        self.drop_counter(kind, n, alarms)
 
     def count_span(self, hours: list[tuple[datetime, int]], first: datetime, last: datetime, local: bool) -> None:
         """Ordinary records counted in bulk: ``hours`` is (hour start, records), ``first``/``last`` their
