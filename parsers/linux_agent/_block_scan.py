@@ -4,88 +4,101 @@ Most lines of a modern ``waagent.log`` are *plain* records, e.g.
 
     2024-01-05T10:00:01.000123Z INFO EnvHandler ExtHandler Configure routes
 
-a UTC record at level INFO or VERBOSE, a one-word thread and a known component, valid time fields and
-none of the signature table's needles: such a record is ordinary (only counted) and it starts a record
-(a continuation line never looks like it). Every other line is *hot*: it holds a needle of the
-signature table, the payload mark, the VMSnapshot extension's name or a backslash escape, or it is not
-plain (another level, a local-time generation, a continuation line, an out-of-range time field). The
-hot lines are found with one multi-pattern scan over the whole block; the patterns are the table's
-needles (read from the table on every call, so a row added to the table is scanned for at once) and
-the complement of the plain shape written as positive, line-anchored expressions.
+a UTC record at level INFO or VERBOSE, a one-word thread and a known component, with a date and time
+the calendar has: such a record starts a record (a continuation line never looks like it) and its
+message starts right after that opening. The scan reports every line that is not plain, and for the
+others the first signature row (table order) with a needle inside the message, and whether the line
+holds something only Python can judge (*special*: a backslash escape, a byte outside printable ASCII,
+the ``Event: name=`` payload mark, the VMSnapshot extension's name). A plain line without a needle and
+without a special byte is an ordinary record: counted, never decoded.
 
-Engines, measured on the signature needles over 116 MB of the steady benchmark mix (2-core EPYC):
-hyperscan 1282 MB/s, google-re2 ``finditer`` 193 MB/s, pyahocorasick 85 MB/s (decoding included),
-one ``re`` alternation 54 MB/s. Hyperscan is used when installed (wheels for Linux x86_64 and aarch64);
-the ``re`` engine runs the same expressions and is the pure-stdlib fallback.
+Output of a scan: an ``int64`` array of shape (n, 2): line start and ``rank | plain << 24 | special << 25``
+(rank :data:`RANK_NONE` when no needle is in the message; a special line has no rank). The C module
+``parsers.linux_agent._linescan`` (built when the package is installed, comparing bytes only) judges every line;
+with it the block path counts records by their needles (``waagent_log._Bulk``). Without it (no C compiler at
+install time) a Python engine finds the candidate lines with hyperscan (or one ``re`` alternation): every line
+holding a needle, a special byte or a time no calendar has, and every line that is not plain. It reports them
+all as special, so Python reads each of them, as the block path did before the C module; both engines give the
+per-line reference's output (tested).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 
+import numpy as np
+
 from parsers.linux_agent import _record
+from parsers.linux_agent._signatures import SignatureTable
 
 PAYLOAD_MARK = "Event: name="
+#: needles that make a line special wherever they are (the payload is parsed; the extension's records give facts)
+SPECIAL_NEEDLES = (PAYLOAD_MARK, "VMSnapshotLinux")
+RANK_NONE = 0xFFFFFF
+PLAIN_BIT = 1 << 24
+SPECIAL_BIT = 1 << 25
 
 _D = "[0-9]"
 #: the plain record's fixed opening, one character class per position: ``YYYY-MM-DDTHH:MM:SS.ffffffZ ``
 _OPENING = [_D] * 4 + ["-"] + [_D] * 2 + ["-"] + [_D] * 2 + ["T"] + [_D] * 2 + [":"] + [_D] * 2 + [":"] + \
     [_D] * 2 + [r"\."] + [_D] * 6 + ["Z", " "]
-_THREAD = "[A-Za-z]+ "
-#: time fields no calendar has (the reference path reports them as a problem): hot, Python reads them
-_BAD_TIMES = (
-    r"^0000", r"^[0-9]{4}[-/](?:00|1[3-9]|[2-9][0-9])", r"^[0-9]{4}[-/][0-9]{2}[-/](?:00|3[2-9]|[4-9][0-9])",
-    r"^[0-9]{4}[-/](?:0[2469]|11)[-/]31", r"^[0-9]{4}[-/]02[-/](?:29|30)",
-    r"^[0-9]{4}[-/][0-9]{2}[-/][0-9]{2}[T ](?:2[4-9]|[3-9][0-9])",
-    r"^[0-9]{4}[-/][0-9]{2}[-/][0-9]{2}[T ][0-9]{2}:[6-9]",
-    r"^[0-9]{4}[-/][0-9]{2}[-/][0-9]{2}[T ][0-9]{2}:[0-9]{2}:[6-9]",
-)
-
-
-PLAIN_BODY = ("".join(_OPENING) + "(?:INFO|VERBOSE) " + _THREAD
+PLAIN_BODY = ("".join(_OPENING) + "(?:INFO|VERBOSE) [A-Za-z]+ "
               + r"(?:Daemon|ExtHandler|LogCollector|Firewall|\[[^\]\n]*\]) ").encode()
 PLAIN = re.compile(PLAIN_BODY)
-#: a line start (after a newline) where no plain record begins
 _NOT_PLAIN = re.compile(rb"\n(?!" + PLAIN_BODY + rb")")
+#: bytes that make a line special: escapes, anything outside printable ASCII but tab and CR
+_SPECIAL_BYTES = rb"[\\\x80-\xff\x00-\x08\x0b\x0c\x0e-\x1f]"
+_SPECIAL_BYTE = re.compile(_SPECIAL_BYTES)
+#: time fields no calendar has, in a plain-shaped line: the Python engine judges such lines
+_BAD_TIMES = (
+    r"^0000", r"^[0-9]{4}-(?:00|1[3-9]|[2-9][0-9])", r"^[0-9]{4}-[0-9]{2}-(?:00|3[2-9]|[4-9][0-9])",
+    r"^[0-9]{4}-(?:0[2469]|11)-31", r"^[0-9]{4}-02-(?:29|30)",
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:2[4-9]|[3-9][0-9])",
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[6-9]",
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[6-9]",
+)
+
+Scan = Callable[[bytes], np.ndarray]
 
 
-def not_plain(block: bytes) -> list[int]:
-    """Starts of the lines of ``block`` that are not plain records (one C-level search per such line)."""
-    out = [0] if PLAIN.match(block) is None else []
-    end = len(block) - 1
-    out += [m.start() + 1 for m in _NOT_PLAIN.finditer(block) if m.start() < end]
-    return out
+class ScanTable:
+    """What the scan needs of a signature table: each needle with the first row holding it."""
+
+    def __init__(self, table: SignatureTable) -> None:
+        self.table = table
+        rank: dict[str, int] = {}
+        for i, sig in enumerate(table.sigs):
+            for n in sig.needles:
+                rank.setdefault(n, i)
+        self.rank = rank
+        specials = [n for n in SPECIAL_NEEDLES if n not in rank]
+        self.needles = [*rank, *specials]
+        self.codes = [*rank.values(), *([-1] * len(specials))]
+
+    def usable(self) -> bool:
+        """Needles with a line break cannot be found within one line: such a table is read line by line."""
+        return not any("\n" in n or "\r" in n for n in self.needles)
 
 
-def hot_patterns(needles: Iterable[str]) -> list[bytes]:
-    """The multi-pattern part of the scan: the needles, the payload mark, the VMSnapshot name, escapes, bad times."""
-    literals = sorted({*needles, PAYLOAD_MARK, "VMSnapshotLinux"})
-    pats = [re.escape(n) for n in literals] + [r"\\[uUx]", *_BAD_TIMES]
-    return [p.encode() for p in pats]
-
-
-def table_needles() -> tuple[str, ...]:
-    """The needles of the agent signature table in use now (rows added at run time included)."""
-    return tuple(sorted({n for s in _record.AGENT_TABLE.sigs for n in s.needles}))
-
-
-Scanner = Callable[[bytes], list[int]]
-
-
-def scanner(engine: str = "auto") -> Scanner | None:
-    """A function giving the sorted starts of the hot lines of a block (which ends with a newline).
-
-    None when the table has a needle the block scan cannot look for (one holding a line break).
-    """
-    needles = table_needles()
-    if any("\n" in n or "\r" in n for n in needles):
-        return None
+def scanner(engine: str = "auto") -> Scan | None:
+    """A function giving the reported lines of a block (which ends with a newline), for the agent table in use
+    now (rows added at run time included); None when the table has a needle the scan cannot look for."""
+    table = _record.AGENT_TABLE
     if engine == "auto":
-        engine = "hyperscan" if _hyperscan_available() else "re"
-    return _build(needles, engine)
+        engine = "c" if _c_available() and all(len(n) >= 4 for s in table.sigs for n in s.needles) else "python"
+    return _build(table, engine)
+
+
+@lru_cache(maxsize=1)
+def _c_available() -> bool:
+    try:
+        from parsers.linux_agent import _linescan  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 @lru_cache(maxsize=1)
@@ -98,25 +111,46 @@ def _hyperscan_available() -> bool:
 
 
 @lru_cache(maxsize=8)
-def _build(needles: tuple[str, ...], engine: str) -> Scanner:
-    patterns = hot_patterns(needles)
-    if engine == "hyperscan":
-        return _hyperscan(patterns)
-    if engine == "re":
-        return _stdlib(patterns)
+def _build(table: SignatureTable, engine: str) -> Scan | None:
+    st = ScanTable(table)
+    if not st.usable():
+        return None
+    if engine == "c":
+        from parsers.linux_agent import _linescan
+
+        native = _linescan.Scanner([n.encode() for n in st.needles], st.codes)
+        return lambda block: np.frombuffer(native.scan(block), dtype=np.int64).reshape(-1, 2)
+    if engine in ("python", "hyperscan", "re"):
+        finder = "hyperscan" if engine == "python" and _hyperscan_available() else engine
+        return _python(st, finder if finder != "python" else "re")
     raise ValueError(f"unknown scan engine {engine!r}")
 
 
-def _hyperscan(patterns: list[bytes]) -> Scanner:
+# --- the Python engine ---------------------------------------------------------------------------------------
+
+def _python(st: ScanTable, finder: str) -> Scan:
+    """Every candidate line (a needle anywhere, a special byte, a bad time, not plain), found natively and
+    reported as special: Python reads them all, nothing is decided by the needles (no compiler, no C module)."""
+    patterns = [re.escape(n).encode() for n in st.needles] + [_SPECIAL_BYTES, *(t.encode() for t in _BAD_TIMES)]
+    candidates = _hyperscan_lines(patterns) if finder == "hyperscan" else _re_lines(patterns)
+
+    def scan(block: bytes) -> np.ndarray:
+        starts = np.array(candidates(block), dtype=np.int64)
+        return np.stack((starts, np.full(len(starts), RANK_NONE | SPECIAL_BIT, dtype=np.int64)), axis=1)
+
+    return scan
+
+
+def _hyperscan_lines(patterns: list[bytes]) -> Callable[[bytes], list[int]]:
     import hyperscan
 
     db = hyperscan.Database()
     db.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns),
                flags=[hyperscan.HS_FLAG_MULTILINE] * len(patterns))
 
-    def scan(block: bytes) -> list[int]:
+    def lines(block: bytes) -> list[int]:
         starts: list[int] = []
-        limit = -1  # matches ending before this offset are inside the last hot line already
+        limit = -1  # matches ending before this offset are inside the last candidate line already
 
         def on_match(_id: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
             nonlocal limit
@@ -131,25 +165,34 @@ def _hyperscan(patterns: list[bytes]) -> Scanner:
         db.scan(block, match_event_handler=on_match)
         return sorted({*starts, *not_plain(block)})
 
-    return scan
+    return lines
 
 
-def _stdlib(patterns: list[bytes]) -> Scanner:
+def _re_lines(patterns: list[bytes]) -> Callable[[bytes], list[int]]:
     rx = re.compile(b"|".join(b"(?:" + p + b")" for p in patterns), re.M)
 
-    def scan(block: bytes) -> list[int]:
+    def lines(block: bytes) -> list[int]:
         starts: list[int] = []
         pos = 0
         while (m := rx.search(block, pos)) is not None:
             at = max(m.end() - 1, m.start())
-            line = block.rfind(b"\n", 0, at) + 1
-            starts.append(line)
+            starts.append(block.rfind(b"\n", 0, at) + 1)
             nxt = block.find(b"\n", at)
             pos = len(block) if nxt < 0 else nxt + 1
         return sorted({*starts, *not_plain(block)})
 
-    return scan
+    return lines
 
+
+def not_plain(block: bytes) -> list[int]:
+    """Starts of the lines of ``block`` that are not plain records (one C-level search per such line)."""
+    out = [0] if PLAIN.match(block) is None else []
+    end = len(block) - 1
+    out += [m.start() + 1 for m in _NOT_PLAIN.finditer(block) if m.start() < end]
+    return out
+
+
+# --- helpers of the block path ----------------------------------------------------------------------------------
 
 def long_lines(block: bytes, max_line: int) -> int:
     """How many lines of ``block`` are ``max_line`` bytes or longer (newline not counted): they get truncated.
@@ -177,6 +220,35 @@ def long_lines(block: bytes, max_line: int) -> int:
 def plain_time(stamp: bytes) -> datetime:
     """The time of a plain record from its first 27 bytes (``YYYY-MM-DDTHH:MM:SS.ffffffZ``)."""
     return datetime.fromisoformat(stamp.decode())
+
+
+_EPOCH_DAYS = 719162  # days from 0001-01-01 to 1970-01-01
+
+
+def ages(block: bytes, starts: np.ndarray) -> np.ndarray:
+    """Microseconds since 0001-01-01 of the plain records starting at ``starts`` (wall clock, as
+    :func:`parsers.base.age` gives it for an event)."""
+    if not len(starts):
+        return np.zeros(0, dtype=np.int64)
+    buf = np.frombuffer(block, dtype=np.uint8)
+    d = buf[starts[:, None] + np.arange(26)].astype(np.int64) - 48
+
+    def num(a: int, b: int) -> np.ndarray:
+        out = np.zeros(len(starts), dtype=np.int64)
+        for k in range(a, b):
+            out = out * 10 + d[:, k]
+        return out
+
+    y, m, day = num(0, 4), num(5, 7), num(8, 10)
+    # days from civil (Howard Hinnant's algorithm), 1970-based, then shifted to 0001-01-01
+    y = y - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468 + _EPOCH_DAYS
+    secs = days * 86400 + num(11, 13) * 3600 + num(14, 16) * 60 + num(17, 19)
+    return secs * 1_000_000 + num(20, 26)
 
 
 def hours(block: bytes, start: int, end: int, into: dict[bytes, int]) -> None:

@@ -15,24 +15,31 @@ lines and journal lines: a prompt, code fence or console line ends the record be
 a syslog/journal header is read as a record, and a line outside any record gets its own undated event
 when a signature knows it (``waagent --version`` output gives the versions).
 
-Two paths give the same events, counts, facts and problems. The per-line path (:class:`Reader` fed every
-line) is the reference and serves the full timeline. When ordinary records are only counted, large
-members take the block path: blocks of :data:`BLOCK` bytes, whose hot lines
-(:mod:`parsers.linux_agent._block_scan`) are fed to the same reader with their whole records, while the
-plain records between them are counted per hour without being decoded.
+Two paths give the same kept events, counts, facts and problems. The per-line path (:class:`Reader` fed
+every line) is the reference and serves the full timeline. When ordinary records are only counted, large
+members take the block path: blocks of :data:`BLOCK` bytes, scanned natively
+(:mod:`parsers.linux_agent._block_scan`). Plain records are counted per hour without being decoded; so
+are plain records whose first signature row decides their kind by its needles alone and gives no fact
+(:attr:`Sig.decisive`): of those only the newest ``ctx.max_notable`` per kind are read, at the end, to
+build the events the timeline keeps (:mod:`parsers.kept`). Every other hot line is fed to the same
+reader with its whole record; its notable events are capped the same way before they are yielded.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import BinaryIO
 
-from parsers.base import Event, ParseContext, Parser
+import numpy as np
+
+from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
 from parsers.clock_pairs import PairVotes
-from parsers.linux_agent import _block_scan
+from parsers.kept import NewestPerKind
+from parsers.linux_agent import _block_scan, _record
 from parsers.linux_agent._record import (
     VMSNAPSHOT,
     AgentEvents,
@@ -42,7 +49,7 @@ from parsers.linux_agent._record import (
     fold_g0,
     parse_record,
 )
-from parsers.linux_agent._signatures import AGENT_TABLE
+from parsers.linux_agent._signatures import AGENT_TABLE, SignatureTable
 from parsers.linux_agent.syslog import strip_header
 from parsers.text import head_text, iter_lines, read_blocks, replay, sniff_encoding
 
@@ -125,16 +132,20 @@ class Reader:
         self.prev_timed = (_block_scan.plain_time(last_stamp), False)
 
     def finish(self) -> Iterator[Event]:
-        if self.plain_range is not None:
-            hours = [(_block_scan.plain_time(h + b":00:00.000000Z").replace(tzinfo=None), k)
-                     for h, k in sorted(self.plain_hours.items())]
-            lo, hi = self.plain_range
-            self.ctx.count_span(hours, _block_scan.plain_time(lo), _block_scan.plain_time(hi), False)
+        """The pending record, orphan lines and the offset votes (:meth:`report_plain` reports the counts)."""
         if self.pending is not None:
             yield from self.flush()
         elif self.orphans:
             yield _orphans(self.ctx, self.orphans, self.orphan_line, "without any agent record")
         self.votes.emit(self.ctx, "adjacent local-time/UTC record pairs")
+
+    def report_plain(self) -> None:
+        """The plain records counted per hour (block path)."""
+        if self.plain_range is not None:
+            hours = [(_block_scan.plain_time(h + b":00:00.000000Z").replace(tzinfo=None), k)
+                     for h, k in sorted(self.plain_hours.items()) if k]
+            lo, hi = self.plain_range
+            self.ctx.count_span(hours, _block_scan.plain_time(lo), _block_scan.plain_time(hi), False)
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
@@ -157,12 +168,14 @@ def parse_lines(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     yield from reader.finish()
 
 
-def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scanner,
+def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan,
                  block_size: int = BLOCK, max_line: int | None = None) -> Iterator[Event]:
-    """The block path: same output as :func:`parse_lines` when ordinary records are counted (``ctx.counter``);
-    lines are cut at ``max_line`` (default: the context's, ``Limits.max_line``)."""
+    """The block path: the same kept events, counts and facts as :func:`parse_lines` when ordinary records are
+    counted (``ctx.counter``); lines are cut at ``max_line`` (default: the context's, ``Limits.max_line``)."""
     max_line = max_line or ctx.max_line
     reader = Reader(ctx)
+    keep = NewestPerKind(ctx, ctx.max_notable) if ctx.max_notable else None
+    bulk = _Bulk(reader, keep, _bulk_rows(_record.AGENT_TABLE)) if keep is not None else None
     base = 0  # lines before the current block
     truncated = 0
     first = True
@@ -174,11 +187,143 @@ def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scanner,
                 block = b"\n" + block[3:]  # an empty line 0 stands for the BOM: offsets and numbers still agree
                 base = -1
         truncated += _block_scan.long_lines(block, max_line)
-        yield from _block(reader, block, base, scan(block), max_line)
+        found = scan(block)
+        hot = bulk.take(block, base, found, max_line) if bulk is not None else found[:, 0]
+        yield from _capped(keep, _block(reader, block, base, hot.tolist(), max_line))
         base += block.count(b"\n")
     if truncated:
         ctx.problem(f"{truncated} line(s) longer than {max_line} bytes were truncated")
-    yield from reader.finish()
+    yield from _capped(keep, reader.finish())
+    if keep is not None:
+        assert bulk is not None
+        bulk.finish()
+        yield from keep.finish(bulk.build)
+    reader.report_plain()
+
+
+def _capped(keep: NewestPerKind | None, events: Iterable[Event]) -> Iterator[Event]:
+    """``events``, the notable ones held back in ``keep`` (yielded at the end when they are among the newest)."""
+    for e in events:
+        if keep is not None and e.notable:
+            keep.add(e)
+        else:
+            yield e
+
+
+@lru_cache(maxsize=8)
+def _bulk_rows(table: SignatureTable) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Per scan rank (row, then "none"): -1 read the record, 0 an ordinary record, k the notable kind
+    ``kinds[k]`` decided by the needles (a decisive row that gives no fact)."""
+    kinds: list[str] = [GENERIC_KIND]
+    rows = np.full(len(table.sigs) + 1, -1, dtype=np.int64)
+    for i, sig in enumerate(table.sigs):
+        if sig.decisive and not AgentEvents.row_facts(sig):
+            if sig.kind not in kinds:
+                kinds.append(sig.kind)
+            rows[i] = kinds.index(sig.kind)
+    return rows, tuple(kinds)
+
+
+class _Bulk:
+    """Records whose kind the scan decides (plain, single-line, a decisive row): counted with the plain
+    records; per kind the newest ``limit`` are held as offsets (their bytes copied once their block is
+    gone) and become events only when kept."""
+
+    WINDOW = 4  # blocks held in memory for the offsets into them
+
+    def __init__(self, reader: Reader, keep: NewestPerKind, rows: tuple[np.ndarray, tuple[str, ...]]) -> None:
+        self.reader = reader
+        self.keep = keep
+        self.rows, self.kinds = rows
+        self.limit = keep.limit
+        self.blocks: dict[int, bytes] = {}
+        self.block_no = 0
+        # kind -> held rows (age, line, block, start, end); parts appended per block, joined when needed
+        self.parts: dict[int, list[np.ndarray]] = {}
+        self.held: dict[int, int] = {}
+        self.copied: dict[int, bytes] = {}  # line -> bytes of a held record whose block is gone
+
+    def take(self, block: bytes, base: int, found: np.ndarray, max_line: int) -> np.ndarray:
+        """The lines of ``found`` still to read; the others are counted as plain, the notable ones held."""
+        self.block_no += 1
+        self._retire(self.block_no - self.WINDOW)
+        starts, info = found[:, 0], found[:, 1]
+        if not len(starts):
+            return starts
+        rank = np.minimum(info & _block_scan.RANK_NONE, len(self.rows) - 1)
+        row = self.rows[rank]
+        candidate = ((info & (_block_scan.PLAIN_BIT | _block_scan.SPECIAL_BIT)) == _block_scan.PLAIN_BIT) & (row >= 0)
+        if not candidate.any():
+            return starts
+        nl = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+        idx = np.searchsorted(nl, starts)  # newlines before each line: its number in the block
+        ends = nl[np.minimum(idx, len(nl) - 1)]
+        not_plain = starts[(info & _block_scan.PLAIN_BIT) == 0]
+        prev_start = np.where(idx >= 2, nl[np.maximum(idx - 2, 0)] + 1, 0)
+        # not the block's first or two last lines (the reader reads the last one and, as the record it may
+        # continue, the one before), not after a line that is not plain
+        # (a local-time record or a line outside any record makes the reader read the next line), not before
+        # one (it may continue the record), not cut at the line limit
+        candidate &= (starts > 0) & (idx < len(nl) - 2) & (ends - starts < max_line)
+        candidate &= ~np.isin(prev_start, not_plain) & ~np.isin(ends + 1, not_plain)
+        if not candidate.any():
+            return starts
+        notable = np.flatnonzero(candidate & (row > 0))
+        if len(notable):
+            self.blocks[self.block_no] = block
+            self._hold(starts[notable], ends[notable], base + idx[notable] + 1, row[notable],
+                       _block_scan.ages(block, starts[notable]))
+        return starts[~candidate]
+
+    def _hold(self, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray, kinds: np.ndarray,
+              ages: np.ndarray) -> None:
+        for k in np.unique(kinds).tolist():
+            sel = np.flatnonzero(kinds == k)
+            rows = np.stack((ages[sel], lines[sel], np.full(len(sel), self.block_no), starts[sel], ends[sel]))
+            self.parts.setdefault(k, []).append(rows)
+            self.held[k] = self.held.get(k, 0) + len(sel)
+            if self.held[k] >= 2 * self.limit:
+                self._join(k)
+
+    def _join(self, k: int) -> np.ndarray:
+        """The held rows of kind ``k`` as one array, the newest ``limit`` of them."""
+        parts = self.parts.get(k, [])
+        rows = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        if rows.shape[1] > self.limit:
+            order = np.lexsort((rows[1], rows[0]))
+            self.keep.dropped_items(self.kinds[k], rows.shape[1] - self.limit)
+            rows = rows[:, order[-self.limit:]]
+        self.parts[k] = [rows]
+        self.held[k] = rows.shape[1]
+        return rows
+
+    def _retire(self, block_no: int) -> None:
+        """Copy the held records of an old block (usually none are left) and let the block go."""
+        block = self.blocks.pop(block_no, None)
+        if block is None:
+            return
+        for k in list(self.parts):
+            rows = self._join(k)
+            for line, start, end in rows[[1, 3, 4]][:, rows[2] == block_no].T.tolist():
+                self.copied[line] = block[start:end]
+            rows[2, rows[2] == block_no] = 0
+
+    def finish(self) -> None:
+        """Hand the held records to ``keep``, which picks the newest of them and of the events read."""
+        for k in list(self.parts):
+            rows = self._join(k)
+            kind = self.kinds[k]
+            for age, line, block_no, start, end in rows.T.tolist():
+                data = self.copied[line] if block_no == 0 else self.blocks[block_no][start:end]
+                self.keep.add_item(kind, age, line, data)
+        self.parts, self.blocks, self.copied = {}, {}, {}
+
+    def build(self, line: bytes, n: int) -> Event:
+        """The event of a held record, now kept: it leaves the plain counts."""
+        self.reader.plain_hours[line[:13]] -= 1
+        rec = parse_record(line.rstrip(b"\r").decode("ascii"), n)
+        assert rec is not None
+        return self.reader.builder.event_without_facts(rec)
 
 
 def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: int) -> Iterator[Event]:

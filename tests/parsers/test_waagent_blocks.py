@@ -1,7 +1,11 @@
 """The block path of waagent_log against the per-line reference: same events, facts, problems and counts.
 
-Every comparison runs both scan engines (hyperscan and the stdlib ``re`` fallback) and several block
-sizes, the small ones putting block edges inside records, continuations and CRLF pairs.
+Two comparisons. Uncapped (no ``ctx.max_notable``): every event the reference yields, for every scan
+engine (the C module and the Python engine with hyperscan or ``re``) and several block sizes, the small
+ones putting block edges inside records, continuations and CRLF pairs. Capped, as an analysis runs:
+both paths feed a real :class:`~analyzer.timeline.Timeline` with a small cap of notable events per kind
+(and the default one), and what it ends with must be the same: the kept events, counts per hour and per
+source, time range, the numbers dropped per kind and the dropped alarms counted by template.
 """
 
 from __future__ import annotations
@@ -9,40 +13,49 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import os
 import random
+import shutil
+import sysconfig
 from collections import Counter
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from analyzer.api import analyze
 from analyzer.model import Options
 from analyzer.report import to_dict
+from analyzer.timeline import MAX_NOTABLE, Timeline
 from bench import bench_large_bundle, bench_parse_waagent
 from parsers.base import MAX_LINE, ParseContext
 from parsers.linux_agent import _block_scan, _record, waagent_log
 from parsers.linux_agent._signatures import AGENT, Sig, SignatureTable
+from parsers.text import iter_lines
 from tests.conftest import REFDATA, ROOT
 
-ENGINES = ("hyperscan", "re")
+#: the C scan wherever it is built (CI builds it: test_the_c_module_is_built_where_a_compiler_is), the Python engine
+C_ENGINE = ("c",) if _block_scan._c_available() else ()
+ENGINES = (*C_ENGINE, "hyperscan", "re")
 SIZES = (1 << 20, 4096, 97)
+LIMITS = (7, MAX_NOTABLE)
 VMS = "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9218.0]"
+SOURCE, PATH = "waagent_log", "var/log/waagent.log"
 
 
 def _output(data: bytes, blocks: bool, engine: str = "re", size: int = waagent_log.BLOCK,
             max_line: int = MAX_LINE) -> tuple[Any, ...]:
     """Everything the parser reports, counts per hour included (through the per-record counter)."""
     counted: list[tuple[datetime | None, bool]] = []
-    ctx = ParseContext("var/log/waagent.log", "waagent_log", lambda ts, local: counted.append((ts, local)))
+    ctx = ParseContext(PATH, SOURCE, lambda ts, local: counted.append((ts, local)))
     if blocks:
         scan = _block_scan.scanner(engine)
         assert scan is not None
         events = list(waagent_log.parse_blocks(io.BytesIO(data), ctx, scan, size, max_line))
     else:
-        from parsers.text import iter_lines
-
         reader = waagent_log.Reader(ctx)
         events = [e for n, line in iter_lines(io.BytesIO(data), ctx, max_line) for e in reader.line(n, line)]
         events += list(reader.finish())
@@ -54,7 +67,36 @@ def _output(data: bytes, blocks: bool, engine: str = "re", size: int = waagent_l
             sorted(hours.items(), key=str), len(counted), min(times, default=None), max(times, default=None))
 
 
-def assert_same(data: bytes, sizes: tuple[int, ...] = SIZES, max_line: int = MAX_LINE) -> None:
+def _timeline(data: bytes, blocks: bool, limit: int, engine: str = "auto", size: int = waagent_log.BLOCK,
+              max_line: int = MAX_LINE) -> dict[str, Any]:
+    """What a timeline with a cap of ``limit`` notable events per kind ends with, the parser's facts and problems."""
+    tl = Timeline(max_notable=limit)
+    ctx = ParseContext(PATH, SOURCE, partial(tl.count_ordinary, SOURCE), partial(tl.count_span, SOURCE),
+                       max_notable=limit, drop_counter=partial(tl.count_dropped, SOURCE, PATH) if blocks else None)
+    if blocks:
+        scan = _block_scan.scanner(engine)
+        assert scan is not None
+        events: Any = waagent_log.parse_blocks(io.BytesIO(data), ctx, scan, size, max_line)
+    else:
+        reader = waagent_log.Reader(ctx)
+        events = [e for n, line in iter_lines(io.BytesIO(data), ctx, max_line) for e in reader.line(n, line)]
+        events += list(reader.finish())
+    for e in events:
+        tl.add(e)
+    tl.finalize(None)
+    return {
+        "kept": [(e.ts, e.line, e.level, e.component, e.kind, e.message, e.attrs) for e in tl.notable],
+        "facts": [(f.name, f.value, f.line, f.ts, f.text) for f in ctx.facts],
+        "problems": [(p.line, p.message) for p in ctx.problems],
+        "hours": tl.histogram(), "count": tl.count, "by_source": dict(tl.by_source), "dropped": tl.dropped(),
+        "first": tl.first, "last": tl.last,
+        "beyond": sorted((c.template.text, c.count, c.first, c.last, c.example, c.line, c.level)
+                         for c in tl.beyond_cap),
+    }
+
+
+def assert_same(data: bytes, sizes: tuple[int, ...] = SIZES, max_line: int = MAX_LINE,
+                limits: tuple[int, ...] = LIMITS) -> None:
     reference = _output(data, False, max_line=max_line)
     for engine in ENGINES:
         for size in sizes:
@@ -62,6 +104,13 @@ def assert_same(data: bytes, sizes: tuple[int, ...] = SIZES, max_line: int = MAX
             for name, want, have in zip(("events", "facts", "problems", "hours", "records", "first", "last"),
                                         reference, got, strict=True):
                 assert have == want, f"{name} differ (engine {engine}, block {size})"
+    for limit in limits:
+        want = _timeline(data, False, limit, max_line=max_line)
+        for engine in (*C_ENGINE, "hyperscan"):
+            for size in sizes:
+                have = _timeline(data, True, limit, engine, size, max_line)
+                for name in want:
+                    assert have[name] == want[name], f"{name} differ (cap {limit}, engine {engine}, block {size})"
 
 
 # --- real-format inputs ------------------------------------------------------------------------------
@@ -197,14 +246,70 @@ def test_a_row_added_to_the_table_at_run_time_is_scanned_for(monkeypatch: pytest
 def test_a_needle_with_a_line_break_falls_back_to_the_line_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_record, "AGENT_TABLE", SignatureTable((*AGENT, Sig("test.x", ("two\nlines",)))))
     assert _block_scan.scanner() is None
+    assert _block_scan.scanner("python") is None
 
 
-def test_without_hyperscan_the_stdlib_engine_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_block_scan, "_hyperscan_available", lambda: False)
-    scan = _block_scan.scanner()
+@pytest.mark.skipif(not C_ENGINE, reason="the C module is not built here")
+def test_how_the_c_scan_judges_lines() -> None:
+    """Needles in the opening of a record or after its last visible character do not count; special bytes,
+    calendar times and line shapes. The Python engine reports a superset of the lines, all to be read."""
+    opening = "2024-02-28T22:50:01.000001Z INFO ExtHandler ExtHandler "
+    lines = [
+        f"{opening}Configure routes", f"{opening}DhcpError seen",
+        "2024-02-28T22:50:01.000001Z INFO DhcpError x Routine",
+        "2024-02-28T22:50:01.000001Z INFO ExtHandler [DhcpError] Routine", f"{opening}Python: ",
+        f"{opening}Python: 3", f"{opening}Python: \t\r", f"{opening}caf\u00e9 DhcpError", f"{opening}x \\u0041",
+        f"{opening}tab\there", f"{opening}bell\x07", "2024-02-29T22:50:01.000001Z INFO ExtHandler ExtHandler leap day",
+        "2023-02-29T22:50:01.000001Z INFO ExtHandler ExtHandler no leap day",
+        "2024-02-28T24:50:01.000001Z INFO ExtHandler ExtHandler hour 24", f"{opening}{VMS} x",
+        f"2024-02-28T22:50:01.000001Z INFO ExtHandler {VMS} Target handler state: enabled",
+        f"{opening}Event: name=x, op=y, message=z, duration=1", "2024/02/28 22:50:01.000001 INFO Daemon DhcpError",
+        "  continuation with DhcpError", "", f"{opening}",
+        "2024-02-28T22:50:01.000001Z WARNING ExtHandler ExtHandler w",
+        "2024-02-28T22:50:01.00001Z INFO ExtHandler ExtHandler five digits", f"{opening}[HEARTBEAT] WALinuxAgent-2.9",
+    ]
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    c = _block_scan.scanner("c")
+    assert c is not None
+    want = c(data)
+    by_line = {data[s:data.find(b"\n", s)].decode(): i for s, i in want.tolist()}
+    rank = _block_scan.ScanTable(_record.AGENT_TABLE).rank
+    assert lines[0] not in by_line  # plain, no needle
+    assert by_line[lines[1]] & _block_scan.RANK_NONE == rank["DhcpError"]
+    assert not by_line[lines[2]] & _block_scan.PLAIN_BIT  # an unknown component: the whole line is read
+    assert lines[3] not in by_line  # the needle is in the prefix of a plain record
+    assert lines[4] not in by_line and lines[6] not in by_line  # "Python: " then only blanks
+    assert by_line[lines[5]] & _block_scan.RANK_NONE == rank["Python: "]
+    for special in (lines[7], lines[8], lines[10], lines[14], lines[15], lines[16]):
+        assert by_line[special] & _block_scan.SPECIAL_BIT, special
+    assert lines[9] not in by_line and lines[11] not in by_line  # a tab is plain text; 2024 is a leap year
+    for odd in (lines[12], lines[13], lines[17], lines[18], lines[19], lines[21], lines[22]):
+        assert not by_line[odd] & _block_scan.PLAIN_BIT, odd
+    for engine in ("hyperscan", "re"):
+        python = _block_scan.scanner(engine)
+        assert python is not None
+        found = python(data)
+        assert set(want[:, 0].tolist()) <= set(found[:, 0].tolist())
+        assert (found[:, 1] == _block_scan.RANK_NONE | _block_scan.SPECIAL_BIT).all()
+
+
+def test_the_c_module_is_built_where_a_compiler_is() -> None:
+    """The install builds it wherever the C compiler Python was built with is present (CI: a fresh install
+    with gcc). A checkout that was not installed again since the module came has none: it is slower, not wrong."""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if not _block_scan._c_available() and not os.environ.get("CI"):
+        pytest.skip("parsers.linux_agent._linescan not built here: pip install -e . builds it")
+    assert shutil.which(compiler) is None or _block_scan._c_available()
+
+
+def test_without_the_c_module_the_python_engine_reads_every_candidate(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_block_scan, "_c_available", lambda: False)
     data = _variety(1).encode()
-    assert scan is _block_scan._build(_block_scan.table_needles(), "re")
-    assert scan(data) == _block_scan.scanner("hyperscan")(data)  # type: ignore[misc]
+    scan = _block_scan.scanner()
+    assert scan is not None
+    assert np.array_equal(scan(data), _block_scan.scanner("hyperscan")(data))  # type: ignore[misc]
+    monkeypatch.setattr(_block_scan, "_hyperscan_available", lambda: False)
+    assert np.array_equal(_block_scan.scanner()(data), _block_scan.scanner("re")(data))  # type: ignore[misc]
 
 
 # --- counts per hour: the ordering guarantee -----------------------------------------------------------

@@ -1,0 +1,312 @@
+/* Line scan of agent log blocks: which lines Python has to look at, in one pass of C.
+ *
+ * Python module ``parsers.linux_agent._linescan``, optional: parsers.linux_agent._block_scan has a
+ * Python implementation of the same function (the reference, tested against this one).
+ *
+ *   scanner = Scanner(needles, codes)     # needles: list of bytes (4 bytes or longer), codes: list of int
+ *   out = scanner.scan(block)             # bytes: int64 pairs (line start, info), one per reported line
+ *
+ * A line is reported when it is not *plain*, when it holds a needle, or when it holds a byte Python
+ * must decode itself. No line is parsed here: the scan only compares bytes.
+ *
+ * plain:    the line opens with ``YYYY-MM-DDTHH:MM:SS.ffffffZ (INFO|VERBOSE) <letters> <component> ``
+ *           where <component> is Daemon, ExtHandler, LogCollector, Firewall or ``[...]`` (no ``]`` inside),
+ *           and the date and time exist in the calendar. Its message starts after that opening.
+ * special:  the line holds a backslash, a byte >= 0x80, a control byte other than tab and CR, or a needle
+ *           whose code is -1 (anywhere in the line); a special line has no rank.
+ * rank:     the smallest code of a needle with code >= 0 lying wholly inside the message (the whole line
+ *           when not plain) after trailing blanks, tabs and CRs are cut; RANK_NONE when none.
+ * info:     rank | PLAIN << 24 | SPECIAL << 25.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define RANK_NONE 0xFFFFFF
+#define PLAIN_BIT (1LL << 24)
+#define SPECIAL_BIT (1LL << 25)
+#define HASH_BITS 16
+#define HASH_SIZE (1u << HASH_BITS)
+
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t count;
+    unsigned char **needle;
+    Py_ssize_t *length;
+    int *code;
+    uint8_t bitmap[HASH_SIZE / 8];
+    uint32_t *bucket_start; /* HASH_SIZE + 1 offsets into bucket_items */
+    uint32_t *bucket_items;
+} Scanner;
+
+static inline uint32_t hash4(const unsigned char *p) {
+    uint32_t x;
+    memcpy(&x, p, 4);
+    return (x * 2654435761u) >> (32 - HASH_BITS);
+}
+
+static void Scanner_dealloc(Scanner *self) {
+    for (Py_ssize_t i = 0; i < self->count && self->needle; i++)
+        PyMem_Free(self->needle[i]);
+    PyMem_Free(self->needle);
+    PyMem_Free(self->length);
+    PyMem_Free(self->code);
+    PyMem_Free(self->bucket_start);
+    PyMem_Free(self->bucket_items);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
+    PyObject *needles, *codes;
+    static char *kwlist[] = {"needles", "codes", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO", kwlist, &needles, &codes))
+        return -1;
+    if (self->needle != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner already initialized");
+        return -1;
+    }
+    PyObject *ns = PySequence_Fast(needles, "needles must be a sequence");
+    if (ns == NULL)
+        return -1;
+    PyObject *cs = PySequence_Fast(codes, "codes must be a sequence");
+    if (cs == NULL) {
+        Py_DECREF(ns);
+        return -1;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(ns);
+    if (PySequence_Fast_GET_SIZE(cs) != n) {
+        PyErr_SetString(PyExc_ValueError, "needles and codes differ in length");
+        goto fail;
+    }
+    self->needle = PyMem_Calloc(n ? n : 1, sizeof(unsigned char *));
+    self->length = PyMem_Calloc(n ? n : 1, sizeof(Py_ssize_t));
+    self->code = PyMem_Calloc(n ? n : 1, sizeof(int));
+    self->bucket_start = PyMem_Calloc(HASH_SIZE + 1, sizeof(uint32_t));
+    self->bucket_items = PyMem_Calloc(n ? n : 1, sizeof(uint32_t));
+    if (!self->needle || !self->length || !self->code || !self->bucket_start || !self->bucket_items) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    memset(self->bitmap, 0, sizeof(self->bitmap));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *b = PySequence_Fast_GET_ITEM(ns, i);
+        char *data;
+        Py_ssize_t len;
+        if (PyBytes_AsStringAndSize(b, &data, &len) < 0)
+            goto fail;
+        if (len < 4) {
+            PyErr_SetString(PyExc_ValueError, "needles must be 4 bytes or longer");
+            goto fail;
+        }
+        long code = PyLong_AsLong(PySequence_Fast_GET_ITEM(cs, i));
+        if (code == -1 && PyErr_Occurred())
+            goto fail;
+        if (code < -1 || code >= RANK_NONE) {
+            PyErr_SetString(PyExc_ValueError, "code out of range");
+            goto fail;
+        }
+        self->needle[i] = PyMem_Malloc(len);
+        if (!self->needle[i]) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        memcpy(self->needle[i], data, len);
+        self->length[i] = len;
+        self->code[i] = (int)code;
+        self->count = i + 1;
+        uint32_t h = hash4((unsigned char *)data);
+        self->bitmap[h >> 3] |= (uint8_t)(1u << (h & 7));
+        self->bucket_start[h + 1]++;
+    }
+    for (uint32_t h = 0; h < HASH_SIZE; h++)
+        self->bucket_start[h + 1] += self->bucket_start[h];
+    {
+        uint32_t *fill = PyMem_Calloc(HASH_SIZE, sizeof(uint32_t));
+        if (!fill) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint32_t h = hash4(self->needle[i]);
+            self->bucket_items[self->bucket_start[h] + fill[h]++] = (uint32_t)i;
+        }
+        PyMem_Free(fill);
+    }
+    Py_DECREF(ns);
+    Py_DECREF(cs);
+    return 0;
+fail:
+    Py_DECREF(ns);
+    Py_DECREF(cs);
+    return -1;
+}
+
+static inline int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static inline int is_letter(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+static inline int num2(const unsigned char *p) { return (p[0] - '0') * 10 + (p[1] - '0'); }
+
+static const char DIGITS[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25};
+
+/* Offset of the message when the line [p, end) is plain, else -1. */
+static Py_ssize_t plain_message(const unsigned char *p, const unsigned char *end) {
+    Py_ssize_t n = end - p;
+    if (n < 34)
+        return -1;
+    for (size_t i = 0; i < sizeof(DIGITS); i++)
+        if (!is_digit(p[(int)DIGITS[i]]))
+            return -1;
+    if (p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' || p[16] != ':' || p[19] != '.' || p[26] != 'Z' ||
+        p[27] != ' ')
+        return -1;
+    int year = num2(p) * 100 + num2(p + 2), month = num2(p + 5), day = num2(p + 8);
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year == 0 || month < 1 || month > 12 || day < 1 || num2(p + 11) > 23 || num2(p + 14) > 59 ||
+        num2(p + 17) > 59)
+        return -1;
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (day > days[month - 1] + (month == 2 && leap))
+        return -1;
+    Py_ssize_t i = 28;
+    if (n - i >= 5 && memcmp(p + i, "INFO ", 5) == 0)
+        i += 5;
+    else if (n - i >= 8 && memcmp(p + i, "VERBOSE ", 8) == 0)
+        i += 8;
+    else
+        return -1;
+    Py_ssize_t start = i;
+    while (i < n && is_letter(p[i]))
+        i++;
+    if (i == start || i >= n || p[i] != ' ')
+        return -1;
+    i++;
+    static const char *const COMPONENTS[] = {"Daemon ", "ExtHandler ", "LogCollector ", "Firewall "};
+    for (int c = 0; c < 4; c++) {
+        Py_ssize_t len = (Py_ssize_t)strlen(COMPONENTS[c]);
+        if (n - i >= len && memcmp(p + i, COMPONENTS[c], len) == 0)
+            return i + len;
+    }
+    if (i < n && p[i] == '[') {
+        i++;
+        while (i < n && p[i] != ']')
+            i++;
+        if (i + 1 < n && p[i] == ']' && p[i + 1] == ' ')
+            return i + 2;
+    }
+    return -1;
+}
+
+static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *base = view.buf, *stop = base + view.len;
+    Py_ssize_t cap = 1024, used = 0;
+    int64_t *out = PyMem_Malloc(cap * 2 * sizeof(int64_t));
+    if (!out) {
+        PyBuffer_Release(&view);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const unsigned char *p = base;
+    while (p < stop) {
+        const unsigned char *end = memchr(p, '\n', stop - p);
+        if (!end)
+            end = stop;
+        const unsigned char *eff = end;
+        while (eff > p && (eff[-1] == ' ' || eff[-1] == '\t' || eff[-1] == '\r'))
+            eff--;
+        Py_ssize_t msg = plain_message(p, end);
+        int plain = msg >= 0;
+        const unsigned char *from = p + (plain ? msg : 0);
+        int special = 0;
+        int rank = RANK_NONE;
+        for (const unsigned char *q = p; q < end; q++) {
+            unsigned char c = *q;
+            if (c == '\\' || c >= 0x80 || (c < 0x20 && c != '\t' && c != '\r')) {
+                special = 1;
+                break;
+            }
+            if (end - q < 4)
+                continue;
+            uint32_t h = hash4(q);
+            if (!(self->bitmap[h >> 3] & (1u << (h & 7))))
+                continue;
+            for (uint32_t k = self->bucket_start[h]; k < self->bucket_start[h + 1]; k++) {
+                uint32_t i = self->bucket_items[k];
+                Py_ssize_t len = self->length[i];
+                if (end - q < len || memcmp(q, self->needle[i], len) != 0)
+                    continue;
+                int code = self->code[i];
+                if (code < 0)
+                    special = 1;
+                else if (code < rank && q >= from && q + len <= eff)
+                    rank = code;
+            }
+            if (special)
+                break;
+        }
+        if (special)
+            rank = RANK_NONE;
+        if (!plain || special || rank != RANK_NONE) {
+            if (used == cap) {
+                int64_t *grown = PyMem_Realloc(out, cap * 4 * sizeof(int64_t));
+                if (!grown) {
+                    PyMem_Free(out);
+                    out = NULL;
+                    break;
+                }
+                out = grown;
+                cap *= 2;
+            }
+            out[2 * used] = p - base;
+            out[2 * used + 1] = rank | (plain ? PLAIN_BIT : 0) | (special ? SPECIAL_BIT : 0);
+            used++;
+        }
+        p = end + 1;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (!out)
+        return PyErr_NoMemory();
+    PyObject *result = PyBytes_FromStringAndSize((const char *)out, used * 2 * (Py_ssize_t)sizeof(int64_t));
+    PyMem_Free(out);
+    return result;
+}
+
+static PyMethodDef Scanner_methods[] = {
+    {"scan", (PyCFunction)Scanner_scan, METH_O,
+     "scan(block) -> bytes of int64 pairs (line start, rank | plain << 24 | special << 25)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "parsers.linux_agent._linescan.Scanner",
+    .tp_doc = "Scanner(needles, codes): the lines of a block Python has to look at",
+    .tp_basicsize = sizeof(Scanner),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Scanner_init,
+    .tp_dealloc = (destructor)Scanner_dealloc,
+    .tp_methods = Scanner_methods,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_linescan", "Line scan of agent log blocks (see _block_scan.py).", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__linescan(void) {
+    if (PyType_Ready(&ScannerType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&ScannerType);
+    if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) {
+        Py_DECREF(&ScannerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyModule_AddIntConstant(m, "RANK_NONE", RANK_NONE);
+    return m;
+}

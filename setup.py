@@ -1,0 +1,10 @@
+"""Build hook for the optional C line scanner (the metadata lives in pyproject.toml).
+
+``parsers.linux_agent._linescan`` speeds up the block scan of agent logs; when it cannot be compiled
+(no C compiler or Python headers) the install goes on and the same scan runs in Python.
+"""
+
+from setuptools import Extension, setup
+
+setup(ext_modules=[Extension("parsers.linux_agent._linescan", ["parsers/linux_agent/_linescan.c"],
+                             extra_compile_args=["-O2"], optional=True)])
