@@ -32,7 +32,7 @@ from functools import lru_cache
 import numpy as np
 
 from parsers.linux_agent import _record
-from parsers.linux_agent._signatures import SignatureTable
+from parsers.signatures import SignatureTable
 
 PAYLOAD_MARK = "Event: name="
 #: needles that make a line special wherever they are (the payload is parsed; the extension's records give facts)
@@ -65,22 +65,26 @@ Scan = Callable[[bytes], np.ndarray]
 
 
 class ScanTable:
-    """What the scan needs of a signature table: each needle with the first row holding it."""
+    """What the scan needs of a signature table: each needle with the first row holding it; the special
+    needles (and the table's marks, attributes any row's record may get) make a line special wherever
+    they are, whatever row also holds them."""
 
     def __init__(self, table: SignatureTable) -> None:
         self.table = table
+        specials = dict.fromkeys([*SPECIAL_NEEDLES, *(n for ns in table.marks.values() for n in ns)])
         rank: dict[str, int] = {}
         for i, sig in enumerate(table.sigs):
             for n in sig.needles:
-                rank.setdefault(n, i)
+                if n not in specials:
+                    rank.setdefault(n, i)
         self.rank = rank
-        specials = [n for n in SPECIAL_NEEDLES if n not in rank]
         self.needles = [*rank, *specials]
         self.codes = [*rank.values(), *([-1] * len(specials))]
 
     def usable(self) -> bool:
-        """Needles with a line break cannot be found within one line: such a table is read line by line."""
-        return not any("\n" in n or "\r" in n for n in self.needles)
+        """Needles with a line break cannot be found within one line, nor needles of any case by comparing
+        bytes: such a table is read line by line."""
+        return not self.table.ignore_case and not any("\n" in n or "\r" in n for n in self.needles)
 
 
 def scanner(engine: str = "auto") -> Scan | None:

@@ -49,8 +49,9 @@ from parsers.linux_agent._record import (
     fold_g0,
     parse_record,
 )
-from parsers.linux_agent._signatures import AGENT_TABLE, SignatureTable
+from parsers.linux_agent._signatures import AGENT_TABLE
 from parsers.linux_agent.syslog import strip_header
+from parsers.signatures import SignatureTable
 from parsers.text import head_text, iter_lines, read_blocks, replay, sniff_encoding
 
 BLOCK = 4 * 1024 * 1024
