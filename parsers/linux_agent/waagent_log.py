@@ -177,6 +177,8 @@ def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan,
     reader = Reader(ctx)
     keep = NewestPerKind(ctx, ctx.max_notable) if ctx.max_notable else None
     bulk = _Bulk(reader, keep, _bulk_rows(_record.AGENT_TABLE)) if keep is not None else None
+    # the kinds whose records may be counted by their needles: their events read are capped with them
+    held = frozenset(bulk.kinds[1:]) if bulk is not None else frozenset()
     base = 0  # lines before the current block
     truncated = 0
     first = True
@@ -190,11 +192,11 @@ def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan,
         truncated += _block_scan.long_lines(block, max_line)
         found = scan(block)
         hot = bulk.take(block, base, found, max_line) if bulk is not None else found[:, 0]
-        yield from _capped(keep, _block(reader, block, base, hot.tolist(), max_line))
+        yield from _capped(keep, held, _block(reader, block, base, hot.tolist(), max_line))
         base += block.count(b"\n")
     if truncated:
         ctx.problem(f"{truncated} line(s) longer than {max_line} bytes were truncated")
-    yield from _capped(keep, reader.finish())
+    yield from _capped(keep, held, reader.finish())
     if keep is not None:
         assert bulk is not None
         bulk.finish()
@@ -202,10 +204,11 @@ def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan,
     reader.report_plain()
 
 
-def _capped(keep: NewestPerKind | None, events: Iterable[Event]) -> Iterator[Event]:
-    """``events``, the notable ones held back in ``keep`` (yielded at the end when they are among the newest)."""
+def _capped(keep: NewestPerKind | None, held: frozenset[str], events: Iterable[Event]) -> Iterator[Event]:
+    """``events``, the notable ones of the ``held`` kinds held back in ``keep`` (yielded at the end, in line
+    order, when they are among the newest); the timeline caps the other kinds itself."""
     for e in events:
-        if keep is not None and e.notable:
+        if keep is not None and e.notable and e.kind in held:
             keep.add(e)
         else:
             yield e
