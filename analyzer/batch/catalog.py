@@ -25,7 +25,7 @@ from analyzer.output_file import OutputError, create_private, open_output
 from analyzer.redact import Redactor
 
 SCHEMA_VERSION = "1"
-EXPORT_TABLES = ("bundles", "findings", "facts", "fleet_findings", "unexplained")
+EXPORT_TABLES = ("bundles", "findings", "facts", "fleet_findings", "unexplained", "reports")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -199,13 +199,12 @@ class Catalog:
                                     version, r["seconds"], r["root_cause"], _now()))
 
     def export(self, fmt: str) -> list[Path]:
-        """Write every contract table beside the database as ``<db stem>.<table>.csv|parquet``."""
+        """Write every table beside the database as ``<db stem>.<table>.csv|parquet`` (:func:`export_path`)."""
         written = []
-        for table in EXPORT_TABLES:
+        for table, out in zip(EXPORT_TABLES, export_path(self.path, fmt), strict=True):
             cur = self.db.execute(f"SELECT * FROM {table} ORDER BY rowid")  # fixed table names
             columns = [c[0] for c in cur.description]
             rows = cur.fetchall()
-            out = self.path.with_name(f"{self.path.stem}.{table}.{fmt}")
             if fmt == "csv":
                 _write_csv(out, columns, rows)
             elif fmt == "parquet":
@@ -214,6 +213,11 @@ class Catalog:
                 raise ValueError(f"unknown export format {fmt!r}")
             written.append(out)
         return written
+
+
+def export_path(db: Path, fmt: str) -> list[Path]:
+    """The files ``--export`` writes, one per table of :data:`EXPORT_TABLES`, beside the database."""
+    return [db.with_name(f"{db.stem}.{table}.{fmt}") for table in EXPORT_TABLES]
 
 
 def _field(text: str | None) -> str | None:

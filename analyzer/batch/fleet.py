@@ -2,8 +2,8 @@
 
 ``CONCURRENT_BACKUPS`` (DESIGN.md 3.5, seed cause 4): bundles of one deployment (cloud service, the
 ``deployment.name`` fact from SharedConfig/HostingEnvironmentConfig) whose backup attempts start within
-one window (30 minutes) on at least three distinct VMs. Trends count root causes by agent version,
-by VMSnapshot extension version and by day.
+one window (30 minutes) on at least three distinct VMs. The fleet report groups bundles by agent and
+VMSnapshot extension version (:func:`dimension`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ _DIMENSIONS = {
     "agent": f"COALESCE({_fact('agent.goal_state_version')}, {_fact('agent.windows_version')},"
              f" {_fact('agent.daemon_version')}, 'unknown')",
     "extension": f"COALESCE({_fact('vmsnapshot.version')}, 'unknown')",
-    "day": "COALESCE((SELECT day FROM reports r WHERE r.sha256 = b.sha256), 'unknown')",
 }
 
 
@@ -132,17 +131,7 @@ def refresh(catalog: Catalog) -> list[FleetFinding]:
     return found
 
 
-@dataclass(frozen=True)
-class TrendRow:
-    key: str
-    root_cause: str
-    bundles: int
-
-
-def trend(db: sqlite3.Connection, dimension: str) -> list[TrendRow]:
-    """Analyzed attachments by ``dimension`` (agent, extension, day) and root cause ("none" if none)."""
-    key = _DIMENSIONS[dimension]
-    rows = db.execute(
-        f"SELECT {key} AS k, COALESCE(b.root_cause, 'none') AS rc, COUNT(*) AS n FROM bundles b"
-        " WHERE b.status = 'ok' GROUP BY k, rc ORDER BY k, n DESC, rc").fetchall()
-    return [TrendRow(r["k"], r["rc"], r["n"]) for r in rows]
+def dimension(name: str) -> str:
+    """The SQL expression of a bundle's ``agent`` or ``extension`` version (``'unknown'`` when not shown), over
+    ``bundles b``."""
+    return _DIMENSIONS[name]

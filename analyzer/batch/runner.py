@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing import Pipe
@@ -27,7 +28,7 @@ from typing import Any, Protocol
 
 from analyzer.batch import fleet, worker
 from analyzer.batch.catalog import Catalog
-from analyzer.batch.discovery import Attachment, content_sha256, discover, size_of
+from analyzer.batch.discovery import Attachment, content_sha256, discover, is_archive, size_of
 from analyzer.batch.progress import BatchProgress
 from analyzer.intake import IntakeError, Limits
 from analyzer.version import __version__
@@ -59,6 +60,32 @@ class BatchSummary:
     failed: int = 0  # attachments recorded as failed
     skipped: list[str] = field(default_factory=list)  # entries of the folder that are not bundles
     fleet_findings: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (attachment path, why it failed)
+    verdicts: Counter[str] = field(default_factory=Counter)  # healthy, problems_found, inconclusive, failed
+
+
+SHOWN_IN_SUMMARY = 20  # failed bundles and skipped entries named one by one; the rest counted
+
+
+def summary_lines(summary: BatchSummary, db: Path) -> list[str]:
+    """What the batch did, for stderr: counts, verdicts, then every failed bundle with its reason and every
+    skipped entry (the first ``SHOWN_IN_SUMMARY`` of each)."""
+    from analyzer.batch.progress import printable
+
+    lines = [f"{summary.attachments} bundles: {summary.analyzed} analyzed, {summary.reused} reused, "
+             f"{summary.failed} failed; {summary.fleet_findings} fleet findings; catalog {db}"]
+    order = ("problems_found", "inconclusive", "healthy", "failed")
+    counts = [f"{summary.verdicts[v]} {v.replace('_', ' ')}" for v in order if summary.verdicts[v]]
+    if counts:
+        lines.append("verdicts: " + ", ".join(counts))
+    for title, rows in (("failed", [f"{path}: {why}" for path, why in summary.failures]),
+                        ("skipped (not bundles)", summary.skipped)):
+        if rows:
+            lines.append(f"{title}:")
+            lines += [f"  {printable(r)[:500]}" for r in rows[:SHOWN_IN_SUMMARY]]
+            if len(rows) > SHOWN_IN_SUMMARY:
+                lines.append(f"  ... and {len(rows) - SHOWN_IN_SUMMARY} more (table bundles of the catalog)")
+    return lines
 
 
 class Executor(Protocol):
@@ -225,8 +252,7 @@ def run_batch(root: Path, db_path: Path, options: BatchOptions | None = None,
               progress: BatchProgress | None = None) -> BatchSummary:
     """Analyze every bundle under ``root`` that the catalog at ``db_path`` does not have yet."""
     options = options or BatchOptions()
-    if not root.is_dir():
-        raise BatchError(f"{root}: not a folder")
+    check_folder(root)
     attachments, skipped = discover(root)
     summary = BatchSummary(attachments=len(attachments), skipped=skipped)
     progress = progress or BatchProgress(len(attachments))
@@ -242,6 +268,21 @@ def run_batch(root: Path, db_path: Path, options: BatchOptions | None = None,
     finally:
         catalog.close()
     return summary
+
+
+def check_folder(root: Path) -> None:
+    """Raise :class:`BatchError` when ``root`` is no folder of tickets, saying what to do instead."""
+    if root.is_dir():
+        if not os.access(root, os.R_OK | os.X_OK):
+            raise BatchError(f"{root}: cannot read this folder (permission denied)")
+        return
+    if not root.exists():
+        raise BatchError(f"{root}: no such folder")
+    if root.is_file() and is_archive(root):
+        raise BatchError(f"{root}: is one bundle, not a folder of tickets; analyze it with `bundle-analyze {root}`, "
+                         "or put it in a folder and run batch on that folder")
+    raise BatchError(f"{root}: not a folder; batch takes a folder of tickets (<ticket>/<attachments> or loose "
+                     "archives)")
 
 
 def _coordinate(todo: Iterator[Attachment], catalog: Catalog, executor: Executor, options: BatchOptions,
@@ -264,15 +305,15 @@ def _coordinate(todo: Iterator[Attachment], catalog: Catalog, executor: Executor
                 sha = content_sha256(att)
             except (OSError, IntakeError, _Refused) as exc:
                 catalog.record_refused(att, size, str(exc), __version__)
-                summary.failed += 1
-                progress.advance("failed", att.path)
+                _count(summary, progress, att, "failed", False, str(exc))
                 continue
             if sha in pending:
                 pending[sha].attachments.append((att, size))
             elif (stored := catalog.analysis(sha, __version__)) is not None and not (
                     options.retry_failed and stored["status"] == "failed"):
                 catalog.link(att, size, sha, __version__)
-                _count(summary, progress, att, stored["status"], reused=True)
+                verdict = (stored["verdict"] or "inconclusive") if stored["status"] == "ok" else "failed"
+                _count(summary, progress, att, verdict, True, stored["error"])
             else:
                 pending[sha] = _Pending(str(att.location), [(att, size)])
                 executor.submit(sha, str(att.location))
@@ -287,15 +328,21 @@ def _coordinate(todo: Iterator[Attachment], catalog: Catalog, executor: Executor
             job = pending.pop(sha)
             catalog.record_analysis(sha, __version__, result, job.attachments)
             summary.analyzed += 1
+            verdict = (result.get("verdict") or {}).get("status") if result["status"] == "ok" else "failed"
             for i, (att, _) in enumerate(job.attachments):
-                _count(summary, progress, att, result["status"], reused=i > 0)
+                _count(summary, progress, att, verdict or "inconclusive", i > 0, result.get("error"))
 
 
 class _Refused(Exception):
     """An attachment refused before hashing."""
 
 
-def _count(summary: BatchSummary, progress: BatchProgress, att: Attachment, status: str, reused: bool) -> None:
+def _count(summary: BatchSummary, progress: BatchProgress, att: Attachment, verdict: str, reused: bool,
+           error: str | None = None) -> None:
+    """One attachment done: ``verdict`` is its report's (healthy, problems_found, inconclusive) or ``failed``."""
     summary.reused += reused
-    summary.failed += status == "failed"
-    progress.advance("failed" if status == "failed" else "reused" if reused else "analyzed", att.path)
+    summary.verdicts[verdict] += 1
+    if verdict == "failed":
+        summary.failed += 1
+        summary.failures.append((att.path, error or "unknown error"))
+    progress.advance("failed" if verdict == "failed" else "reused" if reused else "analyzed", att.path)

@@ -1,4 +1,4 @@
-"""The fleet report and the exports, produced by the real CLI over a real batch."""
+"""The fleet report and the exports, produced by the real CLI over a real batch; the report also in Chromium."""
 
 from __future__ import annotations
 
@@ -13,29 +13,35 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
+from playwright.sync_api import Browser
 
+from analyzer.batch.fleet_report import safe_file_name
 from tests.batch.bundles import bundle_files, write_tar_gz
+from tests.report.test_browser import browser, open_report, shoot_print  # noqa: F401 - the browser fixture
 
 T0 = datetime(2024, 5, 30, 22, 0, tzinfo=UTC)
+HOSTILE_TICKET = "<img src=x onerror=alert(1)>"
 
 
-def _batch(tmp_path: Path, *extra: str) -> tuple[Path, Path]:
+def _batch(tmp_path: Path, *extra: str) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
     root = tmp_path / "tickets"
     for i in range(3):
         write_tar_gz(root / f"T{i}" / "logs.tar.gz", bundle_files(f"vm{i}", "dep", T0 + timedelta(minutes=i)))
-    write_tar_gz(root / "<img src=x onerror=alert(1)>" / "logs.tar.gz", bundle_files("vmx", None, T0))
+    write_tar_gz(root / HOSTILE_TICKET / "logs.tar.gz", bundle_files("vmx", None, T0))
     write_tar_gz(root / "=cmd.tar.gz", bundle_files("vmy"))
     (root / "BAD").mkdir()
     (root / "BAD" / "x.tgz").write_bytes(b"\x1f\x8b\x08\x00" + b"\xff" * 64)
     db = tmp_path / "out" / "fleet.sqlite"
     db.parent.mkdir()
-    subprocess.run([sys.executable, "-c", "from analyzer.cli import run; run()", "batch", str(root), "--db", str(db),
-                    "--workers", "2", "--timeout", "120", *extra], check=True, capture_output=True)
-    return root, db
+    proc = subprocess.run([sys.executable, "-m", "analyzer.cli", "batch", str(root), "--db", str(db),
+                           "--workers", "2", "--timeout", "120", *extra], capture_output=True, text=True, check=False)
+    assert proc.returncode == 1, proc.stderr  # BAD/x.tgz failed: the batch says so in its exit code
+    return root, db, proc
 
 
 def test_fleet_report_is_self_contained_and_links_every_analyzed_bundle(tmp_path: Path) -> None:
-    _, db = _batch(tmp_path, "--report", str(tmp_path / "out" / "fleet.html"))
+    _, db, _ = _batch(tmp_path, "--report", str(tmp_path / "out" / "fleet.html"))
     html = (tmp_path / "out" / "fleet.html").read_text(encoding="utf-8")
     head = html.split("<head>", 1)[1].lstrip()
     assert head.startswith('<meta http-equiv="Content-Security-Policy"')
@@ -49,25 +55,77 @@ def test_fleet_report_is_self_contained_and_links_every_analyzed_bundle(tmp_path
     assert re.findall(r'(?:src|href)="(?!fleet_bundles/)', html) == []
     assert "CONCURRENT_BACKUPS" in html and "<svg" in html and "<rect" in html
     assert "BAD" in html and "x.tgz" in html  # the failed bundle with its reason
-    links = re.findall(r'href="(fleet_bundles/\d+\.(?:html|json))"', html)
+    links = re.findall(r'href="(fleet_bundles/[^"]+)"', html)
     analyzed = sqlite3.connect(db).execute("SELECT COUNT(*) FROM bundles WHERE status = 'ok'").fetchone()[0]
     assert len(links) == analyzed == 5
     assert all((tmp_path / "out" / link).is_file() for link in links)
+    # named by ticket and attachment, made safe: a name from the filesystem never reaches a path as it is
+    assert sorted(links) == sorted(["fleet_bundles/T0_logs.tar.gz.html", "fleet_bundles/T1_logs.tar.gz.html",
+                                    "fleet_bundles/T2_logs.tar.gz.html", "fleet_bundles/cmd_cmd.tar.gz.html",
+                                    "fleet_bundles/img_src_x_onerror_alert_1_logs.tar.gz.html"])
+
+
+def test_failed_bundles_have_a_verdict_and_their_reason_not_none(tmp_path: Path) -> None:
+    _, _, _ = _batch(tmp_path, "--report", str(tmp_path / "out" / "fleet.html"))
+    html = (tmp_path / "out" / "fleet.html").read_text(encoding="utf-8")
+    tickets = html.split('id="tickets"', 1)[1]
+    bad = re.search(r"<tr><td>BAD</td>.*?</tr>", tickets, re.S)
+    assert bad is not None
+    assert "analysis failed" in bad.group(0) and ">none<" not in bad.group(0)
+    assert tickets.count('class="v v-problems_found"') + tickets.count('class="v v-healthy"') \
+        + tickets.count('class="v v-inconclusive"') == 5 and tickets.count('class="v v-failed"') == 1
+    for section in ('id="over-time"', 'id="versions"', 'id="deployments"'):
+        assert section in html
+    deployments = html.split('id="deployments"', 1)[1].split("</section>", 1)[0]
+    assert "<code>dep</code>" in deployments
+
+
+def test_fleet_report_in_czech_has_no_english_label(tmp_path: Path) -> None:
+    _, _, _ = _batch(tmp_path, "--report", str(tmp_path / "out" / "fleet.html"), "--lang", "cs")
+    html = (tmp_path / "out" / "fleet.html").read_text(encoding="utf-8")
+    assert '<html lang="cs">' in html and "Přehled flotily" in html and "Selhání podle nasazení" in html
+    text = re.sub(r"<[^>]+>", " ", html.split("</head>", 1)[1])
+    for english in ("Fleet report", "Root causes", "Over time", "Tickets", "bundles", "analysis failed", "healthy"):
+        assert english not in text, english
+    bundle_report = next((tmp_path / "out" / "fleet_bundles").glob("T0_*.html")).read_text(encoding="utf-8")
+    assert '<html lang="cs">' in bundle_report  # the bundle reports are worded in the fleet report's language
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "CON", ".hidden", "a" * 300, "tab\there", "\u202eevil", ""])
+def test_safe_file_name_keeps_names_inside_the_folder(name: str) -> None:
+    safe = safe_file_name(name, "logs.tar.gz")
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}", safe), safe
+    assert "/" not in safe and ".." not in safe.split("_")[0]
+
+
+@pytest.mark.browser
+def test_fleet_report_in_chromium(browser: Browser, tmp_path: Path) -> None:  # noqa: F811
+    _, _, _ = _batch(tmp_path, "--report", str(tmp_path / "out" / "fleet.html"))
+    html = (tmp_path / "out" / "fleet.html").read_text(encoding="utf-8")
+    opened = open_report(browser, html, tmp_path / "out" / "fleet-copy.html", "fleet-1400", width=1400)
+    page = opened.page
+    assert opened.errors == [] and opened.blocked == [] and page.evaluate("window.__csp") == []
+    heat = page.locator("#over-time table.heat")
+    assert heat.is_visible() and heat.bounding_box()["width"] <= 1180  # type: ignore[index]
+    assert page.locator("#versions table").count() == 2 and page.locator("#deployments").is_visible()
+    pages = shoot_print(page, "fleet-print")
+    assert pages <= 4, pages
 
 
 def test_exports_match_the_catalog(tmp_path: Path) -> None:
-    _, db = _batch(tmp_path, "--export", "csv")
+    _, db, _ = _batch(tmp_path, "--export", "csv")
     con = sqlite3.connect(db)
-    for table in ("bundles", "findings", "facts", "fleet_findings"):
+    for table in ("bundles", "findings", "facts", "fleet_findings", "reports"):
         with (db.parent / f"fleet.{table}.csv").open(newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
         assert len(rows) - 1 == con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0], table
     bundles = (db.parent / "fleet.bundles.csv").read_text(encoding="utf-8")
     assert "\"'=cmd\",\"'=cmd.tar.gz\"" in bundles and ',"=cmd' not in bundles  # no formula reaches a spreadsheet
 
-    subprocess.run([sys.executable, "-c", "from analyzer.cli import run; run()", "batch", str(tmp_path / "tickets"),
-                    "--db", str(db), "--export", "parquet"], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "analyzer.cli", "batch", str(tmp_path / "tickets"),
+                    "--db", str(db), "--export", "parquet"], check=False, capture_output=True)
     table = pq.read_table(db.parent / "fleet.bundles.parquet")
     assert table.num_rows == con.execute("SELECT COUNT(*) FROM bundles").fetchone()[0] == 6
     assert {"ticket", "path", "sha256", "status", "root_cause", "seconds"} <= set(table.column_names)
     assert str(table.schema.field("bytes").type) == "int64"
+    assert pq.read_table(db.parent / "fleet.reports.parquet").num_rows == 6  # the reports table too

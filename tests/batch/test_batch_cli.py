@@ -1,0 +1,85 @@
+"""The batch command as a support team runs it (issue 14): a summary that names what failed and was skipped with
+the counts by verdict, an exit code that says whether any bundle failed, Ctrl-C without worker tracebacks, and
+a clear word when the input is one bundle instead of a folder of tickets. Through the real CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.batch.bundles import WAAGENT_LINES, bundle_files, write_tar_gz
+
+T0 = datetime(2024, 5, 30, 22, 0, tzinfo=UTC)
+
+
+def _cli(*args: str | Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "analyzer.cli", *map(str, args)], capture_output=True, text=True,
+                          check=False, timeout=600, **kwargs)  # type: ignore[call-overload]
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def _summary(stderr: str) -> str:
+    return stderr[stderr.index(" bundles: "):]
+
+
+def test_summary_names_failures_and_skipped_entries_and_counts_verdicts(tmp_path: Path) -> None:
+    root = tmp_path / "tickets"
+    write_tar_gz(root / "T1" / "logs.tar.gz", bundle_files("vm1", "dep", T0))
+    write_tar_gz(root / "T2" / "logs.tar.gz", bundle_files("vm2", None, None, "2024-05-30T22:05:00.000000Z ERROR "
+                                                                "ExtHandler ExtHandler Failed to send DHCP request"))
+    (root / "T3").mkdir()
+    (root / "T3" / "broken.tgz").write_bytes(b"\x1f\x8b\x08\x00" + b"\xff" * 64)
+    (root / "T3" / "readme.txt").write_text("not a bundle")
+    (root / "loose.txt").write_text("not a ticket")
+    proc = _cli("batch", root, "--db", tmp_path / "c.sqlite", "--workers", "2")
+    assert proc.returncode == 1  # a bundle failed
+    summary = _summary(proc.stderr)
+    assert "3 bundles: " in proc.stderr and ", 0 reused, 1 failed;" in summary
+    assert "verdicts: " in summary and "1 failed" in summary.split("verdicts: ", 1)[1].splitlines()[0]
+    failed = summary.split("failed:\n", 1)[1]
+    assert failed.splitlines()[0].startswith("  T3/broken.tgz: ") and "corrupt" in failed.splitlines()[0]
+    skipped = summary.split("skipped (not bundles):\n", 1)[1]
+    assert "T3/readme.txt" in skipped and "loose.txt" in skipped
+    again = _cli("batch", root, "--db", tmp_path / "c.sqlite")  # a rerun reuses, and still names the failure
+    assert again.returncode == 1 and "T3/broken.tgz" in _summary(again.stderr) and " 3 reused" in again.stderr
+
+
+def test_exit_0_when_every_bundle_was_analyzed(tmp_path: Path) -> None:
+    root = tmp_path / "tickets"
+    write_tar_gz(root / "T1" / "logs.tar.gz", bundle_files("vm1", "dep", T0))
+    proc = _cli("batch", root, "--db", tmp_path / "c.sqlite")
+    assert proc.returncode == 0, proc.stderr
+    assert "failed:" not in _summary(proc.stderr)
+
+
+def test_one_bundle_given_to_batch_says_what_to_do(tmp_path: Path) -> None:
+    bundle = write_tar_gz(tmp_path / "x.tar.gz", bundle_files("vm1"))
+    proc = _cli("batch", bundle, "--db", tmp_path / "c.sqlite")
+    assert proc.returncode == 2 and "is one bundle, not a folder of tickets" in proc.stderr
+    assert f"bundle-analyze {bundle}" in proc.stderr and not (tmp_path / "c.sqlite").exists()
+    proc = _cli("batch", tmp_path / "nope", "--db", tmp_path / "c.sqlite")
+    assert proc.returncode == 2 and "no such folder" in proc.stderr
+
+
+def test_ctrl_c_prints_one_line_and_no_worker_traceback(tmp_path: Path) -> None:
+    root = tmp_path / "tickets"
+    big = "\n".join(WAAGENT_LINES * 40_000)  # seconds of work per bundle, so that Ctrl-C lands mid-batch
+    for i in range(8):
+        write_tar_gz(root / f"T{i}" / "logs.tar.gz", bundle_files(f"vm{i}", "dep", T0, big + f"\n{i}"))
+    proc = subprocess.Popen([sys.executable, "-m", "analyzer.cli", "batch", str(root), "--db",
+                             str(tmp_path / "c.sqlite"), "--workers", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(4)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground process group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.rstrip().endswith("every finished bundle is in the catalog, rerun to resume"), err
+    rerun = _cli("batch", root, "--db", tmp_path / "c.sqlite", "--workers", "2")
+    assert rerun.returncode == 0 and "8 bundles:" in rerun.stderr
