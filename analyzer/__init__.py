@@ -6,7 +6,7 @@ from typing import Any
 
 from analyzer.version import __version__
 
-__all__ = ["Options", "__version__", "analyze"]
+__all__ = ["IntakeError", "Limits", "Options", "__version__", "analyze"]
 
 
 def __getattr__(name: str) -> Any:  # lazy: keep `import analyzer` cheap for the CLI's cold start
@@ -18,4 +18,8 @@ def __getattr__(name: str) -> Any:  # lazy: keep `import analyzer` cheap for the
         from analyzer import model
 
         return model.Options
+    if name in ("IntakeError", "Limits"):  # what a caller of analyze() catches and passes
+        from analyzer import intake
+
+        return getattr(intake, name)
     raise AttributeError(name)

@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from functools import partial
 from typing import BinaryIO
 
@@ -23,6 +23,7 @@ from analyzer.clock import (
     resolve_facts,
 )
 from analyzer.intake import IntakeError, Member, open_bundle
+from analyzer.intake.limits import BudgetExhausted, TimeLimitReached
 from analyzer.model import Analysis, BundleInfo, Collected, Message, Options, Report, SourceEntry, say
 from analyzer.sources import Recognized, detect_layout, recognize_content, recognize_path, source_os, source_row
 from analyzer.timeline import Timeline, iso
@@ -32,7 +33,6 @@ from parsers.base import GENERIC_KIND, Fact, ParseContext, Problem
 from parsers.state.time_zone import link_zone, zone_info
 
 SNIFF_BYTES = 4096
-SAME_ATTEMPT = timedelta(minutes=2)  # an agent's enable and the extension's start of one run
 
 
 def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
@@ -46,6 +46,7 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
     sources: list[SourceEntry] = []
     present: dict[str, list[str]] = {}
     os_votes = {"linux": 0, "windows": 0}
+    stopped: BudgetExhausted | None = None
     try:
         for member in bundle.members():
             if progress:
@@ -63,7 +64,11 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
                 row = source_row(also)
                 for name in row.evidence if row is not None else (also,):
                     present.setdefault(name, []).append(member.path)
-    except IntakeError as exc:  # a bundle-wide budget: the members after it are not analyzed
+    except BudgetExhausted as exc:  # a time limit or a bundle-wide budget: the members after it are not read
+        stopped = exc
+        problems.append(Problem(str(path), None, "intake stopped early; see the intake errors"))
+        sources.append(SourceEntry(bundle.name, None, "failed", error=str(exc), note=say("source.intake_stopped")))
+    except IntakeError as exc:  # the input itself broke while read
         if not sources:
             raise
         problems.append(Problem(str(path), None, "intake stopped early; see the intake errors"))
@@ -95,6 +100,10 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
     host = next((str(f.value) for f in reversed(facts) if f.name == "host.name" and f.value), None)
     info = BundleInfo(bundle.name, bundle.sha256, bundle.bytes, layout, os_name, host)
     analysis = Analysis(facts, timeline, sources, present, problems, os_name, layout, options, tz_source)
+    if stopped is not None:
+        analysis.stopped = "time" if isinstance(stopped, TimeLimitReached) else "budget"
+        analysis.stopped_detail = str(stopped)
+        analysis.unread = bundle.unread()
     return analysis, info
 
 
@@ -204,6 +213,8 @@ def analyze(path: str | os.PathLike[str], options: Options | None = None,
     from analyzer.detectors import run_detectors
     from analyzer.detectors.scope import Scope
     from analyzer.diagnosis import diagnose
+    from analyzer.extras import collect as collect_extras
+    from analyzer.extras import versions
     from analyzer.fingerprint import assign_fingerprints
     from analyzer.redact import redact_report
     from analyzer.unexplained import find_unexplained
@@ -227,50 +238,17 @@ def analyze(path: str | os.PathLike[str], options: Options | None = None,
             timeline={"events": tl.count, "first": iso(tl.first) or None, "last": iso(tl.last) or None},
             unexplained=unexplained,
         )
-        report.extras["histogram"] = tl.histogram()
+        report.extras.update(collect_extras(analysis, findings))
         report.extras["seconds"] = round(time.monotonic() - started, 3)
-        report.extras["facts"] = _fact_summary(analysis)
-        report.extras["backup_attempts"] = _backup_attempts(analysis)
         report.extras["tz"] = (
             f"UTC{tl.utc_offset.total_seconds() / 3600:+g}h" if tl.utc_offset is not None else "assumed-utc"
         )
         if analysis.tz_source is not None:
             report.extras["tz_source"] = asdict(analysis.tz_source)
+        info.agent_version, info.extension_version = versions(report.extras["facts"])
     finally:
         analysis.timeline.close()
     assign_fingerprints(report.findings)  # from the raw evidence, so --obfuscate does not change them
     if options.redact:
         redact_report(report, obfuscate=options.obfuscate)
     return report
-
-
-_TREND_FACTS = ("agent.daemon_version", "agent.goal_state_version", "agent.windows_version",
-                "vmsnapshot.version", "host.distro", "host.name", "deployment.name", "role.instance")
-
-
-def _backup_attempts(analysis: Analysis) -> list[str]:
-    """UTC times (ISO-8601) of every backup attempt the bundle shows (``vmsnapshot.invocation``), for the fleet.
-    The agent's enable and the extension's start of one run, moments apart, are one attempt (the first)."""
-    times = {f.value.get("ts") for f in analysis.facts_named("vmsnapshot.invocation") if isinstance(f.value, dict)}
-    out: list[str] = []
-    last: datetime | None = None
-    for t in sorted(t for t in times if isinstance(t, str) and t):
-        try:
-            when = datetime.fromisoformat(t.replace("Z", "+00:00"))
-        except ValueError:
-            continue
-        when = when if when.tzinfo else when.replace(tzinfo=UTC)
-        if last is None or when - last > SAME_ATTEMPT:
-            out.append(t)
-        last = when
-    return out
-
-
-def _fact_summary(analysis: Analysis) -> dict[str, str]:
-    """The last value of the facts worth showing and trending (versions, distro, deployment)."""
-    out: dict[str, str] = {}
-    for name in _TREND_FACTS:
-        f = analysis.fact(name)
-        if f is not None and f.value not in (None, ""):
-            out[name] = str(f.value)
-    return out

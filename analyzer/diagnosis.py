@@ -104,7 +104,9 @@ def diagnose(findings: list[Finding], missing: list[MissingEvidence], analysis: 
         findings.insert(0, root)
         return Verdict("problems_found", root.id, summary)
     why = None
-    if not any(s.status == "parsed" for s in analysis.sources):
+    if analysis.stopped is not None:  # nothing wrong in what was read, but not everything was read
+        why = say("why.partial")
+    elif not any(s.status == "parsed" for s in analysis.sources):
         why = say("why.nothing_parsed")
     elif not analysis.has("agent_log"):
         why = say("why.no_agent_log")

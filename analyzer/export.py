@@ -1,22 +1,26 @@
 """``bundle-analyze timeline``: the full UTC timeline of a bundle as CSV, JSONL or Parquet, redacted.
 
 Rows are written as they come out of the timeline's merge, so memory stays bounded; Parquet is
-written in row groups.
+written in row groups, with ``ts`` as a UTC timestamp (microseconds) and ``line`` as an integer. The
+output is a file (0600, never through a link) or standard output for ``-``.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import shutil
+import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from analyzer.api import parse_bundle
 from analyzer.escape import machine_text, to_json_text
 from analyzer.model import Analysis, Options
-from analyzer.output_file import open_output
+from analyzer.output_file import is_stdout, open_destination
 from analyzer.redact import Redactor
-from analyzer.timeline import ROW_COLUMNS, row
+from analyzer.timeline import ROW_COLUMNS, parse_iso, row
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and full-width forms
 _PARQUET_GROUP = 50_000
@@ -44,14 +48,14 @@ def export_timeline(path: str | os.PathLike[str], output: Path, fmt: str, option
         _learn(redactor, analysis)
         rows = (redactor.value(row(e)) for e in analysis.timeline.events())
         if fmt == "csv":
-            with open_output(output, newline="") as f:
+            with open_destination(output, newline="") as f:
                 w = csv.writer(f)
                 w.writerow(ROW_COLUMNS)
                 for r in rows:
                     w.writerow([r[c] if c == "line" else _cell(_text(r[c])) for c in ROW_COLUMNS])
                     n += 1
         elif fmt == "jsonl":
-            with open_output(output) as f:
+            with open_destination(output) as f:
                 for r in rows:
                     f.write(to_json_text(r) + "\n")
                     n += 1
@@ -83,15 +87,30 @@ _HOST_FACTS = ("host.name", "deployment.name", "role.instance")
 
 
 def _write_parquet(rows: object, output: Path) -> int:
+    """Parquet needs a seekable file: standard output gets it copied from an anonymous temporary file."""
+    if not is_stdout(output):
+        with open_destination(output, binary=True) as f:
+            return _parquet_into(rows, f)
+    with tempfile.TemporaryFile() as tmp:
+        n = _parquet_into(rows, tmp)
+        tmp.seek(0)
+        with open_destination(output, binary=True) as out:
+            shutil.copyfileobj(tmp, out)
+    return n
+
+
+def _parquet_into(rows: object, f: Any) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema([(c, pa.int64() if c == "line" else pa.string()) for c in ROW_COLUMNS])
+    types = {"ts": pa.timestamp("us", tz="UTC"), "line": pa.int64()}
+    schema = pa.schema([(c, types.get(c, pa.string())) for c in ROW_COLUMNS])
     n = 0
-    with open_output(output, binary=True) as f, pq.ParquetWriter(f, schema) as writer:
+    with pq.ParquetWriter(f, schema) as writer:
         batch: list[dict[str, object]] = []
         for r in rows:  # type: ignore[attr-defined]
-            batch.append({c: r[c] if c == "line" else _text(r[c]) for c in ROW_COLUMNS})
+            batch.append({c: r[c] if c == "line" else _timestamp(r[c]) if c == "ts" else _text(r[c])
+                          for c in ROW_COLUMNS})
             if len(batch) >= _PARQUET_GROUP:
                 writer.write_table(pa.Table.from_pylist(batch, schema))
                 n += len(batch)
@@ -100,3 +119,8 @@ def _write_parquet(rows: object, output: Path) -> int:
             writer.write_table(pa.Table.from_pylist(batch, schema))
             n += len(batch)
     return n
+
+
+def _timestamp(value: str) -> datetime | None:
+    """The row's ISO-8601 UTC ``ts`` as a datetime (``None`` for a record without a time)."""
+    return parse_iso(value) if value else None

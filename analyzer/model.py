@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from analyzer.intake.limits import Limits
-from analyzer.timeline import Timeline
+from analyzer.timeline import Timeline, iso_seconds, parse_iso
 from parsers.base import Fact, Problem, keep_newest
 
 SCHEMA_VERSION = "1"
@@ -129,6 +129,8 @@ class BundleInfo:
     layout: str
     os: str  # linux | windows | unknown
     host: str | None
+    agent_version: str | None = None  # the guest agent's (goal-state agent on Linux)
+    extension_version: str | None = None  # the backup (VMSnapshot) extension's
 
 
 @dataclass
@@ -154,14 +156,39 @@ class Report:
 
 @dataclass
 class Options:
-    """How to analyze. The language is not one of them: it belongs to rendering (:class:`RenderOptions`)."""
+    """How to analyze. The language is not one of them: it belongs to rendering (:class:`RenderOptions`).
 
-    since: datetime | None = None
-    until: datetime | None = None
+    ``since``/``until`` bound the records detectors judge: an aware datetime, or an ISO-8601 string (UTC
+    unless it names an offset). A bad time or an inverted window raises ``ValueError`` here, naming it.
+    """
+
+    since: datetime | str | None = None
+    until: datetime | str | None = None
     limits: Limits = field(default_factory=Limits)
     redact: bool = True
     obfuscate: bool = False
     keep_all_events: bool = False  # the full timeline (``bundle-analyze timeline``)
+
+    def __post_init__(self) -> None:
+        self.since = _bound("since", self.since)
+        self.until = _bound("until", self.until)
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise ValueError(f"--since {iso_seconds(self.since)} is after --until {iso_seconds(self.until)}: "
+                             "the window is empty")
+
+
+def _bound(name: str, value: datetime | str | None) -> datetime | None:
+    """A window bound as aware UTC; a naive datetime is UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            return parse_iso(value)
+        except ValueError:
+            pass
+    raise ValueError(f"--{name}: not an ISO-8601 time: {value!r} (for example 2024-06-09T00:00Z)")
 
 
 @dataclass
@@ -223,6 +250,10 @@ class Analysis:
     layout: str
     options: Options
     tz_source: Message | None = None  # how the time zone was found, when the report should say it
+    # reading stopped before the end of the bundle: "time" (--timeout) or "budget" (a bundle-wide limit)
+    stopped: str | None = None
+    stopped_detail: str = ""  # the limit's message, as written
+    unread: list[str] | None = None  # members not read because reading stopped (None: unknown, an archive)
 
     def facts_named(self, name: str) -> list[Fact]:
         return [f for f in self.facts if f.name == name]

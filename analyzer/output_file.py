@@ -14,6 +14,7 @@ import contextlib
 import os
 import secrets
 import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -22,22 +23,40 @@ MODE = 0o600
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
+STDOUT = "-"  # ``-o -``: standard output
+
+
 class OutputError(Exception):
-    """An output path that may not be written (a link, a folder, a special file, a missing folder)."""
+    """An output path that may not be written (a link, a folder, a special file, a missing or read-only folder)."""
+
+
+def is_stdout(path: Path | str | None) -> bool:
+    return path is not None and str(path) == STDOUT
 
 
 def check_output(path: Path) -> None:
-    """Raise :class:`OutputError` when ``path`` exists as anything but a regular file, or its folder is missing."""
+    """Raise :class:`OutputError` naming ``path`` when it cannot be written: it exists as anything but a regular
+    file, or its folder is missing, not a folder, or not writable (permissions, a read-only file system).
+    Called before any work, so that a long analysis never ends in an unwritable path."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
-        if not path.parent.is_dir():
-            raise OutputError(f"{path}: the folder to write into does not exist") from None
-        return
-    if stat.S_ISLNK(st.st_mode):
+        st = None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be written: {exc.strerror}") from None
+    if st is not None and stat.S_ISLNK(st.st_mode):
         raise OutputError(f"{path}: is a symbolic link; refused (outputs are never written through a link)")
-    if not stat.S_ISREG(st.st_mode):
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise OutputError(f"{path}: is a folder; name a file in it (for example {path / 'report.html'})")
+    if st is not None and not stat.S_ISREG(st.st_mode):
         raise OutputError(f"{path}: exists and is not a regular file; refused")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "does not exist" if not folder.exists() else "is not a folder"
+        raise OutputError(f"{path}: the folder to write into ({folder}) {what}")
+    # the file is written beside the target and renamed over it: the folder itself must take new files
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{path}: cannot write into the folder {folder} (permission denied or read-only)")
 
 
 def create_private(path: Path) -> int:
@@ -69,6 +88,18 @@ def open_output(path: Path, binary: bool = False, **text_options: Any) -> Iterat
 def write_output(path: Path, text: str) -> None:
     with open_output(path) as f:
         f.write(text)
+
+
+@contextlib.contextmanager
+def open_destination(path: Path, binary: bool = False, **text_options: Any) -> Iterator[IO[Any]]:
+    """:func:`open_output`, or standard output for ``-`` (flushed, never closed)."""
+    if not is_stdout(path):
+        with open_output(path, binary, **text_options) as f:
+            yield f
+        return
+    out: IO[Any] = sys.stdout.buffer if binary else sys.stdout
+    yield out
+    out.flush()
 
 
 def private_folder(path: Path) -> None:

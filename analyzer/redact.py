@@ -691,7 +691,8 @@ def _walk(obj: Any, fn: Callable[[str], str], values: Callable[[dict[Any, Any]],
         return values(obj) if values is not None else {k: _walk(v, fn, values) for k, v in obj.items()}
     if is_dataclass(obj) and not isinstance(obj, type):
         for f in fields(obj):
-            if not f.metadata.get("verbatim"):  # a message key: ours, not the bundle's
+            # a message key is ours, not the bundle's; a version field (BundleInfo.agent_version) is no address
+            if not f.metadata.get("verbatim") and not (values is not None and "version" in f.name.lower()):
                 setattr(obj, f.name, _walk(getattr(obj, f.name), fn, values))
         return obj
     return obj

@@ -367,6 +367,18 @@ def to_utc(wall: datetime, zone: tzinfo) -> datetime:
         return wall.replace(tzinfo=UTC)
 
 
+def parse_iso(value: str) -> datetime:
+    """An ISO-8601 time as aware UTC (a time without an offset is UTC; a date alone is its midnight);
+    raises ``ValueError`` when ``value`` is none."""
+    t = datetime.fromisoformat(value.strip().replace("z", "Z").replace("Z", "+00:00"))
+    return t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def iso_seconds(ts: datetime) -> str:
+    """``2024-06-10T02:00:00Z``: a time the user typed or reads in a sentence (no microseconds)."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def iso(ts: datetime | None) -> str:
     if ts is None:
         return ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from analyzer.detectors.base import NotEvaluable
 from analyzer.model import Analysis, Message, MissingEvidence, say
-from analyzer.sources import Source, rows_proving
+from analyzer.sources import Source, recognize_path, rows_proving, source_row
 
 AGENT_LOG = "agent_log"
 OSES = ("linux", "windows")
@@ -44,10 +44,23 @@ def missing_evidence(analysis: Analysis, not_evaluable: list[NotEvaluable]) -> l
             wanted.pop((row.name, os_name), None)
     for (_, os_name), (row, detectors) in wanted.items():
         out.append(_missing(row, os_name, say("missing.needed_by", detectors=detectors)))
-    return out
+    return _not_unread(out, analysis)
 
 
 def _missing(row: Source, os_name: str, why: Message) -> MissingEvidence:
     how = row.collect(os_name)
     assert how is not None
     return MissingEvidence(row.name, why, how.command, how.then)
+
+
+def _not_unread(missing: list[MissingEvidence], analysis: Analysis) -> list[MissingEvidence]:
+    """When reading stopped early, never ask for what may be in the part not read: the rest of an archive is
+    unknown (nothing is asked for); the files of a folder not reached are known by their names, and what
+    their rows prove is not asked for."""
+    if analysis.stopped is None:
+        return missing
+    if analysis.unread is None:
+        return []
+    unread = {evidence for path in analysis.unread if (rec := recognize_path(path)) is not None
+              and (row := source_row(rec.source)) is not None for evidence in row.evidence}
+    return [m for m in missing if not ((row := source_row(m.source)) is not None and set(row.evidence) & unread)]

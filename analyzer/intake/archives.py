@@ -81,6 +81,49 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+#: formats recognized so that they are named, never read: (magic, offset, name, usual suffixes)
+_UNSUPPORTED = ((b"\x28\xb5\x2f\xfd", 0, "zstd", (".zst", ".tzst", ".zstd")),
+                (b"Rar!\x1a\x07", 0, "RAR", (".rar",)),
+                (b"\x04\x22\x4d\x18", 0, "LZ4", (".lz4",)),
+                (b"LZIP", 0, "lzip", (".lz",)),
+                (b"\x1f\x9d", 0, "Unix compress (.Z)", (".z", ".taz")),
+                (b"MSCF", 0, "Windows cabinet", (".cab",)))
+#: what a name promises: suffix -> the format it names (a supported one when the bytes disagree is an error)
+_NAMED = {".tar.gz": _GZIP, ".tgz": _GZIP, ".gz": _GZIP, ".tar.bz2": _BZIP2, ".tbz2": _BZIP2, ".tbz": _BZIP2,
+          ".bz2": _BZIP2, ".tar.xz": _XZ, ".txz": _XZ, ".xz": _XZ, ".zip": _ZIP, ".7z": _7Z, ".tar": _TAR}
+
+
+def unsupported(name: str, head: bytes) -> str | None:
+    """The name of an archive or compression format these bytes (or, failing that, the file name) show and this
+    tool does not read; ``None`` otherwise."""
+    low = name.lower()
+    for magic, offset, kind, _ in _UNSUPPORTED:
+        if head[offset:offset + len(magic)] == magic:
+            return kind
+    return next((kind for _, _, kind, suffixes in _UNSUPPORTED if low.endswith(suffixes)), None)
+
+
+def _looks_binary(head: bytes) -> bool:
+    """Bytes no text log starts with: NULs or many control characters (UTF-16 text has NULs but a BOM)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
+        return False
+    control = sum(1 for b in head if b < 9 or (13 < b < 32 and b != 27))
+    return b"\x00" in head or control > len(head) // 10
+
+
+def _refuse_input(name: str, head: bytes) -> None:
+    """An input file that cannot be read at all: an unsupported format, or bytes that are not what the name says."""
+    kind = unsupported(name, head)
+    if kind is not None:
+        raise IntakeError(f"{name}: {kind} archives or compression are not supported; unpack it and pass the folder, "
+                          "or repack it as .tar.gz or .zip")
+    low = name.lower()
+    named = next((k for suffix, k in _NAMED.items() if low.endswith(suffix)), None)
+    if named is not None and sniff(head) is None and _looks_binary(head):
+        raise IntakeError(f"{name}: not a {named} archive, although its name says so (the file starts with "
+                          f"{head[:8].hex(' ')}); it may be damaged or only partly downloaded")
+
+
 @dataclass
 class _Walk:
     bundle: Sink
@@ -102,6 +145,8 @@ def iter_file(bundle: Sink, path: Path) -> Iterator[Member]:
     """The members of an input file: an archive, or a single plain file (a pasted waagent.log)."""
     walk = _Walk(bundle, bundle.budget)
     with path.open("rb") as f:
+        _refuse_input(escape_name(path.name), f.read(SNIFF))
+        f.seek(0)
         yield from _content(walk, path.name, "", path.name, f, path.stat().st_size, 0, top=True)
 
 
@@ -134,6 +179,10 @@ def _content(w: _Walk, path: str, prefix: str, origin: str, stream: BinaryIO, si
         w.bundle.problem(path, str(exc))
         return
     if kind is None:
+        other = unsupported("", _peek(stream))  # by the bytes only: a member's name may be anything
+        if other is not None:  # named in its row, not "no parser recognizes this file"
+            w.bundle.problem(path, f"{other} archives or compression are not supported: not read")
+            return
         yield w.member(path, size, stream, origin)
         return
     if depth > w.limits.max_depth:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from analyzer.escape import escape_name
 from analyzer.intake.archives import iter_file
-from analyzer.intake.folder import census, walk_folder
+from analyzer.intake.folder import census, file_paths, walk_folder
 from analyzer.intake.limits import IntakeError, Limits
 from analyzer.intake.members import IntakeProblem, Member
 from analyzer.intake.streams import Budget
@@ -37,6 +37,18 @@ class Bundle:
         for m in it:
             self.member_paths.append(m.path)
             yield m
+
+    def unread(self) -> list[str] | None:
+        """After reading stopped early: the files of a folder input it never reached (``None`` for an archive,
+        whose remaining members are unknown without reading them)."""
+        if not self.input_path.is_dir():
+            return None
+        files = file_paths(self.input_path)
+        if not self.member_paths:
+            return files
+        last = self.member_paths[-1]
+        reached = next((i for i, f in enumerate(files) if last == f or last.startswith(f + "/")), -1)
+        return files[reached + 1:]
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(IntakeProblem(path, message))

@@ -68,6 +68,15 @@ def census(root: Path) -> Census:
         os.close(fd)
 
 
+def file_paths(root: Path) -> list[str]:
+    """The relative paths of the regular files under ``root``, in the order :func:`walk_folder` reads them."""
+    fd = open_root(root)
+    try:
+        return [_rel(rel) for rel, _ in _entries(fd, "", os.fstat(fd).st_dev, lambda _p, _m: None, 0)]
+    finally:
+        os.close(fd)
+
+
 def regular_files(root: Path, problem: Problem) -> Iterator[tuple[str, int, os.stat_result]]:
     """(relative path, open descriptor, its fstat) of every regular file under ``root``, sorted, files of a
     folder before its subfolders. The caller owns each descriptor until the next one is requested (it is

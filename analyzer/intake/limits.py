@@ -42,3 +42,7 @@ class LimitExceeded(IntakeError):
 
 class BudgetExhausted(LimitExceeded):
     """A bundle-wide budget (total bytes, member count) is spent: the walk of the whole bundle stops."""
+
+
+class TimeLimitReached(BudgetExhausted):
+    """``max_seconds`` is spent: reading stops, what was read is still analyzed."""

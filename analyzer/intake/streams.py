@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable
 from typing import BinaryIO
 
-from analyzer.intake.limits import BudgetExhausted, IntakeError, LimitExceeded, Limits
+from analyzer.intake.limits import BudgetExhausted, IntakeError, LimitExceeded, Limits, TimeLimitReached
 
 CHUNK = 1 << 20  # read size for copies and buffers: large reads, no per-byte Python work
 DECODE_ERRORS: tuple[type[BaseException], ...] = (
@@ -98,7 +98,7 @@ class Budget:
 
     def _check_time(self, path: str) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise BudgetExhausted(f"{path}: analysis time limit max_seconds={self.limits.max_seconds:g} reached")
+            raise TimeLimitReached(f"{path}: analysis time limit max_seconds={self.limits.max_seconds:g} reached")
 
     def add_member(self, path: str) -> None:
         self.members += 1

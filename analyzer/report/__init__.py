@@ -14,6 +14,7 @@ from typing import Any
 
 from analyzer.escape import to_json_text
 from analyzer.model import Evidence, Finding, Message, RenderOptions, Report, SourceEntry, UnexplainedError
+from analyzer.report.order import ordered_sources
 from analyzer.report.wording import Wording
 
 #: the JSON Schema of :func:`to_json` output, shipped in the package
@@ -49,7 +50,7 @@ def to_dict(report: Report, lang: str = "en") -> dict[str, Any]:
         "missing_evidence": [{"source": m.source, "why": w.why(m), "collect": m.collect,
                               "message": message_dict(m.why), "then": w.then(m) or None,
                               "then_message": message_dict(m.then)} for m in report.missing_evidence],
-        "sources": [_source(s, w) for s in report.sources],
+        "sources": [_source(s, w) for s in ordered_sources(report)],
         "timeline": dict(report.timeline),
         "redactions": report.redactions,
         "lang": w.lang,

@@ -19,8 +19,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from analyzer.model import Finding, Report, severity_rank
+from analyzer.model import Report
 from analyzer.report.display import display
+from analyzer.report.order import ordered_findings, ordered_sources
 from analyzer.report.wording import Wording
 
 _STYLE = {"critical": "bold red", "error": "red", "warning": "yellow", "info": "cyan"}
@@ -33,19 +34,16 @@ PLAIN_WIDTH = 160
 STDOUT = cast(TextIO, object())
 
 
-def ordered_findings(report: Report) -> list[Finding]:
-    """Most severe first; within a severity the root cause, then by confidence."""
-    return sorted(report.findings, key=lambda f: (-severity_rank(f.severity), not f.root_cause, -f.confidence))
-
-
 def verdict_line(report: Report, lang: str = "en") -> Text:
+    """``Verdict: Problems found  Root cause: DHCP_FAILURE, <its title>``."""
     w = Wording(lang, report)
     v = report.verdict
     status = w.label(f"status.{v.status}") if v.status in _STATUS_STYLE else display(v.status)
     line = Text.assemble((f"{w.label('verdict')}: ", "bold"), (status, _STATUS_STYLE.get(v.status, "bold")))
     if v.root_cause:
         line.append(f"  {w.label('root_cause')}: ", "bold")
-        line.append(display(v.root_cause, 100))
+        line.append(display(v.root_cause, 100), "bold")
+        line.append(f", {display(w.title(v.root_cause), 300)}")
     return line
 
 
@@ -54,20 +52,35 @@ def render_terminal(report: Report, lang: str = "en", quiet: bool = False, plain
     """Print to ``file`` (by default the ``sys.stdout`` of the moment); with ``file=None`` return the plain text."""
     buf = io.StringIO() if file is None else None
     out = buf if buf is not None else sys.stdout if file is STDOUT else file
-    console = Console(file=out, no_color=plain, markup=False, emoji=False, highlight=False,
+    # no_color=None: the NO_COLOR environment variable decides (https://no-color.org)
+    console = Console(file=out, no_color=True if plain else None, markup=False, emoji=False, highlight=False,
                       force_terminal=False if plain or buf is not None else None)
     if not console.is_terminal:
         console.width = PLAIN_WIDTH
     w = Wording(lang, report)
     console.print(verdict_line(report, lang), soft_wrap=True)
+    _coverage(console, report, w)
     if not quiet:
-        console.print(Text(display(w.summary(report.verdict), newlines=True)), soft_wrap=True)
+        console.print(Text(display(w.summary(report.verdict, headline=True), newlines=True)), soft_wrap=True)
         _findings(console, report, w)
         _unexplained(console, report, w)
         _missing(console, report, w)
         _sources(console, report, w, console.is_terminal)
         _timing(console, report, w)
     return buf.getvalue() if buf is not None else None
+
+
+def _coverage(console: Console, report: Report, w: Wording) -> None:
+    """The partial-result banner and the analysis window: what the verdict is about."""
+    banner = w.partial(report.extras.get("partial"))
+    if banner:
+        console.print(Text(f"{w.label('partial.title').upper()}: ", "bold yellow") + Text(display(banner[0], 500)),
+                      soft_wrap=True)
+        for line in banner[1:]:
+            console.print(Text("  " + display(line, 3000), "yellow"), soft_wrap=True)
+    window = w.window(report.extras.get("window"))
+    if window:
+        console.print(Text(f"{w.label('window.title')}: ", "bold") + Text(display(window, 300)), soft_wrap=True)
 
 
 def _findings(console: Console, report: Report, w: Wording) -> None:
@@ -160,8 +173,8 @@ def _sources(console: Console, report: Report, w: Wording, terminal: bool) -> No
     table = Table(box=box.SIMPLE if terminal else box.ASCII, show_edge=False, pad_edge=False)
     for col in ("path", "parser", "status", "events", "note"):
         table.add_column(w.label(col), justify="right" if col == "events" else "left", overflow="fold")
-    order = {"failed": 0, "empty": 1, "skipped": 2, "parsed": 3}
-    rows = sorted(report.sources, key=lambda s: order.get(s.status, 3))
+    order = ("failed", "empty", "skipped", "parsed")
+    rows = ordered_sources(report)
     for s in rows[:SOURCE_ROWS]:
         note = w.source_note(s) or "; ".join(s.problems[:1])
         status = w.label(f"source.{s.status}") if s.status in order else display(s.status, 20)

@@ -76,9 +76,68 @@ class Wording:
         return self.say(e.message) if e.message is not None else e.text
 
     # --- verdict, missing evidence, sources -----------------------------------------------------------
-    def summary(self, v: Verdict) -> str:
+    def summary(self, v: Verdict, headline: bool = False) -> str:
+        """The verdict's sentences; ``headline=True`` when the root cause is shown above them already (the
+        terminal's and the HTML's verdict line), so that it is not named twice."""
         title = self.title(v.root_cause) if v.root_cause else ""
-        return " ".join(self.say(m, title=title) for m in v.summary)
+        messages = [Message("verdict.counts", {"n": m.params.get("n", 0)})
+                    if headline and m.key == "verdict.problems" else m for m in v.summary]
+        return " ".join(self.say(m, title=title) for m in messages)
+
+    # --- what the analysis covered ----------------------------------------------------------------------
+    def partial(self, partial: dict[str, Any] | None) -> list[str]:
+        """The partial-result banner: why reading stopped, what was not read, what to do."""
+        if not partial:
+            return []
+        budget = partial.get("reason") == "budget"
+        lines = [self.label("partial.budget" if budget else "partial.time")]
+        unread, count = list(partial.get("unread") or []), partial.get("unread_count")
+        if count is None:
+            lines.append(self.label("partial.unread_unknown"))
+        elif count:
+            shown = ", ".join(unread)
+            if count > len(unread):
+                shown += " " + self.label("partial.unread_more", n=count - len(unread))
+            lines.append(self.label("partial.unread", n=count, paths=shown))
+        lines.append(self.label("partial.advice_budget" if budget else "partial.advice"))
+        return lines
+
+    def window(self, window: dict[str, Any] | None) -> str:
+        """``only records from ... to ... were judged`` for a ``--since``/``--until`` window, else ""."""
+        if not window:
+            return ""
+        since, until = window.get("since"), window.get("until")
+        if since and until:
+            return self.label("window.range", since=since, until=until)
+        return self.label("window.since", since=since) if since else self.label("window.until", until=until)
+
+    # --- names in the pictures -----------------------------------------------------------------------------
+    def _named(self, prefix: str, name: str) -> str:
+        try:
+            return self.label(f"{prefix}.{name}")
+        except KeyError:  # a name this version does not know (a plugin's parser, a new fact): as it is
+            return name
+
+    def lane(self, source: str) -> str:
+        """The human name of a timeline lane (a parser's records)."""
+        return self._named("lane", source)
+
+    def fact(self, name: str) -> str:
+        """The human name of a fact of "Versions and host"."""
+        return self._named("fact", name)
+
+    def outcome(self, outcome: str) -> str:
+        return self._named("outcome", outcome)
+
+    def level(self, level: str) -> str:
+        return self._named("level", level if level in ("critical", "error", "warning") else "info")
+
+    def duration(self, seconds: float) -> str:
+        """``5 minutes``, ``1 hour``, ``2 days``: a bin or tick step, in whole units."""
+        for unit, size in (("days", 86400), ("hours", 3600)):
+            if seconds >= size and seconds % size == 0:
+                return self.label(f"duration.{unit}", n=int(seconds // size))
+        return self.label("duration.minutes", n=max(1, round(seconds / 60)))
 
     def why(self, m: MissingEvidence) -> str:
         return self.say(m.why)

@@ -120,7 +120,7 @@ def test_controls_in_lines_and_names_reach_no_machine_output_raw(sandbox: Sandbo
         proc = run_cli(["timeline", str(bundle), "-o", str(out), "--format", fmt], sandbox)
         assert proc.returncode == 0, proc.stderr
         if fmt == "parquet":
-            text = json.dumps(pq.read_table(out).to_pylist(), ensure_ascii=False)
+            text = json.dumps(pq.read_table(out).to_pylist(), ensure_ascii=False, default=str)
         else:
             text = out.read_text(encoding="utf-8")
         assert RAW_UNSAFE.search(text) is None, fmt

@@ -126,7 +126,7 @@ def test_no_secret_in_any_report_or_timeline_export(bundle: tuple[Path, list[str
         for fmt in ("csv", "jsonl", "parquet"):
             out = tmp_path / f"t-{obfuscate}.{fmt}"
             export_timeline(root, out, fmt, Options(obfuscate=obfuscate))
-            outputs[f"{fmt}-{obfuscate}"] = (json.dumps(pq.read_table(out).to_pylist(), ensure_ascii=False)
+            outputs[f"{fmt}-{obfuscate}"] = (json.dumps(pq.read_table(out).to_pylist(), ensure_ascii=False, default=str)
                                             if fmt == "parquet" else out.read_text(encoding="utf-8"))
     assert outputs["csv-False"].count("\n") > len(planted)
     assert leaked(outputs, planted) == {}

@@ -6,10 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from analyzer.api import parse_bundle
-from analyzer.intake import IntakeError, Limits
+from analyzer.intake import Limits
 from analyzer.model import Options
 
 LINE = b"2024-06-10T02:03:40.420117Z INFO ExtHandler ExtHandler Wire server endpoint:168.63.129.16\n"
@@ -22,9 +20,11 @@ def _bundle(tmp_path: Path) -> Path:
     return tmp_path / "bundle"
 
 
-def test_expired_budget_names_the_limit(tmp_path: Path) -> None:
-    with pytest.raises(IntakeError, match="max_seconds=0"):
-        parse_bundle(_bundle(tmp_path), Options(limits=Limits(max_seconds=0.0)))
+def test_expired_budget_names_the_limit_and_what_was_not_read(tmp_path: Path) -> None:
+    analysis, _ = parse_bundle(_bundle(tmp_path), Options(limits=Limits(max_seconds=0.0)))
+    assert analysis.stopped == "time" and "max_seconds=0" in analysis.stopped_detail
+    assert analysis.unread == ["var/log/waagent.log"]
+    assert [s.status for s in analysis.sources] == ["failed"]
 
 
 def test_generous_budget_changes_nothing(tmp_path: Path) -> None:

@@ -63,6 +63,21 @@ def sample_report(findings: list[Finding] | None = None, **bundle: object) -> Re
         "vmsnapshot_log": [("2024-05-01T10:00:00Z", 25), ("2024-05-01T12:00:00Z", 2)],
     }
     report.extras["backup_attempts"] = ["2024-05-01T10:05:00Z", "2024-05-01T12:35:00Z"]
+    report.extras["backup_runs"] = [
+        {"start": "2024-05-01T10:05:00.000000Z", "end": "2024-05-01T10:11:00.000000Z", "outcome": "success",
+         "seq": "3", "task_id": "task-3", "stages": ["request", "invocation", "start", "snapshot", "end"]},
+        {"start": "2024-05-01T12:35:00.000000Z", "end": "2024-05-01T12:35:00.000000Z", "outcome": "no_status",
+         "seq": "4", "task_id": None, "stages": ["request"]},
+    ]
+    report.extras["zoom"] = {
+        "start": "2024-05-01T12:10:00.000000Z", "end": "2024-05-01T12:50:00.000000Z", "bin_seconds": 60,
+        "lanes": {"waagent_log": [{"t": "2024-05-01T12:40:00.000000Z", "n": 3, "level": "error",
+                                   "ts": "2024-05-01T12:40:07.000000Z", "kind": "wireserver.error",
+                                   "text": "Error communicating with WireServer: [Errno 113] No route to host"}],
+                  "vmsnapshot_log": [{"t": "2024-05-01T12:35:00.000000Z", "n": 1, "level": "info",
+                                      "ts": "2024-05-01T12:35:02.000000Z", "kind": "snapshot.start",
+                                      "text": "starting enable"}]},
+    }
     report.extras["seconds"] = 0.42
     report.extras["tz"] = "assumed-utc"
     report.extras["facts"] = {"agent.goal_state_version": "2.2.53.1", "host.distro": "Ubuntu 20.04"}

@@ -1,9 +1,12 @@
 """The HTML report in real headless Chromium: no request leaves the page, no console error or CSP violation,
 the report's own hashed script runs, the verdict and every finding are visible, hostile bundle text runs
-nothing. Screenshots go to test-artifacts/report/ (git-ignored)."""
+nothing; the timeline picture and the print layout are measured. Screenshots (1400 px wide, and A4 print
+size) go to test-artifacts/report/ (git-ignored)."""
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +17,7 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 from analyzer.api import analyze
 from analyzer.model import Evidence, Report, say
 from analyzer.report.html import to_html
-from analyzer.report.terminal import ordered_findings
+from analyzer.report.order import ordered_findings
 from tests.conftest import ROOT, require_chromium
 from tests.report.builders import finding, sample_report, title_of, validated
 from tests.report.bundles import XSS_LINE, XSS_NAME, xss_bundle
@@ -23,6 +26,7 @@ pytestmark = pytest.mark.browser
 
 ARTIFACTS = ROOT / "test-artifacts" / "report"
 # registered before any page script through the DevTools protocol, so the page's CSP does not apply to it
+PRINT_WIDTH = 718  # CSS pixels of an A4 page between 12 mm margins
 CSP_LISTENER = ("window.__csp = []; document.addEventListener('securitypolicyviolation', function (e) {"
                 " window.__csp.push(e.violatedDirective + ' ' + e.blockedURI); });")
 PAYLOAD = ('<img src=x onerror="document.body.setAttribute(\'data-pwned\',1);alert(1)">'
@@ -60,9 +64,9 @@ class Opened:
         assert self.page.evaluate("document.querySelector('[data-pwned]')") is None
 
 
-def open_report(browser: Browser, html: str, path: Path, shot: str) -> Opened:
+def open_report(browser: Browser, html: str, path: Path, shot: str, width: int = 1400) -> Opened:
     path.write_text(html, encoding="utf-8")
-    context = browser.new_context()
+    context = browser.new_context(viewport={"width": width, "height": 900})
     context.add_init_script(CSP_LISTENER)
     page = context.new_page()
     opened = Opened(page, path.as_uri())
@@ -87,6 +91,17 @@ def open_report(browser: Browser, html: str, path: Path, shot: str) -> Opened:
     return opened
 
 
+def shoot_print(page: Page, shot: str) -> int:
+    """The page as printed: an A4 PDF (its page count is returned) and a screenshot at print width."""
+    pdf = page.pdf(format="A4", print_background=True)
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": PRINT_WIDTH, "height": 1000})
+    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
+    page.emulate_media(media="screen")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
 def assert_verdict_and_findings_visible(opened: Opened, report: Report, lang: str = "en") -> None:
     page = opened.page
     verdict = page.locator("#verdict")
@@ -106,7 +121,7 @@ def test_sample_report_in_chromium(browser: Browser, tmp_path: Path, lang: str) 
     opened = open_report(browser, to_html(report, lang=lang), tmp_path / "report.html", f"sample-{lang}")
     opened.assert_clean()
     assert_verdict_and_findings_visible(opened, report, lang)
-    assert opened.page.locator("svg.timeline rect.cell").count() == 6
+    assert opened.page.locator("svg.timeline.overview rect.cell").count() == 6
     assert ("Nalezeny problémy" if lang == "cs" else "Problems found") in opened.page.locator("#verdict").inner_text()
 
 
@@ -176,3 +191,93 @@ def test_csp_alone_stops_payloads_that_escaped_escaping(browser: Browser, tmp_pa
     assert any(v.startswith("script-src-elem") for v in violations)
     assert any(v.startswith("script-src-attr") for v in violations)
     assert page.evaluate("document.documentElement.dataset.js") == "ready"
+
+
+# --- the timeline picture and the print layout --------------------------------------------------------
+def _boxes(page: Page, selector: str) -> list[dict[str, float]]:
+    return page.eval_on_selector_all(selector, "els => els.map(e => { const b = e.getBoundingClientRect();"
+                                               " return {x: b.x, y: b.y, w: b.width, h: b.height}; })")
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    apart_x = a["x"] >= b["x"] + b["w"] or b["x"] >= a["x"] + a["w"]
+    return not apart_x and not (a["y"] >= b["y"] + b["h"] or b["y"] >= a["y"] + a["h"])
+
+
+def _assert_round_ticks(page: Page, panel: str) -> None:
+    labels = page.eval_on_selector_all(f"svg.timeline.{panel} text.tick", "els => els.map(e => e.textContent)")
+    xs = [b["x"] + b["w"] / 2 for b in _boxes(page, f"svg.timeline.{panel} text.tick")]
+    assert len(labels) >= 3, labels
+    minutes = [int(h) * 60 + int(m) for h, m in (re.search(r"(\d\d):(\d\d)$", t).groups() for t in labels)]  # type: ignore[union-attr]
+    steps = {(b - a) % 1440 for a, b in itertools.pairwise(minutes)}
+    assert len(steps) == 1, labels  # evenly spaced...
+    step = steps.pop()
+    assert all(m % step == 0 for m in minutes) or (step % 60 == 0 and all(m % 60 == 0 for m in minutes)), labels
+    gaps = [b - a for a, b in itertools.pairwise(xs)]
+    assert max(gaps) - min(gaps) < 2, gaps  # ...in time and on the page
+
+
+def test_timeline_picture_of_a_real_bundle(browser: Browser, tmp_path: Path) -> None:
+    report = analyze(ROOT / "samples" / "linux-dhcp-failure")
+    zoom = report.extras["zoom"]
+    opened = open_report(browser, to_html(report), tmp_path / "dhcp.html", "picture-1400")
+    opened.assert_clean()
+    page = opened.page
+    names = page.eval_on_selector_all("svg.timeline text.lane-name", "els => els.map(e => e.textContent)")
+    assert "Guest agent log" in names and "Backup extension log" in names
+    assert not [n for n in names if "_" in n], names  # human lane names, never a parser's id
+    for panel in ("overview", "zoom"):
+        _assert_round_ticks(page, panel)
+        pills = _boxes(page, f"svg.timeline.{panel} .badge-mark rect.pill")
+        assert pills and not [(a, b) for i, a in enumerate(pills) for b in pills[i + 1:] if _overlap(a, b)]
+    # the zoom: minutes around the failing backup, in bins of a minute
+    assert zoom["bin_seconds"] == 60 and len(page.locator("svg.timeline.zoom rect.cell").all()) >= 3
+    assert "02:00" in page.locator("svg.timeline.zoom").inner_html()
+    # the failing backup never reported a status: its band says so in its colour and hover text
+    band = page.locator("svg.timeline.zoom g.run.out-no_status rect.bar").last
+    colour = band.evaluate("e => getComputedStyle(e).fill")
+    assert colour == "rgb(112, 72, 232)", colour
+    assert "no final status" in page.locator("svg.timeline.zoom g.run.out-no_status > title").last.text_content()
+    ok = page.locator("svg.timeline.overview g.run.out-success circle").first.evaluate("e => getComputedStyle(e).fill")
+    assert ok == "rgb(43, 138, 62)", ok  # the earlier backup that succeeded, in another colour
+    error_cell = page.locator("svg.timeline.zoom rect.cell.lv-error title").first.text_content() or ""
+    record = error_cell.split(": ", 2)[-1]  # hover text: when, how many, and the record itself
+    assert "at 2024-06-10T02:03" in error_cell and len(record) > 20
+    assert record in (ROOT / "samples" / "linux-dhcp-failure" / "var" / "log" / "waagent.log").read_text()
+    assert shoot_print(page, "picture-print") <= 3  # 4 findings print on three A4 pages at most
+
+
+def test_badges_never_overlap_even_when_findings_share_a_minute(browser: Browser, tmp_path: Path) -> None:
+    ids = ["WIRESERVER_UNREACHABLE", "DHCP_FAILURE", "SNAPSHOT_TIMEOUT", "AGENT_NOT_RUNNING", "FS_FREEZE_FAILED",
+           "HIGH_RESOURCE_USAGE", "STORAGE_UNREACHABLE", "VSS_WRITER_FAILED", "AGENT_OUTDATED", "EXTENSIONS_DISABLED",
+           "SNAPSHOT_LIMIT_REACHED", "VM_SHUTDOWN_IN_GUEST"]
+    findings = [finding(fid, "error", fid, root=i == 0, ts=f"2024-05-01T12:3{i % 3}:00.000000Z")
+                for i, fid in enumerate(ids)]
+    report = sample_report(findings)
+    opened = open_report(browser, to_html(report), tmp_path / "crowd.html", "badges-crowded")
+    opened.assert_clean()
+    page = opened.page
+    for panel in ("overview", "zoom"):
+        pills = _boxes(page, f"svg.timeline.{panel} .badge-mark rect.pill")
+        svg = _boxes(page, f"svg.timeline.{panel}")[0]
+        assert len(pills) == len(ids)
+        assert not [(a, b) for i, a in enumerate(pills) for b in pills[i + 1:] if _overlap(a, b)]
+        assert all(svg["x"] <= p["x"] and p["x"] + p["w"] <= svg["x"] + svg["w"] + 1 for p in pills)
+
+
+def test_partial_result_banner_in_chromium(browser: Browser, tmp_path: Path) -> None:
+    report = sample_report()
+    report.extras["partial"] = {"reason": "time", "detail": "x: analysis time limit max_seconds=5 reached",
+                                "unread": ["var/log/waagent.log.1", "var/log/syslog"], "unread_count": 2}
+    report.extras["window"] = {"since": "2024-05-01T09:00:00Z", "until": None, "matched": True}
+    validated(report)
+    for lang, words in (("en", ("Partial result", "var/log/syslog", "--timeout", "2024-05-01T09:00:00Z")),
+                        ("cs", ("Částečný výsledek", "var/log/syslog", "--timeout", "2024-05-01T09:00:00Z"))):
+        opened = open_report(browser, to_html(report, lang=lang), tmp_path / f"partial-{lang}.html", f"partial-{lang}")
+        opened.assert_clean()
+        banner = opened.page.locator("#partial")
+        assert banner.is_visible()
+        top = opened.page.locator("#partial").bounding_box()
+        assert top is not None and top["y"] < 400  # under the verdict, before anything else
+        text = banner.inner_text() + opened.page.locator("#window").inner_text()
+        assert all(word in text for word in words), text

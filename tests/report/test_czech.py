@@ -89,6 +89,12 @@ def quoted(report: Report) -> list[str]:
         found += list(_params(msg))
     facts = report.extras.get("facts", {})
     found += [*facts, *map(str, facts.values()), *report.extras.get("histogram", {})]
+    for lane, bins in (report.extras.get("zoom") or {}).get("lanes", {}).items():  # the records behind the picture
+        found += [lane, *(b.get("text", "") for b in bins), *(b.get("ts", "") for b in bins)]
+    for run in report.extras.get("backup_runs") or []:
+        found += [str(run.get("seq") or ""), str(run.get("task_id") or ""), run.get("start", ""), run.get("end", "")]
+    partial = report.extras.get("partial") or {}
+    found += [*partial.get("unread", []), partial.get("detail", "")]
     found += [report.verdict.root_cause or "", report.tool["name"], report.tool["version"]]
     return sorted({q for q in found if q}, key=len, reverse=True)
 

@@ -70,7 +70,7 @@ def test_bundle_text_is_escaped_everywhere() -> None:
     assert html.count("<script") == 1 and "<img" not in html and "<svg onload" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 12  # every field above shows it, escaped
-    assert "{{7*7}}" in html and "49" not in html.replace(report.bundle.sha256, "")
+    assert "{{7*7}}" in html and "49&lt;/style&gt;" not in html  # shown as written, never evaluated
 
 
 def test_no_way_around_autoescape_in_the_code() -> None:
@@ -88,13 +88,21 @@ def test_czech_labels_and_lang_attribute() -> None:
     assert "Missing evidence" not in html
 
 
-def test_timeline_picture_marks_attempts_and_findings() -> None:
+def test_timeline_picture_overview_and_zoom() -> None:
     html = to_html(sample_report())
-    svg = re.search(r"<svg class=\"timeline\".*?</svg>", html, re.S)
-    assert svg
-    assert svg.group(0).count('class="cell"') == 6
-    assert svg.group(0).count('class="attempt"') == 2
-    assert svg.group(0).count('class="mark sev-') == 2  # two findings have a first_seen
+    svgs = re.findall(r"<svg class=\"timeline (overview|zoom)\".*?</svg>", html, re.S)
+    assert svgs == ["overview", "zoom"]
+    overview, zoom = re.findall(r"<svg class=\"timeline [a-z]+\".*?</svg>", html, re.S)
+    assert overview.count('class="cell density"') == 6  # one cell per source and hour holding records
+    assert overview.count('<circle class="dot"') == 2  # each backup run, coloured by its outcome
+    assert 'class="run out-success"' in overview and 'class="run out-no_status"' in overview
+    assert overview.count('class="badge-mark sev-') == 2  # two findings have a first_seen
+    assert ">Guest agent log<" in overview and ">Backup extension log<" in overview  # human lane names
+    assert "waagent_log<" not in html.split('id="findings"')[0]  # no internal name in the picture
+    assert 'class="zoom-box"' in overview
+    assert zoom.count('class="cell lv-error"') == 1 and zoom.count('class="cell lv-info"') == 1
+    assert "No route to host" in zoom  # the record behind a cell is its hover text
+    assert 'class="run out-no_status"' in zoom and 'class="band"' in zoom
 
 
 def test_the_three_formats_show_the_same_findings() -> None:

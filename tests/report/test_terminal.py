@@ -36,7 +36,8 @@ def test_verdict_first_then_findings_by_severity_then_the_rest() -> None:
 def test_quiet_prints_only_the_verdict_line() -> None:
     out = render_terminal(sample_report(), quiet=True, file=None)
     assert out is not None
-    assert out.strip().splitlines() == ["Verdict: Problems found  Root cause: WIRESERVER_UNREACHABLE"]
+    assert out.strip().splitlines() == ["Verdict: Problems found  Root cause: WIRESERVER_UNREACHABLE, "
+                                        "The VM cannot reach the Azure WireServer (168.63.129.16)"]
 
 
 def test_czech_labels() -> None:

@@ -41,7 +41,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_terminal_shows_template_times_count_and_a_redacted_example(bundle: Path) -> None:
     out = _cli(str(bundle))
-    assert out.returncode == 0, out.stderr  # inconclusive: no finding at or above warning
+    assert out.returncode == 3, out.stderr  # inconclusive (exit 3): no finding at or above warning explains it
     text = out.stdout
     assert text.startswith("Verdict: Inconclusive")
     assert "no finding explains 1 warning or error record" in text
