@@ -3,7 +3,8 @@
 What a support team asks of a night's batch, top to bottom: how many bundles by verdict; which root causes
 dominate and how that changed day by day (a table heat map: one row per root cause, one column per day or
 week); which agent and backup-extension versions the fleet runs and how often each has problems; which
-deployments (cloud services) hold the failures; the fleet findings; the bundles whose analysis failed, with
+deployments (cloud services) hold the failures; the fleet findings; the warnings and errors no finding explains,
+by how many bundles show them (the catalog's ``unexplained`` table); the bundles whose analysis failed, with
 the reason; and every ticket with its verdict, root cause and a link to its bundle report.
 
 Inline CSS allowed by its hash in a meta Content-Security-Policy (``default-src 'none'``, no script),
@@ -41,6 +42,8 @@ _TEMPLATES = Path(__file__).with_name("templates")
 MAX_COLUMNS = 28  # heat-map columns: days while they fit, else weeks
 MAX_VERSIONS = 15  # rows of a version table; the rest summed up in one row
 MAX_DEPLOYMENTS = 30
+MAX_UNEXPLAINED = 20  # unexplained-error templates shown, the most widespread first
+MAX_TICKETS = 5  # tickets named per template; the rest counted
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 VERDICTS = ("problems_found", "inconclusive", "healthy", "failed")
 
@@ -190,6 +193,30 @@ def _deployments(bundles: list[_Bundle]) -> list[dict[str, Any]]:
     return rows[:MAX_DEPLOYMENTS]
 
 
+def _unexplained(db: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Unexplained-error templates across the fleet: bundles and records showing each, first and last seen, the
+    worst level, some tickets and one example (as stored: redacted); the most widespread first."""
+    worst = "MAX(CASE u.level WHEN 'critical' THEN 3 WHEN 'error' THEN 2 ELSE 1 END)"
+    rows = db.execute(
+        f"SELECT u.template, COUNT(DISTINCT u.sha256) AS bundles, SUM(u.count) AS records, {worst} AS level,"
+        " MIN(u.first_seen) AS first, MAX(u.last_seen) AS last, MIN(u.rowid) AS example_row FROM unexplained u"
+        " WHERE u.sha256 IN (SELECT sha256 FROM bundles WHERE status = 'ok') GROUP BY u.template"
+        " ORDER BY bundles DESC, records DESC, u.template LIMIT ?", (MAX_UNEXPLAINED,)).fetchall()
+    out = []
+    for r in rows:
+        ex = db.execute("SELECT sha256, source, example_path, example_line, example FROM unexplained WHERE rowid = ?",
+                        (r["example_row"],)).fetchone()
+        tickets = [printable(t["ticket"]) for t in db.execute(
+            "SELECT DISTINCT b.ticket FROM bundles b JOIN unexplained u ON u.sha256 = b.sha256"
+            " WHERE u.template = ? AND b.status = 'ok' ORDER BY b.ticket LIMIT ?", (r["template"], MAX_TICKETS + 1))]
+        out.append({"template": printable(r["template"]), "bundles": r["bundles"], "records": r["records"],
+                    "level": ("warning", "error", "critical")[r["level"] - 1], "first": r["first"], "last": r["last"],
+                    "source": printable(ex["source"] or ""), "where": printable(ex["example_path"] or ""),
+                    "line": ex["example_line"], "example": printable(ex["example"] or ""),
+                    "tickets": tickets[:MAX_TICKETS], "more_tickets": len(tickets) > MAX_TICKETS})
+    return out
+
+
 def _bundle_reports(db: sqlite3.Connection, bundles: list[_Bundle], folder: Path, lang: str) -> None:
     """Render each analyzed attachment's report in ``lang`` under the attachment's own name; set its ``link``."""
     from analyzer.report.html import to_html
@@ -239,6 +266,7 @@ def write_fleet_report(db_path: Path, output: Path, lang: str = "en") -> Path:
                                "windows": [{**win, "vms": [printable(v) for v in win["vms"]],
                                             "tickets": [printable(t) for t in win["tickets"]]}
                                            for win in detail.get("windows", [])]})
+        unexplained = _unexplained(db)
     finally:
         catalog.close()
     verdicts = Counter(b.verdict for b in bundles)
@@ -253,7 +281,8 @@ def write_fleet_report(db_path: Path, output: Path, lang: str = "en") -> Path:
         heat=_heat(bundles), agents=_distribution(bundles, "agent"),
         extensions=_distribution(bundles, "extension"), deployments=_deployments(bundles),
         fleet=fleet_rows, min_vms=fleet.MIN_VMS, window_minutes=int(fleet.WINDOW.total_seconds() // 60),
-        failed=[b for b in bundles if b.verdict == "failed"],
+        failed=[b for b in bundles if b.verdict == "failed"], unexplained=unexplained,
+        max_unexplained=MAX_UNEXPLAINED,
     )
     write_output(output, html)
     return output

@@ -22,12 +22,21 @@ from tests.report.test_browser import browser, open_report, shoot_print  # noqa:
 
 T0 = datetime(2024, 5, 30, 22, 0, tzinfo=UTC)
 HOSTILE_TICKET = "<img src=x onerror=alert(1)>"
+OTHER = "Microsoft.OSTCExtensions.VMAccessForLinux"
+
+
+def _other_extension_fails(at: datetime) -> str:
+    """A waagent.log record (linux-formats.md 2.2) of another extension failing: no finding explains it."""
+    return (f"{at:%Y-%m-%dT%H:%M:%S.%fZ} ERROR ExtHandler [{OTHER}-1.5.11] [ExtensionOperationError] Non-zero exit "
+            f"code: 52, /var/lib/waagent/{OTHER}-1.5.11/vmaccess.py -enable <b>bold</b>")
 
 
 def _batch(tmp_path: Path, *extra: str) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
     root = tmp_path / "tickets"
-    for i in range(3):
-        write_tar_gz(root / f"T{i}" / "logs.tar.gz", bundle_files(f"vm{i}", "dep", T0 + timedelta(minutes=i)))
+    for i in range(3):  # T1 and T2: another extension fails after the backup
+        at = T0 + timedelta(minutes=i)
+        write_tar_gz(root / f"T{i}" / "logs.tar.gz",
+                     bundle_files(f"vm{i}", "dep", at, _other_extension_fails(at + timedelta(minutes=20)) if i else ""))
     write_tar_gz(root / HOSTILE_TICKET / "logs.tar.gz", bundle_files("vmx", None, T0))
     write_tar_gz(root / "=cmd.tar.gz", bundle_files("vmy"))
     (root / "BAD").mkdir()
@@ -80,12 +89,39 @@ def test_failed_bundles_have_a_verdict_and_their_reason_not_none(tmp_path: Path)
     assert "<code>dep</code>" in deployments
 
 
+def test_unexplained_errors_across_the_fleet(tmp_path: Path) -> None:
+    _, db, _ = _batch(tmp_path, "--report", str(tmp_path / "out" / "fleet.html"))
+    assert sqlite3.connect(db).execute("SELECT COUNT(DISTINCT sha256) FROM unexplained").fetchone()[0] == 2
+    html = (tmp_path / "out" / "fleet.html").read_text(encoding="utf-8")
+    section = html.split('<section id="unexplained">', 1)[1].split("</section>", 1)[0]
+    assert "Unexplained errors across the fleet" in section
+    rows = re.findall(r"<tr><td>.*?</tr>", section, re.S)
+    assert len(rows) == 1, rows  # one template, seen in two bundles
+    row = rows[0]
+    assert f"[{OTHER}] [ExtensionOperationError] Non-zero exit code: &lt;num&gt;" in row
+    assert re.search(r'<td class="n">2</td><td class="n">2</td>', row)  # 2 bundles, 2 records
+    assert "T1, T2" in row and "T0" not in row and "&lt;b&gt;bold&lt;/b&gt;" in row and "<b>" not in row
+    assert ">error<" in row
+
+
+def test_a_fleet_without_unexplained_errors_says_so(tmp_path: Path) -> None:
+    root = tmp_path / "tickets"
+    write_tar_gz(root / "T0" / "logs.tar.gz", bundle_files("vm0", "dep", T0))
+    out = tmp_path / "fleet.html"
+    subprocess.run([sys.executable, "-m", "analyzer.cli", "batch", str(root), "--db", str(tmp_path / "c.sqlite"),
+                    "--report", str(out), "--lang", "cs"], capture_output=True, check=True)
+    section = out.read_text(encoding="utf-8").split('<section id="unexplained">', 1)[1].split("</section>", 1)[0]
+    assert "Nevysvětlené chyby v celé flotile" in section and "Žádné" in section and "<table" not in section
+
+
 def test_fleet_report_in_czech_has_no_english_label(tmp_path: Path) -> None:
     _, _, _ = _batch(tmp_path, "--report", str(tmp_path / "out" / "fleet.html"), "--lang", "cs")
     html = (tmp_path / "out" / "fleet.html").read_text(encoding="utf-8")
     assert '<html lang="cs">' in html and "Přehled flotily" in html and "Selhání podle nasazení" in html
     text = re.sub(r"<[^>]+>", " ", html.split("</head>", 1)[1])
-    for english in ("Fleet report", "Root causes", "Over time", "Tickets", "bundles", "analysis failed", "healthy"):
+    assert "Nevysvětlené chyby v celé flotile" in text and "úroveň" in text
+    for english in ("Fleet report", "Root causes", "Over time", "Tickets", "bundles", "analysis failed", "healthy",
+                    "Unexplained", "records", "level", "template", "example", "first seen"):
         assert english not in text, english
     bundle_report = next((tmp_path / "out" / "fleet_bundles").glob("T0_*.html")).read_text(encoding="utf-8")
     assert '<html lang="cs">' in bundle_report  # the bundle reports are worded in the fleet report's language
