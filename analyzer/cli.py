@@ -259,6 +259,8 @@ def timeline_cmd(
         n = export_timeline(path, destination or Path(STDOUT), fmt.value, Options(obfuscate=obfuscate))
     except (IntakeError, OutputError) as exc:
         raise _fail(str(exc)) from exc
+    except OSError as exc:  # the disk filled up or the folder went away while writing
+        raise _fail(f"{destination}: cannot write the timeline: {exc.strerror or exc}") from exc
     typer.echo(f"{n} events written to {destination or 'standard output'}", err=True)
 
 

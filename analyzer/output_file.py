@@ -54,9 +54,15 @@ def check_output(path: Path) -> None:
     if not folder.is_dir():
         what = "does not exist" if not folder.exists() else "is not a folder"
         raise OutputError(f"{path}: the folder to write into ({folder}) {what}")
-    # the file is written beside the target and renamed over it: the folder itself must take new files
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"{path}: cannot write into the folder {folder} (permission denied or read-only)")
+    # the file is written beside the target and renamed over it: the folder itself must take new files. Tried
+    # for real (a probe created and removed): permission bits do not tell a read-only mount, /proc or root
+    probe = folder / f".{path.name}.{secrets.token_hex(6)}.probe"
+    try:
+        os.close(create_private(probe))
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write into the folder {folder} ({exc.strerror or exc})") from None
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
 
 
 def create_private(path: Path) -> int:

@@ -63,10 +63,12 @@ def _bad_destinations(tmp_path: Path) -> dict[str, Path]:
         "the current folder": Path("."),
         "under a file": tmp_path / "a-file" / "out.x",
         "read-only": Path("/proc/1/out.x"),  # procfs takes no new file, not even from root
+        "writable bits, no new file": Path("/proc/out.x"),  # permission bits say yes to root; only trying tells
     }
 
 
-@pytest.mark.parametrize("kind", ["missing folder", "a folder", "the current folder", "under a file", "read-only"])
+@pytest.mark.parametrize("kind", ["missing folder", "a folder", "the current folder", "under a file", "read-only",
+                                  "writable bits, no new file"])
 def test_every_unusable_output_is_refused_first_with_one_line(tmp_path: Path, kind: str) -> None:
     bad = _bad_destinations(tmp_path)[kind]
     missing_input = tmp_path / "no-such-bundle.tgz"  # the output is checked before the input is even looked at
