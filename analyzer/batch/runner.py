@@ -72,8 +72,11 @@ def summary_lines(summary: BatchSummary, db: Path) -> list[str]:
     skipped entry (the first ``SHOWN_IN_SUMMARY`` of each)."""
     from analyzer.batch.progress import printable
 
-    lines = [f"{summary.attachments} bundles: {summary.analyzed} analyzed, {summary.reused} reused, "
-             f"{summary.failed} failed; {summary.fleet_findings} fleet findings; catalog {db}"]
+    def n(count: int, noun: str) -> str:
+        return f"{count} {noun}{'' if count == 1 else 's'}"
+
+    lines = [f"{n(summary.attachments, 'bundle')}: {summary.analyzed} analyzed, {summary.reused} reused, "
+             f"{summary.failed} failed; {n(summary.fleet_findings, 'fleet finding')}; catalog {db}"]
     order = ("problems_found", "inconclusive", "healthy", "failed")
     counts = [f"{summary.verdicts[v]} {v.replace('_', ' ')}" for v in order if summary.verdicts[v]]
     if counts:
@@ -270,11 +273,22 @@ def run_batch(root: Path, db_path: Path, options: BatchOptions | None = None,
     return summary
 
 
+# what the root of one unpacked bundle holds (waagent -collect-logs, the manual tarball, sosreport, a Windows
+# collection, a flat folder of agent logs): a folder of tickets holds ticket folders and archives instead
+_BUNDLE_ROOT = ("var/log", "var/lib/waagent", "etc/waagent.conf", "sos_commands", "WindowsAzure", "Packages/Plugins",
+                "waagent.log", "WaAppAgent.log")
+
+
 def check_folder(root: Path) -> None:
     """Raise :class:`BatchError` when ``root`` is no folder of tickets, saying what to do instead."""
     if root.is_dir():
         if not os.access(root, os.R_OK | os.X_OK):
             raise BatchError(f"{root}: cannot read this folder (permission denied)")
+        marker = next((m for m in _BUNDLE_ROOT if (root / m).exists()), None)
+        if marker is not None:
+            raise BatchError(f"{root}: is one unpacked bundle (it holds {marker}), not a folder of tickets; analyze "
+                             f"it with `bundle-analyze {root}`, or put it in a ticket folder and run batch on the "
+                             "folder above")
         return
     if not root.exists():
         raise BatchError(f"{root}: no such folder")

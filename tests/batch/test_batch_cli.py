@@ -5,12 +5,15 @@ a clear word when the input is one bundle instead of a folder of tickets. Throug
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from tests.batch.bundles import WAAGENT_LINES, bundle_files, write_tar_gz
 
@@ -25,7 +28,9 @@ def _cli(*args: str | Path, **kwargs: object) -> subprocess.CompletedProcess[str
 
 
 def _summary(stderr: str) -> str:
-    return stderr[stderr.index(" bundles: "):]
+    found = re.search(r"^\d+ bundles?: ", stderr, re.M)
+    assert found is not None, stderr
+    return stderr[found.start():]
 
 
 def test_summary_names_failures_and_skipped_entries_and_counts_verdicts(tmp_path: Path) -> None:
@@ -55,7 +60,7 @@ def test_exit_0_when_every_bundle_was_analyzed(tmp_path: Path) -> None:
     write_tar_gz(root / "T1" / "logs.tar.gz", bundle_files("vm1", "dep", T0))
     proc = _cli("batch", root, "--db", tmp_path / "c.sqlite")
     assert proc.returncode == 0, proc.stderr
-    assert "failed:" not in _summary(proc.stderr)
+    assert _summary(proc.stderr).startswith("1 bundle: 1 analyzed") and "failed:" not in _summary(proc.stderr)
 
 
 def test_one_bundle_given_to_batch_says_what_to_do(tmp_path: Path) -> None:
@@ -65,6 +70,25 @@ def test_one_bundle_given_to_batch_says_what_to_do(tmp_path: Path) -> None:
     assert f"bundle-analyze {bundle}" in proc.stderr and not (tmp_path / "c.sqlite").exists()
     proc = _cli("batch", tmp_path / "nope", "--db", tmp_path / "c.sqlite")
     assert proc.returncode == 2 and "no such folder" in proc.stderr
+
+
+@pytest.mark.parametrize("layout", ["linux", "windows", "flat"])
+def test_one_unpacked_bundle_given_to_batch_says_what_to_do(tmp_path: Path, layout: str) -> None:
+    files = {"linux": bundle_files("vm1", "dep", T0),
+             "windows": {"WindowsAzure/Logs/WaAppAgent.log": b"[00000004] [05/30/2024 22:00:00.00] [INFO]  x\n"},
+             "flat": {"waagent.log": "\n".join(WAAGENT_LINES).encode()}}[layout]
+    root = tmp_path / "unpacked"
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    proc = _cli("batch", root, "--db", tmp_path / "c.sqlite")
+    assert proc.returncode == 2 and "is one unpacked bundle" in proc.stderr, proc.stderr
+    assert f"bundle-analyze {root}" in proc.stderr and not (tmp_path / "c.sqlite").exists()
+    tickets = tmp_path / "tickets"  # the same bundle inside a ticket folder is what batch takes
+    (tickets / "T1").mkdir(parents=True)
+    root.rename(tickets / "T1" / "unpacked")
+    proc = _cli("batch", tickets, "--db", tmp_path / "c.sqlite")
+    assert proc.returncode in (0, 1) and "1 bundle: 1 analyzed" in proc.stderr, proc.stderr
 
 
 def test_ctrl_c_prints_one_line_and_no_worker_traceback(tmp_path: Path) -> None:
