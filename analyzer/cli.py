@@ -292,11 +292,13 @@ def batch_cmd(
     a folder that cannot be read or an output that cannot be written; 130 interrupted (rerun to resume).
     """
     from analyzer.batch.fleet_report import check_fleet_report, write_fleet_report
-    from analyzer.batch.runner import BatchError, BatchOptions, check_folder, run_batch, summary_lines
+    from analyzer.batch.runner import BatchError, BatchOptions, check_folder, check_scheduler, run_batch, summary_lines
     from analyzer.output_file import OutputError, check_output
 
     try:
         check_folder(folder)
+        if scheduler is not None:
+            check_scheduler(scheduler)
         for out in (db, *_export_paths(db, export)):
             check_output(out)
         if report is not None:

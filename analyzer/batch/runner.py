@@ -15,6 +15,7 @@ Only the coordinator writes the catalog, one transaction per result.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -194,6 +195,17 @@ class LocalPool:
         self._slots.clear()
 
 
+_SCHEDULER = re.compile(r"(?:(?:tcp|tls)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}")
+
+
+def check_scheduler(address: str) -> None:
+    """Raise :class:`BatchError` unless ``address`` reads as a scheduler address (``tcp://host:port``), before
+    any work: the Dask client would fail deep inside and then hang on closing."""
+    if not _SCHEDULER.fullmatch(address):
+        raise BatchError(f"--scheduler {address!r}: not a scheduler address; give it as tcp://host:port "
+                         "(for example tcp://10.0.0.5:8786)")
+
+
 class DaskPool:
     """Jobs on a Dask distributed cluster; each task isolates its bundle in a fresh subprocess."""
 
@@ -204,7 +216,7 @@ class DaskPool:
             raise BatchError("--scheduler needs the dask extra: pip install 'bundle-analyzer[dask]'") from exc
         try:
             self._client = Client(address, timeout="20s", set_as_default=False)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             raise BatchError(f"cannot connect to the Dask scheduler at {address}: {exc}") from exc
         self.slots = max(1, 2 * sum(self._client.nthreads().values()))
         self._args = (memory_mb, timeout_s, html)

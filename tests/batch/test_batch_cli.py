@@ -107,3 +107,12 @@ def test_ctrl_c_prints_one_line_and_no_worker_traceback(tmp_path: Path) -> None:
     assert err.rstrip().endswith("every finished bundle is in the catalog, rerun to resume"), err
     rerun = _cli("batch", root, "--db", tmp_path / "c.sqlite", "--workers", "2")
     assert rerun.returncode == 0 and "8 bundles:" in rerun.stderr
+
+
+@pytest.mark.parametrize("address", ["bogus", "tcp://bogus", "http://10.0.0.5:8786", "10.0.0.5:port"])
+def test_a_scheduler_address_that_is_none_is_refused_before_any_work(tmp_path: Path, address: str) -> None:
+    root = tmp_path / "tickets"
+    write_tar_gz(root / "T1" / "logs.tar.gz", bundle_files("vm1"))
+    proc = _cli("batch", root, "--db", tmp_path / "c.sqlite", "--scheduler", address)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "tcp://host:port" in proc.stderr, proc.stderr
+    assert not (tmp_path / "c.sqlite").exists()
