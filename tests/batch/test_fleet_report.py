@@ -18,7 +18,7 @@ from playwright.sync_api import Browser
 
 from analyzer.batch.fleet_report import safe_file_name
 from tests.batch.bundles import bundle_files, write_tar_gz
-from tests.report.test_browser import browser, open_report, shoot_print  # noqa: F401 - the browser fixture
+from tests.report.test_browser import PRINT_WIDTH, browser, open_report, shoot_print  # noqa: F401 - the fixture
 
 T0 = datetime(2024, 5, 30, 22, 0, tzinfo=UTC)
 HOSTILE_TICKET = "<img src=x onerror=alert(1)>"
@@ -146,6 +146,12 @@ def test_fleet_report_in_chromium(browser: Browser, tmp_path: Path) -> None:  # 
     assert page.locator("#versions table").count() == 2 and page.locator("#deployments").is_visible()
     pages = shoot_print(page, "fleet-print")
     assert pages <= 4, pages
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": PRINT_WIDTH, "height": 1000})
+    wide = page.evaluate("[...document.querySelectorAll('section > table, section table.heat')].filter("
+                         "t => t.getBoundingClientRect().right > document.body.getBoundingClientRect().right + 1)"
+                         ".map(t => t.closest('section').id)")
+    assert wide == [], wide  # every table fits the printed page (the heat map may scroll on screen only)
 
 
 def test_exports_match_the_catalog(tmp_path: Path) -> None:
