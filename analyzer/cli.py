@@ -383,7 +383,11 @@ def eval_cmd(corpus: Annotated[Path, typer.Argument(metavar="DIR", help="Folder 
 
 
 def run() -> None:
-    app(prog_name=PROG)
+    try:
+        app(prog_name=PROG)
+    except KeyboardInterrupt:  # Ctrl-C while the commands are being set up, before any of them runs
+        typer.echo(f"\n{PROG}: interrupted", err=True)
+        raise SystemExit(EXIT_INTERRUPTED) from None
 
 
 if __name__ == "__main__":

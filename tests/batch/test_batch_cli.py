@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,16 +98,43 @@ def test_ctrl_c_prints_one_line_and_no_worker_traceback(tmp_path: Path) -> None:
     for i in range(8):
         write_tar_gz(root / f"T{i}" / "logs.tar.gz", bundle_files(f"vm{i}", "dep", T0, big + f"\n{i}"))
     proc = subprocess.Popen([sys.executable, "-m", "analyzer.cli", "batch", str(root), "--db",
-                             str(tmp_path / "c.sqlite"), "--workers", "2"], stdout=subprocess.PIPE,
+                             str(tmp_path / "c.sqlite"), "--workers", "2"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
-    time.sleep(4)
+    assert proc.stderr is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 300
+    while not any(line.startswith("[1/8]") for line in lines) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the first bundle is done: the slots are busy with the others
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground process group
-    _, err = proc.communicate(timeout=120)
+    proc.wait(timeout=120)
+    reader.join(timeout=10)
+    err = "".join(lines)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert err.rstrip().endswith("every finished bundle is in the catalog, rerun to resume"), err
     rerun = _cli("batch", root, "--db", tmp_path / "c.sqlite", "--workers", "2")
     assert rerun.returncode == 0 and "8 bundles:" in rerun.stderr
+
+
+@pytest.mark.parametrize("after", [0.0, 0.5, 1.5])
+def test_ctrl_c_at_any_moment_of_the_start_is_no_worker_traceback(tmp_path: Path, after: float) -> None:
+    """Ctrl-C while the slots start: neither the coordinator nor a slot ends in a traceback."""
+    root = tmp_path / "tickets"
+    for i in range(4):
+        write_tar_gz(root / f"T{i}" / "logs.tar.gz", bundle_files(f"vm{i}", "dep", T0))
+    proc = subprocess.Popen([sys.executable, "-m", "analyzer.cli", "batch", str(root), "--db",
+                             str(tmp_path / "c.sqlite"), "--workers", "2"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "c.sqlite").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the coordinator runs: the slots start now
+    time.sleep(after)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode in (0, 130), err  # 0: it had finished already
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
 
 
 @pytest.mark.parametrize("address", ["bogus", "tcp://bogus", "http://10.0.0.5:8786", "10.0.0.5:port"])
