@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -111,6 +112,13 @@ def _destination(output: Path | None) -> Path | None:
     return output
 
 
+def _output_path(raw: str) -> Path:
+    """An output option as typed: a trailing slash names a folder, which ``Path`` would silently drop."""
+    if raw.endswith(("/", os.sep)):
+        raise typer.BadParameter(f"{raw}: ends with a slash, so it names a folder; name a file in it")
+    return Path(raw)
+
+
 def _no_such_input(path: Path) -> typer.Exit:
     """A missing input; a mistyped subcommand (``bundle-analyze rule``) gets the command's name."""
     import difflib
@@ -127,8 +135,8 @@ def _no_such_input(path: Path) -> typer.Exit:
 def analyze_cmd(
     path: Annotated[Path, typer.Argument(metavar="PATH", help="Bundle: folder, tar/tgz/zip/7z/gz, nested archives.")],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.text,
-    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help=f"Write the report to this "
-                                                f"file ({STDOUT_HELP}).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", parser=_output_path,
+                                                help=f"Write the report to this file ({STDOUT_HELP}).")] = None,
     fail_on: Annotated[FailOn, typer.Option(help="Exit 1 when a finding is at or above this.")] = FailOn.warning,
     lang: Annotated[Lang, typer.Option(help="Language of the report.")] = Lang.en,
     since: Annotated[str | None, typer.Option(metavar="TIME", help="Only judge records from this time on (ISO-8601, "
@@ -212,8 +220,8 @@ def render_cmd(
     report_json: Annotated[Path, typer.Argument(metavar="REPORT_JSON",
                                                 help="A JSON report (--format json, or the batch catalog's).")],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")] = Format.text,
-    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help=f"Write the report to this "
-                                                f"file ({STDOUT_HELP}).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", parser=_output_path,
+                                                help=f"Write the report to this file ({STDOUT_HELP}).")] = None,
     lang: Annotated[Lang, typer.Option(help="Language of the report.")] = Lang.en,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the verdict line.")] = False,
 ) -> None:
@@ -240,7 +248,8 @@ class TimelineFormat(str, Enum):
 @app.command("timeline")
 def timeline_cmd(
     path: Annotated[Path, typer.Argument(metavar="PATH", help="Bundle: folder or archive.")],
-    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help=f"File to write ({STDOUT_HELP}).")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", parser=_output_path,
+                                         help=f"File to write ({STDOUT_HELP}).")],
     fmt: Annotated[TimelineFormat, typer.Option("--format", "-f")] = TimelineFormat.csv,
     obfuscate: Annotated[bool, typer.Option(help="Replace IPs, host names and ids with tokens.")] = False,
 ) -> None:
@@ -273,12 +282,13 @@ class ExportFormat(str, Enum):
 def batch_cmd(
     folder: Annotated[Path, typer.Argument(metavar="DIR", help="Tickets as folders (<ticket>/<attachments>) or "
                                            "loose archives.")],
-    db: Annotated[Path, typer.Option("--db", metavar="FILE", help="SQLite catalog to create or resume.")],
+    db: Annotated[Path, typer.Option("--db", metavar="FILE", parser=_output_path,
+                                     help="SQLite catalog to create or resume.")],
     workers: Annotated[int | None, typer.Option(min=1, help="Parallel bundles (default: cores).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:port (needs the dask extra).")]
     = None,
-    report: Annotated[Path | None, typer.Option("--report", metavar="FILE", help="Write the fleet report (HTML) "
-                                                "here.")] = None,
+    report: Annotated[Path | None, typer.Option("--report", metavar="FILE", parser=_output_path,
+                                                help="Write the fleet report (HTML) here.")] = None,
     export: Annotated[ExportFormat | None, typer.Option(help="Also write the tables beside the db.")] = None,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per bundle before its worker is killed.")] = 600.0,
     memory_mb: Annotated[int, typer.Option("--memory-mb", min=64, help="Address-space limit per worker.")] = 4096,

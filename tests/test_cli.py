@@ -86,6 +86,22 @@ def test_every_unusable_output_is_refused_first_with_one_line(tmp_path: Path, ki
         assert not db.exists() and "[1/1]" not in proc.stderr  # refused before any bundle was analyzed
 
 
+def test_an_output_ending_in_a_slash_names_a_folder_and_is_refused(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-bundle.tgz"  # refused while the options are read, before the input is looked at
+    for args in ([missing, "-o", "out/"], ["render", missing, "-o", "out/"], ["timeline", missing, "-o", "out/"],
+                 ["batch", tmp_path, "--db", "out/"], ["batch", tmp_path, "--db", "c.sqlite", "--report", "out/"]):
+        proc = cli(*args, cwd=tmp_path)
+        assert proc.returncode == 2 and "out/: ends with a slash, so it names a folder" in proc.stderr, args
+        assert not (tmp_path / "out").exists() and not (tmp_path / "c.sqlite").exists()
+
+
+def test_render_of_a_file_that_is_no_json_report_says_so(tmp_path: Path) -> None:
+    (tmp_path / "r.html").write_text("<!DOCTYPE html><html></html>")
+    (tmp_path / "r.bin").write_bytes(_noise())
+    for name in ("r.html", "r.bin"):
+        _one_error_line(cli("render", tmp_path / name), name, "not a bundle-analyzer JSON report")
+
+
 def test_an_export_path_taken_by_a_folder_is_refused_before_the_batch(tmp_path: Path) -> None:
     tickets = tmp_path / "tickets"
     (tickets / "T1").mkdir(parents=True)

@@ -31,7 +31,10 @@ class StoredReportError(ValueError):
 
 def load_report(doc: str | bytes | dict[str, Any]) -> Report:
     """Rebuild the report of a JSON document (text or parsed)."""
-    d = json.loads(doc) if isinstance(doc, str | bytes) else doc
+    try:
+        d = json.loads(doc) if isinstance(doc, str | bytes) else doc
+    except ValueError as exc:  # JSON syntax, or bytes that are no text at all (an HTML report, an archive)
+        raise StoredReportError(f"not a bundle-analyzer JSON report (not JSON: {exc})") from None
     if not isinstance(d, dict) or d.get("schema_version") != "1" or not isinstance(d.get("findings"), list):
         raise StoredReportError("not a bundle-analyzer JSON report (schema_version 1)")
     try:
