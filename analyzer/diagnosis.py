@@ -3,7 +3,8 @@
 ``CAUSES`` says which findings can cause which (DHCP failure -> WireServer unreachable -> snapshot
 timeout; auto-update off -> outdated agent; ...). A finding's ``caused_by`` lists the present causes
 at warning or above; the root cause is the strongest present finding that nothing present causes, an
-observed failure before a finding about versions or settings.
+observed failure before a finding about versions or settings, and it carries at least the severity of the
+findings it causes (a root is never milder than its own consequence).
 Without a finding at warning or above, warnings and errors that no finding explains make the verdict
 inconclusive: a VM with errors nobody can name is not healthy.
 """
@@ -50,8 +51,8 @@ def link(findings: list[Finding]) -> None:
         f.caused_by = [c for c in CAUSES.get(f.id, ()) if c in present and c != f.id]
 
 
-def _descendants(finding_id: str, present: set[str]) -> int:
-    """How many present findings this one explains, directly or through others."""
+def _consequences(finding_id: str, present: set[str]) -> set[str]:
+    """The present findings this one explains, directly or through others."""
     seen: set[str] = set()
     todo = [finding_id]
     while todo:
@@ -60,7 +61,25 @@ def _descendants(finding_id: str, present: set[str]) -> int:
             if cause in causes and symptom in present and symptom not in seen:
                 seen.add(symptom)
                 todo.append(symptom)
-    return len(seen)
+    seen.discard(finding_id)
+    return seen
+
+
+def _descendants(finding_id: str, present: set[str]) -> int:
+    """How many present findings this one explains, directly or through others."""
+    return len(_consequences(finding_id, present))
+
+
+def _carry_chain_severity(root: Finding, problems: list[Finding]) -> None:
+    """A root cause is at least as severe as what it causes: a shutdown (warning) that left the requested
+    backup never run (AGENT_NOT_RUNNING, error) is an error. The root's own evidence is unchanged; a note says
+    whose severity it carries."""
+    by_id = {f.id: f for f in problems}
+    worst = max((by_id[i] for i in sorted(_consequences(root.id, set(by_id)))),
+                key=lambda f: severity_rank(f.severity), default=None)
+    if worst is not None and severity_rank(worst.severity) > severity_rank(root.severity):
+        root.severity = worst.severity
+        root.notes.append(say("note.root_severity", id=worst.id))
 
 
 def rank(findings: list[Finding]) -> list[Finding]:
@@ -94,6 +113,7 @@ def diagnose(findings: list[Finding], missing: list[MissingEvidence], analysis: 
         uncaused = [f for f in problems if not f.caused_by] or problems
         root = next((f for f in uncaused if f.id not in STANDING), uncaused[0])
         root.root_cause = True
+        _carry_chain_severity(root, problems)
         summary = [say("verdict.problems", id=root.id, n=len(problems))]
         chain = _chain(root, problems)
         if len(chain) > 1:

@@ -13,7 +13,7 @@ from analyzer.cli import app
 from analyzer.detectors import BUILTIN, ENTRY_POINT_GROUP, all_detectors, run_detectors
 from analyzer.detectors.network import WireServerUnreachable
 from analyzer.detectors.scope import Scope
-from analyzer.diagnosis import diagnose
+from analyzer.diagnosis import CAUSES, diagnose
 from analyzer.locale import catalog, entry
 from analyzer.model import Finding
 from analyzer.report.wording import Wording
@@ -132,3 +132,39 @@ def test_cli_rules_explain_eval(tmp_path: Path) -> None:
     assert "L35" not in explained.output and "W-Dhcp-Client" not in explained.output  # kinds and events, not ids
     assert runner.invoke(app, ["explain", "NO_SUCH_ID"]).exit_code == 2
     assert runner.invoke(app, ["eval", str(tmp_path)]).exit_code == 2
+
+
+def _finding(fid: str, severity: str) -> Finding:
+    return Finding(id=fid, severity=severity, confidence=0.7, seed_cause=4, error_codes=[])
+
+
+@pytest.mark.parametrize(("symptom", "cause"), [(s, c) for s, causes in CAUSES.items() for c in causes])
+@pytest.mark.parametrize(("cause_severity", "symptom_severity"), [("warning", "error"), ("warning", "critical"),
+                                                                  ("error", "critical")])
+def test_a_root_cause_is_never_milder_than_its_consequence(symptom: str, cause: str, cause_severity: str,
+                                                          symptom_severity: str) -> None:
+    findings = [_finding(symptom, symptom_severity), _finding(cause, cause_severity)]
+    verdict = diagnose(findings, [], analysis())
+    root = next(f for f in findings if f.root_cause)
+    assert verdict.root_cause == cause == root.id
+    assert root.severity == symptom_severity
+    assert [n.key for n in root.notes] == ["note.root_severity"] and root.notes[0].params == {"id": symptom}
+    assert next(f for f in findings if f.id == symptom).severity == symptom_severity  # the consequence as it was
+
+
+def test_a_root_carries_the_worst_severity_of_its_whole_chain() -> None:
+    findings = [_finding("DHCP_FAILURE", "warning"), _finding("WIRESERVER_UNREACHABLE", "warning"),
+                _finding("SNAPSHOT_TIMEOUT", "critical"), _finding("VERBOSE_LOGGING_DISABLED", "info")]
+    verdict = diagnose(findings, [], analysis())
+    by_id = {f.id: f for f in findings}
+    assert verdict.root_cause == "DHCP_FAILURE" and by_id["DHCP_FAILURE"].severity == "critical"
+    assert by_id["WIRESERVER_UNREACHABLE"].severity == "warning"  # only the root is lifted
+    assert by_id["VERBOSE_LOGGING_DISABLED"].severity == "info"
+
+
+@pytest.mark.parametrize("severity", ["error", "critical"])
+def test_a_root_as_severe_as_its_consequences_keeps_its_own_severity_and_notes(severity: str) -> None:
+    findings = [_finding("VM_SHUTDOWN_IN_GUEST", severity), _finding("AGENT_NOT_RUNNING", "error")]
+    diagnose(findings, [], analysis())
+    root = next(f for f in findings if f.root_cause)
+    assert root.id == "VM_SHUTDOWN_IN_GUEST" and root.severity == severity and root.notes == []
