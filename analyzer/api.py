@@ -92,6 +92,11 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
     timeline.finalize(zone)
     resolve_facts(facts, timeline.zone)
     judge_leases(facts, timeline.last)  # the bundle's collection time: the newest time it records
+    for member_path, n in sorted(timeline.yearless.items()):
+        ref = timeline.year_ref
+        problems.append(Problem(member_path, None, f"{n} syslog time(s) without a year dated by the bundle's newest "
+                                                   f"record ({ref:%Y-%m-%d %H:%M})" if ref is not None else
+                                f"{n} syslog time(s) left undated: nothing in the bundle shows the year"))
     for source, kind, n, member_path in timeline.dropped():
         problems.append(Problem(member_path, None, f"{n} older {kind} events of {source} were counted but not kept "
                                                    f"(at most {timeline.max_notable} per kind)"))

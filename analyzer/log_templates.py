@@ -225,7 +225,7 @@ class Counted:
     line: int
     level: str
     count: int = 0
-    copies: int = 0  # records copied from another log (attrs via=syslog): counted only when no own record is
+    copies: int = 0  # copies of records of another log (attrs via): counted only when no own record is
     first: datetime | None = None  # naive or aware as the records came; see resolve()
     first_local: bool = False
     last: datetime | None = None
@@ -258,7 +258,7 @@ class TemplateCounts:
                 return
             c = self._by_key[(e.source, t.id)] = Counted(e.source, t, text, line[:EXAMPLE_CHARS], e.path, e.line,
                                                         e.level)
-        if e.attrs.get("via") == "syslog":
+        if e.attrs.get("via"):  # a copy (syslog, CommandExecution.log) of a record counted from the agent's log
             c.copies += records
         else:
             c.count += records

@@ -77,6 +77,10 @@ class Finding:
     # not part of the JSON report
     explains: frozenset[tuple[str, int]] = field(default_factory=frozenset, repr=False, compare=False,
                                                  metadata={"verbatim": True})
+    # (path, first, last): the spans of one file where its records came in a burst (the episode it explains, e.g.
+    # a crash loop): that file's warnings and errors inside a span are explained too; not part of the JSON report
+    episodes: tuple[tuple[str, datetime, datetime], ...] = field(default=(), repr=False, compare=False,
+                                                                 metadata={"verbatim": True})
 
 
 @dataclass

@@ -20,8 +20,10 @@ kept.
 Local-time records (waagent 2.0-2.2.45, Event Viewer CSV/TXT) are converted with the VM's time zone
 once the whole bundle has been read (each record with the offset in force at its own time, so a
 daylight-saving switch inside the bundle is honoured); without one they are taken as UTC and marked
-``attrs.tz = "assumed-utc"``. A record that a syslog copy repeats from the agent's own log or from
-another copy (same UTC time and message) is kept once.
+``attrs.tz = "assumed-utc"``. A syslog record whose file shows no year (``attrs.syslog_time``) is dated
+then too, from the bundle's collection time (its newest dated record): the latest year that does not put it
+after that time. A record that a syslog copy repeats from the agent's own log or from another copy (same UTC
+time and message) is kept once, and so is one that an extension's CommandExecution.log repeats.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import IO, Any
 
 from analyzer.log_templates import TemplateCounts
-from parsers.base import DroppedAlarm, Event
+from parsers.base import YEARLESS, DroppedAlarm, Event, date_yearless
 from parsers.kept import age
 
 SPILL_EVENTS = 100_000
@@ -52,8 +54,8 @@ _MAX_TS = datetime.max.replace(tzinfo=UTC)
 
 
 def _key(e: Event) -> tuple[datetime, int, str, int]:
-    # syslog copies sort after the original so that de-duplication keeps the agent's own record
-    return (e.ts or _MAX_TS, 1 if e.attrs.get("via") == "syslog" else 0, e.path, e.line)
+    # copies (syslog, CommandExecution.log) sort after the original so that de-duplication keeps the agent's own
+    return (e.ts or _MAX_TS, 1 if e.attrs.get("via") else 0, e.path, e.line)
 
 
 def _cost(e: Event) -> int:
@@ -112,6 +114,10 @@ class Timeline:
         self._runs: list[IO[bytes]] = []
         self._finalized = False
         self._latest_local: datetime | None = None
+        self._newest: datetime | None = None  # newest dated record (wall clock): the bundle's collection time
+        self.yearless: Counter[str] = Counter()  # path -> records whose header time has no year
+        self._yearless_hours: Counter[tuple[str, str]] = Counter()  # (source, stamp to the hour) of counted ones
+        self.year_ref: datetime | None = None  # what the yearless records were dated by (None: left undated)
 
     # --- filling -----------------------------------------------------------------------------
     def add(self, e: Event) -> None:
@@ -119,7 +125,12 @@ class Timeline:
         if e.ts is not None:
             if e.local and (self._latest_local is None or e.ts > self._latest_local):
                 self._latest_local = e.ts
+            self._seen(e.ts)
             self._hour(e.source, e.local, e.ts.replace(minute=0, second=0, microsecond=0, tzinfo=None))
+        elif YEARLESS in e.attrs:
+            self.yearless[e.path] += 1
+            if not e.notable and not self.keep_all:
+                self._yearless_hours[(e.source, str(e.attrs[YEARLESS])[:10] + ":00:00.000000")] += 1
         if e.notable:
             if not self.keep_all:
                 _cut(e)
@@ -173,8 +184,14 @@ class Timeline:
         if ts is not None:
             if local and (self._latest_local is None or ts > self._latest_local):
                 self._latest_local = ts
+            self._seen(ts)
             self._hour(source, local, ts.replace(minute=0, second=0, microsecond=0, tzinfo=None))
             self._range(ts, local)
+
+    def _seen(self, ts: datetime) -> None:
+        wall = ts.replace(tzinfo=None)
+        if self._newest is None or wall > self._newest:
+            self._newest = wall
 
     def count_span(self, source: str, hours: list[tuple[datetime, int]], first: datetime, last: datetime,
                    local: bool) -> None:
@@ -187,6 +204,7 @@ class Timeline:
         self.count += total
         if local and (self._latest_local is None or last > self._latest_local):
             self._latest_local = last
+        self._seen(last)
         self._range(first, local)
         self._range(last, local)
 
@@ -265,6 +283,7 @@ class Timeline:
         if self._finalized:
             return
         self._finalized = True
+        self.year_ref = self._newest if self.yearless else None
         self.zone = timezone(zone) if isinstance(zone, timedelta) else zone
         if self.zone is not None:
             self.utc_offset = self.zone.utcoffset(self._latest_local or datetime(2024, 1, 1))
@@ -303,6 +322,7 @@ class Timeline:
                 for f in self._runs:
                     f.close()
                 self._runs = merged
+        self._count_yearless_hours()
         self.beyond_cap.resolve(self._to_utc)
         self.first = self._to_utc(*self._lo) if self._lo else None
         self.last = self._to_utc(*self._hi) if self._hi else None
@@ -312,9 +332,27 @@ class Timeline:
             return to_utc(ts, self.zone)
         return ts.replace(tzinfo=UTC)
 
+    def _count_yearless_hours(self) -> None:
+        """Ordinary yearless records that were only counted: into the picture and the time range, once dated."""
+        if self.year_ref is None:
+            return
+        for (source, stamp), n in self._yearless_hours.items():
+            ts = date_yearless(stamp, self.year_ref)
+            if ts is not None:
+                self._hour(source, True, ts, n)
+                self._range(ts, True)
+        self._yearless_hours.clear()
+
     def _convert(self, e: Event) -> None:
         if e.ts is None:
-            return
+            stamp = e.attrs.get(YEARLESS)
+            if self.year_ref is None or not isinstance(stamp, str):
+                return
+            e.ts = date_yearless(stamp, self.year_ref)
+            if e.ts is None:
+                return
+            e.attrs["year"] = "inferred"
+            self._hour(e.source, e.local, e.ts.replace(minute=0, second=0, microsecond=0))
         if e.local:
             if self.zone is not None:
                 e.ts = to_utc(e.ts, self.zone)
@@ -429,9 +467,10 @@ def _read_run(f: IO[bytes]) -> Iterator[Event]:
 
 
 def _dedup(events: Iterable[Event]) -> Iterator[Event]:
-    """Drop syslog copies of a record already present with the same UTC time and message: in the agent's
-    own log, or in another copy (syslog and a journal export of the same days). The memory of one time stamp's
-    messages is bounded: a copy beyond it is kept, not dropped."""
+    """Drop copies (``attrs.via``: a syslog or journal copy, an extension's CommandExecution.log) of a record
+    already present with the same UTC time and message: in the agent's own log, or in another copy (syslog
+    and a journal export of the same days). The memory of one time stamp's messages is bounded: a copy beyond it
+    is kept, not dropped."""
     current: datetime | None = None
     seen: dict[int, str] = {}  # hash of the message -> path of the record kept
     for e in events:
@@ -440,7 +479,7 @@ def _dedup(events: Iterable[Event]) -> Iterator[Event]:
             seen = {}
         h = hash(e.message)
         kept = seen.get(h)
-        if e.attrs.get("via") == "syslog" and kept is not None and kept != e.path:
+        if e.attrs.get("via") and kept is not None and kept != e.path:
             continue
         if len(seen) < _MAX_SEEN:
             seen.setdefault(h, e.path)

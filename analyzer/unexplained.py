@@ -4,7 +4,9 @@ A VM whose agent logged errors that no detector knows is not healthy: those reco
 candidates are the alarms (``Event.alarm``: warning and above, not marked routine or unrelated by their
 parser) of the logs (agent, extension and Windows event logs; not state files) inside the analysis window.
 A candidate is *explained* when it is a record a finding matched, at any severity (``Finding.explains``),
-or a stage of a backup run that succeeded (a transient warning of a run that went well). The others are
+a record of the same file inside an episode of those records (``Finding.episodes``: the traceback of each
+crash of a crash loop), or a stage of a backup run that succeeded (a transient warning of a run that went
+well). The others are
 grouped into templates (:mod:`analyzer.log_templates`) and ranked: those near the failing backup first
 (within an hour, then six hours), then by count.
 
@@ -15,6 +17,8 @@ records that detectors saw: explained when all of those were, unexplained otherw
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,6 +77,7 @@ def find_unexplained(analysis: Analysis, scope: Scope, findings: list[Finding]) 
     explained: set[tuple[str, int]] = set()
     for f in findings:
         explained |= f.explains
+    in_episode = _Episodes(span for f in findings for span in f.episodes)
     for run in scope.runs:
         if run.ok:
             explained.update((s.path, s.line) for s in run.steps if s.line is not None)
@@ -84,7 +89,7 @@ def find_unexplained(analysis: Analysis, scope: Scope, findings: list[Finding]) 
             continue
         t = miner.add(record_line(e))
         g = groups.setdefault(t.id, _Group(t))
-        if (e.path, e.line) in explained:
+        if (e.path, e.line) in explained or in_episode(e):
             g.explained += 1
         else:
             g.take(e.level, e.ts, e.ts, 1, _minutes(e.ts, backup), e)
@@ -100,6 +105,33 @@ def find_unexplained(analysis: Analysis, scope: Scope, findings: list[Finding]) 
         g.take(c.level, c.first, c.last, c.records, _minutes(c.last, backup), c)
     found = sorted((g for g in groups.values() if g.count), key=_Group.rank)
     return [_error(g, scope.last_run is not None) for g in found]
+
+
+class _Episodes:
+    """Whether a record falls inside an episode of a finding in its own file (spans merged, found by bisection)."""
+
+    def __init__(self, spans: Iterable[tuple[str, datetime, datetime]]) -> None:
+        by_path: dict[str, list[tuple[datetime, datetime]]] = {}
+        for path, start, end in spans:
+            by_path.setdefault(path, []).append((start, end))
+        self._starts: dict[str, list[datetime]] = {}
+        self._ends: dict[str, list[datetime]] = {}
+        for path, items in by_path.items():
+            merged: list[tuple[datetime, datetime]] = []
+            for start, end in sorted(items):
+                if merged and start <= merged[-1][1]:
+                    merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+                else:
+                    merged.append((start, end))
+            self._starts[path] = [s for s, _ in merged]
+            self._ends[path] = [e for _, e in merged]
+
+    def __call__(self, e: Event) -> bool:
+        starts = self._starts.get(e.path)
+        if starts is None or e.ts is None:
+            return False
+        i = bisect_right(starts, e.ts) - 1
+        return i >= 0 and e.ts <= self._ends[e.path][i]
 
 
 def _failing_backup(scope: Scope) -> tuple[datetime, datetime] | None:

@@ -256,6 +256,35 @@ def from_dotnet_ticks(ticks: int | str) -> datetime | None:
         return None
 
 
+#: attr of a record whose header time has no year (``Jan  6 13:02:17``) and whose own file showed none: the time
+#: as an ISO-8601 date without year, ``--01-06T13:02:17.000000``; the pipeline dates it from the whole bundle
+YEARLESS = "syslog_time"
+
+
+def yearless_stamp(month: int, day: int, hh: int, mm: int, ss: int, us: int = 0) -> str:
+    return f"--{month:02d}-{day:02d}T{hh:02d}:{mm:02d}:{min(ss, 59):02d}.{us:06d}"
+
+
+def date_yearless(stamp: str, newest: datetime) -> datetime | None:
+    """The naive time a :data:`YEARLESS` stamp stands for: the latest year that does not put it after ``newest``
+    (the bundle's collection time; a day of slack for time zones), so ``Dec 30`` in a bundle collected on
+    January 2 is the previous year. None when the stamp is malformed or no year fits (29 February)."""
+    try:
+        month, day = int(stamp[2:4]), int(stamp[5:7])
+        clock = datetime.strptime(stamp[8:], "%H:%M:%S.%f")
+    except ValueError:
+        return None
+    limit = newest.replace(tzinfo=None) + timedelta(days=1)
+    for year in range(limit.year, limit.year - 8, -1):
+        try:
+            cand = datetime(year, month, day, clock.hour, clock.minute, clock.second, clock.microsecond)
+        except ValueError:
+            continue
+        if cand <= limit:
+            return cand
+    return None
+
+
 def utc(dt: datetime) -> datetime:
     """Mark a naive datetime that is known to be UTC as aware."""
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

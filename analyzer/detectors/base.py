@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, ClassVar
 
@@ -34,6 +34,8 @@ MAX_EVIDENCE = 8
 #: records of another product (Windows Server Backup): a row that takes any kind never reads them
 FOREIGN_KINDS = frozenset({"backup.other"})
 MAX_TEXT = 400
+EPISODE_GAP = timedelta(minutes=10)  # a finding's records of one file this close together are one episode
+EPISODE_MARGIN = timedelta(minutes=1)  # the exception a crash record reports comes just before it
 
 
 @dataclass(frozen=True)
@@ -241,7 +243,31 @@ class Detector:
             last_seen=iso(dated[-1]) if dated else None,
             texts=own if self.title else None,
             explains=frozenset((h.path, h.line) for h in hits if h.line is not None),
+            episodes=episodes(hits),
         )
+
+
+def episodes(hits: Iterable[Hit]) -> tuple[tuple[str, datetime, datetime], ...]:
+    """The bursts of quoted records in each file: at least two, at most :data:`EPISODE_GAP` apart (a crash loop
+    from its first crash to its last), each opened :data:`EPISODE_MARGIN` earlier for the exception the first
+    crash reports. A lone record is no episode: it explains itself only."""
+    by_path: dict[str, list[datetime]] = {}
+    for h in hits:
+        if h.ts is not None and h.line is not None and isinstance(h.text, str):
+            by_path.setdefault(h.path, []).append(h.ts)
+    spans = []
+    for path, times in by_path.items():
+        times.sort()
+        burst = [times[0]]
+        for t in [*times[1:], None]:
+            if t is not None and t - burst[-1] <= EPISODE_GAP:
+                burst.append(t)
+                continue
+            if len(burst) > 1:
+                spans.append((path, burst[0] - EPISODE_MARGIN, burst[-1]))
+            if t is not None:
+                burst = [t]
+    return tuple(spans)
 
 
 @cache

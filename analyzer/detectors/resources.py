@@ -35,9 +35,15 @@ class HighResourceUsage(Detector):
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        """Pressure counts toward the failing backup only around its snapshot (DESIGN 3.5): inside a failed
+        run or the lead-up to it; a daily OOM of an application hours away is reported at info, like a
+        problem that recovered."""
         frozen = {(e.path, e.line) for e in hung_during_freeze(scope)}  # the freeze's evidence, not overload
-        return [h for h in self.match(scope, self.signatures)
+        hits = [h for h in self.match(scope, self.signatures)
                 if scope.in_window(h.ts) and not (h.ref == "hung" and (h.path, h.line) in frozen)]
+        for h in hits:
+            h.live = h.live and scope.around_failed_run(h.ts)
+        return hits
 
 
 class VmShutdownInGuest(Detector):

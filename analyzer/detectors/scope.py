@@ -40,6 +40,7 @@ LOOKBACK = timedelta(days=3)
 LEAD = timedelta(hours=6)
 RUN_SPAN = timedelta(hours=4)  # a record without sequence number or task id joins a run this young
 NEAR_RUN = timedelta(minutes=30)  # a record this close to a run is about that run
+LEAD_UP = timedelta(hours=1)  # pressure on the VM this long before a run can still delay its snapshot
 _SUCCESS_CODES = {0, 1}  # VMSnapshot status codes: success_appconsistent, success
 _TEMP_CODE = 4  # ExtensionTempTerminalState: the transitioning status written before the snapshot daemon runs
 _STATE_SOURCES = ("settings", "vmsettings", "extensions_config", "status")  # request facts of state files
@@ -205,8 +206,28 @@ class Scope:
         return any(k in self._latest and self._latest[k] > ts for k in set(kinds))
 
     def live(self, ts: datetime | None, recovery_kinds: Iterable[str] = ()) -> bool:
-        """Inside the window and not recovered afterwards: evidence about the failing backup."""
+        """Inside the window and not recovered afterwards: evidence about the failing backup. An undated record is
+        not when the bundle dates anything (nothing places it near the backup); in a paste without any time (one
+        event's details, ``systemctl status``) the undated records are all the evidence there is."""
+        if ts is None:
+            return self.end is None
         return self.in_window(ts) and not self.followed_by(ts, recovery_kinds)
+
+    def around_failed_run(self, ts: datetime | None, lead: timedelta = LEAD_UP) -> bool:
+        """``ts`` falls inside a run that did not succeed or in the ``lead`` before it ("around the snapshot"); a
+        run without a final status lasts :data:`RUN_SPAN` past its last record. With no run in the bundle there
+        is nothing to measure against: any dated time is."""
+        if ts is None:
+            return self.end is None
+        if not self.runs:
+            return True
+        for r in self.runs:
+            if r.ok:
+                continue
+            end = r.last_ts + (NEAR_RUN if r.ended else RUN_SPAN)
+            if r.ts - lead <= ts <= end:
+                return True
+        return False
 
     @property
     def attempts(self) -> list[Step]:
@@ -366,9 +387,13 @@ def _run_of(s: Step, runs: list[Run], by_task: dict[str, Run], by_seq: dict[str,
     if s.republished:
         return None  # a re-published status belongs to its own sequence number only, never by time
     if s.seq or s.task_id:
-        if s.stage != "request" and runs and runs[-1].seq is None and runs[-1].task_id is None \
-                and _young(runs[-1], s):
-            return runs[-1]  # the keyless records of this run came first
+        last = runs[-1] if runs else None
+        if s.stage == "request" or last is None or not _young(last, s):
+            return None
+        if last.seq is None and last.task_id is None:
+            return last  # the keyless records of this run came first
+        if not last.ended and (s.seq is None or last.seq is None) and (s.task_id is None or last.task_id is None):
+            return last  # the other key of the run in progress: the extension's task id of the agent's sequence
         return None
     if runs and _young(runs[-1], s) and not (runs[-1].ended and s.stage in ("request", "invocation", "start")):
         return runs[-1]

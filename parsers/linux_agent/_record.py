@@ -105,6 +105,20 @@ _SINCE = re.compile(r" since \w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (\w+)")
 _AGENT_UNITS = ("walinuxagent.service", "waagent.service")
 
 
+# ``waagent --version`` (``WALinuxAgent-2.2.45 running on ubuntu 18.04`` / ``Goal state agent: 2.8.0.11``)
+_VERSION_OUTPUT = re.compile(r"WALinuxAgent-\d[\d.]* running on \S|Goal state agent: \d")
+
+
+def agent_command_output(line: str) -> bool:
+    """``line`` is output of a command about the agent that a paste may hold without any record:
+    ``waagent --version``, or the head of ``systemctl status`` for the agent's unit."""
+    text = line.strip()
+    if _VERSION_OUTPUT.match(text):
+        return True
+    unit = _UNIT.match(text)
+    return unit is not None and unit.group(1) in _AGENT_UNITS
+
+
 def ends_record(line: str) -> bool:
     """``line`` cannot continue an agent record: a prompt, a code fence or a console line of a paste."""
     return _BREAK.match(line) is not None

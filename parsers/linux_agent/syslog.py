@@ -12,7 +12,19 @@ when waagent.log rotated away, the copies are the guest agent's log.
 
 Syslog headers carry no year and are local time: the year comes from timestamps inside
 the lines (agent records, ISO dates); a header time beside an embedded UTC agent time, or an ISO
-header with its offset, is evidence of the VM's UTC offset.
+header with its offset, is evidence of the VM's UTC offset. A file that shows no year at all (a
+``kern.log`` of kernel lines only) leaves its records undated with the header time in ``attrs.syslog_time``
+(``--01-06T13:02:17.000000``): the pipeline dates them from the bundle's collection time.
+
+The kernel reports an OOM kill over several lines; the memory cgroup whose limit was hit comes before the
+``Killed process`` line:
+
+    Oct  5 10:31:12 vm kernel: [345678.1] oom-kill:constraint=CONSTRAINT_MEMCG,...,oom_memcg=/azure.slice/
+        azure-walinuxagent.slice/azure-walinuxagent-logcollector.slice,...   (one line)
+    Oct  5 10:31:12 vm kernel: [345678.1] Memory cgroup out of memory: Killed process 7211 (python3) ...
+
+It becomes the kill's ``cgroup``; a kill inside the agent's log collector slice is the collector stopped at its
+own memory limit (L17: ``agent.collector.failed``), not the VM running out of memory.
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
+from parsers.base import GENERIC_KIND, YEARLESS, Event, ParseContext, Parser, yearless_stamp
 from parsers.clock_pairs import PairVotes
 from parsers.linux_agent._record import AgentEvents, Record, add_continuation, ends_record, parse_record
 from parsers.linux_agent._signatures import SYSTEM_LEVELS, SYSTEM_TABLE
@@ -38,6 +50,11 @@ _DMESG = re.compile(r"\[\s*(\d+\.\d+)\] ?(.*)")
 _DMESG_T = re.compile(r"\[\w{3} (\w{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\] ?(.*)")
 _KERNEL_UPTIME = re.compile(r"\[\s*\d+\.\d+\] ?")
 _DATE_IN_TEXT = re.compile(r"\b(20\d\d|19\d\d)[-/](\d\d)[-/](\d\d)[T ]\d\d:\d\d")
+# the cgroup whose limit an OOM kill enforced: ``oom_memcg=`` (kernel >= 4.19), ``Task in X killed as a result of
+# limit of Y`` and ``Memory cgroup stats for Y:`` (older kernels)
+_OOM_CGROUP = re.compile(r"\boom_memcg=([^,\s]+)|^Task in \S+ killed as a result of limit of (\S+)"
+                         r"|^Memory cgroup stats for ([^\s:]+)")
+_COLLECTOR_CGROUP = "azure-walinuxagent-logcollector"
 _MAX_WAITING = 50_000  # lines held back while the year is unknown
 _Header = tuple[int, int, int, int, int, int]  # month, day, hour, minute, second, microsecond
 
@@ -60,6 +77,7 @@ class _Reader:
         self.waiting: list[tuple[Event, _Header]] = []
         self.last_ts: datetime | None = None
         self.agent_records = 0
+        self.oom_cgroup: str | None = None  # of the OOM report being read
 
     # --- one line -------------------------------------------------------------------------------
     def line(self, n: int, line: str) -> Iterator[Event]:
@@ -114,6 +132,7 @@ class _Reader:
             rest = _KERNEL_UPTIME.sub("", rest, count=1)
         found = SYSTEM_TABLE.classify(rest)
         kind, attrs = found if found else (GENERIC_KIND, {})
+        kind = self._oom(rest, kind, attrs)
         if host:
             attrs["host"] = host
         if pid:
@@ -168,8 +187,26 @@ class _Reader:
             rest = m.group(2)
         found = SYSTEM_TABLE.classify(rest)
         kind, extra = found if found else (GENERIC_KIND, {})
+        kind = self._oom(rest, kind, extra)
         yield self.ctx.event(ts, n, rest, level=SYSTEM_LEVELS.get(kind, "info"), component="kernel", kind=kind,
                              local=ts is not None, **attrs, **extra)
+
+    def _oom(self, rest: str, kind: str, attrs: dict[str, Any]) -> str:
+        """Follow an OOM report: the cgroup whose limit it hit goes to the kill; the log collector's is L17."""
+        if "invoked oom-killer" in rest:
+            self.oom_cgroup = None
+        m = _OOM_CGROUP.search(rest) if "emory cgroup" in rest or "memcg" in rest or rest.startswith("Task in ") \
+            else None
+        if m is not None:
+            self.oom_cgroup = next(g for g in m.groups() if g)
+        if kind != "system.oom" or self.oom_cgroup is None:
+            return kind
+        attrs["cgroup"], self.oom_cgroup = self.oom_cgroup, None
+        if _COLLECTOR_CGROUP not in attrs["cgroup"]:
+            return kind
+        attrs["task"] = attrs.pop("process", "")
+        attrs["process"] = "log_collector"
+        return "agent.collector.failed"
 
     # --- years ----------------------------------------------------------------------------------
     def _anchor_date(self, year: int, month: int, day: int, header: _Header | None) -> None:
@@ -200,17 +237,11 @@ class _Reader:
             yield from self._release()
 
     def _release(self) -> Iterator[Event]:
-        undated = 0
         for e, header in self.waiting:
             e.ts = self._dated(header)
-            if e.ts is None:
-                month, day, hh, mm, ss, _ = header
-                e.attrs["syslog_time"] = f"month {month} day {day} {hh:02d}:{mm:02d}:{ss:02d}"
-                undated += 1
+            if e.ts is None:  # dated by the pipeline, from the whole bundle
+                e.attrs[YEARLESS] = yearless_stamp(*header)
             yield e
-        if undated:
-            self.ctx.problem(f"{undated} syslog header time(s) left undated: no line shows the year",
-                             self.waiting[0][0].line)
         self.waiting = []
 
     def _flush(self) -> Iterator[Event]:

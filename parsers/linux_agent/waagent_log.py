@@ -15,6 +15,9 @@ lines and journal lines: a prompt, code fence or console line ends the record be
 a syslog/journal header is read as a record, and a line outside any record gets its own undated event
 when a signature knows it (``waagent --version`` output gives the versions).
 
+An extension's ``CommandExecution.log`` holds the same records as waagent.log for that extension's logger:
+its events are marked ``via="command_log"``, copies that the timeline keeps once (as syslog copies).
+
 Two paths give the same kept events, counts, facts and problems. The per-line path (:class:`Reader` fed
 every line) is the reference and serves the full timeline. When ordinary records are only counted, large
 members take the block path: blocks of :data:`BLOCK` bytes, scanned natively
@@ -45,6 +48,7 @@ from parsers.linux_agent._record import (
     AgentEvents,
     Record,
     add_continuation,
+    agent_command_output,
     ends_record,
     fold_g0,
     parse_record,
@@ -66,7 +70,7 @@ class Reader:
 
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
-        self.builder = AgentEvents(ctx)
+        self.builder = AgentEvents(ctx, via=copy_of(ctx.path))
         self.votes = PairVotes(timedelta(seconds=30))  # the daemon's line and the handler's moments apart
         self.pending: Record | None = None
         self.orphans: list[str] = []
@@ -393,11 +397,21 @@ def _orphans(ctx: ParseContext, lines: list[str], first: int, why: str) -> Event
     return ctx.event(None, first, "\n".join(lines), level="info", component="")
 
 
+def copy_of(path: str) -> str | None:
+    """``command_log`` for an extension's ``CommandExecution.log``: the agent writes the records of the
+    extension's logger there and into waagent.log, so they are copies (kept once by the timeline)."""
+    name = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return "command_log" if name.startswith("commandexecution") else None
+
+
 def sniff(path: str, head: bytes) -> bool:
-    """An agent record anywhere in the head: a log, or a paste of one among prompts and command output."""
+    """An agent record anywhere in the head: a log, or a paste of one among prompts and command output; or,
+    without any record, the output of ``waagent --version`` or ``systemctl status`` of the agent's unit."""
     for line in head_text(head).splitlines():
         rec = parse_record(line, 0)
         if rec is None:
+            if agent_command_output(line):
+                return True
             continue
         if rec.gen != "G0":
             return True

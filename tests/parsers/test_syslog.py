@@ -78,11 +78,11 @@ def test_year_from_an_iso_date_in_a_line() -> None:
     assert e.ts == datetime(2022, 3, 4, 10, 0, 0)
 
 
-def test_no_year_anywhere_leaves_lines_undated_with_a_problem() -> None:
+def test_no_year_in_the_file_leaves_the_header_time_for_the_pipeline() -> None:
     events, ctx = parse("Mar  4 10:00:01 h systemd-logind[900]: System is powering down.\n")
-    assert events[0].ts is None and events[0].kind == "system.shutdown"
-    assert events[0].attrs["syslog_time"] == "month 3 day 4 10:00:01"
-    assert "left undated" in ctx.problems[0].message
+    assert events[0].ts is None and events[0].kind == "system.shutdown" and events[0].local
+    assert events[0].attrs["syslog_time"] == "--03-04T10:00:01.000000"
+    assert ctx.problems == []
 
 
 @pytest.mark.parametrize(("rest", "kind", "attrs"), [
