@@ -103,3 +103,23 @@ def test_yearless_stamps_read_back() -> None:
     for month in range(1, 13):
         t = datetime(2024, month, 28 if month == 2 else 30 if month != 12 else 31, 7, 8, 9, 123456)
         assert date_yearless(yearless_stamp(t.month, t.day, 7, 8, 9, 123456), t + timedelta(days=40)) == t
+
+
+@pytest.mark.parametrize("name", ["paste.txt", "ticket.log", "waagent.log"])
+@pytest.mark.parametrize(("run", "oom"), [(datetime(2025, 1, 11, 2, 0), datetime(2025, 1, 11, 2, 0, 35)),
+                                          (datetime(2025, 1, 1, 0, 0, 5), datetime(2024, 12, 31, 23, 59, 58))])
+def test_syslog_lines_pasted_among_agent_records_are_dated_too(tmp_path: Path, name: str, run: datetime,
+                                                               oom: datetime) -> None:
+    vms = "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9220.0]"
+    text = "\n".join([
+        "$ sudo tail -n 3 /var/log/waagent.log",
+        f"{run:%Y-%m-%dT%H:%M:%S.%f}Z INFO ExtHandler {vms} Update settings file: 42.settings",
+        f"{run:%Y-%m-%dT%H:%M:%S.%f}Z INFO ExtHandler {vms} Enable extension: [main/handle.sh enable]",
+        f"{run + timedelta(hours=1):%Y-%m-%dT%H:%M:%S.%f}Z INFO ExtHandler ExtHandler [HEARTBEAT] Agent "
+        "WALinuxAgent-2.9.1.1 is running as the goal state agent [DEBUG HeartbeatCounter: 4]",
+        "$ grep -i 'out of memory' /var/log/kern.log", java_oom(oom)[-1], ""])
+    path = tmp_path / name
+    path.write_text(text)
+    report = analyze(path)
+    hru = next(f for f in report.findings if f.id == "HIGH_RESOURCE_USAGE")
+    assert hru.first_seen == oom.strftime("%Y-%m-%dT%H:%M:%S.%fZ") and hru.severity == "error"

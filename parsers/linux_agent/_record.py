@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from parsers.base import GENERIC_KIND, Event, ParseContext
+from parsers.base import GENERIC_KIND, YEARLESS, Event, ParseContext
 from parsers.linux_agent._signatures import AGENT_TABLE, SYSTEM_LEVELS, SYSTEM_TABLE
 from parsers.signatures import Sig
 
@@ -192,9 +192,10 @@ class AgentEvents:
         assert e is not None  # only countable records are ever just counted
         return e
 
-    def outside(self, n: int, line: str) -> Event | None:
+    def outside(self, n: int, line: str, yearless: str | None = None) -> Event | None:
         """A line outside any record (a paste's command output, a console line): an undated event when a
-        signature knows it (``waagent --version`` gives the versions, the kernel a hung task)."""
+        signature knows it (``waagent --version`` gives the versions, the kernel a hung task); ``yearless``, the
+        time of its syslog header, for the pipeline to date."""
         text = line.strip()
         unit = _UNIT.match(text)
         if unit is not None:  # ``systemctl status``: the lines after it are about this unit
@@ -208,7 +209,10 @@ class AgentEvents:
         if found is None or (found[0] == GENERIC_KIND and "python" not in found[1]):
             return None
         kind, attrs = found
-        e = self.ctx.event(None, n, text, level=SYSTEM_LEVELS.get(kind, "info"), kind=kind, **attrs)
+        if yearless is not None:
+            attrs[YEARLESS] = yearless
+        e = self.ctx.event(None, n, text, level=SYSTEM_LEVELS.get(kind, "info"), kind=kind, local=yearless is not None,
+                           **attrs)
         self._facts(e)
         return e
 

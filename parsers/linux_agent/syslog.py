@@ -272,6 +272,18 @@ def _iso(stamp: str, zone: str | None) -> datetime | None:
         return None
 
 
+def bsd_line(line: str) -> tuple[str, str] | None:
+    """(:data:`YEARLESS` stamp, text) of a line behind a BSD syslog header (``Jan  6 13:02:17 host kernel: ...``),
+    else None: a syslog line pasted among agent records."""
+    m = _BSD.match(line) if line[:3] in _MONTHS else None
+    t = _TAIL.match(m.group(7)) if m else None
+    if m is None or t is None:
+        return None
+    mon, day, hh, mm, ss, frac = m.groups()[:6]
+    return yearless_stamp(_MONTHS[mon], int(day), int(hh), int(mm), int(ss), int((frac or "0")[:6].ljust(6, "0"))), \
+        t.group(4)
+
+
 def strip_header(line: str) -> str | None:
     """The text behind a syslog or journal header (``Oct 08 17:10:33 host python3[1036]: ``), else None."""
     m = _BSD.match(line) or _ISO.match(line)

@@ -13,7 +13,8 @@ agree, their difference is the VM's UTC offset (fact ``tz.utc_offset_minutes``).
 A paste of the log (a text file of any name) mixes records with shell prompts, command output, console
 lines and journal lines: a prompt, code fence or console line ends the record before it, a record behind
 a syslog/journal header is read as a record, and a line outside any record gets its own undated event
-when a signature knows it (``waagent --version`` output gives the versions).
+when a signature knows it (``waagent --version`` output gives the versions); a syslog line of another program
+(``Jan  6 13:02:17 vm kernel: ... Out of memory: Killed process``) too, with its yearless header time.
 
 An extension's ``CommandExecution.log`` holds the same records as waagent.log for that extension's logger:
 its events are marked ``via="command_log"``, copies that the timeline keeps once (as syslog copies).
@@ -54,7 +55,7 @@ from parsers.linux_agent._record import (
     parse_record,
 )
 from parsers.linux_agent._signatures import AGENT_TABLE
-from parsers.linux_agent.syslog import strip_header
+from parsers.linux_agent.syslog import bsd_line, strip_header
 from parsers.signatures import SignatureTable
 from parsers.text import head_text, iter_lines, read_blocks, replay, sniff_encoding
 
@@ -85,6 +86,13 @@ class Reader:
         if rec is None:
             rec = parse_record(line, n) or _pasted_record(line, n)
         if rec is None:
+            syslog = bsd_line(line)
+            if syslog is not None:  # a paste: a syslog line (a kernel OOM) among the records, dated by the pipeline
+                yield from self.flush()
+                e = self.builder.outside(n, syslog[1], yearless=syslog[0])
+                if e is not None:
+                    yield e
+                return
             if self.pending is not None and ends_record(line):  # a paste: a prompt or console line follows
                 yield from self.flush()
             if self.pending is not None:
