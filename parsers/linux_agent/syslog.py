@@ -55,6 +55,7 @@ _DATE_IN_TEXT = re.compile(r"\b(20\d\d|19\d\d)[-/](\d\d)[-/](\d\d)[T ]\d\d:\d\d"
 _OOM_CGROUP = re.compile(r"\boom_memcg=([^,\s]+)|^Task in \S+ killed as a result of limit of (\S+)"
                          r"|^Memory cgroup stats for ([^\s:]+)")
 _COLLECTOR_CGROUP = "azure-walinuxagent-logcollector"
+_OOM_REPORT_LINES = 400  # lines of one OOM report (memory info, the task table) before its kill
 _MAX_WAITING = 50_000  # lines held back while the year is unknown
 _Header = tuple[int, int, int, int, int, int]  # month, day, hour, minute, second, microsecond
 
@@ -78,6 +79,8 @@ class _Reader:
         self.last_ts: datetime | None = None
         self.agent_records = 0
         self.oom_cgroup: str | None = None  # of the OOM report being read
+        self.held_oom: tuple[Event, _Header | None] | None = None  # the line that opened it, until its kill
+        self.held_lines = 0
 
     # --- one line -------------------------------------------------------------------------------
     def line(self, n: int, line: str) -> Iterator[Event]:
@@ -142,12 +145,12 @@ class _Reader:
             if ts is None:
                 e = self.ctx.event(None, n, rest, level=SYSTEM_LEVELS.get(kind, "info"), component=prog, kind=kind,
                                    local=True, **attrs)
-                yield from self._wait(e, header)
+                yield from self._emit(e, header)
                 return
         local = ts is not None and ts.tzinfo is None
         self.last_ts = ts
-        yield self.ctx.event(ts, n, rest, level=SYSTEM_LEVELS.get(kind, "info"), component=prog, kind=kind, local=local,
-                             **attrs)
+        yield from self._emit(self.ctx.event(ts, n, rest, level=SYSTEM_LEVELS.get(kind, "info"), component=prog,
+                                             kind=kind, local=local, **attrs), header)
 
     def _record(self, rec: Record, key: tuple[str, str], header: _Header | None, n: int) -> Iterator[Event]:
         """An agent record starts: the one before it is complete."""
@@ -188,8 +191,39 @@ class _Reader:
         found = SYSTEM_TABLE.classify(rest)
         kind, extra = found if found else (GENERIC_KIND, {})
         kind = self._oom(rest, kind, extra)
-        yield self.ctx.event(ts, n, rest, level=SYSTEM_LEVELS.get(kind, "info"), component="kernel", kind=kind,
-                             local=ts is not None, **attrs, **extra)
+        e = self.ctx.event(ts, n, rest, level=SYSTEM_LEVELS.get(kind, "info"), component="kernel", kind=kind,
+                           local=ts is not None, **attrs, **extra)
+        yield from self._emit(e, None)
+
+    def _emit(self, e: Event, header: _Header | None) -> Iterator[Event]:
+        """Out with ``e`` (held until its year is known when its header shows none). A kernel OOM report opens
+        with ``X invoked oom-killer`` and ends with the kill: the kill stands for the report (one OOM, not two),
+        the opening line is its context, an OOM of its own only when no kill follows."""
+        if e.kind == "system.oom" and "invoked oom-killer" in e.message:
+            yield from self._release_oom()
+            self.held_oom, self.held_lines = (e, header), 0
+            return
+        if self.held_oom is not None:
+            if e.kind in ("system.oom", "agent.collector.failed"):
+                self.held_oom[0].kind, self.held_oom[0].level = GENERIC_KIND, "info"
+                yield from self._release_oom()
+            else:
+                self.held_lines += 1
+                if self.held_lines > _OOM_REPORT_LINES:
+                    yield from self._release_oom()
+        yield from self._out(e, header)
+
+    def _release_oom(self) -> Iterator[Event]:
+        if self.held_oom is not None:
+            e, header = self.held_oom
+            self.held_oom = None
+            yield from self._out(e, header)
+
+    def _out(self, e: Event, header: _Header | None) -> Iterator[Event]:
+        if e.ts is None and header is not None:
+            yield from self._wait(e, header)
+        else:
+            yield e
 
     def _oom(self, rest: str, kind: str, attrs: dict[str, Any]) -> str:
         """Follow an OOM report: the cgroup whose limit it hit goes to the kill; the log collector's is L17."""
@@ -255,6 +289,7 @@ class _Reader:
             yield e
 
     def finish(self) -> Iterator[Event]:
+        yield from self._release_oom()
         yield from self._flush()
         yield from self._release()
         self.votes.emit(self.ctx, "syslog header times beside UTC record times")

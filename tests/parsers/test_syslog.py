@@ -12,6 +12,7 @@ from analyzer.intake.paths import normalize_path
 from analyzer.model import Options
 from analyzer.sources import recognize_path
 from parsers.base import Event, ParseContext
+from tests.linux_bundle import collector_oom, java_oom, kernel_line
 from tests.parsers.linux_helpers import run_as
 
 AGENT_LINE = "2020-10-08T17:10:33.129375Z INFO ExtHandler ExtHandler Wire server endpoint:168.63.129.16"
@@ -151,3 +152,25 @@ def test_bundle_keeps_one_copy_of_a_record_in_waagent_log_and_syslog(tmp_path: P
     assert ("syslog", "Azure Linux Agent Version:2.2.45") not in rows
     assert ("syslog", "Wire server endpoint:168.63.129.16") not in rows
     assert any(src == "syslog" and "Out of memory" in msg for src, msg in rows)
+
+
+@pytest.mark.parametrize("form", ["bsd", "journal", "dmesg"])
+@pytest.mark.parametrize("kernel", ["memcg", "task-in", "stats"])
+def test_one_oom_report_is_one_oom_and_the_collectors_is_l17(form: str, kernel: str) -> None:
+    """The report opens with ``X invoked oom-killer`` and ends with the kill: one event stands for it, the kill;
+    inside the log collector's cgroup it is the collector at its own limit."""
+    t = datetime(2024, 10, 5, 10, 31, 12)
+    events, _ = parse("\n".join(java_oom(t, form) + collector_oom(t, form, kernel)) + "\n")
+    kinds = [(e.kind, e.level) for e in events if e.kind != "log"]
+    assert kinds == [("system.oom", "error"), ("agent.collector.failed", "info")]
+    collector = events[-1].attrs
+    assert collector["cgroup"].endswith("azure-walinuxagent-logcollector.slice") and collector["task"] == "python3"
+    assert [e.kind for e in events if "invoked oom-killer" in e.message] == ["log", "log"]
+
+
+def test_an_oom_killer_line_without_its_kill_is_still_an_oom() -> None:
+    """``grep oom-killer /var/log/syslog``: only the opening lines."""
+    text = "".join(kernel_line(datetime(2024, 10, 5, 10, m), "java invoked oom-killer: gfp_mask=0x140cca, order=0, "
+                               "oom_score_adj=0", "journal") + "\n" for m in (1, 2))
+    events, _ = parse(text)
+    assert [(e.kind, e.attrs.get("process")) for e in events] == [("system.oom", "java")] * 2
