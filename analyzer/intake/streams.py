@@ -36,10 +36,13 @@ else:
     DECODE_ERRORS = (*DECODE_ERRORS, _isal.IsalError)
 
 INFLATE_INPUT = 1 << 17  # compressed bytes fed at a time
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first local header, or the end record of an empty one
 
 
 class IsalGzipReader(io.RawIOBase):
     """gzip members one after the other (zero padding between them skipped), CRC and length checked, by ISA-L.
+    A zip after the last member ends the stream (a tar.gz/zip polyglot: every tar member is read and the
+    intake names the zip reading); any other bytes there are a corrupt stream, as for :class:`gzip.GzipFile`.
 
     Output is handed out as soon as it is inflated, so a truncated stream keeps every byte decoded
     before the cut (then ``EOFError``), as :class:`gzip.GzipFile` does.
@@ -60,11 +63,13 @@ class IsalGzipReader(io.RawIOBase):
         while True:
             if self._dec.eof:  # another member may follow
                 data = self._dec.unused_data.lstrip(b"\0")
-                while not data:
+                while len(data) < 4:
                     more = self._src.read(INFLATE_INPUT)
                     if not more:
-                        return b""
-                    data = more.lstrip(b"\0")
+                        break
+                    data = (data + more).lstrip(b"\0")
+                if not data or data.startswith(ZIP_MAGIC):
+                    return b""  # the end, or a zip appended to it: a polyglot the intake names as a second reading
                 self._dec = _isal.IgzipDecompressor(flag=_isal.DECOMP_GZIP)  # type: ignore[union-attr]
             elif self._dec.needs_input:
                 data = self._src.read(INFLATE_INPUT)

@@ -57,7 +57,7 @@ def _tar(members: dict[str, bytes]) -> bytes:
 FORMS = {
     "zip first, tar inside": lambda: zip_first({"var/log/tar-only.log": GOOD_LOG}),
     "tar, then a zip": lambda: _tar({GOOD_PATH: GOOD_LOG}) + zip_bytes({"var/log/zip-only.log": ZIP_LOG}),
-    # (the gzip reader stops at the zip with a row: what it inflated before, a first tar record, is analyzed)
+    # (the gzip stream ends where the zip begins: every tar member is read, the zip is named)
     "tar.gz, then a zip": lambda: gzip.compress(_tar({GOOD_PATH: GOOD_LOG, "var/log/filler.log": b"x\n" * 20_000}))
     + zip_bytes({"zip-only.log": ZIP_LOG}),
 }
@@ -111,3 +111,17 @@ def test_a_tar_whose_last_member_is_a_zip_is_no_polyglot(tmp_path: Path, compres
     assert {m.path for m in bundle.members()} == {GOOD_PATH, "var/lib/waagent/history/2024-01-05T12-00-00__1.zip/"
                                                   "GoalState.xml"}
     assert bundle.problems == []
+
+
+@pytest.mark.parametrize("after", [zip_bytes({"zip-only.log": ZIP_LOG}), bytes(1024) + zip_bytes({"a": b"b"}),
+                                   zip_bytes({})])
+@pytest.mark.parametrize("filler", [0, 3_000, 20_000])
+def test_a_zip_after_a_gzip_stream_loses_none_of_the_tar_members(tmp_path: Path, after: bytes, filler: int) -> None:
+    """A zip after the last gzip member ends the stream: every member of the tar is read whole, whatever its
+    size (a tar smaller than one tar record was lost whole), and no row calls the file corrupt."""
+    tar_members = {GOOD_PATH: GOOD_LOG, "var/log/filler.log": b"x\n" * filler}
+    path = tmp_path / "bundle.tar.gz"
+    path.write_bytes(gzip.compress(_tar(tar_members)) + after)
+    bundle = open_bundle(path)
+    assert {m.path: m.stream.read() for m in bundle.members()} == tar_members
+    assert not [p.message for p in bundle.problems if "polyglot" not in p.message]
