@@ -116,13 +116,18 @@ _VSS_NAMED = {"vss_e_unexpected_provider_error": "0x8004230F", "vss_e_flush_writ
               "vss_e_hold_writes_timeout": "0x80042314", "vss_e_writererror_timeout": "0x800423F2",
               "timed out while holding writes": "0x80042314"}
 _RESTART = re.compile(r"restart|reboot", re.IGNORECASE)  # User32 1074 "restart", a message saying it reboots
-_VSS_NAME = re.compile("|".join(map(re.escape, _VSS_NAMED)), re.IGNORECASE)
+_VSS_NAME = re.compile("|".join(map(re.escape, _VSS_NAMED)))  # over the lower-cased text
 
 
 def hresults(text: str) -> list[str]:
     """HRESULT-like codes in ``text`` as ``0x8004230F``; signed decimals (``-2147023143``) and the VSS errors
     written by name or message (``VSS_E_FLUSH_WRITES_TIMEOUT``) included."""
-    out: list[str] = list(dict.fromkeys(_VSS_NAMED[m.group().lower()] for m in _VSS_NAME.finditer(text)))
+    low = text.lower()  # one C pass; the expressions below run only on texts that hold their first characters
+    out: list[str] = []
+    if "vss_e_" in low or "holding writes" in low:
+        out += dict.fromkeys(_VSS_NAMED[m.group()] for m in _VSS_NAME.finditer(low))
+    if "0x" not in text and "-2" not in text:
+        return out
     for m in _HRESULT.finditer(text):
         if m.group(1):
             code = f"0x{m.group(1).upper()}"
