@@ -61,7 +61,17 @@ _BAD_TIMES = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[6-9]",
 )
 
-Scan = Callable[[bytes], np.ndarray]
+
+class Scan:
+    """A block scan: ``scan(block)`` gives the reported lines; ``judges`` says whether it tells plain records
+    and their first row (the C module) or only finds the lines Python reads (the Python engine)."""
+
+    def __init__(self, fn: Callable[[bytes], np.ndarray], judges: bool) -> None:
+        self.fn = fn
+        self.judges = judges
+
+    def __call__(self, block: bytes) -> np.ndarray:
+        return self.fn(block)
 
 
 class ScanTable:
@@ -123,7 +133,7 @@ def _build(table: SignatureTable, engine: str) -> Scan | None:
         from parsers.linux_agent import _linescan
 
         native = _linescan.Scanner([n.encode() for n in st.needles], st.codes)
-        return lambda block: np.frombuffer(native.scan(block), dtype=np.int64).reshape(-1, 2)
+        return Scan(lambda block: np.frombuffer(native.scan(block), dtype=np.int64).reshape(-1, 2), judges=True)
     if engine in ("python", "hyperscan", "re"):
         finder = "hyperscan" if engine == "python" and _hyperscan_available() else engine
         return _python(st, finder if finder != "python" else "re")
@@ -142,7 +152,7 @@ def _python(st: ScanTable, finder: str) -> Scan:
         starts = np.array(candidates(block), dtype=np.int64)
         return np.stack((starts, np.full(len(starts), RANK_NONE | SPECIAL_BIT, dtype=np.int64)), axis=1)
 
-    return scan
+    return Scan(scan, judges=False)
 
 
 def _hyperscan_lines(patterns: list[bytes]) -> Callable[[bytes], list[int]]:

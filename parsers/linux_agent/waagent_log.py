@@ -187,7 +187,8 @@ def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan,
     counted (``ctx.counter``); lines are cut at ``max_line`` (default: the context's, ``Limits.max_line``)."""
     max_line = max_line or ctx.max_line
     reader = Reader(ctx)
-    keep = NewestPerKind(ctx, ctx.max_notable) if ctx.max_notable else None
+    # records are counted by their needles only when the scan judges lines (the C module)
+    keep = NewestPerKind(ctx, ctx.max_notable) if ctx.max_notable and scan.judges else None
     bulk = _Bulk(reader, keep, _bulk_rows(_record.AGENT_TABLE)) if keep is not None else None
     # the kinds whose records may be counted by their needles: their events read are capped with them
     held = frozenset(bulk.kinds[1:]) if bulk is not None else frozenset()
