@@ -28,11 +28,13 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from parsers.linux_agent import _record
 from parsers.signatures import SignatureTable
+
+if TYPE_CHECKING:  # numpy is imported where a block is scanned: a small bundle's start does without it
+    import numpy as np
 
 PAYLOAD_MARK = "Event: name="
 #: needles that make a line special wherever they are (the payload is parsed; the extension's records give facts)
@@ -126,6 +128,7 @@ def _hyperscan_available() -> bool:
 
 @lru_cache(maxsize=8)
 def _build(table: SignatureTable, engine: str) -> Scan | None:
+    import numpy as np
     st = ScanTable(table)
     if not st.usable():
         return None
@@ -145,6 +148,7 @@ def _build(table: SignatureTable, engine: str) -> Scan | None:
 def _python(st: ScanTable, finder: str) -> Scan:
     """Every candidate line (a needle anywhere, a special byte, a bad time, not plain), found natively and
     reported as special: Python reads them all, nothing is decided by the needles (no compiler, no C module)."""
+    import numpy as np
     patterns = [re.escape(n).encode() for n in st.needles] + [_SPECIAL_BYTES, *(t.encode() for t in _BAD_TIMES)]
     candidates = _hyperscan_lines(patterns) if finder == "hyperscan" else _re_lines(patterns)
 
@@ -242,6 +246,7 @@ _EPOCH_DAYS = 719162  # days from 0001-01-01 to 1970-01-01
 def ages(block: bytes, starts: np.ndarray) -> np.ndarray:
     """Microseconds since 0001-01-01 of the plain records starting at ``starts`` (wall clock, as
     :func:`parsers.base.age` gives it for an event)."""
+    import numpy as np
     if not len(starts):
         return np.zeros(0, dtype=np.int64)
     buf = np.frombuffer(block, dtype=np.uint8)

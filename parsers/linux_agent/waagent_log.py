@@ -36,9 +36,7 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import BinaryIO
-
-import numpy as np
+from typing import TYPE_CHECKING, BinaryIO
 
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
 from parsers.clock_pairs import PairVotes
@@ -58,6 +56,9 @@ from parsers.linux_agent._signatures import AGENT_TABLE
 from parsers.linux_agent.syslog import bsd_line, strip_header
 from parsers.signatures import SignatureTable
 from parsers.text import head_text, iter_lines, read_blocks, replay, sniff_encoding
+
+if TYPE_CHECKING:  # numpy is imported on the block path only: a small bundle's start does without it
+    import numpy as np
 
 BLOCK = 4 * 1024 * 1024
 #: members smaller than this are read line by line (no scanner to build, same result)
@@ -231,6 +232,7 @@ def _capped(keep: NewestPerKind | None, held: frozenset[str], events: Iterable[E
 def _bulk_rows(table: SignatureTable) -> tuple[np.ndarray, tuple[str, ...]]:
     """Per scan rank (row, then "none"): -1 read the record, 0 an ordinary record, k the notable kind
     ``kinds[k]`` decided by the needles (a decisive row that gives no fact)."""
+    import numpy as np
     kinds: list[str] = [GENERIC_KIND]
     rows = np.full(len(table.sigs) + 1, -1, dtype=np.int64)
     for i, sig in enumerate(table.sigs):
@@ -262,6 +264,7 @@ class _Bulk:
 
     def take(self, block: bytes, base: int, found: np.ndarray, max_line: int) -> np.ndarray:
         """The lines of ``found`` still to read; the others are counted as plain, the notable ones held."""
+        import numpy as np
         self.block_no += 1
         self._retire(self.block_no - self.WINDOW)
         starts, info = found[:, 0], found[:, 1]
@@ -294,6 +297,7 @@ class _Bulk:
 
     def _hold(self, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray, kinds: np.ndarray,
               ages: np.ndarray) -> None:
+        import numpy as np
         for k in np.unique(kinds).tolist():
             sel = np.flatnonzero(kinds == k)
             rows = np.stack((ages[sel], lines[sel], np.full(len(sel), self.block_no), starts[sel], ends[sel]))
@@ -304,6 +308,7 @@ class _Bulk:
 
     def _join(self, k: int) -> np.ndarray:
         """The held rows of kind ``k`` as one array, the newest ``limit`` of them."""
+        import numpy as np
         parts = self.parts.get(k, [])
         rows = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
         if rows.shape[1] > self.limit:
