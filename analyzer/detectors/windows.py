@@ -93,7 +93,7 @@ class SqlVssFullBackup(Detector):
                 f, v = values[key]
                 hits.append(Hit.of_fact(f, severity, True, f.text or f"{v.get('name')} = {v.get('value')}", "W§6.1"))
         if copy is None:
-            path = (analysis.present.get("registry_export") or ["registry export"])[0]
+            path = (analysis.present.get("registry_export") or [r"HKLM\SOFTWARE\Microsoft\BcdrAgent"])[0]
             hits.append(Hit(None, path, None, say("evidence.vss_copy_backup_unset"), severity, True, "W§6.1"))
         return hits
 

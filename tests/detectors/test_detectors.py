@@ -162,3 +162,12 @@ def test_does_not_fire(finding_id: str) -> None:
 def test_not_evaluable(finding_id: str) -> None:
     result = _detector(finding_id).run(CASES[finding_id][2]())
     assert isinstance(result, NotEvaluable) and result.detector == finding_id and result.missing
+
+
+def test_an_unset_vss_copy_backup_points_at_the_registry_key_when_no_export_is_named() -> None:
+    """The registry read without a .reg member to name (facts only): the evidence names the key itself."""
+    found = _detector("SQL_VSS_FULL_BACKUP").run(_win(facts=[
+        fact("sql.present", True, "a.evtx"), fact("registry.bcdr", {"name": "IsProviderInstalled", "value": "1"}, "")],
+        present=("evtx",)))
+    assert isinstance(found, Finding)
+    assert "HKLM\\SOFTWARE\\Microsoft\\BcdrAgent" in [e.path for e in found.evidence]
