@@ -3,9 +3,9 @@
 Two things live outside the repository: the reference files of public projects in ``../shared`` (never
 copied in) and Debian's Chromium for the HTML report. On a bare clone the tests that need them skip with a
 one-line reason; when ``CI`` is set (``.ci/run`` sets it; CI always has both) they fail instead, so a
-broken CI machine never passes by skipping. A test needs ``../shared`` when it reads a file under it
-(a ``FileNotFoundError`` there becomes the skip) or asks for the ``refdata`` fixture; it needs Chromium
-when it asks for :func:`require_chromium`.
+broken CI machine never passes by skipping; in CI any other skip fails too. A test needs ``../shared`` when
+it reads a file under it (a ``FileNotFoundError`` there becomes the skip) or asks for the ``refdata``
+fixture; it needs Chromium when it asks for :func:`require_chromium`.
 """
 
 from __future__ import annotations
@@ -93,6 +93,17 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         if _reads_absent_shared(exc):
             unavailable(SHARED_REASON)
         raise
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """In CI nothing is skipped: a skip there (a missing module, tool or file CI must have) is a failure."""
+    report: pytest.TestReport = yield
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"in CI nothing may skip, and this test did: {reason}"
+    return report
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

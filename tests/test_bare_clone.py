@@ -38,6 +38,13 @@ NEEDS_SHARED = '''
 
     def test_unrelated_failure_still_fails_on_a_bare_clone():
         Path("/nonexistent/elsewhere").read_bytes()
+
+    def test_skips_for_another_reason():
+        pytest.skip("a tool this machine lacks")
+
+    @pytest.mark.xfail(reason="a known limit", strict=True)
+    def test_expected_failure():
+        assert False
 '''
 IMPORTS_SHARED = '''
     from tests.conftest import REFDATA
@@ -72,7 +79,7 @@ def project(tmp_path: Path) -> Path:
 def test_bare_clone_skips_with_the_reason(project: Path) -> None:
     out = _run(project, None)
     assert out.returncode == 1, out.stdout  # only the unrelated failure
-    assert "1 failed" in out.stdout and "5 skipped" in out.stdout, out.stdout
+    assert "1 failed" in out.stdout and "6 skipped" in out.stdout and "1 xfailed" in out.stdout, out.stdout
     reasons = [line for line in out.stdout.splitlines() if line.startswith("SKIPPED")]
     assert sum(int(line.split("[")[1].split("]")[0]) for line in reasons
                if "needs the reference files beside the project" in line) == 4, out.stdout
@@ -81,6 +88,7 @@ def test_bare_clone_skips_with_the_reason(project: Path) -> None:
 
 def test_in_ci_nothing_skips(project: Path) -> None:
     out = _run(project, "1", "--continue-on-collection-errors")
-    assert "skipped" not in out.stdout and "4 failed, 2 errors" in out.stdout, out.stdout  # fixture: an error
+    assert "skipped" not in out.stdout and "5 failed, 1 xfailed, 2 errors" in out.stdout, out.stdout  # fixture: error
+    assert "in CI nothing may skip, and this test did: Skipped: a tool this machine lacks" in out.stdout
     assert "CI is set, and CI must have it" in out.stdout
     assert "FileNotFoundError" in out.stdout  # the module that reads the files when imported is an error

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from analyzer.api import analyze
 from analyzer.intake import open_bundle
 from tests.batch.bundles import bundle_files, write_folder, write_tar_gz
-from tests.conftest import ROOT
+from tests.conftest import ROOT, unavailable
 
 CANARY = b"2024-01-05T12:00:09.000000Z ERROR ExtHandler OUTSIDE-CANARY-7f3a host file content\n"
 FOLDERS = ["a", "b", "b/c", "d", "d/e/f"]
@@ -82,7 +82,7 @@ def _without_read_override() -> list[str]:
         return []
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        pytest.skip("running as root without setpriv: cannot make a folder unreadable")
+        unavailable("running as root without setpriv (util-linux): cannot make a folder unreadable")
     caps = "-dac_override,-dac_read_search"
     return [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", "--"]
 
