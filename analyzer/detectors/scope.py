@@ -41,6 +41,11 @@ LEAD = timedelta(hours=6)
 RUN_SPAN = timedelta(hours=4)  # a record without sequence number or task id joins a run this young
 NEAR_RUN = timedelta(minutes=30)  # a record this close to a run is about that run
 LEAD_UP = timedelta(hours=1)  # pressure on the VM this long before a run can still delay its snapshot
+STATUS_GRACE = timedelta(minutes=30)  # a run younger than this at the end of the evidence may still be running
+# records that end a run or say how its snapshot went: after one of them no run is in progress any more
+ENDING_KINDS = frozenset({"snapshot.done", "snapshot.status", "snapshot.timeout", "snapshot.freeze.failed",
+                          "snapshot.freeze.timeout", "snapshot.thaw.failed", "snapshot.limit", "storage.error",
+                          "extension.enable.failed"})
 _SUCCESS_CODES = {0, 1}  # VMSnapshot status codes: success_appconsistent, success
 _TEMP_CODE = 4  # ExtensionTempTerminalState: the transitioning status written before the snapshot daemon runs
 _STATE_SOURCES = ("settings", "vmsettings", "extensions_config", "status")  # request facts of state files
@@ -254,6 +259,21 @@ class Scope:
         """Sequence numbers whose run reached an end (a status of its own, a re-published one included)."""
         return {r.seq for r in self.runs if r.seq is not None and r.ended}
 
+    def unfinished(self) -> Run | None:
+        """The newest run, when the agent or the extension began it and nothing reported its end up to the end
+        of the evidence (linux-formats §2.9: extension.log activity without a final status; the status file
+        stays ``transitioning`` and the agent keeps reporting it so): no final status of its own, no ending
+        record of any run after it began, and at least ``STATUS_GRACE`` old when the evidence ends."""
+        run = self.last_run
+        began = run.ran if run is not None else None
+        if run is None or began is None or run.ended or self.end is None or not self.in_window(began.ts):
+            return None
+        if self.end - began.ts < STATUS_GRACE:
+            return None
+        if any(e.ts is not None and e.ts >= began.ts and e.kind in ENDING_KINDS for e in self.events):
+            return None
+        return run
+
     def near_run(self, ts: datetime | None, margin: timedelta = NEAR_RUN) -> bool:
         """``ts`` falls inside a run, or within ``margin`` of one (before its first or after its last record)."""
         return ts is not None and any(r.ts - margin <= ts <= r.last_ts + margin for r in self.runs)
@@ -308,7 +328,10 @@ def _stage(e: Event) -> tuple[str | None, str | None]:
         statuses = a.get("statuses")  # "All extensions ... reached a terminal state: [(name, status)]"
         if isinstance(statuses, dict):
             found = [str(v).lower() for k, v in statuses.items() if BACKUP_EXTENSION.search(str(k))]
-            return ("end", _STATUS_WORDS.get(found[0])) if found else (None, None)
+            if not found:
+                return None, None
+            # the agent reports a run in progress as transitioning until the extension writes its final status
+            return ("start", None) if found[0] == "transitioning" else ("end", _STATUS_WORDS.get(found[0]))
         if not about_vmsnapshot(e):
             return None, None
         status = str(a.get("status", "")).lower()

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, sig
-from analyzer.detectors.scope import Scope
+from analyzer.detectors.scope import ENDING_KINDS, Scope
 from analyzer.model import Analysis, say
 from parsers.base import Event
 
-STATUS_GRACE = timedelta(minutes=30)  # an attempt younger than this may still be running
 FREEZE_HANG = timedelta(minutes=10)  # a hung task this soon after a freeze start belongs to the freeze
-_ENDINGS = ("snapshot.done", "snapshot.status", "snapshot.timeout", "snapshot.freeze.failed",
-            "snapshot.freeze.timeout", "snapshot.thaw.failed", "snapshot.limit", "storage.error",
-            "extension.enable.failed")
 
 
 class SnapshotTimeout(Detector):
@@ -49,17 +45,12 @@ class SnapshotTimeout(Detector):
         return hits + self._unfinished(scope)
 
     def _unfinished(self, scope: Scope) -> list[Hit]:
-        """The newest run that the agent or the extension began but that never reported an end: no final
-        status of its own, and no ending record of any run after it began (linux-formats §2.9)."""
-        run = next((r for r in reversed(scope.runs) if r.ran is not None), None)
-        if run is None or scope.end is None or run is not scope.last_run:
+        """The newest run, begun but never ended up to collection (``Scope.unfinished``)."""
+        run = scope.unfinished()
+        if run is None:
             return []
         began = run.ran
         assert began is not None
-        if scope.end - began.ts < STATUS_GRACE or not scope.in_window(began.ts) or run.ended:
-            return []
-        if any(e.ts is not None and e.ts >= began.ts and e.kind in _ENDINGS for e in scope.events):
-            return []
         text = say("evidence.attempt_unfinished", stage=say(f"stage.{began.stage}"), run=run.describe(),
                    record=began.text)
         return [Hit(began.ts, began.path, began.line, text, "error", True, "§2.9")]
@@ -83,18 +74,55 @@ class FsFreezeFailed(Detector):
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
-        hits = self.match(scope, self.signatures)
+        hits = self.match(scope, self.signatures) + self._hang(scope)
         for e in hung_during_freeze(scope):  # L70: the kernel reports hung tasks while file systems are frozen
             hits.append(Hit.of_event(e, "error", scope.live(e.ts), "L70"))
         return hits
 
+    def _hang(self, scope: Scope) -> list[Hit]:
+        """L70: the newest run never ended and its extension.log stops inside the freeze (a freeze start, no
+        thaw after it): the freeze hung; the hung tasks of the kernel, if any, are its consequence."""
+        run = scope.unfinished()
+        if run is None or run.ran is None:
+            return []
+        began = run.ran.ts
+        last = None
+        for e in scope.events:
+            if e.ts is None or e.ts < began:
+                continue
+            if e.kind == "snapshot.freeze.start":
+                last = e
+            elif e.kind == "snapshot.thaw":
+                last = None
+        if last is None:
+            return []
+        text = say("evidence.freeze_never_thawed", run=run.describe(), record=last.message)
+        return [Hit(last.ts, last.path, last.line, text, "error", True, "L70")]
+
 
 def hung_during_freeze(scope: Scope) -> list[Event]:
-    """Kernel hung-task reports soon after a freeze started: the frozen file systems block them, so they
-    are evidence of the freeze, not of an overloaded VM."""
-    freezes = [e.ts for e in scope.events if e.kind == "snapshot.freeze.start" and e.ts is not None]
-    return [e for e in scope.events if e.kind == "system.hung_task" and e.ts is not None
-            and any(timedelta(0) <= e.ts - t <= FREEZE_HANG for t in freezes)]
+    """Kernel hung-task reports while file systems were frozen: from a freeze start to its thaw (or the run's end,
+    the next freeze, the end of the evidence when none is logged), reported up to ``FREEZE_HANG`` later. The
+    frozen file systems block those tasks, so they are evidence of the freeze, not of an overloaded VM."""
+    spans: list[tuple[datetime, datetime]] = []
+    start: datetime | None = None
+    hung: list[Event] = []
+    for e in scope.events:
+        if e.ts is None:
+            continue
+        if e.kind == "system.hung_task":
+            hung.append(e)
+        elif e.kind == "snapshot.freeze.start":
+            if start is not None:
+                spans.append((start, e.ts))
+            start = e.ts
+        elif start is not None and (e.kind == "snapshot.thaw" or e.kind in ENDING_KINDS):
+            spans.append((start, e.ts))
+            start = None
+    if start is not None:
+        spans.append((start, scope.end or start))
+    return [e for e in hung if e.ts is not None
+            and any(begin <= e.ts <= end + FREEZE_HANG for begin, end in spans)]
 
 
 class SnapshotLimitReached(Detector):

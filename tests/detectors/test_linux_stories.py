@@ -9,6 +9,7 @@ findings at warning or above and the same root cause however it is rendered.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,12 +17,14 @@ import pytest
 
 from analyzer.api import analyze
 from analyzer.model import Report
-from tests.parsers.linux_render import GENERATIONS, copy, record
+from analyzer.report.wording import Wording
+from tests.parsers.linux_render import COPIES, GENERATIONS, copy, record
 
 T0 = datetime(2024, 6, 10, 2, 0, 0)
 VMS = "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9220.0]"
 CMD = "python3 -u /usr/sbin/waagent -run-exthandlers"
 EXT_LOG = "var/log/azure/Microsoft.Azure.RecoveryServices.VMSnapshotLinux/extension.log"
+EN = Wording("en")
 Story = list[tuple[str, str, str, float]]  # message, level, component, minutes after T0
 
 
@@ -203,6 +206,81 @@ def test_hung_task_during_the_freeze_is_freeze_evidence(tmp_path: Path) -> None:
     assert "HIGH_RESOURCE_USAGE" not in problems(report)
     freeze = next(f for f in report.findings if f.id == "FS_FREEZE_FAILED")
     assert any("blocked for more than" in e.text for e in freeze.evidence)
+
+
+HUNG_KERNEL = ("Jun 10 {t} vm1 kernel: [ 4100.1] INFO: task {task} blocked for more than 120 seconds.\n"
+               "Jun 10 {t} vm1 kernel: [ 4100.2] \"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables.\n")
+FROZEN = [("starting enable", 1.1), ("taskId: 5b2e6a1c-1f0e-4d9b-9c1d-0e7f7a2b3c4d", 1.1),
+          ("T:S freeze, timeout value 60", 1.5), ("Retry to aquire lock count: 0", 1.5),
+          ("freeze_safe after returning from startproc : sig_handle=0", 1.6),
+          ("============== Binary output traces start =================", 1.6)]
+THAWED = [*FROZEN, ("****** 8. Binary Thaw Signal Received", 1.9), ("T:S snapshotall ends...", 2.0)]
+
+
+@pytest.mark.parametrize("how", COPIES)
+@pytest.mark.parametrize("gen", GENERATIONS)
+@pytest.mark.parametrize("hung_at", [("02:04:30", "jbd2/sdc1-8:612"), ("02:31:00", "postgres:22810")])
+def test_a_freeze_that_never_thaws_is_the_root_and_hung_tasks_its_evidence(
+        tmp_path: Path, gen: str, how: str, hung_at: tuple[str, str]) -> None:
+    """L70: extension.log ends inside the freeze (no thaw, no final status) while the agent runs on; the kernel's
+    hung tasks, however long after the freeze start, are the frozen file systems' doing, never HIGH_RESOURCE_USAGE."""
+    story = [*HEALTHY[:16], *heartbeats(30, 240, gen)]
+    t, task = hung_at
+    files = agent_files(story, gen, how)
+    syslog = files.get("var/log/syslog") or render(HEALTHY[:1], "G4", "syslog")
+    files["var/log/syslog"] = syslog + HUNG_KERNEL.format(t=t, task=task)
+    report = run(tmp_path, {**files, EXT_LOG: extension_log(FROZEN)}, crlf=gen == "G2")
+    assert report.verdict.root_cause == "FS_FREEZE_FAILED"
+    assert "HIGH_RESOURCE_USAGE" not in problems(report)
+    freeze = next(f for f in report.findings if f.id == "FS_FREEZE_FAILED")
+    assert "stopped inside the file-system freeze" in EN.evidence(freeze.evidence[0])  # the main evidence first
+    assert any("blocked for more than" in e.text for e in freeze.evidence)
+    timeout = next(f for f in report.findings if f.id == "SNAPSHOT_TIMEOUT")
+    assert timeout.caused_by == ["FS_FREEZE_FAILED"]
+
+
+def test_hung_tasks_outside_any_freeze_stay_a_resource_problem(tmp_path: Path) -> None:
+    story = [*HEALTHY[:16], *heartbeats(30, 240)]
+    syslog = render(HEALTHY[:1], "G4", "syslog") + HUNG_KERNEL.format(t="03:40:00", task="postgres:22810")
+    report = run(tmp_path, {**agent_files(story, "G4", "file"), EXT_LOG: extension_log(THAWED),
+                            "var/log/syslog": syslog})
+    assert "FS_FREEZE_FAILED" not in problems(report) and "SNAPSHOT_TIMEOUT" not in problems(report)
+    assert "HIGH_RESOURCE_USAGE" in problems(report)
+
+
+TRANSITIONING = "Extension status: [('Microsoft.Azure.RecoveryServices.VMSnapshotLinux', 'transitioning')]"
+STALLED = [("starting enable", 1.1), ("taskId: 5b2e6a1c-1f0e-4d9b-9c1d-0e7f7a2b3c4d", 1.1),
+           ("starting daemon for freezing the file system", 1.2), ("Sleeping for milliseconds: 2956", 1.2)]
+STATUS_12 = "var/lib/waagent/Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9220.0/status/12.status"
+
+
+def _status(state: str, code: int, minutes: float) -> str:
+    stamp = f"{T0 + timedelta(minutes=minutes):%Y-%m-%dT%H:%M:%SZ}"
+    return json.dumps([{"version": "1.0", "timestampUTC": stamp, "status": {
+        "name": "Microsoft.Azure.RecoveryServices.VMSnapshotLinux", "operation": "Enable", "status": state,
+        "code": str(code), "formattedMessage": {"lang": "en-US", "message": "x"}, "substatus": [],
+        "taskId": "5b2e6a1c-1f0e-4d9b-9c1d-0e7f7a2b3c4d"}}])
+
+
+@pytest.mark.parametrize("how", COPIES)
+@pytest.mark.parametrize("gen", GENERATIONS)
+@pytest.mark.parametrize(("ends", "root"), [
+    ("nothing", "SNAPSHOT_TIMEOUT"), ("transitioning-file", "SNAPSHOT_TIMEOUT"), ("success", None)])
+def test_a_run_without_a_final_status_is_a_snapshot_timeout(tmp_path: Path, gen: str, how: str, ends: str,
+                                                           root: str | None) -> None:
+    """§2.9: enable ran, extension.log went quiet before any freeze, the agent keeps reporting 'transitioning'
+    up to collection: the run never ended. A final status (file or log) ends it."""
+    story = [*HEALTHY[:16], *heartbeats(30, 300, gen),
+             *[(TRANSITIONING, "INFO", "ExtHandler", 1.5 + 10 * k) for k in range(12 if root else 1)]]
+    files = {**agent_files(story, gen, how), EXT_LOG: extension_log(STALLED if ends != "success" else THAWED)}
+    if ends == "transitioning-file":
+        files[STATUS_12] = _status("transitioning", 4, 1.1)
+    elif ends == "success":
+        files[STATUS_12] = _status("success", 1, 2.1)
+    report = run(tmp_path, files, crlf=gen == "G2")
+    assert report.verdict.root_cause == root
+    assert ("SNAPSHOT_TIMEOUT" in problems(report)) is (root is not None)
+    assert "AGENT_NOT_RUNNING" not in problems(report) and "FS_FREEZE_FAILED" not in problems(report)
 
 
 @pytest.mark.parametrize("gen", GENERATIONS)

@@ -278,7 +278,8 @@ class LinuxVM(VM):
         """CRP asks for a snapshot at ``requested``; the agent invokes VMSnapshot at ``invoked``.
 
         ``outcome``: success, freeze_failed, freeze_timeout, lock_contention, hung_freeze, limit, no_network,
-        crp_timeout, killed (no final status), unknown_error, or an enable failure handled by the caller
+        crp_timeout, killed (no final status), stalled (nothing after the snapshot daemon starts), unknown_error,
+        or an enable failure handled by the caller
         (``enable_failed``: the agent side only).
         """
         if new_seq:
@@ -359,6 +360,8 @@ class LinuxVM(VM):
         e(t + timedelta(milliseconds=35), f"Sleeping for milliseconds: {self.rng.randint(800, 4000)}")
         t = t + timedelta(seconds=4)
         e(t, "starting daemon for freezing the file system")
+        if outcome == "stalled":
+            return
         e(t + timedelta(seconds=1), "PreSnapshot: Status Code: 200")
         e(t + timedelta(seconds=1, milliseconds=10), "Taking Snapshot through Host")
         t = t + timedelta(seconds=2)

@@ -242,6 +242,22 @@ def _hung(v: Variant) -> VM:
     return vm
 
 
+@story("linux-status-never-returned", "linux", "The agent invokes enable, the extension starts its snapshot daemon "
+       "and then writes nothing more up to collection: no freeze, no final status. The status file stays transitioning "
+       "(code 4) and the agent keeps reporting it so (linux-formats §2.9).", family="SNAPSHOT_TIMEOUT",
+       needs=("status",))
+def _stalled(v: Variant) -> VM:
+    vm = linux(v, "linux-status-never-returned")
+    week_before(vm)
+    run = vm.backup(vm.t0, "stalled")
+    if vm.h(2, 8):  # the agent reports the extension's status on every goal-state pass
+        for k in range(1, 8):
+            vm.log(run.requested + timedelta(minutes=10 * k, seconds=vm.rng.randint(0, 9)),
+                   f"Extension status: [('{EXT}', 'transitioning')]")
+    vm.expect_(["SNAPSHOT_TIMEOUT"], "SNAPSHOT_TIMEOUT")
+    return vm
+
+
 @story("linux-storage-unreachable", "linux", "The snapshot traffic to Azure storage times out behind a proxy "
        "(FailedRetryableSnapshotFailedNoNetwork, ext code 76).", family="STORAGE_UNREACHABLE", needs=("conf",))
 def _storage(v: Variant) -> VM:
