@@ -34,6 +34,7 @@ Attrs = dict[str, Any]
 Post = Callable[[str, Attrs, str], str]  # (kind, attrs, text) -> kind; may add attrs
 #: in :func:`yields`, the row's own kind
 SAME = ""
+Refine = Callable[[str, str, Attrs, str], str]  # (row kind, kind, attrs, text) -> kind; may add attrs
 _CACHED_LEN = 2048  # messages up to this length (a record with a short traceback) are remembered with their result
 _CACHE_SIZE = 8192
 
@@ -88,13 +89,20 @@ class SignatureTable:
     """Signatures in priority order behind one trie-shaped gate expression. ``ignore_case``: needles match in
     any case (write them in lower case; a row's ``pattern`` then starts with ``(?i)``). ``marks``: attributes
     set to True on a record that contains one of their needles, whichever row classifies it (a record no
-    row classifies is then a plain ``log`` record with the mark)."""
+    row classifies is then a plain ``log`` record with the mark). ``refine``: a step every classified record
+    takes after its row's ``post`` (a rule of the whole table, such as "the inner error decides"); the rows of
+``refine_kinds`` are then never decisive."""
 
     def __init__(self, sigs: Iterable[Sig], ignore_case: bool = False,
-                 marks: dict[str, tuple[str, ...]] | None = None) -> None:
+                 marks: dict[str, tuple[str, ...]] | None = None, refine: Refine | None = None,
+                 refine_kinds: frozenset[str] = frozenset()) -> None:
         self.sigs = tuple(sigs)
         self.ignore_case = ignore_case
         self.marks = dict(marks or {})
+        self.refine = refine
+        for sig in self.sigs:
+            if sig.kind in refine_kinds:  # ``refine`` may change their kind: their records are always read
+                sig.decisive, sig.kinds = False, None
         needles = {n for s in self.sigs for n in s.needles} | {n for ns in self.marks.values() for n in ns}
         trie = _trie(needles)
         self.gate = re.compile(trie, re.IGNORECASE if ignore_case else 0)
@@ -141,6 +149,8 @@ class SignatureTable:
                 if m is not None:
                     attrs.update({k: v for k, v in m.groupdict().items() if v is not None})
             kind = sig.post(sig.kind, attrs, text) if sig.post else sig.kind
+            if self.refine is not None:
+                kind = self.refine(sig.kind, kind, attrs, text)
             attrs.update(self._marks(haystack))
             return kind, attrs
         marks = self._marks(haystack)

@@ -30,6 +30,7 @@ ORPHAN_WAITS, ORPHAN_BLOCKED = 3, timedelta(minutes=1)
 _LATE = ("L63", "ext-402")
 _STOPPED = ("Stopped", "Stopping", "Failed")
 _ALIVE = ("agent.start", "agent.heartbeat", "agent.launch", "agent.version", "goalstate.fetched")
+_LOCAL_RESOURCES = ("disk", "read-only", "disk-io", "permission")
 _AGENT_SERVICES = ("RdAgent", "WindowsAzureGuestAgent")  # service key names (display names mapped by the parser)
 
 
@@ -123,6 +124,9 @@ class AgentNotRunning(Detector):
         sig("W-SCM", ("service.state", "service.crash", "windows.event"), where={"service": _AGENT_SERVICES},
             event_ids=(7000, 7009, 7011, 7022, 7031, 7034)),
         sig("L17", "system.oom", where={"target": "agent"}),
+        # the agent fails on the VM itself (disk full, read-only file system, a file it may not write): whatever
+        # network call the record names, the agent cannot do its work (error-codes: free space on the OS disk)
+        sig("local", "agent.local_error"),
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
@@ -131,6 +135,13 @@ class AgentNotRunning(Detector):
                 if h.ref not in _LATE or h.ts is None or not _alive(beats, _asked(scope, h.ts), h.ts)]
         return (hits + self._late(scope, beats) + self._heartbeat_gaps(scope) + self._relaunch_loops(scope)
                 + self._orphan_waits(scope) + self._service_stopped(scope))
+
+    def notes(self, analysis: Analysis, scope: Scope, hits: list[Hit]) -> list[Message]:
+        """What the agent's local failures point at (a full disk, a read-only file system, ...)."""
+        local = {(h.path, h.line) for h in hits if h.ref == "local"}
+        resources = sorted({str(e.attrs.get("resource")) for e in scope.events
+                            if e.kind == "agent.local_error" and (e.path, e.line) in local})
+        return [say(f"note.agent_local_error.{r}") for r in resources if r in _LOCAL_RESOURCES]
 
     def _service_stopped(self, scope: Scope) -> list[Hit]:
         """The agent's service stopped or failed and nothing shows it running again (a stop followed by a start

@@ -86,6 +86,20 @@ _STALE = re.compile(r"Exceeded max retry updating goal state|ResourceGone|resour
 _NO_CONNECTION = re.compile(r"\[HTTP Failed\]|HTTP (?:GET|PUT|POST|HEAD) failed|IOError|timed out|Calling wire server "
                             r"failed|\[Wireserver (?:Exception|Failed)\]|No route to host|Network is unreachable|"
                             r"Connection refused|Connection reset|Errno 1(?:01|10|11|13)\b")
+# a local failure inside a network-ish record (``Error fetching the goal state: [Errno 28] No space left on
+# device``): the inner error decides. EPERM without a path stays the network's ([DhcpError] [Errno 1] of a
+# firewall appliance, L36); a permission error naming a file is local.
+_LOCAL_ERRORS = (
+    ("disk", re.compile(r"\[Errno (?:28|122)\]|No space left on device|Disk quota exceeded|\bENOSPC\b")),
+    ("read-only", re.compile(r"\[Errno 30\]|Read-only file system|\bEROFS\b")),
+    ("disk-io", re.compile(r"\[Errno 5\] Input/output error")),
+    ("memory", re.compile(r"\[Errno 12\]|Cannot allocate memory|\bMemoryError\b|\bENOMEM\b")),
+    ("permission", re.compile(r"\bPermissionError\b|\[Errno (?:1|13)\] (?:Operation not permitted|Permission denied)"
+                              r": '")),
+)
+#: kinds of records about the network whose inner error may be a local one
+NETWORK_KINDS = frozenset({"wireserver.error", "storage.error", "network.error", "dhcp.error", "goalstate.stale",
+                           "extension.processing.failed", "extension.download.failed"})
 _COUNT = re.compile(r"count:?\s*(\d+)")
 # the WireServer or HostGAPlugin refused a request ([HTTP Failed] [400: Bad Request]): it answered
 _REFUSED = re.compile(r"\[4(?!10)\d\d: ")
@@ -106,6 +120,18 @@ def _by_inner_error(kind: str, attrs: Attrs, text: str) -> str:
         return "dhcp.error"
     if _NO_CONNECTION.search(text):
         return _by_url("wireserver.error", attrs, text)
+    return kind
+
+
+def local_inner_error(kind: str, attrs: Attrs, text: str) -> str:
+    """A network-ish record whose inner error is local (disk full, read-only or failing disk, no memory, a file
+    it may not touch) is that local failure: ``system.resource_exhaustion`` for memory, ``agent.local_error``
+    otherwise (``resource``: disk, read-only, disk-io, permission); any other record keeps ``kind``."""
+    for resource, rx in _LOCAL_ERRORS:
+        if rx.search(text[:8192]):
+            attrs["resource"] = resource
+            attrs.pop("routine", None)
+            return "system.resource_exhaustion" if resource == "memory" else "agent.local_error"
     return kind
 
 
@@ -297,8 +323,9 @@ AGENT: tuple[Sig, ...] = (
     Sig("agent.crash", (_WALA,), r"Agent WALinuxAgent-" + _V + r" failed with exception: (?P<error>[^\n]*)"),
     Sig("agent.blocked", (_WALA,), r"WALinuxAgent-" + _V + r" (?:(?P<killed>forcibly terminated)|waiting for) "
                                    r"orphan process (?P<pid>\d+)", post=_killed),
-    Sig("agent.crash", ("ExtHandler process",),
-        r"ExtHandler process (?P<pid>\S+) launched with command .* exited with return code: (?P<exit_code>-?\w+)",
+    # a G1 line (no component) starting "ExtHandler process ..." reads as G2's ExtHandler component + "process ..."
+    Sig("agent.crash", ("ExtHandler process", "exited with return code"),
+        r"(?:^|ExtHandler )process (?P<pid>\S+) launched with command .* exited with return code: (?P<exit_code>-?\w+)",
         post=_exit_code),
     Sig("agent.crash", ("ended with exception -- Sleep",)),  # "Daemon ended ...": G1's "Daemon" reads as G2's prefix
     Sig("agent.crash", ("thread died",), r"(?P<thread_name>\w+) thread died"),
@@ -437,5 +464,13 @@ SYSTEM: tuple[Sig, ...] = (
 )
 
 
-AGENT_TABLE = SignatureTable(AGENT, marks={"succeeded": SNAPSHOT_SUCCEEDED})
+def _inner_error(row_kind: str, kind: str, attrs: Attrs, text: str) -> str:
+    """The whole table's rule: a record of a network kind is what its inner error says when that is local."""
+    if kind in NETWORK_KINDS or (kind == GENERIC_KIND and row_kind in NETWORK_KINDS):
+        return local_inner_error(kind, attrs, text)
+    return kind
+
+
+AGENT_TABLE = SignatureTable(AGENT, marks={"succeeded": SNAPSHOT_SUCCEEDED}, refine=_inner_error,
+                             refine_kinds=NETWORK_KINDS)
 SYSTEM_TABLE = SignatureTable(SYSTEM)

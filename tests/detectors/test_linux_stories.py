@@ -192,6 +192,40 @@ def test_late_invocation_under_heartbeats_is_not_a_dead_agent(tmp_path: Path, co
     assert ("AGENT_NOT_RUNNING" in problems(report)) is not covered
 
 
+def _fetch_failing(inner: str) -> Story:
+    """The extension handler fails to fetch the goal state, exits, and the daemon relaunches it, for an hour."""
+    story: Story = []
+    for k in range(12):
+        m = 5 * k
+        story += [(f"Error fetching the goal state: {inner}", "ERROR", "ExtHandler", m),
+                  (f"ExtHandler process 93{k:02d} launched with command '{CMD}' exited with return code: 1",
+                   "WARNING", "Daemon", m + 0.5)]
+    return story
+
+
+@pytest.mark.parametrize("how", ["file", "syslog", "paste"])
+@pytest.mark.parametrize("gen", GENERATIONS)
+@pytest.mark.parametrize(("inner", "root", "note"), [
+    ("[Errno 28] No space left on device", "AGENT_NOT_RUNNING", "note.agent_local_error.disk"),
+    ("[Errno 30] Read-only file system: '/var/lib/waagent/history'", "AGENT_NOT_RUNNING",
+     "note.agent_local_error.read-only"),
+    ("[ProtocolError] [Wireserver Exception] [HttpError] [HTTP Failed] GET http://168.63.129.16/machine/?comp="
+     "goalstate -- IOError timed out -- 6 attempts made", "WIRESERVER_UNREACHABLE", None),
+], ids=["disk-full", "read-only", "timeout"])
+def test_the_inner_error_decides_the_cause(tmp_path: Path, inner: str, root: str, note: str | None, gen: str,
+                                          how: str) -> None:
+    """Holdout class C: 'Error fetching the goal state' with a local inner error is the agent failing on its own
+    VM (with the fix in a note), never the WireServer."""
+    story = _fetch_failing(inner)
+    files = {"notes.txt": paste(story, gen)} if how == "paste" else agent_files(story, gen, how)
+    report = run(tmp_path, files)
+    assert report.verdict.root_cause == root
+    found = problems(report)
+    assert ("WIRESERVER_UNREACHABLE" in found) is (root == "WIRESERVER_UNREACHABLE")
+    notes = {n.key for f in report.findings for n in f.notes}
+    assert (note in notes) if note else not any("local_error" in n for n in notes)
+
+
 # --- class 5: one symptom, one finding ----------------------------------------------------------------
 
 def test_hung_task_during_the_freeze_is_freeze_evidence(tmp_path: Path) -> None:

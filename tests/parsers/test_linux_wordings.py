@@ -263,3 +263,61 @@ def test_systemd_and_kernel_lines(msg: str, kind: str, attrs: dict[str, Any]) ->
                     "var/log/syslog")
     (e,) = [e for e in events if e.line == 1]
     assert e.kind == kind and {k: e.attrs.get(k) for k in attrs} == attrs
+
+
+# --- issue 13 (holdout class C): the inner error decides, not the network-ish prefix ------------------------
+NETWORK_PREFIXES = ("Error fetching the goal state: ", "Fetching the goal state is still failing: ",
+                    "Error fetching goal state: ", "Exception retrieving extension handlers: ",
+                    "An error occurred while retrieving the goal state: ", "HostGAPlugin: Exception Get API versions: ",
+                    "Failed to upload status blob: ", "Protocol endpoint not found: WireProtocol, ",
+                    "Failed to download artifacts: ")
+LOCAL_ERRORS = (
+    ("[Errno 28] No space left on device", "agent.local_error", "disk"),
+    ("OSError: [Errno 28] No space left on device: '/var/lib/waagent/history/2024-04-18T07-23-50__12'",
+     "agent.local_error", "disk"),
+    ("[Errno 122] Disk quota exceeded", "agent.local_error", "disk"),
+    ("[Errno 30] Read-only file system: '/var/lib/waagent/GoalState.1.xml'", "agent.local_error", "read-only"),
+    ("[Errno 5] Input/output error", "agent.local_error", "disk-io"),
+    ("PermissionError: [Errno 13] Permission denied: '/var/lib/waagent/Certificates.pem'", "agent.local_error",
+     "permission"),
+    ("[Errno 12] Cannot allocate memory", "system.resource_exhaustion", "memory"),
+    ("MemoryError", "system.resource_exhaustion", "memory"),
+)
+NETWORK_ERRORS = ("[ProtocolError] [Wireserver Exception] [HttpError] [HTTP Failed] GET "
+                  "http://168.63.129.16/machine/?comp=goalstate -- IOError timed out -- 6 attempts made",
+                  "[HTTP Failed] HTTP GET IOError [Errno 113] No route to host",
+                  "[Errno 111] Connection refused", "[Errno 104] Connection reset by peer")
+
+
+@pytest.mark.parametrize("how", COPIES)
+@pytest.mark.parametrize("gen", GENERATIONS)
+@pytest.mark.parametrize("prefix", NETWORK_PREFIXES)
+def test_a_local_inner_error_is_local_whatever_the_prefix(prefix: str, gen: str, how: str) -> None:
+    for inner, kind, resource in LOCAL_ERRORS:
+        for level in ("WARNING", "ERROR"):
+            e = _kind_of(record(prefix + inner, level, gen, component="ExtHandler"), how, crlf=gen == "G3")
+            assert (e.kind, e.attrs.get("resource")) == (kind, resource), (e.message, e.attrs)
+            assert e.alarm  # never a routine record: a lead when nothing explains it
+
+
+@pytest.mark.parametrize("gen", GENERATIONS)
+def test_network_inner_errors_stay_the_networks(gen: str) -> None:
+    for inner in NETWORK_ERRORS:
+        e = _kind_of(record("Error fetching the goal state: " + inner, "ERROR", gen), "file", crlf=False)
+        assert e.kind == "wireserver.error", e.message
+    # a firewall appliance refuses DHCP with EPERM, naming no file (L36): DHCP's, not a local permission problem
+    e = _kind_of(record("Failed to send DHCP request: [DhcpError] [Errno 1] Operation not permitted", "WARNING",
+                        gen), "file", crlf=False)
+    assert e.kind == "dhcp.error"
+
+
+def test_a_local_inner_error_in_a_telemetry_event_and_a_traceback() -> None:
+    payload = ("Event: name=WALinuxAgent, op=FetchGoalState, message=Error fetching the goal state: [Errno 28] No "
+               "space left on device, duration=0")
+    assert _kind_of(record(payload, "ERROR", "G4"), "file", crlf=False).kind == "agent.local_error"
+    traceback = ("Error fetching the goal state: [Errno 28] No space left on device\nTraceback (most recent call "
+                 "last):\n  File \"bin/WALinuxAgent-2.10.0.8-py3.6.egg/azurelinuxagent/ga/update.py\", line 472, in "
+                 "_try_update_goal_state\nOSError: [Errno 28] No space left on device")
+    lines = traceback.split("\n")
+    text = record(lines[0], "ERROR", "G4") + "\n" + "\n".join(lines[1:])
+    assert _kind_of(text, "file", crlf=True).kind == "agent.local_error"
