@@ -38,6 +38,11 @@ _PAYLOAD_MARK = "Event: name="
 _ORDINARY_LEVELS = ("verbose", "info")  # below warning: such a record of kind "log" is not notable
 MAX_CONTINUATION = 2000  # lines folded into one record; the rest are counted, not kept
 VMSNAPSHOT = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
+# an extension handler named in a record: its directory (/var/lib/waagent/<Name>-<version>/...) or its log prefix
+_HANDLER = re.compile(r"(?:/var/lib/waagent/|/var/log/azure/|\[)([A-Z][\w-]*(?:\.[A-Za-z][\w-]*)+?)"
+                      r"(?:-\d+(?:\.\d+)+)?[/\]]")
+_BACKUP_EXTENSION = re.compile(r"VMSnapshot|RecoveryServices")
+_ALARM_LEVELS = ("warning", "error", "critical")
 
 
 @dataclass(slots=True)
@@ -271,6 +276,8 @@ class AgentEvents:
             kind, extra = found
             for k, v in extra.items():
                 attrs.setdefault(k, v)
+        if rec.level in _ALARM_LEVELS and _other_extension(attrs, message):
+            attrs["unrelated"] = True
         e = self.ctx.event(rec.ts, rec.line, message, level=rec.level, component=component, kind=kind,
                            local=rec.local, **attrs)
         if facts:
@@ -364,6 +371,16 @@ class AgentEvents:
             if seq is not None:
                 text += f", settings file {seq}.settings at line {seq_line}"
             self.ctx.fact("vmsnapshot.invocation", value, line=e.line, ts=e.ts, text=text)
+
+
+def _other_extension(attrs: dict[str, Any], message: str) -> bool:
+    """The record is about an extension other than the backup's (CustomScript, OmsAgentForLinux, ...): its log
+    prefix, the telemetry event's name, or the handler directory it names. Such a failure does not answer the
+    backup question; findings still read it by its kind."""
+    names = [str(attrs[k]) for k in ("extension", "name") if attrs.get(k)]
+    names += _HANDLER.findall(message[:2048])
+    names = [n for n in names if n != "WALinuxAgent" and "." in n]
+    return bool(names) and not any(_BACKUP_EXTENSION.search(n) for n in names)
 
 
 def _payload_grammar() -> Any:

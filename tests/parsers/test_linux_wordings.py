@@ -321,3 +321,40 @@ def test_a_local_inner_error_in_a_telemetry_event_and_a_traceback() -> None:
     lines = traceback.split("\n")
     text = record(lines[0], "ERROR", "G4") + "\n" + "\n".join(lines[1:])
     assert _kind_of(text, "file", crlf=True).kind == "agent.local_error"
+
+
+# --- issue 13 (holdout class F): other extensions' failures do not answer the backup question --------------
+OMS = "Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux"
+CSE = "Microsoft.Azure.Extensions.CustomScript"
+# (message, component): records about another extension, by its log prefix, telemetry name or handler directory
+OTHER_EXTENSION_ALARMS = [
+    ("Non-zero exit code: 52, /var/lib/waagent/" + OMS + "-1.14.23/omsagent_shim.sh -enable", f"[{OMS}-1.14.23]"),
+    (f"Event: name={CSE}, op=Enable, message=[ExtensionOperationError] Non-zero exit code: 1, bin/custom-script-shim "
+     "enable, duration=1432", "ExtHandler"),
+    (f"[ExtensionStatusError] Status file /var/lib/waagent/{OMS}-1.14.23/status/4.status does not exist",
+     "ExtHandler"),
+    ("[ExtensionError] Timeout(300): bin/custom-script-shim enable", f"[{CSE}-2.1.10]"),
+    ("Failed to download artifacts: [ExtensionDownloadError] Failed to download extension: "
+     "Microsoft.OSTCExtensions.LinuxDiagnostic-3.0.141", "[Microsoft.OSTCExtensions.LinuxDiagnostic-3.0.141]"),
+]
+BACKUP_OR_AGENT_ALARMS = [
+    ("[ExtensionError] Timeout(300): main/handle.sh enable", VMS),
+    ("Event: name=Microsoft.Azure.RecoveryServices.VMSnapshotLinux, op=Enable, message=[ExtensionOperationError] "
+     "Non-zero exit code: 1, main/handle.sh enable, duration=1432", "ExtHandler"),
+    ("Error fetching the goal state: [ProtocolError] [Wireserver Exception] [HttpError] [HTTP Failed] GET "
+     "http://168.63.129.16/machine/?comp=goalstate -- IOError timed out -- 6 attempts made", "ExtHandler"),
+    ("Exception processing goal state: 'NoneType' object has no attribute 'ext_handlers'", "ExtHandler"),
+]
+
+
+@pytest.mark.parametrize("how", COPIES)
+@pytest.mark.parametrize("gen", GENERATIONS)
+def test_other_extensions_records_are_unrelated(gen: str, how: str) -> None:
+    for rows, unrelated in ((OTHER_EXTENSION_ALARMS, True), (BACKUP_OR_AGENT_ALARMS, False)):
+        for msg, component in rows:
+            if gen == "G0" and msg.startswith("[") and not component.startswith("["):
+                continue  # G0 reads a leading bracket as its extension prefix
+            for level in ("WARNING", "ERROR"):
+                e = _kind_of(record(msg, level, gen, component=component), how, crlf=gen == "G1")
+                assert bool(e.attrs.get("unrelated")) is unrelated, (e.message, e.attrs)
+                assert e.alarm is not unrelated

@@ -84,6 +84,29 @@ def _healthy(v: Variant) -> VM:
     return vm
 
 
+@story("linux-healthy-other-extension-failing", "linux", "Every backup succeeds while other extensions fail all "
+       "along: the OMS agent's enable exits 52 every few hours and its status file is missing, a CustomScript enable "
+       "exits 1. Their failures do not answer the backup question.", family="healthy")
+def _healthy_others(v: Variant) -> VM:
+    vm = linux(v, "linux-healthy-other-extension-failing")
+    week_before(vm)
+    vm.backup(vm.t0)
+    oms, cse = "Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux", "Microsoft.Azure.Extensions.CustomScript"
+    for k in range(6):
+        t = vm.at(-60 * 20 + 60 * 4 * k + vm.rng.randint(0, 50))
+        vm.log(t, f"[{oms}-1.14.23] Non-zero exit code: 52, /var/lib/waagent/{oms}-1.14.23/omsagent_shim.sh -enable",
+               "ERROR", writer="ext")
+        if vm.h(2, 1):
+            vm.log(t + timedelta(milliseconds=4), f"Event: name={oms}, op=Enable, message=[ExtensionOperationError] "
+                   "Non-zero exit code: 52, omsagent_shim.sh -enable, duration=0", "ERROR")
+        if vm.h(2, 2, 47):
+            vm.log(t + timedelta(seconds=2), f"[ExtensionStatusError] Status file /var/lib/waagent/{oms}-1.14.23/"
+                   "status/4.status does not exist", "WARNING")
+    vm.log(vm.at(95), f"[{cse}-2.1.10] Non-zero exit code: 1, bin/custom-script-shim enable", "ERROR", writer="ext")
+    vm.expect_([], None)
+    return vm
+
+
 @story("linux-fs-freeze-failed", "linux", "A mount cannot be frozen (Failed to FIFREEZE, ext code 121).",
        family="FS_FREEZE_FAILED")
 def _freeze_failed(v: Variant) -> VM:
