@@ -39,8 +39,8 @@ _ORDINARY_LEVELS = ("verbose", "info")  # below warning: such a record of kind "
 MAX_CONTINUATION = 2000  # lines folded into one record; the rest are counted, not kept
 VMSNAPSHOT = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
 # an extension handler named in a record: its directory (/var/lib/waagent/<Name>-<version>/...) or its log prefix
-_HANDLER = re.compile(r"(?:/var/lib/waagent/|/var/log/azure/|\[)([A-Z][\w-]*(?:\.[A-Za-z][\w-]*)+?)"
-                      r"(?:-\d+(?:\.\d+)+)?[/\]]")
+_HANDLER = re.compile(r"(?:/var/lib/waagent/|/var/log/azure/|\[)([A-Z][\w.-]*)[/\]]")
+_VERSION = re.compile(r"\d+(?:\.\d+)+")
 _BACKUP_EXTENSION = re.compile(r"VMSnapshot|RecoveryServices")
 _ALARM_LEVELS = ("warning", "error", "critical")
 
@@ -378,7 +378,9 @@ def _other_extension(attrs: dict[str, Any], message: str) -> bool:
     prefix, the telemetry event's name, or the handler directory it names. Such a failure does not answer the
     backup question; findings still read it by its kind."""
     names = [str(attrs[k]) for k in ("extension", "name") if attrs.get(k)]
-    names += _HANDLER.findall(message[:2048])
+    for found in _HANDLER.findall(message[:2048]):
+        name, _, version = found.rpartition("-")
+        names.append(name if name and _VERSION.fullmatch(version) else found)
     names = [n for n in names if n != "WALinuxAgent" and "." in n]
     return bool(names) and not any(_BACKUP_EXTENSION.search(n) for n in names)
 
