@@ -34,6 +34,12 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "STORAGE_UNREACHABLE": ("DHCP_FAILURE",),
 }
 
+#: symptom -> causes that explain it only through a record both findings cite: an enable killed at its timeout
+#: while CPU-throttled for much of it is the extension's failure and the starvation that caused it (L74); a
+#: resource problem elsewhere in the window does not explain an extension that fails to load
+SHARED_CAUSES: dict[str, tuple[str, ...]] = {
+    "EXTENSION_LOAD_FAILED": ("HIGH_RESOURCE_USAGE",),
+}
 
 #: findings about how the VM is set up (an old version, a switch) rather than a failure seen in its logs: an
 #: observed failure (crash loop, exception, relaunch loop) they do not cause outranks them as root cause
@@ -46,9 +52,10 @@ def _problems(findings: list[Finding]) -> list[Finding]:
 
 def link(findings: list[Finding]) -> None:
     """Fill ``caused_by`` of every finding with the present causes (at warning or above)."""
-    present = {f.id for f in _problems(findings)}
+    present = {f.id: f for f in _problems(findings)}
     for f in findings:
         f.caused_by = [c for c in CAUSES.get(f.id, ()) if c in present and c != f.id]
+        f.caused_by += [c for c in SHARED_CAUSES.get(f.id, ()) if c in present and present[c].explains & f.explains]
 
 
 def _consequences(finding_id: str, present: set[str]) -> set[str]:

@@ -325,6 +325,25 @@ def test_throttled_timeout_is_resource_starvation(tmp_path: Path, gen: str, thro
     report = run(tmp_path, agent_files(story, gen, "file"))
     assert report.verdict.root_cause == root
     assert ("HIGH_RESOURCE_USAGE" in problems(report)) is (root == "HIGH_RESOURCE_USAGE")
+    if root == "HIGH_RESOURCE_USAGE":  # the starvation caused the failed enable: one chain, cause first
+        load = next(f for f in report.findings if f.id == "EXTENSION_LOAD_FAILED")
+        assert load.caused_by == ["HIGH_RESOURCE_USAGE"]
+        chains = [m.params.get("chain") for m in report.verdict.summary]
+        assert "HIGH_RESOURCE_USAGE -> EXTENSION_LOAD_FAILED" in chains
+
+
+def test_a_resource_problem_elsewhere_does_not_explain_a_load_failure(tmp_path: Path) -> None:
+    """Only the starved enable itself links the two: an OOM kill of another process hours earlier does not make a
+    missing Python module a resource problem."""
+    story = [*HEALTHY[:16], ("Event: name=Microsoft.Azure.RecoveryServices.VMSnapshotLinux, op=Enable, message="
+                             "[ExtensionOperationError] Non-zero exit code: 1, main/handle.sh enable\n[stderr]\n"
+                             "ModuleNotFoundError: No module named 'imp', duration=0", "ERROR", "ExtHandler", 6)]
+    oom = "Jun 10 00:10:00 vm1 kernel: [ 900.1] Out of memory: Killed process 4242 (java) total-vm:9914520kB\n"
+    report = run(tmp_path, {**agent_files(story, "G4", "file"),
+                            "var/log/syslog": render(HEALTHY[:1], "G4", "syslog") + oom})
+    assert report.verdict.root_cause == "EXTENSION_LOAD_FAILED", [(f.id, f.severity) for f in report.findings]
+    load = next(f for f in report.findings if f.id == "EXTENSION_LOAD_FAILED")
+    assert "HIGH_RESOURCE_USAGE" not in load.caused_by
 
 
 # --- class 7: older wordings, loops, observed failures before versions ---------------------------------
