@@ -138,6 +138,10 @@ SOURCES: tuple[Source, ...] = (
                                         "run/systemd/netif/leases/*", "*.leases", "dhclient*.lease*"), "linux",
            linux=Collect("sudo tar czf leases.tgz --ignore-failed-read /var/lib/dhcp /var/lib/dhclient "
                          "/var/lib/NetworkManager /var/lib/wicked /run/systemd/netif/leases", _attach("leases.tgz"))),
+    Source("network_config", "network_config", (
+        "etc/netplan/*.yaml", "etc/netplan/*.yml", "etc/sysconfig/network-scripts/ifcfg-*",
+        "etc/sysconfig/network/ifcfg-*", "etc/networkmanager/system-connections/*", "etc/network/interfaces",
+        "etc/network/interfaces.d/*"), "linux"),
     Source("host_info", "host_info", ("etc/os-release", "etc/*-release", "etc/hostname", "hostname",
                                       "sos_commands/azure/instance_metadata.json", "systeminfo*.txt"), "any"),
     # a bare "timezone" / "localtime" is /etc's, copied flat

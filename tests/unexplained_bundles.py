@@ -1,6 +1,6 @@
 """Bundles for the unexplained-error tests, generated in the real formats (linux-formats.md 2.2, 2.4 and 2.7,
 windows-formats.md 1.3): healthy VMs whose agents write their routine warnings, optionally with another
-extension failing after today's backup."""
+extension or the agent itself failing after today's backup."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from pathlib import Path
 VMS = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
 OTHER = "Microsoft.OSTCExtensions.VMAccessForLinux"
 T0 = datetime(2024, 6, 10, 2, 0, tzinfo=UTC)
+# an agent failure no finding explains (the certificate store of the goal state cannot be decrypted)
+AGENT_FAILURE = ("Error processing certificates: [CryptError] Error decrypting certificate "
+                 "/var/lib/waagent/Certificates.p7m, exit code 52")
 DAYS = 3
 VERSIONS = {"G1": "2.2.18", "G2": "2.2.45", "G3": "2.2.46", "G4": "2.9.1.1"}  # linux-formats.md 2.2
 
@@ -29,9 +32,11 @@ def _agent(gen: str, t: datetime, level: str, prefix: str, msg: str) -> str:
     return f"{_stamp(gen, t)} {level} {'' if prefix == 'ExtHandler' else prefix + ' '}{msg}"
 
 
-def linux_bundle(root: Path, gen: str, other_failure: bool = False, secret: str = "") -> Path:
+def linux_bundle(root: Path, gen: str, other_failure: bool = False, secret: str = "",
+                 agent_failure: bool = False) -> Path:
     """Daily successful backups, heartbeats, and the telemetry collector's routine warning after every run;
-    ``other_failure``: another extension fails 20 min after today's backup (its line ends with ``secret``)."""
+    ``other_failure``: another extension fails 20 min after today's backup (its line ends with ``secret``);
+    ``agent_failure``: the agent fails on something no finding knows then (its line ends with ``secret``)."""
     ext = f"[{VMS}-1.0.9220.0]"
     log: list[str] = []
     snap: list[str] = []
@@ -63,6 +68,8 @@ def linux_bundle(root: Path, gen: str, other_failure: bool = False, secret: str 
         log.append(_agent(gen, T0 + timedelta(minutes=20), "ERROR", f"[{OTHER}-1.5.11]", failure) if gen == "G4"
                    else _agent(gen, T0 + timedelta(minutes=20), "ERROR", "ExtHandler",
                                f"Event: name={OTHER}, op=Enable, message={failure}, duration=0"))
+    if agent_failure:
+        log.append(_agent(gen, T0 + timedelta(minutes=20), "ERROR", "ExtHandler", AGENT_FAILURE + secret))
     log.sort()  # one file, in time order (continuation lines follow their record)
     (root / "var/log/azure" / VMS).mkdir(parents=True)
     (root / "var/log/waagent.log").write_text("\n".join(_with_continuations(log)) + "\n", encoding="utf-8")

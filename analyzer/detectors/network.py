@@ -83,6 +83,9 @@ class DhcpFailure(Detector):
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
         hits = self.match(scope, self.signatures)
+        # a Linux network configuration without DHCP (netplan dhcp4: false, BOOTPROTO=none/static, ...) explains a
+        # DHCP failure the agent's records show; on its own it proves none (the address may still be Azure's)
+        shown = any(h.live for h in hits)
         leases = fact_values(analysis, "dhcp.lease")
         usable = [v for _, v in leases if v.get("option_245") and not v.get("expired")]
         if leases and not usable:  # no option 245 in any current lease (linux-formats §3.12)
@@ -91,7 +94,11 @@ class DhcpFailure(Detector):
                 key = "evidence.expired_lease_without_245" if v.get("expired") else "evidence.lease_without_245"
                 hits.append(Hit.of_fact(f, "warning", failing, say(key, interface=v.get("interface")), "§3.12"))
         for f, v in fact_values(analysis, "dhcp.enabled"):
-            if v.get("enabled") is False:
+            if v.get("enabled") is False and v.get("config") and shown:
+                text = say("evidence.dhcp_off_in_config", config=v.get("config"), interface=v.get("interface"),
+                           record=f.text)
+                hits.append(Hit.of_fact(f, "error", True, text, "§1.1"))
+            elif v.get("enabled") is False and not v.get("config"):
                 hits.append(Hit.of_fact(f, "error", True, say("evidence.dhcp_disabled", interface=v.get("interface")),
                                         "W§6.2"))
         return hits

@@ -26,7 +26,7 @@ from analyzer.report.stored import load_report
 from analyzer.report.wording import Wording
 from analyzer.version import __version__
 from tests.batch.bundles import bundle_files, write_folder, write_tar_gz, write_zip
-from tests.unexplained_bundles import OTHER, linux_bundle
+from tests.unexplained_bundles import linux_bundle
 
 T0 = datetime(2024, 5, 30, 22, 0, tzinfo=UTC)
 CONTRACT_COLUMNS = {
@@ -267,7 +267,7 @@ def test_unexplained_errors_table(tmp_path: Path) -> None:
     """One row per unexplained error template of each analysis, in the report's order, redacted, exported."""
     root = tmp_path / "tickets"
     secret = "CnryU2catalogSig"
-    linux_bundle(root / "T1" / "failing", "G4", other_failure=True,
+    linux_bundle(root / "T1" / "failing", "G4", agent_failure=True,
                  secret=f" https://acct.blob.core.windows.net/p/x.zip?sv=2020-08-04&sig={secret}")
     linux_bundle(root / "T2" / "healthy", "G4")
     db = tmp_path / "c.sqlite"
@@ -277,8 +277,9 @@ def test_unexplained_errors_table(tmp_path: Path) -> None:
     ((ticket, rank, template, level, n, first, minutes, path, example),) = rows
     assert (ticket, rank, level, n, first, minutes, path) == ("T1", 1, "error", 1, "2024-06-10T02:20:00.000000Z",
                                                              19, "var/log/waagent.log")
-    assert template == f"[{OTHER}] [ExtensionOperationError] Non-zero exit code: <num>, <path> -enable <url>"
-    assert "Non-zero exit code: 52" in str(example) and secret not in str(example)
+    assert template == ("Error processing certificates: [CryptError] Error decrypting certificate <path>, exit code "
+                        "<num> <url>")
+    assert "exit code 52" in str(example) and secret not in str(example)
     assert _rows(db, "SELECT verdict FROM reports ORDER BY verdict") == [("healthy",), ("inconclusive",)]
     catalog = Catalog(db)
     try:
@@ -287,4 +288,4 @@ def test_unexplained_errors_table(tmp_path: Path) -> None:
         catalog.close()
     csv_file = next(p for p in written if p.name.endswith(".unexplained.csv"))
     text = csv_file.read_text(encoding="utf-8")
-    assert "ExtensionOperationError" in text and secret not in text
+    assert "CryptError" in text and secret not in text

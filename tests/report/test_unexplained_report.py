@@ -21,16 +21,16 @@ from analyzer.report.stored import load_report
 from tests.conftest import ROOT
 from tests.report.builders import sample_report, validated
 from tests.report.test_browser import PAYLOAD, browser, open_report  # noqa: F401 - the browser fixture
-from tests.unexplained_bundles import OTHER, linux_bundle
+from tests.unexplained_bundles import linux_bundle
 
 SECRET = "CnryU1unexplainedSig"
 SAS = f" https://acct.blob.core.windows.net/pkgs/vmaccess.zip?sv=2020-08-04&sr=b&sig={SECRET}"
-TEMPLATE = (f"[{OTHER}] [ExtensionOperationError] Non-zero exit code: <num>, <path> -enable <url>")
+TEMPLATE = "Error processing certificates: [CryptError] Error decrypting certificate <path>, exit code <num> <url>"
 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return linux_bundle(tmp_path_factory.mktemp("unexplained"), "G4", other_failure=True, secret=SAS)
+    return linux_bundle(tmp_path_factory.mktemp("unexplained"), "G4", agent_failure=True, secret=SAS)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
