@@ -81,7 +81,8 @@ class FsFreezeFailed(Detector):
 
     def _hang(self, scope: Scope) -> list[Hit]:
         """L70: the newest run never ended and its extension.log stops inside the freeze (a freeze start, no
-        thaw after it): the freeze hung; the hung tasks of the kernel, if any, are its consequence."""
+        thaw after it, no kill of a process since): the freeze hung; the kernel's hung tasks, if any, are its
+        consequence."""
         run = scope.unfinished()
         if run is None or run.ran is None:
             return []
@@ -94,8 +95,8 @@ class FsFreezeFailed(Detector):
                 last = e
             elif e.kind == "snapshot.thaw":
                 last = None
-        if last is None:
-            return []
+        if last is None or any(e.kind == "system.oom" and e.ts is not None and e.ts >= last.ts for e in scope.events):
+            return []  # killed inside the freeze (OOM): the kill, not the freeze, ended it
         text = say("evidence.freeze_never_thawed", run=run.describe(), record=last.message)
         return [Hit(last.ts, last.path, last.line, text, "error", True, "L70")]
 

@@ -5,24 +5,7 @@ The corpus test marks each case ``xfail(strict=True)`` with these classes as the
 makes a case pass, pytest reports XPASS(strict) and the entry must be removed.
 """
 
-KNOWN: dict[str, str] = {
-    'linux-22x-relaunch-loop--manual-7z-utc-none-utf16-none-G1-syslog-py3-s2':
-        '7,9',
-    'linux-22x-wireserver--manual-7z-sydney-date-crlf-none-G1-syslog-py2-s3':
-        '4,7,9',
-    'linux-dhcp-failure--manual-targz-utc-none-utf16-none-G3-syslog-py3-s3':
-        '6,9',
-    'linux-healthy-routine--manual-zip-prague-etc_timezone-utf16-none-G2-syslog-py3-s1':
-        '9',
-    'linux-snapshot-extension-broken-build--manual-folder-utc-localtime_text-crlf-none-G0-syslog-py3-s8':
-        '9',
-}
+KNOWN: dict[str, str] = {}
 
 #: stories whose renderings disagree with each other today
-METAMORPHIC: dict[str, str] = {
-    'linux-22x-relaunch-loop': '7,9',
-    'linux-22x-wireserver': '4,7,9',
-    'linux-dhcp-failure': '6,9',
-    'linux-healthy-routine': '9',
-    'linux-snapshot-extension-broken-build': '9',
-}
+METAMORPHIC: dict[str, str] = {}

@@ -89,8 +89,10 @@ def linux_members(vm: VM, files: Members, layout: str, needs: set[str]) -> Membe
                     or (path.startswith("/var/lib/waagent/") and path.count("/") == 4 and path.endswith(".xml"))
                     or path in ("/etc/timezone", "/etc/localtime", "/etc/sysconfig/clock"))
             keep = keep or ("conf" in needs and path == "/etc/waagent.conf")
-            keep = keep or ("syslog" in needs and path.startswith(("/var/log/syslog", "/var/log/messages",
-                                                                     "/var/log/kern")))
+            # the agent's records are in syslog on this VM (agentlog=syslog): whoever packs its logs takes that file,
+            # as they take the journal export; without it the bundle holds no agent record at all
+            keep = keep or (("syslog" in needs or vm.variant.agentlog == "syslog")
+                            and path.startswith(("/var/log/syslog", "/var/log/messages", "/var/log/kern")))
             keep = keep or ("leases" in needs and _is_lease(path))
             keep = keep or ("status" in needs and _is_state(path) and "/status/" in path)
             keep = keep or path in ("/journal", "/etc/os-release")
