@@ -3,7 +3,9 @@
 A VM whose agent logged errors that no detector knows is not healthy: those records are a lead. The
 candidates are the alarms (``Event.alarm``: warning and above, not marked routine or unrelated by their
 parser) of the logs (agent, extension and Windows event logs; not state files) inside the analysis window.
-A candidate is *explained* when it is a record a finding matched, at any severity (``Finding.explains``),
+A failure of another extension (CustomScript, OmsAgentForLinux, ...: ``attrs.other_extension``) does not
+answer the backup question when the bundle shows the backup extension's own runs; without any, it stays a
+lead. A candidate is *explained* when it is a record a finding matched, at any severity (``Finding.explains``),
 a record of the same file inside an episode of those records (``Finding.episodes``: the traceback of each
 crash of a crash loop), or a stage of a backup run that succeeded (a transient warning of a run that went
 well). The others are
@@ -85,7 +87,7 @@ def find_unexplained(analysis: Analysis, scope: Scope, findings: list[Finding]) 
     miner = TemplateMiner(max_templates=MAX_TEMPLATES)
     groups: dict[int, _Group] = {}
     for e in scope.events:
-        if not candidate(e) or not scope.in_window(e.ts):
+        if not candidate(e) or not scope.in_window(e.ts) or (e.attrs.get("other_extension") and scope.runs):
             continue
         t = miner.add(record_line(e))
         g = groups.setdefault(t.id, _Group(t))

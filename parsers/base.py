@@ -15,8 +15,8 @@ timeline, tests) ``ctx.count`` returns False and the parser yields the event as 
 A record at warning or above is an *alarm* (``Event.alarm``): unless a finding explains it, the report lists
 it as an unexplained error. A parser that knows such a record is not a failure says so in its attrs:
 ``routine`` (the agent writes it on healthy runs, per the reference) or ``unrelated`` (a Windows event of a
-provider or service the backup does not depend on, a Linux agent record about another extension). The level
-stays as written.
+provider or service the backup does not depend on). A Linux agent record about another extension carries
+``other_extension``. The level stays as written.
 
 Whatever a member holds, what a context keeps is bounded: the newest :data:`MAX_FACTS_PER_NAME` facts of
 each name and the first :data:`MAX_PROBLEMS` problems; the rest is counted and reported as one problem.

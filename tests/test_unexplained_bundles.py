@@ -1,16 +1,18 @@
 """The red-herring rule on whole bundles: routine warnings (written by the real agents on healthy runs, per the
-reference) never make a healthy VM inconclusive, in any agent generation or Windows log format; another
-extension's failure does, as an unexplained error."""
+reference) never make a healthy VM inconclusive, in any agent generation or Windows log format; an agent failure no
+finding knows does, as an unexplained error; another extension's failure does only when the bundle shows nothing of
+the backup itself."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from analyzer.api import analyze
 from tests.conftest import ROOT
-from tests.unexplained_bundles import linux_bundle, windows_bundle
+from tests.unexplained_bundles import _agent, linux_bundle, windows_bundle
 
 
 @pytest.mark.parametrize("gen", ["G1", "G2", "G3", "G4"])
@@ -56,3 +58,21 @@ def test_another_extensions_failure_does_not_answer_the_backup_question(tmp_path
 def test_healthy_samples_have_no_unexplained_error(sample: str) -> None:
     report = analyze(ROOT / "samples" / sample)
     assert report.unexplained == [] and report.verdict.status == "healthy"
+
+
+@pytest.mark.parametrize("gen", ["G1", "G2", "G4"])
+def test_another_extensions_failure_is_the_only_lead_without_any_backup_run(tmp_path: Path, gen: str) -> None:
+    """Nothing of the backup in the bundle (a paste of the agent log around a CustomScript install): the other
+    extension's failure is all there is, so it stays an unexplained error and the VM is not called healthy."""
+    ext = "[Microsoft.Azure.Extensions.CustomScript-2.1.6]"
+    start = datetime(2023, 3, 7, 9, 12, 5, tzinfo=UTC)
+    lines = [_agent(gen, start, "INFO", ext, "Target handler state: enabled"),
+             _agent(gen, start + timedelta(seconds=1), "INFO", ext, "Install extension [bin/custom-script-shim "
+                                                                   "install]"),
+             _agent(gen, start + timedelta(seconds=2), "ERROR", "ExtHandler", "Event: name=Microsoft.Azure.Extensions."
+                    "CustomScript, op=Install, message=[ExtensionError] Non-zero exit code: 1, bin/custom-script-shim "
+                    "install, duration=0")]
+    (tmp_path / "waagent.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = analyze(tmp_path)
+    assert report.verdict.status == "inconclusive" and len(report.unexplained) == 1
+    assert "CustomScript" in report.unexplained[0].example.text

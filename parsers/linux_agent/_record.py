@@ -277,7 +277,7 @@ class AgentEvents:
             for k, v in extra.items():
                 attrs.setdefault(k, v)
         if rec.level in _ALARM_LEVELS and _other_extension(attrs, message):
-            attrs["unrelated"] = True
+            attrs["other_extension"] = True
         e = self.ctx.event(rec.ts, rec.line, message, level=rec.level, component=component, kind=kind,
                            local=rec.local, **attrs)
         if facts:
@@ -375,8 +375,7 @@ class AgentEvents:
 
 def _other_extension(attrs: dict[str, Any], message: str) -> bool:
     """The record is about an extension other than the backup's (CustomScript, OmsAgentForLinux, ...): its log
-    prefix, the telemetry event's name, or the handler directory it names. Such a failure does not answer the
-    backup question; findings still read it by its kind."""
+    prefix, the telemetry event's name, or the handler directory it names (``attrs.other_extension``)."""
     names = [str(attrs[k]) for k in ("extension", "name") if attrs.get(k)]
     for found in _HANDLER.findall(message[:2048]):
         name, _, version = found.rpartition("-")
