@@ -10,7 +10,7 @@ from analyzer.detectors.scope import ENDING_KINDS, Scope
 from analyzer.model import Analysis, say
 from parsers.base import Event
 
-FREEZE_HANG = timedelta(minutes=10)  # a hung task this soon after a freeze start belongs to the freeze
+FREEZE_HANG = timedelta(minutes=10)  # a hung task reported this soon after a freeze ended still belongs to it
 
 
 class SnapshotTimeout(Detector):
