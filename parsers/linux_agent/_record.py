@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from parsers.base import GENERIC_KIND, YEARLESS, Event, ParseContext
+from parsers.base import BACKUP_EXTENSION, GENERIC_KIND, YEARLESS, Event, ParseContext
 from parsers.linux_agent._signatures import AGENT_TABLE, SYSTEM_LEVELS, SYSTEM_TABLE
 from parsers.signatures import Sig
 
@@ -41,7 +41,6 @@ VMSNAPSHOT = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
 # an extension handler named in a record: its directory (/var/lib/waagent/<Name>-<version>/...) or its log prefix
 _HANDLER = re.compile(r"(?:/var/lib/waagent/|/var/log/azure/|\[)([A-Z][\w.-]*)[/\]]")
 _VERSION = re.compile(r"\d+(?:\.\d+)+")
-_BACKUP_EXTENSION = re.compile(r"VMSnapshot|RecoveryServices")
 _ALARM_LEVELS = ("warning", "error", "critical")
 
 
@@ -381,7 +380,7 @@ def _other_extension(attrs: dict[str, Any], message: str) -> bool:
         name, _, version = found.rpartition("-")
         names.append(name if name and _VERSION.fullmatch(version) else found)
     names = [n for n in names if n != "WALinuxAgent" and "." in n]
-    return bool(names) and not any(_BACKUP_EXTENSION.search(n) for n in names)
+    return bool(names) and not any(BACKUP_EXTENSION.search(n) for n in names)
 
 
 def _payload_grammar() -> Any:
