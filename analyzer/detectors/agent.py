@@ -7,8 +7,18 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import ClassVar
 
-from analyzer.detectors.base import NO_VALUES, Detector, Hit, Signature, conf_value, is_no, sig, version_tuple
-from analyzer.detectors.scope import Scope, parse_ts
+from analyzer.detectors.base import (
+    NO_VALUES,
+    Detector,
+    Hit,
+    Signature,
+    conf_value,
+    fact_values,
+    is_no,
+    sig,
+    version_tuple,
+)
+from analyzer.detectors.scope import Scope, as_int, parse_ts
 from analyzer.model import Analysis, Message, say
 from parsers.base import Event, Fact
 
@@ -32,6 +42,7 @@ _STOPPED = ("Stopped", "Stopping", "Failed")
 _ALIVE = ("agent.start", "agent.heartbeat", "agent.launch", "agent.version", "goalstate.fetched")
 _LOCAL_RESOURCES = ("disk", "read-only", "disk-io", "permission")
 _AGENT_SERVICES = ("RdAgent", "WindowsAzureGuestAgent")  # service key names (display names mapped by the parser)
+_AGENT_SERVICE_KEYS = frozenset(s.lower() for s in _AGENT_SERVICES)
 
 
 @dataclass(frozen=True)
@@ -112,7 +123,7 @@ class AgentNotRunning(Detector):
                    "VMAgentStatusCommunicationError", "BCMCrpInternalError",
                    "ManagedRPCreationFailedInCrpButExtensionSucceeded")
     ext_codes = (402,)
-    sources = ("agent_log", "vmsnapshot_log", "windows_events", "syslog")
+    sources = ("agent_log", "vmsnapshot_log", "windows_events", "syslog", "service_listing")
     confidence = 0.75
     signatures: ClassVar[tuple[Signature, ...]] = (
         sig("L7", "agent.crash", severity="warning", signals=("agent_blacklisted",)),
@@ -134,7 +145,8 @@ class AgentNotRunning(Detector):
         hits = [h for h in self.match(scope, self.signatures)
                 if h.ref not in _LATE or h.ts is None or not _alive(beats, _asked(scope, h.ts), h.ts)]
         return (hits + self._late(scope, beats) + self._heartbeat_gaps(scope) + self._relaunch_loops(scope)
-                + self._orphan_waits(scope) + self._service_stopped(scope))
+                + self._orphan_waits(scope) + self._service_stopped(scope)
+                + self._windows_service_down(analysis, scope))
 
     def notes(self, analysis: Analysis, scope: Scope, hits: list[Hit]) -> list[Message]:
         """What the agent's local failures point at (a full disk, a read-only file system, ...)."""
@@ -153,6 +165,34 @@ class AgentNotRunning(Detector):
             back = e.ts is not None and any(x.ts is not None and x.ts > e.ts and _running(x) for x in scope.events)
             if not back:
                 hits.append(Hit.of_event(e, "error", scope.live(e.ts), "service"))
+        return hits
+
+    def _windows_service_down(self, analysis: Analysis, scope: Scope) -> list[Hit]:
+        """The guest agent's services stopped or disabled (error-codes §1: SCM 7036, sc / Get-Service): a
+        listing shows them at collection time; a 7036 "stopped" counts while no later record of that service
+        or of the agent (start, heartbeat) shows it back."""
+        hits = []
+        for f, v in fact_values(analysis, "service.state") + fact_values(analysis, "service.start_type"):
+            service = str(v.get("service", ""))
+            if service.lower() not in _AGENT_SERVICE_KEYS:
+                continue
+            if f.name == "service.state" and str(v.get("state", "")).lower() in ("stopped", "stop_pending"):
+                hits.append(Hit.of_fact(f, "error", True, say("evidence.service_state", service=service,
+                                                               state=str(v.get("state")).lower()), "W-SCM"))
+            elif f.name == "service.start_type" and as_int(v.get("start")) == 4:
+                hits.append(Hit.of_fact(f, "error", True, say("evidence.service_start", service=service,
+                                                               start=str(v.get("start_name") or "disabled")), "W-SCM"))
+        stops = [e for e in scope.events if e.kind == "service.state" and e.ts is not None
+                 and str(e.attrs.get("service", "")).lower() in _AGENT_SERVICE_KEYS
+                 and str(e.attrs.get("state", "")).lower() == "stopped"]
+        for e in stops:
+            assert e.ts is not None
+            back = any(later.ts is not None and later.ts > e.ts and (
+                _running(later) or (
+                    later.kind == "service.state" and later.attrs.get("service") == e.attrs.get("service")
+                    and str(later.attrs.get("state", "")).lower() != "stopped")) for later in scope.events)
+            if not back:
+                hits.append(Hit.of_event(e, "error", scope.live(e.ts), "W-SCM-7036"))
         return hits
 
     def _relaunch_loops(self, scope: Scope) -> list[Hit]:

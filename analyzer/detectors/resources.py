@@ -9,8 +9,11 @@ from analyzer.detectors.base import Detector, Hit, Signature, sig
 from analyzer.detectors.scope import Scope
 from analyzer.detectors.snapshot import hung_during_freeze
 from analyzer.model import Analysis
+from parsers.base import Event
 
 QUICK_RESTART = timedelta(minutes=15)  # back up this soon: a restart, not a power-off
+CRASH_MARKERS = timedelta(minutes=2)  # the boot's own records around an unexpected-shutdown marker
+_STATE_PARSERS = frozenset({"extension_state", "agent_state", "wire_xml"})  # dated by content, not written then
 
 
 class HighResourceUsage(Detector):
@@ -70,4 +73,20 @@ class VmShutdownInGuest(Detector):
             power_off = not quick and not e.attrs.get("restart")  # the parser read whether it says it restarts
             if swallowed or power_off:
                 hits.append(Hit.of_event(e, "error" if swallowed else "warning", scope.live(e.ts), "W§5.6"))
+        return hits + self._crashed(events, scope)
+
+    @staticmethod
+    def _crashed(events: list[Event], scope: Scope) -> list[Hit]:
+        """An unexpected shutdown (EventLog 6008, Kernel-Power 41; logged at the next boot) whose downtime,
+        from the VM's last log record before it (state files are dated by their content), swallowed a run."""
+        hits = []
+        for i, e in enumerate(events):
+            if e.kind != "system.unexpected_shutdown" or not scope.in_window(e.ts):
+                continue
+            assert e.ts is not None
+            before = [b.ts for b in events[:i] if b.ts is not None and b.ts < e.ts - CRASH_MARKERS
+                      and not b.kind.startswith("system.") and b.source not in _STATE_PARSERS]
+            down = max(before) if before else None
+            if down is not None and any(down < a.ts < e.ts for a in scope.attempts):
+                hits.append(Hit.of_event(e, "error", scope.live(e.ts), "W§5.6"))
         return hits

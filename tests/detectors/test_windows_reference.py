@@ -207,3 +207,67 @@ def test_reference_agent_line_kind_and_finding(tmp_path: Path, line: str, kind: 
     report = analyze(tmp_path / "b")
     problems = {f.id for f in report.findings if severity_rank(f.severity) >= severity_rank("warning")}
     assert problems == ({finding} if finding else set())
+
+
+@pytest.mark.parametrize(("listing", "down"), [
+    ("Status   Name                    DisplayName\n------   ----                    -----------\n"
+     "Stopped  WindowsAzureGuestAgent  Windows Azure Guest Agent\nRunning  RdAgent                 RdAgent\n", True),
+    ("SERVICE_NAME: RdAgent\n        START_TYPE         : 4   DISABLED\n", True),
+    ("Status   Name                    DisplayName\n------   ----                    -----------\n"
+     "Running  WindowsAzureGuestAgent  Windows Azure Guest Agent\nRunning  RdAgent                 RdAgent\n", False),
+])
+def test_agent_services_stopped_or_disabled_in_a_listing(tmp_path: Path, listing: str, down: bool) -> None:
+    (tmp_path / "services.txt").write_text(listing)
+    report = analyze(tmp_path / "services.txt")
+    problems = {f.id for f in report.findings if severity_rank(f.severity) >= severity_rank("warning")}
+    assert problems == ({"AGENT_NOT_RUNNING"} if down else set())
+
+
+def _scm_7036(service: str, state: str, minute: int, n: int) -> str:
+    t = f"2024-06-10T{1 + minute // 60:02d}:{minute % 60:02d}:00.0000000Z"
+    return (f"<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='{SCM}'/>"
+            f"<EventID Qualifiers='16384'>7036</EventID><Level>4</Level><TimeCreated SystemTime='{t}'/><EventRecordID>"
+            f"{n}</EventRecordID><Channel>System</Channel><Computer>vm1</Computer></System><EventData><Data "
+            f"Name='param1'>{service}</Data><Data Name='param2'>{state}</Data></EventData></Event>")
+
+
+@pytest.mark.parametrize("back", [False, True])
+def test_agent_service_stopped_by_scm_until_it_runs_again(tmp_path: Path, back: bool) -> None:
+    from tests.detectors.windows_bundles import WindowsBundle
+
+    # the agent's service stops at 01:30, before the backup requested at 02:00; the log goes on until 05:00
+    bundle = WindowsBundle(enable_at=None, ext_start_at=None, status_at=None, heartbeats=(-60, -30))
+    root = bundle.write(tmp_path / "b")
+    events = [_scm_7036("Windows Azure Guest Agent", "stopped", 30, 1), _scm_7036("Windows Update", "running", 240, 3)]
+    if back:
+        events.append(_scm_7036("Windows Azure Guest Agent", "running", 40, 2))
+    (root / "System-events.xml").write_text("\n".join(events))
+    report = analyze(root)
+    finding = next(f for f in report.findings if f.id == "AGENT_NOT_RUNNING")
+    stopped = [e for e in finding.evidence if e.text.startswith("The Windows Azure Guest Agent service entered")]
+    assert bool(stopped) is not back
+
+
+@pytest.mark.parametrize("swallowed", [True, False])
+def test_an_unexpected_shutdown_that_swallowed_the_backup(tmp_path: Path, swallowed: bool) -> None:
+    """The VM's records end at 01:30, the backup is requested at 02:00 while it is down, and EventLog 6008 at the
+    next boot (02:40) says the shutdown was unexpected; a crash and reboot before the request (down 01:00-01:30)
+    is no shutdown of the backup."""
+    from tests.detectors.windows_bundles import WindowsBundle
+
+    if swallowed:
+        beats, boot = (-120, -90, -60, -30, 45, 75, 105, 135, 165), 40
+        run = {"enable_at": None, "ext_start_at": None, "status_at": None}
+    else:
+        beats, boot = (-120, -90, -60, -25, 5, 35, 65, 95), -30
+        run = {}
+    root = WindowsBundle(heartbeats=beats, **run).write(tmp_path / "b")  # type: ignore[arg-type]
+    marker = _xml("EventLog", 6008, 2, "The previous system shutdown at 1:50:00 AM on 6/10/2024 was unexpected.", 7)
+    t = 120 + boot
+    (root / "System-events.xml").write_text(marker.replace("2024-06-10T02:07:00", f"2024-06-10T{t // 60:02d}:"
+                                                                                 f"{t % 60:02d}:00"))
+    report = analyze(root)
+    problems = {f.id for f in report.findings if severity_rank(f.severity) >= severity_rank("warning")}
+    assert ("VM_SHUTDOWN_IN_GUEST" in problems) is swallowed
+    if not swallowed:
+        assert report.verdict.status != "problems_found"
