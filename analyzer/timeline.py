@@ -24,6 +24,12 @@ daylight-saving switch inside the bundle is honoured); without one they are take
 then too, from the bundle's collection time (its newest dated record): the latest year that does not put it
 after that time. A record that a syslog copy repeats from the agent's own log or from another copy (same UTC
 time and message) is kept once, and so is one that an extension's CommandExecution.log repeats.
+
+``last`` is the bundle's collection time: the newest record of its logs. The agent and the extensions write
+their state files (``parsers/state``) while they log, so a state file's time stamp counts only when no log
+dates the bundle, or when it is at most ``STATE_LEAD`` newer than the logs: a status file stamped days after
+the last record of every log (a wrong clock, a placeholder) does not move the collection time, which would
+make a problem that runs up to the real collection look like old history.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import IO, Any
 
 from analyzer.log_templates import TemplateCounts
+from parsers import family
 from parsers.base import YEARLESS, DroppedAlarm, Event, date_yearless
 from parsers.kept import age
 
@@ -51,6 +58,7 @@ _MERGE_FAN_IN = 16  # runs merged at once; more runs are merged in passes
 _MAX_SEEN = 10_000  # messages remembered at one time stamp, to drop syslog copies of them
 _EVENT_OVERHEAD = 500  # bytes an event costs beyond its text, about (object, dict, datetime, strings)
 _MAX_TS = datetime.max.replace(tzinfo=UTC)
+STATE_LEAD = timedelta(days=1)  # how much newer than the newest log record a state file's time may be
 
 
 def _key(e: Event) -> tuple[datetime, int, str, int]:
@@ -186,7 +194,7 @@ class Timeline:
                 self._latest_local = ts
             self._seen(ts)
             self._hour(source, local, ts.replace(minute=0, second=0, microsecond=0, tzinfo=None))
-            self._range(ts, local)
+            self._range(ts, local, source)
 
     def _seen(self, ts: datetime) -> None:
         wall = ts.replace(tzinfo=None)
@@ -205,8 +213,8 @@ class Timeline:
         if local and (self._latest_local is None or last > self._latest_local):
             self._latest_local = last
         self._seen(last)
-        self._range(first, local)
-        self._range(last, local)
+        self._range(first, local, source)
+        self._range(last, local, source)
 
     def _trim(self, source: str, kind: str, kept: list[tuple[int, Event]], keep: int) -> None:
         """Keep the newest ``keep`` events of (source, kind); the others are counted only (in the full stream,
@@ -252,17 +260,29 @@ class Timeline:
         # ordinary records that are not kept: counted now, their time range fixed up in finalize
         self.count += 1
         if e.ts is not None:
-            self._range(e.ts, e.local)
+            self._range(e.ts, e.local, e.source)
 
-    def _range(self, ts: datetime, local: bool) -> None:
+    def _range(self, ts: datetime, local: bool, source: str) -> None:
         key = (ts.replace(tzinfo=None), local)
         if self._lo is None or key < self._lo:
             self._lo = key
-        if self._hi is None or key > self._hi:
+        if _is_state(source):
+            if self._hi_state is None or key > self._hi_state:
+                self._hi_state = key
+        elif self._hi is None or key > self._hi:
             self._hi = key
 
     _lo: tuple[datetime, bool] | None = None
-    _hi: tuple[datetime, bool] | None = None
+    _hi: tuple[datetime, bool] | None = None  # the newest log record
+    _hi_state: tuple[datetime, bool] | None = None  # the newest state file time stamp
+
+    def _collected(self) -> datetime | None:
+        """The collection time: the newest log record, or a state file's time close after it (see above)."""
+        logs = self._to_utc(*self._hi) if self._hi else None
+        state = self._to_utc(*self._hi_state) if self._hi_state else None
+        if logs is None or (state is not None and logs < state <= logs + STATE_LEAD):
+            return state
+        return logs
 
     def _spill_raw(self) -> None:
         f = tempfile.TemporaryFile()
@@ -301,7 +321,7 @@ class Timeline:
         self.count += len(self.notable)
         for e in self.notable:
             if e.ts is not None:
-                self._range(e.ts, False)
+                self._range(e.ts, False, e.source)
         if self.keep_all:
             spills, self._raw_spills = [*self._raw_spills, None], []
             for spill in spills:  # one spill at a time in memory: converted, sorted, written as a run
@@ -325,7 +345,7 @@ class Timeline:
         self._count_yearless_hours()
         self.beyond_cap.resolve(self._to_utc)
         self.first = self._to_utc(*self._lo) if self._lo else None
-        self.last = self._to_utc(*self._hi) if self._hi else None
+        self.last = self._collected()
 
     def _to_utc(self, ts: datetime, local: bool) -> datetime:
         if local and self.zone is not None:
@@ -464,6 +484,10 @@ def _read_run(f: IO[bytes]) -> Iterator[Event]:
         except EOFError:
             return
         yield from piece
+
+
+def _is_state(source: str) -> bool:
+    return family(source) == "state"
 
 
 def _dedup(events: Iterable[Event]) -> Iterator[Event]:

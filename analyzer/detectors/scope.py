@@ -183,10 +183,9 @@ class Scope:
         resolve_facts(analysis.facts, analysis.timeline.zone)  # no naive fact time reaches a detector
         since, until = analysis.options.since, analysis.options.until
         events = [e for e in analysis.timeline.notable if _inside(e.ts, since, until)]
-        dated = [e.ts for e in events if e.ts is not None]
-        end = max(dated) if dated else None
-        if analysis.timeline.last is not None and (end is None or analysis.timeline.last > end):
-            end = analysis.timeline.last
+        end = analysis.timeline.last  # the collection time (a state file's stray time stamp does not move it)
+        if end is None:
+            end = max((e.ts for e in events if e.ts is not None), default=None)
         if until is not None and (end is None or end > until):
             end = until
         runs = group_runs(s for s in steps(events, analysis.facts) if _inside(s.ts, since, until))
