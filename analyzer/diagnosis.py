@@ -6,7 +6,9 @@ at warning or above; the root cause is the strongest present finding that nothin
 observed failure before a finding about versions or settings, and it carries at least the severity of the
 findings it causes (a root is never milder than its own consequence).
 Without a finding at warning or above, warnings and errors that no finding explains make the verdict
-inconclusive: a VM with errors nobody can name is not healthy.
+inconclusive when they are live (no successful backup follows them): a VM with errors nobody can name is not
+healthy. Like a finding that recovered, unexplained errors that a successful backup followed are listed for
+context and leave a healthy VM healthy.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def _chain(root: Finding, findings: list[Finding]) -> list[str]:
 def diagnose(findings: list[Finding], missing: list[MissingEvidence], analysis: Analysis,
              unexplained: Sequence[UnexplainedError] = ()) -> Verdict:
     """Link, rank (in place), mark exactly one root cause, and say what the bundle shows (the summary's
-    ``title`` parameter is the root cause's title, filled in at render time). Unexplained errors
+    ``title`` parameter is the root cause's title, filled in at render time). Live unexplained errors
     (``analyzer.unexplained``) as the only sign make the verdict inconclusive, never healthy."""
     link(findings)
     findings[:] = rank(findings)
@@ -142,7 +144,12 @@ def diagnose(findings: list[Finding], missing: list[MissingEvidence], analysis: 
         if unexplained:
             summary.append(say("verdict.also_unexplained", templates=len(unexplained), records=records))
         return Verdict("inconclusive", None, summary)
-    if unexplained:
-        return Verdict("inconclusive", None, [say("verdict.unexplained", templates=len(unexplained), records=records),
+    live = [u for u in unexplained if u.live]
+    if live:
+        return Verdict("inconclusive", None, [say("verdict.unexplained", templates=len(live),
+                                                  records=sum(u.count for u in live)),
                                               say("verdict.unexplained_next")])
-    return Verdict("healthy", None, [say("verdict.healthy")])
+    summary = [say("verdict.healthy")]
+    if unexplained:
+        summary.append(say("verdict.recovered_unexplained", templates=len(unexplained), records=records))
+    return Verdict("healthy", None, summary)

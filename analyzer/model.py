@@ -97,6 +97,14 @@ class UnexplainedError:
     last: str | None
     example: Evidence
     minutes_to_backup: int | None = None  # nearest record to the failing backup: <0 before it, >0 after, 0 during
+    # of them, those no successful backup follows (as ``Finding.live_records``); 0 = recovered, context only;
+    # None = not judged (a report of an earlier version): taken as live
+    live_records: int | None = None
+
+    @property
+    def live(self) -> bool:
+        """About the failing backup: some record of it is not followed by a successful backup."""
+        return self.live_records is None or self.live_records > 0
 
 
 @dataclass

@@ -3,14 +3,15 @@
 A VM whose agent logged errors that no detector knows is not healthy: those records are a lead. The
 candidates are the alarms (``Event.alarm``: warning and above, not marked routine or unrelated by their
 parser) of the logs (agent, extension and Windows event logs; not state files) inside the analysis window.
-A failure of another extension (CustomScript, OmsAgentForLinux, ...: ``attrs.other_extension``) does not
-answer the backup question when the bundle shows the backup extension's own runs; without any, it stays a
-lead. A candidate is *explained* when it is a record a finding matched, at any severity (``Finding.explains``),
-a record of the same file inside an episode of those records (``Finding.episodes``: the traceback of each
-crash of a crash loop), or a stage of a backup run that succeeded (a transient warning of a run that went
-well). The others are
-grouped into templates (:mod:`analyzer.log_templates`) and ranked: those near the failing backup first
-(within an hour, then six hours), then by count.
+Records about another extension (one that names a handler other than the backup extension: CustomScript, OMS,
+the Monitoring Agent...) are unrelated to the backup question and never candidates. A candidate is
+*explained* when it is a record a finding matched, at any severity (``Finding.explains``), a stage of a backup
+run that succeeded, or a stage marker (the agent invoking the extension, waiting for its status file) of a run
+that reached its final status. The others are grouped into templates (:mod:`analyzer.log_templates`) and
+ranked: those near the failing backup first (within an hour, then six hours), then by count. Like a finding's
+evidence, each record is judged *live* when no successful backup follows it (``Scope.live``); a template none
+of whose records is live recovered: it is listed for context, and only live ones make the verdict
+inconclusive (``analyzer.diagnosis``).
 
 Records that the timeline dropped beyond its cap of notable events were never seen by detectors; they are
 counted by template as they were dropped (``Timeline.beyond_cap``) and judged like their template's
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from analyzer.detectors.scope import Scope
+from analyzer.detectors.scope import Scope, names_other_extension
 from analyzer.log_templates import EXAMPLE_CHARS, Counted, Template, TemplateMiner, first_line, record_line
 from analyzer.model import Analysis, Evidence, Finding, UnexplainedError
 from analyzer.sources import SOURCES
@@ -39,7 +40,9 @@ _LEVEL_RANK = {"warning": 0, "error": 1, "critical": 2}
 
 
 def candidate(e: Event) -> bool:
-    return e.alarm and e.source in LOG_PARSERS
+    extension = e.attrs.get("extension")
+    return e.alarm and e.source in LOG_PARSERS and not names_other_extension(
+        e.message, extension if isinstance(extension, str) else "")
 
 
 @dataclass
@@ -47,6 +50,7 @@ class _Group:
     template: Template
     explained: int = 0
     count: int = 0
+    live: int = 0  # records no successful backup follows
     level: str = "warning"
     first: datetime | None = None
     last: datetime | None = None
@@ -54,8 +58,9 @@ class _Group:
     nearest: int | None = None  # signed minutes to the failing backup of the record nearest to it
 
     def take(self, level: str, first: datetime | None, last: datetime | None, n: int,
-             minutes: int | None, example: Event | Counted) -> None:
+             minutes: int | None, example: Event | Counted, live: bool) -> None:
         self.count += n
+        self.live += n if live else 0
         if _LEVEL_RANK.get(level, 0) > _LEVEL_RANK.get(self.level, 0):
             self.level = level
         if first is not None and (self.first is None or first < self.first):
@@ -83,6 +88,9 @@ def find_unexplained(analysis: Analysis, scope: Scope, findings: list[Finding]) 
     for run in scope.runs:
         if run.ok:
             explained.update((s.path, s.line) for s in run.steps if s.line is not None)
+        elif run.ended:  # the run went on to its final status: its stage markers were no failure
+            explained.update((s.path, s.line) for s in run.steps if s.line is not None and s.outcome is None
+                             and s.stage in ("invocation", "start"))
     backup = _failing_backup(scope)
     miner = TemplateMiner(max_templates=MAX_TEMPLATES)
     groups: dict[int, _Group] = {}
@@ -94,17 +102,17 @@ def find_unexplained(analysis: Analysis, scope: Scope, findings: list[Finding]) 
         if (e.path, e.line) in explained or in_episode(e):
             g.explained += 1
         else:
-            g.take(e.level, e.ts, e.ts, 1, _minutes(e.ts, backup), e)
+            g.take(e.level, e.ts, e.ts, 1, _minutes(e.ts, backup), e, scope.live(e.ts))
     until = analysis.options.until
     for c in analysis.timeline.beyond_cap:
         if c.source not in LOG_PARSERS or (c.last is not None and not scope.in_window(c.last)) or (
-                until is not None and c.first is not None and c.first > until):
+                until is not None and c.first is not None and c.first > until) or names_other_extension(c.text):
             continue
         t = miner.add(c.text)
         g = groups.setdefault(t.id, _Group(t))
         if g.explained and not g.count:
             continue  # every record of this template that detectors saw is explained
-        g.take(c.level, c.first, c.last, c.records, _minutes(c.last, backup), c)
+        g.take(c.level, c.first, c.last, c.records, _minutes(c.last, backup), c, scope.live(c.last))
     found = sorted((g for g in groups.values() if g.count), key=_Group.rank)
     return [_error(g, scope.last_run is not None) for g in found]
 
@@ -167,7 +175,7 @@ def _error(g: _Group, backup: bool) -> UnexplainedError:
         source = ex.source
     return UnexplainedError(template=_cut(g.template.text), level=g.level, source=source, count=g.count,
                             first=iso(g.first) or None, last=iso(g.last) or None, example=example,
-                            minutes_to_backup=g.nearest if backup else None)
+                            minutes_to_backup=g.nearest if backup else None, live_records=g.live)
 
 
 def _cut(text: str) -> str:

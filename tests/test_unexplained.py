@@ -1,5 +1,6 @@
 """Unexplained errors (analyzer.unexplained): which records are candidates, what explains them, the ranking,
-the records beyond the timeline's cap, and the verdict rule (only sign -> inconclusive, never healthy)."""
+the records beyond the timeline's cap, and the verdict rule (only sign and live -> inconclusive, never healthy;
+recovered -> listed for context; another extension's records -> unrelated)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from tests.detectors.helpers import analysis, attempt, ev, success
 
 CUSTOM_SCRIPT = ("Event: name=Microsoft.Azure.Extensions.CustomScript, op=Install, message=[ExtensionError] "
                  "Non-zero exit code: {n}, bin/custom-script-shim install, duration=0")
+# an agent error that no detector knows and that names no extension
+AGENT_ERROR = "Unable to rotate the telemetry event files: index {n} out of range, duration=0"
 WS = "Error fetching the goal state: [HTTP Failed] GET http://168.63.129.16/machine/?comp=goalstate -- timed out"
 DAY = 24 * 60
 _lines = count(100)
@@ -43,25 +46,24 @@ def judge(a: Analysis) -> tuple[Verdict, list[UnexplainedError]]:
 
 
 def test_an_error_no_finding_explains_makes_a_healthy_vm_inconclusive() -> None:
-    verdict, found = judge(analysis([*healthy_runs(), line_ev(-30, "extension.install.failed",
-                                                              CUSTOM_SCRIPT.format(n=1), "error",
-                                                              extension="Microsoft.Azure.Extensions.CustomScript")]))
+    """After the last successful backup, nothing followed it: live."""
+    verdict, found = judge(analysis([*healthy_runs(), line_ev(30, "log", AGENT_ERROR.format(n=1), "error")]))
     assert verdict.status == "inconclusive" and verdict.root_cause is None
     assert [m.key for m in verdict.summary] == ["verdict.unexplained", "verdict.unexplained_next"]
     (u,) = found
-    assert u.template == CUSTOM_SCRIPT.format(n="<num>").replace("duration=0", "duration=<num>")
-    assert (u.count, u.level, u.minutes_to_backup) == (1, "error", -30)
-    assert u.example.text == CUSTOM_SCRIPT.format(n=1) and u.example.ts == "2024-06-10T01:30:00.000000Z"
+    assert u.template == AGENT_ERROR.format(n="<num>").replace("duration=0", "duration=<num>")
+    assert (u.count, u.level, u.minutes_to_backup, u.live_records) == (1, "error", 25, 1)
+    assert u.example.text == AGENT_ERROR.format(n=1) and u.example.ts == "2024-06-10T02:30:00.000000Z"
     text = Wording("en").summary(verdict)
     assert "no finding explains 1 warning or error record" in text and "1 template" in text
     assert "nevysvětluje 1 záznam" in Wording("cs").summary(verdict)
 
 
 def test_the_same_template_counts_every_record() -> None:
-    events = [line_ev(-300 + 7 * i, "log", CUSTOM_SCRIPT.format(n=i), "error") for i in range(12)]
+    events = [line_ev(10 + 7 * i, "log", AGENT_ERROR.format(n=i), "error") for i in range(12)]
     verdict, found = judge(analysis([*healthy_runs(), *events]))
     (u,) = found
-    assert (u.count, u.first, u.last) == (12, "2024-06-09T21:00:00.000000Z", "2024-06-09T22:17:00.000000Z")
+    assert (u.count, u.first, u.last) == (12, "2024-06-10T02:10:00.000000Z", "2024-06-10T03:27:00.000000Z")
     assert "12 warning or error records" in Wording("en").summary(verdict)
     assert "12 záznamů" in Wording("cs").summary(verdict)
 
@@ -123,13 +125,19 @@ def _capped(events: list[Event], max_notable: int) -> Analysis:
 
 
 def test_records_beyond_the_timeline_cap_still_count() -> None:
-    flood = [line_ev(-600 + i, "log", CUSTOM_SCRIPT.format(n=i), "error") for i in range(500)]
+    flood = [line_ev(-600 + 2 * i, "log", AGENT_ERROR.format(n=i), "error") for i in range(500)]
     a = _capped([*healthy_runs(), *flood], max_notable=20)
     assert sum(n for _, _, n, _ in a.timeline.dropped()) == 480
     verdict, found = judge(a)
     (u,) = found
-    assert (u.count, u.first, u.last) == (500, "2024-06-09T16:00:00.000000Z", "2024-06-10T00:19:00.000000Z")
-    assert verdict.status == "inconclusive"
+    assert (u.count, u.first, u.last) == (500, "2024-06-09T16:00:00.000000Z", "2024-06-10T08:38:00.000000Z")
+    assert verdict.status == "inconclusive" and u.live_records == 20 + 480  # the newest ones run past the backup
+    # the same flood, all before today's successful backup: recovered, listed, the VM stays healthy
+    early = _capped([*healthy_runs(), *(line_ev(-600 + i, "log", AGENT_ERROR.format(n=i), "error")
+                                       for i in range(500))], max_notable=20)
+    verdict, found = judge(early)
+    (u,) = found
+    assert (u.count, u.live_records, verdict.status) == (500, 0, "healthy")
 
 
 def test_records_beyond_the_cap_are_explained_like_their_template() -> None:
@@ -144,7 +152,7 @@ def test_records_beyond_the_cap_are_explained_like_their_template() -> None:
 def test_with_a_problem_the_verdict_stays_and_mentions_them() -> None:
     events = [attempt(0, line=next(_lines)), line_ev(1, "dhcp.error", "[DhcpError] Failed to receive dhcp response",
                                                      "error"),
-              line_ev(2, "log", CUSTOM_SCRIPT.format(n=3), "error"), line_ev(90, "agent.heartbeat", "[HEARTBEAT]")]
+              line_ev(2, "log", AGENT_ERROR.format(n=3), "error"), line_ev(90, "agent.heartbeat", "[HEARTBEAT]")]
     verdict, found = judge(analysis(events))
     assert verdict.status == "problems_found" and verdict.root_cause == "DHCP_FAILURE" and len(found) == 1
     assert verdict.summary[-1].key == "verdict.also_unexplained"
@@ -152,7 +160,7 @@ def test_with_a_problem_the_verdict_stays_and_mentions_them() -> None:
 
 
 def test_without_an_agent_log_the_reason_comes_first() -> None:
-    events = [line_ev(-5, "log", CUSTOM_SCRIPT.format(n=4), "error", source="vmsnapshot_log", path="extension.log")]
+    events = [line_ev(-5, "log", AGENT_ERROR.format(n=4), "error", source="vmsnapshot_log", path="extension.log")]
     verdict, found = judge(analysis(events, present=("vmsnapshot_log",)))
     assert verdict.status == "inconclusive" and len(found) == 1
     assert [m.key for m in verdict.summary] == ["verdict.inconclusive", "verdict.also_unexplained"]
@@ -170,3 +178,69 @@ def test_cost_is_linear_and_memory_bounded_on_distinct_messages() -> None:
     _, found = judge(analysis([*events, *healthy_runs()]))
     assert 1 < len(found) <= 201  # bounded by the template limit and the catch-all
     assert sum(u.count for u in found) == 20_000
+
+
+# --- the policy: live like a finding's evidence; another extension's records are unrelated --------------------
+
+#: records of other extensions as the agents write them (Linux G2-G4, Windows format A/B messages), each with its
+#: extension attribute when the parser sets one
+OTHER_EXTENSIONS = [
+    (CUSTOM_SCRIPT.format(n=1), ""),
+    ("Event: name=Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux, op=Enable, message=[ExtensionOperationError]"
+     " Non-zero exit code: 52, omsagent_shim.sh -enable, duration=1203", ""),
+    ("[ExtensionStatusError] Status file /var/lib/waagent/Microsoft.EnterpriseCloud.Monitoring.OmsAgentForLinux-"
+     "1.14.9/status/4.status does not exist", ""),
+    ("[ExtensionError] Non-zero exit code: 1, /var/lib/waagent/Microsoft.CPlat.Core.RunCommandLinux-1.0.5/bin/"
+     "run-command-shim enable", "Microsoft.CPlat.Core.RunCommandLinux"),
+    ("Handler status for extension failed: exit code 1", "Microsoft.Azure.Monitor.AzureMonitorLinuxAgent"),
+    ("Plugin Microsoft.EnterpriseCloud.Monitoring.MicrosoftMonitoringAgent_1.0.18067.0 enable command failed with "
+     "exit code 3", ""),
+    ("Failed to download plugin 'Microsoft.Compute.CustomScriptExtension' from all the locations", ""),
+    (r"Status file C:\Packages\Plugins\Microsoft.Compute.BGInfo\2.1\Status\0.status is not available yet.", ""),
+    ("CustomScriptExtension: script exited with code 1", ""),
+]
+
+
+def test_another_extensions_errors_are_unrelated_to_the_backup() -> None:
+    for minutes in (-30, 30):  # before today's good backup, and live after it
+        events = [line_ev(minutes + i, "log", text, "error", **({"extension": ext} if ext else {}))
+                  for i, (text, ext) in enumerate(OTHER_EXTENSIONS)]
+        events += [line_ev(minutes + 20, "log", text, "warning", source="wa_app_agent_log", path="WaAppAgent.log")
+                   for text, ext in OTHER_EXTENSIONS if not ext]
+        verdict, found = judge(analysis([*healthy_runs(), *events]))
+        assert found == [] and verdict.status == "healthy", [u.template for u in found]
+
+
+def test_a_record_naming_the_backup_extension_stays_a_candidate() -> None:
+    """Naming another extension too does not make a record about the backup unrelated."""
+    both = ("All extensions: [(Microsoft.Azure.Extensions.CustomScript, success), "
+            "(Microsoft.Azure.RecoveryServices.VMSnapshotLinux, error 7)]")
+    windows = (r"Plugin Microsoft.Azure.RecoveryServices.VMSnapshot_1.0.92.0 could not be loaded: "
+               r"C:\Packages\Plugins\Microsoft.Azure.RecoveryServices.VMSnapshot\1.0.92.0\x.dll")
+    for text in (both, windows, AGENT_ERROR.format(n=9)):
+        _, found = judge(analysis([*healthy_runs(), line_ev(30, "log", text, "error")]))
+        assert len(found) == 1, text
+
+
+def test_unexplained_errors_a_successful_backup_followed_are_context_only() -> None:
+    """Mirrors a finding that recovered: listed, 0 live records, the verdict stays healthy and says why."""
+    events = [line_ev(-DAY + 60 + i, "log", AGENT_ERROR.format(n=i), "error") for i in range(4)]  # between two runs
+    verdict, found = judge(analysis([*healthy_runs(), *events]))
+    (u,) = found
+    assert (u.count, u.live_records, u.live) == (4, 0, False)
+    assert verdict.status == "healthy"
+    assert [m.key for m in verdict.summary] == ["verdict.healthy", "verdict.recovered_unexplained"]
+    assert "followed by a successful backup" in Wording("en").summary(verdict)
+    assert "následovala úspěšná záloha" in Wording("cs").summary(verdict)
+    # one more record of the same template after the last good backup makes the template live again
+    verdict, found = judge(analysis([*healthy_runs(), *events, line_ev(40, "log", AGENT_ERROR.format(n=7), "error")]))
+    (u,) = found
+    assert (u.count, u.live_records, verdict.status) == (5, 1, "inconclusive")
+
+
+def test_errors_inside_a_failing_run_with_no_later_success_are_live() -> None:
+    failing = [attempt(-DAY, line=next(_lines)), success(-DAY + 5), attempt(0, line=next(_lines)),
+               line_ev(2, "log", AGENT_ERROR.format(n=1), "error")]
+    _, found = judge(analysis(failing))
+    (u,) = found
+    assert u.live and u.minutes_to_backup == 2

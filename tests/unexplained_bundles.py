@@ -1,6 +1,6 @@
 """Bundles for the unexplained-error tests, generated in the real formats (linux-formats.md 2.2, 2.4 and 2.7,
 windows-formats.md 1.3): healthy VMs whose agents write their routine warnings, optionally with another
-extension or the agent itself failing after today's backup."""
+extension failing, or the agent logging an error no detector knows, after today's backup."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from pathlib import Path
 VMS = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
 OTHER = "Microsoft.OSTCExtensions.VMAccessForLinux"
 T0 = datetime(2024, 6, 10, 2, 0, tzinfo=UTC)
-# an agent failure no finding explains (the certificate store of the goal state cannot be decrypted)
-AGENT_FAILURE = ("Error processing certificates: [CryptError] Error decrypting certificate "
-                 "/var/lib/waagent/Certificates.p7m, exit code 52")
 DAYS = 3
+#: an agent error that no detector knows and that names no extension
+AGENT_FAILURE = "Error in the telemetry event collector: [ValueError] index 52 out of range, last upload"
 VERSIONS = {"G1": "2.2.18", "G2": "2.2.45", "G3": "2.2.46", "G4": "2.9.1.1"}  # linux-formats.md 2.2
 
 
@@ -36,7 +35,7 @@ def linux_bundle(root: Path, gen: str, other_failure: bool = False, secret: str 
                  agent_failure: bool = False) -> Path:
     """Daily successful backups, heartbeats, and the telemetry collector's routine warning after every run;
     ``other_failure``: another extension fails 20 min after today's backup (its line ends with ``secret``);
-    ``agent_failure``: the agent fails on something no finding knows then (its line ends with ``secret``)."""
+    ``agent_failure``: the agent logs an error no detector knows 20 min after it (ending with ``secret``)."""
     ext = f"[{VMS}-1.0.9220.0]"
     log: list[str] = []
     snap: list[str] = []
@@ -69,7 +68,8 @@ def linux_bundle(root: Path, gen: str, other_failure: bool = False, secret: str 
                    else _agent(gen, T0 + timedelta(minutes=20), "ERROR", "ExtHandler",
                                f"Event: name={OTHER}, op=Enable, message={failure}, duration=0"))
     if agent_failure:
-        log.append(_agent(gen, T0 + timedelta(minutes=20), "ERROR", "ExtHandler", AGENT_FAILURE + secret))
+        log.append(_agent(gen, T0 + timedelta(minutes=20), "ERROR", "ExtHandler",
+                          f"{AGENT_FAILURE}{secret}"))
     log.sort()  # one file, in time order (continuation lines follow their record)
     (root / "var/log/azure" / VMS).mkdir(parents=True)
     (root / "var/log/waagent.log").write_text("\n".join(_with_continuations(log)) + "\n", encoding="utf-8")

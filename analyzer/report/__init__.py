@@ -75,7 +75,8 @@ def _finding(f: Finding, w: Wording) -> dict[str, Any]:
 
 def _unexplained(u: UnexplainedError, w: Wording) -> dict[str, Any]:
     return {"template": u.template, "level": u.level, "source": u.source, "count": u.count, "first": u.first,
-            "last": u.last, "minutes_to_backup": u.minutes_to_backup, "example": _evidence(u.example, w)}
+            "last": u.last, "minutes_to_backup": u.minutes_to_backup, "live_records": u.live_records,
+            "example": _evidence(u.example, w)}
 
 
 def _evidence(e: Evidence, w: Wording) -> dict[str, Any]:

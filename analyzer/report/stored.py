@@ -89,7 +89,7 @@ def _evidence(e: dict[str, Any]) -> Evidence:
 
 def _unexplained(d: dict[str, Any]) -> UnexplainedError:
     return UnexplainedError(d["template"], d["level"], d["source"], int(d["count"]), d["first"], d["last"],
-                            _evidence(d["example"]), d.get("minutes_to_backup"))
+                            _evidence(d["example"]), d.get("minutes_to_backup"), d.get("live_records"))
 
 
 def _finding(d: dict[str, Any]) -> Finding:

@@ -129,6 +129,8 @@ def _unexplained(console: Console, report: Report, w: Wording) -> None:
             meta.append(f"{w.label('last_seen')} {display(u.last, 40)}")
         if u.minutes_to_backup is not None:
             meta.append(backup_distance(w, u.minutes_to_backup))
+        if not u.live:
+            meta.append(w.label("unexplained_recovered"))
         head.append("  " + "; ".join(meta), "dim")
         console.print(head, soft_wrap=True)
         console.print(Text.assemble(f"  {w.label('template')}: ", (display(u.template, 500), "bold")), soft_wrap=True)

@@ -21,11 +21,11 @@ from analyzer.report.stored import load_report
 from tests.conftest import ROOT
 from tests.report.builders import sample_report, validated
 from tests.report.test_browser import PAYLOAD, browser, open_report  # noqa: F401 - the browser fixture
-from tests.unexplained_bundles import linux_bundle
+from tests.unexplained_bundles import AGENT_FAILURE, linux_bundle
 
 SECRET = "CnryU1unexplainedSig"
 SAS = f" https://acct.blob.core.windows.net/pkgs/vmaccess.zip?sv=2020-08-04&sr=b&sig={SECRET}"
-TEMPLATE = "Error processing certificates: [CryptError] Error decrypting certificate <path>, exit code <num> <url>"
+TEMPLATE = AGENT_FAILURE.replace("52", "<num>") + " <url>"
 
 
 @pytest.fixture(scope="module")
@@ -118,11 +118,29 @@ def test_html_section_in_chromium(browser: Browser, tmp_path: Path, bundle: Path
 def test_html_caps_the_rows_and_escapes_bundle_text(browser: Browser, tmp_path: Path) -> None:  # noqa: F811
     report = sample_report()
     report.unexplained = [_entry(i, PAYLOAD) for i in range(UNEXPLAINED_ROWS + 5)]
+    report.unexplained[1].live_records = 0  # a successful backup followed every record of it
     validated(report)
     opened = open_report(browser, to_html(report), tmp_path / "many.html", "unexplained-many")
     opened.assert_clean()
     page = opened.page
     assert page.locator("table.unexplained tr").count() == UNEXPLAINED_ROWS + 1
+    rows = page.locator("table.unexplained tr")
+    assert "recovered: a successful backup followed" in rows.nth(2).inner_text()
+    assert "recovered" not in rows.nth(1).inner_text()
     assert "5 more templates in the JSON report" in page.locator("body").inner_text()
     assert page.locator("img").count() == 0
     assert PAYLOAD in page.locator("table.unexplained .template").first.inner_text()
+
+
+def test_a_recovered_template_is_marked_in_every_format_and_reads_back() -> None:
+    report = sample_report()
+    report.unexplained = [_entry(1), _entry(2)]
+    report.unexplained[1].live_records = 0
+    doc = validated(report)
+    assert [u["live_records"] for u in doc["unexplained_errors"]] == [None, 0]  # type: ignore[index]
+    assert load_report(to_json(report)).unexplained == report.unexplained
+    for lang, label in (("en", "recovered: a successful backup followed"), ("cs", "pominulo: následovala úspěšná")):
+        text = render(report, RenderOptions(format="text", lang=lang))
+        assert text.count(label) == 1  # in the head of the second entry
+        assert text.rindex("Failure 1 of") < text.index(label) < text.index("Failure 2 of")
+        assert label in render(report, RenderOptions(format="html", lang=lang))
