@@ -4,7 +4,9 @@ A VM whose agent logged errors that no detector knows is not healthy: those reco
 candidates are the alarms (``Event.alarm``: warning and above, not marked routine or unrelated by their
 parser) of the logs (agent, extension and Windows event logs; not state files) inside the analysis window.
 Records about another extension (one that names a handler other than the backup extension: CustomScript, OMS,
-the Monitoring Agent...) are unrelated to the backup question and never candidates. A candidate is
+the Monitoring Agent...) are unrelated to the backup question, and not candidates, when the bundle shows backup
+runs to judge the backup by; without any (a paste of the agent's log around another extension's failure), such a
+record is the only lead and stays one. A candidate is
 *explained* when it is a record a finding matched, at any severity (``Finding.explains``), a stage of a backup
 run that succeeded, or a stage marker (the agent invoking the extension, waiting for its status file) of a run
 that reached its final status. The others are grouped into templates (:mod:`analyzer.log_templates`) and
@@ -39,10 +41,12 @@ NEAR_MINUTES = (60, 360)  # ranking tiers: within an hour of the failing backup,
 _LEVEL_RANK = {"warning": 0, "error": 1, "critical": 2}
 
 
-def candidate(e: Event) -> bool:
+def candidate(e: Event, backup_seen: bool = True) -> bool:
+    """An alarm of a log; about another extension only while the bundle shows no backup run to judge by."""
+    if not (e.alarm and e.source in LOG_PARSERS):
+        return False
     extension = e.attrs.get("extension")
-    return e.alarm and e.source in LOG_PARSERS and not names_other_extension(
-        e.message, extension if isinstance(extension, str) else "")
+    return not backup_seen or not names_other_extension(e.message, extension if isinstance(extension, str) else "")
 
 
 @dataclass
@@ -92,10 +96,12 @@ def find_unexplained(analysis: Analysis, scope: Scope, findings: list[Finding]) 
             explained.update((s.path, s.line) for s in run.steps if s.line is not None and s.outcome is None
                              and s.stage in ("invocation", "start"))
     backup = _failing_backup(scope)
+    backup_seen = bool(scope.runs)
     miner = TemplateMiner(max_templates=MAX_TEMPLATES)
     groups: dict[int, _Group] = {}
     for e in scope.events:
-        if not candidate(e) or not scope.in_window(e.ts) or (e.attrs.get("other_extension") and scope.runs):
+        if not candidate(e, backup_seen) or not scope.in_window(e.ts) or (
+                e.attrs.get("other_extension") and scope.runs):
             continue
         t = miner.add(record_line(e))
         g = groups.setdefault(t.id, _Group(t))
@@ -106,7 +112,8 @@ def find_unexplained(analysis: Analysis, scope: Scope, findings: list[Finding]) 
     until = analysis.options.until
     for c in analysis.timeline.beyond_cap:
         if c.source not in LOG_PARSERS or (c.last is not None and not scope.in_window(c.last)) or (
-                until is not None and c.first is not None and c.first > until) or names_other_extension(c.text):
+                until is not None and c.first is not None and c.first > until) or (
+                backup_seen and names_other_extension(c.text)):
             continue
         t = miner.add(c.text)
         g = groups.setdefault(t.id, _Group(t))

@@ -244,3 +244,10 @@ def test_errors_inside_a_failing_run_with_no_later_success_are_live() -> None:
     _, found = judge(analysis(failing))
     (u,) = found
     assert u.live and u.minutes_to_backup == 2
+
+
+def test_without_any_backup_run_another_extensions_error_stays_the_lead() -> None:
+    """A paste of the agent's log around another extension's failure: nothing to judge the backup by."""
+    events = [line_ev(i, "log", text, "error") for i, (text, ext) in enumerate(OTHER_EXTENSIONS[:3])]
+    verdict, found = judge(analysis([*events, line_ev(30, "agent.heartbeat", "[HEARTBEAT]")]))
+    assert len(found) == 3 and verdict.status == "inconclusive"
