@@ -10,7 +10,9 @@ record is the only lead and stays one. A candidate is
 *explained* when it is a record a finding matched, at any severity (``Finding.explains``), a stage of a backup
 run that succeeded, or a stage marker (the agent invoking the extension, waiting for its status file) of a run
 that reached its final status. The others are grouped into templates (:mod:`analyzer.log_templates`) and
-ranked: those near the failing backup first (within an hour, then six hours), then by count. Like a finding's
+ranked: those near the failing backup first (within an hour, then six hours), then by count. The record that
+ended the newest run with an error is a candidate whatever its level (a status file, the agent's report of
+it): a failed backup that no finding explains is a lead, never a healthy VM. Like a finding's
 evidence, each record is judged *live* when no successful backup follows it (``Scope.live``); a template none
 of whose records is live recovered: it is listed for context, and only live ones make the verdict
 inconclusive (``analyzer.diagnosis``).
@@ -22,23 +24,49 @@ records that detectors saw: explained when all of those were, unexplained otherw
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from analyzer.detectors.scope import Scope, names_other_extension
+from analyzer.detectors.scope import Scope
 from analyzer.log_templates import EXAMPLE_CHARS, Counted, Template, TemplateMiner, first_line, record_line
 from analyzer.model import Analysis, Evidence, Finding, UnexplainedError
 from analyzer.sources import SOURCES
 from analyzer.timeline import iso
-from parsers.base import Event
+from parsers.base import BACKUP_EXTENSION, Event
 
 #: parsers of logs whose alarms are candidates: the rows of analyzer/sources.py marked ``log``
 LOG_PARSERS = frozenset(s.parser for s in SOURCES if s.log)
 MAX_TEMPLATES = 200
 NEAR_MINUTES = (60, 360)  # ranking tiers: within an hour of the failing backup, within six hours
 _LEVEL_RANK = {"warning": 0, "error": 1, "critical": 2}
+
+
+_HANDLER = r"[A-Za-z]\w*(?:\.[A-Za-z]\w*)+"  # an extension handler's full name: Publisher.Type
+# where agent records name a handler: the Linux agent's prefix ``[Name-1.2.3]`` (``[Name]`` first: the extension
+# a record is templated by, ``log_templates.record_line``) and ``Event: name=Name,``, its
+# folders (``/var/lib/waagent/Name-1.2``, ``/var/log/azure/Name``, ``C:\Packages\Plugins\Name``,
+# ``Logs\Plugins\Name``), the Windows agent's ``plugin Name_1.2`` / ``plugin 'Name'`` / ``Extension 'Name'``
+_NAMED_HANDLER = re.compile(
+    rf"\[({_HANDLER})-\d[\w.]*\]|^\[({_HANDLER})\] |\bname=({_HANDLER})\s*,"
+    rf"|[/\\](?:waagent|azure|Plugins)[/\\]({_HANDLER})(?=[-_]\d|[/\\])"
+    rf"|\bplugin\s+'?({_HANDLER})(?=_\d|'|\s|$)|\b(?:extension|handler)\s+'({_HANDLER})'", re.IGNORECASE)
+# the type names of other extensions common on backed-up VMs, as records name them without their publisher
+_OTHER_TYPES = re.compile(r"\b(?:CustomScript(?:Extension)?|OmsAgentForLinux|MicrosoftMonitoringAgent|"
+                          r"AzureMonitor(?:Linux|Windows)Agent|DependencyAgent(?:Linux|Windows)|LinuxDiagnostic|"
+                          r"IaaSDiagnostics|BGInfo|VMAccessAgent|VMAccessForLinux|RunCommand(?:Linux|Windows))\b")
+
+
+def names_other_extension(text: str, extension: str = "") -> bool:
+    """The record (its text, and the extension its parser named) is about an extension other than the backup
+    extension: it names a handler, and none of the names is the backup extension's."""
+    if BACKUP_EXTENSION.search(f"{extension} {text}"):
+        return False
+    if re.fullmatch(_HANDLER, extension):
+        return True
+    return bool(_NAMED_HANDLER.search(text) or _OTHER_TYPES.search(text))
 
 
 def candidate(e: Event, backup_seen: bool = True) -> bool:
@@ -99,16 +127,18 @@ def find_unexplained(analysis: Analysis, scope: Scope, findings: list[Finding]) 
     backup_seen = bool(scope.runs)
     miner = TemplateMiner(max_templates=MAX_TEMPLATES)
     groups: dict[int, _Group] = {}
+    failed_end = _failed_end(scope)
     for e in scope.events:
-        if not candidate(e, backup_seen) or not scope.in_window(e.ts) or (
-                e.attrs.get("other_extension") and scope.runs):
+        failed = (e.path, e.line) == failed_end
+        if not (failed or candidate(e, backup_seen)) or not scope.in_window(e.ts) or (
+                e.attrs.get("other_extension") and backup_seen and not failed):
             continue
         t = miner.add(record_line(e))
         g = groups.setdefault(t.id, _Group(t))
         if (e.path, e.line) in explained or in_episode(e):
             g.explained += 1
         else:
-            g.take(e.level, e.ts, e.ts, 1, _minutes(e.ts, backup), e, scope.live(e.ts))
+            g.take("error" if failed else e.level, e.ts, e.ts, 1, _minutes(e.ts, backup), e, scope.live(e.ts))
     until = analysis.options.until
     for c in analysis.timeline.beyond_cap:
         if c.source not in LOG_PARSERS or (c.last is not None and not scope.in_window(c.last)) or (
@@ -149,6 +179,16 @@ class _Episodes:
             return False
         i = bisect_right(starts, e.ts) - 1
         return i >= 0 and e.ts <= self._ends[e.path][i]
+
+
+def _failed_end(scope: Scope) -> tuple[str, int] | None:
+    """The record that ended the newest run with an error (a status file, the agent's report of it), whatever its
+    level: a failed backup that no finding explains is a lead."""
+    run = scope.last_run
+    if run is None or run.outcome != "error":
+        return None
+    end = next((s for s in reversed(run.dated) if s.outcome == "error" and s.line is not None), None)
+    return (end.path, end.line) if end is not None and end.line is not None else None
 
 
 def _failing_backup(scope: Scope) -> tuple[datetime, datetime] | None:

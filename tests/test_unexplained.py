@@ -251,3 +251,22 @@ def test_without_any_backup_run_another_extensions_error_stays_the_lead() -> Non
     events = [line_ev(i, "log", text, "error") for i, (text, ext) in enumerate(OTHER_EXTENSIONS[:3])]
     verdict, found = judge(analysis([*events, line_ev(30, "agent.heartbeat", "[HEARTBEAT]")]))
     assert len(found) == 3 and verdict.status == "inconclusive"
+
+
+def _failed_status(minutes: float) -> Event:
+    """The extension's status file (a state file, level info): the run failed with a code no detector knows."""
+    return line_ev(minutes, "extension.status", "Microsoft.Azure.RecoveryServices.VMSnapshotLinux Enable status "
+                   "error code 99: something new", source="extension_state", path=f"status/{minutes}.status",
+                   extension="Microsoft.Azure.RecoveryServices.VMSnapshotLinux", status="error", code=99)
+
+
+def test_the_end_of_a_failed_newest_run_is_a_lead_whatever_its_level() -> None:
+    verdict, found = judge(analysis([attempt(-DAY, line=next(_lines)), success(-DAY + 5),
+                                     attempt(0, line=next(_lines)), _failed_status(3)]))
+    assert verdict.status == "inconclusive"
+    (u,) = found
+    assert (u.level, u.count, u.live) == ("error", 1, True) and "something new" in u.example.text
+    # an earlier failed run that a successful one followed is no lead
+    verdict, found = judge(analysis([attempt(-DAY, line=next(_lines)), _failed_status(-DAY + 3),
+                                     attempt(0, line=next(_lines)), success(5)]))
+    assert found == [] and verdict.status == "healthy"

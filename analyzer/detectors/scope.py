@@ -78,31 +78,6 @@ def about_vmsnapshot(e: Event) -> bool:
     return bool(BACKUP_EXTENSION.search(f"{e.attrs.get('extension', '')} {e.path} {e.message}"))
 
 
-_HANDLER = r"[A-Za-z]\w*(?:\.[A-Za-z]\w*)+"  # an extension handler's full name: Publisher.Type
-# where agent records name a handler: the Linux agent's prefix ``[Name-1.2.3]`` (``[Name]`` first: the extension
-# a record is templated by, ``log_templates.record_line``) and ``Event: name=Name,``, its
-# folders (``/var/lib/waagent/Name-1.2``, ``/var/log/azure/Name``, ``C:\Packages\Plugins\Name``,
-# ``Logs\Plugins\Name``), the Windows agent's ``plugin Name_1.2`` / ``plugin 'Name'`` / ``Extension 'Name'``
-_NAMED_HANDLER = re.compile(
-    rf"\[({_HANDLER})-\d[\w.]*\]|^\[({_HANDLER})\] |\bname=({_HANDLER})\s*,"
-    rf"|[/\\](?:waagent|azure|Plugins)[/\\]({_HANDLER})(?=[-_]\d|[/\\])"
-    rf"|\bplugin\s+'?({_HANDLER})(?=_\d|'|\s|$)|\b(?:extension|handler)\s+'({_HANDLER})'", re.IGNORECASE)
-# the type names of other extensions common on backed-up VMs, as records name them without their publisher
-_OTHER_TYPES = re.compile(r"\b(?:CustomScript(?:Extension)?|OmsAgentForLinux|MicrosoftMonitoringAgent|"
-                          r"AzureMonitor(?:Linux|Windows)Agent|DependencyAgent(?:Linux|Windows)|LinuxDiagnostic|"
-                          r"IaaSDiagnostics|BGInfo|VMAccessAgent|VMAccessForLinux|RunCommand(?:Linux|Windows))\b")
-
-
-def names_other_extension(text: str, extension: str = "") -> bool:
-    """The record (its text, and the extension its parser named) is about an extension other than the backup
-    extension: it names a handler, and none of the names is the backup extension's."""
-    if VMSNAPSHOT.search(f"{extension} {text}"):
-        return False
-    if re.fullmatch(_HANDLER, extension):
-        return True
-    return bool(_NAMED_HANDLER.search(text) or _OTHER_TYPES.search(text))
-
-
 @dataclass(frozen=True)
 class Step:
     """One record of one stage of a backup run."""

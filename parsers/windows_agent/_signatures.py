@@ -18,6 +18,8 @@ from parsers.signatures import Attrs, Sig, SignatureTable
 def _seq_number(kind: str, attrs: Attrs, text: str) -> str:
     if "seq" in attrs:
         attrs["seq"] = int(attrs["seq"])
+    if "status" in attrs:
+        attrs["status"] = str(attrs["status"]).lower()
     return kind
 
 
@@ -33,6 +35,11 @@ WA_APP_AGENT: tuple[Sig, ...] = (
     Sig("extension.status", ("is not available",),
         r"Status file (?P<file>.*?\\(?P<extension>[^\\]+)\\(?P<version>\d+(?:\.\d+)+)\\Status\\(?P<seq>\d+)\.status)"
         r" is not available", attrs={"status": "missing"}, post=_seq_number, signal="status_file_missing"),
+    # the agent's report of a plugin's status for a sequence number (not quoted by the reference; read as that
+    # run's end when a bundle has it): ``Plugin <name>_<version> reported status 'success' for sequence number 12.``
+    Sig("extension.status", ("reported status",),
+        r"Plugin (?P<extension>[\w.]+?)_(?P<version>\d+(?:\.\d+)+) reported status '(?P<status>\w+)' for sequence "
+        r"number (?P<seq>\d+)", post=_seq_number),
     Sig("extension.install.failed", ("InstallPlugins() failed",), signal="install_plugins_failed"),
     # documented WireServer / HostGAPlugin failures, at any level
     Sig("wireserver.error", ("GetVersions() failed", "fetching supported versions from HostGAPlugin",

@@ -14,7 +14,9 @@ becomes one event with the report's JSON in ``attrs.report``; other banner lines
 Logs of unknown shape fall back to any leading ISO timestamp. Kinds: ``[HEART]`` ->
 ``agent.heartbeat``; the start banner -> ``agent.start`` and the ``agent.windows_version`` fact;
 WireServer / HostGAPlugin failures -> ``wireserver.error``; fabric-address discovery failures ->
-``dhcp.error``; a missing VMSnapshot ``.status`` -> ``extension.status`` with ``status = missing``; the
+``dhcp.error``; a missing VMSnapshot ``.status`` -> ``extension.status`` with ``status = missing``, the
+agent's ``Plugin <name>_<ver> reported status '<status>' for sequence number <seq>.`` -> ``extension.status``
+with that status; the
 agent enabling the VMSnapshot plugin (``Enable plugin ... RuntimeSettings\\<seq>.settings``) ->
 ``extension.enable`` with ``seq``.
 """
