@@ -160,3 +160,20 @@ def test_twins_across_a_daylight_saving_switch_give_offsets_per_period(tmp_path:
     csv_rows = sorted(e.ts for e in analysis.timeline.notable if e.source == "event_csv" and e.ts)
     assert csv_rows == moments
     assert analyze(root).extras["tz_source"]["key"] == "tz.inferred_periods"
+
+
+@pytest.mark.parametrize(("display", "winter", "summer"), [
+    ("(UTC-08:00) Pacific Time (US & Canada)", 8, 7), ("(UTC-05:00) Eastern Time (US & Canada)", 5, 4),
+    ("(UTC+10:00) Canberra, Melbourne, Sydney", -11, -10)])  # Sydney: daylight time in January
+def test_systeminfo_zone_honours_daylight_time_of_each_record(tmp_path: Path, display: str, winter: int,
+                                                              summer: int) -> None:
+    """systeminfo names the standard offset; a record of August in Los Angeles is PDT (UTC-7), not UTC-8."""
+    root = tmp_path / "bundle"
+    root.mkdir()
+    rows = "".join(f'Error,{d} 11:11:40 AM,SQLWRITER,24583,None,"{SQL_EVENT}"\r\n' for d in ("1/10/2024", "8/20/2024"))
+    (root / "Application.csv").write_bytes(utf16("Level,Date and Time,Source,Event ID,Task Category\r\n" + rows))
+    (root / "systeminfo.txt").write_text(f"Host Name: VM1\nTime Zone: {display}\n")
+    analysis, _ = parse_bundle(root)
+    stamps = sorted(e.ts for e in analysis.timeline.notable if e.kind == "sql.backup")
+    assert stamps == [datetime(2024, 1, 10, 11, 11, 40, tzinfo=UTC) + timedelta(hours=winter),
+                      datetime(2024, 8, 20, 11, 11, 40, tzinfo=UTC) + timedelta(hours=summer)]
