@@ -163,8 +163,9 @@ class AgentNotRunning(Detector):
             if e.kind != "agent.service" or e.attrs.get("action") not in _STOPPED:
                 continue
             back = e.ts is not None and any(x.ts is not None and x.ts > e.ts and _running(x) for x in scope.events)
-            if not back:
-                hits.append(Hit.of_event(e, "error", scope.live(e.ts), "service"))
+            # a stop the agent came back from (a reboot, an update) is context: info, never an unexplained error
+            hits.append(Hit.of_event(e, "info", False, "service") if back
+                        else Hit.of_event(e, "error", scope.live(e.ts), "service"))
         return hits
 
     def _windows_service_down(self, analysis: Analysis, scope: Scope) -> list[Hit]:

@@ -27,6 +27,9 @@ WA_APP_AGENT: tuple[Sig, ...] = (
     Sig("agent.start", ("WindowsAzureGuestAgent starting. Version",),
         r"WindowsAzureGuestAgent starting\. Version (?P<version>\d+(?:\.\d+){1,3})", attrs={"role": "windows"}),
     Sig("agent.crash", ("WindowsAzureGuestAgent could not be stopped",), signal="agent_not_stopped"),
+    # every stop of the service writes it (at WARN, windows-formats.md 1.3): a restart when the agent starts again
+    Sig("agent.service", ("WindowsAzureGuestAgent stopping",), r"^WindowsAzureGuestAgent stopping\.?\s*$",
+        attrs={"action": "Stopping", "service": "WindowsAzureGuestAgent"}),
     Sig("agent.crash", ("RdCrypt Initialization failed", "Installing certificates in the LocalMachine store failed"),
         signal="agent_certificates_failed"),
     Sig("dhcp.error", ("Empty DHCP option data returned",)),

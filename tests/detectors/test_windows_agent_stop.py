@@ -1,0 +1,48 @@
+"""The Windows agent's own stop line (windows-formats.md 1.3: ``WindowsAzureGuestAgent stopping.`` at WARN) is
+written on every stop of the service (kind ``agent.service``, action ``Stopping``): after a restart it is
+routine, never an unexplained error; with no record of the agent after it up to collection the agent stayed down
+(AGENT_NOT_RUNNING)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analyzer.api import analyze
+from analyzer.model import Report, severity_rank
+from tests.detectors.windows_bundles import WindowsBundle
+
+STOPPING = "WindowsAzureGuestAgent stopping."
+STARTING = "WindowsAzureGuestAgent starting. Version 2.7.41491.1102"
+
+
+def _problems(report: Report) -> dict[str, str]:
+    return {f.id: f.severity for f in report.findings if severity_rank(f.severity) >= severity_rank("warning")}
+
+
+@pytest.mark.parametrize(("fmt", "wide"), [("A", False), ("B", True)])
+@pytest.mark.parametrize("when", [-30.0, 120.0])  # a reboot before the backup, an update after it
+def test_a_stop_followed_by_a_start_is_routine(tmp_path: Path, fmt: str, wide: bool, when: float) -> None:
+    beats = tuple(m for m in range(-60, 241, 30) if not when <= m < when + 3)
+    bundle = WindowsBundle(fmt=fmt, utf16=wide, heartbeats=beats,
+                           agent_lines=[(when, "WARN", STOPPING), (when + 2, "INFO", STARTING)]).write(tmp_path / "b")
+    report = analyze(bundle)
+    assert report.verdict.status == "healthy", _problems(report)
+    assert report.unexplained == []
+
+
+@pytest.mark.parametrize(("fmt", "wide"), [("A", False), ("B", True)])
+def test_a_stop_nothing_follows_is_the_agent_down(tmp_path: Path, fmt: str, wide: bool) -> None:
+    """The agent stops after the good backup and never logs again; the Windows event logs run on for two days."""
+    bundle = WindowsBundle(fmt=fmt, utf16=wide, heartbeats=tuple(range(-60, 60, 30)),
+                           agent_lines=[(61.0, "WARN", STOPPING)]).write(tmp_path / "b")
+    (bundle / "System.xml").write_text(
+        "<Events><Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
+        "<Provider Name='Service Control Manager'/><EventID Qualifiers='16384'>7036</EventID><Level>4</Level>"
+        "<TimeCreated SystemTime='2024-06-12T02:00:00.000Z'/><Channel>System</Channel><Computer>VM1</Computer>"
+        "</System><EventData><Data Name='param1'>Windows Time</Data><Data Name='param2'>running</Data></EventData>"
+        "</Event></Events>")
+    report = analyze(bundle)
+    assert severity_rank(_problems(report).get("AGENT_NOT_RUNNING", "info")) >= severity_rank("warning")
+    assert report.unexplained == []
