@@ -10,9 +10,10 @@ record is the only lead and stays one. A candidate is
 *explained* when it is a record a finding matched, at any severity (``Finding.explains``), a stage of a backup
 run that succeeded, or a stage marker (the agent invoking the extension, waiting for its status file) of a run
 that reached its final status. The others are grouped into templates (:mod:`analyzer.log_templates`) and
-ranked: those near the failing backup first (within an hour, then six hours), then by count. The record that
-ended the newest run with an error is a candidate whatever its level (a status file, the agent's report of
-it): a failed backup that no finding explains is a lead, never a healthy VM. Like a finding's
+ranked: those near the failing backup first (within an hour, then six hours), then by count. When no finding
+at warning or above is live, the record that ended the newest run with an error is a candidate whatever its
+level (a status file, the agent's report of it): a failed backup that nothing explains is a lead, never a
+healthy VM. Like a finding's
 evidence, each record is judged *live* when no successful backup follows it (``Scope.live``); a template none
 of whose records is live recovered: it is listed for context, and only live ones make the verdict
 inconclusive (``analyzer.diagnosis``).
@@ -32,7 +33,7 @@ from datetime import datetime
 
 from analyzer.detectors.scope import Scope
 from analyzer.log_templates import EXAMPLE_CHARS, Counted, Template, TemplateMiner, first_line, record_line
-from analyzer.model import Analysis, Evidence, Finding, UnexplainedError
+from analyzer.model import Analysis, Evidence, Finding, UnexplainedError, severity_rank
 from analyzer.sources import SOURCES
 from analyzer.timeline import iso
 from parsers.base import BACKUP_EXTENSION, Event
@@ -127,7 +128,8 @@ def find_unexplained(analysis: Analysis, scope: Scope, findings: list[Finding]) 
     backup_seen = bool(scope.runs)
     miner = TemplateMiner(max_templates=MAX_TEMPLATES)
     groups: dict[int, _Group] = {}
-    failed_end = _failed_end(scope)
+    failed_end = None if any(f.live_records and severity_rank(f.severity) >= severity_rank("warning")
+                             for f in findings) else _failed_end(scope)
     for e in scope.events:
         failed = (e.path, e.line) == failed_end
         if not (failed or candidate(e, backup_seen)) or not scope.in_window(e.ts) or (

@@ -86,6 +86,9 @@ class ExtensionLoadFailed(Detector):
         sig("ext-11-16", ("snapshot.status", "extension.status"), codes=(11, 16)),
         sig("W-InstallPlugins", (), signals=("install_plugins_failed",)),
         sig("W-VCRedist", "extension.install.failed", where={"component": "vcredist"}),
+        # the extension's own log names the Azure error code or a VC++ installer that failed (windows-formats 5.9)
+        sig("W-VCRedist-code", (), where={"error_code": "ExtensionVCRedistInstallationFailure"}),
+        sig("W-VCRedist-log", (), signals=("vcredist_failed",), vmsnapshot_only=True),
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:

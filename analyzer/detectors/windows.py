@@ -28,6 +28,10 @@ class IaaSVmProviderNotAutomatic(Detector):
             where={"service": "IaaSVmProvider", "start_type": ("disabled", "manual")}),
         sig("SCM-7000", ("service.state", "windows.event"), event_ids=(7000, 7023),
             where={"service": "IaaSVmProvider"}),
+        # the extension's log: the provider not running, not startable or not registered with VSS (windows-formats
+        # 5.8: 0x80042304 VSS_E_PROVIDER_NOT_REGISTERED)
+        sig("W-Provider-log", (), severity="warning", signals=("provider_unavailable",), vmsnapshot_only=True),
+        sig("W-0x80042304", (), where={"hresults": "0x80042304"}, vmsnapshot_only=True),
     )
 
     def evaluable(self, analysis: Analysis) -> bool:
@@ -68,6 +72,13 @@ class SqlVssFullBackup(Detector):
     os = "windows"
     severity = "warning"
     confidence = 0.7
+    # SQL Server's side of a VSS full backup that failed or timed out (windows-formats 5.5): the VDI session
+    # aborted, the SQL writer's BACKUP DATABASE failed, the backup device failed
+    signatures: ClassVar[tuple[Signature, ...]] = (
+        sig("W-SQLVDI-1", (), event_ids=(1,), provider=r"^SQLVDI$"),
+        sig("W-SQLWRITER-24583", (), event_ids=(24583,), provider=r"^SQLWRITER$"),
+        sig("W-MSSQL-3041-18210", (), event_ids=(3041, 18210), provider=r"^MSSQL(?:SERVER|\$\w+)$"),
+    )
 
     def run(self, analysis: Analysis, scope: Scope | None = None) -> Finding | NotEvaluable | None:
         if self.applies(analysis) and not self._sql(analysis):
@@ -95,6 +106,9 @@ class SqlVssFullBackup(Detector):
         if copy is None:
             path = (analysis.present.get("registry_export") or [r"HKLM\SOFTWARE\Microsoft\BcdrAgent"])[0]
             hits.append(Hit(None, path, None, say("evidence.vss_copy_backup_unset"), severity, True, "W§6.1"))
+        for h in self.match(scope, self.signatures):
+            h.severity = severity if h.live else "info"
+            hits.append(h)
         return hits
 
 
@@ -117,6 +131,11 @@ class VssWriterFailed(Detector):
             event_ids=(7000, 7001, 7023, 7031, 7034)),
         # provider error, writes not held (VSS_E_HOLD_WRITES_TIMEOUT, any wording), MSDTC unavailable
         sig("HRESULT", (), where={"hresults": ("0x8004230F", "0x80042314", "0x8004E00F")}),
+        # writer errors (windows-formats 5.8) and the Azure error codes the extension's log names
+        sig("W-Writer-HRESULT", (), where={"hresults": ("0x800423F3", "0x800423F4", "0x80042315", "0x80042318",
+                                                         "0x80042319")}),
+        sig("W-Writer-code", (), where={"error_code": ("ExtensionFailedVssWriterInBadState",
+                                                      "ExtensionFailedVssServiceInBadState")}),
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:

@@ -63,6 +63,14 @@ IAASBCDR: tuple[Sig, ...] = (
     Sig("snapshot.limit", ("snapshot count against this blob has been exceeded",), signal="snapshot_count_limit"),
     Sig("snapshot.limit", ("rate of snapshot blob calls is exceeded",), signal="snapshot_rate_exceeded"),
     Sig("snapshot.concurrent", ("another backup operation is currently in progress",), signal="backup_in_progress"),
+    # the VSS provider of VM backup not running, not startable or not registered (W§5.8 0x80042304, W§6.2)
+    Sig(GENERIC_KIND, ("iaasvmprovider", "iaas vm provider"),
+        r"(?i)(?:iaasvmprovider|iaas vm provider)\b.*(?:not running|not available|not registered|disabled|"
+        r"cannot be started|fail)|(?:fail\w*|cannot|unable)\b.*(?:iaasvmprovider|iaas vm provider)",
+        signal="provider_unavailable"),
+    # the VC++ runtime the extension installs first would not install (W§5.9: ExtensionVCRedistInstallationFailure)
+    Sig(GENERIC_KIND, ("vcredist",), r"(?i)vcredist\w*\.exe\b.*(?:fail|exit code [1-9])|(?:fail|error)\w*\b.*vcredist",
+        signal="vcredist_failed"),
     # TLS to Azure Storage: the extension's .NET client without strong cryptography (W§5.8); no kind of its own
     Sig(GENERIC_KIND, ("secure channel", "schusestrongcrypto"), signal="secure_channel_failed"),
 )
