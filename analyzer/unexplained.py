@@ -5,18 +5,17 @@ candidates are the alarms (``Event.alarm``: warning and above, not marked routin
 parser) of the logs (agent, extension and Windows event logs; not state files) inside the analysis window.
 Records about another extension (one that names a handler other than the backup extension: CustomScript, OMS,
 the Monitoring Agent...) are unrelated to the backup question, and not candidates, when the bundle shows backup
-runs to judge the backup by; without any (a paste of the agent's log around another extension's failure), such a
-record is the only lead and stays one. A candidate is
-*explained* when it is a record a finding matched, at any severity (``Finding.explains``), a stage of a backup
-run that succeeded, or a stage marker (the agent invoking the extension, waiting for its status file) of a run
-that reached its final status. The others are grouped into templates (:mod:`analyzer.log_templates`) and
-ranked: those near the failing backup first (within an hour, then six hours), then by count. When no finding
-at warning or above is live, the record that ended the newest run with an error is a candidate whatever its
-level (a status file, the agent's report of it): a failed backup that nothing explains is a lead, never a
-healthy VM. Like a finding's
-evidence, each record is judged *live* when no successful backup follows it (``Scope.live``); a template none
-of whose records is live recovered: it is listed for context, and only live ones make the verdict
-inconclusive (``analyzer.diagnosis``).
+runs to judge the backup by; without any (a paste of the agent's log around another extension's failure), such
+a record is the only lead and stays one. A candidate is *explained* when it is a record a finding matched, at
+any severity (``Finding.explains``), a stage of a backup run that succeeded, or a stage marker of any run (the
+agent invoking the extension, waiting for its status file: how far the run got, not why it failed;
+SNAPSHOT_TIMEOUT reads them for a run that never ended). The others are grouped into templates
+(:mod:`analyzer.log_templates`) and ranked: those near the failing backup first (within an hour, then six
+hours), then by count. When no finding at warning or above is live, the record that ended the newest run with
+an error is a candidate whatever its level (a status file, the agent's report of it): a failed backup that
+nothing explains is a lead, never a healthy VM. Like a finding's evidence, each record is judged *live* when no
+successful backup follows it (``Scope.live``); a template none of whose records is live recovered: it is listed
+for context, and only live ones make the verdict inconclusive (``analyzer.diagnosis``).
 
 Records that the timeline dropped beyond its cap of notable events were never seen by detectors; they are
 counted by template as they were dropped (``Timeline.beyond_cap``) and judged like their template's
@@ -121,7 +120,7 @@ def find_unexplained(analysis: Analysis, scope: Scope, findings: list[Finding]) 
     for run in scope.runs:
         if run.ok:
             explained.update((s.path, s.line) for s in run.steps if s.line is not None)
-        elif run.ended:  # the run went on to its final status: its stage markers were no failure
+        else:  # its stage markers (invoked, waiting for the status) say how far it got, not why it failed
             explained.update((s.path, s.line) for s in run.steps if s.line is not None and s.outcome is None
                              and s.stage in ("invocation", "start"))
     backup = _failing_backup(scope)

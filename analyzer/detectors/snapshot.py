@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, sig
-from analyzer.detectors.scope import ENDING_KINDS, Scope
+from analyzer.detectors.scope import ENDING_KINDS, Run, Scope
 from analyzer.model import Analysis, say
 from parsers.base import Event
 
@@ -37,20 +37,19 @@ class SnapshotTimeout(Detector):
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
         # WaAppAgent logs "Status file ...\<seq>.status is not available ... yet" while it waits for a run's
-        # status: routine when that run did end
-        ended = scope.ended_seqs
-        waited = {(e.path, e.line) for e in scope.events if e.kind == "extension.status"
-                  and e.attrs.get("status") == "missing" and str(e.attrs.get("seq")) in ended}
-        hits = [h for h in self.match(scope, self.signatures) if (h.path, h.line) not in waited]
-        return hits + self._unfinished(scope)
-
-    def _unfinished(self, scope: Scope) -> list[Hit]:
-        """The newest run, begun but never ended up to collection (``Scope.unfinished``)."""
+        # status, on every run (windows-formats 1.3): evidence only of the run that never got a final status
         run = scope.unfinished()
-        if run is None:
+        open_seq = run.seq if run is not None else None
+        waited = {(e.path, e.line) for e in scope.events if e.kind == "extension.status"
+                  and e.attrs.get("status") == "missing" and (open_seq is None or str(e.attrs.get("seq")) != open_seq)}
+        hits = [h for h in self.match(scope, self.signatures) if (h.path, h.line) not in waited]
+        return hits + self._unfinished(run)
+
+    def _unfinished(self, run: Run | None) -> list[Hit]:
+        """The newest run, begun but never ended up to collection (``Scope.unfinished``)."""
+        if run is None or run.ran is None:
             return []
         began = run.ran
-        assert began is not None
         text = say("evidence.attempt_unfinished", stage=say(f"stage.{began.stage}"), run=run.describe(),
                    record=began.text)
         return [Hit(began.ts, began.path, began.line, text, "error", True, "§2.9")]

@@ -65,3 +65,37 @@ def test_a_reported_error_is_the_runs_end_not_a_timeout_and_never_healthy(tmp_pa
     assert report.verdict.status == "inconclusive"
     (u,) = report.unexplained
     assert "reported status" in u.template and u.level == "error" and u.count == 1 and u.live
+
+
+# --- a run that never gets a final status up to collection (reference 2.9; error-codes SNAPSHOT_TIMEOUT) ------
+
+WAIT = "Status file {plugin}\\Status\\{seq}.status is not available for the Extension '' yet."
+UNFINISHED = {  # how a Windows bundle shows a run that stays open: (WindowsBundle fields)
+    "status-stays-transitioning": {"status": "transitioning", "code": 0},
+    "status-republished-transitioning": {"status": "transitioning", "code": 0, "aggregate_at": 600},
+    "no-status-the-agent-keeps-waiting": {"status_at": None, "agent_lines": [
+        (float(m), "WARN", WAIT.format(plugin=PLUGIN, seq=12)) for m in range(1, 2 * DAY, 30)]},
+    "extension-began-then-silence": {"status_at": None, "enable_at": None},
+}
+
+
+@pytest.mark.parametrize(("fmt", "wide"), [("A", False), ("B", True)])
+@pytest.mark.parametrize("shape", UNFINISHED)
+def test_a_run_open_up_to_collection_is_snapshot_timeout(tmp_path: Path, shape: str, fmt: str, wide: bool) -> None:
+    fields = {"heartbeats": tuple(range(-60, 2 * DAY, 30)), "fmt": fmt, "utf16": wide, **UNFINISHED[shape]}
+    report = analyze(WindowsBundle(**fields).write(tmp_path / "b"))  # type: ignore[arg-type]
+    assert _problems(report) == {"SNAPSHOT_TIMEOUT": "error"}
+    assert report.verdict.root_cause == "SNAPSHOT_TIMEOUT"
+
+
+@pytest.mark.parametrize("shape", UNFINISHED)
+def test_a_run_still_young_at_collection_is_no_timeout(tmp_path: Path, shape: str) -> None:
+    """Collected ten minutes into the run: the agent is still waiting for the status, as on every run."""
+    fields = {**UNFINISHED[shape], "heartbeats": tuple(range(-60, 11, 5))}
+    if "agent_lines" in fields:
+        fields["agent_lines"] = [(1.0, "WARN", WAIT.format(plugin=PLUGIN, seq=12))]
+    if "aggregate_at" in fields:
+        fields["aggregate_at"] = 8
+    report = analyze(WindowsBundle(**fields).write(tmp_path / "b"))  # type: ignore[arg-type]
+    assert report.verdict.status == "healthy", _problems(report)
+    assert report.unexplained == []
