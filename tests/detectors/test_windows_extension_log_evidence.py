@@ -13,6 +13,7 @@ import pytest
 
 from analyzer.api import analyze
 from analyzer.model import severity_rank
+from tests.detectors.test_windows_reference import _xml
 from tests.detectors.windows_bundles import EXT, VERSION, WindowsBundle, agent_line
 from tests.parsers.windows_helpers import utf16
 
@@ -55,22 +56,14 @@ def test_the_extension_log_of_a_failed_run_is_evidence(tmp_path: Path, case: str
     assert report.unexplained == [], [u.template for u in report.unexplained]
 
 
-def _event(provider: str, eid: int, message: str, minute: int) -> str:
-    return (f"<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
-            f"<Provider Name='{provider}'/><EventID Qualifiers='0'>{eid}</EventID><Level>2</Level>"
-            f"<TimeCreated SystemTime='2024-06-10T02:"
-            f"{minute:02d}:00.0000000Z'/><EventRecordID>{minute}</EventRecordID><Channel>Application</Channel>"
-            f"<Computer>vm1</Computer></System><EventData><Data>{message}</Data></EventData></Event>")
-
-
 def test_sql_aborts_of_a_vss_full_backup_are_its_evidence(tmp_path: Path) -> None:
     bundle = WindowsBundle(status="error", code=2).write(tmp_path / "b")
     (bundle / "bcdr.reg").write_bytes(utf16(SQL_NO_COPY))
-    (bundle / "Application.xml").write_text("<Events>" + _event(
-        "SQLVDI", 1, "SQLVDI: Loc=TriggerAbort. Desc=invoked. ErrorCode=(0). Process=3720. Thread=9404. Server. "
-        "Instance=MSSQLSERVER. VD=Global\\{DF1DD65F-F8AD-4946-A764-F62166C541E2}1_SQLVDIMemoryName_0.", 2) + _event(
-        "SQLWRITER", 24583, "Sqllib error: OLEDB Error encountered calling ICommandText::Execute. hr = 0x80040e14. "
-        "SQLSTATE: 42000, Native Error: 3013", 2) + "</Events>")
+    (bundle / "Application.xml").write_text("<Events>" + _xml(
+        "SQLVDI", 1, 2, "SQLVDI: Loc=TriggerAbort. Desc=invoked. ErrorCode=(0). Process=3720. Thread=9404. Server. "
+        "Instance=MSSQLSERVER. VD=Global\\{DF1DD65F-F8AD-4946-A764-F62166C541E2}1_SQLVDIMemoryName_0.", 2) + _xml(
+        "SQLWRITER", 24583, 2, "Sqllib error: OLEDB Error encountered calling ICommandText::Execute. hr = 0x80040e14. "
+        "SQLSTATE: 42000, Native Error: 3013", 3) + "</Events>")
     report = analyze(bundle)
     assert report.verdict.root_cause == "SQL_VSS_FULL_BACKUP"
     sql = next(f for f in report.findings if f.id == "SQL_VSS_FULL_BACKUP")
