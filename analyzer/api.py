@@ -25,7 +25,15 @@ from analyzer.clock import (
 from analyzer.intake import IntakeError, Member, open_bundle
 from analyzer.intake.limits import BudgetExhausted, TimeLimitReached
 from analyzer.model import Analysis, BundleInfo, Collected, Message, Options, Report, SourceEntry, say
-from analyzer.sources import Recognized, detect_layout, recognize_content, recognize_path, source_os, source_row
+from analyzer.sources import (
+    LOG_PARSERS,
+    Recognized,
+    detect_layout,
+    recognize_content,
+    recognize_path,
+    source_os,
+    source_row,
+)
 from analyzer.timeline import Timeline, iso
 from analyzer.version import __version__
 from parsers import get_parser
@@ -40,7 +48,7 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
     """Intake, recognize and parse every member; raises IntakeError when the input cannot be opened."""
     options = options or Options()
     bundle = open_bundle(path, options.limits)
-    timeline = Timeline(keep_all=options.keep_all_events)
+    timeline = Timeline(keep_all=options.keep_all_events, log_sources=LOG_PARSERS)
     collected = Collected()  # the members' facts and problems, bounded
     facts, problems = collected.facts, collected.problems
     sources: list[SourceEntry] = []

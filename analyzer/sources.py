@@ -193,6 +193,11 @@ class Recognized:
     guess: bool = False  # by a name that only suggests the format: confirm it with recognize_content
 
 
+#: parsers of the rows marked ``log``: their warnings and errors no finding explains are leads, their newest
+#: record is the collection time
+LOG_PARSERS = frozenset(s.parser for s in SOURCES if s.log)
+
+
 def _glob_to_regex(pattern: str) -> str:
     out = []
     i = 0

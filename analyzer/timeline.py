@@ -25,11 +25,13 @@ then too, from the bundle's collection time (its newest dated record): the lates
 after that time. A record that a syslog copy repeats from the agent's own log or from another copy (same UTC
 time and message) is kept once, and so is one that an extension's CommandExecution.log repeats.
 
-``last`` is the bundle's collection time: the newest record of its logs. The agent and the extensions write
-their state files (``parsers/state``) while they log, so a state file's time stamp counts only when no log
-dates the bundle, or when it is at most ``STATE_LEAD`` newer than the logs: a status file stamped days after
-the last record of every log (a wrong clock, a placeholder) does not move the collection time, which would
-make a problem that runs up to the real collection look like old history.
+``last`` is the bundle's collection time: the newest record of its logs (``log_sources``: the parsers of the
+source rows marked ``log``, analyzer/sources.py). The agent and the extensions write their state files while
+they log, so the time of any other record (a status file's stamp, a setting's start time) counts only when no
+log dates the bundle, or when it is at most ``STATE_LEAD`` newer than the logs: a status file stamped days
+after the last record of every log (a wrong clock, a placeholder) does not move the collection time, which
+would make a problem that runs up to the real collection look like old history. Without ``log_sources`` every
+record counts.
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import IO, Any
 
 from analyzer.log_templates import TemplateCounts
-from parsers import family
 from parsers.base import YEARLESS, DroppedAlarm, Event, date_yearless
 from parsers.kept import age
 
@@ -97,8 +98,10 @@ def _age(item: tuple[int, Event]) -> int:
 
 
 class Timeline:
-    def __init__(self, keep_all: bool = False, max_notable: int = MAX_NOTABLE) -> None:
+    def __init__(self, keep_all: bool = False, max_notable: int = MAX_NOTABLE,
+                 log_sources: frozenset[str] | None = None) -> None:
         self.keep_all = keep_all
+        self.log_sources = log_sources
         self.max_notable = max_notable
         self.notable: list[Event] = []
         # (source, kind) -> (arrival number, event), trimmed to the newest max_notable now and then
@@ -266,7 +269,7 @@ class Timeline:
         key = (ts.replace(tzinfo=None), local)
         if self._lo is None or key < self._lo:
             self._lo = key
-        if _is_state(source):
+        if self.log_sources is not None and source not in self.log_sources:
             if self._hi_state is None or key > self._hi_state:
                 self._hi_state = key
         elif self._hi is None or key > self._hi:
@@ -274,10 +277,10 @@ class Timeline:
 
     _lo: tuple[datetime, bool] | None = None
     _hi: tuple[datetime, bool] | None = None  # the newest log record
-    _hi_state: tuple[datetime, bool] | None = None  # the newest state file time stamp
+    _hi_state: tuple[datetime, bool] | None = None  # the newest time of any other record
 
     def _collected(self) -> datetime | None:
-        """The collection time: the newest log record, or a state file's time close after it (see above)."""
+        """The collection time: the newest log record, or another record's time close after it (see above)."""
         logs = self._to_utc(*self._hi) if self._hi else None
         state = self._to_utc(*self._hi_state) if self._hi_state else None
         if logs is None or (state is not None and logs < state <= logs + STATE_LEAD):
@@ -484,10 +487,6 @@ def _read_run(f: IO[bytes]) -> Iterator[Event]:
         except EOFError:
             return
         yield from piece
-
-
-def _is_state(source: str) -> bool:
-    return family(source) == "state"
 
 
 def _dedup(events: Iterable[Event]) -> Iterator[Event]:

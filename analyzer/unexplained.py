@@ -33,12 +33,10 @@ from datetime import datetime
 from analyzer.detectors.scope import Scope
 from analyzer.log_templates import EXAMPLE_CHARS, Counted, Template, TemplateMiner, first_line, record_line
 from analyzer.model import Analysis, Evidence, Finding, UnexplainedError, severity_rank
-from analyzer.sources import SOURCES
+from analyzer.sources import LOG_PARSERS
 from analyzer.timeline import iso
 from parsers.base import BACKUP_EXTENSION, Event
 
-#: parsers of logs whose alarms are candidates: the rows of analyzer/sources.py marked ``log``
-LOG_PARSERS = frozenset(s.parser for s in SOURCES if s.log)
 MAX_TEMPLATES = 200
 NEAR_MINUTES = (60, 360)  # ranking tiers: within an hour of the failing backup, within six hours
 _LEVEL_RANK = {"warning": 0, "error": 1, "critical": 2}

@@ -40,13 +40,6 @@ def parser_names() -> list[str]:
 
 
 @cache
-def family(name: str) -> str:
-    """The family (``state``, ``linux_agent``, ...) of the parser called ``name``; "" for an unknown name."""
-    module = _modules().get(name)
-    return module.split(".")[1] if module else ""
-
-
-@cache
 def get_parser(name: str) -> Parser:
     """The ``PARSER`` of the format module called ``name``."""
     module = importlib.import_module(_modules()[name])

@@ -16,6 +16,7 @@ import pytest
 
 from analyzer.api import analyze
 from analyzer.model import Report, severity_rank
+from analyzer.sources import LOG_PARSERS
 from analyzer.timeline import STATE_LEAD, Timeline
 from parsers.base import Event
 from tests.detectors.test_linux_stories import EXT_LOG, HEALTHY, HEALTHY_RUN, extension_log, render
@@ -86,20 +87,25 @@ def _event(source: str, ts: datetime) -> Event:
     return Event(ts, source, "x", 1, "info", "", "log", "a record")
 
 
-@pytest.mark.parametrize("state", ["extension_state", "agent_state", "wire_xml"])
+@pytest.mark.parametrize("state", ["extension_state", "agent_state", "wire_xml", "registry_export"])
 def test_collection_time_is_the_newest_log_record_unless_a_state_file_is_close_after_it(state: str) -> None:
     logs_end = datetime(2024, 6, 12, 8, 0, tzinfo=UTC)
     for after, expected in ((timedelta(hours=2), logs_end + timedelta(hours=2)),
                             (STATE_LEAD + timedelta(minutes=1), logs_end),
                             (timedelta(days=3000), logs_end),
                             (-timedelta(days=2), logs_end)):
-        tl = Timeline()
+        tl = Timeline(log_sources=LOG_PARSERS)
         for source, ts in (("wa_app_agent_log", logs_end - timedelta(days=1)), ("wa_app_agent_log", logs_end),
                            (state, logs_end + after)):
             tl.add(_event(source, ts))
         tl.finalize(None)
         assert tl.last == expected, after
-    only_state = Timeline()
+    only_state = Timeline(log_sources=LOG_PARSERS)
     only_state.add(_event(state, logs_end))
     only_state.finalize(None)
     assert only_state.last == logs_end  # no log dates the bundle: the state file does
+    every = Timeline()  # without log sources every record counts
+    every.add(_event("wa_app_agent_log", logs_end))
+    every.add(_event(state, logs_end + timedelta(days=30)))
+    every.finalize(None)
+    assert every.last == logs_end + timedelta(days=30)
