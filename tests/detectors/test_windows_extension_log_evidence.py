@@ -39,9 +39,9 @@ CASES = {
 
 
 @pytest.mark.parametrize(("fmt", "wide"), [("A", False), ("B", True)])
-@pytest.mark.parametrize("case", CASES)
-def test_the_extension_log_of_a_failed_run_is_evidence(tmp_path: Path, case: str, fmt: str, wide: bool) -> None:
-    lines, reg, finding = CASES[case]
+@pytest.mark.parametrize("failure", CASES)
+def test_the_extension_log_of_a_failed_run_is_evidence(tmp_path: Path, failure: str, fmt: str, wide: bool) -> None:
+    lines, reg, finding = CASES[failure]
     bundle = WindowsBundle(fmt=fmt, utf16=wide, status="error", code=2).write(tmp_path / "b")
     log = bundle / "WindowsAzure" / "Logs" / "Plugins" / EXT / VERSION / "IaaSBcdrExtension.log"
     text = (utf16 if wide else str.encode)  # the extension writes in the encoding of its log
