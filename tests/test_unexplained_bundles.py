@@ -11,7 +11,7 @@ import pytest
 
 from analyzer.api import analyze
 from tests.conftest import ROOT
-from tests.unexplained_bundles import AGENT_FAILURE, linux_bundle, windows_bundle
+from tests.unexplained_bundles import AGENT_FAILURE, _agent, linux_bundle, windows_bundle
 
 
 @pytest.mark.parametrize("gen", ["G1", "G2", "G3", "G4"])
