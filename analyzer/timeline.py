@@ -363,7 +363,7 @@ class Timeline:
             ts = date_yearless(stamp, self.year_ref)
             if ts is not None:
                 self._hour(source, True, ts, n)
-                self._range(ts, True)
+                self._range(ts, True, source)
         self._yearless_hours.clear()
 
     def _convert(self, e: Event) -> None:

@@ -123,3 +123,18 @@ def test_syslog_lines_pasted_among_agent_records_are_dated_too(tmp_path: Path, n
     report = analyze(path)
     hru = next(f for f in report.findings if f.id == "HIGH_RESOURCE_USAGE")
     assert hru.first_seen == oom.strftime("%Y-%m-%dT%H:%M:%S.%fZ") and hru.severity == "error"
+
+
+@pytest.mark.parametrize("name", NAMES[:3])
+def test_ordinary_yearless_records_are_counted_into_the_range_once_dated(tmp_path: Path, name: str) -> None:
+    """Records only counted (no finding reads them) are dated with the others: they open the bundle's time range
+    and never move its collection time."""
+    early = datetime(2025, 1, 2, 6, 0)
+    lines = [kernel_line(early + timedelta(minutes=i), f"eth0: link up, 1000 Mbps, full duplex {i}") for i in range(5)]
+    LinuxBundle(datetime(2025, 1, 11, 2, 0), files={name: lines}).write(tmp_path)
+    analysis, _ = parse_bundle(tmp_path)
+    try:
+        assert analysis.timeline.first == early.replace(tzinfo=UTC)
+        assert analysis.timeline.last is not None and analysis.timeline.last > early.replace(tzinfo=UTC)
+    finally:
+        analysis.timeline.close()
