@@ -117,6 +117,10 @@ class Timeline:
         self.by_source: Counter[str] = Counter()
         # (source, local, hour start) -> events, for the timeline picture
         self._hist: Counter[tuple[str, bool, datetime]] = Counter()
+        # earliest record, newest log record, newest other record: by whether the time is the VM's wall clock
+        self._lo: dict[bool, datetime] = {}
+        self._hi: dict[bool, datetime] = {}
+        self._hi_state: dict[bool, datetime] = {}
         self.hours_dropped = 0  # records of buckets beyond MAX_HOURS (the oldest), counted only
         self._buffer: list[Event] = []
         self._buffer_bytes = 0
@@ -266,23 +270,22 @@ class Timeline:
             self._range(e.ts, e.local, e.source)
 
     def _range(self, ts: datetime, local: bool, source: str) -> None:
-        key = (ts.replace(tzinfo=None), local)
-        if self._lo is None or key < self._lo:
-            self._lo = key
-        if self.log_sources is not None and source not in self.log_sources:
-            if self._hi_state is None or key > self._hi_state:
-                self._hi_state = key
-        elif self._hi is None or key > self._hi:
-            self._hi = key
+        """Earliest and newest times, kept apart for wall-clock and UTC records (a naive local time and a UTC
+        time compare only once the zone is known, at the end)."""
+        wall = ts.replace(tzinfo=None)
+        if local not in self._lo or wall < self._lo[local]:
+            self._lo[local] = wall
+        newest = self._hi_state if self.log_sources is not None and source not in self.log_sources else self._hi
+        if local not in newest or wall > newest[local]:
+            newest[local] = wall
 
-    _lo: tuple[datetime, bool] | None = None
-    _hi: tuple[datetime, bool] | None = None  # the newest log record
-    _hi_state: tuple[datetime, bool] | None = None  # the newest time of any other record
+    def _newest_utc(self, newest: dict[bool, datetime]) -> datetime | None:
+        return max((self._to_utc(ts, local) for local, ts in newest.items()), default=None)
 
     def _collected(self) -> datetime | None:
         """The collection time: the newest log record, or another record's time close after it (see above)."""
-        logs = self._to_utc(*self._hi) if self._hi else None
-        state = self._to_utc(*self._hi_state) if self._hi_state else None
+        logs = self._newest_utc(self._hi)
+        state = self._newest_utc(self._hi_state)
         if logs is None or (state is not None and logs < state <= logs + STATE_LEAD):
             return state
         return logs
@@ -347,7 +350,7 @@ class Timeline:
                 self._runs = merged
         self._count_yearless_hours()
         self.beyond_cap.resolve(self._to_utc)
-        self.first = self._to_utc(*self._lo) if self._lo else None
+        self.first = min((self._to_utc(ts, local) for local, ts in self._lo.items()), default=None)
         self.last = self._collected()
 
     def _to_utc(self, ts: datetime, local: bool) -> datetime:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from analyzer.timeline import Timeline
-from parsers.base import Event, ParseContext
+from parsers.base import GENERIC_KIND, Event, ParseContext
 from parsers.linux_agent.waagent_log import parse
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
@@ -77,3 +79,29 @@ def test_notable_events_capped_per_kind_newest_kept() -> None:
 
 def _stream(text: str) -> io.BytesIO:
     return io.BytesIO(text.encode())
+
+
+@pytest.mark.parametrize("offset_hours", [9, 5.5, 1, -5, -8])
+@pytest.mark.parametrize("counted", [False, True])
+def test_local_and_utc_records_are_compared_in_utc_for_the_bundles_range(offset_hours: float, counted: bool) -> None:
+    """A wall-clock record (py2 extension.log, a G2 daemon line) and a UTC one compare only once the zone is known:
+    the newest naive wall-clock time is not the newest record when the VM is east of UTC, nor the oldest west of it."""
+    from analyzer.unexplained import LOG_PARSERS
+
+    offset = timedelta(hours=offset_hours)
+    utc_last = T0 + timedelta(hours=3)  # the agent logs on, in UTC, three hours after the extension's record
+    local_at = (T0 + offset).replace(tzinfo=None)  # the extension's record at T0, in the VM's wall clock
+    t = Timeline(log_sources=LOG_PARSERS)
+    t.add(Event(local_at, "vmsnapshot_log", "var/log/azure/x/extension.log", 1, "info", "", GENERIC_KIND, "a",
+                local=True))  # an ordinary record: only counted
+    t.add(Event(T0 - timedelta(hours=1), "waagent_log", "var/log/waagent.log", 1, "warning", "", "wireserver.error",
+                "b"))
+    if counted:
+        t.count_span("waagent_log", [(utc_last.replace(minute=0, tzinfo=None), 1)], utc_last, utc_last, False)
+    else:
+        t.add(Event(utc_last, "waagent_log", "var/log/waagent.log", 2, "warning", "", "wireserver.error", "c"))
+    t.finalize(offset)
+    try:
+        assert t.last == utc_last and t.first == T0 - timedelta(hours=1)
+    finally:
+        t.close()
