@@ -19,6 +19,7 @@ from analyzer.clock import (
     infer_zone,
     judge_leases,
     offset_from_readings,
+    pairs_from_runs,
     pairs_from_twins,
     resolve_facts,
 )
@@ -93,9 +94,9 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
         measured = offset_from_readings(facts)
         if measured is not None:
             facts.append(measured)
-    twins = pairs_from_twins(timeline.kept())
-    if twins is not None:
-        facts.append(twins)
+    for pairs in (pairs_from_twins(timeline.kept()), pairs_from_runs(facts)):
+        if pairs is not None:
+            facts.append(pairs)
     zone, tz_source = _time_zone(facts, timeline.latest_local())
     timeline.finalize(zone)
     resolve_facts(facts, timeline.zone)

@@ -18,10 +18,11 @@ Linux ones below, decided with them.
 Without any zone source the bundle often still proves the offset: records it shows twice, once on the VM's
 wall clock and once in UTC (a G2 daemon line beside a G4 handler line, a VMSnapshot Python 2 record and its
 ``utcNow``, a syslog header and the UTC agent record behind it). Parsers count those pairs per local date
-(``tz.pairs``, :mod:`parsers.clock_pairs`); :func:`infer_zone` decides from all members together: at least
-:data:`MIN_PAIRS` pairs, or two on two dates (two moments days apart, e.g. two handler launches), two thirds
-of them agreeing. Dates whose pairs show two offsets in two runs of
-dates (a daylight-saving switch inside the bundle) give one offset per period (:class:`PairedZone`);
+(``tz.pairs``, :mod:`parsers.clock_pairs`); so do :func:`pairs_from_twins` and :func:`pairs_from_runs` (an old
+handler's enable and the Python 3 extension's start of one backup run, in two members). :func:`infer_zone`
+decides from all members together: at least :data:`MIN_PAIRS` pairs, or two on two dates (two moments days
+apart, e.g. two handler launches), two thirds of them agreeing. Dates whose pairs show two offsets in two
+runs of dates (a daylight-saving switch inside the bundle) give one offset per period (:class:`PairedZone`);
 pairs that disagree any other way decide nothing.
 """
 
@@ -45,6 +46,7 @@ QUARTER = 900  # seconds
 TOLERANCE = 2.0  # seconds
 MAX_OFFSET = 14 * 3600
 READING_TOLERANCE = timedelta(minutes=2)  # date and date --utc run moments apart
+RUN_START = timedelta(seconds=60)  # the extension starts seconds after the agent's enable
 
 #: parsers of Windows event exports (the rows that prove ``windows_events``): a record in local time and one in
 #: UTC of the same event are twins
@@ -93,6 +95,41 @@ def pairs_from_twins(events: Iterable[Event]) -> Fact | None:
         path = path or e.path
     return votes.fact(path, "local-time events beside their UTC twins (same provider and event id in an .evtx/XML "
                             "export)") if path else None
+
+
+def pairs_from_runs(facts: Iterable[Fact]) -> Fact | None:
+    """A ``tz.pairs`` fact from backup runs whose two sides write different clocks: the agent's enable of
+    ``<seq>.settings`` (G0-G2: local) and the extension's start of the same run (Python 3: UTC), or the other
+    way round; the run is told by its sequence number, or by the task id its settings give that number."""
+    task_of: dict[str, str] = {}
+    agent: dict[str, Fact] = {}
+    ext: dict[str, list[Fact]] = defaultdict(list)
+    for f in facts:
+        v = f.value
+        if f.name != "vmsnapshot.invocation" or not isinstance(v, dict):
+            continue
+        seq, task = v.get("seq"), v.get("task_id")
+        if seq is not None and task:
+            task_of[str(seq)] = str(task)
+        if f.ts is None:
+            continue
+        if v.get("source") == "waagent_log" and seq is not None:
+            agent.setdefault(str(seq), f)
+        elif v.get("source") == "vmsnapshot_log":
+            for run in {str(task) if task else "", f"seq {seq}" if seq is not None else ""} - {""}:
+                ext[run].append(f)
+    votes = PairVotes(RUN_START)
+    path = ""
+    for seq, a in agent.items():
+        starts = {id(b): b for run in (task_of.get(seq, ""), f"seq {seq}") for b in ext.get(run, ())}
+        b = next((b for b in starts.values() if b.local != a.local), None)
+        if b is None:
+            continue
+        local, utc = (a, b) if a.local else (b, a)
+        votes.add(local.ts, utc.ts, local.line or 0)  # type: ignore[arg-type]
+        path = path or local.path
+    return votes.fact(path, "the agent's enable beside the extension's start of the same backup run") \
+        if path else None
 
 
 def offset_from_readings(facts: Iterable[Fact]) -> Fact | None:

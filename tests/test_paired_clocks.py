@@ -8,6 +8,7 @@ three-quarter hours, and across daylight-saving switches in both directions.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -243,3 +244,58 @@ def test_infer_zone_accepts_one_offset_or_a_daylight_saving_step_only(cells: tup
                                                                       decided: bool) -> None:
     found = infer_zone(_votes(*cells))
     assert found is not None and (found.zone is not None) == decided
+
+
+AGENT_EXT = "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9175.0]"
+TASKS = ["7dbfc8b0-1a4e-4147-b6b0-af5663b51f16", "22bd9c06-fc82-4125-b908-ef3d9fe253d1",
+         "e391eeb7-8818-458a-9991-4b8e945bc9a9"]
+
+
+def g2_handler_runs(zone: str, runs: list[datetime], first_seq: int) -> str:
+    """A 2.2.45 handler (G2, local time) enabling the backup extension for ``<seq>.settings``."""
+    out = []
+    for seq, u in enumerate(runs, first_seq):
+        def line(ms: int, msg: str, u: datetime = u) -> str:
+            return f"{_local(u + timedelta(milliseconds=ms), zone):%Y/%m/%d %H:%M:%S.%f} INFO {AGENT_EXT} {msg}"
+        out += [line(0, "Target handler state: enabled"), line(3, f"Update settings file: {seq}.settings"),
+                line(6, "Enable extension [main/handle.sh enable]")]
+    return "\n".join(out) + "\n"
+
+
+def py3_extension_log(runs: list[datetime]) -> str:
+    """VMSnapshot Python 3 runs (UTC), starting a second and a half after the agent's enable."""
+    out = []
+    for task, u in zip(TASKS, runs, strict=False):
+        t = u + timedelta(seconds=1.5)
+        out += [f"{t:%Y-%m-%d %H:%M:%S.%f} {EXT}starting enable",
+                f"{t + timedelta(milliseconds=5):%Y-%m-%d %H:%M:%S.%f} {EXT}taskId: {task}",
+                f"{t + timedelta(seconds=6):%Y-%m-%d %H:%M:%S.%f} {EXT}Enable Succeeded"]
+    return "\n".join(out) + "\n"
+
+
+def settings(task: str, requested: datetime) -> str:
+    ticks = (requested.replace(tzinfo=None) - datetime(1, 1, 1)) // timedelta(microseconds=1) * 10
+    public = {"locale": "en-us", "taskId": task, "commandToExecute": "snapshot", "commandStartTimeUTCTicks":
+              str(ticks), "vmType": "microsoft.compute/virtualmachines"}
+    return json.dumps({"runtimeSettings": [{"handlerSettings": {"publicSettings": public}}]})
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "Asia/Kolkata", "America/Chicago", "Australia/Eucla"])
+def test_an_old_handler_enabling_a_python3_extension_gives_the_offset(tmp_path: Path, zone: str) -> None:
+    runs = days(datetime(2024, 2, 5, tzinfo=UTC), 3, hour=17)
+    lib = "var/lib/waagent/Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9175.0/config"
+    files = {WAAGENT: g2_handler_runs(zone, runs, 20), EXTLOG: py3_extension_log(runs)}
+    files.update({f"{lib}/{seq}.settings": settings(task, u - timedelta(minutes=3))
+                  for seq, (task, u) in enumerate(zip(TASKS, runs, strict=True), 20)})
+    root = bundle(tmp_path, files)
+    enables = [e for e in local_events(root, "waagent_log") if e.message.startswith("Enable extension")]
+    assert [e.ts for e in enables] == [u + timedelta(milliseconds=6) for u in runs]
+    report = analyze(root)
+    assert report.extras["tz_source"]["key"] == "tz.inferred" and report.extras["tz_source"]["params"]["pairs"] == 3
+
+
+def test_runs_that_nothing_ties_together_give_no_pair(tmp_path: Path) -> None:
+    runs = days(datetime(2024, 2, 5, tzinfo=UTC), 3, hour=17)  # no settings file names the runs' task ids
+    root = bundle(tmp_path, {WAAGENT: g2_handler_runs("Asia/Tokyo", runs, 20), EXTLOG: py3_extension_log(runs)})
+    report = analyze(root)
+    assert report.extras["tz"] == "assumed-utc" and "tz_source" not in report.extras
