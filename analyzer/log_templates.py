@@ -226,6 +226,7 @@ class Counted:
     level: str
     count: int = 0
     copies: int = 0  # copies of records of another log (attrs via): counted only when no own record is
+    other_extension: bool = False  # the newest record is about another extension (its parser's attr)
     first: datetime | None = None  # naive or aware as the records came; see resolve()
     first_local: bool = False
     last: datetime | None = None
@@ -258,6 +259,7 @@ class TemplateCounts:
                 return
             c = self._by_key[(e.source, t.id)] = Counted(e.source, t, text, line[:EXAMPLE_CHARS], e.path, e.line,
                                                         e.level)
+            c.other_extension = bool(e.attrs.get("other_extension"))
         if e.attrs.get("via"):  # a copy (syslog, CommandExecution.log) of a record counted from the agent's log
             c.copies += records
         else:
@@ -273,6 +275,7 @@ class TemplateCounts:
         if c.last is None or not _earlier(ts, c.last):
             c.last, c.last_local = ts, e.local
             c.text, c.example, c.path, c.line = text, line[:EXAMPLE_CHARS], e.path, e.line
+            c.other_extension = bool(e.attrs.get("other_extension"))
 
     def resolve(self, to_utc: Callable[[datetime, bool], datetime]) -> None:
         """Convert the kept times to aware UTC with ``to_utc(naive wall clock, local)``."""

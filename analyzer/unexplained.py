@@ -24,7 +24,6 @@ records that detectors saw: explained when all of those were, unexplained otherw
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,44 +34,18 @@ from analyzer.log_templates import EXAMPLE_CHARS, Counted, Template, TemplateMin
 from analyzer.model import Analysis, Evidence, Finding, UnexplainedError, severity_rank
 from analyzer.sources import LOG_PARSERS
 from analyzer.timeline import iso
-from parsers.base import BACKUP_EXTENSION, Event
+from parsers.base import Event
 
 MAX_TEMPLATES = 200
 NEAR_MINUTES = (60, 360)  # ranking tiers: within an hour of the failing backup, within six hours
 _LEVEL_RANK = {"warning": 0, "error": 1, "critical": 2}
 
 
-_HANDLER = r"[A-Za-z]\w*(?:\.[A-Za-z]\w*)+"  # an extension handler's full name: Publisher.Type
-# where agent records name a handler: the Linux agent's prefix ``[Name-1.2.3]`` (``[Name]`` first: the extension
-# a record is templated by, ``log_templates.record_line``) and ``Event: name=Name,``, its
-# folders (``/var/lib/waagent/Name-1.2``, ``/var/log/azure/Name``, ``C:\Packages\Plugins\Name``,
-# ``Logs\Plugins\Name``), the Windows agent's ``plugin Name_1.2`` / ``plugin 'Name'`` / ``Extension 'Name'``
-_NAMED_HANDLER = re.compile(
-    rf"\[({_HANDLER})-\d[\w.]*\]|^\[({_HANDLER})\] |\bname=({_HANDLER})\s*,"
-    rf"|[/\\](?:waagent|azure|Plugins)[/\\]({_HANDLER})(?=[-_]\d|[/\\])"
-    rf"|\bplugin\s+'?({_HANDLER})(?=_\d|'|\s|$)|\b(?:extension|handler)\s+'({_HANDLER})'", re.IGNORECASE)
-# the type names of other extensions common on backed-up VMs, as records name them without their publisher
-_OTHER_TYPES = re.compile(r"\b(?:CustomScript(?:Extension)?|OmsAgentForLinux|MicrosoftMonitoringAgent|"
-                          r"AzureMonitor(?:Linux|Windows)Agent|DependencyAgent(?:Linux|Windows)|LinuxDiagnostic|"
-                          r"IaaSDiagnostics|BGInfo|VMAccessAgent|VMAccessForLinux|RunCommand(?:Linux|Windows))\b")
-
-
-def names_other_extension(text: str, extension: str = "") -> bool:
-    """The record (its text, and the extension its parser named) is about an extension other than the backup
-    extension: it names a handler, and none of the names is the backup extension's."""
-    if BACKUP_EXTENSION.search(f"{extension} {text}"):
-        return False
-    if re.fullmatch(_HANDLER, extension):
-        return True
-    return bool(_NAMED_HANDLER.search(text) or _OTHER_TYPES.search(text))
-
-
 def candidate(e: Event, backup_seen: bool = True) -> bool:
     """An alarm of a log; about another extension only while the bundle shows no backup run to judge by."""
     if not (e.alarm and e.source in LOG_PARSERS):
         return False
-    extension = e.attrs.get("extension")
-    return not backup_seen or not names_other_extension(e.message, extension if isinstance(extension, str) else "")
+    return not backup_seen or not e.attrs.get("other_extension")
 
 
 @dataclass
@@ -129,8 +102,7 @@ def find_unexplained(analysis: Analysis, scope: Scope, findings: list[Finding]) 
                              for f in findings) else _failed_end(scope)
     for e in scope.events:
         failed = (e.path, e.line) == failed_end
-        if not (failed or candidate(e, backup_seen)) or not scope.in_window(e.ts) or (
-                e.attrs.get("other_extension") and backup_seen and not failed):
+        if not (failed or candidate(e, backup_seen)) or not scope.in_window(e.ts):
             continue
         t = miner.add(record_line(e))
         g = groups.setdefault(t.id, _Group(t))
@@ -142,7 +114,7 @@ def find_unexplained(analysis: Analysis, scope: Scope, findings: list[Finding]) 
     for c in analysis.timeline.beyond_cap:
         if c.source not in LOG_PARSERS or (c.last is not None and not scope.in_window(c.last)) or (
                 until is not None and c.first is not None and c.first > until) or (
-                backup_seen and names_other_extension(c.text)):
+                backup_seen and c.other_extension):
             continue
         t = miner.add(c.text)
         g = groups.setdefault(t.id, _Group(t))

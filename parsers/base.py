@@ -15,8 +15,9 @@ timeline, tests) ``ctx.count`` returns False and the parser yields the event as 
 A record at warning or above is an *alarm* (``Event.alarm``): unless a finding explains it, the report lists
 it as an unexplained error. A parser that knows such a record is not a failure says so in its attrs:
 ``routine`` (the agent writes it on healthy runs, per the reference) or ``unrelated`` (a Windows event of a
-provider or service the backup does not depend on). A Linux agent record about another extension carries
-``other_extension``. The level stays as written.
+provider or service the backup does not depend on). A record about another extension carries
+``other_extension`` (:mod:`parsers.extension_names`; :meth:`ParseContext.event` marks it). The level stays as
+written.
 
 Whatever a member holds, what a context keeps is bounded: the newest :data:`MAX_FACTS_PER_NAME` facts of
 each name and the first :data:`MAX_PROBLEMS` problems; the rest is counted and reported as one problem.
@@ -31,21 +32,21 @@ The vocabulary of event kinds and fact names lives in ``docs/vocabulary.md``.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
+from parsers.extension_names import about_other_extension
+
 # Levels, normalized. Parsers map their own spellings onto these.
 LEVELS = ("debug", "verbose", "info", "warning", "error", "critical")
+#: the levels of an alarm (``Event.alarm``)
+ALARM_LEVELS = frozenset(("warning", "error", "critical"))
 
 #: kind of an ordinary record that no detector looks for (kept for the full timeline export).
 GENERIC_KIND = "log"
-#: the backup extension's names (its publisher, the Linux and the Windows handler): a record, a path or an
-#: ``extension`` attribute that names one concerns the backup
-BACKUP_EXTENSION = re.compile(r"VMSnapshot|RecoveryServices|IaaSBcdr", re.IGNORECASE)
 #: bytes of one line handed to a parser by default; the pipeline passes ``Limits.max_line`` (ParseContext)
 MAX_LINE = 64 * 1024
 #: facts of one name kept per member (the newest); older ones are only counted (``ParseContext.facts_dropped``)
@@ -77,7 +78,7 @@ class Event:
     def alarm(self) -> bool:
         """A warning or worse that needs a finding to explain it: not marked ``routine`` (the agent writes it on
         healthy runs) or ``unrelated`` (about a service or provider the backup does not depend on) by its parser."""
-        return (self.level in ("warning", "error", "critical") and not self.attrs.get("routine")
+        return (self.level in ALARM_LEVELS and not self.attrs.get("routine")
                 and not self.attrs.get("unrelated"))
 
 
@@ -208,7 +209,12 @@ class ParseContext:
         local: bool = False,
         **attrs: Any,
     ) -> Event:
-        """Build an event of this member (parsers still ``yield`` it)."""
+        """Build an event of this member (parsers still ``yield`` it); an alarm about another extension is marked
+        ``other_extension`` (unless the parser decided it already)."""
+        if level in ALARM_LEVELS and "other_extension" not in attrs:
+            extension = attrs.get("extension")
+            if about_other_extension(message, (extension,) if isinstance(extension, str) else ()):
+                attrs["other_extension"] = True
         return Event(ts, self.source, self.path, line, level, component, kind, message, attrs, local)
 
 

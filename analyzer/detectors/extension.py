@@ -19,7 +19,7 @@ from analyzer.detectors.base import (
 )
 from analyzer.detectors.scope import Scope
 from analyzer.model import Analysis, Message, say
-from parsers.base import BACKUP_EXTENSION
+from parsers.extension_names import BACKUP_EXTENSION
 
 _FAILED_KINDS = ("extension.download.failed", "extension.install.failed", "extension.enable.failed",
                  "extension.update.failed", "extension.load.failed")

@@ -34,7 +34,8 @@ from typing import Any
 
 from analyzer.clock import resolve_facts
 from analyzer.model import Analysis, Message, say
-from parsers.base import BACKUP_EXTENSION, Event, Fact
+from parsers.base import Event, Fact
+from parsers.extension_names import BACKUP_EXTENSION
 
 LOOKBACK = timedelta(days=3)
 LEAD = timedelta(hours=6)

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from parsers.base import BACKUP_EXTENSION, GENERIC_KIND, YEARLESS, Event, ParseContext
+from parsers.base import ALARM_LEVELS, GENERIC_KIND, YEARLESS, Event, ParseContext
+from parsers.extension_names import about_other_extension
 from parsers.linux_agent._signatures import AGENT_TABLE, SYSTEM_LEVELS, SYSTEM_TABLE
 from parsers.signatures import Sig
 
@@ -38,10 +39,6 @@ _PAYLOAD_MARK = "Event: name="
 _ORDINARY_LEVELS = ("verbose", "info")  # below warning: such a record of kind "log" is not notable
 MAX_CONTINUATION = 2000  # lines folded into one record; the rest are counted, not kept
 VMSNAPSHOT = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
-# an extension handler named in a record: its directory (/var/lib/waagent/<Name>-<version>/...) or its log prefix
-_HANDLER = re.compile(r"(?:/var/lib/waagent/|/var/log/azure/|\[)([A-Z][\w.-]*)[/\]]")
-_VERSION = re.compile(r"\d+(?:\.\d+)+")
-_ALARM_LEVELS = ("warning", "error", "critical")
 
 
 @dataclass(slots=True)
@@ -275,8 +272,10 @@ class AgentEvents:
             kind, extra = found
             for k, v in extra.items():
                 attrs.setdefault(k, v)
-        if rec.level in _ALARM_LEVELS and _other_extension(attrs, message):
-            attrs["other_extension"] = True
+        if rec.level in ALARM_LEVELS:  # the telemetry event's name is a handler's too
+            names = [str(attrs[k]) for k in ("extension", "name") if attrs.get(k)]
+            if about_other_extension(message, names):
+                attrs["other_extension"] = True
         e = self.ctx.event(rec.ts, rec.line, message, level=rec.level, component=component, kind=kind,
                            local=rec.local, **attrs)
         if facts:
@@ -370,17 +369,6 @@ class AgentEvents:
             if seq is not None:
                 text += f", settings file {seq}.settings at line {seq_line}"
             self.ctx.fact("vmsnapshot.invocation", value, line=e.line, ts=e.ts, text=text)
-
-
-def _other_extension(attrs: dict[str, Any], message: str) -> bool:
-    """The record is about an extension other than the backup's (CustomScript, OmsAgentForLinux, ...): its log
-    prefix, the telemetry event's name, or the handler directory it names (``attrs.other_extension``)."""
-    names = [str(attrs[k]) for k in ("extension", "name") if attrs.get(k)]
-    for found in _HANDLER.findall(message[:2048]):
-        name, _, version = found.rpartition("-")
-        names.append(name if name and _VERSION.fullmatch(version) else found)
-    names = [n for n in names if n != "WALinuxAgent" and "." in n]
-    return bool(names) and not any(BACKUP_EXTENSION.search(n) for n in names)
 
 
 def _payload_grammar() -> Any:

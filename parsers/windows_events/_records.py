@@ -25,6 +25,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from parsers.base import GENERIC_KIND, Event, ParseContext
+from parsers.extension_names import about_other_extension
 
 # --- levels ------------------------------------------------------------------------------------
 
@@ -498,8 +499,12 @@ def to_event(ctx: ParseContext, rec: WinRecord, line: int) -> Event:
         attrs["hresults"] = codes
     if fam == "sql" or "service" in attrs:
         _facts(ctx, fam, kind, attrs, line, rec)
-    if _LEVEL_RANK[level] >= _LEVEL_RANK["warning"] and unrelated(fam, rec.event_id, kind, attrs, message):
-        attrs["unrelated"] = True
+    if _LEVEL_RANK[level] >= _LEVEL_RANK["warning"]:
+        if unrelated(fam, rec.event_id, kind, attrs, message):
+            attrs["unrelated"] = True
+        extension = attrs.get("extension")
+        if about_other_extension(message, (extension,) if isinstance(extension, str) else ()):
+            attrs["other_extension"] = True
     return Event(rec.ts, ctx.source, ctx.path, line, level, rec.provider, kind, message, attrs, rec.local)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from analyzer.model import Analysis, Options, SourceEntry
 from analyzer.sources import source_row
 from analyzer.timeline import Timeline
-from parsers.base import GENERIC_KIND, Event, Fact
+from parsers.base import GENERIC_KIND, Event, Fact, ParseContext
 from parsers.linux_agent._signatures import AGENT_TABLE
 from parsers.signatures import SignatureTable
 
@@ -21,7 +21,9 @@ def at(minutes: float) -> datetime:
 
 def ev(minutes: float | None, kind: str, message: str = "", level: str = "info", source: str = "waagent_log",
        path: str = "var/log/waagent.log", line: int = 1, **attrs: Any) -> Event:
-    return Event(None if minutes is None else at(minutes), source, path, line, level, "", kind, message or kind, attrs)
+    """An event as a parser builds it (``ParseContext.event``: an alarm about another extension is marked)."""
+    return ParseContext(path, source).event(None if minutes is None else at(minutes), line, message or kind,
+                                            level=level, kind=kind, **attrs)
 
 
 def classified(minutes: float | None, message: str, level: str = "error", table: SignatureTable = AGENT_TABLE,
