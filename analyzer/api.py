@@ -24,7 +24,8 @@ from analyzer.clock import (
     resolve_facts,
 )
 from analyzer.intake import IntakeError, Member, open_bundle
-from analyzer.intake.limits import BudgetExhausted, TimeLimitReached
+from analyzer.intake.limits import BudgetExhausted, LimitExceeded, TimeLimitReached
+from analyzer.intake.streams import damage_of
 from analyzer.model import Analysis, BundleInfo, Collected, Message, Options, Report, SourceEntry, say
 from analyzer.sources import (
     LOG_PARSERS,
@@ -145,8 +146,14 @@ def _parse_member(member: Member, timeline: Timeline, collected: Collected,
             timeline.add(e)
             n += 1
             records += e.ts is not None or e.kind != GENERIC_KIND  # not an undated block of stray lines
-    except IntakeError as exc:  # a limit broken while this member was read
+        damage = damage_of(member.stream)  # met after the parser had every byte before it
+        if damage is not None:
+            raise damage
+    except IntakeError as exc:  # a limit broken or damage met while this member was read
         ctx.problem(str(exc))
+        if records or ctx.counted:  # what was read before it is analyzed, and the row says where reading ended
+            why = "source.read_until_limit" if isinstance(exc, LimitExceeded) else "source.read_until_damage"
+            return _entry(member, rec.parser, "parsed", n, ctx, collected, str(exc), say(why)), rec
         return _entry(member, rec.parser, "failed", n, ctx, collected, str(exc)), rec
     except Exception as exc:  # noqa: BLE001 - a bad file must never stop the bundle
         msg = f"{type(exc).__name__}: {exc}"
@@ -156,10 +163,10 @@ def _parse_member(member: Member, timeline: Timeline, collected: Collected,
 
 
 def _entry(member: Member, parser: str, status: str, n: int, ctx: ParseContext, collected: Collected,
-           error: str | None) -> SourceEntry:
+           error: str | None, note: Message | None = None) -> SourceEntry:
     ctx.finish()
     collected.add(ctx.facts, ctx.problems)
-    note = say("source.empty") if status == "empty" else None
+    note = say("source.empty") if status == "empty" else note
     return SourceEntry(member.path, parser, status, n + ctx.counted, [_problem_text(p) for p in ctx.problems[:20]],
                        error, note)
 

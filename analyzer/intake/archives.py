@@ -136,6 +136,9 @@ class _Walk:
         return self.budget.limits
 
     def member(self, path: str, size: int | None, stream: BinaryIO, origin: str) -> Member:
+        raw = getattr(stream, "raw", None)
+        if isinstance(raw, MemberReader):  # a parser reads it: the bytes before any damage reach it first
+            raw.deliver_first = True
         n = self.seen.get(path, 0) + 1
         self.seen[path] = n
         return Member(path, size, stream, origin if n == 1 else f"{origin}#{n}")
@@ -235,9 +238,10 @@ def _compressed(w: _Walk, kind: str, path: str, prefix: str, origin: str, stream
     inner = _strip_suffix(path, kind)
     src = GuardedReader(stream, path)  # counts the compressed bytes the decompressor consumed
     with _DECOMPRESSORS[kind](src) as dec:
-        out = buffered(RatioReader(dec, inner, w.limits, lambda: src.count))  # type: ignore[arg-type]
+        # damage is named by the file the bundle holds (x.tgz), not by the tar inside it
+        out = buffered(RatioReader(dec, path, w.limits, lambda: src.count))  # type: ignore[arg-type]
         if sniff(_peek(out)) == _TAR:
-            yield from _tar(w, _TAR, inner, prefix, origin, out, depth, top)
+            yield from _tar(w, _TAR, path, prefix, origin, out, depth, top)
         else:
             yield from _entry(w, inner, prefix if top else inner, origin, out, None, depth + 1, top=top)
 

@@ -158,11 +158,32 @@ class GuardedReader(io.RawIOBase):
 
 
 class MemberReader(GuardedReader):
-    """Charges a member's bytes to the bundle budget and to the per-member cap."""
+    """Charges a member's bytes to the bundle budget and to the per-member cap.
+
+    A member handed to a parser (``deliver_first``) gives every byte before damage (a truncated or corrupt
+    archive, a member limit) and then ends, as a file would; :attr:`damage` keeps what ended it for the
+    pipeline to report once the parser is done. Raised into the parser, it would lose what the parser had
+    gathered (a buffered read of a large block, the events a parser holds to its end). Bundle-wide budgets
+    stop at once."""
 
     def __init__(self, src: BinaryIO, path: str, budget: Budget) -> None:
         super().__init__(src, path)
         self._budget = budget
+        self.deliver_first = False
+        self.damage: IntakeError | None = None
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.damage is not None:
+            return 0
+        try:
+            return super().readinto(b)
+        except BudgetExhausted:
+            raise
+        except IntakeError as exc:
+            if not self.deliver_first:
+                raise
+            self.damage = exc
+            return 0
 
     def _account(self, n: int) -> None:
         cap = self._budget.limits.max_member_bytes
@@ -270,6 +291,12 @@ def gunzip(src: BinaryIO) -> BinaryIO:
     if _isal is None:
         return gzip.GzipFile(fileobj=src, mode="rb")  # type: ignore[return-value]
     return IsalGzipReader(src)  # type: ignore[return-value]
+
+
+def damage_of(stream: BinaryIO) -> IntakeError | None:
+    """The damage a member's reader met after delivering the bytes before it (:class:`MemberReader`)."""
+    raw = getattr(stream, "raw", None)
+    return raw.damage if isinstance(raw, MemberReader) else None
 
 
 def buffered(raw: io.RawIOBase) -> io.BufferedReader:
