@@ -191,7 +191,7 @@ class Options:
 
 def _bound(name: str, value: datetime | str | None) -> datetime | None:
     """A window bound as aware UTC; a naive datetime is UTC."""
-    if value is None or value == "":
+    if value is None:
         return None
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
@@ -200,6 +200,9 @@ def _bound(name: str, value: datetime | str | None) -> datetime | None:
             return parse_iso(value)
         except ValueError:
             pass
+    if isinstance(value, str) and not value.strip():  # an empty shell variable: say so rather than judge everything
+        raise ValueError(f"--{name}: empty; give an ISO-8601 time (for example 2024-06-09T00:00Z) or leave the "
+                         "option out for no limit")
     raise ValueError(f"--{name}: not an ISO-8601 time: {value!r} (for example 2024-06-09T00:00Z)")
 
 

@@ -257,6 +257,8 @@ def test_a_window_that_matches_nothing_is_an_error(tmp_path: Path) -> None:
     _one_error_line(cli(FAILING, "--until", "2001-01-01T00:00Z"), "--until 2001-01-01T00:00:00Z")
     _one_error_line(cli(FAILING, "--since", "2024-06-10", "--until", "2024-06-01"), "after --until", "empty")
     _one_error_line(cli(FAILING, "--since", "yesterday"), "--since", "ISO-8601", "'yesterday'")
+    for empty in ("", " "):  # an empty shell variable is a mistake to name, never "no limit"
+        _one_error_line(cli(FAILING, "--until", empty), "--until: empty", "leave the option out")
 
 
 def test_the_window_is_shown_in_every_format(tmp_path: Path) -> None:
@@ -281,6 +283,8 @@ def test_options_take_window_strings_and_name_a_bad_one() -> None:
         Options(since="2024-06-10", until="2024-06-09")
     with pytest.raises(ValueError, match="--until"):
         Options(until=12)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="--since: empty"):
+        Options(since="")
 
 
 # --- 4. --obfuscate keeps versions ---------------------------------------------------------------------------

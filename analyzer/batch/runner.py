@@ -78,6 +78,10 @@ def summary_lines(summary: BatchSummary, db: Path) -> list[str]:
 
     lines = [f"{n(summary.attachments, 'bundle')}: {summary.analyzed} analyzed, {summary.reused} reused, "
              f"{summary.failed} failed; {n(summary.fleet_findings, 'fleet finding')}; catalog {db}"]
+    if not summary.attachments:
+        lines.append("nothing to analyze: no archive (tar, tgz, zip, 7z, gz) and no ticket folder "
+                     "(<ticket>/<attachments>) was found in the folder"
+                     + ("; what it holds instead is listed below" if summary.skipped else ""))
     order = ("problems_found", "inconclusive", "healthy", "failed")
     counts = [f"{summary.verdicts[v]} {v.replace('_', ' ')}" for v in order if summary.verdicts[v]]
     if counts:

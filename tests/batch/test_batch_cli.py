@@ -64,6 +64,20 @@ def test_exit_0_when_every_bundle_was_analyzed(tmp_path: Path) -> None:
     assert _summary(proc.stderr).startswith("1 bundle: 1 analyzed") and "failed:" not in _summary(proc.stderr)
 
 
+@pytest.mark.parametrize("holds", [{}, {"notes.txt": b"see attached"}, {"T1/readme.md": b"# ticket"}])
+def test_a_folder_without_bundles_says_there_is_nothing_to_analyze(tmp_path: Path, holds: dict[str, bytes]) -> None:
+    root = tmp_path / "tickets"
+    root.mkdir()
+    for name, data in holds.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    proc = _cli("batch", root, "--db", tmp_path / "c.sqlite")
+    assert proc.returncode == 0, proc.stderr
+    summary = _summary(proc.stderr)
+    assert summary.startswith("0 bundles: ") and "nothing to analyze: no archive" in summary
+    assert ("listed below" in summary) is bool(holds) and all(Path(n).name in summary for n in holds)
+
+
 def test_one_bundle_given_to_batch_says_what_to_do(tmp_path: Path) -> None:
     bundle = write_tar_gz(tmp_path / "x.tar.gz", bundle_files("vm1"))
     proc = _cli("batch", bundle, "--db", tmp_path / "c.sqlite")
