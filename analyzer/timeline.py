@@ -23,7 +23,8 @@ daylight-saving switch inside the bundle is honoured); without one they are take
 ``attrs.tz = "assumed-utc"``. A syslog record whose file shows no year (``attrs.syslog_time``) is dated
 then too, from the bundle's collection time (its newest dated record): the latest year that does not put it
 after that time. A record that a syslog copy repeats from the agent's own log or from another copy (same UTC
-time and message) is kept once, and so is one that an extension's CommandExecution.log repeats.
+time and message) is kept once, and so is one that an extension's CommandExecution.log repeats, and a Windows
+event that two exports of the same log hold (an .evtx beside its XML, CSV or text export).
 
 ``last`` is the bundle's collection time: the newest record of its logs (``log_sources``: the parsers of the
 source rows marked ``log``, analyzer/sources.py). The agent and the extensions write their state files while
@@ -495,18 +496,34 @@ def _read_run(f: IO[bytes]) -> Iterator[Event]:
 def _dedup(events: Iterable[Event]) -> Iterator[Event]:
     """Drop copies (``attrs.via``: a syslog or journal copy, an extension's CommandExecution.log) of a record
     already present with the same UTC time and message: in the agent's own log, or in another copy (syslog
-    and a journal export of the same days). The memory of one time stamp's messages is bounded: a copy beyond it
-    is kept, not dropped."""
+    and a journal export of the same days). A Windows event exported twice (an .evtx and its XML, CSV or text
+    export: the same provider and event id in the same UTC second, as many times as another file holds it) is
+    kept once too: the exports round or drop the fraction and render the message their own way. The memory of
+    one time stamp's messages (one second's events) is bounded: a copy beyond it is kept, not dropped."""
     current: datetime | None = None
+    second: datetime | None = None
     seen: dict[int, str] = {}  # hash of the message -> path of the record kept
+    exported: dict[tuple[str, object], dict[str, int]] = {}  # (provider, event id) of this second -> records per path
     for e in events:
         if e.ts != current:
             current = e.ts
             seen = {}
+            if e.ts is None or e.ts.replace(microsecond=0) != second:
+                second = None if e.ts is None else e.ts.replace(microsecond=0)
+                exported = {}
         h = hash(e.message)
         kept = seen.get(h)
         if e.attrs.get("via") and kept is not None and kept != e.path:
             continue
+        provider, event_id = e.attrs.get("provider"), e.attrs.get("event_id")
+        if second is not None and isinstance(provider, str) and provider and event_id is not None:
+            counts = exported.get((provider.lower(), event_id))
+            if counts is None and len(exported) < _MAX_SEEN:
+                counts = exported[(provider.lower(), event_id)] = {}
+            if counts is not None:
+                mine = counts[e.path] = counts.get(e.path, 0) + 1
+                if any(n >= mine for path, n in counts.items() if path != e.path):
+                    continue  # another export already holds as many records of this event in this second
         if len(seen) < _MAX_SEEN:
             seen.setdefault(h, e.path)
         yield e

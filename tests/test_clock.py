@@ -177,3 +177,48 @@ def test_systeminfo_zone_honours_daylight_time_of_each_record(tmp_path: Path, di
     stamps = sorted(e.ts for e in analysis.timeline.notable if e.kind == "sql.backup")
     assert stamps == [datetime(2024, 1, 10, 11, 11, 40, tzinfo=UTC) + timedelta(hours=winter),
                       datetime(2024, 8, 20, 11, 11, 40, tzinfo=UTC) + timedelta(hours=summer)]
+
+
+# --- one event in several exports (issue 13: counted once) -------------------------------------------------
+SQL_XML = (
+    "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='SQLWRITER'/>"
+    "<EventID Qualifiers='0'>24583</EventID><Level>2</Level><TimeCreated SystemTime='2024-06-10T{utc}.4210000Z'/>"
+    "<EventRecordID>{rid}</EventRecordID><Channel>Application</Channel><Computer>VM1</Computer></System>"
+    "<EventData><Data>{text}</Data></EventData></Event>"
+)
+
+
+@pytest.mark.parametrize("exports", [("Application.csv",), ("Application_evt.txt", "wevtutil_app.txt"),
+                                     ("Application.csv", "Application_evt.txt", "wevtutil_app.txt",
+                                      "copied_event.txt")])
+@pytest.mark.parametrize("zone", ["registry", "systeminfo"])
+def test_an_event_exported_twice_is_one_record(tmp_path: Path, exports: tuple[str, ...], zone: str) -> None:
+    """The same SQLWRITER error as an XML export (UTC) and as local-time exports: one record for the detectors,
+    once the zone converts the local ones; two errors of the same second in one export stay two."""
+    root = tmp_path / "bundle"
+    root.mkdir()
+    local = {"registry": "16:30:07", "systeminfo": "17:30:07"}[zone]  # 14:30:07 UTC in June (UTC+2 / UTC+3)
+    for name in exports:
+        (root / name).write_text(_sql_exports(local)[name])
+    (root / "Application.xml").write_text("".join(SQL_XML.format(utc="14:30:07", rid=rid, text=SQL_EVENT)
+                                                  for rid in (91, 92)))  # two records, one second
+    (root / "bcdr.reg").write_bytes(utf16(REG_NO_COPY + (REG_TZ if zone == "registry" else "")))
+    if zone == "systeminfo":
+        (root / "systeminfo.txt").write_text(SYSTEMINFO)
+    analysis, _ = parse_bundle(root)
+    events = [e for e in analysis.timeline.notable if e.kind == "sql.backup"]
+    assert len(events) == 2, [(e.path, e.ts) for e in events]  # the XML's two; each export's one is a copy
+    assert {e.ts.replace(microsecond=0) for e in events if e.ts} == {datetime(2024, 6, 10, 14, 30, 7, tzinfo=UTC)}
+    assert any(e.path == "Application.xml" for e in events)
+
+
+def test_events_of_two_seconds_or_two_ids_are_not_copies(tmp_path: Path) -> None:
+    root = tmp_path / "bundle"
+    root.mkdir()
+    (root / "Application.csv").write_text("Level,Date and Time,Source,Event ID,Task Category\r\n"
+                                          f'Error,6/10/2024 2:30:08 PM,SQLWRITER,24583,None,"{SQL_EVENT}"\r\n'
+                                          f'Error,6/10/2024 2:30:07 PM,SQLWRITER,24584,None,"{SQL_EVENT}"\r\n')
+    (root / "Application.xml").write_text(SQL_XML.format(utc="14:30:07", rid=91, text=SQL_EVENT))
+    analysis, _ = parse_bundle(root)  # no zone: the CSV is taken as UTC
+    events = [e for e in analysis.timeline.notable if e.attrs.get("provider") == "SQLWRITER"]
+    assert len(events) == 3, [(e.path, e.ts, e.attrs.get("event_id")) for e in events]
