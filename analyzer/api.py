@@ -23,6 +23,7 @@ from analyzer.clock import (
     pairs_from_twins,
     resolve_facts,
 )
+from analyzer.correlate import collector_kills
 from analyzer.intake import IntakeError, Member, open_bundle
 from analyzer.intake.limits import BudgetExhausted, LimitExceeded, TimeLimitReached
 from analyzer.intake.streams import damage_of
@@ -100,6 +101,7 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
             facts.append(pairs)
     zone, tz_source = _time_zone(facts, timeline.latest_local())
     timeline.finalize(zone)
+    collector_kills(timeline.notable)  # a kill the agent's log names as its collector's (L17)
     resolve_facts(facts, timeline.zone)
     judge_leases(facts, timeline.last)  # the bundle's collection time: the newest time it records
     for member_path, n in sorted(timeline.yearless.items()):
