@@ -130,7 +130,7 @@ class Timeline:
         self._runs: list[IO[bytes]] = []
         self._finalized = False
         self._latest_local: datetime | None = None
-        self._newest: datetime | None = None  # newest dated record (wall clock): the bundle's collection time
+        self._newest: datetime | None = None  # newest dated record (wall clock): the year reference without a log
         self.yearless: Counter[str] = Counter()  # path -> records whose header time has no year
         self._yearless_hours: Counter[tuple[str, str]] = Counter()  # (source, stamp to the hour) of counted ones
         self.year_ref: datetime | None = None  # what the yearless records were dated by (None: left undated)
@@ -291,6 +291,15 @@ class Timeline:
             return state
         return logs
 
+    def _year_ref(self) -> datetime | None:
+        """What yearless records are dated by: the collection time (:meth:`_collected`: a state file stamped long
+        after every log does not move it) on the VM's wall clock, as their headers are; or the newest record."""
+        collected = self._collected()
+        if collected is None:
+            return self._newest
+        wall = collected.replace(tzinfo=None)
+        return wall + self.zone.utcoffset(wall) if self.zone is not None else wall  # type: ignore[operator]
+
     def _spill_raw(self) -> None:
         f = tempfile.TemporaryFile()
         pickle.dump(self._buffer, f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -310,7 +319,6 @@ class Timeline:
         if self._finalized:
             return
         self._finalized = True
-        self.year_ref = self._newest if self.yearless else None
         self.zone = timezone(zone) if isinstance(zone, timedelta) else zone
         if self.zone is not None:
             self.utc_offset = self.zone.utcoffset(self._latest_local or datetime(2024, 1, 1))
@@ -321,6 +329,11 @@ class Timeline:
         kept.sort(key=lambda item: item[0])  # arrival order, as the events came
         self.notable = [e for _, e in kept]
         self._kept = {}
+        if self.yearless:
+            for e in self.notable:  # their time as written: the same moment once converted below
+                if e.ts is not None:
+                    self._range(e.ts, e.local, e.source)
+            self.year_ref = self._year_ref()
         for e in self.notable:
             self._convert(e)
         self.notable.sort(key=_key)

@@ -138,3 +138,17 @@ def test_ordinary_yearless_records_are_counted_into_the_range_once_dated(tmp_pat
         assert analysis.timeline.last is not None and analysis.timeline.last > early.replace(tzinfo=UTC)
     finally:
         analysis.timeline.close()
+
+
+@pytest.mark.parametrize("stamp", ["2031-01-01T00:00:00Z", "2026-02-01T10:00:00Z"])
+def test_a_state_file_stamped_long_after_the_logs_does_not_date_yearless_lines(tmp_path: Path, stamp: str) -> None:
+    """A status file whose stamp is years or months past every log (a wrong clock, a placeholder) moves neither the
+    collection time nor the year of yearless lines."""
+    oom = datetime(2024, 12, 30, 13, 2, 17)
+    LinuxBundle(datetime(2025, 1, 3, 2, 0), files={"var/log/syslog": java_oom(oom)}).write(tmp_path)
+    status = tmp_path / "var/lib/waagent/Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9220.0/status/42.status"
+    status.parent.mkdir(parents=True)
+    status.write_text(f'[{{"version": 1.0, "timestampUTC": "{stamp}", "status": {{"name": "VMSnapshotLinux", '
+                      '"operation": "Enable", "status": "success", "code": 0, "formattedMessage": {"lang": "en-US", '
+                      '"message": "[Operation]Enable"}}}]')
+    assert _oom_times(tmp_path) == [oom.replace(tzinfo=UTC)]
