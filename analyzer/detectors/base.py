@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, ClassVar
 
 from analyzer.detectors.scope import Scope, about_vmsnapshot, as_int
@@ -36,6 +36,7 @@ FOREIGN_KINDS = frozenset({"backup.other"})
 MAX_TEXT = 400
 EPISODE_GAP = timedelta(minutes=10)  # a finding's records of one file this close together are one episode
 EPISODE_MARGIN = timedelta(minutes=1)  # the exception a crash record reports comes just before it
+_VERSION = re.compile(r"(\d+(?:\.\d+)+)")
 
 
 @dataclass(frozen=True)
@@ -212,9 +213,16 @@ class Detector:
         table = tuple(signatures)
         gate, unpatterned = _gate(table)
         hits = []
+        candidates: dict[tuple[bool, str, object], tuple[Signature, ...]] = {}
         for e in scope.events:
             # a message that no text-only row finds can only match the rows with kinds or without a pattern
-            for s in table if gate is None or gate.search(e.message) else unpatterned:
+            signal = e.attrs.get("signal")
+            key = (gate is None or gate.search(e.message) is not None, e.kind,
+                   signal if signal is None or isinstance(signal, str) else _ANY_SIGNAL)
+            rows = candidates.get(key)
+            if rows is None:
+                rows = candidates[key] = _candidates(table if key[0] else unpatterned, *key[1:])
+            for s in rows:
                 if s.matches(e):
                     hits.append(Hit.of_event(e, s.severity, scope.live(e.ts, self.recovery_kinds), s.id))
                     break
@@ -280,6 +288,22 @@ def _gate(table: tuple[Signature, ...]) -> tuple[re.Pattern[str] | None, tuple[S
     return gate, tuple(s for s in table if s.kinds or not s.pattern)
 
 
+_ANY_SIGNAL = object()  # a signal that is not one string: rows are not chosen by it
+
+
+def _candidates(table: tuple[Signature, ...], kind: str, signal: object) -> tuple[Signature, ...]:
+    """The rows of ``table`` that can match an event of ``kind`` and ``signal``, in table order: the others fail
+    their kind test or their condition on the signal whatever else the event holds."""
+    def takes(s: Signature) -> bool:
+        if not (kind in s.kinds if s.kinds else kind not in FOREIGN_KINDS):
+            return False
+        if signal is _ANY_SIGNAL:
+            return True
+        return (all(_holds(signal, values) for key, values in s.where if key == "signal")
+                and not any(_holds(signal, values) for key, values in s.unless if key == "signal"))
+    return tuple(s for s in table if takes(s))
+
+
 def strongest(hits: list[Hit], limit: int = MAX_EVIDENCE) -> list[Hit]:
     """At most ``limit`` hits: live before recovered, severe before mild, one per distinct text first,
     newest first within a rank; returned in time order."""
@@ -296,8 +320,17 @@ def strongest(hits: list[Hit], limit: int = MAX_EVIDENCE) -> list[Hit]:
 
 def version_tuple(value: Any) -> tuple[int, ...] | None:
     """``2.2.53.1`` / ``WALinuxAgent-2.2.45`` / ``1.0.9218.0`` as a tuple of ints; None when not a version."""
-    m = re.search(r"(\d+(?:\.\d+)+)", str(value or ""))
+    text = str(value or "")
+    return _short_version_tuple(text) if len(text) <= 64 else _version_tuple(text)
+
+
+def _version_tuple(text: str) -> tuple[int, ...] | None:
+    m = _VERSION.search(text)
     return tuple(int(p) for p in m.group(1).split(".")) if m else None
+
+
+#: every heartbeat of a log states one of a few versions: short values are looked up once
+_short_version_tuple = lru_cache(maxsize=1024)(_version_tuple)
 
 
 def fact_values(analysis: Analysis, name: str) -> list[tuple[Fact, dict[str, Any]]]:
@@ -315,3 +348,4 @@ NO_VALUES = ("n", "no", "false", "0")  # how waagent.conf and the agent's log wr
 
 def is_no(value: Any) -> bool:
     return str(value).strip().strip("\"'").lower() in NO_VALUES
+
