@@ -6,7 +6,7 @@ reads every copy in a fresh child process, so that its peak RSS is its own. Both
 ``parsers.windows_events.evtx.THREADS`` reader threads. Our parser runs twice: as an analysis runs it (ordinary
 records only counted, through ``ParseContext.count``) and as the full timeline export runs it (an
 event for every record). Printed: records, wall and CPU seconds, records/s (CPU) and peak RSS of
-each run, and the CPU time ratio of the analysis run (target of DESIGN.md section 5: within 2x of
+each run, and the CPU time ratio of the analysis run (target of issue 16: within 1.5x of
 the library alone); CPU time, because the machine is shared and wall times follow its load.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference-data" / "windows"
-TARGET_RATIO = 2.0
+TARGET_RATIO = 1.5
 
 
 def replicate(folder: Path, megabytes: int) -> list[Path]:

@@ -45,6 +45,7 @@ _CHUNK_ERROR = re.compile(r"chunk number (\d+)", re.I)
 THREADS = 1
 #: the key of the record's time; what comes before it is the record's opening
 _TIME_KEY = '"TimeCreated":{"#attributes":{"SystemTime":"'
+_TIME_KEY_LEN = len(_TIME_KEY)
 #: an opening as the library writes it: provider name, event id, level (then task, opcode, keywords)
 _OPENING = re.compile(  # possessive: nothing to backtrack into
     r'\{"Event":\{(?:"#attributes":\{[^{}]*+\},)?+"System":\{'
@@ -138,24 +139,16 @@ def record(raw: dict[str, Any]) -> WinRecord:
     )
 
 
-def _ordinary_time(data: str, verdicts: dict[str, bool]) -> datetime | None:
-    """The time of a record that its opening shows to be ordinary, else None. Records of one provider,
-    id and level share their opening: ``verdicts`` remembers what each one showed."""
-    at = data.find(_TIME_KEY)
-    if at < 0:
-        return None
-    opening = data[:at]
+def _verdict(opening: str, verdicts: dict[str, bool]) -> bool:
+    """Whether an opening shows its record to be ordinary. Records of one provider, id and level share their
+    opening: ``verdicts`` remembers what each one showed."""
     verdict = verdicts.get(opening)
     if verdict is None:
         head = _OPENING.fullmatch(opening)
         verdict = head is not None and ordinary(head[1], int(head[2]))
         if len(verdicts) < _OPENINGS_KEPT:
             verdicts[opening] = verdict
-    if not verdict:
-        return None
-    start = at + len(_TIME_KEY)
-    end = data.find('"', start)
-    return _time(data[start:end]) if end > 0 else None
+    return verdict
 
 
 FILE_HEADER = 4096
@@ -236,8 +229,20 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
             skipped_records += 1
             break
         n += 1
-        if counting and (ts := _ordinary_time(raw["data"], verdicts)) is not None and ctx.count(ts, False):
-            continue
+        if counting:  # every record: the ordinary ones are counted from their opening and time string
+            data = raw["data"]
+            at = data.find(_TIME_KEY)
+            if at >= 0 and (verdicts.get(opening := data[:at]) or _verdict(opening, verdicts)):
+                start = at + _TIME_KEY_LEN
+                end = data.find('"', start)
+                if end > 0:
+                    try:
+                        ts = datetime.fromisoformat(data[start:end].removesuffix(" UTC"))
+                    except ValueError:
+                        pass
+                    else:
+                        ctx.count(ts, False)
+                        continue
         try:
             rec = record(raw)
         except (orjson.JSONDecodeError, AttributeError, TypeError) as exc:
