@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from analyzer.api import parse_bundle
 from analyzer.cli import app

@@ -3,7 +3,8 @@
 The CLI runs in a fresh interpreter, as a user starts it; the modules loaded by the end of the run are compared
 with the libraries a small Linux or Windows bundle has no use for: numpy (the block scan of logs of 1 MiB or
 more), hyperscan (its engine without the C module), the exports' pandas and pyarrow, py7zr (7z archives), the
-HTML report's jinja2, the terminal's rich, the batch's dask, and the test tools. A behaviour test, not a timed one.
+HTML report's jinja2, the terminal's rich, the batch's dask, pydantic (typer 0.2x built its adapters for every
+option: the CLI is on click), and the test tools. A behaviour test, not a timed one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 HEAVY = ("numpy", "hyperscan", "pandas", "pyarrow", "py7zr", "jinja2", "rich", "dask", "distributed", "playwright",
-         "jsonschema", "hypothesis", "pytest")
+         "jsonschema", "pydantic", "typer", "hypothesis", "pytest")
 _RUN = """
 import json, sys
 from analyzer.cli import run

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from analyzer.cli import app
 from analyzer.detectors import BUILTIN, ENTRY_POINT_GROUP, all_detectors, run_detectors

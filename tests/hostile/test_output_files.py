@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hostile_corpus import GOOD_LOG, GOOD_PATH, Sandbox
-from typer.testing import CliRunner
 
 from analyzer.cli import app
 from analyzer.export import export_timeline
