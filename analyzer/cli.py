@@ -427,11 +427,22 @@ def eval_cmd(corpus: Path) -> None:
 
 
 def run() -> None:
+    """The console script: click's main, except that Ctrl-C at any moment exits 130 without a traceback or an
+    "Aborted!" line (click turns an interrupt outside a command into Abort, exit 1)."""
     try:
-        app(prog_name=PROG)
+        code = app.main(prog_name=PROG, standalone_mode=False)
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        click.echo("Aborted!", err=True)  # end of input at a prompt: as click says it
+        raise SystemExit(1) from None
+    except click.ClickException as exc:  # a usage error: the usage line and the error, exit 2
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:  # Ctrl-C while the commands are being set up, before any of them runs
         click.echo(f"\n{PROG}: interrupted", err=True)
         raise SystemExit(EXIT_INTERRUPTED) from None
+    raise SystemExit(code if isinstance(code, int) else EXIT_OK)
 
 
 if __name__ == "__main__":
