@@ -468,12 +468,24 @@ def is_sql_provider(provider: str) -> bool:
     return _family(provider) == "sql"
 
 
-@lru_cache(maxsize=1024)  # bounded: a crafted log may name a new provider in every record
-def ordinary(provider: str, level: int | str | None) -> bool:
-    """Whether a record of ``provider`` at ``level`` is ordinary whatever its id and data: kind ``log``,
-    below warning, no fact (no rule of :func:`classify` is about the provider's family)."""
-    return (_family(provider) not in _CLASSIFIED_FAMILIES
-            and _LEVEL_RANK[level_of(level)[0]] < _LEVEL_RANK["warning"])
+#: families whose records :func:`classify` may map by their message (msi) or that give a fact (SQL Server)
+_NOT_BY_ID = frozenset({"msi", "sql"})
+
+
+@lru_cache(maxsize=4096)  # bounded: a crafted log may name a new provider or id in every record
+def ordinary(provider: str, event_id: int | None, level: int | str | None) -> bool:
+    """Whether every record of ``provider``, ``event_id`` and ``level`` is ordinary whatever its data and message:
+    kind ``log`` below warning, no attrs, no fact. So is a provider no rule of :func:`classify` is about; of the
+    others, a family whose rules decide by the id alone maps none to this one (:func:`classify` says so of a
+    record without data or message)."""
+    name = level_of(level)[0]
+    if _LEVEL_RANK[name] >= _LEVEL_RANK["warning"]:
+        return False
+    family = _family(provider)
+    if family not in _CLASSIFIED_FAMILIES:
+        return True
+    return family not in _NOT_BY_ID and classify(WinRecord(provider, event_id, None, level), name, "") == (
+        GENERIC_KIND, {})
 
 
 def to_event(ctx: ParseContext, rec: WinRecord, line: int) -> Event:

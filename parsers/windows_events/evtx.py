@@ -14,7 +14,8 @@ the iterator raise once and then go on with the next one: each such error is a p
 the totals become the ``evtx.skipped`` fact. Times are UTC (``TimeCreated/@SystemTime``, else the
 record header's time).
 
-Most records of a system log are ordinary (Information records of providers no detector reads). When
+Most records of a system log are ordinary (Information records of providers no detector reads, or of ids
+that no rule of a provider it reads maps, ``_records.ordinary``). When
 the caller only counts those (``ParseContext.count``), the opening of the JSON string (everything
 before the time: provider, event id, level, task, keywords) is checked against the exact shape the
 library writes and the record is counted without being decoded: about five times cheaper than an
@@ -46,11 +47,12 @@ THREADS = 1
 #: the key of the record's time; what comes before it is the record's opening
 _TIME_KEY = '"TimeCreated":{"#attributes":{"SystemTime":"'
 _TIME_KEY_LEN = len(_TIME_KEY)
-#: an opening as the library writes it: provider name, event id, level (then task, opcode, keywords)
+#: an opening as the library writes it: provider name, event id (plain or with qualifiers), level (then task,
+#: opcode, keywords)
 _OPENING = re.compile(  # possessive: nothing to backtrack into
     r'\{"Event":\{(?:"#attributes":\{[^{}]*+\},)?+"System":\{'
     r'"Provider":\{"#attributes":\{"Name":"([^"\\]++)"(?:,"[^"\\]*+":"[^"\\]*+")*+\}\},'
-    r'"EventID":(?:\d++|\{"#attributes":\{"Qualifiers":\d++\},"#text":\d++\}),'
+    r'"EventID":(?:(\d++)|\{"#attributes":\{"Qualifiers":\d++\},"#text":(\d++)\}),'
     r'(?:"Version":\d++,)?+"Level":(\d++),(?:"Task":\d++,)?+(?:"Opcode":\d++,)?+(?:"Keywords":"[^"\\]*+",)?+'
 )
 _OPENINGS_KEPT = 4096  # distinct openings whose verdict is remembered per file
@@ -145,7 +147,7 @@ def _verdict(opening: str, verdicts: dict[str, bool]) -> bool:
     verdict = verdicts.get(opening)
     if verdict is None:
         head = _OPENING.fullmatch(opening)
-        verdict = head is not None and ordinary(head[1], int(head[2]))
+        verdict = head is not None and ordinary(head[1], int(head[2] or head[3]), int(head[4]))
         if len(verdicts) < _OPENINGS_KEPT:
             verdicts[opening] = verdict
     return verdict
@@ -232,17 +234,18 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         if counting:  # every record: the ordinary ones are counted from their opening and time string
             data = raw["data"]
             at = data.find(_TIME_KEY)
-            if at >= 0 and (verdicts.get(opening := data[:at]) or _verdict(opening, verdicts)):
-                start = at + _TIME_KEY_LEN
-                end = data.find('"', start)
-                if end > 0:
-                    try:
-                        ts = datetime.fromisoformat(data[start:end].removesuffix(" UTC"))
-                    except ValueError:
-                        pass
-                    else:
-                        ctx.count(ts, False)
-                        continue
+            verdict = at >= 0 and verdicts.get(opening := data[:at])
+            if verdict is None:
+                verdict = _verdict(opening, verdicts)
+            end = data.find('"', at + _TIME_KEY_LEN) if verdict else -1
+            if end > 0:
+                try:
+                    ts = datetime.fromisoformat(data[at + _TIME_KEY_LEN:end].removesuffix(" UTC"))
+                except ValueError:
+                    pass
+                else:
+                    ctx.count(ts, False)
+                    continue
         try:
             rec = record(raw)
         except (orjson.JSONDecodeError, AttributeError, TypeError) as exc:

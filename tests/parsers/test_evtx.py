@@ -104,3 +104,54 @@ def test_truncated_file_keeps_the_records_before_the_cut() -> None:
     data = (WINDOWS / "system.evtx").read_bytes()
     events, _ = run("evtx", data[: len(data) // 2])
     assert 0 < len(events) < 1881
+
+
+def _ints(value: object) -> set[int]:
+    """Every int in a constant (nested tuples, sets, dict keys): the ids :func:`classify` names."""
+    if isinstance(value, bool):
+        return set()
+    if isinstance(value, int):
+        return {value}
+    if isinstance(value, tuple | set | frozenset):
+        return set().union(*(_ints(v) for v in value)) if value else set()
+    if isinstance(value, dict):
+        return _ints(tuple(value))
+    return set()
+
+
+def test_a_record_ordinary_by_its_id_is_ordinary_whatever_its_data_and_message() -> None:
+    """``ordinary(provider, id, level)`` lets the counting path skip a record from its opening alone: for every
+    family classify() has rules for, every id its rules and tables name (and their neighbours), the event built
+    from any data or message must then be an ordinary one: kind ``log``, not notable, no attrs beyond the record's
+    own fields, no fact."""
+    from parsers.windows_events import _records as r
+
+    ids = _ints(r.classify.__code__.co_consts)
+    for value in vars(r).values():
+        ids |= _ints(value) if isinstance(value, set | frozenset | dict) else set()
+    ids = {i + d for i in ids if 0 <= i < 1 << 16 for d in (-1, 0, 1)}
+    providers = [*r._FAMILIES, "Microsoft-Windows-Dhcp-Client", "MSSQL$PROD", "MSSQLSERVER", "MsiInstaller",
+                 "SomeVendor-Agent"]
+    variants = [(None, ""), ({"param1": "VSS", "param2": "stopped", "param3": "auto start", "param4": "VSS"}, ""),
+                (["MSSQLSERVER", "running", "demand start", "x", "y", "z", "w"], ""),
+                ({"Data": "Microsoft Visual C++ 2015 error 0x80070005"}, "Product: Microsoft Visual C++ error"),
+                (None, "IaaSVmSnapshotMessage: restart of WindowsAzureGuestAgent.exe, VSS_E_FLUSH_WRITES_TIMEOUT"),
+                ({"param1": "Application: WaAppAgent.exe"}, "Faulting application name: IaaSBcdrExtension.exe")]
+    common = {"provider", "event_id", "qualifiers", "channel", "computer", "record_id", "level_value", "data"}
+    by_id = 0
+    for provider in providers:
+        for eid in sorted(ids):
+            for level in (0, 4, 5, "Information"):
+                if not r.ordinary(provider, eid, level):
+                    continue
+                by_id += r.known_provider(provider)
+                for data, message in variants:
+                    ctx = ParseContext("bundle/file", "evtx")
+                    rec = r.WinRecord(provider, eid, datetime(2024, 1, 1, tzinfo=UTC), level, data=data,
+                                      message=message)
+                    e = r.to_event(ctx, rec, 1)
+                    assert not e.notable and e.kind == "log" and set(e.attrs) <= common and not ctx.facts, \
+                        (provider, eid, level, data, message, e.kind, e.attrs)
+    assert by_id  # ids that no rule of a family maps are counted too
+    assert not r.ordinary("Service Control Manager", 7036, 4) and not r.ordinary("MsiInstaller", 1, 4)
+    assert not r.ordinary("SomeVendor-Agent", 1, 3)  # a warning is never ordinary
