@@ -27,6 +27,7 @@ from analyzer.correlate import collector_kills
 from analyzer.intake import IntakeError, Member, open_bundle
 from analyzer.intake.limits import BudgetExhausted, LimitExceeded, TimeLimitReached
 from analyzer.intake.streams import damage_of
+from analyzer.locale import word
 from analyzer.model import Analysis, BundleInfo, Collected, Message, Options, Report, SourceEntry, say
 from analyzer.sources import (
     LOG_PARSERS,
@@ -77,17 +78,19 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
                     present.setdefault(name, []).append(member.path)
     except BudgetExhausted as exc:  # a time limit or a bundle-wide budget: the members after it are not read
         stopped = exc
-        problems.append(Problem(str(path), None, "intake stopped early; see the intake errors"))
-        sources.append(SourceEntry(bundle.name, None, "failed", error=str(exc), note=say("source.intake_stopped")))
+        problems.append(Problem(str(path), None, say("problem.intake_stopped")))
+        sources.append(SourceEntry(bundle.name, None, "failed", error=exc.message,
+                                   note=say("source.intake_stopped")))
     except IntakeError as exc:  # the input itself broke while read
         if not sources:
             raise
-        problems.append(Problem(str(path), None, "intake stopped early; see the intake errors"))
-        sources.append(SourceEntry(bundle.name, None, "failed", error=str(exc), note=say("source.intake_stopped")))
+        problems.append(Problem(str(path), None, say("problem.intake_stopped")))
+        sources.append(SourceEntry(bundle.name, None, "failed", error=exc.message,
+                                   note=say("source.intake_stopped")))
     collected.finish(bundle.name)
     for p in bundle.problems:
         sources.append(SourceEntry(p.path, None, "failed", error=p.message))
-        zone = link_zone(p.path, p.message)  # a refused /etc/localtime link still names the zone
+        zone = link_zone(p.path, word(p.message))  # a refused /etc/localtime link still names the zone
         if zone is not None:
             facts.append(Fact("host.timezone", zone, p.path, None, None, f"/etc/localtime links to {zone}"))
     if not sources and not bundle.member_paths:
@@ -106,12 +109,11 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
     judge_leases(facts, timeline.last)  # the bundle's collection time: the newest time it records
     for member_path, n in sorted(timeline.yearless.items()):
         ref = timeline.year_ref
-        problems.append(Problem(member_path, None, f"{n} syslog time(s) without a year dated by the bundle's newest "
-                                                   f"record ({ref:%Y-%m-%d %H:%M})" if ref is not None else
-                                f"{n} syslog time(s) left undated: nothing in the bundle shows the year"))
+        problems.append(Problem(member_path, None, say("problem.yearless_dated", n=n, newest=f"{ref:%Y-%m-%d %H:%M}")
+                                if ref is not None else say("problem.yearless_undated", n=n)))
     for source, kind, n, member_path in timeline.dropped():
-        problems.append(Problem(member_path, None, f"{n} older {kind} events of {source} were counted but not kept "
-                                                   f"(at most {timeline.max_notable} per kind)"))
+        problems.append(Problem(member_path, None, say("problem.events_dropped", n=n, kind=kind, source=source,
+                                                       cap=timeline.max_notable)))
     os_name = max(os_votes, key=lambda k: os_votes[k]) if any(os_votes.values()) else "unknown"
     layout = detect_layout(bundle.member_paths)
     host = next((str(f.value) for f in reversed(facts) if f.name == "host.name" and f.value), None)
@@ -152,29 +154,31 @@ def _parse_member(member: Member, timeline: Timeline, collected: Collected,
         if damage is not None:
             raise damage
     except IntakeError as exc:  # a limit broken or damage met while this member was read
-        ctx.problem(str(exc))
+        error = exc.message
+        ctx.problem(error.key, **error.params)
         if records or ctx.counted:  # what was read before it is analyzed, and the row says where reading ended
             why = "source.read_until_limit" if isinstance(exc, LimitExceeded) else "source.read_until_damage"
-            return _entry(member, rec.parser, "parsed", n, ctx, collected, str(exc), say(why)), rec
-        return _entry(member, rec.parser, "failed", n, ctx, collected, str(exc)), rec
+            return _entry(member, rec.parser, "parsed", n, ctx, collected, error, say(why)), rec
+        return _entry(member, rec.parser, "failed", n, ctx, collected, error), rec
     except Exception as exc:  # noqa: BLE001 - a bad file must never stop the bundle
-        msg = f"{type(exc).__name__}: {exc}"
-        return _entry(member, rec.parser, "failed", n, ctx, collected, msg), rec
+        error = say("problem.parser_crashed", error=f"{type(exc).__name__}: {exc}")
+        return _entry(member, rec.parser, "failed", n, ctx, collected, error), rec
     status = "parsed" if records or ctx.counted or ctx.facts else "empty"  # nothing to judge: missing evidence
     return _entry(member, rec.parser, status, n, ctx, collected, None), rec
 
 
 def _entry(member: Member, parser: str, status: str, n: int, ctx: ParseContext, collected: Collected,
-           error: str | None, note: Message | None = None) -> SourceEntry:
+           error: Message | None, note: Message | None = None) -> SourceEntry:
     ctx.finish()
     collected.add(ctx.facts, ctx.problems)
     note = say("source.empty") if status == "empty" else note
-    return SourceEntry(member.path, parser, status, n + ctx.counted, [_problem_text(p) for p in ctx.problems[:20]],
+    return SourceEntry(member.path, parser, status, n + ctx.counted, [_at_line(p) for p in ctx.problems[:20]],
                        error, note)
 
 
-def _problem_text(p: Problem) -> str:
-    return f"line {p.line}: {p.message}" if p.line else p.message
+def _at_line(p: Problem) -> Message:
+    """A problem as its source row shows it: with its line, when it has one."""
+    return say("problem.at_line", line=p.line, problem=p.message) if p.line else p.message
 
 
 def _named_zone(facts: list[Fact], when: datetime | None) -> tuple[tzinfo, str] | None:

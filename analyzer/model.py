@@ -16,7 +16,9 @@ from typing import Any
 
 from analyzer.intake.limits import Limits
 from analyzer.timeline import Timeline, iso_seconds, parse_iso
-from parsers.base import Fact, Problem, keep_newest
+from parsers.base import Fact, Message, Problem, keep_newest, say
+
+__all__ = ["Message", "say"]  # re-exported from parsers.base: parsers word their problems with them too
 
 SCHEMA_VERSION = "1"
 SEVERITIES = ("info", "warning", "error", "critical")  # ascending
@@ -24,22 +26,6 @@ SEVERITIES = ("info", "warning", "error", "critical")  # ascending
 
 def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else -1
-
-
-@dataclass
-class Message:
-    """A sentence in the tool's own words, worded at render time: a key of the locale files' ``messages``
-    and its parameters. A parameter is a number (formatted for the language), a string or a list of
-    strings shown as they are (values from the bundle, versions, ids), or a nested :class:`Message`
-    (a worded part: a role, a state)."""
-
-    key: str = field(metadata={"verbatim": True})  # never redacted or masked: it is ours, not the bundle's
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-def say(key: str, **params: Any) -> Message:
-    """``say("evidence.heartbeat_gap", minutes=119, record=line)``: a message to word at render time."""
-    return Message(key, params)
 
 
 @dataclass
@@ -121,8 +107,8 @@ class SourceEntry:
     parser: str | None
     status: str  # parsed | empty (accepted, but no record in it) | skipped | failed
     events: int = 0
-    problems: list[str] = field(default_factory=list)  # the parser's problems, technical detail as written
-    error: str | None = None  # technical detail (an exception, an intake limit), shown as written
+    problems: list[Message] = field(default_factory=list)  # the parser's first problems (``problem.*`` keys)
+    error: Message | None = None  # what broke (an exception, an intake limit), its outside text a parameter
     note: Message | None = None  # why skipped or failed, in the tool's words (worded at render time)
 
 
@@ -245,11 +231,11 @@ class Collected:
 
     def finish(self, path: str) -> None:
         for name, n in sorted(self.facts_dropped.items()):
-            self.problems.append(Problem(path, None, f"{n} older {name} facts were counted but not kept (at most "
-                                                     f"{MAX_BUNDLE_FACTS_PER_NAME} per bundle)"))
+            self.problems.append(Problem(path, None, say("problem.facts_dropped_bundle", n=n, name=name,
+                                                         cap=MAX_BUNDLE_FACTS_PER_NAME)))
         if self.problems_dropped:
-            self.problems.append(Problem(path, None, f"{self.problems_dropped} more parse problems were counted but "
-                                                     f"not kept (at most {MAX_BUNDLE_PROBLEMS} per bundle)"))
+            self.problems.append(Problem(path, None, say("problem.problems_dropped_bundle", n=self.problems_dropped,
+                                                         cap=MAX_BUNDLE_PROBLEMS)))
 
 
 @dataclass

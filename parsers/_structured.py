@@ -31,7 +31,7 @@ def read_state(stream: BinaryIO, ctx: ParseContext) -> bytes:
     """The member's bytes up to ``MAX_STATE_BYTES`` (a larger state file is cut, and said so)."""
     data = stream.read(MAX_STATE_BYTES + 1)
     if len(data) > MAX_STATE_BYTES:
-        ctx.problem(f"file larger than {MAX_STATE_BYTES} bytes: only the first part was read")
+        ctx.problem("problem.file_too_large", limit=MAX_STATE_BYTES)
         data = data[:MAX_STATE_BYTES]
     return data
 
@@ -45,7 +45,7 @@ def parse_xml(data: bytes, ctx: ParseContext, drop_prefixes: bool = False) -> An
     ``drop_prefixes`` removes tag prefixes before parsing, for writers that use undeclared ones (wicked).
     """
     if _DOCTYPE.search(data):
-        ctx.problem("XML with a DOCTYPE refused: entity declarations are never processed")
+        ctx.problem("problem.xml_doctype")
         return None
     enc = sniff_encoding(data[:4096])
     if enc != "utf-8" and not data.startswith(b"\xef\xbb\xbf"):
@@ -57,7 +57,7 @@ def parse_xml(data: bytes, ctx: ParseContext, drop_prefixes: bool = False) -> An
     try:
         root = etree.fromstring(data, _xml_parser(recover=False))
     except (etree.XMLSyntaxError, ValueError) as exc:
-        ctx.problem(f"XML not well-formed: {str(exc)[:200]}")
+        ctx.problem("problem.xml_malformed", error=str(exc)[:200])
         try:
             root = etree.fromstring(data, _xml_parser(recover=True))
         except (etree.XMLSyntaxError, ValueError):
@@ -83,12 +83,12 @@ def load_json(data: bytes, ctx: ParseContext) -> Any | None:
     """Decoded JSON (encoding sniffed, BOM dropped), or None with a problem."""
     text = data.decode(sniff_encoding(data[:4096]), "replace").lstrip("\ufeff").strip()
     if not text:
-        ctx.problem("empty file")
+        ctx.problem("problem.empty_file")
         return None
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
-        ctx.problem(f"JSON not readable: {str(exc)[:200]}")
+        ctx.problem("problem.json_unreadable", error=str(exc)[:200])
         return None
 
 

@@ -4,7 +4,9 @@ A parser turns the bytes of one bundle member into three kinds of output:
 
 * **events** (yielded): one per log record, in file order, for the timeline;
 * **facts** (``ctx.fact``): typed values such as the agent version or an option-245 lease;
-* **problems** (``ctx.problem``): what could not be parsed, kept as data for the report.
+* **problems** (``ctx.problem``): what could not be parsed, kept as data for the report: a :class:`Message`
+  (a key of the locale files' ``messages``, ``problem.*``, and its parameters), worded at render time.
+  A text that comes from outside (a library's error, a value read from the member) is a parameter.
 
 An ordinary record (kind ``log``, level below warning: ``Event.notable`` false) may instead be reported
 with ``ctx.count(ts, local)`` (or many at once, per hour, with ``ctx.count_span``) when ``ctx.counter`` is
@@ -100,13 +102,30 @@ class Fact:
     local: bool = False
 
 
+@dataclass
+class Message:
+    """A sentence in the tool's own words, worded at render time: a key of the locale files' ``messages``
+    and its parameters. A parameter is a number (formatted for the language), a string or a list of
+    strings shown as they are (values from the bundle, versions, ids, a library's error text), or a
+    nested :class:`Message` (a worded part: a role, a state)."""
+
+    key: str = field(metadata={"verbatim": True})  # never redacted or masked: it is ours, not the bundle's
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def say(key: str, **params: Any) -> Message:
+    """``say("evidence.heartbeat_gap", minutes=119, record=line)``: a message to word at render time."""
+    return Message(key, params)
+
+
 @dataclass(slots=True)
 class Problem:
-    """Something in a member that could not be read as its format says; shown in the report."""
+    """Something in a member that could not be read as its format says; shown in the report, worded at
+    render time (``message`` is a ``problem.*`` key and its parameters)."""
 
     path: str
     line: int | None
-    message: str
+    message: Message
 
 
 SpanCounter = Callable[[list[tuple[datetime, int]], datetime, datetime, bool], None]
@@ -180,21 +199,23 @@ class ParseContext:
         if self._fact_counts[name] >= 2 * MAX_FACTS_PER_NAME:  # trimmed now and then: amortized constant time
             self.facts_dropped += keep_newest(self.facts, MAX_FACTS_PER_NAME, self._fact_counts)
 
-    def problem(self, message: str, line: int | None = None) -> None:
+    def problem(self, key: str, line: int | None = None, **params: Any) -> None:
+        """``ctx.problem("problem.invalid_timestamp", n)``: a problem of this member, a ``problem.*`` key of
+        the locale files and its parameters (a text from outside, such as a library's error, is a parameter).
+        Past :data:`MAX_PROBLEMS` it is only counted, before anything is built."""
         if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(Problem(self.path, line, message))
+            self.problems.append(Problem(self.path, line, Message(key, params)))
         else:
             self.problems_dropped += 1
 
     def finish(self) -> None:
         """After the member: the facts trimmed to their cap, and what was only counted said in one problem each."""
         self.facts_dropped += keep_newest(self.facts, MAX_FACTS_PER_NAME, self._fact_counts)
-        notes = [Problem(self.path, None, f"{n} older {name} facts were counted but not kept "
-                                          f"(at most {MAX_FACTS_PER_NAME} per member)")
+        notes = [Problem(self.path, None, say("problem.facts_dropped_member", n=n, name=name, cap=MAX_FACTS_PER_NAME))
                  for name, n in sorted(self.facts_dropped.items())]
         if self.problems_dropped:
-            notes.append(Problem(self.path, None, f"{self.problems_dropped} more problems were counted but not "
-                                                  f"listed (the first {MAX_PROBLEMS} are)"))
+            notes.append(Problem(self.path, None, say("problem.problems_dropped_member", n=self.problems_dropped,
+                                                      cap=MAX_PROBLEMS)))
         self.problems[:0] = notes  # first, so that the member's row (its first problems) says them
 
     def event(

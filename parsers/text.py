@@ -100,7 +100,7 @@ def iter_lines(
                         break
             yield n, line.rstrip("\r\n").lstrip("\ufeff")
     if truncated and ctx is not None:
-        ctx.problem(f"{truncated} line(s) longer than {max_line} bytes were truncated")
+        ctx.problem("problem.lines_truncated", n=truncated, limit=max_line)
 
 
 def read_blocks(stream: BinaryIO, size: int, max_line: int = MAX_LINE) -> Iterator[bytes]:

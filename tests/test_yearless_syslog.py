@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from analyzer.api import analyze, parse_bundle
+from analyzer.locale import word
 from parsers.base import date_yearless, yearless_stamp
 from tests.linux_bundle import LinuxBundle, java_oom, kernel_line
 
@@ -62,8 +63,8 @@ def test_a_year_taken_from_the_bundle_is_said(tmp_path: Path) -> None:
                 ).write(tmp_path)
     analysis, _ = parse_bundle(tmp_path)
     analysis.timeline.close()
-    said = [p.message for p in analysis.problems if p.path == "var/log/kern.log"]
-    assert said == ["3 syslog time(s) without a year dated by the bundle's newest record (2025-01-11 04:00)"]
+    said = [word(p.message) for p in analysis.problems if p.path == "var/log/kern.log"]
+    assert said == ["3 syslog times without a year dated by the bundle's newest record (2025-01-11 04:00)"]
 
 
 def test_nothing_dated_in_the_bundle_leaves_the_lines_undated_and_says_so(tmp_path: Path) -> None:
@@ -73,7 +74,7 @@ def test_nothing_dated_in_the_bundle_leaves_the_lines_undated_and_says_so(tmp_pa
     analysis, _ = parse_bundle(tmp_path)
     analysis.timeline.close()
     assert [e.ts for e in analysis.timeline.notable if e.kind == "system.oom"] == [None]
-    assert any("left undated: nothing in the bundle shows the year" in p.message for p in analysis.problems)
+    assert any("left undated: nothing in the bundle shows the year" in word(p.message) for p in analysis.problems)
 
 
 def test_an_undated_record_is_never_live_when_the_bundle_dates_anything(tmp_path: Path) -> None:

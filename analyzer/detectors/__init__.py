@@ -88,7 +88,7 @@ def run_detectors(analysis: Analysis, detectors: Iterable[Detector] | None = Non
         except Exception as exc:  # noqa: BLE001 - one broken detector must not lose the others' findings
             # shown in every report format as a failed row, like a file that could not be parsed
             analysis.sources.append(SourceEntry(f"detector {d.id}", None, "failed",
-                                                error=f"{type(exc).__name__}: {exc}",
+                                                error=say("verbatim", text=f"{type(exc).__name__}: {exc}"),
                                                 note=say("source.detector_crashed")))
             continue
         if isinstance(result, NotEvaluable):

@@ -14,6 +14,7 @@ from analyzer.intake.folder import census, file_paths, walk_folder
 from analyzer.intake.limits import IntakeError, Limits
 from analyzer.intake.members import IntakeProblem, Member
 from analyzer.intake.streams import Budget
+from parsers.base import Message, say
 
 
 @dataclass
@@ -50,8 +51,9 @@ class Bundle:
         reached = next((i for i, f in enumerate(files) if last == f or last.startswith(f + "/")), -1)
         return files[reached + 1:]
 
-    def problem(self, path: str, message: str) -> None:
-        self.problems.append(IntakeProblem(path, message))
+    def problem(self, path: str, message: Message | str) -> None:
+        self.problems.append(IntakeProblem(path, message if isinstance(message, Message) else
+                                           say("verbatim", text=message)))
 
 
 def open_bundle(path: str | os.PathLike[str], limits: Limits | None = None) -> Bundle:

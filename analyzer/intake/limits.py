@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from parsers.base import MAX_LINE
+from analyzer.locale import word
+from parsers.base import MAX_LINE, Message, say
 
 GiB = 1024**3
 MiB = 1024**2
@@ -33,7 +34,18 @@ class Limits:
 
 
 class IntakeError(Exception):
-    """The input cannot be opened at all (missing, not an archive, encrypted, over a limit)."""
+    """The input cannot be opened at all (missing, not an archive, encrypted, over a limit).
+
+    ``message`` says it in the tool's words (a ``problem.*`` key and its parameters, worded at render time);
+    ``str()`` is that sentence in English (logs, the command line). A text from outside (a library's error)
+    is passed as a plain string and shown as it is."""
+
+    def __init__(self, message: Message | str) -> None:
+        super().__init__(message)
+        self.message = message if isinstance(message, Message) else say("verbatim", text=message)
+
+    def __str__(self) -> str:
+        return word(self.message)
 
 
 class LimitExceeded(IntakeError):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from analyzer.intake.streams import Budget
+from parsers.base import Message
 
 
 @dataclass
@@ -20,8 +21,10 @@ class Member:
 
 @dataclass
 class IntakeProblem:
+    """A member intake refused or could not read; ``message`` is a ``problem.*`` key and its parameters."""
+
     path: str
-    message: str
+    message: Message
 
 
 

@@ -22,6 +22,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from parsers.base import Message
+
 LANGS = ("en", "cs")
 DEFAULT = "en"
 _DECIMAL = {"en": ".", "cs": ","}
@@ -63,6 +65,24 @@ def template(section: str, key: str, lang: str = DEFAULT) -> str:
     if text is None:
         raise KeyError(f"no {section} entry {key!r} in the locale files")
     return str(text)
+
+
+def word(message: Message, lang: str = DEFAULT) -> str:
+    """A message (``messages`` of the locale files) with its parameters, in ``lang``."""
+    return format_text(template("messages", message.key, lang), message.params, lang, lambda v: value(v, lang))
+
+
+def value(v: Any, lang: str = DEFAULT) -> str:
+    """One parameter: a nested message is worded, a number formatted, a list joined, text shown as is."""
+    if isinstance(v, Message):
+        return word(v, lang)
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, int | float):
+        return number(v, lang)
+    if isinstance(v, list | tuple):
+        return ", ".join(value(x, lang) for x in v)
+    return "?" if v is None else str(v)
 
 
 def plural_category(n: float, lang: str) -> str:

@@ -85,8 +85,9 @@ def _evidence(e: Evidence, w: Wording) -> dict[str, Any]:
 
 def _source(s: SourceEntry, w: Wording) -> dict[str, Any]:
     return {"path": s.path, "parser": s.parser, "status": s.status, "events": s.events,
-            "problems": list(s.problems), "error": w.source_note(s) or None, "note": message_dict(s.note),
-            "detail": s.error}
+            "problems": w.problems(s), "error": w.source_note(s) or None, "note": message_dict(s.note),
+            "detail": w.say(s.error) if s.error is not None else None, "detail_message": message_dict(s.error),
+            "problem_messages": [message_dict(p) for p in s.problems]}
 
 
 def to_json(report: Report, lang: str = "en") -> str:

@@ -108,7 +108,14 @@ def _finding(d: dict[str, Any]) -> Finding:
 
 
 def _source(d: dict[str, Any]) -> SourceEntry:
+    """A source row; a report written before problems and errors kept their keys renders their texts as they are."""
     note = _message(d.get("note"))
-    error = d.get("detail") if "detail" in d else d.get("error")
-    return SourceEntry(d["path"], d["parser"], d["status"], int(d.get("events") or 0), list(d.get("problems") or []),
-                       error, note)
+    error = _message(d.get("detail_message"))
+    if error is None:
+        text = d.get("detail") if "detail" in d else d.get("error")
+        error = _verbatim(text) if isinstance(text, str) and text else None
+    if isinstance(d.get("problem_messages"), list):
+        problems = [m for m in map(_message, d["problem_messages"]) if m is not None]
+    else:
+        problems = [_verbatim(str(p)) for p in d.get("problems") or []]
+    return SourceEntry(d["path"], d["parser"], d["status"], int(d.get("events") or 0), problems, error, note)

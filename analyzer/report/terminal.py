@@ -178,7 +178,7 @@ def _sources(console: Console, report: Report, w: Wording, terminal: bool) -> No
     order = ("failed", "empty", "skipped", "parsed")
     rows = ordered_sources(report)
     for s in rows[:SOURCE_ROWS]:
-        note = w.source_note(s) or "; ".join(s.problems[:1])
+        note = w.source_note(s) or (w.say(s.problems[0]) if s.problems else "")
         status = w.label(f"source.{s.status}") if s.status in order else display(s.status, 20)
         table.add_row(Text(display(s.path, 300)), Text(display(s.parser or "-", 60)),
                       Text(status, "red" if s.status == "failed" else "yellow" if s.status == "empty" else ""),

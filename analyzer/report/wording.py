@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.locale import DEFAULT, LANGS, format_text, known_entry, number, template
+from analyzer.locale import DEFAULT, LANGS, format_text, known_entry, template, value, word
 from analyzer.model import Evidence, Finding, Message, MissingEvidence, Report, SourceEntry, Verdict
 
 TZ_ASSUMED = "assumed-utc"
@@ -29,20 +29,11 @@ class Wording:
 
     def say(self, message: Message, **extra: Any) -> str:
         """A composed sentence (``messages`` of the locale files) with its parameters."""
-        return format_text(template("messages", message.key, self.lang), {**message.params, **extra}, self.lang,
-                           self.value)
+        return word(Message(message.key, {**message.params, **extra}) if extra else message, self.lang)
 
     def value(self, v: Any) -> str:
         """One parameter: a nested message is worded, a number formatted, a list joined, text shown as is."""
-        if isinstance(v, Message):
-            return self.say(v)
-        if isinstance(v, bool):
-            return str(v).lower()
-        if isinstance(v, int | float):
-            return number(v, self.lang)
-        if isinstance(v, list | tuple):
-            return ", ".join(self.value(x) for x in v)
-        return "?" if v is None else str(v)
+        return value(v, self.lang)
 
     # --- findings ----------------------------------------------------------------------------------
     def texts(self, f: Finding | str) -> dict[str, Any]:
@@ -147,11 +138,15 @@ class Wording:
         return self.say(m.then) if m.then is not None else ""
 
     def source_note(self, s: SourceEntry) -> str:
-        """Why a source was skipped or failed: the tool's words, then the technical detail as written."""
+        """Why a source was skipped or failed: the tool's words, then what broke (its outside text as written)."""
         parts = [self.say(s.note)] if s.note is not None else []
-        if s.error:
-            parts.append(s.error)
+        if s.error is not None:
+            parts.append(self.say(s.error))
         return ": ".join(parts)
+
+    def problems(self, s: SourceEntry) -> list[str]:
+        """The parser's first problems of a source row."""
+        return [self.say(p) for p in s.problems]
 
     def tz(self, value: str, source: Any = None) -> str:
         """The time zone line: the offset (or that UTC was assumed) and, when the report says it, how it was

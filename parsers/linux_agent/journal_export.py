@@ -48,7 +48,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
             entry = _json_entry(line)
             if entry is None:
                 if line.strip():
-                    ctx.problem("not a journal JSON entry", n)
+                    ctx.problem("problem.journal_not_json", n)
                 continue
             yield from reader.entry(entry, n)
     else:
@@ -173,7 +173,7 @@ def _export_entries(stream: BinaryIO, ctx: ParseContext) -> Iterator[tuple[int, 
         if len(raw) > limit and not raw.endswith(b"\n"):  # an over-long text field: cut, the rest skipped
             while (more := stream.readline(1 << 20)) and not more.endswith(b"\n"):
                 pass
-            ctx.problem(f"field longer than {limit} bytes was truncated", n)
+            ctx.problem("problem.journal_field_truncated", n, limit=limit)
             raw = raw[:limit]
         line = raw.rstrip(b"\n")
         if not line:
@@ -186,7 +186,7 @@ def _export_entries(stream: BinaryIO, ctx: ParseContext) -> Iterator[tuple[int, 
         if not eq:  # binary form: the name alone, then a 64-bit length and that many bytes
             size_bytes = stream.read(8)
             if _FIELD.fullmatch(line) is None or len(size_bytes) < 8:
-                ctx.problem("not a journal export field", n)
+                ctx.problem("problem.journal_bad_field", n)
                 break
             (size,) = struct.unpack("<Q", size_bytes)
             data = stream.read(min(size, limit))

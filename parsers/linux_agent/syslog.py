@@ -109,7 +109,7 @@ class _Reader:
                 stamp, zone, tail = m.groups()
                 ts = _iso(stamp, zone)
                 if ts is None:
-                    self.ctx.problem("invalid timestamp", n)
+                    self.ctx.problem("problem.invalid_timestamp", n)
                 elif ts.tzinfo is not None:
                     self.votes.add(ts.replace(tzinfo=None), ts - ts.utcoffset(), n)  # type: ignore[operator]
                     ts = ts.astimezone(UTC)
@@ -173,7 +173,7 @@ class _Reader:
             try:
                 ts = datetime(int(year), _MONTHS.get(mon, 0), int(day), int(hh), int(mm), int(ss))
             except ValueError:
-                self.ctx.problem("invalid timestamp", n)
+                self.ctx.problem("problem.invalid_timestamp", n)
         else:
             m = _DMESG.match(line)
             if m is None:

@@ -147,7 +147,7 @@ class _State:
         try:
             return datetime.fromisoformat(text)
         except ValueError:
-            self.ctx.problem("invalid timestamp", n)
+            self.ctx.problem("problem.invalid_timestamp", n)
             return None
 
     def event(self, rec: _Rec) -> Event:

@@ -107,7 +107,7 @@ class Reader:
                     yield e
             return
         if rec.ts is None:
-            self.ctx.problem("invalid timestamp", n)
+            self.ctx.problem("problem.invalid_timestamp", n)
         if self.pending is not None and fold_g0(self.pending, rec):
             return
         if self.pending is not None:
@@ -115,7 +115,7 @@ class Reader:
             if e is not None:
                 yield e
         elif self.orphans:
-            yield _orphans(self.ctx, self.orphans, self.orphan_line, "before the first record have no timestamp")
+            yield _orphans(self.ctx, self.orphans, self.orphan_line, "problem.lines_before_first_record")
             self.orphans = []
         self.pending = rec
         if rec.ts is not None:
@@ -150,7 +150,7 @@ class Reader:
         if self.pending is not None:
             yield from self.flush()
         elif self.orphans:
-            yield _orphans(self.ctx, self.orphans, self.orphan_line, "without any agent record")
+            yield _orphans(self.ctx, self.orphans, self.orphan_line, "problem.lines_without_record")
         self.votes.emit(self.ctx, "adjacent local-time/UTC record pairs")
 
     def report_plain(self) -> None:
@@ -209,7 +209,7 @@ def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan,
         yield from _capped(keep, held, _block(reader, block, base, hot.tolist(), max_line))
         base += block.count(b"\n")
     if truncated:
-        ctx.problem(f"{truncated} line(s) longer than {max_line} bytes were truncated")
+        ctx.problem("problem.lines_truncated", n=truncated, limit=max_line)
     yield from _capped(keep, held, reader.finish())
     if keep is not None:
         assert bulk is not None
@@ -405,9 +405,9 @@ def _pasted_record(line: str, n: int) -> Record | None:
     return parse_record(inner, n) if inner else None
 
 
-def _orphans(ctx: ParseContext, lines: list[str], first: int, why: str) -> Event:
-    """Lines that belong to no record: one undated event, and a problem saying why."""
-    ctx.problem(f"{len(lines)} line(s) {why}", first)
+def _orphans(ctx: ParseContext, lines: list[str], first: int, key: str) -> Event:
+    """Lines that belong to no record: one undated event, and a problem (``key``) saying why."""
+    ctx.problem(key, first, n=len(lines))
     return ctx.event(None, first, "\n".join(lines), level="info", component="")
 
 

@@ -55,18 +55,18 @@ def _one_line(name: str, data: bytes, ctx: ParseContext) -> None:
     elif name == "incarnation":
         number = as_int(value)
         if number is None:
-            ctx.problem("Incarnation file holds no number", 1)
+            ctx.problem("problem.incarnation_not_number", 1)
         else:
             ctx.fact("goalstate.incarnation", number, line=1)
     elif name == "wireserverendpoint":
         try:
             ctx.fact("wireserver.endpoint", str(ipaddress.ip_address(value)), line=1)
         except ValueError:
-            ctx.problem("WireServerEndpoint does not hold an IP address", 1)
+            ctx.problem("problem.wireserver_endpoint_not_ip", 1)
     elif value:
         ctx.fact("agent.protocol", value[:100], line=1)
     else:
-        ctx.problem("Protocol file is empty", 1)
+        ctx.problem("problem.protocol_empty", 1)
 
 
 def _legacy_status(doc: dict[str, Any], ctx: ParseContext) -> Iterator[Event]:
@@ -174,7 +174,7 @@ def _error_json(doc: dict[str, Any], ctx: ParseContext) -> Iterator[Event]:
         try:
             when = datetime.fromtimestamp(last, UTC)
         except (OverflowError, OSError, ValueError):
-            ctx.problem("last_failure is not a valid time")
+            ctx.problem("problem.last_failure_time")
     count, fatal, reason = as_int(doc.get("failure_count")), doc.get("was_fatal") is True, _str(doc.get("reason"), 2000)
     ctx.fact("agent.error_json", {"version": version, "failure_count": count, "was_fatal": fatal, "reason": reason,
                                   "last_failure": iso(when)}, ts=when)
@@ -199,7 +199,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
             ctx.fact("certificates.thumbprint", {"thumbprint": _str(cert.get("thumbprint"), 100),
                                                  "has_private_key": cert.get("hasPrivateKey")})
     elif not isinstance(doc, dict):
-        ctx.problem("JSON of an unknown shape for an agent state file")
+        ctx.problem("problem.agent_state_unknown_json")
     elif "aggregateStatus" in doc:
         m = _STATUS_INCARNATION.search(name)
         if m:
@@ -214,7 +214,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     elif "last_failure" in doc or "failure_count" in doc:
         yield from _error_json(doc, ctx)
     else:
-        ctx.problem("JSON of an unknown shape for an agent state file")
+        ctx.problem("problem.agent_state_unknown_json")
 
 
 _SNIFF_KEYS = ('"aggregateStatus"', '"extensionGoalStates"', '"hostGAPluginVersion"', '"hasPrivateKey"', '"onHold"')

@@ -112,10 +112,10 @@ def _dhclient(text: str, ctx: ParseContext) -> None:
         try:
             items = _DOCUMENT.parse_string(text, parse_all=True)
         except pp.ParseBaseException as exc:  # e.g. truncated: keep the complete leases before the damage
-            ctx.problem(f"dhclient lease file not readable after line {exc.lineno}: {exc.msg}", exc.lineno)
+            ctx.problem("problem.dhclient_unreadable", exc.lineno, after=exc.lineno, error=exc.msg)
             items = _DOCUMENT.parse_string(text)
     except RecursionError:
-        ctx.problem("dhclient lease file nested too deeply")
+        ctx.problem("problem.dhclient_too_deep")
         return
     for item in items:
         if len(item) != 3 or not isinstance(item[0], int):
@@ -135,7 +135,7 @@ def _dhclient(text: str, ctx: ParseContext) -> None:
         option = fields.get("option unknown-245")
         value = decode_245(" ".join(option)) if option else None
         if option and value is None:
-            ctx.problem("option 245 value is not an IPv4 address", line)
+            ctx.problem("problem.option_245_not_ipv4", line)
         expire, never = _expire(fields.get("expire", []))
         iface = fields.get("interface", [None])[0]
         fixed = fields.get("fixed-address", [None])[0]
@@ -151,11 +151,11 @@ def _key_value(text: str, ctx: ParseContext) -> None:
             key, _, value = line.partition("=")
             values[key.strip()] = value.strip()
     if not values.keys() & {"ADDRESS", "OPTION_245", "SERVER_ADDRESS", "LIFETIME"}:
-        ctx.problem("no DHCP lease keys (ADDRESS, SERVER_ADDRESS, OPTION_245) in a key=value lease")
+        ctx.problem("problem.lease_no_keys", keys="ADDRESS, SERVER_ADDRESS, OPTION_245")
         return
     value = decode_245(values["OPTION_245"]) if "OPTION_245" in values else None
     if "OPTION_245" in values and value is None:
-        ctx.problem("OPTION_245 is not an IPv4 address")
+        ctx.problem("problem.option_245_not_ipv4")
     name = ctx.path.replace("\\", "/").rsplit("/", 1)[-1]
     m = re.search(r"-([^-/]+)\.lease$", name)
     iface = m.group(1) if m else (f"ifindex {name}" if name.isdigit() else None)
@@ -176,14 +176,14 @@ def _wicked(data: bytes, ctx: ParseContext) -> None:
             option = (el.findtext("data") or el.findtext("value") or "").strip()
     value = decode_245(option) if option else None
     if option and value is None:
-        ctx.problem("option 245 value is not an IPv4 address")
+        ctx.problem("problem.option_245_not_ipv4")
     acquired, lease_time = as_int(root.findtext(".//acquired")), as_int(root.findtext(".//lease-time"))
     expire = None
     if acquired is not None and lease_time is not None and lease_time < 0xFFFFFFFF:
         try:
             expire = datetime.fromtimestamp(acquired, UTC) + timedelta(seconds=lease_time)
         except (OverflowError, OSError, ValueError):
-            ctx.problem("lease acquisition time out of range")
+            ctx.problem("problem.lease_time_out_of_range")
     iface = re.search(r"lease-([^-/]+)-dhcp", ctx.path)
     ctx.fact("dhcp.lease", _lease(iface.group(1) if iface else None, value, expire, lease_time == 0xFFFFFFFF,
                                   (root.findtext(".//address") or "").strip() or None), line=1)
@@ -200,7 +200,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     elif re.search(r"^[A-Z0-9_]+=", text, re.MULTILINE):
         _key_value(text, ctx)
     elif head:
-        ctx.problem("not a dhclient, systemd-networkd, NetworkManager or wicked lease")
+        ctx.problem("problem.lease_unknown_format")
     yield from ()  # leases carry expiry times, not events
 
 

@@ -109,7 +109,7 @@ def status_events(doc: Any, ctx: ParseContext, extension: str | None, version: s
     for entry in doc if isinstance(doc, list) else [doc]:
         status = entry.get("status") if isinstance(entry, dict) else None
         if not isinstance(status, dict):
-            ctx.problem("status entry without a status object")
+            ctx.problem("problem.status_entry_no_status")
             continue
         ts = parse_utc(entry.get("timestampUTC"))
         rec = status_record(status, extension, version, seq, ts)
@@ -132,7 +132,7 @@ def status_events(doc: Any, ctx: ParseContext, extension: str | None, version: s
                 try:
                     nested = json.loads(name)
                 except (ValueError, RecursionError):
-                    ctx.problem("substatus with unreadable embedded status JSON")
+                    ctx.problem("problem.substatus_json")
                     continue
                 yield from status_events(nested, ctx, extension, version, seq, republished)
 
@@ -155,7 +155,7 @@ def _settings(doc: dict[str, Any], ctx: ParseContext, extension: str | None, ver
     for item in runtime if isinstance(runtime, list) else []:
         handler = item.get("handlerSettings") if isinstance(item, dict) else None
         if not isinstance(handler, dict):
-            ctx.problem("runtimeSettings entry without handlerSettings")
+            ctx.problem("problem.runtime_settings_no_handler")
             continue
         rec = settings_fact(handler.get("publicSettings"), ctx, extension, version, seq, "settings")
         start = parse_utc(rec["command_start"])
@@ -196,7 +196,7 @@ def _json_file(doc: Any, ctx: ParseContext, extension: str | None, version: str 
     elif (first is not None and isinstance(first.get("status"), dict)) or (isinstance(doc, dict) and "status" in doc):
         yield from status_events(doc, ctx, extension, version, seq)
     else:
-        ctx.problem("JSON of an unknown shape for an extension state file")
+        ctx.problem("problem.extension_state_unknown_json")
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
@@ -210,11 +210,11 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         if re.fullmatch(r"[A-Za-z]{1,40}", state):
             ctx.fact("extension.handler_state", {"extension": extension, "version": version, "state": state}, line=1)
         else:
-            ctx.problem("HandlerState is not a single state word", 1)
+            ctx.problem("problem.handler_state_word", 1)
     elif name == "seqnumber.txt":
         number = as_int(data.decode("utf-8", "replace").lstrip("\ufeff"))
         if number is None:
-            ctx.problem("SeqNumber.txt holds no number", 1)
+            ctx.problem("problem.seq_number_not_number", 1)
         else:
             ctx.fact("extension.seq_number", {"extension": extension, "version": version, "seq": number}, line=1)
     else:

@@ -50,7 +50,7 @@ def _release(data: bytes, name: str, ctx: ParseContext) -> None:
     if first is not None and re.search(r"\d", first[1]) and len(first[1]) < 200:
         ctx.fact("host.distro", first[1], line=first[0])
     else:
-        ctx.problem(f"{name} names no distribution")
+        ctx.problem("problem.no_distribution", file=name)
 
 
 def _hostname(data: bytes, ctx: ParseContext) -> None:
@@ -58,13 +58,13 @@ def _hostname(data: bytes, ctx: ParseContext) -> None:
     if first is not None and _HOSTNAME.fullmatch(first[1]):
         ctx.fact("host.name", first[1], line=first[0])
     else:
-        ctx.problem("hostname file holds no host name")
+        ctx.problem("problem.no_host_name")
 
 
 def _imds(doc: Any, ctx: ParseContext) -> None:
     compute = doc.get("compute", doc) if isinstance(doc, dict) else None
     if not isinstance(compute, dict) or not (compute.get("vmId") or compute.get("name")):
-        ctx.problem("instance metadata without compute data")
+        ctx.problem("problem.imds_no_compute")
         return
     keys = {"name": "name", "vm_id": "vmId", "location": "location", "vm_size": "vmSize", "os_type": "osType",
             "subscription_id": "subscriptionId", "resource_group": "resourceGroupName"}
@@ -93,7 +93,7 @@ def _systeminfo(stream: BinaryIO, ctx: ParseContext) -> None:
             ctx.fact("tz.utc_offset_minutes", sign * (int(m.group(2) or 0) * 60 + int(m.group(3) or 0)), line=n,
                      text=value[:200])
     if not seen:
-        ctx.problem("no Host Name / OS Name / Time Zone lines of systeminfo")
+        ctx.problem("problem.systeminfo_empty", lines="Host Name, OS Name, Time Zone")
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:

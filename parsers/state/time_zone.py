@@ -162,7 +162,7 @@ def _switch(year: int, rule: str) -> datetime:
 
 def _zone_fact(ctx: ParseContext, zone: str, line: int | None, text: str) -> None:
     if zone_info(zone) is None:
-        ctx.problem(f"unknown time zone {zone[:80]!r}", line)
+        ctx.problem("problem.unknown_zone", line, zone=repr(zone[:80]))
         return
     ctx.fact("host.timezone", zone, line=line, text=text[:200])
     offset = zone_offset_minutes(zone)
@@ -178,30 +178,30 @@ def _offset_fact(ctx: ParseContext, minutes: int, line: int | None, text: str) -
 def _tzif(data: bytes, ctx: ParseContext) -> None:
     """A compiled zone file: the POSIX rule of its footer (version 2 and later)."""
     if len(data) < 44 or data[4:5] not in (b"\0", b"2", b"3", b"4"):
-        ctx.problem("TZif file with a damaged header")
+        ctx.problem("problem.tzif_damaged_header")
         return
     counts = struct.unpack(">6l", data[20:44])
     if min(counts) < 0:
-        ctx.problem("TZif file with negative counts")
+        ctx.problem("problem.tzif_negative_counts")
         return
     isut, isstd, leap, times, types, chars = counts
     end = 44 + times * 5 + types * 6 + chars + leap * 8 + isstd + isut
     if data[4:5] == b"\0":
-        ctx.problem("TZif version 1 file has no rule footer: the zone is not known")
+        ctx.problem("problem.tzif_v1_no_footer")
         return
     if data[end:end + 4] != b"TZif" or len(data) < end + 44:
-        ctx.problem("TZif file truncated before its 64-bit part")
+        ctx.problem("problem.tzif_truncated")
         return
     isut, isstd, leap, times, types, chars = struct.unpack(">6l", data[end + 20:end + 44])
     footer_at = end + 44 + times * 9 + types * 6 + chars + leap * 12 + isstd + isut
     footer = data[footer_at:footer_at + 256].split(b"\n")
     rule = footer[1].decode("ascii", "replace") if len(footer) > 2 and footer[0] == b"" else ""
     if not rule:
-        ctx.problem("TZif file without a rule footer")
+        ctx.problem("problem.tzif_no_footer")
         return
     zone = PosixZone.parse(rule)
     if zone is None:
-        ctx.problem(f"TZif footer rule {rule[:60]!r} not understood")
+        ctx.problem("problem.tzif_rule_unknown", rule=repr(rule[:60]))
         return
     ctx.fact("tz.posix_rule", rule, text=f"/etc/localtime rule {rule}")
     if zone.dst_offset is None:  # no daylight saving: one offset whatever the date
@@ -222,7 +222,7 @@ def _localtime_text(text: str, ctx: ParseContext) -> None:
     first = text.strip().splitlines()[0] if text.strip() else ""
     m = _LINK.search(first)
     if m is None or first[m.end():].strip():
-        ctx.problem("localtime file is neither a TZif file nor a link to a zoneinfo file")
+        ctx.problem("problem.localtime_unknown")
         return
     _zone_fact(ctx, m.group(1), 1, text.strip()[:200])
 
@@ -241,7 +241,7 @@ def _timedatectl(text: str, ctx: ParseContext) -> None:
         if minutes is not None and (m is None or zone_info(m.group(1)) is None):
             _offset_fact(ctx, minutes, None, "timedatectl local time beside universal time")
     if m is None and not times:
-        ctx.problem("timedatectl output without a time zone line")
+        ctx.problem("problem.timedatectl_no_zone")
 
 
 def _quarter_hours(diff: timedelta) -> int | None:
@@ -268,13 +268,13 @@ def _readings(text: str, ctx: ParseContext) -> None:
         try:
             wall = datetime(int(year), _MONTHS.index(mon) + 1, int(day), int(hh), int(mm), int(ss))
         except ValueError:
-            ctx.problem("invalid date", n)
+            ctx.problem("problem.invalid_date", n)
             continue
         found = True
         is_utc = zone.upper() in _UTC_ABBREVIATIONS or zone in ("+0000", "-0000", "+00")
         ctx.fact("clock.reading", {"wall": wall.isoformat(), "zone": zone, "utc": is_utc}, line=n, text=line)
     if not found:
-        ctx.problem("no clock reading (date, hwclock) in this file")
+        ctx.problem("problem.no_clock_reading")
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
@@ -290,13 +290,13 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     elif name == "timezone":
         first = next((ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")), "")
         if _ZONE_NAME.fullmatch(first) is None:
-            ctx.problem("timezone file holds no zone name")
+            ctx.problem("problem.timezone_file_empty")
         else:
             _zone_fact(ctx, first, 1, first)
     elif name == "clock":
         m = _SYSCONFIG.search(text)
         if m is None:
-            ctx.problem("clock file without ZONE=")
+            ctx.problem("problem.clock_file_no_zone")
         else:
             _zone_fact(ctx, m.group(1), text[: m.start()].count("\n") + 1, m.group(0).strip())
     elif "Time zone:" in text or "Timezone:" in text or "Universal time:" in text:

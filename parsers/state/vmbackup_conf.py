@@ -33,7 +33,7 @@ def _script_plugin(data: bytes, ctx: ParseContext) -> None:
     doc = load_json(data, ctx)
     if not isinstance(doc, dict):
         if doc is not None:
-            ctx.problem("script plugin configuration is not a JSON object")
+            ctx.problem("problem.script_config_not_object")
         return
     for key in _SCRIPT_KEYS:
         value = doc.get(key)
@@ -67,7 +67,7 @@ def _ini(stream: BinaryIO, ctx: ParseContext) -> None:
     if last is not None:
         ctx.fact(last[0], last[1], line=last[2])
     if bad:
-        ctx.problem(f"{len(bad)} line(s) are not INI sections or options (first: line {bad[0]})", bad[0])
+        ctx.problem("problem.ini_bad_lines", bad[0], n=len(bad), first=bad[0])
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:

@@ -54,7 +54,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     if proxy.get("host"):
         ctx.fact("proxy", {"host": proxy["host"], "port": proxy.get("port"), "source": "waagent.conf"}, line=proxy_line)
     if junk:
-        ctx.problem(f"{len(junk)} line(s) are neither comments nor key=value (first: line {junk[0]})", junk[0])
+        ctx.problem("problem.conf_bad_lines", junk[0], n=len(junk), first=junk[0])
     yield from ()  # configuration carries no timed records
 
 

@@ -83,7 +83,7 @@ def _runtime_settings(text: str, ctx: ParseContext, name: str | None, version: s
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError):
-        ctx.problem(f"RuntimeSettings of {name} is not JSON", line)
+        ctx.problem("problem.runtime_settings_json", line, name=name)
         return
     runtime = doc.get("runtimeSettings") if isinstance(doc, dict) else None
     for item in runtime if isinstance(runtime, list) else []:
@@ -118,7 +118,7 @@ def _ovf_env(root: Any, ctx: ParseContext) -> None:
     for el in root.iter("ProvisionGuestAgent"):
         value = _bool(el.text)
         if value is None:
-            ctx.problem("ProvisionGuestAgent is neither true nor false", el.sourceline)
+            ctx.problem("problem.provision_guest_agent_value", el.sourceline)
         else:
             ctx.fact("ovf.provision_guest_agent", value, line=el.sourceline)
     for el in root.iter("HostName"):
@@ -158,7 +158,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         return  # agents >= 2.9.0.4: the goal state is in history/, this file says nothing
     handler = _HANDLERS.get(root.tag)
     if handler is None:
-        ctx.problem(f"unknown goal-state XML document <{str(root.tag)[:60]}>", root.sourceline)
+        ctx.problem("problem.goal_state_unknown_document", root.sourceline, tag=str(root.tag)[:60])
         return
     events = handler(root, ctx)
     if events is not None:

@@ -220,7 +220,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     if report is not None:
         yield _report_event(ctx, reader.component, report_line, report, "")
     if orphans:
-        ctx.problem(f"{orphans} line(s) before the first record were not recognized")
+        ctx.problem("problem.lines_unrecognized_before_first", n=orphans)
 
 
 def _report_event(ctx: ParseContext, component: str, line: int, body: list[str], end_title: str) -> Event:
@@ -233,9 +233,9 @@ def _report_event(ctx: ParseContext, component: str, line: int, body: list[str],
         try:
             attrs["report"] = json.loads(text[start:stop + 1])
         except ValueError:
-            ctx.problem("VM health report is not valid JSON", line)
+            ctx.problem("problem.health_report_json", line)
     if not end_title:
-        ctx.problem("VM health report without its End banner", line)
+        ctx.problem("problem.health_report_unended", line)
     return ctx.event(time_iso(stamp.group(1)) if stamp else None, line, "Microsoft Azure VM Health Report\n" + text,
                      component=component, kind=GENERIC_KIND, **attrs)
 

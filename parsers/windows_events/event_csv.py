@@ -95,7 +95,7 @@ def read_table(rows: Iterable[tuple[int, list[str]]], ctx: ParseContext) -> Iter
                 header_seen = True
                 continue
             else:
-                ctx.problem("no event-log header (Level, Date and Time, Source, Event ID, ...)", line)
+                ctx.problem("problem.event_csv_no_header", line, columns="Level, Date and Time, Source, Event ID")
                 return
 
         def cell(field: str, row: list[str] = cells, where: dict[str, int] = columns) -> str:
@@ -104,7 +104,7 @@ def read_table(rows: Iterable[tuple[int, list[str]]], ctx: ParseContext) -> Iter
         stamp = cell("time") or f"{cell('date')} {cell('clock')}"
         ts = times.parse(stamp)
         if ts is None:
-            ctx.problem(f"unreadable time {stamp[:40]!r}", line)
+            ctx.problem("problem.unreadable_time", line, value=repr(stamp[:40]))
         n += 1
         rec = WinRecord(provider=cell("provider").strip(), event_id=_int(cell("event_id")), ts=ts,
                         level=cell("level").strip() or None, local=True, qualifiers=_int(cell("qualifiers")),
@@ -112,7 +112,7 @@ def read_table(rows: Iterable[tuple[int, list[str]]], ctx: ParseContext) -> Iter
                         message=cell("message").strip(), task=cell("task").strip())
         yield to_event(ctx, rec, line)
     if n == 0 and columns:
-        ctx.problem("event-log table without rows")
+        ctx.problem("problem.event_csv_no_rows")
 
 
 def rows(lines: Iterable[tuple[int, str]], delimiter: str) -> Iterator[tuple[int, list[str]]]:
@@ -151,7 +151,7 @@ def read_delimited(lines: Iterable[tuple[int, str]], delimiter: str, ctx: ParseC
     try:
         yield from read_table(rows(lines, delimiter), ctx)
     except csv.Error as exc:
-        ctx.problem(f"CSV error: {exc}")
+        ctx.problem("problem.csv_error", error=str(exc))
 
 
 _HEADER_PAIRS = (("date and time", "event id"), ("timecreated", "providername"), ("timegenerated", "entrytype"))

@@ -128,7 +128,7 @@ def _record(block: _Block, times: LocalTimes, ctx: ParseContext) -> WinRecord:
     f = block.fields
     ts, local = _time(f.get("utc") or f.get("date", ""), times)  # Friendly View: SystemTime (UTC)
     if f.get("date") and ts is None:
-        ctx.problem(f"unreadable date {f['date'][:40]!r}", block.line)
+        ctx.problem("problem.unreadable_date", block.line, value=repr(f['date'][:40]))
     message = "\n".join(block.description).strip()
     parsed = fragment_record("\n".join(block.xml)) if block.xml else None
     if parsed is not None and parsed.ts is not None:
@@ -183,7 +183,7 @@ class _Reader:
         field = self._accepted(_field(text), block, blank)
         if field is None:
             if block is None:
-                self.ctx.problem("text before the first event block", number)
+                self.ctx.problem("problem.text_before_first_block", number)
                 return
             if block.mode == "fields":
                 block.mode = "description"
@@ -268,7 +268,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
             n += 1
             yield to_event(ctx, _record(block, times, ctx), block.line)
     if n == 0:
-        ctx.problem("no event blocks (Event[n]:, Log Name:, Source:, <Source> - <Event ID>) found")
+        ctx.problem("problem.no_event_blocks", markers="Event[n]:, Log Name:, Source:, <Source> - <Event ID>")
 
 
 def sniff(path: str, head: bytes) -> bool:

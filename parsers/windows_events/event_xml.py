@@ -140,7 +140,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     try:
         for chunk in _chunks(stream):
             if _DOCTYPE.search(chunk):
-                ctx.problem("DOCTYPE declarations are refused in event XML")
+                ctx.problem("problem.event_xml_doctype")
                 return
             parser.feed(chunk)
             for _, el in parser.read_events():
@@ -155,9 +155,9 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         parser.feed(f"</{_ROOT}>")
         parser.close()
     except etree.XMLSyntaxError as exc:
-        ctx.problem(f"XML error after {n} event(s): {exc}", getattr(exc, "lineno", None))
+        ctx.problem("problem.event_xml_error", getattr(exc, "lineno", None), n=n, error=str(exc))
     if n == 0:
-        ctx.problem("no <Event> records found")
+        ctx.problem("problem.no_event_records")
 
 
 def sniff(path: str, head: bytes) -> bool:

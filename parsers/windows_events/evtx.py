@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 import evtx as pyevtx
 import orjson
 
-from parsers.base import Event, ParseContext, Parser
+from parsers.base import Event, Message, ParseContext, Parser, say
 from parsers.windows_events._records import WinRecord, ordinary, to_event
 
 MAGIC = b"ElfFile\x00"
@@ -159,8 +159,9 @@ CHUNK_MAGIC = b"ElfChnk\x00"
 _EMPTY_CHUNK_HEAD = bytes(512)
 
 
-def scan_chunks(source: BinaryIO) -> list[tuple[int, str]]:
-    """Damage the reader may pass over silently, from the chunk headers alone: ``(chunk, why)``.
+def scan_chunks(source: BinaryIO) -> list[tuple[int, Message]]:
+    """Damage the reader may pass over silently, from the chunk headers alone: ``(chunk, why)``, ``why`` a
+    ``problem.*`` message.
 
     A file cut inside a chunk, a file with no chunk or only zeroed chunks, a foreign chunk, and a chunk
     whose header checksum (CRC32 of header bytes 0-120 and 128-512, stored at 124; 0 = not set) does not
@@ -168,12 +169,12 @@ def scan_chunks(source: BinaryIO) -> list[tuple[int, str]]:
     dirty reference files) have them between good chunks with every record still readable.
     """
     size = source.seek(0, 2)
-    damage: list[tuple[int, str]] = []
+    damage: list[tuple[int, Message]] = []
     full, tail = divmod(max(size - FILE_HEADER, 0), CHUNK_SIZE)
     if tail:
-        damage.append((full, f"file ends {tail} bytes into chunk {full} (truncated): its records are lost"))
+        damage.append((full, say("problem.evtx_truncated", bytes=tail, chunk=full)))
     if full == 0:
-        damage.append((0, "no complete chunk: the file holds no readable records"))
+        damage.append((0, say("problem.evtx_no_chunk")))
     good = 0
     for i in range(full):
         source.seek(FILE_HEADER + i * CHUNK_SIZE)
@@ -181,14 +182,14 @@ def scan_chunks(source: BinaryIO) -> list[tuple[int, str]]:
         if head == _EMPTY_CHUNK_HEAD:
             continue
         if not head.startswith(CHUNK_MAGIC):
-            damage.append((i, f"chunk {i} has no ElfChnk signature"))
+            damage.append((i, say("problem.evtx_chunk_signature", chunk=i)))
             continue
         good += 1
         stored = int.from_bytes(head[124:128], "little")
         if stored and zlib.crc32(head[:120] + head[128:512]) != stored:
-            damage.append((i, f"chunk {i}: header checksum mismatch (its records may be damaged)"))
+            damage.append((i, say("problem.evtx_chunk_checksum", chunk=i)))
     if full and not good:
-        damage.append((0, f"all {full} chunk(s) are zeroed or unreadable: no records"))
+        damage.append((0, say("problem.evtx_no_good_chunk", n=full)))
     source.seek(0)
     return damage
 
@@ -198,13 +199,13 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     head = source.read(8)
     source.seek(0)
     if head != MAGIC:
-        ctx.problem("not an EVTX file (no ElfFile signature)")
+        ctx.problem("problem.evtx_no_signature")
         return
     damage = scan_chunks(source)
     try:
         records = pyevtx.PyEvtxParser(source, number_of_threads=THREADS).records_json()
     except (OSError, RuntimeError, ValueError) as exc:
-        ctx.problem(f"cannot read the EVTX file: {exc}")
+        ctx.problem("problem.evtx_unreadable", error=str(exc))
         return
     chunks: set[str] = set()
     skipped_records = 0
@@ -222,12 +223,12 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
                 chunks.add(m.group(1))
             else:
                 skipped_records += 1
-            ctx.problem(f"skipped: {exc}")
+            ctx.problem("problem.evtx_skipped", error=str(exc))
             continue
         except BaseException as exc:  # a panic in the Rust reader ends the file, not the bundle
             if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
                 raise
-            ctx.problem(f"EVTX reader stopped: {type(exc).__name__}: {exc}")
+            ctx.problem("problem.evtx_reader_stopped", error=f"{type(exc).__name__}: {exc}")
             skipped_records += 1
             break
         n += 1
@@ -250,12 +251,12 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
             rec = record(raw)
         except (orjson.JSONDecodeError, AttributeError, TypeError) as exc:
             skipped_records += 1
-            ctx.problem(f"record {raw.get('event_record_id')}: unreadable JSON ({exc})")
+            ctx.problem("problem.evtx_record_json", record=str(raw.get("event_record_id")), error=str(exc))
             continue
         yield to_event(ctx, rec, n)
     for chunk, why in damage:
         if str(chunk) not in chunks:  # the reader's own error for that chunk is already a problem
-            ctx.problem(why)
+            ctx.problem(why.key, **why.params)
             chunks.add(str(chunk))
     if chunks or skipped_records:
         ctx.fact("evtx.skipped", {"records_skipped": skipped_records, "chunks_skipped": len(chunks)},

@@ -224,7 +224,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         if cut:
             problems += 1
             if problems <= MAX_PROBLEMS:
-                ctx.problem(f"a value continued beyond {MAX_LINE} characters: cut, not read", number)
+                ctx.problem("problem.registry_value_too_long", number, limit=MAX_LINE)
             continue
         if stripped.startswith(("Windows Registry Editor", "REGEDIT4")):
             ansi = stripped.startswith("REGEDIT4")
@@ -248,12 +248,12 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         except pp.ParseException as exc:
             problems += 1
             if problems <= MAX_PROBLEMS:
-                ctx.problem(f"not a registry line: {exc.msg}", number)
+                ctx.problem("problem.registry_bad_line", number, error=exc.msg)
             continue
         if path and "delete" not in value:
             facts.value(path, "" if value["name"] == "@" else value["name"], decode_value(value, ansi), number)
     if problems > MAX_PROBLEMS:
-        ctx.problem(f"{problems - MAX_PROBLEMS} more unreadable line(s)")
+        ctx.problem("problem.registry_more_bad_lines", n=problems - MAX_PROBLEMS)
     facts.finish()
     yield from ()
 

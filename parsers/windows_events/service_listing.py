@@ -89,7 +89,7 @@ class _Listing:
                 self.ctx.fact("service.start_type", {"service": name, "start": st[0], "start_name": st[1],
                                                      "source": source}, line=line)
             else:
-                self.ctx.problem(f"unknown start type {start!r} for {name}", line)
+                self.ctx.problem("problem.unknown_start_type", line, start=repr(start), name=name)
 
     def writers(self, found: list[tuple[dict[str, Any], int]]) -> None:
         """``vss.writer`` facts; ``last_error`` is empty when the listing's phrase says there is none (in
@@ -155,7 +155,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     if fields:
         listing.service(fields, fields_line, fields_source)
     if not recognized:
-        ctx.problem("no service or VSS writer listing recognized")
+        ctx.problem("problem.no_service_listing")
     yield from ()
 
 

@@ -18,6 +18,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+from analyzer.report import to_dict
 from tests.conftest import ROOT
 
 GOOD_PATH = "var/log/waagent.log"
@@ -61,8 +62,8 @@ def json_report(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 
 def source(report: dict[str, Any] | Any, path: str) -> dict[str, Any]:
-    """The one ``sources`` row of member ``path`` (from a report dict or a Report)."""
-    rows = report["sources"] if isinstance(report, dict) else [vars(s) for s in report.sources]
+    """The one ``sources`` row of member ``path`` (from a report dict or a Report), worded as the JSON report."""
+    rows = report["sources"] if isinstance(report, dict) else to_dict(report)["sources"]
     found = [r for r in rows if r["path"] == path]
     assert len(found) == 1, (path, rows)
     return found[0]

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from analyzer.api import analyze
 from analyzer.intake import open_bundle
+from analyzer.locale import word
 from tests.batch.bundles import bundle_files, write_folder, write_tar_gz
 from tests.conftest import ROOT, unavailable
 
@@ -58,7 +59,7 @@ def test_hard_links_are_read_only_when_every_name_is_inside(tmp_path: Path) -> N
     os.link(root / "d" / "waagent.log", root / "d" / "waagent.log.2")  # both names inside: read
     report = analyze(root)
     rows = {s.path: s for s in report.sources}
-    assert rows["a/waagent.log.1"].status == "failed" and "hard link" in (rows["a/waagent.log.1"].error or "")
+    assert rows["a/waagent.log.1"].status == "failed" and "hard link" in word(rows["a/waagent.log.1"].error)
     assert rows["d/waagent.log.2"].status == "parsed"
     assert "OUTSIDE-CANARY" not in repr(report)
 

@@ -35,6 +35,7 @@ from hostile_corpus import (
 
 from analyzer.api import analyze
 from analyzer.intake import IntakeError
+from analyzer.locale import word
 from tests.intake.intake_fixtures import seven_zip, tar_bytes, zip_bytes
 
 # incompressible filler, so that a cut or an overwrite lands inside compressed member data
@@ -90,7 +91,8 @@ def test_damaged_nested_archive_is_a_row_that_says_so_and_the_rest_is_analyzed(s
     failed = [s for s in rows
               if s.status == "failed" or (s.note is not None and s.note.key == "source.read_until_damage")]
     assert failed, [vars(s) for s in rows]
-    assert any(any(w in (s.error or "") for w in ("corrupt", "truncated", "unreadable data")) for s in failed), failed
+    said = [word(s.error) for s in failed if s.error is not None]
+    assert any(any(w in text for w in ("corrupt", "truncated", "unreadable data")) for text in said), failed
 
 
 @pytest.mark.parametrize("kind", ["zip", "tgz", "tar", "7z"])
@@ -174,7 +176,8 @@ def test_deep_nesting_of_mixed_formats(sandbox: Sandbox) -> None:
     bundle = sandbox.write("deep.tgz", tar_bytes(with_good_log({f"attach/{name}": data})))
     report = analyze(bundle)
     assert_good_log_analyzed(report)
-    refused = [s for s in report.sources if s.status == "failed" and "nested beyond max_depth=3" in (s.error or "")]
+    refused = [s for s in report.sources if s.status == "failed"
+               and s.error is not None and "nested beyond max_depth=3" in word(s.error)]
     outer = f"attach/{name.removesuffix('.gz')}/"  # the .gz layer is named without its suffix
     assert len(refused) == 1 and refused[0].path.startswith(outer), [vars(s) for s in report.sources]
     assert not any(s.path.endswith("waagent.log") and s.path != GOOD_PATH for s in report.sources)

@@ -16,6 +16,7 @@ import pytest
 from hostile_corpus import GOOD_LOG, GOOD_PATH, Sandbox, json_report, run_cli, tar_member, tar_of
 
 from analyzer.intake import open_bundle
+from analyzer.locale import word
 from tests.intake.intake_fixtures import zip_bytes
 
 ZIP_LOG = GOOD_LOG.replace(b"2.9.1.1", b"2.2.53")  # the zip reading's bundle: another agent version
@@ -73,8 +74,8 @@ def test_both_readings_are_named(tmp_path: Path, form: str) -> None:
     bundle = open_bundle(path)
     members = {m.path: m.stream.read() for m in bundle.members()}
     assert members, "the leading reading is analyzed"
-    rows = [p.message for p in bundle.problems if "polyglot" in p.message]
-    assert len(rows) == 1, [p.message for p in bundle.problems]
+    rows = [word(p.message) for p in bundle.problems if "polyglot" in word(p.message)]
+    assert len(rows) == 1, [word(p.message) for p in bundle.problems]
     lead, other = ("zip", "tar") if form.startswith("zip") else ("tar" if form.startswith("tar,") else "gzip", "zip")
     assert f"this {lead} file is also a {other} archive of" in rows[0]
     assert ("tar-only.log" if other == "tar" else "zip-only.log") in rows[0]  # the other reading's entries
@@ -89,8 +90,8 @@ def test_a_polyglot_inside_a_folder_input_is_named_too(tmp_path: Path, form: str
     bundle = open_bundle(root)
     paths = {m.path for m in bundle.members()}
     assert GOOD_PATH in paths
-    rows = [p for p in bundle.problems if "polyglot" in p.message]
-    assert [p.path for p in rows] == ["upload.bin"], [p.message for p in bundle.problems]
+    rows = [p for p in bundle.problems if "polyglot" in word(p.message)]
+    assert [p.path for p in rows] == ["upload.bin"], [word(p.message) for p in bundle.problems]
 
 
 def test_through_the_cli_the_sources_table_names_both(sandbox: Sandbox) -> None:
@@ -124,4 +125,4 @@ def test_a_zip_after_a_gzip_stream_loses_none_of_the_tar_members(tmp_path: Path,
     path.write_bytes(gzip.compress(_tar(tar_members)) + after)
     bundle = open_bundle(path)
     assert {m.path: m.stream.read() for m in bundle.members()} == tar_members
-    assert not [p.message for p in bundle.problems if "polyglot" not in p.message]
+    assert not [word(p.message) for p in bundle.problems if "polyglot" not in word(p.message)]

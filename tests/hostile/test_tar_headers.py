@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from analyzer.intake import IntakeError, Limits, open_bundle
 from analyzer.intake.tarsafe import pax_records
+from analyzer.locale import word
 
 GOOD = tar_member(GOOD_PATH, GOOD_LOG)
 AFTER = tar_member("var/log/waagent.log.1", GOOD_LOG)
@@ -39,7 +40,7 @@ def _read(data: bytes, tmp_path: Path, name: str = "b.tar", limits: Limits | Non
     path.write_bytes(data)
     bundle = open_bundle(path, limits)
     members = {m.path: m.stream.read() for m in bundle.members()}
-    return members, [(p.path, p.message) for p in bundle.problems]
+    return members, [(p.path, word(p.message)) for p in bundle.problems]
 
 
 @settings(max_examples=300, deadline=None)

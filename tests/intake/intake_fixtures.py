@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 from analyzer.intake import Bundle, Limits, open_bundle
+from analyzer.locale import word
 from tests.conftest import REFDATA
 
 WAAGENT_LOG = (
@@ -79,4 +80,4 @@ def digests(entries: dict[str, bytes]) -> dict[str, str]:
 
 
 def problems(bundle: Bundle) -> dict[str, str]:
-    return {p.path: p.message for p in bundle.problems}
+    return {p.path: word(p.message) for p in bundle.problems}

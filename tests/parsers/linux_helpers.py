@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from analyzer.locale import word
 from analyzer.sources import recognize_path
 from parsers.base import Event, ParseContext
 from tests.conftest import REFDATA
@@ -25,7 +26,7 @@ def output_text(events: list[Event], ctx: ParseContext) -> str:
     """Everything a parser emitted (facts, events with attrs, problems) as one string."""
     parts = [json.dumps([f.name, f.value, f.text], default=str) for f in ctx.facts]
     parts += [json.dumps([e.message, e.component, e.attrs], default=str) for e in events]
-    parts += [p.message for p in ctx.problems]
+    parts += [word(p.message) for p in ctx.problems]
     return "\n".join(parts)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from analyzer.locale import word
 from parsers.state.vmbackup_conf import sniff
 from tests.parsers.linux_helpers import LINUX, one, run_as
 
@@ -35,7 +36,7 @@ def test_documented_keys_both_separators_comments_and_continuations() -> None:
 def test_lines_outside_a_section_or_garbage_are_problems() -> None:
     _, ctx = run_as(b"fsfreeze: True\n\x00\xff\xfe\n[SnapshotThread]\nnot an option\n", "etc/azure/vmbackup.conf")
     assert ctx.facts == []
-    assert ctx.problems and "3 line(s)" in ctx.problems[0].message
+    assert ctx.problems and "3 lines are not INI sections" in word(ctx.problems[0].message)
 
 
 def test_sniff() -> None:

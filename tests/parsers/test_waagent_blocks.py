@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 
 from analyzer.api import analyze
+from analyzer.locale import word
 from analyzer.model import Options
 from analyzer.report import to_dict
 from analyzer.timeline import MAX_NOTABLE, Timeline
@@ -63,7 +64,7 @@ def _output(data: bytes, blocks: bool, engine: str = "re", size: int = waagent_l
     times = [(ts.replace(tzinfo=None), local) for ts, local in counted if ts is not None]  # as Timeline._range
     return ([(e.ts, e.line, e.level, e.component, e.kind, e.message, e.attrs, e.local) for e in events],
             [(f.name, f.value, f.line, f.ts, f.text) for f in ctx.facts],
-            [(p.line, p.message) for p in ctx.problems],
+            [(p.line, word(p.message)) for p in ctx.problems],
             sorted(hours.items(), key=str), len(counted), min(times, default=None), max(times, default=None))
 
 
@@ -87,7 +88,7 @@ def _timeline(data: bytes, blocks: bool, limit: int, engine: str = "auto", size:
     return {
         "kept": [(e.ts, e.line, e.level, e.component, e.kind, e.message, e.attrs) for e in tl.notable],
         "facts": [(f.name, f.value, f.line, f.ts, f.text) for f in ctx.facts],
-        "problems": [(p.line, p.message) for p in ctx.problems],
+        "problems": [(p.line, word(p.message)) for p in ctx.problems],
         "hours": tl.histogram(), "count": tl.count, "by_source": dict(tl.by_source), "dropped": tl.dropped(),
         "first": tl.first, "last": tl.last,
         "beyond": sorted((c.template.text, c.count, c.first, c.last, c.example, c.line, c.level)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from analyzer.locale import word
 from parsers.state.waagent_conf import sniff
 from tests.parsers.linux_helpers import LINUX, one, run_as
 from tests.parsers.windows_helpers import facts
@@ -44,7 +45,7 @@ def test_agent_rules_comments_quotes_switches_and_proxy() -> None:
 def test_garbage_is_a_problem() -> None:
     _, ctx = run_as(b"\x00\xff\xfe garbage\nmore garbage\n", "etc/waagent.conf")
     assert ctx.facts == []
-    assert len(ctx.problems) == 1 and "2 line(s)" in ctx.problems[0].message
+    assert len(ctx.problems) == 1 and "2 lines are neither comments" in word(ctx.problems[0].message)
 
 
 def test_sniff() -> None:

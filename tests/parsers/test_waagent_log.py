@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from analyzer.cli import app
 from analyzer.intake.paths import normalize_path
+from analyzer.locale import word
 from analyzer.sources import recognize_path
 from parsers.base import Event, ParseContext
 from tests.parsers.linux_helpers import run_as
@@ -281,7 +282,7 @@ def test_bad_bytes_never_raise(data: bytes) -> None:
 def test_invalid_date_is_a_problem_not_an_exception() -> None:
     events, ctx = parse("2018/13/45 10:01:14.649882 INFO Daemon bad date\n")
     assert events[0].ts is None
-    assert [p.message for p in ctx.problems] == ["invalid timestamp"]
+    assert [word(p.message) for p in ctx.problems] == ["invalid timestamp"]
 
 
 # --- end to end: CLI timeline ------------------------------------------------------------------------

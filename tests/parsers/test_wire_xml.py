@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from analyzer.locale import word
 from parsers.state.wire_xml import sniff
 from tests.parsers.linux_helpers import LINUX, one, output_text, run_as
 from tests.parsers.windows_helpers import facts, run, utf16
@@ -159,7 +160,7 @@ def test_extension_image_manifest() -> None:
 def test_truncated_xml_is_a_problem_and_keeps_what_came_before() -> None:
     data = (WIRE / "ExtensionsConfig.redaction-sample.xml").read_bytes()
     _, ctx = run_as(data[: data.index(b"<PluginSettings>")], f"{LIB}/ExtensionsConfig.1.xml")
-    assert any("not well-formed" in p.message for p in ctx.problems)
+    assert any("not well-formed" in word(p.message) for p in ctx.problems)
     assert one(ctx, "goalstate.incarnation") == 1
     assert len(facts(ctx, "extension.plugin")) == 3
 
@@ -171,7 +172,7 @@ def test_external_entity_is_refused_not_resolved(tmp_path: Path) -> None:
            '<GoalState><Incarnation>&xxe;</Incarnation></GoalState>')
     events, ctx = run_as(xml.encode(), f"{LIB}/GoalState.2.xml")
     assert ctx.facts == [] and events == []
-    assert any("DOCTYPE" in p.message for p in ctx.problems)
+    assert any("DOCTYPE" in word(p.message) for p in ctx.problems)
     assert "TOP-SECRET-CONTENT" not in output_text(events, ctx)
 
 

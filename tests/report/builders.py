@@ -51,10 +51,12 @@ def sample_report(findings: list[Finding] | None = None, **bundle: object) -> Re
         findings=findings,
         missing_evidence=[MissingEvidence("vmsnapshot_log", say("missing.needed_by", detectors=["SNAPSHOT_TIMEOUT"]),
                                           "sudo tar czf vmsnapshot.tgz /var/log/azure/")],
-        sources=[SourceEntry("var/log/waagent.log", "waagent_log", "parsed", 1200, ["line 7: no timestamp"]),
+        sources=[SourceEntry("var/log/waagent.log", "waagent_log", "parsed", 1200,
+                             [say("problem.at_line", line=7, problem=say("problem.invalid_timestamp"))]),
                  SourceEntry("etc/waagent.conf", "waagent_conf", "parsed", 0),
                  SourceEntry("var/lib/waagent/abc.prv", None, "skipped", note=say("source.private_key")),
-                 SourceEntry("var/log/broken.evtx", "evtx", "failed", error="EvtxError: bad chunk")],
+                 SourceEntry("var/log/broken.evtx", "evtx", "failed",
+                             error=say("problem.parser_crashed", error="EvtxError: bad chunk"))],
         timeline={"events": 1234, "first": "2024-05-01T08:00:00.000000Z", "last": "2024-05-01T13:59:00.000000Z"},
     )
     report.extras["histogram"] = {

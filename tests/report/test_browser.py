@@ -149,7 +149,7 @@ def test_hostile_text_in_every_field_runs_nothing(browser: Browser, tmp_path: Pa
     f.evidence.append(Evidence("x.log", 1, None, "", say("evidence.heartbeat_gap", minutes=70, record=PAYLOAD)))
     report = sample_report([f, finding("FS_FREEZE_FAILED", "warning", PAYLOAD)], name=PAYLOAD, host=PAYLOAD)
     report.sources[0].path = PAYLOAD
-    report.sources[1].problems = [PAYLOAD]
+    report.sources[1].problems = [say("problem.json_unreadable", error=PAYLOAD)]
     report.missing_evidence[0].collect = PAYLOAD
     report.verdict.summary = [say("verbatim", text=PAYLOAD)]
     report.missing_evidence[0].why = say("missing.needed_by", detectors=[PAYLOAD])

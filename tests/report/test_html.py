@@ -56,7 +56,7 @@ def test_bundle_text_is_escaped_everywhere() -> None:
     f.error_codes = [XSS]
     report = sample_report([f], name=XSS, host=XSS, layout=XSS)
     report.sources[0].path = XSS
-    report.sources[0].error = XSS
+    report.sources[0].error = say("problem.parser_crashed", error=XSS)
     report.missing_evidence[0].collect = XSS
     report.verdict.summary = [say("verdict.problems", id=f.id, n=1), say("verbatim", text=XSS)]
     report.missing_evidence[0].why = say("missing.needed_by", detectors=[XSS])

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analyzer.model import say
 from analyzer.redact import Redactor, redact_report
 from tests.report.builders import finding, sample_report, validated
 
@@ -146,7 +147,7 @@ def test_redact_report_walks_everything_and_masks_learned_names() -> None:
     leak = "https://a.blob.core.windows.net/c?sv=1&sig=" + S
     f = finding("SNAPSHOT_TIMEOUT", "error", f"title {leak}", texts=(f"evidence {leak}", "host web-vm-01"))
     report = sample_report([f], host="web-vm-01", name=f"bundle.zip?sig={S}")
-    report.sources[0].problems.append(f"line 3: {leak}")
+    report.sources[0].problems.append(say("problem.at_line", line=3, problem=say("problem.csv_error", error=leak)))
     report.missing_evidence[0].collect = f"curl '{leak}'"
     report.extras["facts"]["host.name"] = "web-vm-01"
     redact_report(report, obfuscate=True)
