@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from analyzer.escape import escape_name
 from analyzer.intake import polyglot, tarsafe, zipsafe
-from analyzer.intake.limits import BudgetExhausted, IntakeError, LimitExceeded, Limits
+from analyzer.intake.limits import BudgetExhausted, IntakeError, LimitExceeded, Limits, detail
 from analyzer.intake.members import Member, Sink
 from analyzer.intake.paths import normalize_path, refusal
 from analyzer.intake.streams import (
@@ -53,6 +53,7 @@ from analyzer.intake.streams import (
     gunzip,
     spool,
 )
+from parsers.base import Message, say
 
 if TYPE_CHECKING:
     import py7zr
@@ -115,13 +116,11 @@ def _refuse_input(name: str, head: bytes) -> None:
     """An input file that cannot be read at all: an unsupported format, or bytes that are not what the name says."""
     kind = unsupported(name, head)
     if kind is not None:
-        raise IntakeError(f"{name}: {kind} archives or compression are not supported; unpack it and pass the folder, "
-                          "or repack it as .tar.gz or .zip")
+        raise IntakeError(say("intake.unsupported_input", path=name, kind=kind))
     low = name.lower()
     named = next((k for suffix, k in _NAMED.items() if low.endswith(suffix)), None)
     if named is not None and sniff(head) is None and _looks_binary(head):
-        raise IntakeError(f"{name}: not a {named} archive, although its name says so (the file starts with "
-                          f"{head[:8].hex(' ')}); it may be damaged or only partly downloaded")
+        raise IntakeError(say("intake.misnamed_input", path=name, kind=named, head=head[:8].hex(" ")))
 
 
 @dataclass
@@ -179,17 +178,17 @@ def _content(w: _Walk, path: str, prefix: str, origin: str, stream: BinaryIO, si
     except IntakeError as exc:
         if isinstance(exc, BudgetExhausted):
             raise
-        w.bundle.problem(path, str(exc))
+        w.bundle.problem(path, exc.message)
         return
     if kind is None:
         other = unsupported("", _peek(stream))  # by the bytes only: a member's name may be anything
         if other is not None:  # named in its row, not "no parser recognizes this file"
-            w.bundle.problem(path, f"{other} archives or compression are not supported: not read")
+            w.bundle.problem(path, say("intake.unsupported_member", kind=other))
             return
         yield w.member(path, size, stream, origin)
         return
     if depth > w.limits.max_depth:
-        w.bundle.problem(path, f"{kind} archive nested beyond max_depth={w.limits.max_depth}: not opened")
+        w.bundle.problem(path, say("intake.too_deep", kind=kind, limit=w.limits.max_depth))
         return
     if stream.seekable():
         _polyglot(w, kind, path, stream)
@@ -202,7 +201,7 @@ def _content(w: _Walk, path: str, prefix: str, origin: str, stream: BinaryIO, si
     except IntakeError as exc:
         if top:
             raise
-        w.bundle.problem(path, str(exc))
+        w.bundle.problem(path, exc.message)
 
 
 def _polyglot(w: _Walk, kind: str, path: str, f: BinaryIO) -> None:
@@ -212,8 +211,7 @@ def _polyglot(w: _Walk, kind: str, path: str, f: BinaryIO) -> None:
     w.two_ways.add(path)
     other = polyglot.other_reading(kind, f, w.limits)
     if other is not None:
-        w.bundle.problem(path, f"polyglot: this {kind} file is also {other}; two readers see two different "
-                               f"bundles, and the report covers its {kind} reading only")
+        w.bundle.problem(path, say("intake.polyglot", kind=kind, other=other))
 
 
 def _peek(stream: BinaryIO) -> bytes:
@@ -263,15 +261,15 @@ def _strip_suffix(path: str, kind: str) -> str:
 
 # --- tar -------------------------------------------------------------------------------------------
 
-def _tar_refusal(ti: tarfile.TarInfo) -> str | None:
+def _tar_refusal(ti: tarfile.TarInfo) -> Message | None:
     if ti.issym():
-        return f"symbolic link to {ti.linkname!r} refused: links are never followed"
+        return say("intake.tar_symlink", target=repr(ti.linkname))
     if ti.islnk():
-        return f"hard link to {ti.linkname!r} refused: links are never followed"
+        return say("intake.tar_hardlink", target=repr(ti.linkname))
     if ti.ischr() or ti.isblk() or ti.isfifo():
-        return "device or fifo entry refused"
+        return say("intake.tar_device")
     if not ti.isreg():
-        return f"tar entry type {ti.type!r} not supported"
+        return say("intake.tar_type", type=repr(ti.type))
     return None
 
 
@@ -284,7 +282,7 @@ def _tar(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
     except BudgetExhausted:
         raise
     except (IntakeError, *DECODE_ERRORS) as exc:
-        raise IntakeError(f"{path}: not a readable tar archive ({exc})") from None
+        raise IntakeError(say("intake.tar_unreadable", path=path, error=detail(exc))) from None
     with tf:
         try:
             ti = tf.next()
@@ -319,14 +317,13 @@ def _tar(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
         except BudgetExhausted:
             raise
         except (IntakeError, *DECODE_ERRORS) as exc:
-            msg = f"{path}: archive corrupt or truncated, listing incomplete after {read} entries ({exc})"
+            msg = say("intake.archive_corrupt", path=path, n=read, error=detail(exc))
             if top and read == 0:
                 raise IntakeError(msg) from None
             w.bundle.problem(path, msg)
         finally:
             if notes.global_headers:
-                w.bundle.problem(path, f"{notes.global_headers} PAX global header(s) not applied: they would rename "
-                                       "or resize every later member (the members were read with their own headers)")
+                w.bundle.problem(path, say("intake.pax_global", n=notes.global_headers))
 
 
 @contextmanager
@@ -337,7 +334,7 @@ def _spooled(w: _Walk, path: str, stream: BinaryIO) -> Iterator[BinaryIO | None]
     except BudgetExhausted:
         raise
     except IntakeError as exc:
-        w.bundle.problem(path, str(exc))
+        w.bundle.problem(path, exc.message)
         yield None
         return
     with f:
@@ -348,14 +345,14 @@ def _check_tail(tf: tarfile.TarFile, read: int, notes: tarsafe.Notes) -> None:
     """tarfile ends silently at a bad or cut header after the first: that header, or anything but zeros after
     the end, is damage."""
     if notes.last_header_error:
-        raise IntakeError(f"{notes.last_header_error} after entry {read}")
+        raise IntakeError(say("intake.header_error_after", error=notes.last_header_error, n=read))
     fileobj = tf.fileobj
     while chunk := fileobj.read(1 << 16):  # type: ignore[union-attr]
         if chunk.count(0) != len(chunk):
-            raise IntakeError(f"unreadable data after entry {read}")
+            raise IntakeError(say("intake.tail_data", n=read))
 
 
-def _checked_name(w: _Walk, prefix: str, raw: str) -> tuple[str, str, str | None]:
+def _checked_name(w: _Walk, prefix: str, raw: str) -> tuple[str, str, Message | None]:
     """(member path, name inside this archive, why it is refused or ``None``) for an archive name."""
     reason = refusal(raw, w.limits.max_name)
     norm = normalize_path(raw) if reason is None else None
@@ -379,20 +376,19 @@ def _zip(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
             _polyglot(w, _ZIP, path, f)
         count = zipsafe.declared_entries(f)
         if count is not None and w.budget.members + count > w.limits.max_members:
-            raise LimitExceeded(f"{path}: the zip declares {count} entries, more than max_members="
-                                f"{w.limits.max_members} allows")
+            raise LimitExceeded(say("intake.zip_too_many", path=path, n=count, limit=w.limits.max_members))
         f.seek(0)
         try:
             zf = stack.enter_context(zipfile.ZipFile(f))
             bad = zipsafe.overlap(zf, f)
         except DECODE_ERRORS as exc:
-            raise IntakeError(f"{path}: corrupt zip archive ({exc})") from None
+            raise IntakeError(say("intake.zip_corrupt", path=path, error=str(exc))) from None
         if bad is not None:
-            raise LimitExceeded(f"{path}: overlapping zip entries at {bad!r} (a zip bomb): archive refused")
+            raise LimitExceeded(say("intake.zip_overlap", path=path, entry=repr(bad)))
         infos = zf.infolist()
         files = [i for i in infos if not _zip_dir(i)]
         if top and files and all(zipsafe.is_encrypted(i) for i in files):
-            raise IntakeError(f"{path}: {zipsafe.ENCRYPTED}")
+            raise IntakeError(say("intake.at_path", path=path, problem=say(zipsafe.ENCRYPTED)))
         sole = top and len(files) == 1
         read = 0
         for info in infos:
@@ -407,7 +403,7 @@ def _zip(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
             try:
                 raw = zf.open(info)
             except DECODE_ERRORS as exc:
-                w.bundle.problem(member_path, f"zip entry unreadable ({exc})")
+                w.bundle.problem(member_path, say("intake.zip_entry_unreadable", error=detail(exc)))
                 continue
             read += 1
             with raw:
@@ -431,7 +427,7 @@ def _7z(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Binar
         try:
             arc = sevenzip.open_archive(f, w.limits.max_meta_bytes, w.limits.max_members - w.budget.members)
         except sevenzip.SevenZipRefused as exc:
-            raise IntakeError(f"{path}: {exc}") from None
+            raise IntakeError(say("intake.at_path", path=path, problem=exc.message)) from None
         stack.callback(arc.close)
         entries: list[sevenzip.Entry] = []
         declared = 0
@@ -450,26 +446,26 @@ def _7z(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Binar
             entries.append(sevenzip.Entry(fi.filename, index, member_path, f"{origin}!{name}"))
         archive_bytes = f.seek(0, 2)
         if declared > w.limits.max_ratio * archive_bytes + w.limits.ratio_floor:
-            raise LimitExceeded(f"{path}: 7z declares {declared} bytes from {archive_bytes}: compression ratio "
-                                f"above max_ratio={w.limits.max_ratio:g} (a decompression bomb)")
+            raise LimitExceeded(say("intake.7z_ratio", path=path, size=declared, packed=archive_bytes,
+                                    limit=w.limits.max_ratio))
         spool_file = stack.enter_context(anonymous_file())
         done, error = sevenzip.extract(arc, entries, spool_file, w.budget)
         finished = {e.index for e, _ in done}
         for e in entries:
             if e.index not in finished and error is None:
-                w.bundle.problem(e.path, "duplicate name in the 7z archive: only the first copy is read")
+                w.bundle.problem(e.path, say("intake.7z_duplicate"))
         for e, window in done:
             yield from _content(w, e.path, prefix if sole else e.path, e.origin, buffered(window),
                                 e.length, depth + 1, top=sole)
         if error is not None:
             if isinstance(error, BudgetExhausted) or (top and not done):
                 raise error
-            w.bundle.problem(path, str(error))
+            w.bundle.problem(path, error.message)
 
 
-def _7z_refusal(fi: py7zr.py7zr.ArchiveFile) -> str | None:
+def _7z_refusal(fi: py7zr.py7zr.ArchiveFile) -> Message | None:
     if fi.is_symlink or fi.is_junction:
-        return "symbolic link entry refused: links are never followed"
+        return say("intake.symlink_entry")
     if fi.is_socket or (fi.st_fmt is not None and fi.st_fmt != stat.S_IFREG):
-        return "device, fifo or socket entry refused"
+        return say("intake.special_entry")
     return None

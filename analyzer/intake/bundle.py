@@ -52,6 +52,7 @@ class Bundle:
         return files[reached + 1:]
 
     def problem(self, path: str, message: Message | str) -> None:
+        """A member refused or unreadable: the tool's message, or a library's error text shown as it is."""
         self.problems.append(IntakeProblem(path, message if isinstance(message, Message) else
                                            say("verbatim", text=message)))
 
@@ -60,18 +61,18 @@ def open_bundle(path: str | os.PathLike[str], limits: Limits | None = None) -> B
     """Open a folder or archive; raises :class:`IntakeError` when it cannot be opened at all."""
     p = Path(path)
     if not p.exists():
-        raise IntakeError(f"{p}: no such file or folder")
+        raise IntakeError(say("intake.no_such_input", path=str(p)))
     if not (p.is_dir() or p.is_file()):
-        raise IntakeError(f"{p}: not a regular file or folder")
+        raise IntakeError(say("intake.not_file_or_folder", path=str(p)))
     b = Bundle(p, limits or Limits(), name=escape_name(p.name))
     if p.is_file():
         b.bytes = p.stat().st_size
         if b.bytes == 0:
-            raise IntakeError(f"{p}: the input file is empty")
+            raise IntakeError(say("intake.input_empty", path=str(p)))
         try:
             b.sha256 = _sha256(p)
         except OSError as exc:
-            raise IntakeError(f"{p}: cannot read the input: {exc.strerror}") from None
+            raise IntakeError(say("intake.input_unreadable", path=str(p), error=str(exc.strerror))) from None
     else:
         b.bytes = census(p).bytes
     return b

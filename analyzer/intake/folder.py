@@ -28,13 +28,14 @@ from analyzer.intake.archives import expand
 from analyzer.intake.limits import IntakeError
 from analyzer.intake.members import Member, Sink
 from analyzer.intake.paths import normalize_path
+from parsers.base import Message, say
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC
 MAX_DEPTH = 128  # folder levels; one descriptor is open per level
 
-Problem = Callable[[str, str], None]  # (relative path, why it is not read)
+Problem = Callable[[str, Message], None]  # (relative path, why it is not read)
 
 
 @dataclass
@@ -50,7 +51,8 @@ def open_root(root: Path) -> int:
     try:
         return os.open(root, _DIR_FLAGS & ~os.O_NOFOLLOW)
     except OSError as exc:
-        raise IntakeError(f"{escape_name(str(root))}: cannot open the folder: {exc.strerror}") from None
+        raise IntakeError(say("intake.folder_unopenable", path=escape_name(str(root)),
+                              error=str(exc.strerror))) from None
 
 
 def census(root: Path) -> Census:
@@ -101,7 +103,7 @@ def _entries(dir_fd: int, rel: str, dev: int, problem: Problem, depth: int,
         with os.scandir(dir_fd) as it:
             entries = sorted(it, key=lambda e: e.name)
     except OSError as exc:
-        problem(rel or ".", f"cannot read this folder: {exc.strerror}")
+        problem(rel or ".", say("intake.folder_unreadable", error=str(exc.strerror)))
         return
     folders = []
     for entry in entries:
@@ -109,21 +111,21 @@ def _entries(dir_fd: int, rel: str, dev: int, problem: Problem, depth: int,
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError as exc:
-            problem(path, f"cannot read: {exc.strerror}")
+            problem(path, say("intake.unreadable", error=str(exc.strerror)))
             continue
         if stat.S_ISDIR(st.st_mode):
             folders.append((entry.name, path))
         elif stat.S_ISLNK(st.st_mode):
-            problem(path, f"symbolic link to {_target(entry.name, dir_fd)!r} refused (links are never followed)")
+            problem(path, say("intake.folder_symlink", target=repr(_target(entry.name, dir_fd))))
         elif not stat.S_ISREG(st.st_mode):
-            problem(path, "not a regular file (device, socket or fifo) refused")
+            problem(path, say("intake.folder_special"))
         elif opened is None:
             yield path, st
         else:
             yield from _opened(dir_fd, entry.name, path, dev, problem, names or Counter(), opened)
     for name, path in folders:
         if depth + 1 >= MAX_DEPTH:
-            problem(path, f"folder nested deeper than {MAX_DEPTH} levels: not read")
+            problem(path, say("intake.folder_too_deep", limit=MAX_DEPTH))
             continue
         try:
             sub = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
@@ -132,7 +134,7 @@ def _entries(dir_fd: int, rel: str, dev: int, problem: Problem, depth: int,
             continue
         try:
             if os.fstat(sub).st_dev != dev:
-                problem(path, "folder on another file system (a mount point): not read")
+                problem(path, say("intake.folder_mount"))
                 continue
             yield from _entries(sub, path, dev, problem, depth + 1, names, opened)
         finally:
@@ -149,11 +151,11 @@ def _opened(dir_fd: int, name: str, path: str, dev: int, problem: Problem, names
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            problem(path, "changed into something that is not a regular file while read: refused")
+            problem(path, say("intake.file_changed"))
         elif st.st_dev != dev:
-            problem(path, "on another file system: refused")
+            problem(path, say("intake.other_filesystem"))
         elif st.st_nlink > 1 and st.st_nlink > names[(st.st_dev, st.st_ino)]:
-            problem(path, "hard link to a file outside the folder: refused (links are never followed)")
+            problem(path, say("intake.folder_hardlink"))
         else:
             opened[0] = fd
             yield path, st
@@ -170,10 +172,10 @@ def _target(name: str, dir_fd: int) -> str:
         return "?"
 
 
-def _not_opened(exc: OSError, what: str) -> str:
+def _not_opened(exc: OSError, what: str) -> Message:
     if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a link swapped in since the folder was listed
-        return f"{what} replaced by a symbolic link while read: refused (links are never followed)"
-    return f"cannot read this {what}: {exc.strerror}"
+        return say(f"intake.{what}_replaced_by_link")
+    return say(f"intake.{what}_unreadable", error=str(exc.strerror))
 
 
 def walk_folder(bundle: Sink, root: Path) -> Iterator[Member]:

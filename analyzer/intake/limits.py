@@ -48,6 +48,12 @@ class IntakeError(Exception):
         return word(self.message)
 
 
+def detail(exc: BaseException) -> Message | str:
+    """What an error says, to quote in a message: the tool's own words of an :class:`IntakeError`, else the
+    library's text."""
+    return exc.message if isinstance(exc, IntakeError) else str(exc)
+
+
 class LimitExceeded(IntakeError):
     """A budget of :class:`Limits` was broken; the message names the member and the limit."""
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from parsers.base import Message, say
+
 _DRIVE = re.compile(r"^[A-Za-z]:[\\/]*")  # C:, C:\, C:/
 # "C/Windows/...", "C/WindowsAzure/..." as some Windows collectors write the system drive.
 _DRIVE_DIR = re.compile(r"^[A-Za-z]/(?=(windows|windowsazure|packages|program ?files[^/]*|programdata)(/|$))", re.I)
@@ -76,18 +78,18 @@ def drop_drive(name: str) -> str:
     return _DRIVE.sub("", name)
 
 
-def refusal(name: str, max_name: int) -> str | None:
+def refusal(name: str, max_name: int) -> Message | None:
     """Why an archive member name is refused, or ``None`` when it may be read."""
     if "\x00" in name:
-        return "member name contains a NUL byte: refused"
+        return say("intake.name_nul")
     if len(name) > max_name:
-        return f"member name longer than {max_name} characters: refused"
+        return say("intake.name_too_long", limit=max_name)
     n = name.replace("\\", "/")
     if n.startswith("/"):
-        return "absolute member name refused: an archive may not name a path outside itself"
+        return say("intake.name_absolute")
     n = drop_drive(n)  # C:\WindowsAzure\... is read as WindowsAzure/... (the module's docstring says why)
     if ".." in n.split("/"):
-        return "member name climbs out of the archive with '..': refused"
+        return say("intake.name_climbs")
     if normalize_path(name) is None:
-        return "empty member name: refused"
+        return say("intake.name_empty")
     return None

@@ -21,11 +21,12 @@ from typing import BinaryIO
 from analyzer.escape import escape_name
 from analyzer.intake import tarsafe, zipsafe
 from analyzer.intake.limits import IntakeError, Limits
+from parsers.base import Message, say
 
 _SHOWN = 3  # names of the other reading shown in the row
 
 
-def other_reading(kind: str, f: BinaryIO, limits: Limits) -> str | None:
+def other_reading(kind: str, f: BinaryIO, limits: Limits) -> Message | None:
     """What else the seekable archive ``f``, read as ``kind``, is: e.g. ``"a zip archive of 2 entries
     (var/log/waagent.log, ...)"``; ``None`` when it is nothing else."""
     pos = f.tell()
@@ -37,7 +38,7 @@ def other_reading(kind: str, f: BinaryIO, limits: Limits) -> str | None:
         f.seek(pos)
 
 
-def _as_tar(f: BinaryIO, limits: Limits) -> str | None:
+def _as_tar(f: BinaryIO, limits: Limits) -> Message | None:
     f.seek(0)
     tarfile.TarInfo.frombuf(f.read(tarfile.BLOCKSIZE), "utf-8", "surrogateescape")  # raises unless a tar header
     f.seek(0)
@@ -54,12 +55,12 @@ def _as_tar(f: BinaryIO, limits: Limits) -> str | None:
     return _say("tar", count, names)
 
 
-def _as_zip(f: BinaryIO, limits: Limits, tar: bool) -> str | None:
+def _as_zip(f: BinaryIO, limits: Limits, tar: bool) -> Message | None:
     count = zipsafe.declared_entries(f)
     if count is None:
         return None
     if count > limits.max_members:
-        return f"a zip archive declaring {count} entries"
+        return say("intake.polyglot_zip_declaring", n=count)
     f.seek(0)
     with zipfile.ZipFile(f) as zf:
         infos = zf.infolist()
@@ -83,7 +84,9 @@ def _inside_one_member(f: BinaryIO, start: int, end: int, limits: Limits) -> boo
     return False
 
 
-def _say(kind: str, count: int, names: list[str]) -> str:
+def _say(kind: str, count: int, names: list[str]) -> Message:
     shown = ", ".join(escape_name(n)[:200] for n in names)
-    return f"a {kind} archive of {count} entries" + (f" ({shown}{', ...' if count > len(names) else ''})"
-                                                     if shown else "")
+    if not shown:
+        return say("intake.polyglot_archive", kind=kind, n=count)
+    more = ", ..." if count > len(names) else ""
+    return say("intake.polyglot_archive_names", kind=kind, n=count, names=shown + more)

@@ -28,6 +28,7 @@ from analyzer.intake.limits import IntakeError
 from analyzer.intake.paths import drop_drive
 from analyzer.intake.streams import Budget, SliceReader
 from analyzer.intake.zipsafe import ENCRYPTED
+from parsers.base import say
 
 _MAGIC = b"7z\xbc\xaf\x27\x1c"
 _ENCODED_HEADER = 0x17
@@ -44,15 +45,15 @@ def method_refusal(coders_lists: list[list[dict]]) -> str | None:
     try:
         names = get_methods_names(coders_lists)
     except (KeyError, ValueError) as exc:
-        return f"7z compression method not supported ({exc})"
+        return say("intake.7z_method_unknown", error=str(exc))
     if any(n.lower() == "7zaes" for n in names):
-        return ENCRYPTED
+        return say(ENCRYPTED)
     bad = sorted({n for n in names if n.lower() not in _ALLOWED})
     if "PPMd" in bad:
         return ("7z method PPMd refused: its decoder (pyppmd) can crash the process on a crafted model size; "
                 "repack the bundle with LZMA2 or zip")
     if bad:
-        return f"7z methods {bad} not allowed"
+        return say("intake.7z_methods", methods=bad)
     return None
 
 
@@ -64,16 +65,16 @@ def check_header(f: BinaryIO, max_header: int, max_entries: int) -> None:
     f.seek(0)
     sig = f.read(32)
     if len(sig) < 32 or sig[:6] != _MAGIC:
-        raise SevenZipRefused("not a 7z archive (bad signature header)")
+        raise SevenZipRefused(say("intake.7z_signature"))
     offset, size = struct.unpack_from("<QQ", sig, 12)
     if size > max_header:
-        raise SevenZipRefused(f"7z header of {size} bytes exceeds max_meta_bytes={max_header}")
+        raise SevenZipRefused(say("intake.7z_header_size", size=size, limit=max_header))
     if 32 + offset + size > f.seek(0, io.SEEK_END):  # also keeps a 2**64 offset from reaching seek()
-        raise SevenZipRefused("7z archive truncated: its header is missing")
+        raise SevenZipRefused(say("intake.7z_truncated"))
     f.seek(32 + offset)
     head = f.read(size)
     if len(head) < size:
-        raise SevenZipRefused("7z archive truncated: its header is missing")
+        raise SevenZipRefused(say("intake.7z_truncated"))
     try:
         if head[:1] == bytes([_ENCODED_HEADER]):
             streams = HeaderStreamsInfo.retrieve(io.BytesIO(head[1:]))
@@ -85,19 +86,18 @@ def check_header(f: BinaryIO, max_header: int, max_entries: int) -> None:
     except SevenZipRefused:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure of py7zr's parser means a corrupt header
-        raise SevenZipRefused(f"corrupt 7z header ({type(exc).__name__}: {exc})") from None
+        raise SevenZipRefused(say("intake.7z_corrupt_header", error=f"{type(exc).__name__}: {exc}")) from None
     if folders > MAX_FOLDERS:
-        raise SevenZipRefused(f"7z header declares {folders} folders, more than {MAX_FOLDERS} (repack it solid, or "
-                              "as zip)")
+        raise SevenZipRefused(say("intake.7z_folders", n=folders, limit=MAX_FOLDERS))
     if entries > max_entries:
-        raise SevenZipRefused(f"7z header declares {entries} entries, more than max_members allows ({max_entries})")
+        raise SevenZipRefused(say("intake.7z_entries", n=entries, limit=max_entries))
 
 
 def _decoded_header(f: BinaryIO, streams: HeaderStreamsInfo, cap: int) -> bytes:
     """The header behind an encoded header, decoded with the allowed coders, refused beyond ``cap`` bytes."""
     sizes = [folder.unpacksizes[-1] for folder in streams.unpackinfo.folders]
     if not streams.packinfo.packsizes or not sizes or sum(sizes) > cap or min(sizes) < 0:
-        raise SevenZipRefused(f"7z header decodes to {sum(sizes)} bytes, more than {cap} (or none)")
+        raise SevenZipRefused(say("intake.7z_decoded", n=sum(sizes), limit=cap))
     out = bytearray()
     start = 32 + streams.packinfo.packpos
     for folder, size, packed in zip(streams.unpackinfo.folders, sizes, streams.packinfo.packsizes, strict=False):
@@ -108,7 +108,7 @@ def _decoded_header(f: BinaryIO, streams: HeaderStreamsInfo, cap: int) -> bytes:
             before = (len(data), decompressor.consumed)
             data += decompressor.decompress(f, max_length=size - len(data))
             if (len(data), decompressor.consumed) == before:
-                raise SevenZipRefused("7z header truncated or corrupt")
+                raise SevenZipRefused(say("intake.7z_header_truncated"))
         out += data
         start += packed
     return bytes(out)
@@ -118,7 +118,7 @@ def _census(head: bytes) -> tuple[int, int]:
     """(folders, entries) a plain 7z header declares, read before py7zr builds objects for them."""
     buf = io.BytesIO(head)
     if buf.read(1) != PROPERTY.HEADER:
-        raise SevenZipRefused("corrupt 7z header (no header record)")
+        raise SevenZipRefused(say("intake.7z_no_header_record"))
     folders = 0
     pid = buf.read(1)
     if pid == PROPERTY.MAIN_STREAMS_INFO:
@@ -169,10 +169,10 @@ class _Writer(Py7zIO):
             return len(s)
         cap = self._s.budget.limits.max_member_bytes
         if e.length + len(s) > cap:
-            raise IntakeError(f"{e.path}: member exceeds max_member_bytes={cap}")
+            raise IntakeError(say("intake.member_bytes", path=e.path, limit=cap))
         self._s.budget.charge(e.path, len(s))
         if self._s.f.tell() != e.start + e.length:
-            raise IntakeError(f"{e.path}: 7z members decoded out of order")
+            raise IntakeError(say("intake.7z_order", path=e.path))
         self._s.f.write(s)
         e.length += len(s)
         return len(s)
@@ -209,13 +209,13 @@ def open_archive(f: BinaryIO, max_header: int, max_entries: int) -> py7zr.SevenZ
     try:
         arc = py7zr.SevenZipFile(f, mode="r")
     except py7zr.PasswordRequired:
-        raise SevenZipRefused(ENCRYPTED) from None
+        raise SevenZipRefused(say(ENCRYPTED)) from None
     except Exception as exc:  # noqa: BLE001 - security.md 3.5: every py7zr exception means "corrupt"
-        raise SevenZipRefused(f"corrupt 7z archive ({type(exc).__name__}: {exc})") from None
+        raise SevenZipRefused(say("intake.7z_corrupt", error=f"{type(exc).__name__}: {exc}")) from None
     main = arc.header.main_streams if arc.header is not None else None
     reason = method_refusal([fo.coders for fo in main.unpackinfo.folders]) if main is not None else None
     if reason is None and arc.needs_password():
-        reason = ENCRYPTED
+        reason = say(ENCRYPTED)
     if reason:
         arc.close()
         raise SevenZipRefused(reason)
@@ -245,7 +245,6 @@ def extract(arc: py7zr.SevenZipFile, entries: list[Entry], spool_file: BinaryIO,
     except IntakeError as exc:
         error = exc
     except Exception as exc:  # noqa: BLE001 - security.md 3.5: every py7zr exception means "corrupt"
-        error = IntakeError(f"corrupt or truncated 7z data ({type(exc).__name__}: {exc}); "
-                            "members read before it are kept")
+        error = IntakeError(say("intake.7z_data", error=f"{type(exc).__name__}: {exc}"))
     done = sorted((e for e in entries if e.done), key=lambda e: e.index)
     return [(e, SliceReader(spool_file, e.start, e.length)) for e in done], error

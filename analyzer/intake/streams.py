@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from analyzer.intake.limits import BudgetExhausted, IntakeError, LimitExceeded, Limits, TimeLimitReached
+from parsers.base import Message, say
 
 CHUNK = 1 << 20  # read size for copies and buffers: large reads, no per-byte Python work
 DECODE_ERRORS: tuple[type[BaseException], ...] = (
@@ -103,27 +104,26 @@ class Budget:
 
     def _check_time(self, path: str) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise TimeLimitReached(f"{path}: analysis time limit max_seconds={self.limits.max_seconds:g} reached")
+            raise TimeLimitReached(say("intake.time_limit", path=path, seconds=self.limits.max_seconds))
 
     def add_member(self, path: str) -> None:
         self.members += 1
         self._check_time(path)
         if self.members > self.limits.max_members:
-            raise BudgetExhausted(f"{path}: more than max_members={self.limits.max_members} entries in the bundle")
+            raise BudgetExhausted(say("intake.too_many_members", path=path, limit=self.limits.max_members))
 
     def charge(self, path: str, n: int) -> None:
         self.total += n
         self._check_time(path)
         if self.total > self.limits.max_total_bytes:
-            raise BudgetExhausted(
-                f"{path}: the bundle expands to more than max_total_bytes={self.limits.max_total_bytes} bytes")
+            raise BudgetExhausted(say("intake.total_bytes", path=path, limit=self.limits.max_total_bytes))
 
-    def check_declared(self, size: int) -> str | None:
+    def check_declared(self, size: int) -> Message | None:
         """Why a member of this declared size is refused before it is read, or ``None``."""
         if size > self.limits.max_member_bytes:
-            return f"declared size {size} exceeds max_member_bytes={self.limits.max_member_bytes}: not read"
+            return say("intake.declared_member_bytes", size=size, limit=self.limits.max_member_bytes)
         if self.total + size > self.limits.max_total_bytes:
-            return f"declared size {size} exceeds what is left of max_total_bytes={self.limits.max_total_bytes}"
+            return say("intake.declared_total_bytes", size=size, limit=self.limits.max_total_bytes)
         return None
 
 
@@ -145,8 +145,8 @@ class GuardedReader(io.RawIOBase):
         except IntakeError:
             raise
         except DECODE_ERRORS as exc:
-            raise IntakeError(f"{self.path}: corrupt or truncated data after {self.count} bytes "
-                              f"({type(exc).__name__}: {exc})") from None
+            raise IntakeError(say("intake.corrupt_data", path=self.path, bytes=self.count,
+                                  error=f"{type(exc).__name__}: {exc}")) from None
         n = len(data)
         b[:n] = data
         self.count += n

@@ -22,6 +22,7 @@ import tarfile
 from dataclasses import dataclass
 
 from analyzer.intake.limits import IntakeError, LimitExceeded, Limits
+from parsers.base import Message, say
 
 _META = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
 _BLOCK = tarfile.BLOCKSIZE
@@ -34,12 +35,12 @@ class Notes:
     """What the headers of one archive held that is reported but not used."""
 
     global_headers: int = 0
-    last_header_error: str = ""  # why the header read last was not a member: tarfile ends there without a word
+    # why the header read last was not a member: tarfile ends there without a word
+    last_header_error: Message | None = None
 
 
 # header errors that tarfile takes for the end of the archive, though the archive is damaged there
-_DAMAGE = {tarfile.TruncatedHeaderError: "a header cut short (the archive is truncated)",
-           tarfile.InvalidHeaderError: "an unreadable header (bad checksum)"}
+_DAMAGE = {tarfile.TruncatedHeaderError: "intake.tar_header_cut", tarfile.InvalidHeaderError: "intake.tar_header_bad"}
 
 
 def pax_records(buf: bytes) -> list[tuple[bytes, bytes]]:
@@ -51,14 +52,14 @@ def pax_records(buf: bytes) -> list[tuple[bytes, bytes]]:
         space = buf.find(b" ", pos, pos + _MAX_DIGITS)
         digits = buf[pos:space] if space > pos else b""
         if not digits.isdigit():
-            raise IntakeError(f"PAX header: no record length at byte {pos}")
+            raise IntakeError(say("intake.pax_no_length", pos=pos))
         length = int(digits)
         record_end = pos + length
         if length <= space - pos + 1 or record_end > end or buf[record_end - 1] != 0x0A:
-            raise IntakeError(f"PAX header: a record at byte {pos} does not match its length {length}")
+            raise IntakeError(say("intake.pax_length_mismatch", pos=pos, length=length))
         equals = buf.find(b"=", space + 1, record_end)
         if equals < 0:
-            raise IntakeError(f"PAX header: a record at byte {pos} has no '='")
+            raise IntakeError(say("intake.pax_no_equals", pos=pos))
         records.append((buf[space + 1:equals], buf[equals + 1:record_end - 1]))
         pos = record_end
     return records
@@ -74,12 +75,12 @@ def tarinfo_class(limits: Limits, notes: Notes) -> type[tarfile.TarInfo]:
             try:
                 return super().frombuf(buf, encoding, errors)
             except tarfile.HeaderError as exc:
-                notes.last_header_error = _DAMAGE.get(type(exc), "")
+                notes.last_header_error = say(_DAMAGE[type(exc)]) if type(exc) in _DAMAGE else None
                 raise
 
         def _proc_member(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
             if self.size < 0 or self.offset_data < 0:
-                raise IntakeError(f"tar header with a negative size or offset at byte {self.offset}")
+                raise IntakeError(say("intake.tar_negative", offset=self.offset))
             if self.type in _META and self.size > cap:
                 raise LimitExceeded(f"tar header metadata (long name or PAX) of {self.size} bytes exceeds "
                                     f"max_meta_bytes={cap}")
@@ -114,7 +115,7 @@ def tarinfo_class(limits: Limits, notes: Notes) -> type[tarfile.TarInfo]:
             nxt._apply_pax_info(headers, tf.encoding, tf.errors)  # type: ignore[attr-defined]
             nxt.offset = self.offset
             if nxt.size < 0:
-                raise IntakeError(f"tar PAX header with a negative size at byte {self.offset}")
+                raise IntakeError(say("intake.pax_negative", offset=self.offset))
             if "size" in headers:  # the member's data starts and ends where the PAX size says
                 after = nxt.offset_data
                 if nxt.isreg() or nxt.type not in tarfile.SUPPORTED_TYPES:
@@ -151,13 +152,13 @@ def tarinfo_class(limits: Limits, notes: Notes) -> type[tarfile.TarInfo]:
 def _read(tf: tarfile.TarFile, n: int) -> bytes:
     data = tf.fileobj.read(n)  # type: ignore[union-attr]
     if len(data) < n:
-        raise IntakeError("tar archive cut short inside a header")
+        raise IntakeError(say("intake.tar_cut_header"))
     return bytes(data)
 
 
 def _number(text: str) -> int:
     if not (0 < len(text) <= _MAX_DIGITS and text.isdigit()):
-        raise IntakeError(f"tar sparse map: {text[:40]!r} is not a number")
+        raise IntakeError(say("intake.tar_sparse", value=repr(text[:40])))
     return int(text)
 
 

@@ -17,13 +17,14 @@ import zipfile
 from typing import BinaryIO
 
 from analyzer.intake.limits import Limits
+from parsers.base import Message, say
 
 _EOCD = b"PK\x05\x06"
 _EOCD64_LOCATOR = b"PK\x06\x07"
 _EOCD64 = b"PK\x06\x06"
 _LOCAL = b"PK\x03\x04"
 _TAIL = 22 + 65535  # end record + the longest comment
-ENCRYPTED = "encrypted archive: cannot be read without a password (none is ever asked or tried)"
+ENCRYPTED = "intake.encrypted"  # the key of: encrypted archive, cannot be read without a password
 _ALLOWED_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 
 
@@ -64,22 +65,21 @@ def overlap(zf: zipfile.ZipFile, f: BinaryIO) -> str | None:
     return None
 
 
-def entry_refusal(info: zipfile.ZipInfo, limits: Limits) -> str | None:
+def entry_refusal(info: zipfile.ZipInfo, limits: Limits) -> Message | None:
     """Why this (non-directory) entry is not read, or ``None``."""
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        return "symbolic link entry refused: links are never followed"
+        return say("intake.symlink_entry")
     if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
-        return "device, fifo or socket entry refused"
+        return say("intake.special_entry")
     if is_encrypted(info):
-        return ENCRYPTED
+        return say(ENCRYPTED)
     if info.compress_type not in _ALLOWED_METHODS:
-        return f"compression method {info.compress_type} not allowed (stored and deflated only)"
+        return say("intake.zip_method", method=info.compress_type)
     if info.file_size > limits.max_member_bytes:
-        return f"declared size {info.file_size} exceeds max_member_bytes={limits.max_member_bytes}: not read"
+        return say("intake.declared_member_bytes", size=info.file_size, limit=limits.max_member_bytes)
     if info.file_size > limits.max_ratio * info.compress_size + limits.ratio_floor:
-        return (f"declared size {info.file_size} from {info.compress_size} compressed bytes is above "
-                f"max_ratio={limits.max_ratio:g}: a zip bomb, not read")
+        return say("intake.zip_ratio", size=info.file_size, packed=info.compress_size, limit=limits.max_ratio)
     return None
 
 

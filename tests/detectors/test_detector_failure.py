@@ -7,6 +7,7 @@ from analyzer.detectors import run_detectors
 from analyzer.detectors.base import Detector, Hit
 from analyzer.detectors.network import DhcpFailure
 from analyzer.detectors.scope import Scope
+from analyzer.locale import word
 from analyzer.model import Analysis
 from tests.conftest import ROOT
 
@@ -25,4 +26,4 @@ def test_crash_is_a_failed_row_and_others_still_run() -> None:
     assert [f.id for f in findings] == ["DHCP_FAILURE"]
     rows = [s for s in analysis.sources if s.path == "detector BROKEN_PLUGIN"]
     assert len(rows) == 1 and rows[0].status == "failed"
-    assert "KeyError" in (rows[0].error or "")
+    assert rows[0].error is not None and "KeyError" in word(rows[0].error)

@@ -58,9 +58,11 @@ def test_a_report_written_before_the_neutral_form_still_renders() -> None:
     for m in doc["missing_evidence"]:
         m.pop("message")
     for s in doc["sources"]:
-        s.pop("note"), s.pop("detail")
+        s.pop("note"), s.pop("detail"), s.pop("detail_message"), s.pop("problem_messages")
     old = load_report(doc)
     text = render(old, RenderOptions("text", "en"))
+    assert "řádek 7: neplatné časové razítko" in text  # a problem as written, in the language it was written in
+    assert "EvtxError: bad chunk" in render(old, RenderOptions("html", "en"))
     assert doc["verdict"]["summary"] in text  # its own words, in the language it was written in
     assert doc["missing_evidence"][0]["why"] in text
     assert "The VM cannot reach the Azure WireServer" in text  # known ids are worded again
