@@ -130,7 +130,7 @@ def _entries(dir_fd: int, rel: str, dev: int, problem: Problem, depth: int,
         try:
             sub = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
         except OSError as exc:
-            problem(path, _not_opened(exc, "folder"))
+            problem(path, _not_opened(exc, folder=True))
             continue
         try:
             if os.fstat(sub).st_dev != dev:
@@ -146,7 +146,7 @@ def _opened(dir_fd: int, name: str, path: str, dev: int, problem: Problem, names
     try:
         fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
-        problem(path, _not_opened(exc, "file"))
+        problem(path, _not_opened(exc, folder=False))
         return
     try:
         st = os.fstat(fd)
@@ -172,10 +172,10 @@ def _target(name: str, dir_fd: int) -> str:
         return "?"
 
 
-def _not_opened(exc: OSError, what: str) -> Message:
+def _not_opened(exc: OSError, folder: bool) -> Message:
     if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a link swapped in since the folder was listed
-        return say(f"intake.{what}_replaced_by_link")
-    return say(f"intake.{what}_unreadable", error=str(exc.strerror))
+        return say("intake.folder_replaced_by_link" if folder else "intake.file_replaced_by_link")
+    return say("intake.folder_unreadable" if folder else "intake.file_unreadable", error=str(exc.strerror))
 
 
 def walk_folder(bundle: Sink, root: Path) -> Iterator[Member]:

@@ -7,8 +7,10 @@ import ast
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from analyzer.locale import catalog, format_text, number, plural_category
+from analyzer.locale import catalog, format_text, number, plural_category, word
 from analyzer.model import say
 from analyzer.report.wording import Wording
 from tests.conftest import ROOT
@@ -57,29 +59,77 @@ def test_format_errors_are_loud() -> None:
         format_text("{n, plural, one {x}}", {"n": 2}, "en", str)
 
 
-def _composed_keys() -> set[str]:
-    """Message keys written as literals in say(...)/Message(...) calls of the package (prefixes for f-strings)."""
-    keys: set[str] = set()
-    for path in (ROOT / "analyzer").rglob("*.py"):
+#: a problem of a parser or of intake: its key, wherever it is written (a call, a table of reasons, a constant)
+PROBLEM_KEY = re.compile(r"(?:problem|intake)\.[a-z0-9_]+")
+
+
+def _calls() -> list[tuple[str, ast.Call]]:
+    """Every say(...)/Message(...)/ctx.problem(...) call of the package and the parsers, with its file."""
+    found = []
+    for path in [*(ROOT / "analyzer").rglob("*.py"), *(ROOT / "parsers").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
-                    "say", "Message") and node.args:
-                arg = node.args[0]
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                    keys.add(arg.value)
-                elif isinstance(arg, ast.JoinedStr) and isinstance(arg.values[0], ast.Constant):
-                    keys.add(str(arg.values[0].value) + "*")
+                    "say", "Message", "problem") and node.args:
+                found.append((path.name, node))
+    return found
+
+
+def _composed_keys() -> set[str]:
+    """Message keys written as literals in say(...)/Message(...)/problem(...) calls (prefixes for f-strings), and
+    every problem key written anywhere in the package and the parsers."""
+    keys: set[str] = set()
+    for _, node in _calls():
+        arg = node.args[0]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            keys.add(arg.value)
+        elif isinstance(arg, ast.JoinedStr) and isinstance(arg.values[0], ast.Constant):
+            keys.add(str(arg.values[0].value) + "*")
+    for path in [*(ROOT / "analyzer").rglob("*.py"), *(ROOT / "parsers").rglob("*.py")]:
+        keys.update(m.group(1) for m in re.finditer(r"[\"']((?:problem|intake)\.[a-z0-9_]+)[\"']",
+                                                    path.read_text(encoding="utf-8")))
     return keys
 
 
 def test_every_composed_key_is_worded_in_both_languages() -> None:
     keys = _composed_keys()
     assert len(keys) > 25
+    assert len({k for k in keys if PROBLEM_KEY.fullmatch(k)}) > 120  # parsers' and intake's problems included
     for lang in ("en", "cs"):
         messages = catalog(lang)["messages"]
         for key in keys:
             found = [k for k in messages if re.fullmatch(re.escape(key).replace(r"\*", ".+"), k)]
             assert found, f"{lang}.json has no message {key!r}"
+
+
+def test_every_problem_call_passes_the_parameters_its_sentence_names() -> None:
+    """A problem worded at render time finds every parameter it names: a call's keywords are the placeholders."""
+    checked = 0
+    for name, node in _calls():
+        arg = node.args[0]
+        if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str) and PROBLEM_KEY.fullmatch(arg.value)):
+            continue
+        keywords = {k.arg for k in node.keywords}
+        if None in keywords:  # **params: checked where they are built
+            continue
+        if getattr(node.func, "attr", "") == "problem":
+            keywords.discard("line")
+        for lang in ("en", "cs"):
+            names = set(re.findall(r"\{(\w+)\s*[,}]", catalog(lang)["messages"][arg.value]))
+            assert keywords == names, (name, node.lineno, arg.value, lang)
+        checked += 1
+    assert checked > 120
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(k for k in catalog("en")["messages"] if PROBLEM_KEY.fullmatch(k))),
+       st.one_of(st.text(), st.integers(), st.floats(allow_nan=False), st.none(), st.lists(st.text(), max_size=3)),
+       st.sampled_from(["en", "cs"]))
+def test_a_problem_words_whatever_its_parameters_hold(key: str, value: object, lang: str) -> None:
+    """Problems are made of bytes from the bundle: any text, number or nothing in a parameter is worded, never
+    an exception (a plural of a value that is not a number takes the other form)."""
+    names = set(re.findall(r"\{(\w+)\s*[,}]", catalog(lang)["messages"][key]))
+    text = word(say(key, **dict.fromkeys(names, value)), lang)
+    assert isinstance(text, str) and text
 
 
 def test_both_languages_have_the_same_keys_and_placeholders() -> None:
