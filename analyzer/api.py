@@ -94,7 +94,7 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
         if zone is not None:
             facts.append(Fact("host.timezone", zone, p.path, None, None, f"/etc/localtime links to {zone}"))
     if not sources and not bundle.member_paths:
-        raise IntakeError(f"{path}: no files in the input")
+        raise IntakeError(say("intake.no_files", path=str(path)))
     if not any(f.name == "tz.utc_offset_minutes" for f in facts):
         measured = offset_from_readings(facts)
         if measured is not None:

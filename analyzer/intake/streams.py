@@ -188,7 +188,7 @@ class MemberReader(GuardedReader):
     def _account(self, n: int) -> None:
         cap = self._budget.limits.max_member_bytes
         if self.count > cap:
-            raise LimitExceeded(f"{self.path}: member exceeds max_member_bytes={cap}")
+            raise LimitExceeded(say("intake.member_bytes", path=self.path, limit=cap))
         self._budget.charge(self.path, n)
 
 
@@ -203,8 +203,8 @@ class RatioReader(GuardedReader):
     def _account(self, n: int) -> None:
         lim = self._limits
         if self.count > lim.ratio_floor and self.count > lim.max_ratio * max(self._compressed(), 1):
-            raise LimitExceeded(f"{self.path}: decompressed {self.count} bytes from {self._compressed()}: "
-                                f"compression ratio above max_ratio={lim.max_ratio:g} (a decompression bomb?)")
+            raise LimitExceeded(say("intake.ratio", path=self.path, size=self.count, packed=self._compressed(),
+                                    limit=lim.max_ratio))
 
 
 class SliceReader(io.RawIOBase):

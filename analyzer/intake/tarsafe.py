@@ -82,8 +82,7 @@ def tarinfo_class(limits: Limits, notes: Notes) -> type[tarfile.TarInfo]:
             if self.size < 0 or self.offset_data < 0:
                 raise IntakeError(say("intake.tar_negative", offset=self.offset))
             if self.type in _META and self.size > cap:
-                raise LimitExceeded(f"tar header metadata (long name or PAX) of {self.size} bytes exceeds "
-                                    f"max_meta_bytes={cap}")
+                raise LimitExceeded(say("intake.tar_meta", size=self.size, limit=cap))
             return super()._proc_member(tf)  # type: ignore[misc]
 
         def _proc_pax(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
@@ -130,7 +129,7 @@ def tarinfo_class(limits: Limits, notes: Notes) -> type[tarfile.TarInfo]:
             while extended:
                 read += _BLOCK
                 if read > cap:
-                    raise LimitExceeded(f"old-GNU sparse map of more than max_meta_bytes={cap} bytes")
+                    raise LimitExceeded(say("intake.gnu_sparse", limit=cap))
                 block = _read(tf, _BLOCK)
                 for i in range(_SPARSE_ENTRIES):
                     try:
@@ -172,7 +171,7 @@ def _sparse_map_10(tf: tarfile.TarFile, cap: int) -> list[tuple[int, int]]:
         if newline < 0:
             read += _BLOCK
             if read > cap or len(pending) > _MAX_DIGITS:
-                raise LimitExceeded(f"PAX sparse map of more than max_meta_bytes={cap} bytes, or not numbers")
+                raise LimitExceeded(say("intake.pax_sparse", limit=cap))
             pending += _read(tf, _BLOCK)
             continue
         numbers.append(_number(pending[:newline].decode("ascii", "replace")))

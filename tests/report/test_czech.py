@@ -265,7 +265,8 @@ def test_the_damaged_bundles_raise_their_problems(damaged: dict[str, tuple[Repor
         keys = {k for s in report.sources for m in (*s.problems, s.error) for k in _keys(m)}
         assert expected <= keys, (name, expected - keys)
     linux = damaged["linux-dhcp-failure"][0]
-    assert {"problem.at_line", "problem.lines_before_first_record", "intake.folder_symlink"} <= {k for s in linux.sources for m in (*s.problems, s.error) for k in _keys(m)}
+    said = {k for s in linux.sources for m in (*s.problems, s.error) for k in _keys(m)}
+    assert {"problem.at_line", "problem.lines_before_first_record", "intake.folder_symlink"} <= said
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "html"])
