@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from analyzer.api import analyze
+from analyzer.locale import word
 from tests.intake.intake_fixtures import tar_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -52,7 +53,7 @@ def _pack(kind: str, files: dict[str, bytes]) -> bytes:
 def _root_cause(path: Path) -> tuple[str | None, dict[str, dict[str, object]]]:
     report = analyze(path)
     return report.verdict.root_cause, {s.path: {"status": s.status, "events": s.events, "note": s.note,
-                                                "error": s.error or ""} for s in report.sources}
+                                                "error": word(s.error) if s.error else ""} for s in report.sources}
 
 
 @pytest.mark.parametrize("kind", ["tgz", "tar.bz2", "tar.xz", "nested"])
