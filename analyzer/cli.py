@@ -66,7 +66,8 @@ class _DefaultGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt:  # a command interrupted: no traceback, exit 130
+        except KeyboardInterrupt:  # a command interrupted: one line, no traceback, exit 130
+            click.echo(f"\n{PROG}: interrupted", err=True)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 
@@ -427,12 +428,14 @@ def eval_cmd(corpus: Path) -> None:
 
 
 def run() -> None:
-    """The console script: click's main, except that Ctrl-C at any moment exits 130 without a traceback or an
-    "Aborted!" line (click turns an interrupt outside a command into Abort, exit 1)."""
+    """The console script (started by ``analyzer/__main__.py``): click's main, except that Ctrl-C at any moment
+    exits 130 with one line and no traceback or "Aborted!" (click turns an interrupt outside a command into
+    Abort, exit 1)."""
     try:
         code = app.main(prog_name=PROG, standalone_mode=False)
     except click.exceptions.Abort as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # in click's own parsing
+            click.echo(f"\n{PROG}: interrupted", err=True)
             raise SystemExit(EXIT_INTERRUPTED) from None
         click.echo("Aborted!", err=True)  # end of input at a prompt: as click says it
         raise SystemExit(1) from None

@@ -10,8 +10,10 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -409,3 +411,18 @@ def test_intake_error_is_importable_where_users_look() -> None:
     from analyzer.intake.limits import IntakeError as Deep
 
     assert Top is IntakeError is Deep
+
+
+# --- Ctrl-C at any moment of the start -----------------------------------------------------------------------
+@pytest.mark.parametrize("after", [0.1, 0.2, 0.35, 0.6])
+def test_ctrl_c_while_the_cli_starts_is_one_line_and_no_traceback(after: float) -> None:
+    """The console script's module (``python -m analyzer``) catches Ctrl-C while the CLI's modules load too."""
+    proc = subprocess.Popen([sys.executable, "-m", "analyzer", str(FAILING), "-f", "json"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(after)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode in (130, 1, -signal.SIGINT), (proc.returncode, err)  # 1: the analysis had finished
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err and "Aborted" not in err, err
+    if proc.returncode == 130:
+        assert err.strip().endswith("interrupted"), err
