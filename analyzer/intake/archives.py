@@ -128,7 +128,7 @@ class _Walk:
     bundle: Sink
     budget: Budget
     seen: dict[str, int] = field(default_factory=dict)
-    two_ways: set[str] = field(default_factory=set)  # archives checked for a second reading (polyglots)
+    two_ways: set[tuple[str, str]] = field(default_factory=set)  # (kind, path) checked for a second reading
 
     @property
     def limits(self) -> Limits:
@@ -206,10 +206,13 @@ def _content(w: _Walk, path: str, prefix: str, origin: str, stream: BinaryIO, si
 
 def _polyglot(w: _Walk, kind: str, path: str, f: BinaryIO) -> None:
     """A row when the seekable archive ``f`` is also another archive (:mod:`analyzer.intake.polyglot`)."""
-    if path in w.two_ways:
+    if (kind, path) in w.two_ways:
         return
-    w.two_ways.add(path)
-    other = polyglot.other_reading(kind, f, w.limits)
+    w.two_ways.add((kind, path))
+    _two_readings(w, path, kind, polyglot.other_reading(kind, f, w.limits))
+
+
+def _two_readings(w: _Walk, path: str, kind: str, other: Message | None) -> None:
     if other is not None:
         w.bundle.problem(path, say("intake.polyglot", kind=kind, other=other))
 
@@ -277,8 +280,11 @@ def _tar(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
          top: bool) -> Iterator[Member]:
     read = 0
     notes = tarsafe.Notes()
+    # a tar that cannot be read twice (inside a compressed file or another archive): its ends, for a second reading
+    ends = None if stream.seekable() or (_TAR, path) in w.two_ways else polyglot.StreamEnds(stream)
+    head = _peek(stream) if ends is not None else b""
     try:
-        tf = tarfile.open(fileobj=stream, mode="r|", tarinfo=tarsafe.tarinfo_class(w.limits, notes))
+        tf = tarfile.open(fileobj=ends or stream, mode="r|", tarinfo=tarsafe.tarinfo_class(w.limits, notes))
     except BudgetExhausted:
         raise
     except (IntakeError, *DECODE_ERRORS) as exc:
@@ -289,6 +295,8 @@ def _tar(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
             while ti is not None:
                 tf.members.clear()  # stream mode keeps every TarInfo otherwise (security.md 3.2)
                 w.budget.add_member(_join(prefix, escape_name(ti.name)))
+                if ends is not None and ti.isreg() and len(ends.spans) < w.limits.max_members:
+                    ends.spans.append((ti.offset_data, ti.size))
                 nxt: tarfile.TarInfo | bool | None = False  # False: the next entry is not fetched yet
                 if not ti.isdir():
                     read += 1
@@ -322,6 +330,9 @@ def _tar(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
                 raise IntakeError(msg) from None
             w.bundle.problem(path, msg)
         finally:
+            if ends is not None and _drained(ends):  # read to its end, the stream's last bytes show a zip
+                w.two_ways.add((_TAR, path))
+                _two_readings(w, path, _TAR, polyglot.zip_in_stream(head, ends))
             if notes.global_headers:
                 w.bundle.problem(path, say("intake.pax_global", n=notes.global_headers))
 
@@ -339,6 +350,18 @@ def _spooled(w: _Walk, path: str, stream: BinaryIO) -> Iterator[BinaryIO | None]
         return
     with f:
         yield f
+
+
+def _drained(ends: polyglot.StreamEnds) -> bool:
+    """Read what is left of a stream (damage after a tar's end stops the tar reader early); whether it ended."""
+    try:
+        while ends.read(1 << 16):
+            pass
+    except BudgetExhausted:
+        raise
+    except (IntakeError, *DECODE_ERRORS):
+        return False
+    return True
 
 
 def _check_tail(tf: tarfile.TarFile, read: int, notes: tarsafe.Notes) -> None:

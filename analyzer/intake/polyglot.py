@@ -7,20 +7,24 @@ entry count and first names), which the caller puts in a row of the sources tabl
 holds a bundle the report does not cover. A zip that is the data of one tar member (a nested archive, the last
 member of the tar) is that member, not a second reading.
 
-Checked: the input file, each archive file of a folder input, and nested zips once spooled to an anonymous file
-(a tar inside an archive is read as a stream and cannot be read twice); each check reads headers only, within the
-limits of the reader it borrows.
+Checked: the input file, each archive file of a folder input, and nested zips once spooled to an anonymous file;
+each check reads headers only, within the limits of the reader it borrows. A tar inside a compressed file or
+another archive is read once, as a stream: :class:`StreamEnds` keeps its first and last bytes and where its
+members' data lie, and :func:`zip_in_stream` finds a zip whose end record is among the last bytes and whose start
+is outside any one member (the tar's first header, or after its end).
 """
 
 from __future__ import annotations
 
 import tarfile
 import zipfile
+from collections import deque
 from typing import BinaryIO
 
 from analyzer.escape import escape_name
 from analyzer.intake import tarsafe, zipsafe
 from analyzer.intake.limits import IntakeError, Limits
+from analyzer.intake.zipsafe import LOCAL, TAIL, end_record
 from parsers.base import Message, say
 
 _SHOWN = 3  # names of the other reading shown in the row
@@ -90,3 +94,47 @@ def _say(kind: str, count: int, names: list[str]) -> Message:
         return say("intake.polyglot_archive", kind=kind, n=count)
     more = ", ..." if count > len(names) else ""
     return say("intake.polyglot_archive_names", kind=kind, n=count, names=shown + more)
+
+
+class StreamEnds:
+    """A stream's reader that keeps what a second reading would need of it: its last :data:`TAIL` bytes (and
+    their offset) and, filled by the tar reader, where each member's data lies."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+        self._chunks: deque[bytes] = deque()
+        self._kept = 0
+        self.total = 0
+        self.spans: list[tuple[int, int]] = []  # (offset, size) of each member's data
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        if data:
+            self._chunks.append(data)
+            self._kept += len(data)
+            self.total += len(data)
+            while self._kept - len(self._chunks[0]) >= TAIL:
+                self._kept -= len(self._chunks.popleft())
+        return data
+
+    def tail(self) -> tuple[int, bytes]:
+        """(offset of the kept bytes in the stream, the kept bytes)."""
+        return self.total - self._kept, b"".join(self._chunks)
+
+
+def zip_in_stream(head: bytes, ends: StreamEnds) -> Message | None:
+    """What else the tar read as the stream ``ends`` (whose first bytes are ``head``) is: a zip whose end record is
+    among its last bytes and whose first entry starts where the stream shows a local header (its first bytes, or
+    its last ones) outside the data of any one member; ``None`` otherwise."""
+    base, tail = ends.tail()
+    found = end_record(tail)
+    if found is None:
+        return None
+    pos, count, cd_size, cd_offset = found
+    end = base + pos + 22
+    start = base + pos - cd_size - cd_offset
+    seen = head[start:start + 4] if 0 <= start < len(head) else tail[start - base:start - base + 4] \
+        if base <= start < len(tail) + base else b""
+    if seen != LOCAL or any(off <= start and end <= off + size for off, size in ends.spans):
+        return None
+    return say("intake.polyglot_zip_declaring", n=count)

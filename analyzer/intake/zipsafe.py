@@ -22,22 +22,32 @@ from parsers.base import Message, say
 _EOCD = b"PK\x05\x06"
 _EOCD64_LOCATOR = b"PK\x06\x07"
 _EOCD64 = b"PK\x06\x06"
-_LOCAL = b"PK\x03\x04"
-_TAIL = 22 + 65535  # end record + the longest comment
+LOCAL = b"PK\x03\x04"
+TAIL = 22 + 65535  # end record + the longest comment
 ENCRYPTED = "intake.encrypted"  # the key of: encrypted archive, cannot be read without a password
 _ALLOWED_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
+
+
+def end_record(tail: bytes) -> tuple[int, int, int, int] | None:
+    """(its offset in ``tail``, entries, central directory size, its offset from the zip's start) of the last
+    end-of-central-directory record in ``tail`` (a file's last :data:`TAIL` bytes), or ``None``."""
+    pos = tail.rfind(_EOCD)
+    if pos < 0 or len(tail) - pos < 22:
+        return None
+    count, size, offset = struct.unpack_from("<HII", tail, pos + 10)
+    return pos, count, size, offset
 
 
 def declared_entries(f: BinaryIO) -> int | None:
     """The entry count of the end-of-central-directory record (zip64 aware); ``None`` if none is found."""
     size = f.seek(0, 2)
-    start = max(0, size - _TAIL)
+    start = max(0, size - TAIL)
     f.seek(start)
     tail = f.read(size - start)
-    pos = tail.rfind(_EOCD)
-    if pos < 0 or len(tail) - pos < 22:
+    found = end_record(tail)
+    if found is None:
         return None
-    count = struct.unpack_from("<H", tail, pos + 10)[0]
+    pos, count = found[:2]
     if count != 0xFFFF or pos < 20 or tail[pos - 20: pos - 16] != _EOCD64_LOCATOR:
         return count
     offset = struct.unpack_from("<Q", tail, pos - 20 + 8)[0]
@@ -55,7 +65,7 @@ def overlap(zf: zipfile.ZipFile, f: BinaryIO) -> str | None:
     for i, info in enumerate(infos):
         f.seek(info.header_offset)
         head = f.read(30)
-        if len(head) < 30 or head[:4] != _LOCAL:
+        if len(head) < 30 or head[:4] != LOCAL:
             return info.filename
         name_len, extra_len = struct.unpack_from("<HH", head, 26)
         end = info.header_offset + 30 + name_len + extra_len + info.compress_size

@@ -126,3 +126,44 @@ def test_a_zip_after_a_gzip_stream_loses_none_of_the_tar_members(tmp_path: Path,
     bundle = open_bundle(path)
     assert {m.path: m.stream.read() for m in bundle.members()} == tar_members
     assert not [word(p.message) for p in bundle.problems if "polyglot" not in word(p.message)]
+
+
+TAR_LEADS = {  # polyglots that a tar reader reads as a tar (a zip whose first bytes lead is read as a zip)
+    "tar, then a zip": lambda: _tar({GOOD_PATH: GOOD_LOG}) + zip_bytes({"var/log/zip-only.log": ZIP_LOG}),
+    "tar, its end, then a zip": lambda: _tar({GOOD_PATH: GOOD_LOG}) + bytes(10240)
+    + zip_bytes({"var/log/zip-only.log": ZIP_LOG}),
+}
+WRAPS = {  # a tar read once, as a stream: what holds it
+    "gzip": lambda data: ("bundle.tar.gz", gzip.compress(data), "bundle.tar.gz"),
+    "outer tar": lambda data: ("ticket.tar", _tar({GOOD_PATH: GOOD_LOG, "upload/logs.tar": data}), "upload/logs.tar"),
+    "tgz in a zip": lambda data: ("ticket.zip", zip_bytes({GOOD_PATH: GOOD_LOG,
+                                                           "upload/logs.tgz": gzip.compress(data)}), "upload/logs.tgz"),
+}
+
+
+@pytest.mark.parametrize("wrap", sorted(WRAPS))
+@pytest.mark.parametrize("form", sorted(TAR_LEADS))
+def test_a_polyglot_tar_read_as_a_stream_is_named(tmp_path: Path, form: str, wrap: str) -> None:
+    """Inside a compressed file or another archive a tar is read once; its first and last bytes still show the
+    zip reading."""
+    name, data, inner = WRAPS[wrap](TAR_LEADS[form]())
+    path = tmp_path / name
+    path.write_bytes(data)
+    bundle = open_bundle(path)
+    paths = {m.path for m in bundle.members()}
+    assert any(p.endswith(GOOD_PATH) or p.endswith("tar-only.log") for p in paths), paths
+    rows = [p for p in bundle.problems if "polyglot" in word(p.message)]
+    assert len(rows) == 1, [word(p.message) for p in bundle.problems]
+    assert rows[0].path == inner and "this tar file is also a zip archive declaring 1 entries" in word(rows[0].message)
+
+
+@pytest.mark.parametrize("wrap", sorted(WRAPS))
+def test_a_streamed_tar_whose_last_member_is_a_zip_is_no_polyglot(tmp_path: Path, wrap: str) -> None:
+    inner = zip_bytes({"GoalState.xml": b"<GoalState/>\n", "b.xml": b"<b/>\n"})
+    raw = _tar({"var/log/waagent.log.1": GOOD_LOG, "var/lib/waagent/history/2024-01-05T12-00-00__1.zip": inner})
+    name, data, _ = WRAPS[wrap](raw)
+    path = tmp_path / name
+    path.write_bytes(data)
+    bundle = open_bundle(path)
+    assert len({m.path for m in bundle.members()}) >= 3
+    assert not [word(p.message) for p in bundle.problems if "polyglot" in word(p.message)]
