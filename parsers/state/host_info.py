@@ -6,7 +6,8 @@
 * ``sos_commands/azure/instance_metadata.json`` -> ``azure.vm`` and ``host.name``;
 * Windows ``systeminfo``: ``Host Name:``, ``OS Name:``, ``Time Zone:  (UTC+01:00) Amsterdam, Berlin, ...``; the
   display name is turned into its IANA zone (``Europe/Berlin``), since its offset is the standard one (an hour
-  off in summer); an unknown display name gives that standard offset as ``tz.utc_offset_minutes``.
+  off in summer); an unknown display name gives that standard offset as ``tz.utc_offset_minutes``. On a Windows
+  in another language the zone line is told by its value and the host and OS names by their places.
 """
 
 from __future__ import annotations
@@ -77,23 +78,40 @@ def _imds(doc: Any, ctx: ParseContext) -> None:
 
 
 def _systeminfo(stream: BinaryIO, ctx: ParseContext) -> None:
+    """The English labels, or on a Windows in another language (``タイム ゾーン: (UTC+09:00) 大阪、札幌、東京``) the
+    value that says what it is (a ``(UTC+hh:mm)`` zone) and the fixed order of the first two lines (host, OS)."""
     seen = False
+    first: list[tuple[int, str, str]] = []  # the first two labelled lines: host name and OS name in any language
     for n, line in iter_lines(stream, ctx):
         key, sep, value = line.partition(":")
-        fact = _SYSTEMINFO.get(key.strip().lower()) if sep else None
         value = value.strip()
-        if fact is None or not value:
+        if not sep or not value:
             continue
+        if len(first) < 2:
+            first.append((n, value, line))
+        fact = _SYSTEMINFO.get(key.strip().lower())
+        if fact is None and _WIN_TZ.match(value):
+            fact = "host.timezone"  # its label in the OS's language
+        if fact is None:
+            continue
+        seen = seen or fact != "host.timezone" or key.strip().lower() == "time zone"
+        _systeminfo_fact(ctx, fact, value, n, line)
+    if not seen and len(first) == 2 and _HOSTNAME.fullmatch(first[0][1]):  # labels in another language
+        for fact, (n, value, line) in zip(("host.name", "host.distro"), first, strict=True):
+            _systeminfo_fact(ctx, fact, value, n, line)
         seen = True
-        zone = iana_zone(value) if fact == "host.timezone" else None
-        ctx.fact(fact, zone or value[:200], line=n, text=line.strip()[:200])
-        m = _WIN_TZ.match(value) if fact == "host.timezone" and zone is None else None
-        if m:  # a zone the table does not know: its standard offset is better than none
-            sign = -1 if m.group(1) == "-" else 1
-            ctx.fact("tz.utc_offset_minutes", sign * (int(m.group(2) or 0) * 60 + int(m.group(3) or 0)), line=n,
-                     text=value[:200])
-    if not seen:
+    if not seen and not any(f.name == "host.timezone" for f in ctx.facts):
         ctx.problem("problem.systeminfo_empty", lines="Host Name, OS Name, Time Zone")
+
+
+def _systeminfo_fact(ctx: ParseContext, fact: str, value: str, n: int, line: str) -> None:
+    zone = iana_zone(value) if fact == "host.timezone" else None
+    ctx.fact(fact, zone or value[:200], line=n, text=line.strip()[:200])
+    m = _WIN_TZ.match(value) if fact == "host.timezone" and zone is None else None
+    if m:  # a zone the table does not know (or named in another language): its standard offset is better than none
+        sign = -1 if m.group(1) == "-" else 1
+        ctx.fact("tz.utc_offset_minutes", sign * (int(m.group(2) or 0) * 60 + int(m.group(3) or 0)), line=n,
+                 text=value[:200])
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:

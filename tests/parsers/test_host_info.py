@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -72,6 +74,37 @@ def test_systeminfo_display_names_are_iana_zones(display: str, zone: str) -> Non
 def test_systeminfo_unknown_display_gives_its_standard_offset() -> None:
     _, ctx = run_as(b"Host Name: H\nTime Zone: (UTC-03:30) Somewhere Islands\n", "systeminfo.txt")
     assert one(ctx, "tz.utc_offset_minutes") == -210
+
+
+# systeminfo of a Windows in another language: (host label, OS label, zone label, zone display)
+LOCALIZED = {
+    "ja": ("ホスト名", "OS 名", "タイム ゾーン", "(UTC+09:00) 大阪、札幌、東京", 540),
+    "de": ("Hostname", "Betriebssystemname", "Zeitzone", "(UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, Wien",
+           60),
+    "cs": ("Název hostitele", "Název operačního systému", "Časové pásmo",
+           "(UTC+01:00) Bělehrad, Bratislava, Budapešť, Lublaň, Praha", 60),
+    "es": ("Nombre de host", "Nombre del sistema operativo", "Zona horaria",
+           "(UTC-06:00) Guadalajara, Ciudad de México, Monterrey", -360),
+    "pt": ("Nome do host", "Nome do sistema operacional", "Fuso horário", "(UTC-03:00) Brasília", -180),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(LOCALIZED))
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_localized_systeminfo_gives_host_os_and_offset(lang: str, encoding: str) -> None:
+    host, os_name, zone, display, minutes = LOCALIZED[lang]
+    text = (f"\r\n{host}:{' ' * 10}VM-{lang.upper()}01\r\n"
+            f"{os_name}:{' ' * 6}Microsoft Windows Server 2019 Datacenter\r\n"
+            f"OS-Version:{' ' * 10}10.0.17763 N/A Build 17763\r\n{zone}:{' ' * 8}{display}\r\n")
+    _, ctx = run_as(utf16(text) if encoding == "utf-16" else text.encode(), "diag/systeminfo.txt")
+    assert not ctx.problems
+    assert one(ctx, "host.name") == f"VM-{lang.upper()}01"
+    assert one(ctx, "host.distro") == "Microsoft Windows Server 2019 Datacenter"
+    named = one(ctx, "host.timezone")  # an IANA zone when the display's cities are known, else the offset alone
+    if "/" in str(named):
+        assert ZoneInfo(str(named)).utcoffset(datetime(2024, 1, 15)) == timedelta(minutes=minutes)
+    else:
+        assert one(ctx, "tz.utc_offset_minutes") == minutes
 
 
 @pytest.mark.parametrize(("path", "data"), [("etc/hostname", b"\x00\xff\xfe"), ("etc/os-release", b"\xff\xfe\x00"),
