@@ -64,6 +64,7 @@ class StorageUnreachable(Detector):
         sig("network.error", "network.error", r"blob\.core\.windows\.net|proxy|storage", "warning",
             wording="a network failure whose text names Azure Storage or a proxy"),
         sig("W-SecureChannel", (), signals=("secure_channel_failed",), vmsnapshot_only=True),
+        sig("W-SecureChannel-code", (), where={"error_code": "ExtensionSnapshotFailedNoSecureNetwork"}),
     )
 
 

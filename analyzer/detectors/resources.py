@@ -31,6 +31,9 @@ class HighResourceUsage(Detector):
         # L74: the extension was killed at its timeout while throttled for much of it: starved of CPU
         sig("L74", "extension.enable.failed", where={"starved": "True"}),
         sig("exhaustion", "system.resource_exhaustion"),
+        # the extension's own verdict, by code or by its catalog message
+        sig("codes", (), where={"error_code": ("ExtensionFailedTimeoutVMNetworkUnresponsive",
+                                               "ExtensionFailedOutOfMemoryError")}),
         sig("hung", "system.hung_task", severity="warning"),
         sig("W-RED-2004", (), event_ids=(2004,), provider=r"Resource-Exhaustion"),
         sig("W-VSS-11-12-12297", (), event_ids=(11, 12, 12297), provider=r"^VSS$"),

@@ -118,7 +118,8 @@ class VssWriterFailed(Detector):
     id = "VSS_WRITER_FAILED"
     seed_cause = 4
     error_codes = ("ExtensionFailedVssWriterInBadState", "ExtensionFailedVssServiceInBadState",
-                   "ExtensionSnapshotFailedCOM", "ExtensionInstallationFailedCOM", "ExtensionInstallationFailedMDTC")
+                   "ExtensionSnapshotFailedCOM", "ExtensionInstallationFailedCOM", "ExtensionInstallationFailedMDTC",
+                   "ExtensionSnapshotBitlockerError")
     sources = ("windows_events", "vss_writers", "vmsnapshot_windows_log")
     facts = ("vss.writer",)
     os = "windows"
@@ -135,7 +136,10 @@ class VssWriterFailed(Detector):
         sig("W-Writer-HRESULT", (), where={"hresults": ("0x800423F3", "0x800423F4", "0x80042315", "0x80042318",
                                                          "0x80042319")}),
         sig("W-Writer-code", (), where={"error_code": ("ExtensionFailedVssWriterInBadState",
-                                                      "ExtensionFailedVssServiceInBadState")}),
+                                                      "ExtensionFailedVssServiceInBadState",
+                                                      "ExtensionSnapshotFailedCOM", "ExtensionInstallationFailedCOM",
+                                                      "ExtensionInstallationFailedMDTC",
+                                                      "ExtensionSnapshotBitlockerError")}),
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 from parsers._structured import as_int, load_json, parse_utc, read_state
 from parsers.base import Event, ParseContext, Parser, from_dotnet_ticks
+from parsers.error_messages import error_code
 from parsers.text import head_text
 
 _LINUX_DIR = re.compile(r"(?P<name>[A-Za-z][\w.]*\w)-(?P<version>\d+(?:\.\d+){1,3})")
@@ -120,7 +121,9 @@ def status_events(doc: Any, ctx: ParseContext, extension: str | None, version: s
             ctx.fact("vmsnapshot.invocation", {"ts": rec["command_start"], "seq": seq, "task_id": rec["task_id"],
                                                "source": "status"}, ts=parse_utc(rec["command_start"]))
         if ts is not None:
-            extra = {"republished": True} if republished else {}
+            extra: dict[str, Any] = {"republished": True} if republished else {}
+            if rec["message"] and (code := error_code(rec["message"])):  # named, or its catalog message quoted
+                extra["error_code"] = code
             yield ctx.event(ts, 1, f"{rec['extension']} {rec['operation'] or ''} status {rec['status']} "
                                    f"code {rec['code']}: {rec['message'] or ''}".replace("  ", " "),
                             level=_LEVELS.get(str(rec["status"]).lower(), "info"), component=rec["extension"] or "",

@@ -12,7 +12,8 @@ and so are ISO times (``2024-03-01 10:00:00,123``, ``...Z``) and US or dotted da
 (``3/1/2024 10:00:00 AM``). Times without a zone are taken as UTC (``attrs.tz = "assumed-utc"``).
 Other lines continue the previous record. Each record is searched for the evidence detectors need:
 VSS / writer / COM+ / BcdrAgent keywords, HRESULTs (``0x80042314``, signed decimals too), Azure
-error-code names (``ExtensionFailedVssWriterInBadState``), ``StatusCode.*`` values, timeouts and the
+error codes, by name (``ExtensionFailedVssWriterInBadState``) or by their catalog message (``This drive is
+locked by BitLocker ...``, :mod:`parsers.error_messages`), ``StatusCode.*`` values, timeouts and the
 blob snapshot-limit texts. A start line (``IaaSBcdrExtension started ... SequenceNumber: 12``, ``TaskId:
 <guid>``) is ``snapshot.start``, and it and every record after it carry ``seq`` and ``task_id``; a line
 saying the snapshot or enable succeeded is ``snapshot.done``. The extension version comes from the folder
@@ -28,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
+from parsers.error_messages import error_code
 from parsers.text import iter_lines
 from parsers.windows_agent._signatures import IAASBCDR_TABLE
 from parsers.windows_agent.wa_app_agent_log import RECORD, time_format_a, time_iso
@@ -46,7 +48,6 @@ _ISO_START = re.compile(r"^\[?(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)
 _LEVEL = re.compile(r"\b(ERROR|WARN(?:ING)?|INFO|VERBOSE|DEBUG|TRACE|FATAL|CRITICAL)\b", re.I)
 _LEVELS = {"error": "error", "warn": "warning", "warning": "warning", "info": "info", "verbose": "verbose",
            "debug": "debug", "trace": "debug", "fatal": "critical", "critical": "critical"}
-_ERROR_CODE = re.compile(r"\b((?:UserError|Extension|GuestAgent|VMRestorePoint|BCM)[A-Z]\w{5,})\b")
 _STATUS_CODE = re.compile(r"StatusCode\.(\w+)|status\s*code\s*[:=]\s*(\d+)", re.I)
 _VSS_HRESULT = re.compile(r"^0x8004(?:23|24|E0)", re.I)
 _STARTED = re.compile(r"IaaSBcdrExtension\S*\s+(?:\w+\s+)?start(?:ed|ing)\b|\bstarting (?:enable|IaaSBcdrExtension)\b",
@@ -100,8 +101,8 @@ def classify(message: str, level: str) -> tuple[str, dict[str, Any]]:
     if codes:
         attrs["hresults"] = codes
         attrs["hresult"] = codes[0]
-    if m := _ERROR_CODE.search(message):
-        attrs["error_code"] = m.group(1)
+    if code := error_code(message):
+        attrs["error_code"] = code
     if m := _STATUS_CODE.search(message):
         attrs["status_code"] = m.group(1) or m.group(2)
     failing = level in ("warning", "error", "critical") or re.search(r"fail|error|exception|bad state", message, re.I)
