@@ -103,6 +103,51 @@ _START_TYPES = {
 }
 
 
+#: the start types and states of SCM 7040 and 7036 in the languages Windows writes them when an export has only the
+#: rendered message (Event Viewer CSV/TXT of a Windows in another language: no EventData): lower-cased words,
+#: the longer first
+_LOCALIZED_START = tuple(sorted({
+    "automatisch starten": "auto", "bei bedarf starten": "manual", "deaktiviert": "disabled",  # de
+    "démarrage automatique": "auto", "démarrage à la demande": "manual", "désactivé": "disabled",  # fr
+    "inicio automático": "auto", "inicio a petición": "manual", "inicio a pedido": "manual",  # es
+    "deshabilitado": "disabled", "deshabilitada": "disabled",
+    "avvio automatico": "auto", "avvio su richiesta": "manual", "disabilitato": "disabled",  # it
+    "início automático": "auto", "início sob demanda": "manual", "desabilitado": "disabled",  # pt
+    "desativado": "disabled",
+    "starten bij aanvraag": "manual", "uitgeschakeld": "disabled",  # nl
+    "automatické spuštění": "auto", "spuštění na vyžádání": "manual", "zakázáno": "disabled",  # cs
+    "автоматически": "auto", "вручную": "manual", "отключена": "disabled", "отключено": "disabled",  # ru
+    "自動開始": "auto", "要求に応じて開始": "manual", "無効": "disabled",  # ja
+    "自动启动": "auto", "按需启动": "manual", "已禁用": "disabled", "禁用": "disabled",  # zh
+}.items(), key=lambda kv: -len(kv[0])))
+_LOCALIZED_STATE = tuple(sorted({
+    "wird ausgeführt": "running", "beendet": "stopped",  # de
+    "en cours d'exécution": "running", "arrêté": "stopped",  # fr
+    "en ejecución": "running", "detenido": "stopped",  # es
+    "in esecuzione": "running", "interrotto": "stopped",  # it
+    "em execução": "running", "parado": "stopped",  # pt
+    "wordt uitgevoerd": "running", "gestopt": "stopped",  # nl
+    "spuštěno": "running", "zastaveno": "stopped",  # cs
+    "работает": "running", "остановлена": "stopped",  # ru
+    "実行中": "running", "停止": "stopped",  # ja
+    "正在运行": "running", "已停止": "stopped",  # zh
+}.items(), key=lambda kv: -len(kv[0])))
+
+
+def _localized(message: str, words: tuple[tuple[str, str], ...]) -> list[str]:
+    """The ``words`` a localized message holds, in the order it holds them (a longer word wins over one it holds)."""
+    low = message[:2048].lower()
+    found: list[tuple[int, int, str]] = []
+    for word, value in words:
+        start = low.find(word)
+        while start >= 0:
+            end = start + len(word)
+            if not any(s < end and start < e for s, e, _ in found):
+                found.append((start, end, value))
+            start = low.find(word, end)
+    return [value for _, _, value in sorted(found)]
+
+
 def start_type(value: int | str) -> tuple[int, str] | None:
     """A start type as number, SCM text (``auto start``), sc text (``AUTO_START``) or Get-Service word."""
     return _START_TYPES.get(str(value).strip().lower())
@@ -383,6 +428,10 @@ def _scm(eid: int, data: dict[str, Any] | list[Any] | None, message: str) -> tup
                 break
         else:
             raw = m.group(0) if (m := _KNOWN_SERVICE.search(message)) else ""
+            if raw and eid == 7040 and (types := _localized(message, _LOCALIZED_START)):
+                old, new = (types[0] if len(types) > 1 else ""), types[-1]  # "from <old> to <new>" in any language
+            elif raw and eid == 7036 and (states := _localized(message, _LOCALIZED_STATE)):
+                state = states[-1]
     if raw:
         attrs["service"] = service_name(raw)
         if attrs["service"] != raw:

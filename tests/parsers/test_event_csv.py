@@ -135,3 +135,49 @@ def test_an_event_viewer_export_in_any_language_is_recognized_by_its_shape_and_r
 ])
 def test_a_table_of_another_shape_is_not_an_event_export(text: str) -> None:
     assert not get_parser("event_csv").sniff("data.csv", text.encode())
+
+
+# SCM 7040 and 7036 as a Windows in another language renders them (an Event Viewer CSV: no EventData)
+LOCALIZED_7040 = {
+    "de": 'Der Starttyp des Diensts "IaaSVmProvider" wurde von Automatisch starten in Deaktiviert geändert.',
+    "fr": "Le type de démarrage du service IaaSVmProvider est passé de Démarrage automatique à Désactivé.",
+    "es": "El tipo de inicio del servicio IaaSVmProvider se cambió de inicio automático a deshabilitado.",
+    "it": "Il tipo di avvio del servizio IaaSVmProvider è stato modificato da avvio automatico a disabilitato.",
+    "pt": "O tipo de início do serviço IaaSVmProvider foi alterado de início automático para desabilitado.",
+    "cs": "Typ spouštění služby IaaSVmProvider byl změněn z Automatické spuštění na Zakázáno.",
+    "ja": "IaaSVmProvider サービスの開始の種類は 自動開始 から 無効 に変更されました。",
+    "zh": "IaaSVmProvider 服务的启动类型从 自动启动 更改为 已禁用。",
+}
+LOCALIZED_7036 = {
+    "de": ('Der Dienst "Windows Azure Guest Agent" befindet sich jetzt im Status "Beendet".', "stopped"),
+    "es": ("El servicio Windows Azure Guest Agent entró en estado detenido.", "stopped"),
+    "fr": ("Le service Windows Azure Guest Agent est entré dans l’état : en cours d'exécution.", "running"),
+    "ja": ("Windows Azure Guest Agent サービスは 停止 状態に移行しました。", "stopped"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(LOCALIZED_7040))
+@pytest.mark.parametrize("new", ["disabled", "manual"])
+def test_a_localized_start_type_change_is_read(lang: str, new: str) -> None:
+    message = LOCALIZED_7040[lang]
+    if new == "manual":  # the same sentence to a demand start
+        for disabled, manual in (("Deaktiviert", "Bei Bedarf starten"), ("Désactivé", "Démarrage à la demande"),
+                                 ("deshabilitado", "inicio a petición"), ("disabilitato", "avvio su richiesta"),
+                                 ("desabilitado", "início sob demanda"), ("Zakázáno", "Spuštění na vyžádání"),
+                                 ("無効", "要求に応じて開始"), ("已禁用", "按需启动")):
+            message = message.replace(disabled, manual)
+    text = f'Nivel,Fecha y hora,Origen,Id. del evento,Categoría de la tarea\nInformación,10/06/2024 1:02:03,' \
+           f'Service Control Manager,7040,Ninguno,"{message}"\n'
+    (e,), ctx = run("event_csv", text.encode("utf-8-sig"), "System.csv")
+    assert e.kind == "service.state" and e.attrs["service"] == "IaaSVmProvider", (e.kind, e.attrs)
+    assert (e.attrs["start_type"], e.attrs["old_start_type"]) == (new, "auto")
+    assert facts(ctx, "service.start_type")[0]["start_name"] == new
+
+
+@pytest.mark.parametrize("lang", sorted(LOCALIZED_7036))
+def test_a_localized_service_state_is_read(lang: str) -> None:
+    message, state = LOCALIZED_7036[lang]
+    text = f'Level,Date and Time,Source,Event ID,Task Category\nInformation,6/10/2024 1:02:03 AM,' \
+           f'Service Control Manager,7036,None,"{message}"\n'
+    (e,), _ = run("event_csv", text.encode(), "System.csv")
+    assert e.kind == "service.state" and e.attrs["state"] == state, (e.kind, e.attrs)
