@@ -46,9 +46,9 @@ def test_every_catalog_entry_has_its_message_here() -> None:
 
 
 @pytest.mark.parametrize("code", sorted(MESSAGES))
-@pytest.mark.parametrize("case", [str, str.upper])
-def test_the_message_gives_its_code(code: str, case: object) -> None:
-    assert error_code(case(MESSAGES[code])) == code  # type: ignore[operator]
+@pytest.mark.parametrize("casing", [str, str.upper])
+def test_the_message_gives_its_code(code: str, casing: object) -> None:
+    assert error_code(casing(MESSAGES[code])) == code  # type: ignore[operator]
     _, attrs = classify(MESSAGES[code], "error")
     assert attrs["error_code"] == code
 
