@@ -24,7 +24,7 @@ from analyzer.clock import (
     resolve_facts,
 )
 from analyzer.correlate import collector_kills
-from analyzer.intake import IntakeError, Member, open_bundle
+from analyzer.intake import IntakeError, IntakeProblem, Member, open_bundle
 from analyzer.intake.limits import BudgetExhausted, LimitExceeded, TimeLimitReached
 from analyzer.intake.streams import damage_of
 from analyzer.locale import word
@@ -123,7 +123,28 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
         analysis.stopped = "time" if isinstance(stopped, TimeLimitReached) else "budget"
         analysis.stopped_detail = str(stopped)
         analysis.unread = bundle.unread()
+    elif damaged := _damaged(bundle.problems, sources):
+        analysis.stopped, analysis.damaged = "damaged", damaged
+        # the rest of an archive whose listing broke is unknown; a member cut short lost only its own end
+        listing = any(p.message.key in _LISTING_DAMAGE for p in bundle.problems)
+        analysis.unread = None if listing else []
     return analysis, info
+
+
+#: intake problems that say an archive could not be listed to its end (what follows the damage is unknown)
+_LISTING_DAMAGE = frozenset({
+    "intake.archive_corrupt", "intake.tar_unreadable", "intake.tar_cut_header", "intake.tar_header_cut",
+    "intake.zip_corrupt", "intake.7z_corrupt", "intake.7z_data", "intake.7z_truncated", "intake.7z_corrupt_header",
+    "intake.7z_header_truncated", "intake.7z_no_header_record"})
+#: ... and that a member's data broke off (a member read up to damage says so in its row's note)
+_MEMBER_DAMAGE = frozenset({"intake.corrupt_data", "intake.zip_entry_unreadable"})
+
+
+def _damaged(problems: list[IntakeProblem], sources: list[SourceEntry]) -> list[str]:
+    """The archives and members of the bundle that are damaged or cut short, in the order met."""
+    paths = [p.path for p in problems if p.message.key in _LISTING_DAMAGE | _MEMBER_DAMAGE]
+    paths += [s.path for s in sources if s.note is not None and s.note.key == "source.read_until_damage"]
+    return list(dict.fromkeys(paths))
 
 
 def _parse_member(member: Member, timeline: Timeline, collected: Collected,

@@ -134,7 +134,7 @@ def diagnose(findings: list[Finding], missing: list[MissingEvidence], analysis: 
         return Verdict("problems_found", root.id, summary)
     why = None
     if analysis.stopped is not None:  # nothing wrong in what was read, but not everything was read
-        why = say("why.partial")
+        why = say("why.damaged" if analysis.stopped == "damaged" else "why.partial")
     elif not any(s.status == "parsed" for s in analysis.sources):
         why = say("why.nothing_parsed")
     elif not analysis.has("agent_log"):

@@ -57,6 +57,8 @@ def collect(analysis: Analysis, findings: list[Finding]) -> dict[str, Any]:
         extras["partial"] = {"reason": analysis.stopped, "detail": analysis.stopped_detail,
                              "unread": (unread or [])[:MAX_UNREAD],
                              "unread_count": None if unread is None else len(unread)}
+        if analysis.damaged:
+            extras["partial"]["damaged"] = analysis.damaged[:MAX_UNREAD]
     return extras
 
 

@@ -251,10 +251,12 @@ class Analysis:
     layout: str
     options: Options
     tz_source: Message | None = None  # how the time zone was found, when the report should say it
-    # reading stopped before the end of the bundle: "time" (--timeout) or "budget" (a bundle-wide limit)
+    # reading stopped before the end of the bundle: "time" (--timeout) or "budget" (a bundle-wide limit), or
+    # "damaged": an archive or member of it is damaged or cut short (a partial download), the paths in ``damaged``
     stopped: str | None = None
     stopped_detail: str = ""  # the limit's message, as written
     unread: list[str] | None = None  # members not read because reading stopped (None: unknown, an archive)
+    damaged: list[str] = field(default_factory=list)
 
     def facts_named(self, name: str) -> list[Fact]:
         return [f for f in self.facts if f.name == name]

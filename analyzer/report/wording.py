@@ -80,8 +80,12 @@ class Wording:
         """The partial-result banner: why reading stopped, what was not read, what to do."""
         if not partial:
             return []
-        budget = partial.get("reason") == "budget"
-        lines = [self.label("partial.budget" if budget else "partial.time")]
+        reason = partial.get("reason")
+        budget, damaged = reason == "budget", reason == "damaged"
+        if damaged:
+            lines = [self.label("partial.damaged", paths=", ".join(map(str, partial.get("damaged") or [])))]
+        else:
+            lines = [self.label("partial.budget" if budget else "partial.time")]
         unread, count = list(partial.get("unread") or []), partial.get("unread_count")
         if count is None:
             lines.append(self.label("partial.unread_unknown"))
@@ -90,7 +94,8 @@ class Wording:
             if count > len(unread):
                 shown += " " + self.label("partial.unread_more", n=count - len(unread))
             lines.append(self.label("partial.unread", n=count, paths=shown))
-        lines.append(self.label("partial.advice_budget" if budget else "partial.advice"))
+        lines.append(self.label("partial.advice_damaged" if damaged else "partial.advice_budget" if budget
+                                else "partial.advice"))
         return lines
 
     def window(self, window: dict[str, Any] | None) -> str:

@@ -17,6 +17,8 @@ import pytest
 
 from analyzer.api import analyze
 from analyzer.locale import word
+from analyzer.model import RenderOptions
+from analyzer.report import render
 from tests.intake.intake_fixtures import tar_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -97,3 +99,33 @@ def test_a_cut_single_log_gz_keeps_its_lines(tmp_path: Path) -> None:
     assert root == _root_cause(whole)[0] == "WIRESERVER_UNREACHABLE"
     (row,) = [r for p, r in rows.items() if p.endswith("waagent.log")]
     assert row["status"] == "parsed" and "waagent.log.gz: corrupt or truncated" in str(row["error"])
+
+
+@pytest.mark.parametrize("kind", ["tgz", "tar.xz", "nested", "log.gz"])
+@pytest.mark.parametrize("sample", ["linux-healthy-old-failure", "linux-dhcp-failure"])
+def test_a_cut_bundle_is_a_partial_result_never_healthy(tmp_path: Path, sample: str, kind: str) -> None:
+    """What a damaged or cut bundle holds after the damage is unknown: the report says so in every format, and the
+    part read never makes a VM healthy (a problem it shows is still named)."""
+    files = _files(sample, 30_000)
+    data = gzip.compress(files["var/log/waagent.log"]) if kind == "log.gz" else _pack(kind, files)
+    if kind == "nested":
+        inner = tarfile.open(fileobj=io.BytesIO(data)).extractfile("ticket/logs.tgz").read()  # type: ignore[union-attr]
+        data = tar_bytes({"ticket/logs.tgz": inner[: len(inner) * 3 // 4]}, "w")
+    else:
+        data = data[: len(data) * 3 // 4]
+    cut = tmp_path / f"cut.{'tar' if kind == 'nested' else kind}"
+    cut.write_bytes(data)
+    report = analyze(cut)
+    partial = report.extras["partial"]
+    assert partial["reason"] == "damaged" and partial["damaged"], partial
+    member = "cut.log" if kind == "log.gz" else "ticket/logs.tgz" if kind == "nested" else "var/log/waagent.log"
+    assert any(p.endswith(member) for p in partial["damaged"]), partial
+    assert partial["unread_count"] == (0 if kind == "log.gz" else None)  # a cut member alone: the rest is whole
+    expected = json.loads((SAMPLES / sample / "expected.json").read_text())["root_cause"]
+    if expected is None:
+        assert report.verdict.status == "inconclusive"
+    else:
+        assert report.verdict.root_cause == expected
+    for fmt, lang in (("json", "en"), ("html", "cs"), ("text", "en")):
+        text = render(report, RenderOptions(format=fmt, lang=lang))
+        assert ("damaged" in text or "poškozen" in text), fmt
