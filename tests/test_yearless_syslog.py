@@ -64,7 +64,7 @@ def test_a_year_taken_from_the_bundle_is_said(tmp_path: Path) -> None:
     analysis, _ = parse_bundle(tmp_path)
     analysis.timeline.close()
     said = [word(p.message) for p in analysis.problems if p.path == "var/log/kern.log"]
-    assert said == ["3 syslog times without a year dated by the bundle's newest record (2025-01-11 04:00)"]
+    assert said == ["3 syslog times without a year dated by the bundle's collection time (2025-01-11 04:00)"]
 
 
 def test_nothing_dated_in_the_bundle_leaves_the_lines_undated_and_says_so(tmp_path: Path) -> None:
