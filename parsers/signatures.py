@@ -138,23 +138,33 @@ class SignatureTable:
             sig = self.sigs[i]
             if not any(n in haystack for n in sig.needles):
                 continue
-            attrs = dict(sig.attrs)
-            if sig.rx is not None:
-                m = sig.rx.search(text)
-                if m is None:
-                    continue
-                attrs.update({k: v for k, v in m.groupdict().items() if v is not None})
-            for rx in sig.rx_extract:
-                m = rx.search(text)
-                if m is not None:
-                    attrs.update({k: v for k, v in m.groupdict().items() if v is not None})
-            kind = sig.post(sig.kind, attrs, text) if sig.post else sig.kind
-            if self.refine is not None:
-                kind = self.refine(sig.kind, kind, attrs, text)
-            attrs.update(self._marks(haystack))
-            return kind, attrs
+            found = self._row(sig, text, haystack)
+            if found is not None:
+                return found
         marks = self._marks(haystack)
         return (GENERIC_KIND, marks) if marks else None
+
+    def row(self, i: int, text: str) -> tuple[str, Attrs] | None:
+        """What row ``i`` makes of ``text`` (None when its pattern fails): what :meth:`classify` gives when row
+        ``i`` is the first one with a needle in ``text`` and is :attr:`Sig.decisive`."""
+        return self._row(self.sigs[i], text, text.lower() if self.ignore_case else text)
+
+    def _row(self, sig: Sig, text: str, haystack: str) -> tuple[str, Attrs] | None:
+        attrs = dict(sig.attrs)
+        if sig.rx is not None:
+            m = sig.rx.search(text)
+            if m is None:
+                return None
+            attrs.update({k: v for k, v in m.groupdict().items() if v is not None})
+        for rx in sig.rx_extract:
+            m = rx.search(text)
+            if m is not None:
+                attrs.update({k: v for k, v in m.groupdict().items() if v is not None})
+        kind = sig.post(sig.kind, attrs, text) if sig.post else sig.kind
+        if self.refine is not None:
+            kind = self.refine(sig.kind, kind, attrs, text)
+        attrs.update(self._marks(haystack))
+        return kind, attrs
 
     def _marks(self, haystack: str) -> Attrs:
         return {name: True for name, needles in self.marks.items() if any(n in haystack for n in needles)}

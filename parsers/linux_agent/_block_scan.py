@@ -9,11 +9,13 @@ the calendar has: such a record starts a record (a continuation line never looks
 message starts right after that opening. The scan reports every line that is not plain, and for the
 others the first signature row (table order) with a needle inside the message, and whether the line
 holds something only Python can judge (*special*: a backslash escape, a byte outside printable ASCII,
-the ``Event: name=`` payload mark, the VMSnapshot extension's name). A plain line without a needle and
-without a special byte is an ordinary record: counted, never decoded.
+the ``Event: name=`` payload mark) or names the VMSnapshot extension (*marked*: its records give facts,
+so Python checks them before they are counted). A plain line without a needle, a special byte or a mark is
+an ordinary record: counted, never decoded.
 
-Output of a scan: an ``int64`` array of shape (n, 2): line start and ``rank | plain << 24 | special << 25``
-(rank :data:`RANK_NONE` when no needle is in the message; a special line has no rank). The C module
+Output of a scan: an ``int64`` array of shape (n, 2): line start and
+``rank | plain << 24 | special << 25 | marked << 26`` (rank :data:`RANK_NONE` when no needle is in the
+message; a special line has no rank). The C module
 ``parsers.linux_agent._linescan`` (built when the package is installed, comparing bytes only) judges every line;
 with it the block path counts records by their needles (``waagent_log._Bulk``). Without it (no C compiler at
 install time) a Python engine finds the candidate lines with hyperscan (or one ``re`` alternation): every line
@@ -37,11 +39,14 @@ if TYPE_CHECKING:  # numpy is imported where a block is scanned: a small bundle'
     import numpy as np
 
 PAYLOAD_MARK = "Event: name="
-#: needles that make a line special wherever they are (the payload is parsed; the extension's records give facts)
-SPECIAL_NEEDLES = (PAYLOAD_MARK, "VMSnapshotLinux")
+#: needles that make a line special wherever they are (the payload is parsed)
+SPECIAL_NEEDLES = (PAYLOAD_MARK,)
+#: needles that mark a line wherever they are (the extension's records give facts: read unless they give none new)
+MARKED_NEEDLES = ("VMSnapshotLinux",)
 RANK_NONE = 0xFFFFFF
 PLAIN_BIT = 1 << 24
 SPECIAL_BIT = 1 << 25
+MARKED_BIT = 1 << 26
 
 _D = "[0-9]"
 #: the plain record's fixed opening, one character class per position: ``YYYY-MM-DDTHH:MM:SS.ffffffZ ``
@@ -79,19 +84,23 @@ class Scan:
 class ScanTable:
     """What the scan needs of a signature table: each needle with the first row holding it; the special
     needles (and the table's marks, attributes any row's record may get) make a line special wherever
-    they are, whatever row also holds them."""
+    they are, whatever row also holds them; the marked needles mark it."""
 
     def __init__(self, table: SignatureTable) -> None:
         self.table = table
-        specials = dict.fromkeys([*SPECIAL_NEEDLES, *(n for ns in table.marks.values() for n in ns)])
+        row_needles = {n for sig in table.sigs for n in sig.needles}
+        # a marked needle that is also a row's needle cannot keep both codes: such a line is special
+        specials = dict.fromkeys([*SPECIAL_NEEDLES, *(n for ns in table.marks.values() for n in ns),
+                                  *(n for n in MARKED_NEEDLES if n in row_needles)])
+        marked = dict.fromkeys(n for n in MARKED_NEEDLES if n not in specials)
         rank: dict[str, int] = {}
         for i, sig in enumerate(table.sigs):
             for n in sig.needles:
-                if n not in specials:
+                if n not in specials and n not in marked:
                     rank.setdefault(n, i)
         self.rank = rank
-        self.needles = [*rank, *specials]
-        self.codes = [*rank.values(), *([-1] * len(specials))]
+        self.needles = [*rank, *specials, *marked]
+        self.codes = [*rank.values(), *([-1] * len(specials)), *([-2] * len(marked))]
 
     def usable(self) -> bool:
         """Needles with a line break cannot be found within one line, nor needles of any case by comparing

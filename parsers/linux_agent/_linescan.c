@@ -14,9 +14,10 @@
  *           and the date and time exist in the calendar. Its message starts after that opening.
  * special:  the line holds a backslash, a byte >= 0x80, a control byte other than tab and CR, or a needle
  *           whose code is -1 (anywhere in the line); a special line has no rank.
+ * marked:   the line holds a needle whose code is -2 (anywhere in the line); it keeps its rank.
  * rank:     the smallest code of a needle with code >= 0 lying wholly inside the message (the whole line
  *           when not plain) after trailing blanks, tabs and CRs are cut; RANK_NONE when none.
- * info:     rank | PLAIN << 24 | SPECIAL << 25.
+ * info:     rank | PLAIN << 24 | SPECIAL << 25 | MARKED << 26.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -26,6 +27,7 @@
 #define RANK_NONE 0xFFFFFF
 #define PLAIN_BIT (1LL << 24)
 #define SPECIAL_BIT (1LL << 25)
+#define MARKED_BIT (1LL << 26)
 #define HASH_BITS 16
 #define HASH_SIZE (1u << HASH_BITS)
 
@@ -102,7 +104,7 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
         long code = PyLong_AsLong(PySequence_Fast_GET_ITEM(cs, i));
         if (code == -1 && PyErr_Occurred())
             goto fail;
-        if (code < -1 || code >= RANK_NONE) {
+        if (code < -2 || code >= RANK_NONE) {
             PyErr_SetString(PyExc_ValueError, "code out of range");
             goto fail;
         }
@@ -219,7 +221,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
         Py_ssize_t msg = plain_message(p, end);
         int plain = msg >= 0;
         const unsigned char *from = p + (plain ? msg : 0);
-        int special = 0;
+        int special = 0, marked = 0;
         int rank = RANK_NONE;
         for (const unsigned char *q = p; q < end; q++) {
             unsigned char c = *q;
@@ -238,7 +240,9 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
                 if (end - q < len || memcmp(q, self->needle[i], len) != 0)
                     continue;
                 int code = self->code[i];
-                if (code < 0)
+                if (code == -2)
+                    marked = 1;
+                else if (code < 0)
                     special = 1;
                 else if (code < rank && q >= from && q + len <= eff)
                     rank = code;
@@ -248,7 +252,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
         }
         if (special)
             rank = RANK_NONE;
-        if (!plain || special || rank != RANK_NONE) {
+        if (!plain || special || marked || rank != RANK_NONE) {
             if (used == cap) {
                 int64_t *grown = PyMem_Realloc(out, cap * 4 * sizeof(int64_t));
                 if (!grown) {
@@ -260,7 +264,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
                 cap *= 2;
             }
             out[2 * used] = p - base;
-            out[2 * used + 1] = rank | (plain ? PLAIN_BIT : 0) | (special ? SPECIAL_BIT : 0);
+            out[2 * used + 1] = rank | (plain ? PLAIN_BIT : 0) | (special ? SPECIAL_BIT : 0) | (marked ? MARKED_BIT : 0);
             used++;
         }
         p = end + 1;
@@ -276,7 +280,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
 
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)Scanner_scan, METH_O,
-     "scan(block) -> bytes of int64 pairs (line start, rank | plain << 24 | special << 25)"},
+     "scan(block) -> bytes of int64 pairs (line start, rank | plain << 24 | special << 25 | marked << 26)"},
     {NULL, NULL, 0, NULL},
 };
 

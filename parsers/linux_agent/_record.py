@@ -337,26 +337,33 @@ class AgentEvents:
             self._last[name] = value
             self.ctx.fact(name, value, line=e.line, ts=e.ts, text=text or e.message[:300])
 
+    def quiet(self, rec: Record, row: int) -> bool:
+        """``rec``, a single-line record without escapes whose first signature row ``row`` is decisive, gives no
+        fact (each one it would give is the value given last) and changes no state: reading it may wait."""
+        found = AGENT_TABLE.row(row, rec.msg.rstrip())
+        if found is None:
+            return False
+        kind, extra = found
+        component, extension, version = split_prefix(rec.prefix) if rec.prefix else ("", "", "")
+        attrs: dict[str, Any] = {}  # the attrs ``_facts`` reads, set as ``_event`` sets them
+        if extension:
+            attrs["extension"] = extension
+            if version:
+                attrs["version"] = version
+        for k, v in extra.items():
+            attrs.setdefault(k, v)
+        if attrs.get("extension") == VMSNAPSHOT and ("seq" in attrs or kind == "extension.enable"):
+            return False
+        return all(self._last.get(name) == value for name, value in _fact_values(kind, attrs, component))
+
     def _facts(self, e: Event) -> None:
         a = e.attrs
         kind = e.kind
-        if kind in ("agent.version", "agent.start", "agent.heartbeat") and "version" in a:
-            if a.get("role") == "daemon":
-                self._fact_once("agent.daemon_version", a["version"], e)
-            elif kind == "agent.heartbeat" or e.component != "Daemon":
-                self._fact_once("agent.goal_state_version", a["version"], e)
-        elif kind == "wireserver.endpoint" and a.get("endpoint"):
-            self._fact_once("wireserver.endpoint", a["endpoint"], e)
-        elif "python" in a:
-            self._fact_once("agent.python_version", a["python"], e)
-        elif kind == "agent.config" and a.get("key") == "HttpProxy":
-            self._fact_once("proxy", {"host": a.get("host"), "port": a.get("port"), "source": "waagent.log"}, e)
+        for name, value in _fact_values(kind, a, e.component):
+            self._fact_once(name, value, e)
         ext = a.get("extension", "")
         if ext != VMSNAPSHOT:
             return
-        version = a.get("version", "")
-        if version.count(".") >= 2:  # "1.0" in extension.log is the HandlerEnvironment schema, not a build
-            self._fact_once("vmsnapshot.version", version, e)
         if "seq" in a:
             self._settings_seq[ext] = (a["seq"], e.line)
         elif kind == "extension.enable":
@@ -369,6 +376,27 @@ class AgentEvents:
             if seq is not None:
                 text += f", settings file {seq}.settings at line {seq_line}"
             self.ctx.fact("vmsnapshot.invocation", value, line=e.line, ts=e.ts, text=text)
+
+
+def _fact_values(kind: str, a: dict[str, Any], component: str) -> list[tuple[str, Any]]:
+    """The facts an event of ``kind`` with attrs ``a`` gives once per change of value (``AgentEvents._fact_once``)."""
+    out: list[tuple[str, Any]] = []
+    if kind in AgentEvents.VERSION_KINDS and "version" in a:
+        if a.get("role") == "daemon":
+            out.append(("agent.daemon_version", a["version"]))
+        elif kind == "agent.heartbeat" or component != "Daemon":
+            out.append(("agent.goal_state_version", a["version"]))
+    elif kind == "wireserver.endpoint" and a.get("endpoint"):
+        out.append(("wireserver.endpoint", a["endpoint"]))
+    elif "python" in a:
+        out.append(("agent.python_version", a["python"]))
+    elif kind == "agent.config" and a.get("key") == "HttpProxy":
+        out.append(("proxy", {"host": a.get("host"), "port": a.get("port"), "source": "waagent.log"}))
+    if a.get("extension", "") == VMSNAPSHOT:
+        version = a.get("version", "")
+        if version.count(".") >= 2:  # "1.0" in extension.log is the HandlerEnvironment schema, not a build
+            out.append(("vmsnapshot.version", version))
+    return out
 
 
 def _payload_grammar() -> Any:

@@ -206,7 +206,9 @@ def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan,
         truncated += _block_scan.long_lines(block, max_line)
         found = scan(block)
         hot = bulk.take(block, base, found, max_line) if bulk is not None else found[:, 0]
-        yield from _capped(keep, held, _block(reader, block, base, hot.tolist(), max_line))
+        yield from _capped(keep, held, _block(reader, block, base, hot.tolist(), max_line, bulk))
+        if bulk is not None:
+            bulk.hold_deferred(block)
         base += block.count(b"\n")
     if truncated:
         ctx.problem("problem.lines_truncated", n=truncated, limit=max_line)
@@ -229,31 +231,39 @@ def _capped(keep: NewestPerKind | None, held: frozenset[str], events: Iterable[E
 
 
 @lru_cache(maxsize=8)
-def _bulk_rows(table: SignatureTable) -> tuple[np.ndarray, tuple[str, ...]]:
+def _bulk_rows(table: SignatureTable) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Per scan rank (row, then "none"): -1 read the record, 0 an ordinary record, k the notable kind
-    ``kinds[k]`` decided by the needles (a decisive row that gives no fact)."""
+    ``kinds[k]`` decided by the needles (a decisive row); and whether the row's records may give facts."""
     import numpy as np
     kinds: list[str] = [GENERIC_KIND]
     rows = np.full(len(table.sigs) + 1, -1, dtype=np.int64)
+    facts = np.zeros(len(table.sigs) + 1, dtype=bool)
     for i, sig in enumerate(table.sigs):
-        if sig.decisive and not AgentEvents.row_facts(sig):
+        if sig.decisive:
             if sig.kind not in kinds:
                 kinds.append(sig.kind)
             rows[i] = kinds.index(sig.kind)
-    return rows, tuple(kinds)
+            facts[i] = bool(AgentEvents.row_facts(sig))
+    return rows, facts, tuple(kinds)
 
 
 class _Bulk:
     """Records whose kind the scan decides (plain, single-line, a decisive row): counted with the plain
     records; per kind the newest ``limit`` are held as offsets (their bytes copied once their block is
-    gone) and become events only when kept."""
+    gone) and become events only when kept. A record that may give facts (its row's, or the VMSnapshot
+    extension's: a marked line) is *deferred*: the walk over the block checks it in line order
+    (:meth:`AgentEvents.quiet`) and holds it only when it gives no fact new at that point, else reads it."""
 
     WINDOW = 4  # blocks held in memory for the offsets into them
 
-    def __init__(self, reader: Reader, keep: NewestPerKind, rows: tuple[np.ndarray, tuple[str, ...]]) -> None:
+    def __init__(self, reader: Reader, keep: NewestPerKind,
+                 rows: tuple[np.ndarray, np.ndarray, tuple[str, ...]]) -> None:
         self.reader = reader
         self.keep = keep
-        self.rows, self.kinds = rows
+        self.rows, self.facts, self.kinds = rows
+        # line start -> (line number, end, kind, row) of the block's deferred records; those the walk held
+        self.lazy: dict[int, tuple[int, int, int, int]] = {}
+        self.deferred: list[int] = []
         self.limit = keep.limit
         self.blocks: dict[int, bytes] = {}
         self.block_no = 0
@@ -267,6 +277,7 @@ class _Bulk:
         import numpy as np
         self.block_no += 1
         self._retire(self.block_no - self.WINDOW)
+        self.lazy = {}
         starts, info = found[:, 0], found[:, 1]
         if not len(starts):
             return starts
@@ -288,12 +299,40 @@ class _Bulk:
         candidate &= ~np.isin(prev_start, not_plain) & ~np.isin(ends + 1, not_plain)
         if not candidate.any():
             return starts
+        lazy = candidate & (self.facts[rank] | ((info & _block_scan.MARKED_BIT) != 0))
+        if lazy.any():
+            at = np.flatnonzero(lazy)
+            self.lazy = dict(zip(starts[at].tolist(), zip((base + idx[at] + 1).tolist(), ends[at].tolist(),
+                                                          row[at].tolist(), rank[at].tolist(), strict=True),
+                                 strict=True))
+            candidate &= ~lazy
         notable = np.flatnonzero(candidate & (row > 0))
         if len(notable):
             self.blocks[self.block_no] = block
             self._hold(starts[notable], ends[notable], base + idx[notable] + 1, row[notable],
                        _block_scan.ages(block, starts[notable]))
         return starts[~candidate]
+
+    def defer(self, start: int, rec: Record) -> bool:
+        """Hold the deferred record at ``start`` (``rec``) when it gives no new fact now; False: read it."""
+        _, _, k, row = self.lazy[start]
+        if not self.reader.builder.quiet(rec, row):
+            return False
+        if k:
+            self.deferred.append(start)
+        return True
+
+    def hold_deferred(self, block: bytes) -> None:
+        """Hold the notable records the walk over ``block`` deferred."""
+        import numpy as np
+        if not self.deferred:
+            return
+        line, end, kind, _ = (np.array(v, dtype=np.int64) for v in zip(*map(self.lazy.get, self.deferred),
+                                                                          strict=True))
+        starts = np.array(self.deferred, dtype=np.int64)
+        self.blocks[self.block_no] = block
+        self._hold(starts, end, line, kind, _block_scan.ages(block, starts))
+        self.deferred = []
 
     def _hold(self, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray, kinds: np.ndarray,
               ages: np.ndarray) -> None:
@@ -348,8 +387,11 @@ class _Bulk:
         return self.reader.builder.event_without_facts(rec)
 
 
-def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: int) -> Iterator[Event]:
-    """Feed the hot lines of ``block`` (with their records) to ``reader``; count the plain records between."""
+def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: int,
+           bulk: _Bulk | None = None) -> Iterator[Event]:
+    """Feed the hot lines of ``block`` (with their records) to ``reader``; count the plain records between
+    (and the records ``bulk`` defers and then holds)."""
+    lazy = bulk.lazy if bulk is not None else {}
     end = len(block)
     last_line = block.rfind(b"\n", 0, end - 1) + 1  # fed to the reader: the next block may continue it
     hot.append(last_line)
@@ -361,7 +403,17 @@ def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: in
         while hot[i] < cur:
             i += 1
         h = hot[i]
-        if h > cur and not reader.orphans and not (reader.prev_timed is not None and reader.prev_timed[1]):
+        runs = not reader.orphans and not (reader.prev_timed is not None and reader.prev_timed[1])
+        if h in lazy and runs:
+            assert bulk is not None
+            n_h, stop_h, _, _ = lazy[h]
+            rec = parse_record(_text(block, h, stop_h + 1, max_line), n_h)
+            if rec is not None:
+                yield from reader.flush()  # h starts a record: the one before it ends here, its facts taken
+                if bulk.defer(h, rec):
+                    i += 1  # counted with the plain records around it
+                    continue
+        if h > cur and runs:
             # cur starts a run of plain lines: whole records, unless h continues the last of them
             nl = block.find(b"\n", h) + 1
             text = _text(block, h, nl, max_line)

@@ -204,6 +204,69 @@ def test_mixed_generations_continuations_and_block_edges(seed: int) -> None:
     assert_same(_variety(seed).encode())
 
 
+def _fact_rows(seed: int, count: int = 3000) -> str:
+    """Records whose rows give facts once per change of value, mostly repeating the last value: heartbeats
+    (a version, or DEBUG keys that set one, a role or a Python), the extension's records under versions that
+    change (and its "1.0" schema), its settings files and enables, statuses naming it, daemon versions."""
+    rng = random.Random(seed)
+    t = datetime(2024, 2, 28, 22, 50)
+    exts = (VMS, "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9219.0]",
+            "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0]", "[Microsoft.CPlat.Core.RunCommandLinux-1.0.5]")
+    out: list[str] = []
+    for i in range(count):
+        t += timedelta(seconds=rng.randrange(1, 30))
+        utc = f"{t:%Y-%m-%dT%H:%M:%S.%f}Z INFO"
+        ext = exts[0] if rng.random() < 0.9 else rng.choice(exts)
+        version = "2.9.1.1" if rng.random() < 0.95 else rng.choice(("2.9.1.2", "2.2.45"))
+        r = rng.random()
+        if r < 0.3:
+            debug = rng.choice(("HeartbeatCounter: 1", "HeartbeatCounter: 2;UpdateGSErrors: 0", "version: 9.9.9",
+                                "role: daemon", "python: 3.9")) if rng.random() < 0.05 else f"HeartbeatCounter: {i}"
+            out.append(f"{utc} ExtHandler ExtHandler [HEARTBEAT] Agent WALinuxAgent-{version} is running as the goal "
+                       f"state agent [DEBUG {debug};HeartbeatId: X]")
+        elif r < 0.5:
+            out.append(f"{utc} ExtHandler {ext} Target handler state: enabled [incarnation {i}]")
+        elif r < 0.6:
+            out.append(f"{utc} ExtHandler {ext} Requested extension state: enabled")
+        elif r < 0.7:
+            out.append(f"{utc} ExtHandler ExtHandler Extension status: [('Microsoft.Azure.RecoveryServices."
+                       f"VMSnapshotLinux', 'success')]")
+        elif r < 0.73:
+            out.append(f"{utc} ExtHandler {ext} Update settings file: {i}.settings")
+        elif r < 0.76:
+            out.append(f"{utc} ExtHandler {ext} Enable extension: [main/handle.sh enable]")
+        elif r < 0.78:
+            out.append(f"{utc} Daemon Daemon Goal State Agent version {version}")
+        elif r < 0.80:
+            out.append(f"{utc} ExtHandler ExtHandler Agent WALinuxAgent-{version} is running as the goal state agent")
+        elif r < 0.81:
+            out.append(f"{t:%Y/%m/%d %H:%M:%S}.{t.microsecond:06d} INFO Daemon Azure Linux Agent Version:{version}")
+        elif r < 0.82:
+            out.append(f"{utc} ExtHandler ExtHandler Routine mention of VMSnapshotLinux in passing")
+        else:
+            out.append(f"{utc} EnvHandler ExtHandler Configure routes")
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_records_giving_facts_are_held_only_when_they_give_none_new(seed: int,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Such records are counted by their needles when their facts repeat the last ones, else read: same
+    facts (each at its record), kept events and counts as the reference, at every block size."""
+    held: list[bool] = []
+    quiet = _record.AgentEvents.quiet
+
+    def spy(self: _record.AgentEvents, rec: _record.Record, row: int) -> bool:
+        held.append(quiet(self, rec, row))
+        return held[-1]
+
+    monkeypatch.setattr(_record.AgentEvents, "quiet", spy)
+    data = _fact_rows(seed).encode()
+    assert_same(data, sizes=(1 << 20, 4096, 300))
+    if C_ENGINE:
+        assert held.count(True) > 1000 and held.count(False) > 50  # both ways, many times
+
+
 @pytest.mark.parametrize("seed", range(2))
 def test_crlf(seed: int) -> None:
     assert_same(_variety(seed).replace("\n", "\r\n").encode())
@@ -281,8 +344,12 @@ def test_how_the_c_scan_judges_lines() -> None:
     assert lines[3] not in by_line  # the needle is in the prefix of a plain record
     assert lines[4] not in by_line and lines[6] not in by_line  # "Python: " then only blanks
     assert by_line[lines[5]] & _block_scan.RANK_NONE == rank["Python: "]
-    for special in (lines[7], lines[8], lines[10], lines[14], lines[15], lines[16]):
+    for special in (lines[7], lines[8], lines[10], lines[16]):
         assert by_line[special] & _block_scan.SPECIAL_BIT, special
+    for marked in (lines[14], lines[15]):  # the extension's name, in the prefix or the message: a mark, no special
+        assert by_line[marked] & _block_scan.MARKED_BIT and not by_line[marked] & _block_scan.SPECIAL_BIT, marked
+    assert by_line[lines[14]] & _block_scan.RANK_NONE == _block_scan.RANK_NONE
+    assert by_line[lines[15]] & _block_scan.RANK_NONE == rank["Target handler state"]
     assert lines[9] not in by_line and lines[11] not in by_line  # a tab is plain text; 2024 is a leap year
     for odd in (lines[12], lines[13], lines[17], lines[18], lines[19], lines[21], lines[22]):
         assert not by_line[odd] & _block_scan.PLAIN_BIT, odd
