@@ -76,8 +76,11 @@ def _cost(e: Event) -> int:
 def _size(value: Any, depth: int) -> int:
     if isinstance(value, str):
         return len(value)
-    if depth and isinstance(value, dict):
-        return sum(len(str(k)) + _size(v, depth - 1) + 16 for k, v in value.items())
+    if depth and isinstance(value, dict):  # a loop, strings measured in place: one call per notable event
+        n = 0
+        for k, v in value.items():
+            n += len(str(k)) + 16 + (len(v) if type(v) is str else _size(v, depth - 1))
+        return n
     if depth and isinstance(value, list | tuple):
         return sum(_size(v, depth - 1) + 8 for v in value)
     return 16
@@ -126,6 +129,7 @@ class Timeline:
         self._buffer: list[Event] = []
         self._buffer_bytes = 0
         self._kept_bytes: Counter[tuple[str, str]] = Counter()  # (source, kind) -> cost of its kept events
+        self._kept_total = 0  # their sum
         self._raw_spills: list[IO[bytes]] = []
         self._runs: list[IO[bytes]] = []
         self._finalized = False
@@ -154,10 +158,12 @@ class Timeline:
             kept = self._kept.setdefault(group, [])
             kept.append((self._seq, e))
             self._seq += 1
-            self._kept_bytes[group] += _cost(e)
+            cost = _cost(e)
+            self._kept_bytes[group] += cost
+            self._kept_total += cost
             if len(kept) >= 2 * self.max_notable:
                 self._trim(e.source, e.kind, kept, self.max_notable)
-            while self._kept_bytes.total() > MAX_KEPT_BYTES and self._make_room():
+            while self._kept_total > MAX_KEPT_BYTES and self._make_room():
                 pass
         elif self.keep_all:
             self._keep(e)
@@ -232,7 +238,9 @@ class Timeline:
         kept.sort(key=_age)
         cut = len(kept) - keep
         for _, e in kept[:cut]:
-            self._kept_bytes[(source, kind)] -= _cost(e)
+            cost = _cost(e)
+            self._kept_bytes[(source, kind)] -= cost
+            self._kept_total -= cost
             if self.keep_all:
                 self._keep(e)
                 continue

@@ -69,10 +69,10 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
                 pending.lines.append(rec.lines[0])
             continue
         if pending is not None:
-            yield state.event(pending)
+            yield from state.event_or_count(pending)
         pending = rec
     if pending is not None:
-        yield state.event(pending)
+        yield from state.event_or_count(pending)
     state.votes.emit(ctx, "local record times beside the utcNow they log")
 
 
@@ -149,6 +149,12 @@ class _State:
         except ValueError:
             self.ctx.problem("problem.invalid_timestamp", n)
             return None
+
+    def event_or_count(self, rec: _Rec) -> Iterator[Event]:
+        """The event of ``rec``, unless it is an ordinary dated record that ``ctx.count`` took (its facts taken)."""
+        e = self.event(rec)
+        if e.notable or e.ts is None or not self.ctx.count(e.ts, e.local):
+            yield e
 
     def event(self, rec: _Rec) -> Event:
         message = "\n".join(rec.lines).rstrip()
