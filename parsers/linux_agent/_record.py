@@ -337,13 +337,15 @@ class AgentEvents:
             self._last[name] = value
             self.ctx.fact(name, value, line=e.line, ts=e.ts, text=text or e.message[:300])
 
-    def quiet(self, rec: Record, row: int) -> bool:
-        """``rec``, a single-line record without escapes whose first signature row ``row`` is decisive, gives no
-        fact (each one it would give is the value given last) and changes no state: reading it may wait."""
-        found = AGENT_TABLE.row(row, rec.msg.rstrip())
-        if found is None:
-            return False
-        kind, extra = found
+    def quiet(self, rec: Record, row: int | None = None) -> str | None:
+        """The kind of ``rec``, a single-line record without escapes, when it gives no fact (each one it would give
+        is the value given last) and changes no state, so that reading it may wait; else None. ``row``: its first
+        signature row when that row is decisive (only that row is tried), else the whole table is."""
+        message = rec.msg.rstrip()
+        found = AGENT_TABLE.classify(message) if row is None else AGENT_TABLE.row(row, message)
+        if found is None and row is not None:
+            return None
+        kind, extra = found if found is not None else (GENERIC_KIND, {})
         component, extension, version = split_prefix(rec.prefix) if rec.prefix else ("", "", "")
         attrs: dict[str, Any] = {}  # the attrs ``_facts`` reads, set as ``_event`` sets them
         if extension:
@@ -353,8 +355,8 @@ class AgentEvents:
         for k, v in extra.items():
             attrs.setdefault(k, v)
         if attrs.get("extension") == VMSNAPSHOT and ("seq" in attrs or kind == "extension.enable"):
-            return False
-        return all(self._last.get(name) == value for name, value in _fact_values(kind, attrs, component))
+            return None
+        return kind if all(self._last.get(n) == v for n, v in _fact_values(kind, attrs, component)) else None
 
     def _facts(self, e: Event) -> None:
         a = e.attrs

@@ -231,20 +231,25 @@ def _capped(keep: NewestPerKind | None, held: frozenset[str], events: Iterable[E
 
 
 @lru_cache(maxsize=8)
-def _bulk_rows(table: SignatureTable) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def _bulk_rows(table: SignatureTable) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
     """Per scan rank (row, then "none"): -1 read the record, 0 an ordinary record, k the notable kind
-    ``kinds[k]`` decided by the needles (a decisive row); and whether the row's records may give facts."""
+    ``kinds[k]`` decided by the needles (a decisive row); whether the row's records may give facts; whether
+    they are classified in the walk (a row whose kind depends on the text, or none). ``kinds``: those of the
+    decisive rows, then those other rows declare (:attr:`Sig.kinds`), the kinds a classified record may be held as."""
     import numpy as np
     kinds: list[str] = [GENERIC_KIND]
     rows = np.full(len(table.sigs) + 1, -1, dtype=np.int64)
     facts = np.zeros(len(table.sigs) + 1, dtype=bool)
+    probe = np.ones(len(table.sigs) + 1, dtype=bool)
     for i, sig in enumerate(table.sigs):
         if sig.decisive:
             if sig.kind not in kinds:
                 kinds.append(sig.kind)
             rows[i] = kinds.index(sig.kind)
             facts[i] = bool(AgentEvents.row_facts(sig))
-    return rows, facts, tuple(kinds)
+            probe[i] = False
+    kinds += sorted({k for sig in table.sigs if not sig.decisive for k in sig.kinds or ()} - set(kinds))
+    return rows, facts, probe, tuple(kinds)
 
 
 class _Bulk:
@@ -257,10 +262,11 @@ class _Bulk:
     WINDOW = 4  # blocks held in memory for the offsets into them
 
     def __init__(self, reader: Reader, keep: NewestPerKind,
-                 rows: tuple[np.ndarray, np.ndarray, tuple[str, ...]]) -> None:
+                 rows: tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]) -> None:
         self.reader = reader
         self.keep = keep
-        self.rows, self.facts, self.kinds = rows
+        self.rows, self.facts, self.probe, self.kinds = rows
+        self.kind_index = {kind: k for k, kind in enumerate(self.kinds)}
         # line start -> (line number, end, kind, row) of the block's deferred records; those the walk held
         self.lazy: dict[int, tuple[int, int, int, int]] = {}
         self.deferred: list[int] = []
@@ -283,7 +289,9 @@ class _Bulk:
             return starts
         rank = np.minimum(info & _block_scan.RANK_NONE, len(self.rows) - 1)
         row = self.rows[rank]
-        candidate = ((info & (_block_scan.PLAIN_BIT | _block_scan.SPECIAL_BIT)) == _block_scan.PLAIN_BIT) & (row >= 0)
+        probe = self.probe[rank]
+        candidate = ((info & (_block_scan.PLAIN_BIT | _block_scan.SPECIAL_BIT)) == _block_scan.PLAIN_BIT)
+        candidate &= (row >= 0) | probe
         if not candidate.any():
             return starts
         nl = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
@@ -299,7 +307,7 @@ class _Bulk:
         candidate &= ~np.isin(prev_start, not_plain) & ~np.isin(ends + 1, not_plain)
         if not candidate.any():
             return starts
-        lazy = candidate & (self.facts[rank] | ((info & _block_scan.MARKED_BIT) != 0))
+        lazy = candidate & (self.facts[rank] | probe | ((info & _block_scan.MARKED_BIT) != 0))
         if lazy.any():
             at = np.flatnonzero(lazy)
             self.lazy = dict(zip(starts[at].tolist(), zip((base + idx[at] + 1).tolist(), ends[at].tolist(),
@@ -314,11 +322,15 @@ class _Bulk:
         return starts[~candidate]
 
     def defer(self, start: int, rec: Record) -> bool:
-        """Hold the deferred record at ``start`` (``rec``) when it gives no new fact now; False: read it."""
-        _, _, k, row = self.lazy[start]
-        if not self.reader.builder.quiet(rec, row):
+        """Hold the deferred record at ``start`` (``rec``) when it gives no new fact now and its kind is one the
+        block path holds; False: read it."""
+        _, _, _, row = self.lazy[start]
+        kind = self.reader.builder.quiet(rec, None if self.probe[row] else row)
+        k = self.kind_index.get(kind) if kind is not None else None
+        if k is None:
             return False
         if k:
+            self.lazy[start] = (*self.lazy[start][:2], k, row)
             self.deferred.append(start)
         return True
 

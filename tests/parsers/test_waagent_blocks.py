@@ -256,15 +256,70 @@ def test_records_giving_facts_are_held_only_when_they_give_none_new(seed: int,
     held: list[bool] = []
     quiet = _record.AgentEvents.quiet
 
-    def spy(self: _record.AgentEvents, rec: _record.Record, row: int) -> bool:
-        held.append(quiet(self, rec, row))
-        return held[-1]
+    def spy(self: _record.AgentEvents, rec: _record.Record, row: int | None = None) -> str | None:
+        kind = quiet(self, rec, row)
+        held.append(kind is not None)
+        return kind
 
     monkeypatch.setattr(_record.AgentEvents, "quiet", spy)
     data = _fact_rows(seed).encode()
     assert_same(data, sizes=(1 << 20, 4096, 300))
     if C_ENGINE:
         assert held.count(True) > 1000 and held.count(False) > 50  # both ways, many times
+
+
+def _text_kinds(seed: int, count: int = 3000) -> str:
+    """Records whose kind the text decides beyond the needle: a URL's host, a status code, a stale goal state, a
+    refusal, a local inner error, a needle where the row's pattern does not match, the VMSnapshot extension's
+    enable (an invocation fact), a Python version (a fact)."""
+    rng = random.Random(seed)
+    t = datetime(2024, 2, 28, 22, 50)
+    messages = (
+        "Fetch failed: [HttpError] [HTTP Failed] GET http://168.63.129.16/machine/?comp=goalstate -- IOError timed out",
+        "Fetch failed: [HTTP Failed] GET https://md-abc.blob.core.windows.net/x -- IOError timed out -- 3 attempts",
+        "Fetch failed: [HTTP Failed] GET https://example.org/manifest.xml -- Connection refused",
+        "Fetch failed from [http://168.63.129.16:32526/extensionArtifact]: [HTTP Failed] [410: Gone] ResourceGone",
+        "[HTTP Failed] [400: Bad Request] b'<Error>nope</Error>'",
+        "Error fetching the goal state: [Errno 28] No space left on device",
+        "Error fetching the goal state: [ProtocolError] timed out",
+        "Enable extension: [bin/custom-script-shim enable]",
+        "the step said Enable extension: [x] but later",
+        "PreSnapshot: Status Code: 200", "PreSnapshot: Status Code: 500",
+        "dosnapshot responseBody: {\"statusCode\": 200}", "Retry to aquire lock count: 0",
+        "Retry to aquire lock count: 2",
+        "Python: 3.9.2", "Python: 3.10.1",
+    )
+    prefixes = ("ExtHandler", "[Microsoft.Azure.Extensions.CustomScript-2.1.10]", VMS)
+    out: list[str] = []
+    for _ in range(count):
+        t += timedelta(seconds=rng.randrange(1, 30))
+        msg = messages[rng.randrange(len(messages)) if rng.random() < 0.3 else rng.randrange(3)]
+        prefix = prefixes[0] if rng.random() < 0.8 else rng.choice(prefixes)
+        out.append(f"{t:%Y-%m-%dT%H:%M:%S.%f}Z {rng.choice(('INFO', 'INFO', 'VERBOSE'))} ExtHandler {prefix} {msg}")
+        if rng.random() < 0.3:
+            out.append(f"{t:%Y-%m-%dT%H:%M:%S.%f}Z INFO EnvHandler ExtHandler Configure routes")
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_records_whose_kind_the_text_decides_are_classified_in_the_walk(seed: int,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record whose first row is not decisive is classified (the whole table) where the walk reaches it, and
+    held under that kind when the block path holds it and it gives no fact new: same output as the reference."""
+    kinds: list[str | None] = []
+    quiet = _record.AgentEvents.quiet
+
+    def spy(self: _record.AgentEvents, rec: _record.Record, row: int | None = None) -> str | None:
+        kind = quiet(self, rec, row)
+        if row is None:
+            kinds.append(kind)
+        return kind
+
+    monkeypatch.setattr(_record.AgentEvents, "quiet", spy)
+    assert_same(_text_kinds(seed).encode(), sizes=(1 << 20, 4096, 300))
+    if C_ENGINE:
+        seen = Counter(kinds)
+        assert {"wireserver.error", "storage.error", "network.error", "log"} <= set(seen) and seen[None] > 10
 
 
 @pytest.mark.parametrize("seed", range(2))
