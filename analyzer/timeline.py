@@ -8,7 +8,7 @@ each written in small pieces, and merged on output with a bounded fan-in, so nei
 the export of it ever sits in memory. Notable events are capped too: per (source, kind) the newest
 ``MAX_NOTABLE`` are kept and older ones only counted (:meth:`Timeline.dropped`); all kept notable
 events together stay within :data:`MAX_KEPT_BYTES` (the largest kind gives way first), and a kept
-message is cut at :data:`MAX_KEPT_MESSAGE` characters (the length any detector pattern searches), so a
+message is cut at :data:`parsers.kept.MAX_KEPT_MESSAGE` characters (the length any detector pattern searches), so a
 log with millions of warnings, or of 64 KiB warnings, cannot exhaust memory; the alarms among the
 records dropped so (``Event.alarm``) are counted by template in ``beyond_cap`` (bounded too), so that
 they still count as unexplained errors. In the full stream nothing is dropped or cut: notable events
@@ -47,13 +47,12 @@ from typing import IO, Any
 
 from analyzer.log_templates import TemplateCounts
 from parsers.base import YEARLESS, DroppedAlarm, Event, date_yearless
-from parsers.kept import age
+from parsers.kept import age, cut
 
 SPILL_EVENTS = 100_000
 SPILL_BYTES = 16 << 20  # a run is spilled when its events reach about this size in memory
 MAX_NOTABLE = 5_000  # notable events kept per (source, kind), the newest; older ones are counted
 MAX_KEPT_BYTES = 96 << 20  # all kept notable events together, about (the largest kind gives way first)
-MAX_KEPT_MESSAGE = 4096  # characters of a kept message (and of its raw copy); test_redos searches this many
 MAX_HOURS = 20_000  # (source, hour) buckets of the picture's counts, the newest; older ones are counted
 _RUN_PIECE_BYTES = 1 << 20  # a sorted run is written and read back in pieces of about this size
 _MERGE_FAN_IN = 16  # runs merged at once; more runs are merged in passes
@@ -84,16 +83,6 @@ def _size(value: Any, depth: int) -> int:
     if depth and isinstance(value, list | tuple):
         return sum(_size(v, depth - 1) + 8 for v in value)
     return 16
-
-
-def _cut(e: Event) -> None:
-    """A kept message no longer than :data:`MAX_KEPT_MESSAGE` (its raw copy too); the full length is noted."""
-    if len(e.message) > MAX_KEPT_MESSAGE:
-        e.attrs["message_length"] = len(e.message)
-        e.message = e.message[:MAX_KEPT_MESSAGE] + "…"
-    raw = e.attrs.get("raw")
-    if isinstance(raw, str) and len(raw) > MAX_KEPT_MESSAGE:
-        e.attrs["raw"] = raw[:MAX_KEPT_MESSAGE] + "…"
 
 
 def _age(item: tuple[int, Event]) -> int:
@@ -153,7 +142,7 @@ class Timeline:
                 self._yearless_hours[(e.source, str(e.attrs[YEARLESS])[:10] + ":00:00.000000")] += 1
         if e.notable:
             if not self.keep_all:
-                _cut(e)
+                cut(e)
             group = (e.source, e.kind)
             kept = self._kept.setdefault(group, [])
             kept.append((self._seq, e))

@@ -17,6 +17,8 @@ from typing import Any
 
 from parsers.base import Event, ParseContext
 
+#: characters of a kept message (and of its raw copy); test_redos searches this many
+MAX_KEPT_MESSAGE = 4096
 _ORIGIN = datetime(1, 1, 1)
 _US = timedelta(microseconds=1)
 #: alarms dropped here are counted by text until this many texts are held, then handed on
@@ -27,6 +29,17 @@ _KEY = itemgetter(0, 1)
 def age(ts: datetime | None) -> int:
     """Microseconds since 0001-01-01 of the wall clock of ``ts``; -1 for an undated event (the oldest)."""
     return -1 if ts is None else (ts.replace(tzinfo=None) - _ORIGIN) // _US
+
+
+def cut(e: Event) -> None:
+    """A kept message no longer than :data:`MAX_KEPT_MESSAGE` (its raw copy too); the full length is noted. Cutting
+    again changes nothing: a parser's cap cuts what it holds, the timeline what it keeps."""
+    if len(e.message) > MAX_KEPT_MESSAGE and "message_length" not in e.attrs:
+        e.attrs["message_length"] = len(e.message)
+        e.message = e.message[:MAX_KEPT_MESSAGE] + "…"
+    raw = e.attrs.get("raw")
+    if isinstance(raw, str) and len(raw) > MAX_KEPT_MESSAGE:
+        e.attrs["raw"] = raw[:MAX_KEPT_MESSAGE] + "…"
 
 
 class NewestPerKind:
@@ -47,6 +60,7 @@ class NewestPerKind:
         self.alarms: dict[tuple[str, str, str, Any], list[Any]] = {}
 
     def add(self, e: Event) -> None:
+        cut(e)  # as the timeline keeps it: what waits here stays small
         self._put(e.kind, age(e.ts), e.line, e)
 
     def add_item(self, kind: str, age_us: int, line: int, item: Any) -> None:

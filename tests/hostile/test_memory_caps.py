@@ -17,9 +17,10 @@ import analyzer.timeline as timeline_module
 from analyzer import model
 from analyzer.api import parse_bundle
 from analyzer.locale import word
-from analyzer.timeline import MAX_KEPT_MESSAGE, Timeline
+from analyzer.timeline import Timeline
 from parsers import base
 from parsers.base import Event, ParseContext
+from parsers.kept import MAX_KEPT_MESSAGE
 
 EXT = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9218.0"
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

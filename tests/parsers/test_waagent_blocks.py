@@ -33,6 +33,7 @@ from analyzer.report import to_dict
 from analyzer.timeline import MAX_NOTABLE, Timeline
 from bench import bench_large_bundle, bench_parse_waagent
 from parsers.base import MAX_LINE, ParseContext
+from parsers.kept import MAX_KEPT_MESSAGE, NewestPerKind, cut
 from parsers.linux_agent import _block_scan, _record, waagent_log
 from parsers.linux_agent._signatures import AGENT, Sig, SignatureTable
 from parsers.text import iter_lines
@@ -320,6 +321,29 @@ def test_records_whose_kind_the_text_decides_are_classified_in_the_walk(seed: in
     if C_ENGINE:
         seen = Counter(kinds)
         assert {"wireserver.error", "storage.error", "network.error", "log"} <= set(seen) and seen[None] > 10
+
+
+def test_long_records_of_held_kinds_wait_cut_as_the_timeline_keeps_them() -> None:
+    """Records the block path holds back per kind (a heartbeat, an extension's failure: its kind is held) wait
+    with their message cut as the timeline keeps it, so many long ones cost no more than short ones; the
+    timeline ends with the same events, lengths noted, as the reference."""
+    t = datetime(2024, 2, 28, 22, 50)
+    lines = []
+    for i in range(300):
+        stamp = f"{t + timedelta(seconds=i):%Y-%m-%dT%H:%M:%S.%f}Z"
+        pad = "x" * (3000 + 97 * (i % 50))
+        lines.append(f"{stamp} ERROR ExtHandler ExtHandler Non-zero exit code: 1, /x/handle.sh install {i} {pad}")
+        lines.append(f"{stamp} INFO ExtHandler ExtHandler [HEARTBEAT] Agent WALinuxAgent-2.9.1.1 is running "
+                     f"[DEBUG HeartbeatCounter: {i};{pad}]")
+    assert_same(("\n".join(lines) + "\n").encode(), sizes=(1 << 20, 65536), limits=(7, 500))
+    ctx = ParseContext(PATH, SOURCE, lambda ts, local: None, max_notable=7, drop_counter=lambda *a: None)
+    keep = NewestPerKind(ctx, 7)
+    e = ctx.event(t, 1, "y" * 10_000, level="error", kind="extension.install.failed", raw="z" * 10_000)
+    keep.add(e)
+    assert len(e.message) == MAX_KEPT_MESSAGE + 1 and e.attrs["message_length"] == 10_000
+    assert len(e.attrs["raw"]) == MAX_KEPT_MESSAGE + 1
+    cut(e)  # the timeline cuts what it keeps again: nothing changes
+    assert len(e.message) == MAX_KEPT_MESSAGE + 1 and e.attrs["message_length"] == 10_000
 
 
 @pytest.mark.parametrize("seed", range(2))
