@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 #: the backup extension's names (its publisher, the Linux and the Windows handler): a record, a path or an
 #: ``extension`` attribute that names one concerns the backup
@@ -48,8 +49,13 @@ _OTHER_TYPES = re.compile(r"\b(?:CustomScript(?:Extension)?|OmsAgentForLinux|Mic
 def about_other_extension(text: str, names: Iterable[str] = ()) -> bool:
     """The record (its text, and the extension names its parser read from its fields) is about an extension
     other than the backup extension: it names a handler, and none of the names is the backup extension's."""
-    named = [n for n in names if n]
-    head = text[:HEAD]
+    return _about(text[:HEAD], tuple(n for n in names if n))
+
+
+@lru_cache(maxsize=4096)
+def _about(head: str, names: tuple[str, ...]) -> bool:
+    """Remembered: an agent repeats its warnings word for word, and every alarm is judged (twice on some paths)."""
+    named = list(names)
     if BACKUP_EXTENSION.search(" ".join(named)) or BACKUP_EXTENSION.search(head):
         return _folder_names_other(named, head)
     if any(re.fullmatch(_NAME, n) for n in named):
