@@ -25,7 +25,9 @@ members take the block path: blocks of :data:`BLOCK` bytes, scanned natively
 (:mod:`parsers.linux_agent._block_scan`). Plain records are counted per hour without being decoded; so
 are plain records whose first signature row decides their kind by its needles alone and gives no fact
 (:attr:`Sig.decisive`): of those only the newest ``ctx.max_notable`` per kind are read, at the end, to
-build the events the timeline keeps (:mod:`parsers.kept`). Every other hot line is fed to the same
+build the events the timeline keeps (:mod:`parsers.kept`). Plain records that may give facts, name the
+VMSnapshot extension or have a kind the text decides are checked where the walk reaches them and held the
+same way when they give no fact new (:meth:`AgentEvents.quiet`). Every other hot line is fed to the same
 reader with its whole record; its notable events are capped the same way before they are yielded.
 """
 
