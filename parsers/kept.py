@@ -23,6 +23,10 @@ _ORIGIN = datetime(1, 1, 1)
 _US = timedelta(microseconds=1)
 #: alarms dropped here are counted by text until this many texts are held, then handed on
 _ALARM_TEXTS = 10_000
+#: bytes the records waiting in one member's cap may take, about (the kind that takes the most gives way first, as
+#: in the timeline's own budget); an event costs its message and a fixed overhead, an item its bytes and that
+HELD_BYTES = 64 << 20
+_OVERHEAD = 256
 _KEY = itemgetter(0, 1)
 
 
@@ -42,9 +46,16 @@ def cut(e: Event) -> None:
         e.attrs["raw"] = raw[:MAX_KEPT_MESSAGE] + "…"
 
 
+def _cost(item: Any) -> int:
+    if isinstance(item, Event):
+        return _OVERHEAD + len(item.message)
+    return _OVERHEAD + (len(item) if isinstance(item, (bytes, bytearray)) else 0)
+
+
 class NewestPerKind:
     """The newest ``limit`` notable events per kind of one member; records may enter as events or as
-    something cheaper (``item``, turned into an event by ``build`` only when kept).
+    something cheaper (``item``, turned into an event by ``build`` only when kept). What waits stays within
+    :data:`HELD_BYTES`, the kind that holds the most giving up its older half first, as in the timeline.
 
     What is dropped is accounted as the timeline would: a dropped event is counted (``ctx.count``), the
     number dropped per kind and the dropped alarms (grouped by message, for the count by template) go to
@@ -55,6 +66,8 @@ class NewestPerKind:
         self.ctx = ctx
         self.limit = limit
         self.kinds: dict[str, list[tuple[int, int, Any]]] = {}  # kind -> (age, line, Event or item)
+        self.bytes: dict[str, int] = {}  # kind -> cost of what it holds (see HELD_BYTES)
+        self.total = 0
         self.dropped: dict[str, int] = {}
         # (kind, level, message, extension) -> [count, newest (age, line), newest event, oldest age, oldest event]
         self.alarms: dict[tuple[str, str, str, Any], list[Any]] = {}
@@ -71,26 +84,44 @@ class NewestPerKind:
         if items is None:
             items = self.kinds[kind] = []
         items.append((age_us, line, item))
+        cost = _cost(item)
+        self.bytes[kind] = self.bytes.get(kind, 0) + cost
+        self.total += cost
         if len(items) >= 2 * self.limit:
             self._trim(kind, items)
+        while self.total > HELD_BYTES and self._make_room():
+            pass
 
     def dropped_items(self, kind: str, n: int) -> None:
         """``n`` records of ``kind`` that their parser dropped itself, being older than ``limit`` others."""
         self.dropped[kind] = self.dropped.get(kind, 0) + n
 
-    def _trim(self, kind: str, items: list[tuple[int, int, Any]]) -> None:
-        if len(items) <= self.limit:
-            items.sort(key=_KEY)
-            return
+    def _trim(self, kind: str, items: list[tuple[int, int, Any]], keep: int | None = None) -> None:
+        keep = self.limit if keep is None else keep
         items.sort(key=_KEY)
-        cut = len(items) - self.limit
+        if len(items) <= keep:
+            return
+        cut = len(items) - keep
+        freed = 0
         for age_us, line, item in items[:cut]:
+            freed += _cost(item)
             if isinstance(item, Event):
                 self.ctx.count(item.ts, item.local)
                 if item.alarm:
                     self._alarm(age_us, line, item)
         self.dropped[kind] = self.dropped.get(kind, 0) + cut
+        self.bytes[kind] -= freed
+        self.total -= freed
         del items[:cut]
+
+    def _make_room(self) -> bool:
+        """Over :data:`HELD_BYTES`: the kind that holds the most gives up its older half; False when none can."""
+        kind = max(self.bytes, key=lambda k: self.bytes[k])
+        items = self.kinds[kind]
+        if len(items) < 2:
+            return False
+        self._trim(kind, items, len(items) // 2)
+        return True
 
     def _alarm(self, age_us: int, line: int, e: Event) -> None:
         key = (e.kind, e.level, e.message, e.attrs.get("extension"))
@@ -123,6 +154,6 @@ class NewestPerKind:
         self._hand_on()
         for kind, n in self.dropped.items():
             self.ctx.drop(kind, n, [])
-        self.kinds = {}
+        self.kinds, self.bytes, self.total = {}, {}, 0
         kept.sort(key=itemgetter(0))
         return [e for _, e in kept]
