@@ -144,7 +144,10 @@ def _build(table: SignatureTable, engine: str) -> Scan | None:
     if engine == "c":
         from parsers.linux_agent import _linescan
 
-        native = _linescan.Scanner([n.encode() for n in st.needles], st.codes)
+        try:
+            native = _linescan.Scanner([n.encode() for n in st.needles], st.codes)
+        except (ValueError, TypeError):  # a module built from an older source than this table (not rebuilt)
+            return _build(table, "python")
         return Scan(lambda block: np.frombuffer(native.scan(block), dtype=np.int64).reshape(-1, 2), judges=True)
     if engine in ("python", "hyperscan", "re"):
         finder = "hyperscan" if engine == "python" and _hyperscan_available() else engine

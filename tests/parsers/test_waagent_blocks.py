@@ -491,6 +491,28 @@ def test_without_the_c_module_the_python_engine_reads_every_candidate(monkeypatc
     assert np.array_equal(_block_scan.scanner()(data), _block_scan.scanner("re")(data))  # type: ignore[misc]
 
 
+def test_a_c_module_older_than_the_table_falls_back_to_the_python_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkout updated without rebuilding the C module: its scanner refuses the table's codes; the scan runs in
+    Python instead of stopping the parser ("ValueError: code out of range" before)."""
+    import sys
+    import types
+
+    class Stale:
+        def __init__(self, needles: list[bytes], codes: list[int]) -> None:
+            raise ValueError("code out of range")
+
+    monkeypatch.setitem(sys.modules, "parsers.linux_agent._linescan", types.SimpleNamespace(Scanner=Stale))
+    monkeypatch.setattr(_block_scan, "_c_available", lambda: True)
+    _block_scan._build.cache_clear()
+    try:
+        data = _variety(1).encode()
+        scan = _block_scan.scanner()
+        assert scan is not None and not scan.judges
+        assert np.array_equal(scan(data), _block_scan.scanner("python")(data))  # type: ignore[misc]
+    finally:
+        _block_scan._build.cache_clear()
+
+
 # --- counts per hour: the ordering guarantee -----------------------------------------------------------
 
 def _plain(ts: datetime) -> str:
