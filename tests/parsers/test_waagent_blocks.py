@@ -501,7 +501,11 @@ def test_a_c_module_older_than_the_table_falls_back_to_the_python_engine(monkeyp
         def __init__(self, needles: list[bytes], codes: list[int]) -> None:
             raise ValueError("code out of range")
 
-    monkeypatch.setitem(sys.modules, "parsers.linux_agent._linescan", types.SimpleNamespace(Scanner=Stale))
+    import parsers.linux_agent
+
+    stale = types.SimpleNamespace(Scanner=Stale)
+    monkeypatch.setitem(sys.modules, "parsers.linux_agent._linescan", stale)
+    monkeypatch.setattr(parsers.linux_agent, "_linescan", stale, raising=False)
     monkeypatch.setattr(_block_scan, "_c_available", lambda: True)
     _block_scan._build.cache_clear()
     try:
