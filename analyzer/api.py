@@ -126,7 +126,7 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
     elif damaged := _damaged(bundle.problems, sources):
         analysis.stopped, analysis.damaged = "damaged", damaged
         # the rest of an archive whose listing broke is unknown; a member cut short lost only its own end
-        listing = any(p.message.key in _LISTING_DAMAGE for p in bundle.problems)
+        listing = any(p.message.key in _LISTING_DAMAGE and _is_damage(p.message) for p in bundle.problems)
         analysis.unread = None if listing else []
     return analysis, info
 
@@ -140,9 +140,16 @@ _LISTING_DAMAGE = frozenset({
 _MEMBER_DAMAGE = frozenset({"intake.corrupt_data", "intake.zip_entry_unreadable"})
 
 
+def _is_damage(m: Message) -> bool:
+    """An intake problem that says bytes are damaged or missing; not a limit that stopped the reading (an archive
+    whose listing ended at a limit quotes the limit's message, which names it)."""
+    inner = m.params.get("error")
+    return m.key in _LISTING_DAMAGE | _MEMBER_DAMAGE and not (isinstance(inner, Message) and "limit" in inner.params)
+
+
 def _damaged(problems: list[IntakeProblem], sources: list[SourceEntry]) -> list[str]:
     """The archives and members of the bundle that are damaged or cut short, in the order met."""
-    paths = [p.path for p in problems if p.message.key in _LISTING_DAMAGE | _MEMBER_DAMAGE]
+    paths = [p.path for p in problems if _is_damage(p.message)]
     paths += [s.path for s in sources if s.note is not None and s.note.key == "source.read_until_damage"]
     return list(dict.fromkeys(paths))
 

@@ -129,3 +129,18 @@ def test_a_cut_bundle_is_a_partial_result_never_healthy(tmp_path: Path, sample: 
     for fmt, lang in (("json", "en"), ("html", "cs"), ("text", "en")):
         text = render(report, RenderOptions(format=fmt, lang=lang))
         assert ("damaged" in text or "poškozen" in text), fmt
+
+
+@pytest.mark.parametrize("kind", ["tgz", "log.gz"])
+def test_a_reading_stopped_at_a_limit_is_not_called_damaged(tmp_path: Path, kind: str) -> None:
+    """A log so repetitive that it inflates past max_ratio (a decompression bomb's shape) stops at that limit: its
+    row says so, and the report does not ask for the bundle again as if it were damaged."""
+    line = b"2024-06-10T02:00:00.000000Z WARNING ExtHandler ExtHandler Fetch failed: [HttpError] " + b"x" * 65_000
+    log = line + b"\n" + (line + b"\n") * 400
+    data = gzip.compress(log, 9) if kind == "log.gz" else tar_bytes({"var/log/waagent.log": log})
+    path = tmp_path / ("waagent.log.gz" if kind == "log.gz" else "bomb.tgz")
+    path.write_bytes(data)
+    report = analyze(path)
+    assert "partial" not in report.extras or report.extras["partial"]["reason"] != "damaged"
+    (row,) = [s for s in report.sources if s.path.endswith("waagent.log")]
+    assert row.note is not None and row.note.key == "source.read_until_limit"
