@@ -72,9 +72,13 @@ def read_ours(files: list[Path], count_ordinary: bool) -> int:
     def counter(ts: object, local: bool) -> None:  # the timeline's counting is not the parser's work
         pass
 
+    def span_counter(hours: object, first: object, last: object, local: bool) -> None:
+        pass
+
     n = 0
-    for path in files:
-        ctx = ParseContext(path.name, "evtx", counter if count_ordinary else None)
+    for path in files:  # the pipeline passes both counters, or neither for the full timeline
+        ctx = ParseContext(path.name, "evtx", counter if count_ordinary else None,
+                           span_counter if count_ordinary else None)
         with path.open("rb") as f:
             for _ in PARSER.parse(f, ctx):
                 n += 1

@@ -165,6 +165,18 @@ _RESTART = re.compile(r"restart|reboot", re.IGNORECASE)  # User32 1074 "restart"
 _VSS_NAME = re.compile("|".join(map(re.escape, _VSS_NAMED)))  # over the lower-cased text
 
 
+def _starts(text: str, first: str, second: str) -> list[int]:
+    """Where ``first + second`` starts in ``text``, in order. Found by the rarer ``second`` (one-character
+    searches are the fastest, and a long run of zeros holds no ``x``)."""
+    found: list[int] = []
+    at = text.find(second, 1)
+    while at >= 0:
+        if text[at - 1] == first:
+            found.append(at - 1)
+        at = text.find(second, at + 1)
+    return found
+
+
 def hresults(text: str) -> list[str]:
     """HRESULT-like codes in ``text`` as ``0x8004230F``; signed decimals (``-2147023143``) and the VSS errors
     written by name or message (``VSS_E_FLUSH_WRITES_TIMEOUT``) included."""
@@ -172,9 +184,14 @@ def hresults(text: str) -> list[str]:
     out: list[str] = []
     if "vss_e_" in low or "holding writes" in low:
         out += dict.fromkeys(_VSS_NAMED[m.group()] for m in _VSS_NAME.finditer(low))
-    if "0x" not in text and "-2" not in text:
-        return out
-    for m in _HRESULT.finditer(text):
+    starts = _starts(text, "0", "x")
+    if minus := _starts(text, "-", "2"):
+        starts = sorted(starts + minus)
+    end = 0
+    for at in starts:  # every match of the expression starts at one of them: no scan of the whole text
+        if at < end or (m := _HRESULT.match(text, at)) is None:  # the look-behind sees the text before ``at``
+            continue
+        end = m.end()
         if m.group(1):
             code = f"0x{m.group(1).upper()}"
         else:
@@ -370,20 +387,23 @@ _TEMPLATES = {
     ("user32", 1074): "The process %1 has initiated the %5 of computer %2 on behalf of user %7 for the following "
                       "reason: %3 Reason Code: %4 Comment: %6",
 }
-_PLACEHOLDER = re.compile(r"%(\d+)")
+#: each template split at its placeholders: literal text at even places, the 1-based data index at odd ones
+_TEMPLATE_PARTS = {key: [int(part) if i % 2 else part for i, part in enumerate(re.split(r"%(\d+)", template))]
+                   for key, template in _TEMPLATES.items()}
 
 
-def render(family: str, rec: WinRecord) -> str:
-    """The record's own message, a template filled with its data, or ``provider id: data``."""
+def render(family: str, rec: WinRecord) -> tuple[str, bool]:
+    """The record's own message, a template filled with its data, or ``provider id: data``; True for the last,
+    a message that holds the whole data text."""
     if rec.message:
-        return rec.message
-    template = _TEMPLATES.get((family, rec.event_id or 0))
-    if template is not None and (values := data_values(rec.data)):
-        return _PLACEHOLDER.sub(lambda m: values[int(m.group(1)) - 1] if int(m.group(1)) <= len(values) else "",
-                                template)
+        return rec.message, False
+    parts = _TEMPLATE_PARTS.get((family, rec.event_id or 0))
+    if parts is not None and (values := data_values(rec.data)):
+        n = len(values)
+        return "".join([part if type(part) is str else values[part - 1] if part <= n else "" for part in parts]), False
     head = f"{rec.provider} {rec.event_id}" if rec.event_id is not None else rec.provider
     text = data_text(rec.data)
-    return f"{head}: {text}" if text else head
+    return (f"{head}: {text}" if text else head), True
 
 
 def _app_crash(rec: WinRecord, message: str) -> tuple[str, dict[str, Any]]:
@@ -541,7 +561,7 @@ def to_event(ctx: ParseContext, rec: WinRecord, line: int) -> Event:
     """The timeline event of a record: kind mapped, message rendered, every export field in attrs."""
     level, level_value = level_of(rec.level)
     fam = _family(rec.provider)
-    message = render(fam, rec)
+    message, holds_data = render(fam, rec)
     kind, attrs = classify(rec, level, message)
     if attrs.pop("benign", False):
         level = "info"
@@ -556,8 +576,9 @@ def to_event(ctx: ParseContext, rec: WinRecord, line: int) -> Event:
         attrs["task"] = rec.task
     if rec.extra:
         attrs.update(rec.extra)
-    if _LEVEL_RANK[level] >= _LEVEL_RANK["warning"] and (codes := hresults(f"{message} {data_text(rec.data)}")):
-        attrs["hresults"] = codes
+    if _LEVEL_RANK[level] >= _LEVEL_RANK["warning"] and (
+            codes := hresults(message if holds_data else f"{message} {data_text(rec.data)}")):
+        attrs["hresults"] = codes  # a message that holds the data text once has the codes of both
     if fam == "sql" or "service" in attrs:
         _facts(ctx, fam, kind, attrs, line, rec)
     if _LEVEL_RANK[level] >= _LEVEL_RANK["warning"]:

@@ -28,8 +28,8 @@ from __future__ import annotations
 import re
 import tempfile
 import zlib
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Generator, Iterator
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 import evtx as pyevtx
@@ -56,6 +56,16 @@ _OPENING = re.compile(  # possessive: nothing to backtrack into
     r'(?:"Version":\d++,)?+"Level":(\d++),(?:"Task":\d++,)?+(?:"Opcode":\d++,)?+(?:"Keywords":"[^"\\]*+",)?+'
 )
 _OPENINGS_KEPT = 4096  # distinct openings whose verdict is remembered per file
+#: hours of ordinary records tallied before they go to the caller (a crafted log may give every record its own)
+_HOURS_HELD = 4096
+#: a record that repeats an earlier one but for its time and record id (a warning logged every few minutes) gets a
+#: copy of its event: remembered of records up to _SAME_LENGTH characters, _SAME_KEPT of them per file
+_RECORD_ID_KEY = '"}},"EventRecordID":'
+_RECORD_ID_KEY_LEN = len(_RECORD_ID_KEY)
+_SAME_LENGTH = 4096
+_SAME_KEPT = 1024
+_Same = tuple[str, str, str, str, dict[str, Any]]  # level, component, kind, message, attrs
+_NO_TIME = (datetime.max.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC))  # an empty tally's (lo, hi)
 
 
 def _seekable(stream: BinaryIO) -> BinaryIO:
@@ -125,19 +135,22 @@ def record(raw: dict[str, Any]) -> WinRecord:
     provider = _attributes(system.get("Provider"))
     eid = system.get("EventID")
     qualifiers = None
-    if isinstance(eid, dict):
+    if type(eid) is dict:
         qualifiers = _int(_attributes(eid).get("Qualifiers"))
         eid = eid.get("#text")
+    level = system.get("Level")
+    record_id = system.get("EventRecordID")
     return WinRecord(
-        provider=str(provider.get("Name") or provider.get("EventSourceName") or ""),
-        event_id=eid if type(eid) is int else _int(eid),
-        ts=_time(_attributes(system.get("TimeCreated")).get("SystemTime")) or _time(raw.get("timestamp")),
-        level=_int(system.get("Level")),
-        qualifiers=qualifiers,
-        channel=str(system.get("Channel") or ""),
-        computer=str(system.get("Computer") or ""),
-        record_id=_int(system.get("EventRecordID")) or _int(raw.get("event_record_id")),
-        data=_data(event),
+        str(provider.get("Name") or provider.get("EventSourceName") or ""),
+        eid if type(eid) is int else _int(eid),
+        _time(_attributes(system.get("TimeCreated")).get("SystemTime")) or _time(raw.get("timestamp")),
+        level if type(level) is int else _int(level),
+        False,
+        qualifiers,
+        str(system.get("Channel") or ""),
+        str(system.get("Computer") or ""),
+        (record_id if type(record_id) is int else _int(record_id)) or _int(raw.get("event_record_id")),
+        _data(event),
     )
 
 
@@ -194,6 +207,115 @@ def scan_chunks(source: BinaryIO) -> list[tuple[int, Message]]:
     return damage
 
 
+def _count_hours(ctx: ParseContext, hours: dict[str, list[Any]], lo: datetime,
+                 hi: datetime) -> tuple[datetime, datetime]:
+    """The ordinary records tallied by hour, to the caller in one call; the tally starts again."""
+    if hours:
+        ctx.count_span([(hour, n) for hour, n in hours.values()], lo, hi, False)
+        hours.clear()
+    return _NO_TIME
+
+
+def _again(same: _Same, ctx: ParseContext, line: int, time: str, record_id: str) -> Event | None:
+    """The event of a record that differs from one met before only in its time and record id, as :func:`to_event`
+    builds it; None unless both are in the shape :func:`record` reads as they stand (a JSON number, an ISO time)."""
+    if not (record_id.isascii() and record_id.isdigit() and record_id[0] != "0"):
+        return None
+    try:
+        ts = datetime.fromisoformat(time.removesuffix(" UTC"))
+    except ValueError:
+        return None
+    level, component, kind, message, attrs = same
+    attrs = dict(attrs)
+    attrs["record_id"] = int(record_id)
+    return Event(ts, ctx.source, ctx.path, line, level, component, kind, message, attrs, False)
+
+
+def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str]) -> Generator[Event, None, int]:
+    """The events of the records of ``records_json()`` (dicts with the JSON string as ``data``); the ordinary ones
+    only counted when the caller counts. Chunks the reader skipped go into ``chunks``; returns the records skipped."""
+    skipped_records = 0
+    n = 0
+    counting = ctx.counter is not None
+    verdicts: dict[str, bool] = {}
+    hours: dict[str, list[Any]] = {}  # ordinary records by the hour their time string opens with: [hour, records]
+    lo, hi = _NO_TIME  # their earliest and latest times
+    seen: dict[str, _Same] = {}  # the events of records met before, by all but their time and record id
+    try:
+        while True:
+            try:
+                raw = next(records)
+            except StopIteration:
+                break
+            except (RuntimeError, OSError, ValueError) as exc:  # one bad chunk or record; the iterator goes on
+                m = _CHUNK_ERROR.search(str(exc))
+                if m and "record" not in str(exc).lower():
+                    chunks.add(m.group(1))
+                else:
+                    skipped_records += 1
+                ctx.problem("problem.evtx_skipped", error=str(exc))
+                continue
+            except BaseException as exc:  # a panic in the Rust reader ends the file, not the bundle
+                if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+                    raise
+                ctx.problem("problem.evtx_reader_stopped", error=f"{type(exc).__name__}: {exc}")
+                skipped_records += 1
+                break
+            n += 1
+            same_key = ""
+            if counting:  # every record: the ordinary ones are counted from their opening and time string
+                data = raw["data"]
+                at = data.find(_TIME_KEY)
+                verdict = at >= 0 and verdicts.get(opening := data[:at])
+                if verdict is None:
+                    verdict = _verdict(opening, verdicts)
+                start = at + _TIME_KEY_LEN
+                end = data.find('"', start) if at >= 0 else -1
+                if verdict and end > 0:
+                    try:
+                        ts = datetime.fromisoformat(data[start:end].removesuffix(" UTC"))
+                    except ValueError:
+                        pass
+                    else:
+                        if ts.tzinfo is UTC and data[start + 10] == "T":  # "2018-07-06T18": its date and hour
+                            bucket = hours.get(key := data[start:start + 13])
+                            if bucket is None:
+                                if len(hours) >= _HOURS_HELD:
+                                    lo, hi = _count_hours(ctx, hours, lo, hi)
+                                hours[key] = [ts.replace(minute=0, second=0, microsecond=0), 1]
+                            else:
+                                bucket[1] += 1
+                            if ts < lo:  # noqa: PLR1730 - min() is a call, this is the hot loop
+                                lo = ts
+                            if ts > hi:  # noqa: PLR1730
+                                hi = ts
+                        else:
+                            ctx.count(ts, False)
+                        continue
+                if end > 0 and len(data) <= _SAME_LENGTH and data.startswith(_RECORD_ID_KEY, end) and (
+                        comma := data.find(",", end + _RECORD_ID_KEY_LEN)) > 0:  # all but its time and record id
+                    same = seen.get(same_key := opening + data[comma:])
+                    if same is not None and (event := _again(same, ctx, n, data[start:end],
+                                                             data[end + _RECORD_ID_KEY_LEN:comma])) is not None:
+                        yield event
+                        continue
+            try:
+                rec = record(raw)
+            except (orjson.JSONDecodeError, AttributeError, TypeError) as exc:
+                skipped_records += 1
+                ctx.problem("problem.evtx_record_json", record=str(raw.get("event_record_id")), error=str(exc))
+                continue
+            facts = len(ctx.facts)
+            event = to_event(ctx, rec, n)
+            if same_key and len(ctx.facts) == facts and len(seen) < _SAME_KEPT:  # a record that proves no fact
+                seen[same_key] = (event.level, event.component, event.kind, event.message, dict(event.attrs))
+                same_key = ""
+            yield event
+    finally:  # also when the caller stops reading: what was tallied is counted
+        _count_hours(ctx, hours, lo, hi)
+    return skipped_records
+
+
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     source = _seekable(stream)
     head = source.read(8)
@@ -208,52 +330,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         ctx.problem("problem.evtx_unreadable", error=str(exc))
         return
     chunks: set[str] = set()
-    skipped_records = 0
-    n = 0
-    counting = ctx.counter is not None
-    verdicts: dict[str, bool] = {}
-    while True:
-        try:
-            raw = next(records)
-        except StopIteration:
-            break
-        except (RuntimeError, OSError, ValueError) as exc:  # one bad chunk or record; the iterator goes on
-            m = _CHUNK_ERROR.search(str(exc))
-            if m and "record" not in str(exc).lower():
-                chunks.add(m.group(1))
-            else:
-                skipped_records += 1
-            ctx.problem("problem.evtx_skipped", error=str(exc))
-            continue
-        except BaseException as exc:  # a panic in the Rust reader ends the file, not the bundle
-            if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
-                raise
-            ctx.problem("problem.evtx_reader_stopped", error=f"{type(exc).__name__}: {exc}")
-            skipped_records += 1
-            break
-        n += 1
-        if counting:  # every record: the ordinary ones are counted from their opening and time string
-            data = raw["data"]
-            at = data.find(_TIME_KEY)
-            verdict = at >= 0 and verdicts.get(opening := data[:at])
-            if verdict is None:
-                verdict = _verdict(opening, verdicts)
-            end = data.find('"', at + _TIME_KEY_LEN) if verdict else -1
-            if end > 0:
-                try:
-                    ts = datetime.fromisoformat(data[at + _TIME_KEY_LEN:end].removesuffix(" UTC"))
-                except ValueError:
-                    pass
-                else:
-                    ctx.count(ts, False)
-                    continue
-        try:
-            rec = record(raw)
-        except (orjson.JSONDecodeError, AttributeError, TypeError) as exc:
-            skipped_records += 1
-            ctx.problem("problem.evtx_record_json", record=str(raw.get("event_record_id")), error=str(exc))
-            continue
-        yield to_event(ctx, rec, n)
+    skipped_records = yield from read(records, ctx, chunks)
     for chunk, why in damage:
         if str(chunk) not in chunks:  # the reader's own error for that chunk is already a problem
             ctx.problem(why.key, **why.params)

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
+import random
+import warnings
 from collections import Counter
 from datetime import UTC, datetime
+from functools import partial
 
+import evtx
+import orjson
 import pytest
 
 from analyzer.locale import word
+from analyzer.timeline import Timeline
 from parsers import get_parser
 from parsers.base import ParseContext
+from parsers.windows_events.evtx import read
 from tests.conftest import REFDATA
 from tests.parsers.windows_helpers import facts, run
 
@@ -77,6 +85,46 @@ def test_start_type_changes_of_known_services_become_facts() -> None:
     assert {f["service"] for f in start_types} <= {"MSDTC", "VSS", "msiserver", "swprv", "Dhcp"}  # type: ignore[index]
 
 
+def _library_records(name: str) -> list[dict[str, object]]:
+    """The records of a reference file as the library gives them (its errors skipped)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return list(evtx.PyEvtxParser(str(WINDOWS / name), number_of_threads=1, skip_errors=True).records_json())
+
+
+def _timeline_state(timeline: Timeline) -> tuple[object, ...]:
+    kept = {group: [(e.line, e.ts, e.level, e.kind, e.message, e.attrs) for _, e in events]
+            for group, events in timeline._kept.items()}
+    return (timeline.count, timeline.by_source, timeline._hist, timeline._lo, timeline._hi, timeline._hi_state,
+            timeline._newest, timeline._latest_local, kept)
+
+
+def _assert_counting_matches_the_reference(records: list[dict[str, object]]) -> int:
+    """The records read as an analysis reads them (ordinary ones only counted, into a timeline) and as the
+    timeline export reads them (an event for every record, the reference path): the same events where events
+    are built, only ordinary ones counted, and the timelines fed by both the same. Returns the records counted."""
+    counted, reference = Timeline(), Timeline()
+    ctx = ParseContext("bundle/file", "evtx", partial(counted.count_ordinary, "evtx"),
+                       partial(counted.count_span, "evtx"))
+    events = list(read(iter(records), ctx, set()))
+    for e in events:
+        counted.add(e)
+    full_ctx = ParseContext("bundle/file", "evtx")
+    full = list(read(iter(records), full_ctx, set()))
+    for e in full:
+        reference.add(e)
+    assert len(events) + ctx.counted == len(full)
+    lines = {e.line for e in events}
+    skipped = [e for e in full if e.line not in lines]
+    assert not any(e.notable for e in skipped)  # every event a detector could look at is still there
+    assert [(e.ts, e.level, e.kind, e.message, e.attrs) for e in events] == [
+        (e.ts, e.level, e.kind, e.message, e.attrs) for e in full if e.line in lines]
+    assert _timeline_state(counted) == _timeline_state(reference)
+    assert [(f.name, f.value) for f in ctx.facts] == [(f.name, f.value) for f in full_ctx.facts]
+    assert [word(p.message) for p in ctx.problems] == [word(p.message) for p in full_ctx.problems]
+    return ctx.counted
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_ordinary_records_are_only_counted_when_the_caller_counts(name: str) -> None:
     data = (WINDOWS / name).read_bytes()
@@ -84,15 +132,54 @@ def test_ordinary_records_are_only_counted_when_the_caller_counts(name: str) -> 
     counted: list[tuple[datetime | None, bool]] = []
     ctx = ParseContext("bundle/file", "evtx", lambda ts, local: counted.append((ts, local)))
     events = list(get_parser("evtx").parse(io.BytesIO(data), ctx))
-    assert counted and ctx.counted == len(counted) and len(events) + len(counted) == len(full)
-    lines = {e.line for e in events}
-    skipped = [e for e in full if e.line not in lines]
-    assert not any(e.notable for e in skipped)  # every event a detector could look at is still there
-    assert sorted((e.ts, e.local) for e in skipped) == sorted(counted)
-    assert [(e.kind, e.message, e.attrs) for e in events] == [(e.kind, e.message, e.attrs) for e in full
-                                                               if e.line in lines]
-    assert [(f.name, f.value) for f in ctx.facts] == [(f.name, f.value) for f in full_ctx.facts]
+    assert ctx.counted and len(events) + ctx.counted == len(full)
     assert [word(p.message) for p in ctx.problems] == [word(p.message) for p in full_ctx.problems]
+    assert _assert_counting_matches_the_reference(_library_records(name)) == ctx.counted
+
+
+#: time strings beside the library's own shape: other offsets, week dates, the basic form, no time, garbage
+_ODD_TIMES = ["2018-07-06T18:37:44Z", "2018-07-06T18:37:44.5+02:00", "2018-07-06 23:59:59.999999Z",
+              "2018-W27-5T18:37:44Z", "20180706T183744Z", "2018-07-06", "2018-07-06T18Z", "not a time", "",
+              "2018-07-06T18:37:44.881628", "1601-01-01T00:00:00.000000Z", "9999-12-31T23:59:59.999999Z"]
+
+
+def test_counting_matches_the_reference_on_generated_records() -> None:
+    """Records of the reference files with their provider, event id, level, time and data changed: the
+    providers every rule reads and others, the ids the rules name and their neighbours, every level, time
+    strings of other shapes, data that would trigger a rule; the counting path must build and count
+    exactly what the reference path does."""
+    from parsers.windows_events import _records as r
+
+    rng = random.Random(16)
+    base = [orjson.loads(raw["data"]) for name in ("system.evtx", "Application_no_crc32.evtx")  # type: ignore[arg-type]
+            for raw in _library_records(name)]
+    providers = [*r._FAMILIES, "Microsoft-Windows-Dhcp-Client", "MSSQL$PROD", "MsiInstaller", "SomeVendor-Agent",
+                 "Microsoft-Windows-DNS-Client", ""]
+    ids = sorted({i + d for i in (*r._SCM_STATES, *r._SCM_CRASH, *r._VSS_IDS, *r._VOLSNAP_IDS, *r._SQL_IDS,
+                                  *r._DHCP_ERRORS, *r._DHCP_SHUTDOWN, 6005, 6006, 6008, 6013, 41, 109, 1074, 2004,
+                                  1000, 1002, 1026) for d in (-1, 0, 1)})
+    data = [{"param1": "VSS", "param2": "stopped", "param3": "auto start", "param4": "VSS"},
+            {"Data": {"#text": ["MSSQLSERVER", "running", "demand start", "0x80042313", "-2147023143"]}},
+            {"Data": {"#text": "Faulting application name: WaAppAgent.exe, error 0x8004230F"}},
+            {"Data": "Product: Microsoft Visual C++ 2015 -- error 1603, VSS_E_HOLD_WRITES_TIMEOUT"}]
+    records = []
+    for n in range(4000):
+        event = copy.deepcopy(rng.choice(base))
+        system = event["Event"]["System"]
+        system["Provider"]["#attributes"]["Name"] = rng.choice(providers)
+        eid = rng.choice(ids)
+        if isinstance(system["EventID"], dict):
+            system["EventID"]["#text"] = eid
+        else:
+            system["EventID"] = eid
+        system["Level"] = rng.choice((0, 1, 2, 3, 4, 4, 4, 5))
+        if rng.random() < 0.2:
+            system["TimeCreated"]["#attributes"]["SystemTime"] = rng.choice(_ODD_TIMES)
+        if rng.random() < 0.3:
+            event["Event"]["EventData"] = rng.choice(data)
+        records.append({"event_record_id": n, "timestamp": "2018-07-06T18:37:44.881628Z UTC",
+                        "data": orjson.dumps(event).decode()})
+    assert _assert_counting_matches_the_reference(records) > 1000
 
 
 @pytest.mark.parametrize("data", [b"", b"ElfFile\x00" + b"\x00" * 100, b"not an evtx file at all" * 50])
@@ -156,3 +243,49 @@ def test_a_record_ordinary_by_its_id_is_ordinary_whatever_its_data_and_message()
     assert by_id  # ids that no rule of a family maps are counted too
     assert not r.ordinary("Service Control Manager", 7036, 4) and not r.ordinary("MsiInstaller", 1, 4)
     assert not r.ordinary("SomeVendor-Agent", 1, 3)  # a warning is never ordinary
+
+
+def _hresults_by_scan(text: str) -> list[str]:
+    """:func:`hresults` as a scan of the whole text with its expression: the reference of its candidate search."""
+    from parsers.windows_events import _records as r
+
+    out = list(dict.fromkeys(r._VSS_NAMED[m.group()] for m in r._VSS_NAME.finditer(text.lower())))
+    for m in r._HRESULT.finditer(text):
+        n = int(m.group(2)) if m.group(2) else 0
+        code = f"0x{m.group(1).upper()}" if m.group(1) else f"0x{n & 0xFFFFFFFF:08X}"
+        if n >= -(2**31) and code[2] in "89ABCDEF" and code not in out:
+            out.append(code)
+    return out
+
+
+def test_hresults_finds_what_a_scan_of_the_whole_text_finds() -> None:
+    """Codes found from the places ``0x`` and ``-2`` start equal those of the expression run over the whole text:
+    codes glued to words, runs of zeros, SIDs, signed decimals out of range, codes in a row, VSS names."""
+    from parsers.windows_events._records import hresults
+
+    rng = random.Random(16)
+    pieces = ["0x8004230F", "0x80042313", "-2147023143", "-2147483649", "-21474836480", "0x0000000a", "a0x80070005",
+              "0x800700051", "0x80070005z", "S-1-5-21-1769714682-2803786108", "00000000000000000000", "0x", "-2",
+              "-0x80070005", "00x80070005", "0x0x80070005", "VSS_E_FLUSH_WRITES_TIMEOUT", "timed out while holding "
+              "writes", "error", " ", ",", "=", "(", ")", "x", "-", "\u0662", "-2\u0661\u0664\u0667\u0664\u0668"
+              "\u0663\u0666\u0664\u0668"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert hresults(text) == _hresults_by_scan(text), text
+    assert hresults("Address=0208080800000000, error 0x8004230F, SID S-1-5-21-2803786108-2147023143") == [
+        "0x8004230F"]
+
+
+def test_templates_are_filled_as_a_substitution_of_their_placeholders_fills_them() -> None:
+    """Every message template with fewer, as many and more data values than it has placeholders (a missing one
+    empty), values that look like placeholders themselves included."""
+    import re
+
+    from parsers.windows_events import _records as r
+
+    for (family, eid), template in r._TEMPLATES.items():
+        for n in range(1, 9):
+            values = [f"v{i}%{i}" for i in range(1, n + 1)]
+            rec = r.WinRecord("provider", eid, None, 4, data=values)
+            expected = re.sub(r"%(\d+)", lambda m: values[int(m[1]) - 1] if int(m[1]) <= n else "", template)
+            assert r.render(family, rec) == (expected, False)
