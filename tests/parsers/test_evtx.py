@@ -179,6 +179,14 @@ def test_counting_matches_the_reference_on_generated_records() -> None:
             event["Event"]["EventData"] = rng.choice(data)
         records.append({"event_record_id": n, "timestamp": "2018-07-06T18:37:44.881628Z UTC",
                         "data": orjson.dumps(event).decode()})
+    for n in range(4000, 6000):  # repeats of those but for their record id and time: events copied
+        event = orjson.loads(rng.choice(records)["data"])  # type: ignore[arg-type]
+        system = event["Event"]["System"]
+        system["EventRecordID"] = rng.choice((n, n, 0, str(n), None, 2**40))
+        system["TimeCreated"]["#attributes"]["SystemTime"] = rng.choice(
+            (f"2018-07-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:37:44.{n:06d}Z", rng.choice(_ODD_TIMES)))
+        records.append({"event_record_id": n, "timestamp": "2018-07-06T18:37:44.881628Z UTC",
+                        "data": orjson.dumps(event).decode()})
     assert _assert_counting_matches_the_reference(records) > 1000
 
 
@@ -287,5 +295,6 @@ def test_templates_are_filled_as_a_substitution_of_their_placeholders_fills_them
         for n in range(1, 9):
             values = [f"v{i}%{i}" for i in range(1, n + 1)]
             rec = r.WinRecord("provider", eid, None, 4, data=values)
-            expected = re.sub(r"%(\d+)", lambda m: values[int(m[1]) - 1] if int(m[1]) <= n else "", template)
+            expected = re.sub(r"%(\d+)", lambda m, v=values: v[int(m[1]) - 1] if int(m[1]) <= len(v) else "",
+                              template)
             assert r.render(family, rec) == (expected, False)
