@@ -7,4 +7,6 @@
 from setuptools import Extension, setup
 
 setup(ext_modules=[Extension("parsers.linux_agent._linescan", ["parsers/linux_agent/_linescan.c"],
+                             extra_compile_args=["-O2"], optional=True),
+                   Extension("parsers.windows_events._evtxcount", ["parsers/windows_events/_evtxcount.c"],
                              extra_compile_args=["-O2"], optional=True)])

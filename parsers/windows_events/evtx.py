@@ -20,14 +20,15 @@ the caller only counts those (``ParseContext.count``), the opening of the JSON s
 before the time: provider, event id, level, task, keywords) is checked against the exact shape the
 library writes and the record is counted without being decoded: about five times cheaper than an
 event. JSON escapes every quote inside a string value, so data cannot imitate these keys; a record of
-any other shape takes the full path.
+any other shape takes the full path. Counted records are tallied by the hour their time string opens
+with and go to the caller in one ``ctx.count_span`` per file. A record equal to an earlier one of the
+file but for its time and record id (a warning logged again and again) gets a copy of that event.
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
-import zlib
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -35,8 +36,14 @@ from typing import Any, BinaryIO
 import evtx as pyevtx
 import orjson
 
-from parsers.base import Event, Message, ParseContext, Parser, say
+from parsers.base import Event, ParseContext, Parser
+from parsers.windows_events._evtx_chunks import scan_chunks
 from parsers.windows_events._records import WinRecord, ordinary, to_event
+
+try:  # the counting path in C (setup.py builds it; the same path runs in Python without it)
+    from parsers.windows_events._evtxcount import next_record as _next_record
+except ImportError:
+    _next_record = None
 
 MAGIC = b"ElfFile\x00"
 SPOOL_MEMORY = 16 * 1024 * 1024  # non-seekable members are spooled; larger ones go to a temp file
@@ -166,54 +173,12 @@ def _verdict(opening: str, verdicts: dict[str, bool]) -> bool:
     return verdict
 
 
-FILE_HEADER = 4096
-CHUNK_SIZE = 65536
-CHUNK_MAGIC = b"ElfChnk\x00"
-_EMPTY_CHUNK_HEAD = bytes(512)
-
-
-def scan_chunks(source: BinaryIO) -> list[tuple[int, Message]]:
-    """Damage the reader may pass over silently, from the chunk headers alone: ``(chunk, why)``, ``why`` a
-    ``problem.*`` message.
-
-    A file cut inside a chunk, a file with no chunk or only zeroed chunks, a foreign chunk, and a chunk
-    whose header checksum (CRC32 of header bytes 0-120 and 128-512, stored at 124; 0 = not set) does not
-    match. Single zeroed chunks are not damage: live logs preallocate them, and copies of live logs (the
-    dirty reference files) have them between good chunks with every record still readable.
-    """
-    size = source.seek(0, 2)
-    damage: list[tuple[int, Message]] = []
-    full, tail = divmod(max(size - FILE_HEADER, 0), CHUNK_SIZE)
-    if tail:
-        damage.append((full, say("problem.evtx_truncated", bytes=tail, chunk=full)))
-    if full == 0:
-        damage.append((0, say("problem.evtx_no_chunk")))
-    good = 0
-    for i in range(full):
-        source.seek(FILE_HEADER + i * CHUNK_SIZE)
-        head = source.read(512)
-        if head == _EMPTY_CHUNK_HEAD:
-            continue
-        if not head.startswith(CHUNK_MAGIC):
-            damage.append((i, say("problem.evtx_chunk_signature", chunk=i)))
-            continue
-        good += 1
-        stored = int.from_bytes(head[124:128], "little")
-        if stored and zlib.crc32(head[:120] + head[128:512]) != stored:
-            damage.append((i, say("problem.evtx_chunk_checksum", chunk=i)))
-    if full and not good:
-        damage.append((0, say("problem.evtx_no_good_chunk", n=full)))
-    source.seek(0)
-    return damage
-
-
-def _count_hours(ctx: ParseContext, hours: dict[str, list[Any]], lo: datetime,
-                 hi: datetime) -> tuple[datetime, datetime]:
+def _count_hours(ctx: ParseContext, hours: dict[str, list[Any]], tally: list[Any]) -> None:
     """The ordinary records tallied by hour, to the caller in one call; the tally starts again."""
     if hours:
-        ctx.count_span([(hour, n) for hour, n in hours.values()], lo, hi, False)
+        ctx.count_span([(hour, n) for hour, n in hours.values()], tally[0], tally[1], False)
         hours.clear()
-    return _NO_TIME
+        tally[:2] = _NO_TIME
 
 
 def _again(same: _Same, ctx: ParseContext, line: int, time: str, record_id: str) -> Event | None:
@@ -239,12 +204,14 @@ def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str])
     counting = ctx.counter is not None
     verdicts: dict[str, bool] = {}
     hours: dict[str, list[Any]] = {}  # ordinary records by the hour their time string opens with: [hour, records]
-    lo, hi = _NO_TIME  # their earliest and latest times
+    tally: list[Any] = [*_NO_TIME, 0]  # their earliest and latest times, and the records the C module counted
+    native = _next_record if counting else None
     seen: dict[str, _Same] = {}  # the events of records met before, by all but their time and record id
     try:
         while True:
             try:
-                raw = next(records)
+                raw = next(records) if native is None else native(records, verdicts, hours, tally,
+                                                                  datetime.fromisoformat, UTC, _HOURS_HELD)
             except StopIteration:
                 break
             except (RuntimeError, OSError, ValueError) as exc:  # one bad chunk or record; the iterator goes on
@@ -261,7 +228,10 @@ def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str])
                 ctx.problem("problem.evtx_reader_stopped", error=f"{type(exc).__name__}: {exc}")
                 skipped_records += 1
                 break
-            n += 1
+            if raw is None:  # the C module's end
+                break
+            n += 1 + tally[2]
+            tally[2] = 0
             same_key = ""
             if counting:  # every record: the ordinary ones are counted from their opening and time string
                 data = raw["data"]
@@ -281,14 +251,12 @@ def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str])
                             bucket = hours.get(key := data[start:start + 13])
                             if bucket is None:
                                 if len(hours) >= _HOURS_HELD:
-                                    lo, hi = _count_hours(ctx, hours, lo, hi)
+                                    _count_hours(ctx, hours, tally)
                                 hours[key] = [ts.replace(minute=0, second=0, microsecond=0), 1]
                             else:
                                 bucket[1] += 1
-                            if ts < lo:  # noqa: PLR1730 - min() is a call, this is the hot loop
-                                lo = ts
-                            if ts > hi:  # noqa: PLR1730
-                                hi = ts
+                            tally[0] = min(tally[0], ts)
+                            tally[1] = max(tally[1], ts)
                         else:
                             ctx.count(ts, False)
                         continue
@@ -312,7 +280,7 @@ def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str])
                 same_key = ""
             yield event
     finally:  # also when the caller stops reading: what was tallied is counted
-        _count_hours(ctx, hours, lo, hi)
+        _count_hours(ctx, hours, tally)
     return skipped_records
 
 

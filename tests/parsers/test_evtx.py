@@ -5,7 +5,10 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
 import random
+import shutil
+import sysconfig
 import warnings
 from collections import Counter
 from datetime import UTC, datetime
@@ -19,6 +22,7 @@ from analyzer.locale import word
 from analyzer.timeline import Timeline
 from parsers import get_parser
 from parsers.base import ParseContext
+from parsers.windows_events import evtx as evtx_parser
 from parsers.windows_events.evtx import read
 from tests.conftest import REFDATA
 from tests.parsers.windows_helpers import facts, run
@@ -125,6 +129,26 @@ def _assert_counting_matches_the_reference(records: list[dict[str, object]]) -> 
     return ctx.counted
 
 
+@pytest.fixture(params=["c", "python"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The counting path in C (``_evtxcount``, when built) and in Python: each against the reference."""
+    if request.param == "python":
+        monkeypatch.setattr(evtx_parser, "_next_record", None)
+    elif evtx_parser._next_record is None:
+        pytest.skip("parsers.windows_events._evtxcount not built here: pip install -e . builds it")
+    return str(request.param)
+
+
+def test_the_c_counting_path_is_built_where_a_compiler_is() -> None:
+    """The install builds it wherever the C compiler Python was built with is present (CI: a fresh install
+    with gcc). A checkout not installed again since the module came has none: it is slower, not wrong."""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if evtx_parser._next_record is None and not os.environ.get("CI"):
+        pytest.skip("parsers.windows_events._evtxcount not built here: pip install -e . builds it")
+    assert shutil.which(compiler) is None or evtx_parser._next_record is not None
+
+
+@pytest.mark.usefixtures("engine")
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_ordinary_records_are_only_counted_when_the_caller_counts(name: str) -> None:
     data = (WINDOWS / name).read_bytes()
@@ -143,6 +167,7 @@ _ODD_TIMES = ["2018-07-06T18:37:44Z", "2018-07-06T18:37:44.5+02:00", "2018-07-06
               "2018-07-06T18:37:44.881628", "1601-01-01T00:00:00.000000Z", "9999-12-31T23:59:59.999999Z"]
 
 
+@pytest.mark.usefixtures("engine")
 def test_counting_matches_the_reference_on_generated_records() -> None:
     """Records of the reference files with their provider, event id, level, time and data changed: the
     providers every rule reads and others, the ids the rules name and their neighbours, every level, time
@@ -188,6 +213,56 @@ def test_counting_matches_the_reference_on_generated_records() -> None:
         records.append({"event_record_id": n, "timestamp": "2018-07-06T18:37:44.881628Z UTC",
                         "data": orjson.dumps(event).decode()})
     assert _assert_counting_matches_the_reference(records) > 1000
+
+
+@pytest.mark.usefixtures("engine")
+def test_a_tally_of_many_hours_goes_to_the_timeline_in_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log of more hours than the tally holds (a crafted one may give every record its own): the tally is
+    handed over whenever it is full, and the timeline ends the same."""
+    monkeypatch.setattr(evtx_parser, "_HOURS_HELD", 3)
+    spans: list[int] = []
+    ctx = ParseContext("bundle/file", "evtx", lambda ts, local: None,
+                       lambda hours, first, last, local: spans.append(len(hours)))
+    records = _library_records("system.evtx")
+    list(read(iter(records), ctx, set()))
+    assert len(spans) > 10 and max(spans) == 3
+    assert _assert_counting_matches_the_reference(records) == ctx.counted
+
+
+class _Failing:
+    """The library's iterator with an error every ``every`` records (as a bad chunk raises once, then reading
+    goes on)."""
+
+    def __init__(self, records: list[dict[str, object]], every: int) -> None:
+        self.records, self.every, self.at, self.raised, self.errors = iter(records), every, 0, False, 0
+
+    def __iter__(self) -> _Failing:
+        return self
+
+    def __next__(self) -> dict[str, object]:
+        self.at += 1
+        if self.at % self.every == 0 and not self.raised:
+            self.raised = True
+            self.errors += 1
+            raise RuntimeError(f"Failed to parse chunk number {self.at}: invalid chunk header")
+        self.raised = False
+        return next(self.records)
+
+
+@pytest.mark.usefixtures("engine")
+@pytest.mark.parametrize("every", [2, 7, 500])
+def test_reader_errors_between_counted_records_keep_every_line_number(every: int) -> None:
+    records = _library_records("system.evtx")
+    reference = list(read(iter(records), ParseContext("bundle/file", "evtx"), set()))
+    ctx = ParseContext("bundle/file", "evtx", lambda ts, local: None, lambda hours, first, last, local: None)
+    chunks: set[str] = set()
+    failing = _Failing(records, every)
+    events = list(read(failing, ctx, chunks))
+    by_line = {e.line: e for e in reference}
+    assert events and all((e.kind, e.message, e.attrs) == (by_line[e.line].kind, by_line[e.line].message,
+                                                            by_line[e.line].attrs) for e in events)
+    assert len(events) + ctx.counted == len(reference)
+    assert len(chunks) == failing.errors == len(ctx.problems) + ctx.problems_dropped >= len(records) // (every + 1)
 
 
 @pytest.mark.parametrize("data", [b"", b"ElfFile\x00" + b"\x00" * 100, b"not an evtx file at all" * 50])
