@@ -174,8 +174,8 @@ class ParseContext:
         assert self.counter is not None
         for i, (hour, k) in enumerate(hours):  # one call per record; the first and last hours at the span's ends
             ts = first if i == 0 else last if i == len(hours) - 1 else hour.replace(tzinfo=first.tzinfo)
-            for _ in range(k):
-                self.counter(ts, local)
+            for j in range(k):  # in a span of one hour, the first record at its first time, the others at its last
+                self.counter(last if len(hours) == 1 and j else ts, local)
 
     def count(self, ts: datetime | None, local: bool) -> bool:
         """Report an ordinary record without an event; False when the caller wants the event itself."""

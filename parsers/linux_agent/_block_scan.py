@@ -26,14 +26,17 @@ per-line reference's output (tested).
 
 from __future__ import annotations
 
+import codecs
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
+from parsers.base import ParseContext
 from parsers.linux_agent import _record
 from parsers.signatures import SignatureTable
+from parsers.text import read_blocks
 
 if TYPE_CHECKING:  # numpy is imported where a block is scanned: a small bundle's start does without it
     import numpy as np
@@ -86,13 +89,14 @@ class ScanTable:
     needles (and the table's marks, attributes any row's record may get) make a line special wherever
     they are, whatever row also holds them; the marked needles mark it."""
 
-    def __init__(self, table: SignatureTable) -> None:
+    def __init__(self, table: SignatureTable, special_needles: tuple[str, ...] = SPECIAL_NEEDLES,
+                 marked_needles: tuple[str, ...] = MARKED_NEEDLES) -> None:
         self.table = table
         row_needles = {n for sig in table.sigs for n in sig.needles}
         # a marked needle that is also a row's needle cannot keep both codes: such a line is special
-        specials = dict.fromkeys([*SPECIAL_NEEDLES, *(n for ns in table.marks.values() for n in ns),
-                                  *(n for n in MARKED_NEEDLES if n in row_needles)])
-        marked = dict.fromkeys(n for n in MARKED_NEEDLES if n not in specials)
+        specials = dict.fromkeys([*special_needles, *(n for ns in table.marks.values() for n in ns),
+                                  *(n for n in marked_needles if n in row_needles)])
+        marked = dict.fromkeys(n for n in marked_needles if n not in specials)
         rank: dict[str, int] = {}
         for i, sig in enumerate(table.sigs):
             for n in sig.needles:
@@ -137,22 +141,42 @@ def _hyperscan_available() -> bool:
 
 @lru_cache(maxsize=8)
 def _build(table: SignatureTable, engine: str) -> Scan | None:
-    import numpy as np
     st = ScanTable(table)
     if not st.usable():
         return None
     if engine == "c":
-        from parsers.linux_agent import _linescan
-
-        try:
-            native = _linescan.Scanner([n.encode() for n in st.needles], st.codes)
-        except (ValueError, TypeError):  # a module built from an older source than this table (not rebuilt)
-            return _build(table, "python")
-        return Scan(lambda block: np.frombuffer(native.scan(block), dtype=np.int64).reshape(-1, 2), judges=True)
+        return _native(st) or _build(table, "python")
     if engine in ("python", "hyperscan", "re"):
         finder = "hyperscan" if engine == "python" and _hyperscan_available() else engine
         return _python(st, finder if finder != "python" else "re")
     raise ValueError(f"unknown scan engine {engine!r}")
+
+
+@lru_cache(maxsize=4)
+def extension_scanner(table: SignatureTable, special_needles: tuple[str, ...]) -> Scan | None:
+    """The C scan of the VMSnapshot extension's log: plain lines are its Python 3 records
+    (``YYYY-MM-DD HH:MM:SS.ffffff [prefix]message``), ``special_needles`` (the parser's state needles) make a
+    line special, nothing marks one. None without the C module (the log is then read line by line: the Python
+    engine would hand Python every line holding a needle, most of such a log) or with a needle it cannot look for."""
+    if not _c_available() or not all(len(n) >= 4 for s in table.sigs for n in s.needles):
+        return None
+    return _native(ScanTable(table, special_needles, ()), shape=1)
+
+
+def _native(st: ScanTable, shape: int = 0) -> Scan | None:
+    """The C scan of ``st`` for lines of ``shape`` (0: agent records, 1: extension records); None when the
+    table cannot be scanned or the module was built from an older source than this one (not rebuilt)."""
+    import numpy as np
+
+    from parsers.linux_agent import _linescan
+
+    if not st.usable():
+        return None
+    try:
+        native = _linescan.Scanner([n.encode() for n in st.needles], st.codes, **({"shape": shape} if shape else {}))
+    except (ValueError, TypeError):
+        return None
+    return Scan(lambda block: np.frombuffer(native.scan(block), dtype=np.int64).reshape(-1, 2), judges=True)
 
 
 # --- the Python engine ---------------------------------------------------------------------------------------
@@ -224,14 +248,41 @@ def not_plain(block: bytes) -> list[int]:
 
 # --- helpers of the block path ----------------------------------------------------------------------------------
 
+def member_blocks(stream: BinaryIO, ctx: ParseContext, size: int, max_line: int) -> Iterator[tuple[bytes, int]]:
+    """The blocks of a UTF-8 member (:func:`parsers.text.read_blocks`), each with the number of lines before it.
+    A leading BOM becomes an empty line 0, so that offsets and line numbers agree with
+    :func:`parsers.text.iter_lines`; lines past ``max_line`` are counted and said in one problem once the last
+    block was taken, as ``iter_lines`` does."""
+    base = 0
+    truncated = 0
+    first = True
+    for data in read_blocks(stream, size, max_line):
+        block = data
+        if first:
+            first = False
+            if block.startswith(codecs.BOM_UTF8):
+                block = b"\n" + block[3:]
+                base = -1
+        truncated += long_lines(block, max_line)
+        yield block, base
+        base += block.count(b"\n")
+    if truncated:
+        ctx.problem("problem.lines_truncated", n=truncated, limit=max_line)
+
+
 def long_lines(block: bytes, max_line: int) -> int:
-    """How many lines of ``block`` are ``max_line`` bytes or longer (newline not counted): they get truncated.
+    """How many lines of ``block`` are ``max_line`` bytes or longer (newline not counted): they get truncated."""
+    return len(long_starts(block, max_line))
+
+
+def long_starts(block: bytes, max_line: int) -> list[int]:
+    """The starts of the lines of ``block`` that are ``max_line`` bytes or longer (newline not counted).
 
     Jumps half a limit at a time to the last newline in reach, so only a window with no newline at all
     (a long line inside it) costs a closer look.
     """
     step = max(1, max_line // 2)
-    n = 0
+    out: list[int] = []
     i = 0
     end = len(block)
     while i < end:
@@ -242,9 +293,48 @@ def long_lines(block: bytes, max_line: int) -> int:
         nl = block.find(b"\n", i)
         stop = end if nl < 0 else nl
         if stop - i >= max_line:
-            n += 1
+            out.append(i)
         i = stop + 1
-    return n
+    return out
+
+
+def line_text(block: bytes, start: int, stop: int, max_line: int) -> str:
+    """One line as :func:`parsers.text.iter_lines` gives it (cut at ``max_line``, line end stripped)."""
+    raw = block[start:stop]
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+    if len(raw) >= max_line:
+        raw = raw[:max_line]
+    return raw.rstrip(b"\r\n").decode("utf-8", "replace")
+
+
+class PlainCounts:
+    """Plain records counted in bulk: per hour (their stamp's first 13 bytes, ``YYYY-MM-DD?HH``) and the
+    earliest and latest stamps (``width`` bytes of one fixed form: bytes order is time order)."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.hours: dict[bytes, int] = {}
+        self.range: tuple[bytes, bytes] | None = None
+
+    def add(self, block: bytes, start: int, stop: int) -> tuple[bytes, int]:
+        """Count the plain records of ``block[start:stop]`` (whole lines): the stamp of the last one, how many."""
+        w = self.width
+        last = max(block.rfind(b"\n", start, stop - 1) + 1, start)
+        first_stamp, last_stamp = block[start:start + w], block[last:last + w]
+        n = hours(block, start, stop, self.hours)
+        if self.range is None:
+            self.range = (first_stamp, last_stamp)
+        else:
+            lo, hi = self.range
+            self.range = (min(lo, first_stamp), max(hi, last_stamp))
+        return last_stamp, n
+
+    def report(self, ctx: ParseContext, time: Callable[[bytes], datetime], local: bool) -> None:
+        """Hand the counts to ``ctx`` (``time``: a stamp's time, as the record's event would have it)."""
+        if self.range is not None:
+            per_hour = [(datetime.fromisoformat(h.decode() + ":00"), k) for h, k in sorted(self.hours.items()) if k]
+            ctx.count_span(per_hour, time(self.range[0]), time(self.range[1]), local)
 
 
 def plain_time(stamp: bytes) -> datetime:
@@ -282,8 +372,9 @@ def ages(block: bytes, starts: np.ndarray) -> np.ndarray:
     return secs * 1_000_000 + num(20, 26)
 
 
-def hours(block: bytes, start: int, end: int, into: dict[bytes, int]) -> None:
-    """Add the plain records of ``block[start:end]`` (whole lines) per hour to ``into`` (``YYYY-MM-DDTHH`` -> n).
+def hours(block: bytes, start: int, end: int, into: dict[bytes, int]) -> int:
+    """Add the plain records of ``block[start:end]`` (whole lines) per hour to ``into`` (``YYYY-MM-DDTHH`` -> n);
+    how many they are.
 
     Logs are time-ordered within a file, so the lines of one hour are contiguous: only the first and last
     lines are read, and a span whose ends lie in different hours is halved until each part is one hour.
@@ -292,10 +383,10 @@ def hours(block: bytes, start: int, end: int, into: dict[bytes, int]) -> None:
     last = block.rfind(b"\n", start, end - 1) + 1
     hour = block[start:start + 13]
     if last <= start or block[last:last + 13] == hour:
-        into[hour] = into.get(hour, 0) + block.count(b"\n", start, end)
-        return
+        n = block.count(b"\n", start, end)
+        into[hour] = into.get(hour, 0) + n
+        return n
     mid = block.find(b"\n", (start + end) // 2) + 1
     if mid <= start or mid >= end:  # two lines: the cut falls inside the last one
         mid = last
-    hours(block, start, mid, into)
-    hours(block, mid, end, into)
+    return hours(block, start, mid, into) + hours(block, mid, end, into)

@@ -12,6 +12,8 @@
  * plain:    the line opens with ``YYYY-MM-DDTHH:MM:SS.ffffffZ (INFO|VERBOSE) <letters> <component> ``
  *           where <component> is Daemon, ExtHandler, LogCollector, Firewall or ``[...]`` (no ``]`` inside),
  *           and the date and time exist in the calendar. Its message starts after that opening.
+ *           ``Scanner(needles, codes, shape=1)``: the VMSnapshot extension's Python 3 record instead,
+ *           ``YYYY-MM-DD HH:MM:SS.ffffff [...]`` (not empty, no ``]`` inside), the message right after ``]``.
  * special:  the line holds a backslash, a byte >= 0x80, a control byte other than tab and CR, or a needle
  *           whose code is -1 (anywhere in the line); a special line has no rank.
  * marked:   the line holds a needle whose code is -2 (anywhere in the line); it keeps its rank.
@@ -33,6 +35,7 @@
 
 typedef struct {
     PyObject_HEAD
+    int shape; /* 0: an agent record is plain, 1: a VMSnapshot extension record */
     Py_ssize_t count;
     unsigned char **needle;
     Py_ssize_t *length;
@@ -61,13 +64,19 @@ static void Scanner_dealloc(Scanner *self) {
 
 static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
     PyObject *needles, *codes;
-    static char *kwlist[] = {"needles", "codes", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO", kwlist, &needles, &codes))
+    int shape = 0;
+    static char *kwlist[] = {"needles", "codes", "shape", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|i", kwlist, &needles, &codes, &shape))
         return -1;
+    if (shape < 0 || shape > 1) {
+        PyErr_SetString(PyExc_ValueError, "shape must be 0 (agent) or 1 (extension)");
+        return -1;
+    }
     if (self->needle != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Scanner already initialized");
         return -1;
     }
+    self->shape = shape;
     PyObject *ns = PySequence_Fast(needles, "needles must be a sequence");
     if (ns == NULL)
         return -1;
@@ -150,24 +159,39 @@ static inline int num2(const unsigned char *p) { return (p[0] - '0') * 10 + (p[1
 
 static const char DIGITS[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25};
 
-/* Offset of the message when the line [p, end) is plain, else -1. */
-static Py_ssize_t plain_message(const unsigned char *p, const unsigned char *end) {
-    Py_ssize_t n = end - p;
-    if (n < 34)
-        return -1;
+/* Whether p starts with ``YYYY-MM-DD<sep>HH:MM:SS.ffffff`` (26 bytes, n available) whose date and time exist in
+ * the calendar. */
+static int stamp_at(const unsigned char *p, Py_ssize_t n, unsigned char sep) {
+    if (n < 26)
+        return 0;
     for (size_t i = 0; i < sizeof(DIGITS); i++)
         if (!is_digit(p[(int)DIGITS[i]]))
-            return -1;
-    if (p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' || p[16] != ':' || p[19] != '.' || p[26] != 'Z' ||
-        p[27] != ' ')
-        return -1;
+            return 0;
+    if (p[4] != '-' || p[7] != '-' || p[10] != sep || p[13] != ':' || p[16] != ':' || p[19] != '.')
+        return 0;
     int year = num2(p) * 100 + num2(p + 2), month = num2(p + 5), day = num2(p + 8);
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (year == 0 || month < 1 || month > 12 || day < 1 || num2(p + 11) > 23 || num2(p + 14) > 59 ||
         num2(p + 17) > 59)
-        return -1;
+        return 0;
     int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    if (day > days[month - 1] + (month == 2 && leap))
+    return day <= days[month - 1] + (month == 2 && leap);
+}
+
+/* Offset of the message when the line [p, end) is a plain VMSnapshot extension record
+ * (``YYYY-MM-DD HH:MM:SS.ffffff [prefix]message``), else -1. */
+static Py_ssize_t extension_message(const unsigned char *p, const unsigned char *end) {
+    Py_ssize_t n = end - p;
+    if (n < 29 || !stamp_at(p, n, ' ') || p[26] != ' ' || p[27] != '[')
+        return -1;
+    const unsigned char *close = memchr(p + 28, ']', n - 28);
+    return close && close > p + 28 ? close + 1 - p : -1; /* ``[]`` names no component: a continuation line */
+}
+
+/* Offset of the message when the line [p, end) is plain, else -1. */
+static Py_ssize_t plain_message(const unsigned char *p, const unsigned char *end) {
+    Py_ssize_t n = end - p;
+    if (n < 34 || !stamp_at(p, n, 'T') || p[26] != 'Z' || p[27] != ' ')
         return -1;
     Py_ssize_t i = 28;
     if (n - i >= 5 && memcmp(p + i, "INFO ", 5) == 0)
@@ -218,7 +242,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
         const unsigned char *eff = end;
         while (eff > p && (eff[-1] == ' ' || eff[-1] == '\t' || eff[-1] == '\r'))
             eff--;
-        Py_ssize_t msg = plain_message(p, end);
+        Py_ssize_t msg = self->shape ? extension_message(p, end) : plain_message(p, end);
         int plain = msg >= 0;
         const unsigned char *from = p + (plain ? msg : 0);
         int special = 0, marked = 0;

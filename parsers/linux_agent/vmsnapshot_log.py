@@ -12,6 +12,16 @@ record reads the clock twice: its local prefix and its ``utcNow`` are one moment
 :mod:`parsers.clock_pairs`). shell.log lines are ``date -u`` stamps:
 ``Mon Nov 18 00:05:10 UTC 2019- python version unknown``. Kinds come from the shared signature table
 (status codes with their extension code, CRP timeout, freeze/thaw, snapshot limits, storage errors).
+
+Two paths give the same events, counts, facts and problems. The per-line path is the reference and serves the
+full timeline. When ordinary records are only counted (``ctx.counter``), a member of :data:`BLOCK_MIN` bytes or
+more is read in blocks scanned by the C line scan (:func:`parsers.linux_agent._block_scan.extension_scanner`):
+a *plain* line is a Python 3 record (``YYYY-MM-DD HH:MM:SS.ffffff [prefix]message``, a date the calendar has).
+Plain records whose message holds no needle of the signature table, or whose first row decides an ordinary
+kind, are counted per hour without being decoded; those whose kind the text decides (``Status Code: 200``)
+are classified once per distinct message. Python reads every other line through the same state machine: lines
+that are not plain (Python 2 records, freeze buffers, safefreeze output, tracebacks), the records they may
+continue, notable records and those of :data:`STATE_NEEDLES` (frames, sequence numbers).
 """
 
 from __future__ import annotations
@@ -19,13 +29,27 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
 from parsers.clock_pairs import PairVotes
+from parsers.linux_agent import _block_scan
 from parsers.linux_agent._record import MAX_CONTINUATION, VMSNAPSHOT, split_prefix
 from parsers.linux_agent._signatures import AGENT_TABLE
-from parsers.text import head_text, iter_lines
+from parsers.signatures import SignatureTable
+from parsers.text import head_text, iter_lines, replay, sniff_encoding
+
+if TYPE_CHECKING:  # numpy is imported on the block path only: a small bundle's start does without it
+    import numpy as np
+
+BLOCK = 4 * 1024 * 1024
+#: members smaller than this are read line by line (no scanner to build, same result)
+BLOCK_MIN = 1024 * 1024
+#: needles of lines that change the parser's state or give a fact whatever their kind: the freeze and
+#: safefreeze frames (``_FRAMES``) and sequence numbers (``_SEQ``); such lines are always read
+STATE_NEEDLES = ("=====", "seqNo:", "equence")
+_STAMP = 26  # bytes of a plain record's stamp, ``YYYY-MM-DD HH:MM:SS.ffffff``
+_PREFIX_AT = 27  # where a plain record's ``[prefix]`` starts
 
 _PY2 = re.compile(r"(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d) (.*)")
 _PY3 = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (\[[^\]]*\])?(.*)")
@@ -56,24 +80,103 @@ class _Rec:
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
+    if ctx.counter is None:  # the full timeline: every record is an event anyway
+        yield from parse_lines(stream, ctx)
+        return
+    head = stream.read(BLOCK_MIN)
+    scan = _block_scan.extension_scanner(AGENT_TABLE, STATE_NEEDLES) if len(head) >= BLOCK_MIN else None
+    if scan is not None and sniff_encoding(head[:4096]) in ("utf-8", "utf-8-sig"):
+        yield from parse_blocks(replay(head, stream), ctx, scan)
+    else:
+        yield from parse_lines(replay(head, stream), ctx)
+
+
+def parse_lines(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
+    """The reference path: every line through the state machine."""
     state = _State(ctx)
-    pending: _Rec | None = None
     for n, line in iter_lines(stream, ctx):
-        rec = state.record(n, line)
-        if rec is None:
-            if pending is not None and len(pending.lines) < MAX_CONTINUATION:
-                pending.lines.append(line)
-            continue
-        if rec.component == "":  # a Python 2 continuation line: timestamped, but no prefix
-            if pending is not None and len(pending.lines) < MAX_CONTINUATION:
-                pending.lines.append(rec.lines[0])
-            continue
-        if pending is not None:
-            yield from state.event_or_count(pending)
-        pending = rec
-    if pending is not None:
-        yield from state.event_or_count(pending)
-    state.votes.emit(ctx, "local record times beside the utcNow they log")
+        e = state.line(n, line)
+        if e is not None:
+            yield e
+    yield from state.finish()
+
+
+def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan, block_size: int = BLOCK,
+                 max_line: int | None = None) -> Iterator[Event]:
+    """The block path: what :func:`parse_lines` gives when ordinary records are counted (``ctx.counter``);
+    lines are cut at ``max_line`` (default: the context's, ``Limits.max_line``)."""
+    max_line = max_line or ctx.max_line
+    state = _State(ctx)
+    plain = _block_scan.PlainCounts(_STAMP)
+    hot = _Hot(AGENT_TABLE, max_line)
+    for block, base in _block_scan.member_blocks(stream, ctx, block_size, max_line):
+        cur, n = 0, base  # the next line not yet handled; lines of the file before it
+        for h in hot.lines(block, scan(block)):
+            if h > cur:  # cur..h: plain records, ordinary, each starting a record (the pending one ends)
+                e = state.flush()
+                if e is not None:
+                    yield e
+                stamp, lines = plain.add(block, cur, h)
+                state.last = (_utc(stamp), False)
+                state.py3 = True
+                n += lines
+                cur = h
+            nl = block.find(b"\n", cur) + 1
+            n += 1
+            e = state.line(n, _block_scan.line_text(block, cur, nl, max_line))
+            if e is not None:
+                yield e
+            cur = nl
+    yield from state.finish()
+    plain.report(ctx, _utc, False)
+
+
+def _utc(stamp: bytes) -> datetime:
+    return datetime.fromisoformat(stamp.decode()).replace(tzinfo=UTC)
+
+
+class _Hot:
+    """Which lines of a block Python reads, from the C scan's verdicts (:mod:`parsers.linux_agent._block_scan`):
+    every line but the plain records that are ordinary (no needle in the message, a first row that decides an
+    ordinary kind, or a kind the text decides and that is ordinary for this message), the records before a line
+    that is not plain (it may continue them), lines past ``max_line`` and the block's last line (the next block
+    may continue it)."""
+
+    def __init__(self, table: SignatureTable, max_line: int) -> None:
+        import numpy as np
+        self.table = table
+        self.max_line = max_line
+        n = len(table.sigs)  # the last entry stands for "no needle"
+        self.ordinary = np.array([s.decisive and s.kind == GENERIC_KIND for s in table.sigs] + [True])
+        self.probe = np.array([not s.decisive for s in table.sigs] + [False])
+        self.rank_none = n
+        self.verdicts: dict[bytes, bool] = {}  # message bytes (from the prefix on) -> ordinary
+
+    def lines(self, block: bytes, found: np.ndarray) -> list[int]:
+        import numpy as np
+        starts, info = found[:, 0], found[:, 1]
+        plain = (info & (_block_scan.PLAIN_BIT | _block_scan.SPECIAL_BIT)) == _block_scan.PLAIN_BIT
+        rank = np.minimum(info & _block_scan.RANK_NONE, self.rank_none)
+        ordinary = plain & self.ordinary[rank]
+        probe = plain & self.probe[rank]
+        hot = starts[~ordinary & ~probe].tolist()
+        hot += [s for s in starts[probe].tolist() if not self._ordinary(block, s)]
+        hot += [block.rfind(b"\n", 0, s - 1) + 1 for s in starts[(info & _block_scan.PLAIN_BIT) == 0].tolist() if s]
+        hot += _block_scan.long_starts(block, self.max_line)
+        hot.append(block.rfind(b"\n", 0, len(block) - 1) + 1)
+        return sorted(set(hot))
+
+    def _ordinary(self, block: bytes, start: int) -> bool:
+        """Whether the plain record at ``start`` is ordinary: its message classified once per distinct text."""
+        key = block[start + _PREFIX_AT:block.find(b"\n", start)]
+        found = self.verdicts.get(key)
+        if found is None:
+            if len(self.verdicts) >= 8192:
+                self.verdicts.clear()
+            text = key.rstrip(b"\r").decode("utf-8", "replace")
+            kind = self.table.classify(text[text.index("]") + 1:].rstrip())
+            found = self.verdicts[key] = kind is None or kind[0] == GENERIC_KIND
+        return found
 
 
 class _State:
@@ -85,6 +188,34 @@ class _State:
         self.last: tuple[datetime | None, bool] = (None, False)
         self.seq: str | None = None
         self.votes = PairVotes(timedelta(seconds=10))  # utcNow is read just before the line is written
+        self.pending: _Rec | None = None
+
+    def line(self, n: int, line: str) -> Event | None:
+        """Feed line ``n``: the event of the record it ends, if any."""
+        rec = self.record(n, line)
+        pending = self.pending
+        if rec is None:
+            if pending is not None and len(pending.lines) < MAX_CONTINUATION:
+                pending.lines.append(line)
+            return None
+        if rec.component == "":  # a Python 2 continuation line: timestamped, but no prefix
+            if pending is not None and len(pending.lines) < MAX_CONTINUATION:
+                pending.lines.append(rec.lines[0])
+            return None
+        self.pending = rec
+        return self.event_or_count(pending) if pending is not None else None
+
+    def flush(self) -> Event | None:
+        """Finish the pending record (the next line starts one)."""
+        pending, self.pending = self.pending, None
+        return self.event_or_count(pending) if pending is not None else None
+
+    def finish(self) -> Iterator[Event]:
+        """The pending record and the clock votes."""
+        e = self.flush()
+        if e is not None:
+            yield e
+        self.votes.emit(self.ctx, "local record times beside the utcNow they log")
 
     def record(self, n: int, line: str) -> _Rec | None:
         """The record starting on ``line``; a record with no component is a Python 2 continuation line."""
@@ -150,11 +281,10 @@ class _State:
             self.ctx.problem("problem.invalid_timestamp", n)
             return None
 
-    def event_or_count(self, rec: _Rec) -> Iterator[Event]:
+    def event_or_count(self, rec: _Rec) -> Event | None:
         """The event of ``rec``, unless it is an ordinary dated record that ``ctx.count`` took (its facts taken)."""
         e = self.event(rec)
-        if e.notable or e.ts is None or not self.ctx.count(e.ts, e.local):
-            yield e
+        return e if e.notable or e.ts is None or not self.ctx.count(e.ts, e.local) else None
 
     def event(self, rec: _Rec) -> Event:
         message = "\n".join(rec.lines).rstrip()

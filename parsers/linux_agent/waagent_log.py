@@ -33,7 +33,6 @@ reader with its whole record; its notable events are capped the same way before 
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
@@ -57,7 +56,7 @@ from parsers.linux_agent._record import (
 from parsers.linux_agent._signatures import AGENT_TABLE
 from parsers.linux_agent.syslog import bsd_line, strip_header
 from parsers.signatures import SignatureTable
-from parsers.text import head_text, iter_lines, read_blocks, replay, sniff_encoding
+from parsers.text import head_text, iter_lines, replay, sniff_encoding
 
 if TYPE_CHECKING:  # numpy is imported on the block path only: a small bundle's start does without it
     import numpy as np
@@ -80,9 +79,7 @@ class Reader:
         self.orphans: list[str] = []
         self.orphan_line = 0
         self.prev_timed: tuple[datetime, bool] | None = None  # (ts, local) of the last record with a time
-        # plain records counted in bulk (block path): per hour, and the earliest and latest time stamps
-        self.plain_hours: dict[bytes, int] = {}
-        self.plain_range: tuple[bytes, bytes] | None = None
+        self.plain = _block_scan.PlainCounts(27)  # plain records counted in bulk (block path)
 
     def line(self, n: int, line: str, rec: Record | None = None) -> Iterator[Event]:
         """Feed line ``n``; ``rec`` is its record when the caller parsed it already."""
@@ -137,15 +134,7 @@ class Reader:
 
     def count_plain(self, block: bytes, start: int, stop: int) -> None:
         """The plain records of ``block[start:stop]``: ordinary and UTC, counted per hour (reported at the end)."""
-        last = max(block.rfind(b"\n", start, stop - 1) + 1, start)
-        first_stamp, last_stamp = block[start:start + 27], block[last:last + 27]
-        _block_scan.hours(block, start, stop, self.plain_hours)
-        if self.plain_range is None:
-            self.plain_range = (first_stamp, last_stamp)
-        else:  # the stamps have one fixed width: bytes order is time order
-            lo, hi = self.plain_range
-            self.plain_range = (min(lo, first_stamp), max(hi, last_stamp))
-        self.prev_timed = (_block_scan.plain_time(last_stamp), False)
+        self.prev_timed = (_block_scan.plain_time(self.plain.add(block, start, stop)[0]), False)
 
     def finish(self) -> Iterator[Event]:
         """The pending record, orphan lines and the offset votes (:meth:`report_plain` reports the counts)."""
@@ -157,11 +146,7 @@ class Reader:
 
     def report_plain(self) -> None:
         """The plain records counted per hour (block path)."""
-        if self.plain_range is not None:
-            hours = [(_block_scan.plain_time(h + b":00:00.000000Z").replace(tzinfo=None), k)
-                     for h, k in sorted(self.plain_hours.items()) if k]
-            lo, hi = self.plain_range
-            self.ctx.count_span(hours, _block_scan.plain_time(lo), _block_scan.plain_time(hi), False)
+        self.plain.report(self.ctx, _block_scan.plain_time, False)
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
@@ -195,25 +180,12 @@ def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan,
     bulk = _Bulk(reader, keep, _bulk_rows(_record.AGENT_TABLE)) if keep is not None else None
     # the kinds whose records may be counted by their needles: their events read are capped with them
     held = frozenset(bulk.kinds[1:]) if bulk is not None else frozenset()
-    base = 0  # lines before the current block
-    truncated = 0
-    first = True
-    for data in read_blocks(stream, block_size, max_line):
-        block = data
-        if first:
-            first = False
-            if block.startswith(codecs.BOM_UTF8):
-                block = b"\n" + block[3:]  # an empty line 0 stands for the BOM: offsets and numbers still agree
-                base = -1
-        truncated += _block_scan.long_lines(block, max_line)
+    for block, base in _block_scan.member_blocks(stream, ctx, block_size, max_line):
         found = scan(block)
         hot = bulk.take(block, base, found, max_line) if bulk is not None else found[:, 0]
         yield from _capped(keep, held, _block(reader, block, base, hot.tolist(), max_line, bulk))
         if bulk is not None:
             bulk.hold_deferred(block)
-        base += block.count(b"\n")
-    if truncated:
-        ctx.problem("problem.lines_truncated", n=truncated, limit=max_line)
     yield from _capped(keep, held, reader.finish())
     if keep is not None:
         assert bulk is not None
@@ -400,7 +372,7 @@ class _Bulk:
 
     def build(self, line: bytes, n: int) -> Event:
         """The event of a held record, now kept: it leaves the plain counts."""
-        self.reader.plain_hours[line[:13]] -= 1
+        self.reader.plain.hours[line[:13]] -= 1
         rec = parse_record(line.rstrip(b"\r").decode("ascii"), n)
         assert rec is not None
         return self.reader.builder.event_without_facts(rec)
@@ -426,7 +398,7 @@ def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: in
         if h in lazy and runs:
             assert bulk is not None
             n_h, stop_h, _, _ = lazy[h]
-            rec = parse_record(_text(block, h, stop_h + 1, max_line), n_h)
+            rec = parse_record(_block_scan.line_text(block, h, stop_h + 1, max_line), n_h)
             if rec is not None:
                 yield from reader.flush()  # h starts a record: the one before it ends here, its facts taken
                 if bulk.defer(h, rec):
@@ -435,7 +407,7 @@ def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: in
         if h > cur and runs:
             # cur starts a run of plain lines: whole records, unless h continues the last of them
             nl = block.find(b"\n", h) + 1
-            text = _text(block, h, nl, max_line)
+            text = _block_scan.line_text(block, h, nl, max_line)
             rec = parse_record(text, n + 1 + block.count(b"\n", cur, h)) if h != last_line else None
             if rec is not None:
                 stop = h
@@ -454,18 +426,8 @@ def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: in
                     continue
         nl = block.find(b"\n", cur) + 1
         n += 1
-        yield from reader.line(n, _text(block, cur, nl, max_line))
+        yield from reader.line(n, _block_scan.line_text(block, cur, nl, max_line))
         cur = nl
-
-
-def _text(block: bytes, start: int, stop: int, max_line: int) -> str:
-    """One line as :func:`parsers.text.iter_lines` gives it (cut at ``max_line``, line end stripped)."""
-    raw = block[start:stop]
-    if raw.endswith(b"\n"):
-        raw = raw[:-1]
-    if len(raw) >= max_line:
-        raw = raw[:max_line]
-    return raw.rstrip(b"\r\n").decode("utf-8", "replace")
 
 
 def _pasted_record(line: str, n: int) -> Record | None:
