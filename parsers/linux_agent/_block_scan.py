@@ -50,6 +50,7 @@ RANK_NONE = 0xFFFFFF
 PLAIN_BIT = 1 << 24
 SPECIAL_BIT = 1 << 25
 MARKED_BIT = 1 << 26
+LOCAL_BIT = 1 << 27  # the extension's shape only: a plain Python 2 record (local time), always reported
 
 _D = "[0-9]"
 #: the plain record's fixed opening, one character class per position: ``YYYY-MM-DDTHH:MM:SS.ffffffZ ``
@@ -309,8 +310,8 @@ def line_text(block: bytes, start: int, stop: int, max_line: int) -> str:
 
 
 class PlainCounts:
-    """Plain records counted in bulk: per hour (their stamp's first 13 bytes, ``YYYY-MM-DD?HH``) and the
-    earliest and latest stamps (``width`` bytes of one fixed form: bytes order is time order)."""
+    """Plain records counted in bulk: per hour (their stamp's first 13 bytes, ``YYYY-MM-DD?HH`` or ``YYYY/MM/DD HH``)
+    and the earliest and latest stamps (``width`` bytes of one fixed form: bytes order is time order)."""
 
     def __init__(self, width: int) -> None:
         self.width = width
@@ -333,7 +334,8 @@ class PlainCounts:
     def report(self, ctx: ParseContext, time: Callable[[bytes], datetime], local: bool) -> None:
         """Hand the counts to ``ctx`` (``time``: a stamp's time, as the record's event would have it)."""
         if self.range is not None:
-            per_hour = [(datetime.fromisoformat(h.decode() + ":00"), k) for h, k in sorted(self.hours.items()) if k]
+            per_hour = [(datetime.fromisoformat(h.decode().replace("/", "-") + ":00"), k)
+                        for h, k in sorted(self.hours.items()) if k]
             ctx.count_span(per_hour, time(self.range[0]), time(self.range[1]), local)
 
 

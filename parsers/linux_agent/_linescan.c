@@ -13,13 +13,15 @@
  *           where <component> is Daemon, ExtHandler, LogCollector, Firewall or ``[...]`` (no ``]`` inside),
  *           and the date and time exist in the calendar. Its message starts after that opening.
  *           ``Scanner(needles, codes, shape=1)``: the VMSnapshot extension's Python 3 record instead,
- *           ``YYYY-MM-DD HH:MM:SS.ffffff [...]`` (not empty, no ``]`` inside), the message right after ``]``.
+ *           ``YYYY-MM-DD HH:MM:SS.ffffff [...]`` (not empty, no ``]`` inside), the message right after ``]``,
+ *           or its Python 2 record, ``YYYY/MM/DD HH:MM:SS [...]`` and a message that does not start with a
+ *           digit (a buffered line behind the prefix): *local*, always reported.
  * special:  the line holds a backslash, a byte >= 0x80, a control byte other than tab and CR, or a needle
  *           whose code is -1 (anywhere in the line); a special line has no rank.
  * marked:   the line holds a needle whose code is -2 (anywhere in the line); it keeps its rank.
  * rank:     the smallest code of a needle with code >= 0 lying wholly inside the message (the whole line
  *           when not plain) after trailing blanks, tabs and CRs are cut; RANK_NONE when none.
- * info:     rank | PLAIN << 24 | SPECIAL << 25 | MARKED << 26.
+ * info:     rank | PLAIN << 24 | SPECIAL << 25 | MARKED << 26 | LOCAL << 27.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -30,6 +32,7 @@
 #define PLAIN_BIT (1LL << 24)
 #define SPECIAL_BIT (1LL << 25)
 #define MARKED_BIT (1LL << 26)
+#define LOCAL_BIT (1LL << 27)
 #define HASH_BITS 16
 #define HASH_SIZE (1u << HASH_BITS)
 
@@ -159,15 +162,15 @@ static inline int num2(const unsigned char *p) { return (p[0] - '0') * 10 + (p[1
 
 static const char DIGITS[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25};
 
-/* Whether p starts with ``YYYY-MM-DD<sep>HH:MM:SS.ffffff`` (26 bytes, n available) whose date and time exist in
- * the calendar. */
-static int stamp_at(const unsigned char *p, Py_ssize_t n, unsigned char sep) {
-    if (n < 26)
+/* Whether p (n bytes available) starts with ``YYYY<d>MM<d>DD<sep>HH:MM:SS`` (19 bytes) whose date and time exist
+ * in the calendar. */
+static int clock_at(const unsigned char *p, Py_ssize_t n, unsigned char d, unsigned char sep) {
+    if (n < 19)
         return 0;
-    for (size_t i = 0; i < sizeof(DIGITS); i++)
+    for (size_t i = 0; i < 14; i++)
         if (!is_digit(p[(int)DIGITS[i]]))
             return 0;
-    if (p[4] != '-' || p[7] != '-' || p[10] != sep || p[13] != ':' || p[16] != ':' || p[19] != '.')
+    if (p[4] != d || p[7] != d || p[10] != sep || p[13] != ':' || p[16] != ':')
         return 0;
     int year = num2(p) * 100 + num2(p + 2), month = num2(p + 5), day = num2(p + 8);
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -178,14 +181,36 @@ static int stamp_at(const unsigned char *p, Py_ssize_t n, unsigned char sep) {
     return day <= days[month - 1] + (month == 2 && leap);
 }
 
-/* Offset of the message when the line [p, end) is a plain VMSnapshot extension record
- * (``YYYY-MM-DD HH:MM:SS.ffffff [prefix]message``), else -1. */
-static Py_ssize_t extension_message(const unsigned char *p, const unsigned char *end) {
-    Py_ssize_t n = end - p;
-    if (n < 29 || !stamp_at(p, n, ' ') || p[26] != ' ' || p[27] != '[')
+/* Whether p starts with ``YYYY-MM-DD<sep>HH:MM:SS.ffffff`` (26 bytes) of a calendar date and time. */
+static int stamp_at(const unsigned char *p, Py_ssize_t n, unsigned char sep) {
+    if (n < 26 || !clock_at(p, n, '-', sep) || p[19] != '.')
+        return 0;
+    for (size_t i = 14; i < sizeof(DIGITS); i++)
+        if (!is_digit(p[(int)DIGITS[i]]))
+            return 0;
+    return 1;
+}
+
+/* Offset of the message when the line [p, end) is a plain VMSnapshot extension record, else -1: Python 3's
+ * ``YYYY-MM-DD HH:MM:SS.ffffff [prefix]message`` or (``*local`` set) Python 2's ``YYYY/MM/DD HH:MM:SS [prefix]``
+ * and a message that does not start with a digit. */
+static Py_ssize_t extension_message(const unsigned char *p, const unsigned char *end, int *local) {
+    Py_ssize_t n = end - p, at;
+    if (n >= 29 && stamp_at(p, n, ' ') && p[26] == ' ' && p[27] == '[')
+        at = 28;
+    else if (n >= 22 && clock_at(p, n, '/', ' ') && p[19] == ' ' && p[20] == '[')
+        at = 21;
+    else
         return -1;
-    const unsigned char *close = memchr(p + 28, ']', n - 28);
-    return close && close > p + 28 ? close + 1 - p : -1; /* ``[]`` names no component: a continuation line */
+    const unsigned char *close = memchr(p + at, ']', n - at);
+    if (!close || close == p + at) /* ``[]`` names no component: a continuation line */
+        return -1;
+    if (at == 21) {
+        if (close + 1 < end && is_digit(close[1]))
+            return -1;
+        *local = 1;
+    }
+    return close + 1 - p;
 }
 
 /* Offset of the message when the line [p, end) is plain, else -1. */
@@ -242,7 +267,8 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
         const unsigned char *eff = end;
         while (eff > p && (eff[-1] == ' ' || eff[-1] == '\t' || eff[-1] == '\r'))
             eff--;
-        Py_ssize_t msg = self->shape ? extension_message(p, end) : plain_message(p, end);
+        int local = 0;
+        Py_ssize_t msg = self->shape ? extension_message(p, end, &local) : plain_message(p, end);
         int plain = msg >= 0;
         const unsigned char *from = p + (plain ? msg : 0);
         int special = 0, marked = 0;
@@ -276,7 +302,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
         }
         if (special)
             rank = RANK_NONE;
-        if (!plain || special || marked || rank != RANK_NONE) {
+        if (!plain || special || marked || local || rank != RANK_NONE) {
             if (used == cap) {
                 int64_t *grown = PyMem_Realloc(out, cap * 4 * sizeof(int64_t));
                 if (!grown) {
@@ -288,7 +314,8 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
                 cap *= 2;
             }
             out[2 * used] = p - base;
-            out[2 * used + 1] = rank | (plain ? PLAIN_BIT : 0) | (special ? SPECIAL_BIT : 0) | (marked ? MARKED_BIT : 0);
+            out[2 * used + 1] = rank | (plain ? PLAIN_BIT : 0) | (special ? SPECIAL_BIT : 0) | (marked ? MARKED_BIT : 0) |
+                                (local ? LOCAL_BIT : 0);
             used++;
         }
         p = end + 1;
@@ -304,7 +331,8 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
 
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)Scanner_scan, METH_O,
-     "scan(block) -> bytes of int64 pairs (line start, rank | plain << 24 | special << 25 | marked << 26)"},
+     "scan(block) -> bytes of int64 pairs (line start, rank | plain << 24 | special << 25 | marked << 26 | "
+     "local << 27)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -16,12 +16,14 @@ record reads the clock twice: its local prefix and its ``utcNow`` are one moment
 Two paths give the same events, counts, facts and problems. The per-line path is the reference and serves the
 full timeline. When ordinary records are only counted (``ctx.counter``), a member of :data:`BLOCK_MIN` bytes or
 more is read in blocks scanned by the C line scan (:func:`parsers.linux_agent._block_scan.extension_scanner`):
-a *plain* line is a Python 3 record (``YYYY-MM-DD HH:MM:SS.ffffff [prefix]message``, a date the calendar has).
+a *plain* line is a Python 3 record (``YYYY-MM-DD HH:MM:SS.ffffff [prefix]message``, a date the calendar has) or
+a Python 2 one (``YYYY/MM/DD HH:MM:SS [prefix]message``, local time, a message that does not start with a digit).
 Plain records whose message holds no needle of the signature table, or whose first row decides an ordinary
 kind, are counted per hour without being decoded; those whose kind the text decides (``Status Code: 200``)
-are classified once per distinct message. Python reads every other line through the same state machine: lines
-that are not plain (Python 2 records, freeze buffers, safefreeze output, tracebacks), the records they may
-continue, notable records and those of :data:`STATE_NEEDLES` (frames, sequence numbers).
+are classified once per distinct message; runs are cut where the writer changes (its clock). Python reads every
+other line through the same state machine: lines that are not plain (freeze buffers, safefreeze output,
+tracebacks, Python 2 continuation lines), the records they may continue, notable records and those of
+:data:`STATE_NEEDLES` (frames, sequence numbers).
 """
 
 from __future__ import annotations
@@ -48,8 +50,10 @@ BLOCK_MIN = 1024 * 1024
 #: needles of lines that change the parser's state or give a fact whatever their kind: the freeze and
 #: safefreeze frames (``_FRAMES``) and sequence numbers (``_SEQ``); such lines are always read
 STATE_NEEDLES = ("=====", "seqNo:", "equence")
-_STAMP = 26  # bytes of a plain record's stamp, ``YYYY-MM-DD HH:MM:SS.ffffff``
-_PREFIX_AT = 27  # where a plain record's ``[prefix]`` starts
+_STAMP = 26  # bytes of a plain Python 3 record's stamp, ``YYYY-MM-DD HH:MM:SS.ffffff``
+_PREFIX_AT = 27  # where its ``[prefix]`` starts
+_PY2_STAMP = 19  # a plain Python 2 record's, ``YYYY/MM/DD HH:MM:SS`` (local time)
+_PY2_PREFIX_AT = 20
 
 _PY2 = re.compile(r"(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d) (.*)")
 _PY3 = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (\[[^\]]*\])?(.*)")
@@ -107,20 +111,30 @@ def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan, bl
     lines are cut at ``max_line`` (default: the context's, ``Limits.max_line``)."""
     max_line = max_line or ctx.max_line
     state = _State(ctx)
-    plain = _block_scan.PlainCounts(_STAMP)
+    utc, local = _block_scan.PlainCounts(_STAMP), _block_scan.PlainCounts(_PY2_STAMP)
     hot = _Hot(AGENT_TABLE, max_line)
     for block, base in _block_scan.member_blocks(stream, ctx, block_size, max_line):
         cur, n = 0, base  # the next line not yet handled; lines of the file before it
-        for h in hot.lines(block, scan(block)):
+        lines, cuts = hot.lines(block, scan(block))
+        c = 0
+        for h in lines:
             if h > cur:  # cur..h: plain records, ordinary, each starting a record (the pending one ends)
                 e = state.flush()
                 if e is not None:
                     yield e
-                stamp, lines = plain.add(block, cur, h)
-                state.last = (_utc(stamp), False)
-                state.py3 = True
-                n += lines
-                cur = h
+                while cur < h:  # parts of one writer each (its clock)
+                    while c < len(cuts) and cuts[c] <= cur:
+                        c += 1
+                    stop = min(h, cuts[c]) if c < len(cuts) else h
+                    if block[cur + 4] == 0x2F:  # YYYY/: the Python 2 writer, local time
+                        stamp, k = local.add(block, cur, stop)
+                        state.last = (_local(stamp), True)
+                    else:
+                        stamp, k = utc.add(block, cur, stop)
+                        state.last = (_utc(stamp), False)
+                        state.py3 = True
+                    n += k
+                    cur = stop
             nl = block.find(b"\n", cur) + 1
             n += 1
             e = state.line(n, _block_scan.line_text(block, cur, nl, max_line))
@@ -128,11 +142,16 @@ def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan, bl
                 yield e
             cur = nl
     yield from state.finish()
-    plain.report(ctx, _utc, False)
+    utc.report(ctx, _utc, False)
+    local.report(ctx, _local, True)
 
 
 def _utc(stamp: bytes) -> datetime:
     return datetime.fromisoformat(stamp.decode()).replace(tzinfo=UTC)
+
+
+def _local(stamp: bytes) -> datetime:
+    return datetime.fromisoformat(stamp.decode().replace("/", "-"))
 
 
 class _Hot:
@@ -152,7 +171,9 @@ class _Hot:
         self.rank_none = n
         self.verdicts: dict[bytes, bool] = {}  # message bytes (from the prefix on) -> ordinary
 
-    def lines(self, block: bytes, found: np.ndarray) -> list[int]:
+    def lines(self, block: bytes, found: np.ndarray) -> tuple[list[int], list[int]]:
+        """The starts of the lines to read, and of the lines where the writer (and its clock) changes between
+        two plain records: the runs counted between the lines read are cut there."""
         import numpy as np
         starts, info = found[:, 0], found[:, 1]
         plain = (info & (_block_scan.PLAIN_BIT | _block_scan.SPECIAL_BIT)) == _block_scan.PLAIN_BIT
@@ -164,11 +185,20 @@ class _Hot:
         hot += [block.rfind(b"\n", 0, s - 1) + 1 for s in starts[(info & _block_scan.PLAIN_BIT) == 0].tolist() if s]
         hot += _block_scan.long_starts(block, self.max_line)
         hot.append(block.rfind(b"\n", 0, len(block) - 1) + 1)
-        return sorted(set(hot))
+        cuts: list[int] = []
+        local = starts[(info & _block_scan.LOCAL_BIT) != 0]  # every Python 2 record of the plain shape
+        if len(local):
+            nl = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+            idx = np.searchsorted(nl, local)  # line numbers in the block
+            first = local[~np.isin(idx - 1, idx)]  # a Python 2 record after another line
+            after = nl[idx[~np.isin(idx + 1, idx)]] + 1  # the line after a Python 2 record, not one itself
+            cuts = sorted({*first.tolist(), *after.tolist()})
+        return sorted(set(hot)), cuts
 
     def _ordinary(self, block: bytes, start: int) -> bool:
         """Whether the plain record at ``start`` is ordinary: its message classified once per distinct text."""
-        key = block[start + _PREFIX_AT:block.find(b"\n", start)]
+        at = _PY2_PREFIX_AT if block[start + 4] == 0x2F else _PREFIX_AT
+        key = block[start + at:block.find(b"\n", start)]
         found = self.verdicts.get(key)
         if found is None:
             if len(self.verdicts) >= 8192:

@@ -173,6 +173,52 @@ def test_both_writers_frames_continuations_and_block_edges(seed: int) -> None:
     assert_same(_variety(seed).encode())
 
 
+def _python2(seed: int, count: int = 2000) -> str:
+    """A log of the Python 2 writer (local time) with runs of the Python 3 writer between (an upgrade, a rollback):
+    continuation lines, buffered lines behind the prefix, messages starting with a digit, an empty prefix, dates
+    the calendar lacks, the writers changing inside a run of routine records and across an hour."""
+    rng = random.Random(seed)
+    t = datetime(2024, 2, 28, 22, 40)
+    py3 = False
+    out: list[str] = []
+    for _ in range(count):
+        t += timedelta(seconds=rng.randrange(1, 60), microseconds=rng.randrange(1_000_000))
+        if rng.random() < 0.03:
+            py3 = not py3
+        local = f"{t + timedelta(hours=2):%Y/%m/%d %H:%M:%S}"
+        head = f"{t:%Y-%m-%d %H:%M:%S.%f} {PREFIX}" if py3 else f"{local} {PREFIX}"
+        r = rng.random()
+        if r < 0.75:
+            out.append(head + rng.choice(_ROUTINE))
+        elif r < 0.82:
+            out.append(head + rng.choice(_NOTABLE))
+        elif r < 0.86:
+            out.append(head + "GetBlobProperties: Failed to get blob properties with error: timed out")
+            out.append(f"{local}   File \"/var/lib/waagent/x/main/blobwriter.py\", line 207, in GetBlobProperties")
+        elif r < 0.88:
+            out.append(f"{local} {PREFIX}{t:%Y-%m-%d %H:%M:%S.%f}  Info  Failed to FIFREEZE: /data/dblog ")
+        elif r < 0.90:
+            out.append(f"{local} {PREFIX}3 returned, a message starting with a digit")
+        elif r < 0.91:
+            out.append(f"{local} []an empty prefix")
+        elif r < 0.92:
+            out.append(f"{local} {PREFIX}command start time is {t:%Y-%m-%d %H:%M:%S.%f} and utcNow is "
+                       f"{t:%Y-%m-%d %H:%M:%S.%f}")
+        elif r < 0.93:
+            out.append(f"2023/02/29 {t:%H:%M:%S} {PREFIX}no such day")
+        elif r < 0.94:
+            out.append(f"{local} {PREFIX}ConfigSequenceNumber from environment variable seqNo:{rng.randrange(99)}")
+        else:
+            out.append(head + f"T:S snapshot {rng.randrange(9999)} taken")
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_python2_writer_and_writer_changes(seed: int) -> None:
+    assert_same(_python2(seed).encode())
+    assert_same(_python2(seed).replace("\n", "\r\n").encode(), sizes=(4096,))
+
+
 @pytest.mark.parametrize("seed", range(2))
 def test_crlf(seed: int) -> None:
     assert_same(_variety(seed).replace("\n", "\r\n").encode())
@@ -212,6 +258,13 @@ def test_ordinary_records_are_counted_without_being_read(monkeypatch: pytest.Mon
     fed.clear()
     _output(text.encode(), True)
     assert len(fed) == 201
+    # the Python 2 writer's records (local time), the writers taking turns every 1,000 records
+    python2 = "".join(line if i // 1000 % 2 else f"{t + timedelta(seconds=7 * i):%Y/%m/%d %H:%M:%S} {line[27:]}"
+                      for i, line in enumerate(text.splitlines(keepends=True)))
+    assert_same(python2.encode(), sizes=(1 << 20,))
+    fed.clear()
+    out = _output(python2.encode(), True)
+    assert len(fed) == 201 and {local for (_, local), _ in out[3]} == {True, False}
 
 
 def test_a_row_added_to_the_table_at_run_time_is_scanned_for(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -224,8 +277,9 @@ def test_a_row_added_to_the_table_at_run_time_is_scanned_for(monkeypatch: pytest
 
 
 def test_how_the_c_scan_judges_extension_lines() -> None:
-    """The plain shape: Python 3's stamp with six fraction digits, a date the calendar has, a prefix that is not
-    empty; needles count inside the message only; state needles make a line special."""
+    """The plain shapes: Python 3's stamp with six fraction digits or Python 2's (a local time, always reported, a
+    message not starting with a digit), a date the calendar has, a prefix that is not empty; needles count inside
+    the message only; state needles make a line special."""
     lines = [
         f"2024-02-29 10:00:00.000001 {PREFIX}routine",  # plain, no needle
         f"2023-02-29 10:00:00.000001 {PREFIX}routine",  # no such day
@@ -240,16 +294,25 @@ def test_how_the_c_scan_judges_extension_lines() -> None:
         f"2024-01-01 10:00:00.000001 {PREFIX}seqNo:7",  # a state needle
         f"2024-01-01 10:00:00.000001 {PREFIX}==== not a frame",  # four '=': nothing
         f"2024-01-01 10:00:00.000001 {PREFIX}caf\u00e9",  # a byte outside ASCII
+        f"2024/01/01 10:00:00 {PREFIX}routine",  # Python 2: plain, local
+        f"2024/01/01 10:00:00 {PREFIX}2024-01-01 10:00:00.532512  Info  buffered",  # a buffered line behind it
+        "2024/01/01 10:00:00 []routine",  # empty prefix
+        "2024/01/01 10:00:00   File x",  # a continuation line
+        f"2023/02/29 10:00:00 {PREFIX}routine",  # no such day
+        f"2024/01/01 10:00:00 {PREFIX}starting enable",  # a needle in the message
     ]
     out = _scan()(("\n".join(lines) + "\n").encode())
     starts = np.cumsum([0] + [len(s.encode()) + 1 for s in lines[:-1]])
     verdict = {int(s): int(i) for s, i in out}
     plain = [s not in verdict or bool(verdict[s] & _block_scan.PLAIN_BIT) for s in starts.tolist()]
-    assert plain == [True, False, False, False, False, False, False, False, True, True, True, True, True]
+    assert plain == [True, False, False, False, False, False, False, False, True, True, True, True, True,
+                     True, False, False, False, False, True]
     special = [bool(verdict.get(s, 0) & _block_scan.SPECIAL_BIT) for s in starts.tolist()]
-    assert special == [False] * 10 + [True, False, True]
+    assert special == [False] * 10 + [True, False, True] + [False] * 6
     ranked = [s in verdict and verdict[s] & _block_scan.RANK_NONE != _block_scan.RANK_NONE for s in starts.tolist()]
-    assert ranked[8] and not ranked[9] and not ranked[0]
+    assert ranked[8] and not ranked[9] and not ranked[0] and ranked[18] and not ranked[13]
+    local = [bool(verdict.get(s, 0) & _block_scan.LOCAL_BIT) for s in starts.tolist()]
+    assert local == [False] * 13 + [True, False, False, False, False, True]  # reported, whatever else they hold
 
 
 def test_an_older_c_module_reads_line_by_line(monkeypatch: pytest.MonkeyPatch) -> None:
