@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from parsers.base import Event, ParseContext
 
@@ -46,10 +46,24 @@ def cut(e: Event) -> None:
         e.attrs["raw"] = raw[:MAX_KEPT_MESSAGE] + "…"
 
 
+class Grouped(NamedTuple):
+    """An item of an alarm record: items of one ``group`` build events with the same (kind, level, message,
+    extension), so that dropped ones are accounted per group with one event built for its newest and oldest."""
+
+    item: Any
+    group: int
+
+
 def _cost(item: Any) -> int:
+    if isinstance(item, Grouped):
+        item = item.item
     if isinstance(item, Event):
         return _OVERHEAD + len(item.message)
     return _OVERHEAD + (len(item) if isinstance(item, (bytes, bytearray)) else 0)
+
+
+def _item(item: Any) -> Any:
+    return item.item if isinstance(item, Grouped) else item
 
 
 class NewestPerKind:
@@ -59,7 +73,9 @@ class NewestPerKind:
 
     What is dropped is accounted as the timeline would: a dropped event is counted (``ctx.count``), the
     number dropped per kind and the dropped alarms (grouped by message, for the count by template) go to
-    ``ctx.drop``. Items are already counted by their parser (ordinary-looking records counted in bulk).
+    ``ctx.drop``. Items are already counted by their parser (ordinary-looking records counted in bulk); items of
+    alarm records come :class:`Grouped` (by their bytes), and a parser that drops such records itself hands them
+    on per group (:meth:`dropped_alarms`).
     """
 
     def __init__(self, ctx: ParseContext, limit: int) -> None:
@@ -71,12 +87,14 @@ class NewestPerKind:
         self.dropped: dict[str, int] = {}
         # (kind, level, message, extension) -> [count, newest (age, line), newest event, oldest age, oldest event]
         self.alarms: dict[tuple[str, str, str, Any], list[Any]] = {}
+        self.grouped: list[tuple[str, int, int, Grouped]] = []  # dropped Grouped items: (kind, age, line, item)
 
     def add(self, e: Event) -> None:
         cut(e)  # as the timeline keeps it: what waits here stays small
         self._put(e.kind, age(e.ts), e.line, e)
 
     def add_item(self, kind: str, age_us: int, line: int, item: Any) -> None:
+        """A record as something cheaper than an event (:class:`Grouped` for an alarm's)."""
         self._put(kind, age_us, line, item)
 
     def _put(self, kind: str, age_us: int, line: int, item: Any) -> None:
@@ -108,7 +126,9 @@ class NewestPerKind:
             if isinstance(item, Event):
                 self.ctx.count(item.ts, item.local)
                 if item.alarm:
-                    self._alarm(age_us, line, item)
+                    self.dropped_alarms(1, (age_us, line), item, age_us, item)
+            elif isinstance(item, Grouped):
+                self.grouped.append((kind, age_us, line, item))
         self.dropped[kind] = self.dropped.get(kind, 0) + cut
         self.bytes[kind] -= freed
         self.total -= freed
@@ -123,19 +143,42 @@ class NewestPerKind:
         self._trim(kind, items, len(items) // 2)
         return True
 
-    def _alarm(self, age_us: int, line: int, e: Event) -> None:
-        key = (e.kind, e.level, e.message, e.attrs.get("extension"))
+    def dropped_alarms(self, n: int, newest_at: tuple[int, int], newest: Event, oldest_age: int,
+                       oldest: Event) -> None:
+        """``n`` dropped records giving events like ``newest`` (same kind, level, message and extension): the
+        newest at (age, line) ``newest_at``, the oldest (``oldest``) at age ``oldest_age``; counted already (their
+        number per kind too). Accounted when they are alarms, grouped with the others of their message."""
+        if not newest.alarm:
+            return
+        key = (newest.kind, newest.level, newest.message, newest.attrs.get("extension"))
         group = self.alarms.get(key)
         if group is None:
             if len(self.alarms) >= _ALARM_TEXTS:
                 self._hand_on()
-            self.alarms[key] = [1, (age_us, line), e, age_us, e]
+            self.alarms[key] = [n, newest_at, newest, oldest_age, oldest]
             return
-        group[0] += 1
-        if (age_us, line) >= group[1]:
-            group[1], group[2] = (age_us, line), e
-        if age_us < group[3]:
-            group[3], group[4] = age_us, e
+        group[0] += n
+        if newest_at >= group[1]:
+            group[1], group[2] = newest_at, newest
+        if oldest_age < group[3]:
+            group[3], group[4] = oldest_age, oldest
+
+    def _dropped_grouped(self, build: Callable[[Any, int], Event]) -> None:
+        """The dropped :class:`Grouped` items, per group: events built for the newest and the oldest only."""
+        groups: dict[tuple[str, int], list[Any]] = {}  # -> [count, newest (age, line, item), oldest (age, line, item)]
+        for kind, age_us, line, item in self.grouped:
+            g = groups.get((kind, item.group))
+            if g is None:
+                groups[(kind, item.group)] = [1, (age_us, line, item.item), (age_us, line, item.item)]
+                continue
+            g[0] += 1
+            g[1] = max(g[1], (age_us, line, item.item), key=_KEY)
+            g[2] = min(g[2], (age_us, line, item.item), key=_KEY)
+        self.grouped = []
+        for n, (age_new, line_new, new), (age_old, line_old, old) in groups.values():
+            newest = build(new, line_new)
+            self.dropped_alarms(n, (age_new, line_new), newest, age_old,
+                                newest if line_old == line_new else build(old, line_old))
 
     def _hand_on(self) -> None:
         by_kind: dict[str, list[tuple[Event, int, datetime | None, bool]]] = {}
@@ -145,12 +188,17 @@ class NewestPerKind:
             self.ctx.drop(kind, 0, alarms)
         self.alarms = {}
 
-    def finish(self, build: Callable[[Any, int], Event]) -> list[Event]:
-        """The kept events in line order (items built with ``build(item, line)``); what was dropped is reported."""
+    def finish(self, build: Callable[[Any, int], Event],
+               exemplar: Callable[[Any, int], Event] | None = None) -> list[Event]:
+        """The kept events in line order (items built with ``build(item, line)``); what was dropped is reported,
+        dropped :class:`Grouped` items through events built with ``exemplar(item, line)``."""
         kept: list[tuple[int, Event]] = []
         for kind, items in self.kinds.items():
             self._trim(kind, items)
-            kept += [(line, item if isinstance(item, Event) else build(item, line)) for _, line, item in items]
+            kept += [(line, item if isinstance(item, Event) else build(_item(item), line)) for _, line, item in items]
+        if self.grouped:
+            assert exemplar is not None
+            self._dropped_grouped(exemplar)
         self._hand_on()
         for kind, n in self.dropped.items():
             self.ctx.drop(kind, n, [])

@@ -13,9 +13,12 @@ the ``Event: name=`` payload mark) or names the VMSnapshot extension (*marked*: 
 so Python checks them before they are counted). A plain line without a needle, a special byte or a mark is
 an ordinary record: counted, never decoded.
 
-Output of a scan: an ``int64`` array of shape (n, 2): line start and
-``rank | plain << 24 | special << 25 | marked << 26`` (rank :data:`RANK_NONE` when no needle is in the
-message; a special line has no rank). The C module
+Output of a scan: an ``int64`` array of shape (n, 3): line start,
+``rank | plain << 24 | special << 25 | marked << 26 | local << 27 | alarm << 28 | continuation lines << 32`` (rank
+:data:`RANK_NONE` when no needle is in the message; a special line has no rank) and a hash. An *alarm* line has
+the plain shape at level WARNING or ERROR; the lines after it that can only continue its record (a traceback's)
+are its extent, and the hash covers its bytes after the time stamp and those lines: records with equal hashes
+are equal but for their time (``waagent_log._Bulk`` holds them, grouped by hash when dropped). The C module
 ``parsers.linux_agent._linescan`` (built when the package is installed, comparing bytes only) judges every line;
 with it the block path counts records by their needles (``waagent_log._Bulk``). Without it (no C compiler at
 install time) a Python engine finds the candidate lines with hyperscan (or one ``re`` alternation): every line
@@ -51,6 +54,10 @@ PLAIN_BIT = 1 << 24
 SPECIAL_BIT = 1 << 25
 MARKED_BIT = 1 << 26
 LOCAL_BIT = 1 << 27  # the extension's shape only: a plain Python 2 record (local time), always reported
+ALARM_BIT = 1 << 28  # the agent's shape only: see the module's docstring
+CONT_SHIFT = 32
+#: the layout of the C module's output this side reads (a module built from an older source has another one)
+C_FORMAT = 2
 
 _D = "[0-9]"
 #: the plain record's fixed opening, one character class per position: ``YYYY-MM-DDTHH:MM:SS.ffffffZ ``
@@ -171,13 +178,13 @@ def _native(st: ScanTable, shape: int = 0) -> Scan | None:
 
     from parsers.linux_agent import _linescan
 
-    if not st.usable():
+    if not st.usable() or getattr(_linescan, "FORMAT", 1) != C_FORMAT:  # an older output layout: not rebuilt
         return None
     try:
         native = _linescan.Scanner([n.encode() for n in st.needles], st.codes, **({"shape": shape} if shape else {}))
     except (ValueError, TypeError):
         return None
-    return Scan(lambda block: np.frombuffer(native.scan(block), dtype=np.int64).reshape(-1, 2), judges=True)
+    return Scan(lambda block: np.frombuffer(native.scan(block), dtype=np.int64).reshape(-1, 3), judges=True)
 
 
 # --- the Python engine ---------------------------------------------------------------------------------------
@@ -191,7 +198,8 @@ def _python(st: ScanTable, finder: str) -> Scan:
 
     def scan(block: bytes) -> np.ndarray:
         starts = np.array(candidates(block), dtype=np.int64)
-        return np.stack((starts, np.full(len(starts), RANK_NONE | SPECIAL_BIT, dtype=np.int64)), axis=1)
+        return np.stack((starts, np.full(len(starts), RANK_NONE | SPECIAL_BIT, dtype=np.int64),
+                         np.zeros(len(starts), dtype=np.int64)), axis=1)
 
     return Scan(scan, judges=False)
 

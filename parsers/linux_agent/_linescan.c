@@ -4,7 +4,7 @@
  * Python implementation of the same function (the reference, tested against this one).
  *
  *   scanner = Scanner(needles, codes)     # needles: list of bytes (4 bytes or longer), codes: list of int
- *   out = scanner.scan(block)             # bytes: int64 pairs (line start, info), one per reported line
+ *   out = scanner.scan(block)             # bytes: int64 triples (line start, info, hash), one per reported line
  *
  * A line is reported when it is not *plain*, when it holds a needle, or when it holds a byte Python
  * must decode itself. No line is parsed here: the scan only compares bytes.
@@ -19,9 +19,20 @@
  * special:  the line holds a backslash, a byte >= 0x80, a control byte other than tab and CR, or a needle
  *           whose code is -1 (anywhere in the line); a special line has no rank.
  * marked:   the line holds a needle whose code is -2 (anywhere in the line); it keeps its rank.
+ * alarm:    the line has the plain shape at level WARNING or ERROR (it is not plain: always reported). Its
+ *           *extent* is the lines after it that can only continue it (continuation-safe: empty, opening
+ *           with a blank or tab, or with a letter where neither a month name, as a syslog header has, nor
+ *           ``word@`` of a shell prompt is), at most MAX_CONTINUATION of them; a special or marked line
+ *           among them, or more of them, makes the alarm line special (Python reads such a record).
  * rank:     the smallest code of a needle with code >= 0 lying wholly inside the message (the whole line
- *           when not plain) after trailing blanks, tabs and CRs are cut; RANK_NONE when none.
- * info:     rank | PLAIN << 24 | SPECIAL << 25 | MARKED << 26 | LOCAL << 27.
+ *           when neither plain nor alarm) after trailing blanks, tabs and CRs are cut; RANK_NONE when none.
+ * info:     rank | PLAIN << 24 | SPECIAL << 25 | MARKED << 26 | LOCAL << 27 | ALARM << 28
+ *           | continuation lines << 32.
+ * hash:     of an alarm line: 64-bit FNV-1a of its bytes after the time stamp and of its continuation lines
+ *           (each after a newline), never 0; records with equal hashes hold the same bytes (but for the time
+ *           stamp) and give equal events. 0 for other lines.
+ *
+ * Output: int64 triples (line start, info, hash). FORMAT names this layout (the Python side checks it).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -33,6 +44,12 @@
 #define SPECIAL_BIT (1LL << 25)
 #define MARKED_BIT (1LL << 26)
 #define LOCAL_BIT (1LL << 27)
+#define ALARM_BIT (1LL << 28)
+#define CONT_SHIFT 32
+#define MAX_CONTINUATION 64
+#define FORMAT 2
+#define FNV_OFFSET 14695981039346656037ULL
+#define FNV_PRIME 1099511628211ULL
 #define HASH_BITS 16
 #define HASH_SIZE (1u << HASH_BITS)
 
@@ -213,17 +230,24 @@ static Py_ssize_t extension_message(const unsigned char *p, const unsigned char 
     return close + 1 - p;
 }
 
-/* Offset of the message when the line [p, end) is plain, else -1. */
-static Py_ssize_t plain_message(const unsigned char *p, const unsigned char *end) {
+/* Offset of the message when the line [p, end) has the plain shape, else -1; *alarm: at WARNING or ERROR. */
+static Py_ssize_t plain_message(const unsigned char *p, const unsigned char *end, int *alarm) {
     Py_ssize_t n = end - p;
     if (n < 34 || !stamp_at(p, n, 'T') || p[26] != 'Z' || p[27] != ' ')
         return -1;
     Py_ssize_t i = 28;
+    *alarm = 0;
     if (n - i >= 5 && memcmp(p + i, "INFO ", 5) == 0)
         i += 5;
     else if (n - i >= 8 && memcmp(p + i, "VERBOSE ", 8) == 0)
         i += 8;
-    else
+    else if (n - i >= 8 && memcmp(p + i, "WARNING ", 8) == 0) {
+        i += 8;
+        *alarm = 1;
+    } else if (n - i >= 6 && memcmp(p + i, "ERROR ", 6) == 0) {
+        i += 6;
+        *alarm = 1;
+    } else
         return -1;
     Py_ssize_t start = i;
     while (i < n && is_letter(p[i]))
@@ -247,19 +271,49 @@ static Py_ssize_t plain_message(const unsigned char *p, const unsigned char *end
     return -1;
 }
 
+/* The line [p, end) can only continue the record before it (the reader folds it in): empty, a blank or tab
+ * first, or a letter first where the line is neither behind a syslog header (a month name) nor a shell
+ * prompt (``user@host:~$``). */
+static int continues(const unsigned char *p, const unsigned char *end) {
+    if (p == end || *p == ' ' || *p == '\t' || (*p == '\r' && end - p == 1))
+        return 1;
+    if (!is_letter(*p))
+        return 0;
+    if (end - p >= 3) {
+        static const char MONTHS[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+        char m[3];
+        for (int k = 0; k < 3; k++)
+            m[k] = (char)(p[k] | 0x20);
+        for (int k = 0; k < 36; k += 3)
+            if (memcmp(m, MONTHS + k, 3) == 0)
+                return 0;
+    }
+    const unsigned char *q = p;
+    while (q < end && (is_letter(*q) || is_digit(*q) || *q == '_' || *q == '.' || *q == '-'))
+        q++;
+    return q == end || *q != '@';
+}
+
+static inline uint64_t fnv(uint64_t h, const unsigned char *p, const unsigned char *end) {
+    for (; p < end; p++)
+        h = (h ^ *p) * FNV_PRIME;
+    return h;
+}
+
 static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
         return NULL;
     const unsigned char *base = view.buf, *stop = base + view.len;
     Py_ssize_t cap = 1024, used = 0;
-    int64_t *out = PyMem_Malloc(cap * 2 * sizeof(int64_t));
+    int64_t *out = PyMem_Malloc(cap * 3 * sizeof(int64_t));
     if (!out) {
         PyBuffer_Release(&view);
         return PyErr_NoMemory();
     }
     Py_BEGIN_ALLOW_THREADS
     const unsigned char *p = base;
+    Py_ssize_t open = -1; /* the alarm line whose extent may go on */
     while (p < stop) {
         const unsigned char *end = memchr(p, '\n', stop - p);
         if (!end)
@@ -267,10 +321,10 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
         const unsigned char *eff = end;
         while (eff > p && (eff[-1] == ' ' || eff[-1] == '\t' || eff[-1] == '\r'))
             eff--;
-        int local = 0;
-        Py_ssize_t msg = self->shape ? extension_message(p, end, &local) : plain_message(p, end);
-        int plain = msg >= 0;
-        const unsigned char *from = p + (plain ? msg : 0);
+        int local = 0, alarm = 0;
+        Py_ssize_t msg = self->shape ? extension_message(p, end, &local) : plain_message(p, end, &alarm);
+        int plain = msg >= 0 && !alarm;
+        const unsigned char *from = p + (msg >= 0 ? msg : 0);
         int special = 0, marked = 0;
         int rank = RANK_NONE;
         for (const unsigned char *q = p; q < end; q++) {
@@ -302,9 +356,23 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
         }
         if (special)
             rank = RANK_NONE;
+        if (open >= 0) {
+            if (msg < 0 && continues(p, end)) { /* folded into the alarm record's extent */
+                int64_t n = (out[3 * open + 1] >> CONT_SHIFT) + 1;
+                out[3 * open + 1] = (out[3 * open + 1] & ((1LL << CONT_SHIFT) - 1)) | (n << CONT_SHIFT);
+                uint64_t h = (uint64_t)out[3 * open + 2];
+                h = fnv((h ^ '\n') * FNV_PRIME, p, end);
+                out[3 * open + 2] = (int64_t)(h ? h : 1);
+                if (special || marked || n >= MAX_CONTINUATION) {
+                    out[3 * open + 1] = (out[3 * open + 1] & ~(int64_t)RANK_NONE) | RANK_NONE | SPECIAL_BIT;
+                    open = -1;
+                }
+            } else
+                open = -1;
+        }
         if (!plain || special || marked || local || rank != RANK_NONE) {
             if (used == cap) {
-                int64_t *grown = PyMem_Realloc(out, cap * 4 * sizeof(int64_t));
+                int64_t *grown = PyMem_Realloc(out, cap * 6 * sizeof(int64_t));
                 if (!grown) {
                     PyMem_Free(out);
                     out = NULL;
@@ -313,9 +381,17 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
                 out = grown;
                 cap *= 2;
             }
-            out[2 * used] = p - base;
-            out[2 * used + 1] = rank | (plain ? PLAIN_BIT : 0) | (special ? SPECIAL_BIT : 0) | (marked ? MARKED_BIT : 0) |
-                                (local ? LOCAL_BIT : 0);
+            int64_t hash = 0;
+            if (alarm) {
+                uint64_t h = fnv(FNV_OFFSET, p + 28, end);
+                hash = (int64_t)(h ? h : 1);
+                if (!special && !marked)
+                    open = used;
+            }
+            out[3 * used] = p - base;
+            out[3 * used + 1] = rank | (plain ? PLAIN_BIT : 0) | (special ? SPECIAL_BIT : 0) | (marked ? MARKED_BIT : 0) |
+                                (local ? LOCAL_BIT : 0) | (alarm ? ALARM_BIT : 0);
+            out[3 * used + 2] = hash;
             used++;
         }
         p = end + 1;
@@ -324,15 +400,14 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
     PyBuffer_Release(&view);
     if (!out)
         return PyErr_NoMemory();
-    PyObject *result = PyBytes_FromStringAndSize((const char *)out, used * 2 * (Py_ssize_t)sizeof(int64_t));
+    PyObject *result = PyBytes_FromStringAndSize((const char *)out, used * 3 * (Py_ssize_t)sizeof(int64_t));
     PyMem_Free(out);
     return result;
 }
 
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)Scanner_scan, METH_O,
-     "scan(block) -> bytes of int64 pairs (line start, rank | plain << 24 | special << 25 | marked << 26 | "
-     "local << 27)"},
+     "scan(block) -> bytes of int64 triples (line start, info, hash): see the module's comment"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -364,5 +439,6 @@ PyMODINIT_FUNC PyInit__linescan(void) {
         return NULL;
     }
     PyModule_AddIntConstant(m, "RANK_NONE", RANK_NONE);
+    PyModule_AddIntConstant(m, "FORMAT", FORMAT);
     return m;
 }

@@ -341,19 +341,10 @@ class AgentEvents:
         """The kind of ``rec``, a single-line record without escapes, when it gives no fact (each one it would give
         is the value given last) and changes no state, so that reading it may wait; else None. ``row``: its first
         signature row when that row is decisive (only that row is tried), else the whole table is."""
-        message = rec.msg.rstrip()
-        found = AGENT_TABLE.classify(message) if row is None else AGENT_TABLE.row(row, message)
-        if found is None and row is not None:
+        found = _classified(rec.msg.rstrip(), rec.prefix, row)
+        if found is None:
             return None
-        kind, extra = found if found is not None else (GENERIC_KIND, {})
-        component, extension, version = split_prefix(rec.prefix) if rec.prefix else ("", "", "")
-        attrs: dict[str, Any] = {}  # the attrs ``_facts`` reads, set as ``_event`` sets them
-        if extension:
-            attrs["extension"] = extension
-            if version:
-                attrs["version"] = version
-        for k, v in extra.items():
-            attrs.setdefault(k, v)
+        kind, attrs, component = found
         if attrs.get("extension") == VMSNAPSHOT and ("seq" in attrs or kind == "extension.enable"):
             return None
         return kind if all(self._last.get(n) == v for n, v in _fact_values(kind, attrs, component)) else None
@@ -378,6 +369,34 @@ class AgentEvents:
             if seq is not None:
                 text += f", settings file {seq}.settings at line {seq_line}"
             self.ctx.fact("vmsnapshot.invocation", value, line=e.line, ts=e.ts, text=text)
+
+
+def kind_without_facts(rec: Record) -> str | None:
+    """The kind of ``rec`` (no escapes, no telemetry payload) when it can give no fact whatever came before it and
+    is not the VMSnapshot extension's, so that every record equal to it but for its time may wait; else None."""
+    message = "\n".join([rec.msg, *rec.extra]).rstrip() if rec.extra else rec.msg.rstrip()
+    found = _classified(message, rec.prefix)
+    assert found is not None
+    kind, attrs, component = found
+    return None if attrs.get("extension") == VMSNAPSHOT or _fact_values(kind, attrs, component) else kind
+
+
+def _classified(message: str, prefix: str, row: int | None = None) -> tuple[str, dict[str, Any], str] | None:
+    """(kind, the attrs ``_facts`` reads, set as ``_event`` sets them, component) of a record's message; None when
+    ``row`` (the only row tried) does not match."""
+    found = AGENT_TABLE.classify(message) if row is None else AGENT_TABLE.row(row, message)
+    if found is None and row is not None:
+        return None
+    kind, extra = found if found is not None else (GENERIC_KIND, {})
+    component, extension, version = split_prefix(prefix) if prefix else ("", "", "")
+    attrs: dict[str, Any] = {}
+    if extension:
+        attrs["extension"] = extension
+        if version:
+            attrs["version"] = version
+    for k, v in extra.items():
+        attrs.setdefault(k, v)
+    return kind, attrs, component
 
 
 def _fact_values(kind: str, a: dict[str, Any], component: str) -> list[tuple[str, Any]]:

@@ -27,8 +27,11 @@ are plain records whose first signature row decides their kind by its needles al
 (:attr:`Sig.decisive`): of those only the newest ``ctx.max_notable`` per kind are read, at the end, to
 build the events the timeline keeps (:mod:`parsers.kept`). Plain records that may give facts, name the
 VMSnapshot extension or have a kind the text decides are checked where the walk reaches them and held the
-same way when they give no fact new (:meth:`AgentEvents.quiet`). Every other hot line is fed to the same
-reader with its whole record; its notable events are capped the same way before they are yielded.
+same way when they give no fact new (:meth:`AgentEvents.quiet`). Warnings and errors of the plain shape, with
+the traceback lines that continue them, are held too when their kind can give no fact: the scan hashes their
+bytes after the time stamp, one record per hash is classified, and those dropped for the cap are accounted per
+hash and merged by message as the timeline would. Every other hot line is fed to the same reader with its whole
+record; its notable events are capped the same way before they are yielded.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
 from parsers.clock_pairs import PairVotes
-from parsers.kept import NewestPerKind
+from parsers.kept import Grouped, NewestPerKind
 from parsers.linux_agent import _block_scan, _record
 from parsers.linux_agent._record import (
     VMSNAPSHOT,
@@ -51,6 +54,7 @@ from parsers.linux_agent._record import (
     agent_command_output,
     ends_record,
     fold_g0,
+    kind_without_facts,
     parse_record,
 )
 from parsers.linux_agent._signatures import AGENT_TABLE
@@ -178,8 +182,9 @@ def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan,
     # records are counted by their needles only when the scan judges lines (the C module)
     keep = NewestPerKind(ctx, ctx.max_notable) if ctx.max_notable and scan.judges else None
     bulk = _Bulk(reader, keep, _bulk_rows(_record.AGENT_TABLE)) if keep is not None else None
-    # the kinds whose records may be counted by their needles: their events read are capped with them
-    held = frozenset(bulk.kinds[1:]) if bulk is not None else frozenset()
+    # the kinds whose records may be counted by their needles: their events read are capped with them (a kind an
+    # alarm held brings joins it; the events of that kind already handed on are among those the timeline caps)
+    held = bulk.held_kinds if bulk is not None else set()
     for block, base in _block_scan.member_blocks(stream, ctx, block_size, max_line):
         found = scan(block)
         hot = bulk.take(block, base, found, max_line) if bulk is not None else found[:, 0]
@@ -190,11 +195,11 @@ def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan,
     if keep is not None:
         assert bulk is not None
         bulk.finish()
-        yield from keep.finish(bulk.build)
+        yield from keep.finish(bulk.build, bulk.exemplar)
     reader.report_plain()
 
 
-def _capped(keep: NewestPerKind | None, held: frozenset[str], events: Iterable[Event]) -> Iterator[Event]:
+def _capped(keep: NewestPerKind | None, held: set[str], events: Iterable[Event]) -> Iterator[Event]:
     """``events``, the notable ones of the ``held`` kinds held back in ``keep`` (yielded at the end, in line
     order, when they are among the newest); the timeline caps the other kinds itself."""
     for e in events:
@@ -229,6 +234,8 @@ def _bulk_rows(table: SignatureTable) -> tuple[np.ndarray, np.ndarray, np.ndarra
 #: bytes of the longest line held as its bytes: a longer one is read (its event waits cut at 4 KiB, kept.cut), so
 #: what waits for the end stays small whatever the lines hold (a log of long records of held kinds held 0.6 GB)
 HELD_LINE = 2048
+#: alarm records (by hash) whose kind is remembered; past this many the memo starts again
+ALARM_KINDS = 1 << 16
 
 
 class _Bulk:
@@ -236,7 +243,13 @@ class _Bulk:
     records; per kind the newest ``limit`` are held as offsets (their bytes copied once their block is
     gone) and become events only when kept. A record that may give facts (its row's, or the VMSnapshot
     extension's: a marked line) is *deferred*: the walk over the block checks it in line order
-    (:meth:`AgentEvents.quiet`) and holds it only when it gives no fact new at that point, else reads it."""
+    (:meth:`AgentEvents.quiet`) and holds it only when it gives no fact new at that point, else reads it.
+
+    Alarm records (warnings and errors of the plain shape, with the lines that can only continue them) are held
+    the same way when their kind gives no fact whatever came before (:func:`kind_without_facts`, asked once per
+    hash of their bytes): single-line ones at once, longer ones where the walk reaches them. Those dropped for
+    the cap are accounted per hash (one event built for the newest and one for the oldest of each) and merged
+    by message in :class:`NewestPerKind`, as the events read are."""
 
     WINDOW = 4  # blocks held in memory for the offsets into them
 
@@ -244,15 +257,23 @@ class _Bulk:
                  rows: tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]) -> None:
         self.reader = reader
         self.keep = keep
-        self.rows, self.facts, self.probe, self.kinds = rows
+        self.rows, self.facts, self.probe, kinds = rows
+        self.kinds = list(kinds)  # and those of the alarms held
         self.kind_index = {kind: k for k, kind in enumerate(self.kinds)}
+        self.held_kinds = set(self.kinds[1:])
         # line start -> (line number, end, kind, row) of the block's deferred records; those the walk held
         self.lazy: dict[int, tuple[int, int, int, int]] = {}
         self.deferred: list[int] = []
+        # line start -> (line number, end of the first line, end, continuation lines, kind, hash) of the block's
+        # multi-line alarm records to hold where the walk reaches them; those it held
+        self.multi: dict[int, tuple[int, int, int, int, int, int]] = {}
+        self.held_multi: list[int] = []
+        self.alarm_kinds: dict[int, int] = {}  # hash -> kind index, -1: read
         self.limit = keep.limit
         self.blocks: dict[int, bytes] = {}
         self.block_no = 0
-        # kind -> held rows (age, line, block, start, end); parts appended per block, joined when needed
+        # kind -> held rows (age, line, block, start, end, hash: 0 but for an alarm); parts appended per block,
+        # joined when needed
         self.parts: dict[int, list[np.ndarray]] = {}
         self.held: dict[int, int] = {}
         self.copied: dict[int, bytes] = {}  # line -> bytes of a held record whose block is gone
@@ -262,8 +283,8 @@ class _Bulk:
         import numpy as np
         self.block_no += 1
         self._retire(self.block_no - self.WINDOW)
-        self.lazy = {}
-        starts, info = found[:, 0], found[:, 1]
+        self.lazy, self.multi = {}, {}
+        starts, info, hashes = found[:, 0], found[:, 1], found[:, 2]
         if not len(starts):
             return starts
         rank = np.minimum(info & _block_scan.RANK_NONE, len(self.rows) - 1)
@@ -271,20 +292,31 @@ class _Bulk:
         probe = self.probe[rank]
         candidate = ((info & (_block_scan.PLAIN_BIT | _block_scan.SPECIAL_BIT)) == _block_scan.PLAIN_BIT)
         candidate &= (row >= 0) | probe
-        if not candidate.any():
+        alarm = (info & (_block_scan.ALARM_BIT | _block_scan.SPECIAL_BIT | _block_scan.MARKED_BIT)
+                 ) == _block_scan.ALARM_BIT
+        if not candidate.any() and not alarm.any():
             return starts
         nl = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
         idx = np.searchsorted(nl, starts)  # newlines before each line: its number in the block
-        ends = nl[np.minimum(idx, len(nl) - 1)]
-        not_plain = starts[(info & _block_scan.PLAIN_BIT) == 0]
+        cont = info >> _block_scan.CONT_SHIFT  # an alarm record's continuation lines (0 for other lines)
+        last = np.minimum(idx + cont, len(nl) - 1)  # the record's last line
+        ends = nl[last]
+        opens = (info & (_block_scan.PLAIN_BIT | _block_scan.ALARM_BIT)) != 0  # a UTC record of the plain shape
+        not_plain = starts[~opens]
+        # the last continuation line of an alarm record: the reader read the record (or the walk held it) when it
+        # comes to the line after, as after a plain one
+        extended = np.flatnonzero(((info & _block_scan.ALARM_BIT) != 0) & (cont > 0))
+        after = not_plain[~np.isin(not_plain, starts[extended + cont[extended]])] if len(extended) else not_plain
         prev_start = np.where(idx >= 2, nl[np.maximum(idx - 2, 0)] + 1, 0)
         # not the block's first or two last lines (the reader reads the last one and, as the record it may
         # continue, the one before), not after a line that is not plain
         # (a local-time record or a line outside any record makes the reader read the next line), not before
         # one (it may continue the record), not cut at the line limit
-        candidate &= (starts > 0) & (idx < len(nl) - 2) & (ends - starts < min(max_line, HELD_LINE))
-        candidate &= ~np.isin(prev_start, not_plain) & ~np.isin(ends + 1, not_plain)
-        if not candidate.any():
+        fits = (starts > 0) & (last < len(nl) - 2) & (ends - starts < min(max_line, HELD_LINE))
+        fits &= ~np.isin(prev_start, after) & ~np.isin(ends + 1, not_plain)
+        candidate &= fits
+        alarm &= fits
+        if not candidate.any() and not alarm.any():
             return starts
         lazy = candidate & (self.facts[rank] | probe | ((info & _block_scan.MARKED_BIT) != 0))
         if lazy.any():
@@ -298,7 +330,49 @@ class _Bulk:
             self.blocks[self.block_no] = block
             self._hold(starts[notable], ends[notable], base + idx[notable] + 1, row[notable],
                        _block_scan.ages(block, starts[notable]))
+        if alarm.any():
+            at = np.flatnonzero(alarm)
+            kinds = self._alarm_kinds(block, starts[at], ends[at], hashes[at])
+            at, kinds = at[kinds >= 0], kinds[kinds >= 0]
+            single = cont[at] == 0
+            one, k = at[single], kinds[single]
+            if len(one):
+                self.blocks[self.block_no] = block
+                self._hold(starts[one], ends[one], base + idx[one] + 1, k, _block_scan.ages(block, starts[one]),
+                           hashes[one])
+                candidate[one] = True  # counted with the plain records
+            many, k = at[~single], kinds[~single]
+            if len(many):
+                first_end = nl[idx[many]] + 1
+                self.multi = dict(zip(starts[many].tolist(), zip(
+                    (base + idx[many] + 1).tolist(), first_end.tolist(), ends[many].tolist(), cont[many].tolist(),
+                    k.tolist(), hashes[many].tolist(), strict=True), strict=True))
         return starts[~candidate]
+
+    def _alarm_kinds(self, block: bytes, starts: np.ndarray, ends: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+        """The kind index of each alarm record (-1: read it), one record per hash classified."""
+        import numpy as np
+        unique, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        kinds = np.empty(len(unique), dtype=np.int64)
+        for j, (h, f) in enumerate(zip(unique.tolist(), first.tolist(), strict=True)):
+            k = self.alarm_kinds.get(h)
+            if k is None:
+                kind = kind_without_facts(self._record(block[starts[f]:ends[f]], 0))
+                k = -1 if kind is None else self._kind(kind)
+                if len(self.alarm_kinds) >= ALARM_KINDS:
+                    self.alarm_kinds = {}
+                self.alarm_kinds[h] = k
+            kinds[j] = k
+        return kinds[inverse.reshape(-1)]
+
+    def _kind(self, kind: str) -> int:
+        """The index of ``kind`` among those held (added when new: the alarm's kind decides it, any kind)."""
+        k = self.kind_index.get(kind)
+        if k is None:
+            k = self.kind_index[kind] = len(self.kinds)
+            self.kinds.append(kind)
+        self.held_kinds.add(kind)  # "log" too: an alarm of no other kind is notable
+        return k
 
     def defer(self, start: int, rec: Record) -> bool:
         """Hold the deferred record at ``start`` (``rec``) when it gives no new fact now and its kind is one the
@@ -314,23 +388,32 @@ class _Bulk:
         return True
 
     def hold_deferred(self, block: bytes) -> None:
-        """Hold the notable records the walk over ``block`` deferred."""
+        """Hold the notable records the walk over ``block`` deferred, and its multi-line alarm records it held."""
         import numpy as np
-        if not self.deferred:
-            return
-        line, end, kind, _ = (np.array(v, dtype=np.int64) for v in zip(*map(self.lazy.get, self.deferred),
-                                                                          strict=True))
-        starts = np.array(self.deferred, dtype=np.int64)
-        self.blocks[self.block_no] = block
-        self._hold(starts, end, line, kind, _block_scan.ages(block, starts))
-        self.deferred = []
+        if self.deferred:
+            line, end, kind, _ = (np.array(v, dtype=np.int64) for v in zip(*map(self.lazy.get, self.deferred),
+                                                                              strict=True))
+            starts = np.array(self.deferred, dtype=np.int64)
+            self.blocks[self.block_no] = block
+            self._hold(starts, end, line, kind, _block_scan.ages(block, starts))
+            self.deferred = []
+        if self.held_multi:
+            line, _, end, _, kind, hashes = (np.array(v, dtype=np.int64) for v in zip(
+                *map(self.multi.get, self.held_multi), strict=True))
+            starts = np.array(self.held_multi, dtype=np.int64)
+            self.blocks[self.block_no] = block
+            self._hold(starts, end, line, kind, _block_scan.ages(block, starts), hashes)
+            self.held_multi = []
 
     def _hold(self, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray, kinds: np.ndarray,
-              ages: np.ndarray) -> None:
+              ages: np.ndarray, hashes: np.ndarray | None = None) -> None:
         import numpy as np
+        if hashes is None:
+            hashes = np.zeros(len(starts), dtype=np.int64)
         for k in np.unique(kinds).tolist():
             sel = np.flatnonzero(kinds == k)
-            rows = np.stack((ages[sel], lines[sel], np.full(len(sel), self.block_no), starts[sel], ends[sel]))
+            rows = np.stack((ages[sel], lines[sel], np.full(len(sel), self.block_no), starts[sel], ends[sel],
+                             hashes[sel]))
             self.parts.setdefault(k, []).append(rows)
             self.held[k] = self.held.get(k, 0) + len(sel)
             if self.held[k] >= 2 * self.limit:
@@ -343,19 +426,44 @@ class _Bulk:
         rows = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
         if rows.shape[1] > self.limit:
             order = np.lexsort((rows[1], rows[0]))
-            self.keep.dropped_items(self.kinds[k], rows.shape[1] - self.limit)
-            rows = rows[:, order[-self.limit:]]
+            cut = rows.shape[1] - self.limit
+            self.keep.dropped_items(self.kinds[k], cut)
+            gone = rows[:, order[:cut]]
+            alarms = gone[5] != 0
+            if alarms.any():
+                self._drop_alarms(self.kinds[k], gone[:, alarms])
+            for line in gone[1, gone[2] == 0].tolist():
+                del self.copied[line]
+            rows = rows[:, order[cut:]]
         self.parts[k] = [rows]
         self.held[k] = rows.shape[1]
         return rows
 
+    def _drop_alarms(self, kind: str, rows: np.ndarray) -> None:
+        """Alarm records dropped for the cap, accounted per hash: events are built for the newest and the oldest."""
+        import numpy as np
+        rows = rows[:, np.lexsort((rows[1], rows[0], rows[5]))]  # by hash, then (age, line)
+        bounds = np.flatnonzero(np.diff(rows[5])) + 1
+        firsts = np.concatenate(([0], bounds)).tolist()
+        lasts = np.concatenate((bounds, [rows.shape[1]])).tolist()
+        for f, stop in zip(firsts, lasts, strict=True):
+            age, line, block_no, start, end, _ = rows[:, stop - 1].tolist()
+            newest = self.exemplar(self._bytes(line, block_no, start, end), line)
+            age_old, line_old, block_old, start_old, end_old, _ = rows[:, f].tolist()
+            oldest = newest if stop - 1 == f else self.exemplar(
+                self._bytes(line_old, block_old, start_old, end_old), line_old)
+            self.keep.dropped_alarms(stop - f, (age, line), newest, age_old, oldest)
+
+    def _bytes(self, line: int, block_no: int, start: int, end: int) -> bytes:
+        return self.copied[line] if block_no == 0 else self.blocks[block_no][start:end]
+
     def _retire(self, block_no: int) -> None:
         """Copy the held records of an old block (usually none are left) and let the block go."""
-        block = self.blocks.pop(block_no, None)
-        if block is None:
+        if block_no not in self.blocks:
             return
-        for k in list(self.parts):
-            rows = self._join(k)
+        rows_of = [self._join(k) for k in list(self.parts)]
+        block = self.blocks.pop(block_no)
+        for rows in rows_of:
             for line, start, end in rows[[1, 3, 4]][:, rows[2] == block_no].T.tolist():
                 self.copied[line] = block[start:end]
             rows[2, rows[2] == block_no] = 0
@@ -365,24 +473,37 @@ class _Bulk:
         for k in list(self.parts):
             rows = self._join(k)
             kind = self.kinds[k]
-            for age, line, block_no, start, end in rows.T.tolist():
-                data = self.copied[line] if block_no == 0 else self.blocks[block_no][start:end]
-                self.keep.add_item(kind, age, line, data)
+            for age, line, block_no, start, end, group in rows.T.tolist():
+                data = self._bytes(line, block_no, start, end)
+                self.keep.add_item(kind, age, line, Grouped(data, group) if group else data)
         self.parts, self.blocks, self.copied = {}, {}, {}
 
     def build(self, line: bytes, n: int) -> Event:
         """The event of a held record, now kept: it leaves the plain counts."""
         self.reader.plain.hours[line[:13]] -= 1
-        rec = parse_record(line.rstrip(b"\r").decode("ascii"), n)
+        return self.exemplar(line, n)
+
+    def exemplar(self, line: bytes, n: int) -> Event:
+        """The event of a held record (its facts, if any, were taken where the walk reached it)."""
+        return self.reader.builder.event_without_facts(self._record(line, n))
+
+    @staticmethod
+    def _record(data: bytes, n: int) -> Record:
+        """The record of held bytes: its first line and the lines that continue it (as ``line_text`` gives them)."""
+        first, *extra = data.split(b"\n")
+        rec = parse_record(first.rstrip(b"\r").decode("ascii"), n)
         assert rec is not None
-        return self.reader.builder.event_without_facts(rec)
+        for text in extra:
+            add_continuation(rec, text.rstrip(b"\r").decode("ascii"))
+        return rec
 
 
 def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: int,
            bulk: _Bulk | None = None) -> Iterator[Event]:
     """Feed the hot lines of ``block`` (with their records) to ``reader``; count the plain records between
-    (and the records ``bulk`` defers and then holds)."""
+    (and the records ``bulk`` defers and then holds, and its multi-line alarm records)."""
     lazy = bulk.lazy if bulk is not None else {}
+    multi = bulk.multi if bulk is not None else {}
     end = len(block)
     last_line = block.rfind(b"\n", 0, end - 1) + 1  # fed to the reader: the next block may continue it
     hot.append(last_line)
@@ -395,6 +516,15 @@ def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: in
             i += 1
         h = hot[i]
         runs = not reader.orphans and not (reader.prev_timed is not None and reader.prev_timed[1])
+        if h in multi and runs:
+            assert bulk is not None
+            _, first_end, stop_h, n_cont, _, _ = multi[h]
+            yield from reader.flush()
+            reader.count_plain(block, cur, first_end)  # the record counts as its first line
+            n += block.count(b"\n", cur, first_end) + n_cont
+            cur = stop_h + 1
+            bulk.held_multi.append(h)
+            continue
         if h in lazy and runs:
             assert bulk is not None
             n_h, stop_h, _, _ = lazy[h]

@@ -303,7 +303,7 @@ def test_how_the_c_scan_judges_extension_lines() -> None:
     ]
     out = _scan()(("\n".join(lines) + "\n").encode())
     starts = np.cumsum([0] + [len(s.encode()) + 1 for s in lines[:-1]])
-    verdict = {int(s): int(i) for s, i in out}
+    verdict = {int(s): int(i) for s, i, _ in out}
     plain = [s not in verdict or bool(verdict[s] & _block_scan.PLAIN_BIT) for s in starts.tolist()]
     assert plain == [True, False, False, False, False, False, False, False, True, True, True, True, True,
                      True, False, False, False, False, True]

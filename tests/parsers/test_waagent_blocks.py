@@ -323,6 +323,126 @@ def test_records_whose_kind_the_text_decides_are_classified_in_the_walk(seed: in
         assert {"wireserver.error", "storage.error", "network.error", "log"} <= set(seen) and seen[None] > 10
 
 
+_TRACEBACK = ("Traceback (most recent call last):",
+              '  File "/var/lib/waagent/WALinuxAgent-2.9.1.1/update.py", line 350, in run', "    self._fetch()",
+              "azurelinuxagent.common.exception.ProtocolError: [ProtocolError] timed out")
+
+
+def _alarms(seed: int, count: int = 3000) -> str:
+    """Warnings and errors of every class among routine records: the same texts again and again (under other
+    threads, trailing blanks, extension versions), fresh numbers in each record, other extensions' failures,
+    HRESULTs, routine warnings, kinds the text decides, alarms that give facts or name the VMSnapshot extension,
+    tracebacks (continuation lines that are blank, indented, empty; or a syslog line, a prompt, an escape, the
+    extension's name, a line opening with a digit, too many lines: read), local-time and G0 alarms."""
+    rng = random.Random(seed)
+    t = datetime(2024, 2, 28, 22, 50)
+    other = "[Microsoft.CPlat.Core.RunCommandLinux-1.0.{v}]"
+    texts = (
+        "Fetch failed: [HttpError] [HTTP Failed] GET http://168.63.129.16/machine/?comp=goalstate -- IOError timed out",
+        "Fetch failed: [HTTP Failed] GET https://md-abc.blob.core.windows.net/x -- IOError timed out -- 3 attempts",
+        "Fetch failed: [HTTP Failed] GET https://example.org/manifest.xml -- Connection refused",
+        "Error fetching the goal state: [ProtocolError] timed out",
+        "Install of Microsoft.Azure.Extensions.CustomScript failed: HRESULT 0x8007000E (-2147024882)",
+        "Dropped events for Extension: Microsoft.Azure.Monitor.AzureMonitorLinuxAgent; Details: none",
+        "Non-zero exit code: 1, /var/lib/waagent/x/handle.sh install",
+        "Something unexpected happened",
+    )
+    out: list[str] = []
+    for i in range(count):
+        t += timedelta(seconds=rng.randrange(1, 20), microseconds=rng.randrange(999_999))
+        utc = f"{t:%Y-%m-%dT%H:%M:%S.%f}Z"
+        level = rng.choice(("WARNING", "ERROR"))
+        thread = rng.choice(("ExtHandler", "ExtHandler", "MonitorHandler"))
+        r = rng.random()
+        if r < 0.45:
+            out.append(f"{utc} INFO EnvHandler ExtHandler Configure routes")
+        elif r < 0.65:
+            out.append(f"{utc} {level} {thread} ExtHandler {rng.choice(texts)}{rng.choice(('', '', ' ', '  '))}")
+        elif r < 0.70:
+            out.append(f"{utc} {level} ExtHandler ExtHandler Operation {i} failed after {rng.randrange(9999)} ms")
+        elif r < 0.74:
+            out.append(f"{utc} {level} ExtHandler {other.format(v=rng.randrange(3))} Command failed, "
+                       f"{rng.choice(texts[4:])}")
+        elif r < 0.77:
+            out.append(f"{utc} WARNING ExtHandler ExtHandler [HEARTBEAT] Agent WALinuxAgent-2.9.1."
+                       f"{int(rng.random() < 0.1)} is running as the goal state agent")
+        elif r < 0.78:
+            out.append(f"{utc} WARNING ExtHandler ExtHandler Wire server endpoint:168.63.129.{16 + rng.randrange(2)}")
+        elif r < 0.80:
+            out.append(f"{utc} ERROR ExtHandler {VMS} Enable failed: {rng.choice(texts[:2])}")
+        elif r < 0.92:
+            out.append(f"{utc} ERROR ExtHandler ExtHandler {rng.choice(texts[3:5])}")
+            lines = list(_TRACEBACK[:rng.randrange(1, 5)])
+            odd = rng.random()
+            if odd < 0.1:
+                lines.insert(1, "")
+            elif odd < 0.15:
+                lines.insert(1, "\t\tindented with tabs  ")
+            elif odd < 0.2:
+                lines.append("Jan  6 13:02:17 vm kernel: a syslog line")
+            elif odd < 0.25:
+                lines.append("user@vm:~$ tail /var/log/waagent.log")
+            elif odd < 0.3:
+                lines.append("  path \\u0041 escaped")
+            elif odd < 0.35:
+                lines.append("  in Microsoft.Azure.RecoveryServices.VMSnapshotLinux/main")
+            elif odd < 0.4:
+                lines.append("404 lines follow")
+            elif odd < 0.42:
+                lines += [f"  frame {k}" for k in range(70)]
+            out += [line + rng.choice(("", "", " ")) for line in lines]
+        elif r < 0.95:
+            out.append(f"{t + timedelta(hours=2):%Y/%m/%d %H:%M:%S}.{t.microsecond:06d} WARNING ExtHandler "
+                       f"{rng.choice(texts)}")
+        elif r < 0.97:
+            out.append(f"{t + timedelta(hours=2):%Y/%m/%d %H:%M:%S} ERROR:{rng.choice(texts)}")
+        else:
+            out.append(f"{utc} VERBOSE ExtHandler ExtHandler detail {rng.randrange(5)}")
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_alarms_held_by_their_bytes(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Warnings and errors are held like the records counted by their needles when their kind gives no fact, and
+    those dropped for the cap are accounted per hash of their bytes, merged by message: the timeline ends with the
+    same kept events, drops per kind and dropped alarms by template as the reference, at every block size (block
+    edges inside tracebacks), also when the accounting hands its groups on early and with CRLF line ends."""
+    from parsers import kept as kept_module
+
+    kinds: list[str | None] = []
+    groups: list[int] = []
+    multi: list[int] = []
+    classify = waagent_log.kind_without_facts
+    drop = waagent_log._Bulk._drop_alarms
+    hold = waagent_log._Bulk.hold_deferred
+
+    def spy_kind(rec: _record.Record) -> str | None:
+        kinds.append(classify(rec))
+        return kinds[-1]
+
+    def spy_drop(self: waagent_log._Bulk, kind: str, rows: np.ndarray) -> None:
+        groups.append(rows.shape[1])
+        drop(self, kind, rows)
+
+    def spy_hold(self: waagent_log._Bulk, block: bytes) -> None:
+        multi.append(len(self.held_multi))
+        hold(self, block)
+
+    monkeypatch.setattr(waagent_log, "kind_without_facts", spy_kind)
+    monkeypatch.setattr(waagent_log._Bulk, "_drop_alarms", spy_drop)
+    monkeypatch.setattr(waagent_log._Bulk, "hold_deferred", spy_hold)
+    if seed == 1:
+        monkeypatch.setattr(kept_module, "_ALARM_TEXTS", 25)
+    text = _alarms(seed)
+    assert_same(text.encode(), sizes=(1 << 20, 4096, 300))
+    if C_ENGINE:
+        assert None in kinds and {"wireserver.error", "network.error", "log"} <= set(kinds)
+        assert len(groups) > 10 and max(groups) > 20  # groups of many records, each built twice at most
+        assert sum(multi) > 100  # tracebacks held
+    if seed == 2:
+        assert_same(text.replace("\n", "\r\n").encode(), sizes=(4096, 300), limits=(7,))
+
+
 def test_long_records_of_held_kinds_wait_cut_as_the_timeline_keeps_them() -> None:
     """Records the block path holds back per kind (a heartbeat, an extension's failure: its kind is held) wait
     with their message cut as the timeline keeps it, so many long ones cost no more than short ones; the
@@ -447,7 +567,7 @@ def test_how_the_c_scan_judges_lines() -> None:
     c = _block_scan.scanner("c")
     assert c is not None
     want = c(data)
-    by_line = {data[s:data.find(b"\n", s)].decode(): i for s, i in want.tolist()}
+    by_line = {data[s:data.find(b"\n", s)].decode(): i for s, i, _ in want.tolist()}
     rank = _block_scan.ScanTable(_record.AGENT_TABLE).rank
     assert lines[0] not in by_line  # plain, no needle
     assert by_line[lines[1]] & _block_scan.RANK_NONE == rank["DhcpError"]
@@ -472,6 +592,56 @@ def test_how_the_c_scan_judges_lines() -> None:
         assert (found[:, 1] == _block_scan.RANK_NONE | _block_scan.SPECIAL_BIT).all()
 
 
+@pytest.mark.skipif(not C_ENGINE, reason="the C module is not built here")
+def test_how_the_c_scan_judges_alarm_records() -> None:
+    """An alarm line (the plain shape at WARNING or ERROR) is reported with its extent (the lines that can only
+    continue its record) and a hash of its bytes after the time stamp and of those lines: equal for records equal
+    but for their time, other for any other byte; a special or marked line in the extent, or too many, make it
+    special."""
+    stamp = "2024-02-28T22:50:0{}.000001Z"
+    body = "ERROR ExtHandler ExtHandler Error fetching the goal state: timed out"
+    records = {
+        "plain": [f"{stamp} {body}"],
+        "again": [f"{stamp} {body}"],  # another time, the same bytes
+        "blank": [f"{stamp} {body} "],
+        "thread": [f"{stamp} {body.replace('ExtHandler Ext', 'MonitorHandler Ext', 1)}"],
+        "traceback": [f"{stamp} {body}", *_TRACEBACK, "", "\tin tabs", "next (letter first)"],
+        "traceback again": [f"{stamp} {body}", *_TRACEBACK, "", "\tin tabs", "next (letter first)"],
+        "syslog": [f"{stamp} {body}", "Jan  6 13:02:17 vm kernel: x"],
+        "prompt": [f"{stamp} {body}", "user@vm:~$ ls"],
+        "digit": [f"{stamp} {body}", "404 lines"],
+        "escape": [f"{stamp} {body}", "  a \\u0041"],
+        "marked": [f"{stamp} {body}", "  VMSnapshotLinux"],
+        "long": [f"{stamp} {body}", *(f"  frame {k}" for k in range(70))],
+        "warning": [f"{stamp} WARNING ExtHandler ExtHandler Fetch failed"],
+    }
+    lines: list[str] = []
+    at: dict[str, int] = {}
+    for i, (name, rec) in enumerate(records.items()):
+        at[name] = len(lines)
+        lines += [rec[0].format(i % 10), *rec[1:]]
+        lines.append(_plain(datetime(2024, 2, 28, 22, 51)).rstrip("\n"))
+    data = ("\n".join(lines) + "\n").encode()
+    c = _block_scan.scanner("c")
+    assert c is not None
+    found = c(data)
+    starts = [sum(len(x) + 1 for x in lines[:k]) for k in range(len(lines))]
+    row = {name: found[found[:, 0] == starts[k]][0].tolist() for name, k in at.items()}
+    for name, (_, info, h) in row.items():
+        assert info & _block_scan.ALARM_BIT and not info & _block_scan.PLAIN_BIT and h != 0, name
+    cont = {name: info >> _block_scan.CONT_SHIFT for name, (_, info, _) in row.items()}
+    assert cont["plain"] == 0 and cont["traceback"] == len(_TRACEBACK) + 3
+    assert cont["syslog"] == cont["prompt"] == cont["digit"] == 0  # the line cannot be told from a record's end
+    assert cont["escape"] == cont["marked"] == 1 and cont["long"] == 64
+    for name in ("escape", "marked", "long"):
+        assert row[name][1] & _block_scan.SPECIAL_BIT, name
+    for name in ("plain", "traceback", "syslog", "warning"):
+        assert not row[name][1] & _block_scan.SPECIAL_BIT, name
+    hashes = {name: h for name, (_, _, h) in row.items()}
+    assert hashes["plain"] == hashes["again"] == hashes["syslog"] and hashes["traceback"] == hashes["traceback again"]
+    assert len({hashes[n] for n in ("plain", "blank", "thread", "traceback", "escape", "warning")}) == 6
+
+
 def test_the_c_module_is_built_where_a_compiler_is() -> None:
     """The install builds it wherever the C compiler Python was built with is present (CI: a fresh install
     with gcc). A checkout that was not installed again since the module came has none: it is slower, not wrong."""
@@ -491,19 +661,26 @@ def test_without_the_c_module_the_python_engine_reads_every_candidate(monkeypatc
     assert np.array_equal(_block_scan.scanner()(data), _block_scan.scanner("re")(data))  # type: ignore[misc]
 
 
-def test_a_c_module_older_than_the_table_falls_back_to_the_python_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A checkout updated without rebuilding the C module: its scanner refuses the table's codes; the scan runs in
-    Python instead of stopping the parser ("ValueError: code out of range" before)."""
+@pytest.mark.parametrize("output", [_block_scan.C_FORMAT, None])
+def test_a_c_module_older_than_the_table_falls_back_to_the_python_engine(monkeypatch: pytest.MonkeyPatch,
+                                                                         output: int | None) -> None:
+    """A checkout updated without rebuilding the C module: its scanner refuses the table's codes, or its output has
+    an older layout (no ``FORMAT``: pairs, no alarm hash); the scan runs in Python instead of stopping the parser
+    ("ValueError: code out of range" before) or misreading the output."""
     import sys
     import types
 
     class Stale:
         def __init__(self, needles: list[bytes], codes: list[int]) -> None:
-            raise ValueError("code out of range")
+            if output is not None:
+                raise ValueError("code out of range")
+
+        def scan(self, block: bytes) -> bytes:
+            return b"\0" * 16
 
     import parsers.linux_agent
 
-    stale = types.SimpleNamespace(Scanner=Stale)
+    stale = types.SimpleNamespace(Scanner=Stale, **({} if output is None else {"FORMAT": output}))
     monkeypatch.setitem(sys.modules, "parsers.linux_agent._linescan", stale)
     monkeypatch.setattr(parsers.linux_agent, "_linescan", stale, raising=False)
     monkeypatch.setattr(_block_scan, "_c_available", lambda: True)
