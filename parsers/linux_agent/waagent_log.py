@@ -236,6 +236,9 @@ def _bulk_rows(table: SignatureTable) -> tuple[np.ndarray, np.ndarray, np.ndarra
 HELD_LINE = 2048
 #: alarm records (by hash) whose kind is remembered; past this many the memo starts again
 ALARM_KINDS = 1 << 16
+#: records a hash new to that memo needs in one block to be classified and held; fewer are read (holding a record
+#: costs a classification and, once dropped, an event: more than reading it when it does not come again)
+ALARM_REPEATS = 2
 
 
 class _Bulk:
@@ -350,13 +353,18 @@ class _Bulk:
         return starts[~candidate]
 
     def _alarm_kinds(self, block: bytes, starts: np.ndarray, ends: np.ndarray, hashes: np.ndarray) -> np.ndarray:
-        """The kind index of each alarm record (-1: read it), one record per hash classified."""
+        """The kind index of each alarm record (-1: read it), one record per hash classified. A record whose hash
+        is new and comes less than :data:`ALARM_REPEATS` times in the block is read (a log whose every warning
+        holds a fresh number costs what it did)."""
         import numpy as np
-        unique, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        unique, first, inverse, counts = np.unique(hashes, return_index=True, return_inverse=True, return_counts=True)
         kinds = np.empty(len(unique), dtype=np.int64)
-        for j, (h, f) in enumerate(zip(unique.tolist(), first.tolist(), strict=True)):
+        for j, (h, f, n) in enumerate(zip(unique.tolist(), first.tolist(), counts.tolist(), strict=True)):
             k = self.alarm_kinds.get(h)
             if k is None:
+                if n < ALARM_REPEATS:
+                    kinds[j] = -1
+                    continue
                 kind = kind_without_facts(self._record(block[starts[f]:ends[f]], 0))
                 k = -1 if kind is None else self._kind(kind)
                 if len(self.alarm_kinds) >= ALARM_KINDS:

@@ -406,7 +406,8 @@ def test_alarms_held_by_their_bytes(seed: int, monkeypatch: pytest.MonkeyPatch) 
     """Warnings and errors are held like the records counted by their needles when their kind gives no fact, and
     those dropped for the cap are accounted per hash of their bytes, merged by message: the timeline ends with the
     same kept events, drops per kind and dropped alarms by template as the reference, at every block size (block
-    edges inside tracebacks), also when the accounting hands its groups on early and with CRLF line ends."""
+    edges inside tracebacks), also when the accounting hands its groups on early and with CRLF line ends; records
+    whose hash is new and single in their block are read, or held too."""
     from parsers import kept as kept_module
 
     kinds: list[str | None] = []
@@ -431,8 +432,10 @@ def test_alarms_held_by_their_bytes(seed: int, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(waagent_log, "kind_without_facts", spy_kind)
     monkeypatch.setattr(waagent_log._Bulk, "_drop_alarms", spy_drop)
     monkeypatch.setattr(waagent_log._Bulk, "hold_deferred", spy_hold)
-    if seed == 1:
+    if seed == 1:  # the default: a record whose hash is new is held when it comes again in its block
         monkeypatch.setattr(kept_module, "_ALARM_TEXTS", 25)
+    else:  # every record classified and held, also in the smallest blocks
+        monkeypatch.setattr(waagent_log, "ALARM_REPEATS", 1)
     text = _alarms(seed)
     assert_same(text.encode(), sizes=(1 << 20, 4096, 300))
     if C_ENGINE:
