@@ -317,6 +317,10 @@ def line_text(block: bytes, start: int, stop: int, max_line: int) -> str:
     return raw.rstrip(b"\r\n").decode("utf-8", "replace")
 
 
+#: hours a :class:`PlainCounts` holds before its counts are handed on (the timeline keeps as many buckets)
+SPILL_HOURS = 20_000
+
+
 class PlainCounts:
     """Plain records counted in bulk: per hour (their stamp's first 13 bytes, ``YYYY-MM-DD?HH`` or ``YYYY/MM/DD HH``)
     and the earliest and latest stamps (``width`` bytes of one fixed form: bytes order is time order)."""
@@ -340,11 +344,13 @@ class PlainCounts:
         return last_stamp, n
 
     def report(self, ctx: ParseContext, time: Callable[[bytes], datetime], local: bool) -> None:
-        """Hand the counts to ``ctx`` (``time``: a stamp's time, as the record's event would have it)."""
+        """Hand the counts to ``ctx`` (``time``: a stamp's time, as the record's event would have it) and start
+        afresh: a log of more than :data:`SPILL_HOURS` hours is handed on in parts, so what waits stays small."""
         if self.range is not None:
             per_hour = [(datetime.fromisoformat(h.decode().replace("/", "-") + ":00"), k)
                         for h, k in sorted(self.hours.items()) if k]
             ctx.count_span(per_hour, time(self.range[0]), time(self.range[1]), local)
+        self.hours, self.range = {}, None
 
 
 def plain_time(stamp: bytes) -> datetime:

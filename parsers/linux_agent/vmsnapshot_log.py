@@ -54,6 +54,7 @@ _STAMP = 26  # bytes of a plain Python 3 record's stamp, ``YYYY-MM-DD HH:MM:SS.f
 _PREFIX_AT = 27  # where its ``[prefix]`` starts
 _PY2_STAMP = 19  # a plain Python 2 record's, ``YYYY/MM/DD HH:MM:SS`` (local time)
 _PY2_PREFIX_AT = 20
+_MEMO_KEY = 2048  # bytes of the longest message whose verdict is remembered; a longer text-decided record is read
 
 _PY2 = re.compile(r"(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d) (.*)")
 _PY3 = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (\[[^\]]*\])?(.*)")
@@ -135,6 +136,9 @@ def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan, bl
                         state.py3 = True
                     n += k
                     cur = stop
+                if len(utc.hours) + len(local.hours) >= _block_scan.SPILL_HOURS:  # a log of very many hours
+                    utc.report(ctx, _utc, False)
+                    local.report(ctx, _local, True)
             nl = block.find(b"\n", cur) + 1
             n += 1
             e = state.line(n, _block_scan.line_text(block, cur, nl, max_line))
@@ -199,6 +203,8 @@ class _Hot:
         """Whether the plain record at ``start`` is ordinary: its message classified once per distinct text."""
         at = _PY2_PREFIX_AT if block[start + 4] == 0x2F else _PREFIX_AT
         key = block[start + at:block.find(b"\n", start)]
+        if len(key) > _MEMO_KEY:  # not remembered: read (what the memo holds stays small)
+            return False
         found = self.verdicts.get(key)
         if found is None:
             if len(self.verdicts) >= 8192:

@@ -267,6 +267,23 @@ def test_ordinary_records_are_counted_without_being_read(monkeypatch: pytest.Mon
     assert len(fed) == 201 and {local for (_, local), _ in out[3]} == {True, False}
 
 
+def test_what_waits_stays_small_on_a_log_of_many_hours_and_long_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log whose every record is in an hour of its own hands its counts on in parts; long text-decided records
+    are read, not remembered: the same output, and bounded memory whatever the log holds."""
+    monkeypatch.setattr(_block_scan, "SPILL_HOURS", 50)
+    start = datetime(2024, 1, 1)
+    text = "".join(f"{start + timedelta(hours=i):%Y-%m-%d %H:%M:%S}.000001 {PREFIX}PreSnapshot: Status Code: 200"
+                   f"{' x' * (1500 * (i % 3))}\n" for i in range(3000))
+    text += "".join(f"{start + timedelta(hours=3000 + i):%Y/%m/%d %H:%M:%S} {PREFIX}routine\n" for i in range(300))
+    assert_same(text.encode(), sizes=(1 << 20, 4096))
+    spans: list[int] = []
+    ctx = ParseContext(PATH, "vmsnapshot_log", lambda ts, local: None,
+                       lambda hours, first, last, local: spans.append(len(hours)))
+    list(vmsnapshot_log.parse_blocks(io.BytesIO(text.encode()), ctx, _scan()))
+    assert ctx.counted == 3300 and len(spans) > 20 and max(spans) <= 300  # at most the limit and one run's hours
+    assert sum(spans) == 1299  # the long ones (two in three of the first 3,000) read, and each block's last line
+
+
 def test_a_row_added_to_the_table_at_run_time_is_scanned_for(monkeypatch: pytest.MonkeyPatch) -> None:
     wording = "Brand-new extension wording nobody has seen"
     text = _variety(5, 300) + f"2024-03-01 00:00:00.000001 {PREFIX}{wording} here\n"
