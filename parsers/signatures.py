@@ -39,13 +39,17 @@ _CACHED_LEN = 2048  # messages up to this length (a record with a short tracebac
 _CACHE_SIZE = 8192
 
 
-def yields(*kinds: str, attrs: tuple[str, ...] = ()) -> Callable[[Post], Post]:
+def yields(*kinds: str, attrs: tuple[str, ...] = (), digit_blind: bool = False) -> Callable[[Post], Post]:
     """Declares what a post-function can return (:data:`SAME`: the row's own kind) and which attrs it may set
-    besides the row's groups (``"*"``: any name, read from the text). A post without it may return anything."""
+    besides the row's groups (``"*"``: any name, read from the text). A post without it may return anything.
+    ``digit_blind``: the post tells no digit from another: with other digits in the text it returns the same kind
+    and sets the same attrs, but for the digits their names and values copy from the text (a value is a piece of
+    the text or a constant)."""
 
     def mark(post: Post) -> Post:
         post.kinds = kinds  # type: ignore[attr-defined]
         post.attrs = attrs  # type: ignore[attr-defined]
+        post.digit_blind = digit_blind  # type: ignore[attr-defined]
         return post
 
     return mark
@@ -72,6 +76,9 @@ class Sig:
     #: a text holding one of the needles gets this row's kind whatever else it says (no pattern to fail,
     #: no post that changes the kind), so that when this row is the first candidate the needles decide
     decisive: bool = field(init=False, default=False)
+    #: the row tells no digit from another (:func:`digit_blind`): texts that differ only in which digits they hold
+    #: get the same kind and the same attrs, but for the digits of the values copied from them
+    digit_blind: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.rx = re.compile(self.pattern) if self.pattern else None
@@ -83,6 +90,8 @@ class Sig:
         groups = {g for rx in (self.rx, *self.rx_extract) if rx is not None for g in rx.groupindex}
         self.attr_names = frozenset({*self.attrs, *groups, *(getattr(self.post, "attrs", ("*",)) if self.post else ())})
         self.decisive = self.rx is None and self.kinds == {self.kind}
+        self.digit_blind = (all(digit_blind(rx.pattern) for rx in (self.rx, *self.rx_extract) if rx is not None)
+                            and (self.post is None or getattr(self.post, "digit_blind", False)))
 
 
 class SignatureTable:
@@ -103,6 +112,8 @@ class SignatureTable:
         for sig in self.sigs:
             if sig.kind in refine_kinds:  # ``refine`` may change their kind: their records are always read
                 sig.decisive, sig.kinds = False, None
+            if any(not digit_blind(n) for ns in self.marks.values() for n in ns):  # a mark's needle has a digit
+                sig.digit_blind = False
         needles = {n for s in self.sigs for n in s.needles} | {n for ns in self.marks.values() for n in ns}
         trie = _trie(needles)
         self.gate = re.compile(trie, re.IGNORECASE if ignore_case else 0)
@@ -168,6 +179,16 @@ class SignatureTable:
 
     def _marks(self, haystack: str) -> Attrs:
         return {name: True for name, needles in self.marks.items() if any(n in haystack for n in needles)}
+
+
+_QUANTIFIER = re.compile(r"\\\\|\\d|\{\d+(?:,\d*)?\}")
+
+
+def digit_blind(pattern: str) -> bool:
+    """``pattern`` (an expression or a needle) holds no digit of its own: ``\\d`` and ``{m,n}`` aside, so it matches
+    a text and the same text with other digits alike (a class such as ``[0-5]``, a literal ``200`` or a back
+    reference says no)."""
+    return not any(c.isdigit() for c in _QUANTIFIER.sub("", pattern))
 
 
 def _trie(words: Iterable[str]) -> str:

@@ -186,6 +186,9 @@ class AgentEvents:
         self._settings_seq: dict[str, tuple[str, int]] = {}  # extension -> (seq, line)
         self._payload: Any = None
         self._unit: str | None = None  # the unit a pasted ``systemctl status`` is about
+        # (row, prefix, message with digits masked) -> kind, facts, (start, end, text) of every digit its facts read
+        self._quiet: dict[tuple[int, str, bytes], tuple[str | None, list[tuple[str, Any]] | None,
+                                                        list[tuple[int, int, str]]]] = {}
 
     def event(self, rec: Record) -> Event:
         """The event of ``rec``, with its facts."""
@@ -340,14 +343,44 @@ class AgentEvents:
     def quiet(self, rec: Record, row: int | None = None) -> str | None:
         """The kind of ``rec``, a single-line record without escapes, when it gives no fact (each one it would give
         is the value given last) and changes no state, so that reading it may wait; else None. ``row``: its first
-        signature row when that row is decisive (only that row is tried), else the whole table is."""
-        found = _classified(rec.msg.rstrip(), rec.prefix, row)
-        if found is None:
+        signature row when that row is decisive (only that row is tried), else the whole table is.
+
+        What a decisive row that tells no digit from another (:attr:`Sig.digit_blind`) makes of a text is
+        remembered under the text with its digits masked: another text of that shape gets the same kind and
+        facts when the digits of the facts' values (every place in the text that holds one) are the same too, so
+        a heartbeat's counters cost no classification; the facts are then compared with the last ones as ever."""
+        message = rec.msg.rstrip()
+        if row is None or not AGENT_TABLE.sigs[row].digit_blind:
+            kind, facts = self._verdict(message, rec.prefix, row)
+        else:
+            key = (row, rec.prefix, message.encode().translate(_MASK_DIGITS))  # bytes: 15x faster than str's
+            memo = self._quiet.get(key)
+            if memo is not None and all(message[a:b] == v for a, b, v in memo[2]):
+                kind, facts = memo[0], memo[1]
+            else:
+                kind, facts = self._verdict(message, rec.prefix, row)
+                spans = _value_spans(message, facts)
+                if spans is not None:
+                    if len(self._quiet) >= _QUIET_MEMO:
+                        self._quiet.clear()
+                    self._quiet[key] = (kind, facts, spans)
+        if kind is None or facts is None:
             return None
+        for name, value in facts:
+            if self._last.get(name) != value:
+                return None
+        return kind
+
+    def _verdict(self, message: str, prefix: str, row: int | None) -> tuple[str | None, list[tuple[str, Any]] | None]:
+        """The kind of a record (None: none when ``row`` fails) and the facts it gives whatever came before (None:
+        it changes the VMSnapshot extension's state, a settings file or an enable)."""
+        found = _classified(message, prefix, row)
+        if found is None:
+            return None, None
         kind, attrs, component = found
         if attrs.get("extension") == VMSNAPSHOT and ("seq" in attrs or kind == "extension.enable"):
-            return None
-        return kind if all(self._last.get(n) == v for n, v in _fact_values(kind, attrs, component)) else None
+            return kind, None
+        return kind, _fact_values(kind, attrs, component)
 
     def _facts(self, e: Event) -> None:
         a = e.attrs
@@ -418,6 +451,27 @@ def _fact_values(kind: str, a: dict[str, Any], component: str) -> list[tuple[str
         if version.count(".") >= 2:  # "1.0" in extension.log is the HandlerEnvironment schema, not a build
             out.append(("vmsnapshot.version", version))
     return out
+
+
+_MASK_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_ASCII_DIGIT = re.compile("[0-9]")
+_QUIET_MEMO = 4096  # shapes remembered per member (a log of ever new shapes starts again)
+
+
+def _value_spans(message: str, facts: list[tuple[str, Any]] | None) -> list[tuple[int, int, str]] | None:
+    """Every place in ``message`` holding the value of one of ``facts`` that has a digit (the digits a verdict of
+    ``message``'s shape depends on); None when a value is not a text (it cannot be told where it comes from)."""
+    spans: list[tuple[int, int, str]] = []
+    for _, value in facts or ():
+        if not isinstance(value, str):
+            return None
+        if _ASCII_DIGIT.search(value) is None:
+            continue  # no digit: the masked text holds it as it is
+        at = message.find(value)
+        while at >= 0:
+            spans.append((at, at + len(value), value))
+            at = message.find(value, at + 1)
+    return spans
 
 
 def _payload_grammar() -> Any:

@@ -204,7 +204,7 @@ def _presnapshot(kind: str, attrs: Attrs, text: str) -> str:
     return kind if attrs.get("status_code") != "200" else GENERIC_KIND
 
 
-@yields(SAME, attrs=("statuses",))
+@yields(SAME, attrs=("statuses",), digit_blind=True)
 def _statuses(kind: str, attrs: Attrs, text: str) -> str:
     found = dict(re.findall(r"\('([^']+)', '([^']+)'\)", text[:8192]))
     if found:
@@ -212,7 +212,7 @@ def _statuses(kind: str, attrs: Attrs, text: str) -> str:
     return kind
 
 
-@yields(SAME, attrs=("*",))
+@yields(SAME, attrs=("*",), digit_blind=True)
 def _heartbeat(kind: str, attrs: Attrs, text: str) -> str:
     debug = re.search(r"\[DEBUG ([^\]]*)\]", text[:4096])
     if debug:

@@ -446,6 +446,80 @@ def test_alarms_held_by_their_bytes(seed: int, monkeypatch: pytest.MonkeyPatch) 
         assert_same(text.replace("\n", "\r\n").encode(), sizes=(4096, 300), limits=(7,))
 
 
+def _deferred(seed: int, count: int = 4000) -> list[str]:
+    """Records of rows that remember their verdicts by shape, digits changed where facts are read and where not:
+    versions of one shape (2.9.1.1, 2.9.1.2), a version in the DEBUG keys beside the agent's own, a Python, a role,
+    the extension's versions in the prefix, its settings files, statuses naming it."""
+    rng = random.Random(seed)
+    t = datetime(2024, 3, 10, 6, 0)
+    out: list[str] = []
+    for i in range(count):
+        t += timedelta(seconds=1)
+        utc = f"{t:%Y-%m-%dT%H:%M:%S.%f}Z INFO"
+        version = "2.9.1.1" if rng.random() < 0.9 else rng.choice(("2.9.1.2", "2.9.1.3", "3.9.1.1"))
+        debug = f"HeartbeatCounter: {i}" if rng.random() < 0.8 else rng.choice((
+            f"version: {version}", "version: 2.9.1.2", "python: 3.9", "python: 3.8", "role: daemon",
+            f"HeartbeatCounter: {i};version: 2.9.1.{i % 3}"))
+        ext = VMS.replace("9218", rng.choice(("9218", "9218", "9219", "9318")))
+        r = rng.random()
+        if r < 0.5:
+            out.append(f"{utc} ExtHandler ExtHandler [HEARTBEAT] Agent WALinuxAgent-{version} is running as the goal "
+                       f"state agent [DEBUG {debug};HeartbeatId: {rng.randrange(99)}]")
+        elif r < 0.7:
+            out.append(f"{utc} ExtHandler {ext} Target handler state: enabled [incarnation {i}]")
+        elif r < 0.8:
+            out.append(f"{utc} ExtHandler {ext} Update settings file: {i}.settings")
+        else:
+            out.append(f"{utc} ExtHandler ExtHandler Extension status: [('Microsoft.Azure.RecoveryServices."
+                       f"VMSnapshotLinux', 'success{i % 2}')]")
+    return out
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_remembered_verdicts_are_those_worked_out_afresh(seed: int) -> None:
+    ctx = ParseContext(PATH, SOURCE)
+    memo = _record.AgentEvents(ctx)
+    worked: list[str] = []
+    verdict = memo._verdict
+
+    def spy(message: str, prefix: str, row: int | None) -> Any:
+        worked.append(message)
+        return verdict(message, prefix, row)
+
+    memo._verdict = spy  # type: ignore[method-assign]
+    rows = 0
+    for n, line in enumerate(_deferred(seed), 1):
+        rec = _record.parse_record(line, n)
+        assert rec is not None
+        row = next(i for i, sig in enumerate(_record.AGENT_TABLE.sigs) if any(x in rec.msg for x in sig.needles))
+        assert _record.AGENT_TABLE.sigs[row].decisive and _record.AGENT_TABLE.sigs[row].digit_blind
+        afresh = _record.AgentEvents(ctx)
+        afresh._last = dict(memo._last)
+        assert memo.quiet(rec, row) == afresh.quiet(rec, row) == afresh.quiet(rec, None), line
+        rows += 1
+        if n % 5 == 0:  # the facts move on now and then, as records are read
+            memo.event(rec)
+    assert rows == 4000 and len(worked) < rows // 5  # each shape and value its facts read once: the rest remembered
+
+
+def test_rows_that_tell_digits_apart_are_not_remembered() -> None:
+    """A row whose expression holds a digit (a status code) or whose post reads digits is worked out every time."""
+    blind = {sig.kind for sig in _record.AGENT_TABLE.sigs if sig.digit_blind}
+    assert {"agent.heartbeat", "extension.state", "extension.status"} <= blind
+    codes = [sig for sig in _record.AGENT_TABLE.sigs if sig.needles == ("PreSnapshot: Status Code",)]
+    assert codes and not any(sig.digit_blind for sig in codes)  # its post says 200 is no error
+    ctx = ParseContext(PATH, SOURCE)
+    events = _record.AgentEvents(ctx)
+    row = _record.AGENT_TABLE.sigs.index(codes[0])
+    for n, code in enumerate(("200", "500", "200"), 1):
+        line = f"2024-03-10T06:00:0{n}.000000Z INFO ExtHandler {VMS} PreSnapshot: Status Code: {code}"
+        rec = _record.parse_record(line, n)
+        assert rec is not None
+        events.quiet(rec, row)
+    assert not events._quiet
+    assert _record._QUIET_MEMO >= 1000
+
+
 def test_long_records_of_held_kinds_wait_cut_as_the_timeline_keeps_them() -> None:
     """Records the block path holds back per kind (a heartbeat, an extension's failure: its kind is held) wait
     with their message cut as the timeline keeps it, so many long ones cost no more than short ones; the
