@@ -169,8 +169,9 @@ def _parse_member(member: Member, timeline: Timeline, collected: Collected,
     counter = None if timeline.keep_all else partial(timeline.count_ordinary, rec.parser)
     span_counter = None if timeline.keep_all else partial(timeline.count_span, rec.parser)
     dropper = None if timeline.keep_all else partial(timeline.count_dropped, rec.parser, member.path)
+    floor = None if timeline.keep_all else partial(timeline.floor, rec.parser)
     ctx = ParseContext(member.path, rec.parser, counter, span_counter, max_line=options.limits.max_line,
-                       max_notable=timeline.max_notable, drop_counter=dropper)
+                       max_notable=timeline.max_notable, drop_counter=dropper, floor=floor)
     n = records = 0
     try:
         parser = get_parser(rec.parser)

@@ -85,6 +85,10 @@ def _size(value: Any, depth: int) -> int:
     return 16
 
 
+def _arrival(item: tuple[int, Event]) -> int:
+    return item[0]
+
+
 def _age(item: tuple[int, Event]) -> int:
     # newest first when a kind's events are capped; local and UTC times compare as wall clocks
     return age(item[1].ts)
@@ -100,7 +104,11 @@ class Timeline:
         # (source, kind) -> (arrival number, event), trimmed to the newest max_notable now and then
         self._kept: dict[tuple[str, str], list[tuple[int, Event]]] = {}
         self._seq = 0
-        self._dropped: dict[tuple[str, str], tuple[int, str]] = {}  # -> (count, path of one dropped event)
+        # -> (count, arrival of the first dropped record: its number or that of the next event when its parser
+        # dropped it, its path): the path is that of the first member holding a dropped record, whoever dropped it
+        self._dropped: dict[tuple[str, str], tuple[int, int, str]] = {}
+        self._floors: dict[tuple[str, str], int | None] = {}  # (source, kind) -> floor(), until the kind changes
+        self._budget_trimmed = False  # a kind gave way to MAX_KEPT_BYTES: no floor from then on
         self.beyond_cap = TemplateCounts()  # alarms dropped by the cap, counted by template
         self.count = 0
         self.first: datetime | None = None
@@ -146,6 +154,8 @@ class Timeline:
             group = (e.source, e.kind)
             kept = self._kept.setdefault(group, [])
             kept.append((self._seq, e))
+            if self._floors:
+                self._floors.pop(group, None)
             self._seq += 1
             cost = _cost(e)
             self._kept_bytes[group] += cost
@@ -180,7 +190,26 @@ class Timeline:
         if len(kept) <= 1:
             return False
         self._trim(source, kind, kept, len(kept) // 2)
+        self._budget_trimmed = True
+        self._floors.clear()
         return True
+
+    def floor(self, source: str, kind: str) -> int | None:
+        """The age (:func:`parsers.kept.age`) of the oldest of the newest ``max_notable`` events of (source, kind)
+        kept so far, once there are that many: an event strictly older can never be kept (they are newer, and
+        later arrivals only add), one as old can (ties go to the later arrival). None while fewer are kept, in the
+        full stream, and once the byte budget has trimmed a kind (what it keeps then depends on when it gave
+        way). What is older is dropped now, as it would be at the end (``ParseContext.floor``)."""
+        group = (source, kind)
+        if group in self._floors:
+            return self._floors[group]
+        kept = self._kept.get(group)
+        floor = None
+        if not self.keep_all and not self._budget_trimmed and kept is not None and len(kept) >= self.max_notable:
+            self._trim(source, kind, kept, self.max_notable)
+            floor = min(age(e.ts) for _, e in kept)
+        self._floors[group] = floor
+        return floor
 
     def kept(self) -> Iterator[Event]:
         """The notable events kept so far (before :meth:`finalize`: local times not yet converted)."""
@@ -237,22 +266,26 @@ class Timeline:
             if e.alarm:
                 self.beyond_cap.add(e)
         if not self.keep_all:
-            n, path = self._dropped.get((source, kind), (0, kept[0][1].path))
-            self._dropped[(source, kind)] = (n + cut, path)
+            first, e = min(kept[:cut], key=_arrival)
+            self._note_dropped(source, kind, cut, first, e.path)
         del kept[:cut]
 
     def count_dropped(self, source: str, path: str, kind: str, n: int, alarms: list[DroppedAlarm]) -> None:
         """Notable records a parser dropped itself (``ParseContext.drop``), counted already: as :meth:`_trim`
         accounts for the events it drops."""
         if n:
-            old, first_path = self._dropped.get((source, kind), (0, path))
-            self._dropped[(source, kind)] = (old + n, first_path)
+            self._note_dropped(source, kind, n, self._seq, path)
         for e, records, first, first_local in alarms:
             self.beyond_cap.add(e, records, first, first_local)
 
+    def _note_dropped(self, source: str, kind: str, n: int, arrival: int, path: str) -> None:
+        old, first, first_path = self._dropped.get((source, kind), (0, arrival, path))
+        self._dropped[(source, kind)] = (old + n, *((arrival, path) if arrival < first else (first, first_path)))
+
     def dropped(self) -> list[tuple[str, str, int, str]]:
-        """(source, kind, events counted but not kept, path of one of them) for every capped kind."""
-        return [(source, kind, n, path) for (source, kind), (n, path) in sorted(self._dropped.items())]
+        """(source, kind, events counted but not kept, path of the first member holding one) for every capped
+        kind: the same whether the timeline or the parser dropped them."""
+        return [(source, kind, n, path) for (source, kind), (n, _, path) in sorted(self._dropped.items())]
 
     def extend(self, events: Iterable[Event]) -> int:
         n = 0

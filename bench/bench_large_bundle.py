@@ -1,10 +1,10 @@
 """Large bundle: analysis of a tar.gz holding ~1 GB of agent logs vs ``gzip -dc FILE | wc -l``.
 
-Run: ``python3 bench/bench_large_bundle.py [--mb 1024] [--mix stress|steady]``. It writes a deterministic
-tar.gz (waagent.log with its rotations and VMSnapshot extension logs, mixed log generations, tracebacks,
-heartbeats) into a temporary folder, then prints: the baseline time of ``gzip -dc FILE | wc -l``, the wall time of
-``bundle-analyze FILE --format json``, the ratio, MB/s of uncompressed log, and the analyzer's peak
-RSS. Targets (DESIGN.md section 5): ratio <= 3, peak RSS < 400 MB.
+Run: ``python3 bench/bench_large_bundle.py [--mb 1024] [--mix stress|steady|traffic] [--rotations older|same]``.
+It writes a deterministic tar.gz (waagent.log with its rotations and VMSnapshot extension logs, mixed log
+generations, tracebacks, heartbeats) into a temporary folder, then prints: the baseline time of
+``gzip -dc FILE | wc -l``, the wall time of ``bundle-analyze FILE --format json``, the ratio, MB/s of
+uncompressed log, and the analyzer's peak RSS. Targets (DESIGN.md section 5): ratio <= 3, peak RSS < 400 MB.
 
 Three line mixes: ``stress`` (default) makes five of six agent records ones that detectors look for
 (heartbeats, goal-state records, handler states, WireServer warnings, tracebacks): the worst case for
@@ -12,6 +12,10 @@ classification. ``steady`` is a steady-state agent: per cycle of 19 records, one
 state, one handler state, one extension status, one warning, and routine records that are only counted.
 ``traffic`` is a VM whose agent mostly processes goal states and extensions (several extensions, vmSettings,
 settings files, enables, status reports): per cycle of 14 records, 10 are goal-state or extension records.
+
+The rotations (``waagent.log.1`` to ``.4``) are dated before the live log, each a month before the one it
+follows, as real rotations are (``--rotations older``, the default); ``--rotations same`` gives them the live
+log's own time stamps (the layout of the figures before the cap spanned the bundle).
 """
 
 from __future__ import annotations
@@ -98,11 +102,11 @@ _G2 = "{ds} {t}.{us:06d} INFO Daemon Azure Linux Agent Version:2.2.45"
 _EXT = "{d} {t}.{us:06d} [Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0]PreSnapshot: Status Code: 200"
 
 
-def lines(start_day: int, count: int, kind: str, templates: tuple[str, ...] = _G4) -> bytes:
+def lines(start_day: int, count: int, kind: str, templates: tuple[str, ...] = _G4, month: str = "2024-01") -> bytes:
     out = []
     for n in range(count):
         sec = n % 86400
-        d = f"2024-01-{start_day + (n // 86400) % 20:02d}"
+        d = f"{month}-{start_day + (n // 86400) % 20:02d}"
         t = f"{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}"
         if kind == "ext":
             out.append(_EXT.format(d=d, t=t, us=n % 999999))
@@ -113,17 +117,23 @@ def lines(start_day: int, count: int, kind: str, templates: tuple[str, ...] = _G
     return ("\n".join(out) + "\n").encode()
 
 
-def make_bundle(folder: Path, mb: int, mix: str = "stress") -> tuple[Path, int]:
-    """Write the tar.gz; return its path and the uncompressed log bytes."""
+ROTATIONS = ("older", "same")
+
+
+def make_bundle(folder: Path, mb: int, mix: str = "stress", rotations: str = "older",
+                records: int = 200_000) -> tuple[Path, int]:
+    """Write the tar.gz (each log repeats a piece of ``records`` records); return its path and the uncompressed log
+    bytes."""
     target = mb * 1024 * 1024
-    chunk = lines(1, 200_000, "agent", MIXES[mix])
-    ext_chunk = lines(1, 100_000, "ext")
+    chunk = lines(1, records, "agent", MIXES[mix])
+    ext_chunk = lines(1, records // 2, "ext")
     files: list[tuple[str, bytes, int]] = []  # name, chunk, repeats
     main_repeats = max(1, int(target * 0.5 / len(chunk)))
     files.append(("var/log/waagent.log", chunk, main_repeats))
     rot = max(1, int(target * 0.1 / len(chunk)))
-    for i in range(1, 5):
-        files.append((f"var/log/waagent.log.{i}", chunk, rot))
+    for i in range(1, 5):  # rotation i: i months before the live log (December 2023 for the first)
+        older = lines(1, records, "agent", MIXES[mix], f"2023-{13 - i:02d}") if rotations == "older" else chunk
+        files.append((f"var/log/waagent.log.{i}", older, rot))
     ext_rep = max(1, int(target * 0.1 / len(ext_chunk)))
     files.append(("var/log/azure/Microsoft.Azure.RecoveryServices.VMSnapshotLinux/extension.log", ext_chunk, ext_rep))
     path = folder / "large.tar.gz"
@@ -159,6 +169,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=int, default=1024, help="uncompressed MB of logs (default 1024)")
     ap.add_argument("--mix", choices=sorted(MIXES), default="stress", help="line mix (default stress)")
+    ap.add_argument("--rotations", choices=ROTATIONS, default="older",
+                    help="rotations dated before the live log (default) or with its own time stamps")
     ap.add_argument("--repeat", type=int, default=1, help="paired runs (baseline, analyzer); medians printed")
     args = ap.parse_args()
     exe = shutil.which("bundle-analyze")
@@ -167,9 +179,9 @@ def main() -> None:
     runs: list[tuple[float, float, float, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        bundle, raw = make_bundle(Path(tmp), args.mb, args.mix)
-        print(f"mix {args.mix}: generated {bundle.stat().st_size / 1e6:.0f} MB tar.gz holding "
-              f"{raw / 1e6:.0f} MB of logs in {time.perf_counter() - t0:.1f} s")
+        bundle, raw = make_bundle(Path(tmp), args.mb, args.mix, args.rotations)
+        print(f"mix {args.mix}, rotations {args.rotations}: generated {bundle.stat().st_size / 1e6:.0f} MB tar.gz "
+              f"holding {raw / 1e6:.0f} MB of logs in {time.perf_counter() - t0:.1f} s")
         for _ in range(args.repeat):
             base, base_cpu, _ = _timed(f"gzip -dc {bundle} | wc -l", shell=True)
             wall, cpu, proc = _timed([exe, str(bundle), "--format", "json", "-o", os.path.join(tmp, "r.json")])

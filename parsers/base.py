@@ -27,7 +27,10 @@ each name and the first :data:`MAX_PROBLEMS` problems; the rest is counted and r
 Parsers know nothing of detectors. Every parser module defines ``PARSER``, a :class:`Parser`.
 Notable events are capped by the caller (the newest ``max_notable`` per kind are kept, see
 :mod:`parsers.kept`). When ``ctx.max_notable`` is set a parser may apply that cap to its member itself
-and build events only for what can be kept; it then reports what it dropped with ``ctx.drop``.
+and build events only for what can be kept; it then reports what it dropped with ``ctx.drop``. The caller
+may also say, per kind, how old a record of this member may be and still be kept (``ctx.floor``: what it
+keeps already of earlier members, e.g. the live log before its rotations), so that older ones are dropped
+the same way without being built.
 
 The vocabulary of event kinds and fact names lives in ``docs/vocabulary.md``.
 """
@@ -140,7 +143,8 @@ class ParseContext:
     def __init__(self, path: str, source: str = "",
                  counter: Callable[[datetime | None, bool], None] | None = None,
                  span_counter: SpanCounter | None = None, max_line: int = MAX_LINE,
-                 max_notable: int | None = None, drop_counter: DropCounter | None = None) -> None:
+                 max_notable: int | None = None, drop_counter: DropCounter | None = None,
+                 floor: Callable[[str], int | None] | None = None) -> None:
         self.path = path
         self.source = source
         self.max_line = max_line  # bytes of one line a parser reads at most (Limits.max_line); the rest is cut
@@ -155,6 +159,9 @@ class ParseContext:
         # notable events the caller keeps per kind (None: the parser yields them all); needs drop_counter
         self.max_notable = max_notable if drop_counter is not None else None
         self.drop_counter = drop_counter
+        # kind -> the age (parsers.kept.age) of the oldest notable event of this source the caller can still keep
+        # (it keeps max_notable newer or as new): a record strictly older never is; None: any may be
+        self.floor = floor if self.max_notable is not None else None
 
     def drop(self, kind: str, n: int, alarms: list[DroppedAlarm]) -> None:
         """``n`` notable records of ``kind`` that the parser counted (``count``, ``count_span``) but did not

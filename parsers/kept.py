@@ -5,7 +5,10 @@ their wall-clock time (:func:`age`; local and UTC times compare as wall clocks, 
 oldest), ties going to the later arrival; older ones are only counted. A parser that is told the limit
 (``ParseContext.max_notable``) may apply the same rule to one member first and build events only for
 the records that can still be kept (:class:`NewestPerKind`): the newest of a member are a superset of
-those the timeline keeps of it, so the timeline ends with the same events.
+those the timeline keeps of it, so the timeline ends with the same events. The cap spans the bundle: a
+record strictly older than the timeline's *floor* of its kind (``ParseContext.floor``: the age of the
+``limit``-th newest event it keeps of the members before) can never be kept, whatever comes later, and is
+dropped at once; one as old can (it arrives later), and waits.
 """
 
 from __future__ import annotations
@@ -97,7 +100,16 @@ class NewestPerKind:
         """A record as something cheaper than an event (:class:`Grouped` for an alarm's)."""
         self._put(kind, age_us, line, item)
 
+    def floor(self, kind: str) -> int | None:
+        """The age below which no record of ``kind`` can be kept (``ParseContext.floor``); None: any may be."""
+        return self.ctx.floor(kind) if self.ctx.floor is not None else None
+
     def _put(self, kind: str, age_us: int, line: int, item: Any) -> None:
+        floor = self.floor(kind)
+        if floor is not None and age_us < floor:
+            self._drop(kind, age_us, line, item)
+            self.dropped[kind] = self.dropped.get(kind, 0) + 1
+            return
         items = self.kinds.get(kind)
         if items is None:
             items = self.kinds[kind] = []
@@ -123,16 +135,21 @@ class NewestPerKind:
         freed = 0
         for age_us, line, item in items[:cut]:
             freed += _cost(item)
-            if isinstance(item, Event):
-                self.ctx.count(item.ts, item.local)
-                if item.alarm:
-                    self.dropped_alarms(1, (age_us, line), item, age_us, item)
-            elif isinstance(item, Grouped):
-                self.grouped.append((kind, age_us, line, item))
+            self._drop(kind, age_us, line, item)
         self.dropped[kind] = self.dropped.get(kind, 0) + cut
         self.bytes[kind] -= freed
         self.total -= freed
         del items[:cut]
+
+    def _drop(self, kind: str, age_us: int, line: int, item: Any) -> None:
+        """Account one record that cannot be kept as the timeline would (its parser counted an item already; an
+        alarm's, :class:`Grouped`, waits to be accounted per group)."""
+        if isinstance(item, Event):
+            self.ctx.count(item.ts, item.local)
+            if item.alarm:
+                self.dropped_alarms(1, (age_us, line), item, age_us, item)
+        elif isinstance(item, Grouped):
+            self.grouped.append((kind, age_us, line, item))
 
     def _make_room(self) -> bool:
         """Over :data:`HELD_BYTES`: the kind that holds the most gives up its older half; False when none can."""

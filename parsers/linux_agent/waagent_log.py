@@ -24,8 +24,9 @@ every line) is the reference and serves the full timeline. When ordinary records
 members take the block path: blocks of :data:`BLOCK` bytes, scanned natively
 (:mod:`parsers.linux_agent._block_scan`). Plain records are counted per hour without being decoded; so
 are plain records whose first signature row decides their kind by its needles alone and gives no fact
-(:attr:`Sig.decisive`): of those only the newest ``ctx.max_notable`` per kind are read, at the end, to
-build the events the timeline keeps (:mod:`parsers.kept`). Plain records that may give facts, name the
+(:attr:`Sig.decisive`): of those only the newest ``ctx.max_notable`` per kind, none older than what the
+timeline keeps already of earlier members (``ctx.floor``), are read, at the end, to build the events the
+timeline keeps (:mod:`parsers.kept`). Plain records that may give facts, name the
 VMSnapshot extension or have a kind the text decides are checked where the walk reaches them and held the
 same way when they give no fact new (:meth:`AgentEvents.quiet`). Warnings and errors of the plain shape, with
 the traceback lines that continue them, are held too when their kind can give no fact: the scan hashes their
@@ -422,8 +423,16 @@ class _Bulk:
             sel = np.flatnonzero(kinds == k)
             rows = np.stack((ages[sel], lines[sel], np.full(len(sel), self.block_no), starts[sel], ends[sel],
                              hashes[sel]))
+            floor = self.keep.floor(self.kinds[k])
+            if floor is not None:  # older than what the timeline keeps already of this kind: never kept
+                old = rows[0] < floor
+                if old.any():
+                    self._drop(k, rows[:, old])
+                    rows = rows[:, ~old]
+                    if not rows.shape[1]:
+                        continue
             self.parts.setdefault(k, []).append(rows)
-            self.held[k] = self.held.get(k, 0) + len(sel)
+            self.held[k] = self.held.get(k, 0) + rows.shape[1]
             if self.held[k] >= 2 * self.limit:
                 self._join(k)
 
@@ -435,17 +444,21 @@ class _Bulk:
         if rows.shape[1] > self.limit:
             order = np.lexsort((rows[1], rows[0]))
             cut = rows.shape[1] - self.limit
-            self.keep.dropped_items(self.kinds[k], cut)
             gone = rows[:, order[:cut]]
-            alarms = gone[5] != 0
-            if alarms.any():
-                self._drop_alarms(self.kinds[k], gone[:, alarms])
+            self._drop(k, gone)
             for line in gone[1, gone[2] == 0].tolist():
                 del self.copied[line]
             rows = rows[:, order[cut:]]
         self.parts[k] = [rows]
         self.held[k] = rows.shape[1]
         return rows
+
+    def _drop(self, k: int, gone: np.ndarray) -> None:
+        """Held rows of kind ``k`` that cannot be kept: counted as dropped, the alarms among them accounted."""
+        self.keep.dropped_items(self.kinds[k], gone.shape[1])
+        alarms = gone[5] != 0
+        if alarms.any():
+            self._drop_alarms(self.kinds[k], gone[:, alarms])
 
     def _drop_alarms(self, kind: str, rows: np.ndarray) -> None:
         """Alarm records dropped for the cap, accounted per hash: events are built for the newest and the oldest."""
