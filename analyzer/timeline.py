@@ -43,6 +43,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from operator import itemgetter
 from typing import IO, Any
 
 from analyzer.log_templates import TemplateCounts
@@ -76,22 +77,20 @@ def _size(value: Any, depth: int) -> int:
     if isinstance(value, str):
         return len(value)
     if depth and isinstance(value, dict):  # a loop, strings measured in place: one call per notable event
-        n = 0
+        n = 16 * len(value)
         for k, v in value.items():
-            n += len(str(k)) + 16 + (len(v) if type(v) is str else _size(v, depth - 1))
+            n += len(k if type(k) is str else str(k)) + (len(v) if type(v) is str else _size(v, depth - 1))
         return n
     if depth and isinstance(value, list | tuple):
         return sum(_size(v, depth - 1) + 8 for v in value)
     return 16
 
 
-def _arrival(item: tuple[int, Event]) -> int:
-    return item[0]
-
-
-def _age(item: tuple[int, Event]) -> int:
-    # newest first when a kind's events are capped; local and UTC times compare as wall clocks
-    return age(item[1].ts)
+#: a kept notable event: (arrival number, event, its cost, its age); the age (:func:`parsers.kept.age`: local and UTC
+#: times compare as wall clocks) orders a kind's events when they are capped, the cost is what it was charged
+_Kept = tuple[int, Event, int, int]
+_ARRIVAL = itemgetter(0)
+_AGE = itemgetter(3)
 
 
 class Timeline:
@@ -101,8 +100,8 @@ class Timeline:
         self.log_sources = log_sources
         self.max_notable = max_notable
         self.notable: list[Event] = []
-        # (source, kind) -> (arrival number, event), trimmed to the newest max_notable now and then
-        self._kept: dict[tuple[str, str], list[tuple[int, Event]]] = {}
+        # (source, kind) -> its kept events, trimmed to the newest max_notable now and then
+        self._kept: dict[tuple[str, str], list[_Kept]] = {}
         self._seq = 0
         # -> (count, arrival of the first dropped record: its number or that of the next event when its parser
         # dropped it, its path): the path is that of the first member holding a dropped record, whoever dropped it
@@ -142,8 +141,9 @@ class Timeline:
         if e.ts is not None:
             if e.local and (self._latest_local is None or e.ts > self._latest_local):
                 self._latest_local = e.ts
-            self._seen(e.ts)
-            self._hour(e.source, e.local, e.ts.replace(minute=0, second=0, microsecond=0, tzinfo=None))
+            wall = e.ts.replace(tzinfo=None)
+            self._seen(wall)
+            self._hour(e.source, e.local, wall.replace(minute=0, second=0, microsecond=0))
         elif YEARLESS in e.attrs:
             self.yearless[e.path] += 1
             if not e.notable and not self.keep_all:
@@ -153,11 +153,11 @@ class Timeline:
                 cut(e)
             group = (e.source, e.kind)
             kept = self._kept.setdefault(group, [])
-            kept.append((self._seq, e))
+            cost = _cost(e)
+            kept.append((self._seq, e, cost, age(e.ts)))
             if self._floors:
                 self._floors.pop(group, None)
             self._seq += 1
-            cost = _cost(e)
             self._kept_bytes[group] += cost
             self._kept_total += cost
             if len(kept) >= 2 * self.max_notable:
@@ -207,15 +207,15 @@ class Timeline:
         floor = None
         if not self.keep_all and not self._budget_trimmed and kept is not None and len(kept) >= self.max_notable:
             self._trim(source, kind, kept, self.max_notable)
-            floor = min(age(e.ts) for _, e in kept)
+            floor = min(item[3] for item in kept)
         self._floors[group] = floor
         return floor
 
     def kept(self) -> Iterator[Event]:
         """The notable events kept so far (before :meth:`finalize`: local times not yet converted)."""
         for items in self._kept.values():
-            for _, e in items:
-                yield e
+            for item in items:
+                yield item[1]
 
     def count_ordinary(self, source: str, ts: datetime | None, local: bool) -> None:
         """An ordinary record (``Event.notable`` false) that is only counted: what :meth:`add` keeps of it."""
@@ -224,12 +224,13 @@ class Timeline:
         if ts is not None:
             if local and (self._latest_local is None or ts > self._latest_local):
                 self._latest_local = ts
-            self._seen(ts)
-            self._hour(source, local, ts.replace(minute=0, second=0, microsecond=0, tzinfo=None))
+            wall = ts.replace(tzinfo=None)
+            self._seen(wall)
+            self._hour(source, local, wall.replace(minute=0, second=0, microsecond=0))
             self._range(ts, local, source)
 
-    def _seen(self, ts: datetime) -> None:
-        wall = ts.replace(tzinfo=None)
+    def _seen(self, wall: datetime) -> None:
+        """A record at ``wall`` (its time on its own clock, without a zone)."""
         if self._newest is None or wall > self._newest:
             self._newest = wall
 
@@ -244,29 +245,41 @@ class Timeline:
         self.count += total
         if local and (self._latest_local is None or last > self._latest_local):
             self._latest_local = last
-        self._seen(last)
+        self._seen(last.replace(tzinfo=None))
         self._range(first, local, source)
         self._range(last, local, source)
 
-    def _trim(self, source: str, kind: str, kept: list[tuple[int, Event]], keep: int) -> None:
+    def _trim(self, source: str, kind: str, kept: list[_Kept], keep: int) -> None:
         """Keep the newest ``keep`` events of (source, kind); the others are counted only (in the full stream,
         spilled with the ordinary records: nothing of it is dropped)."""
         if len(kept) <= keep:
             return
-        kept.sort(key=_age)
+        kept.sort(key=_AGE)
         cut = len(kept) - keep
-        for _, e in kept[:cut]:
-            cost = _cost(e)
-            self._kept_bytes[(source, kind)] -= cost
-            self._kept_total -= cost
+        dropped = kept[:cut]
+        cost = 0
+        ends: dict[bool, list[datetime]] = {}  # wall clock or not -> the oldest and newest time dropped
+        for _, e, c, _ in dropped:
+            cost += c
             if self.keep_all:
                 self._keep(e)
                 continue
-            self._count(e)
+            if e.ts is not None:  # in age order: the first of each clock is the oldest, the last the newest
+                span = ends.get(e.local)
+                if span is None:
+                    ends[e.local] = [e.ts, e.ts]
+                else:
+                    span[1] = e.ts
             if e.alarm:
                 self.beyond_cap.add(e)
+        self._kept_bytes[(source, kind)] -= cost
+        self._kept_total -= cost
         if not self.keep_all:
-            first, e = min(kept[:cut], key=_arrival)
+            self.count += cut  # counted as ordinary records are (_count), the time range from the ends of each clock
+            for local, (oldest, newest) in ends.items():
+                self._range(oldest, local, source)
+                self._range(newest, local, source)
+            first, e, *_ = min(dropped, key=_ARRIVAL)
             self._note_dropped(source, kind, cut, first, e.path)
         del kept[:cut]
 
@@ -352,12 +365,12 @@ class Timeline:
         self.zone = timezone(zone) if isinstance(zone, timedelta) else zone
         if self.zone is not None:
             self.utc_offset = self.zone.utcoffset(self._latest_local or datetime(2024, 1, 1))
-        kept: list[tuple[int, Event]] = []
+        kept: list[_Kept] = []
         for (source, kind), items in self._kept.items():
             self._trim(source, kind, items, self.max_notable)
             kept += items
         kept.sort(key=lambda item: item[0])  # arrival order, as the events came
-        self.notable = [e for _, e in kept]
+        self.notable = [item[1] for item in kept]
         self._kept = {}
         if self.yearless:
             for e in self.notable:  # their time as written: the same moment once converted below

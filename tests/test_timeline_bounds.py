@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -105,3 +107,56 @@ def test_local_and_utc_records_are_compared_in_utc_for_the_bundles_range(offset_
         assert t.last == utc_last and t.first == T0 - timedelta(hours=1)
     finally:
         t.close()
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("cap", [1, 3, 40])
+def test_the_cap_changes_which_events_are_kept_never_what_is_counted(seed: int, cap: int) -> None:
+    """Dropping a kind's older events (in bulk, at every trim) counts them and keeps the bundle's range, picture and
+    alarms as keeping them would: shuffled arrivals of wall-clock, UTC and undated records, state files beside logs,
+    alarms and routine warnings, kinds in both clocks (a dropped wall-clock record west of UTC can be the newest)."""
+    from analyzer.unexplained import LOG_PARSERS
+
+    rng = random.Random(seed)
+    events = []
+    for i in range(600):
+        local = rng.random() < 0.3
+        ts = None if rng.random() < 0.05 else T0 + timedelta(minutes=rng.randrange(-3000, 3000), microseconds=i)
+        if ts is not None and local:
+            ts = ts.replace(tzinfo=None)
+        source = rng.choice(["waagent_log", "vmsnapshot_log", "extension_status"][: 1 + seed % 3])
+        kind, level = rng.choice(["a.b", "c.d", "e.f"][: 1 + seed % 3]), rng.choice(["info", "warning", "error"])
+        events.append(Event(ts, source, f"{source}.{i % 3}", i, level, "", kind,
+                            f"record {rng.randrange(4)} at {i}", {"routine": True} if rng.random() < 0.2 else {},
+                            local=local))
+    zone = timedelta(hours=[-10, 9, -7, 0, 5.5][seed])
+    capped, full = Timeline(max_notable=cap, log_sources=LOG_PARSERS), Timeline(log_sources=LOG_PARSERS)
+    for tl in (capped, full):
+        for e in events:
+            tl.add(dataclasses.replace(e, attrs=dict(e.attrs)))
+        tl.finalize(zone)
+    assert (capped.count, capped.first, capped.last) == (full.count, full.first, full.last)
+    assert capped.histogram() == full.histogram() and capped.by_source == full.by_source
+    kept = {(e.path, e.line) for e in capped.notable}
+    alarms = [e for e in full.notable if e.alarm and (e.path, e.line) not in kept]
+    assert sum(n for *_, n, _ in capped.dropped()) == len(full.notable) - len(capped.notable)
+    assert sum(c.count for c in capped.beyond_cap) == len(alarms)
+
+
+def test_the_newest_record_can_be_a_dropped_wall_clock_one() -> None:
+    """Capped by wall clock, a kind drops its older records together; west of UTC a dropped wall-clock record (04:00
+    at UTC-10 is 14:00Z) is newer than the UTC ones kept (up to 10:00Z) and still dates the bundle."""
+    zone = timedelta(hours=-10)
+    day = T0.replace(hour=0, minute=0)
+    records = [(day + timedelta(hours=h), False) for h in (8, 9, 10)]
+    records += [((day + timedelta(hours=h)).replace(tzinfo=None), True) for h in (2, 4)]
+    records.append((day + timedelta(hours=1), False))
+    capped, full = Timeline(max_notable=3), Timeline()
+    for tl in (capped, full):
+        for n, (ts, local) in enumerate(records):
+            tl.add(Event(ts, "waagent_log", "var/log/waagent.log", n, "warning", "", "wireserver.error", "x",
+                         local=local))
+        tl.finalize(zone)
+    assert [e.ts.hour for e in capped.notable] == [8, 9, 10]
+    expected = (day + timedelta(hours=1), day + timedelta(hours=14))
+    assert (capped.first, capped.last) == (full.first, full.last) == expected

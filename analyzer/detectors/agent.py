@@ -67,14 +67,15 @@ class AgentVersion:
 def agent_version(analysis: Analysis) -> AgentVersion | None:
     """The version support compares: the goal-state agent, the daemon only when no goal-state version
     is known (linux-formats §4.2); the Windows guest agent on Windows. The newest statement wins."""
+    stated = [e for e in analysis.timeline.notable if e.kind in ("agent.version", "agent.heartbeat")]
     for role, fact_name, event_roles in (("windows", "agent.windows_version", ("windows",)),
                                          ("goal-state", "agent.goal_state_version", ("exthandler", "goal_state")),
                                          ("daemon", "agent.daemon_version", ("daemon",))):
         found = [AgentVersion(str(f.value), role, fact=f) for f in analysis.facts_named(fact_name)
                  if version_tuple(f.value)]
-        found += [AgentVersion(str(e.attrs["version"]), role, event=e) for e in analysis.timeline.notable
-                  if e.kind in ("agent.version", "agent.heartbeat") and version_tuple(e.attrs.get("version"))
-                  and (e.attrs.get("role") in event_roles or (role == "goal-state" and e.kind == "agent.heartbeat"))]
+        found += [AgentVersion(str(e.attrs["version"]), role, event=e) for e in stated
+                  if (e.attrs.get("role") in event_roles or (role == "goal-state" and e.kind == "agent.heartbeat"))
+                  and version_tuple(e.attrs.get("version"))]
         if found:
             dated = [v for v in found if v.ts is not None]
             return max(dated, key=lambda v: v.ts) if dated else found[-1]  # type: ignore[arg-type, return-value]

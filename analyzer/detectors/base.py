@@ -23,9 +23,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
+from itertools import chain
 from typing import Any, ClassVar
 
-from analyzer.detectors.scope import Scope, about_vmsnapshot, as_int
+from analyzer.detectors.scope import ANY_SIGNAL, Scope, Shape, about_vmsnapshot, as_int
 from analyzer.model import Analysis, Evidence, Finding, Message, say, severity_rank
 from analyzer.timeline import iso
 from parsers.base import Event, Fact
@@ -210,19 +211,30 @@ class Detector:
         return self.match(scope, self.signatures)
 
     def match(self, scope: Scope, signatures: Iterable[Signature]) -> list[Hit]:
+        """Hits of the events that match a row of ``signatures`` (the first that matches), in event order. Only
+        the events of the shapes (kind, signal, attribute names) that some row can match are tried, each with
+        those rows only; a message that no text-only row finds (``_gate``) is tried without them."""
         table = tuple(signatures)
         gate, unpatterned = _gate(table)
+        shapes = scope.shapes()
+        rows: list[tuple[Signature, ...]] = []
+        rows_without_text: list[tuple[Signature, ...]] = []
+        tried: list[list[int]] = []
+        for key, positions in zip(shapes.keys, shapes.positions, strict=True):
+            found = _candidates(table, key)
+            plain = found if gate is None else _candidates(unpatterned, key)
+            rows.append(found)
+            rows_without_text.append(found if plain == found else plain)
+            if found:
+                tried.append(positions)
         hits = []
-        candidates: dict[tuple[bool, str, object], tuple[Signature, ...]] = {}
-        for e in scope.events:
-            # a message that no text-only row finds can only match the rows with kinds or without a pattern
-            signal = e.attrs.get("signal")
-            key = (gate is None or gate.search(e.message) is not None, e.kind,
-                   signal if signal is None or isinstance(signal, str) else _ANY_SIGNAL)
-            rows = candidates.get(key)
-            if rows is None:
-                rows = candidates[key] = _candidates(table if key[0] else unpatterned, *key[1:])
-            for s in rows:
+        events, of = scope.events, shapes.of
+        for i in sorted(chain.from_iterable(tried)) if len(tried) > 1 else (tried[0] if tried else ()):
+            e, k = events[i], of[i]
+            candidates = rows[k]
+            if rows_without_text[k] is not candidates and gate is not None and gate.search(e.message) is None:
+                candidates = rows_without_text[k]
+            for s in candidates:
                 if s.matches(e):
                     hits.append(Hit.of_event(e, s.severity, scope.live(e.ts, self.recovery_kinds), s.id))
                     break
@@ -288,16 +300,35 @@ def _gate(table: tuple[Signature, ...]) -> tuple[re.Pattern[str] | None, tuple[S
     return gate, tuple(s for s in table if s.kinds or not s.pattern)
 
 
-_ANY_SIGNAL = object()  # a signal that is not one string: rows are not chosen by it
+_CODE_KEYS = ("ext_code", "code", "status_code")
 
 
-def _candidates(table: tuple[Signature, ...], kind: str, signal: object) -> tuple[Signature, ...]:
-    """The rows of ``table`` that can match an event of ``kind`` and ``signal``, in table order: the others fail
-    their kind test or their condition on the signal whatever else the event holds."""
+@cache
+def _needs(s: Signature) -> tuple[tuple[str, ...], ...]:
+    """The attributes a row reads that an event must hold for the row to match it (one of each group)."""
+    needs = [(key,) for key, _ in s.where]
+    if s.codes:
+        needs.append(_CODE_KEYS)
+    if s.event_ids:
+        needs.append(("event_id",))
+    if s.provider and re.search(s.provider, "", re.IGNORECASE) is None:
+        needs.append(("provider",))
+    return tuple(needs)
+
+
+@lru_cache(maxsize=4096)  # (table, shape): a batch meets few shapes, bounded all the same
+def _candidates(table: tuple[Signature, ...], shape: Shape) -> tuple[Signature, ...]:
+    """The rows of ``table`` that can match an event of ``shape``, in table order: the others fail their kind
+    test, their condition on the signal or a test of an attribute the event does not hold, whatever else the
+    event holds."""
+    kind, signal, names = shape
+
     def takes(s: Signature) -> bool:
         if not (kind in s.kinds if s.kinds else kind not in FOREIGN_KINDS):
             return False
-        if signal is _ANY_SIGNAL:
+        if not all(any(key in names for key in group) for group in _needs(s)):
+            return False
+        if signal is ANY_SIGNAL:
             return True
         return (all(_holds(signal, values) for key, values in s.where if key == "signal")
                 and not any(_holds(signal, values) for key, values in s.unless if key == "signal"))

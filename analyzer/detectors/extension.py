@@ -157,8 +157,10 @@ def installed_version(analysis: Analysis) -> tuple[tuple[int, ...], Hit] | None:
             text = f.text or say("evidence.extension_version", name=v.get("name"), version=v.get("version"))
             found.append((vt, Hit.of_fact(f, "error", True, text)))
     for e in analysis.timeline.notable:
+        if not e.kind.startswith("extension.") or e.attrs.get("version") is None:
+            continue
         vt = version_tuple(e.attrs.get("version"))
-        if vt and len(vt) == 4 and e.kind.startswith("extension.") and _LINUX_EXT.search(
+        if vt and len(vt) == 4 and _LINUX_EXT.search(
                 str(e.attrs.get("extension", "")) + e.message):
             found.append((vt, Hit.of_event(e, "error", True)))
     return max(found, key=lambda x: x[0]) if found else None

@@ -52,6 +52,9 @@ _TEMP_CODE = 4  # ExtensionTempTerminalState: the transitioning status written b
 _STATE_SOURCES = ("settings", "vmsettings", "extensions_config", "status")  # request facts of state files
 _STATUS_WORDS = {"success": "success", "error": "error", "warning": "warning", "transitioning": None}
 STAGES = ("request", "invocation", "start", "snapshot", "end")
+ANY_SIGNAL = object()  # a ``signal`` attribute that is not one string: rows are not chosen by it
+#: what decides which signature rows can match an event: its kind, its signal, the names of its attributes
+Shape = tuple[str, object, tuple[str, ...]]
 
 
 def parse_ts(value: Any) -> datetime | None:
@@ -68,6 +71,10 @@ def parse_ts(value: Any) -> datetime | None:
 
 
 def as_int(value: Any) -> int | None:
+    if value is None:  # most attributes asked for are absent: no exception to raise and catch
+        return None
+    if type(value) is int:
+        return value
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):
@@ -163,6 +170,16 @@ class Run:
 
 
 @dataclass
+class Shapes:
+    """The events of a scope by shape: ``keys[k]`` is a shape, ``positions[k]`` the positions of its events in
+    ``Scope.events`` (in order), ``of[i]`` the shape of the event at position ``i``."""
+
+    keys: list[Shape]
+    positions: list[list[int]]
+    of: list[int]
+
+
+@dataclass
 class Scope:
     events: list[Event]  # notable events inside --since/--until, UTC order
     start: datetime | None  # window start (None = the whole evidence)
@@ -172,6 +189,7 @@ class Scope:
     # newest success and newest time per kind, so that followed_by is O(1) per hit
     _newest_success: datetime | None = field(init=False, repr=False, default=None)
     _latest: dict[str, datetime] = field(init=False, repr=False, default_factory=dict)
+    _shapes: Shapes | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         self._newest_success = max(self.successes, default=None)
@@ -198,6 +216,24 @@ class Scope:
             start = since
         successes = sorted(r.end_ts for r in runs if r.ok)
         return cls(events, start, end, runs, successes)
+
+    def shapes(self) -> Shapes:
+        """The events grouped by :data:`Shape` (kind, signal, attribute names), computed once: a signature table
+        walks only the events of the shapes its rows can match."""
+        if self._shapes is None:
+            index: dict[Shape, int] = {}
+            shapes = self._shapes = Shapes([], [], [])
+            for i, e in enumerate(self.events):
+                signal = e.attrs.get("signal")
+                key = (e.kind, signal if signal is None or type(signal) is str else ANY_SIGNAL, tuple(e.attrs))
+                k = index.get(key)
+                if k is None:
+                    k = index[key] = len(shapes.keys)
+                    shapes.keys.append(key)
+                    shapes.positions.append([])
+                shapes.positions[k].append(i)
+                shapes.of.append(k)
+        return self._shapes
 
     def in_window(self, ts: datetime | None) -> bool:
         return ts is None or self.start is None or ts >= self.start
