@@ -38,6 +38,7 @@ record; its notable events are capped the same way before they are yielded.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -69,6 +70,9 @@ if TYPE_CHECKING:  # numpy is imported on the block path only: a small bundle's 
 BLOCK = 4 * 1024 * 1024
 #: members smaller than this are read line by line (no scanner to build, same result)
 BLOCK_MIN = 1024 * 1024
+#: ... and smaller than this many times it while numpy is not imported yet: in a fresh process its import (40 ms)
+#: made the block path dearer than reading line by line below 3 MiB (docs/performance.md, cold start)
+COLD_FACTOR = 3
 _BUILD_PREFIX = re.compile(r"-\d+\.\d+\.\d+(?:\.\d+)?\]$")  # [Publisher.Type-1.0.9220.0]: the agent's extension logger
 _AGENT_WORDS = re.compile(r"WALinuxAgent|Azure Linux Agent|Windows Azure|waagent|[Ww]ire ?[Ss]erver|168\.63\.129\.16")
 
@@ -158,8 +162,9 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     if ctx.counter is None:  # the full timeline: every record is an event anyway
         yield from parse_lines(stream, ctx)
         return
-    head = stream.read(BLOCK_MIN)
-    scan = _block_scan.scanner() if len(head) >= BLOCK_MIN else None
+    least = BLOCK_MIN if "numpy" in sys.modules else BLOCK_MIN * COLD_FACTOR
+    head = stream.read(least)
+    scan = _block_scan.scanner() if len(head) >= least else None
     if scan is not None and sniff_encoding(head[:4096]) in ("utf-8", "utf-8-sig"):
         yield from parse_blocks(replay(head, stream), ctx, scan)
     else:

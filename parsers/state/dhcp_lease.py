@@ -25,18 +25,23 @@ import ipaddress
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO
-
-import pyparsing as pp
+from functools import cache
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from parsers._structured import as_int, parse_xml, read_state
 from parsers.base import Event, ParseContext, Parser
 from parsers.text import head_text, sniff_encoding
 
+if TYPE_CHECKING:  # pyparsing is imported when a lease file is read: sniffing a member does without it
+    import pyparsing as pp
+
 _MAX_TEXT = 4 * 1024 * 1024
 
 
+@cache
 def _grammar() -> pp.ParserElement:
+    import pyparsing as pp
+
     quoted = pp.Regex(r'"(?:[^"\\\n]|\\.)*"')
     word = pp.Regex(r'[^\s;{}"#]+')
     token = quoted | word
@@ -47,9 +52,6 @@ def _grammar() -> pp.ParserElement:
     document = pp.ZeroOrMore(block | statement)
     document.ignore(pp.Regex(r"#[^\n]*"))
     return document
-
-
-_DOCUMENT = _grammar()
 
 
 def _unquote(token: str) -> bytes:
@@ -108,12 +110,15 @@ def _expire(words: list[str]) -> tuple[datetime | None, bool]:
 
 
 def _dhclient(text: str, ctx: ParseContext) -> None:
+    import pyparsing as pp
+
+    document = _grammar()
     try:
         try:
-            items = _DOCUMENT.parse_string(text, parse_all=True)
+            items = document.parse_string(text, parse_all=True)
         except pp.ParseBaseException as exc:  # e.g. truncated: keep the complete leases before the damage
             ctx.problem("problem.dhclient_unreadable", exc.lineno, after=exc.lineno, error=exc.msg)
-            items = _DOCUMENT.parse_string(text)
+            items = document.parse_string(text)
     except RecursionError:
         ctx.problem("problem.dhclient_too_deep")
         return

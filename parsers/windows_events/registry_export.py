@@ -29,26 +29,39 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any, BinaryIO
-
-import pyparsing as pp
+from functools import cache
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from parsers.base import Event, ParseContext, Parser
 from parsers.text import MAX_LINE, head_text, iter_lines
 from parsers.windows_events._records import start_type
 from parsers.windows_events._zones import iana_zone
 
+if TYPE_CHECKING:
+    import pyparsing as pp
+
 # --- grammar -----------------------------------------------------------------------------------
-_HEXBYTE = pp.Regex(r"[0-9a-fA-F]{1,2}")
-KEY_LINE = pp.Suppress("[") + pp.Optional(pp.Literal("-"))("delete") + pp.Regex(r"[^\]]+")("path") + pp.Suppress("]")
-_NAME = pp.Literal("@") | pp.QuotedString('"', esc_char="\\", multiline=True)
-_STRING = pp.QuotedString('"', esc_char="\\", multiline=True)("string")
-_DWORD = pp.Suppress(pp.CaselessLiteral("dword:")) + pp.Regex(r"[0-9a-fA-F]{1,8}")("dword")
-_HEX = (pp.Suppress(pp.CaselessLiteral("hex")) + pp.Optional(pp.Suppress("(") + pp.Regex(r"[0-9a-fA-F]+")("type")
-                                                              + pp.Suppress(")"))
-        + pp.Suppress(":") + pp.Group(pp.Optional(pp.DelimitedList(_HEXBYTE)))("hex"))
-VALUE_LINE = (_NAME("name") + pp.Suppress("=")
-              + (pp.Literal("-")("delete") | _STRING | _DWORD | _HEX) + pp.Optional(pp.Regex(r";.*")).suppress())
+
+
+@cache
+def grammar() -> tuple[pp.ParserElement, pp.ParserElement]:
+    """The grammars of a key line and of a value line, built when a registry export is first read (pyparsing is
+    imported then: sniffing a member does without it)."""
+    import pyparsing as pp
+
+    hexbyte = pp.Regex(r"[0-9a-fA-F]{1,2}")
+    key_line = (pp.Suppress("[") + pp.Optional(pp.Literal("-"))("delete") + pp.Regex(r"[^\]]+")("path")
+                + pp.Suppress("]"))
+    name = pp.Literal("@") | pp.QuotedString('"', esc_char="\\", multiline=True)
+    string = pp.QuotedString('"', esc_char="\\", multiline=True)("string")
+    dword = pp.Suppress(pp.CaselessLiteral("dword:")) + pp.Regex(r"[0-9a-fA-F]{1,8}")("dword")
+    hex_ = (pp.Suppress(pp.CaselessLiteral("hex")) + pp.Optional(pp.Suppress("(") + pp.Regex(r"[0-9a-fA-F]+")("type")
+                                                                 + pp.Suppress(")"))
+            + pp.Suppress(":") + pp.Group(pp.Optional(pp.DelimitedList(hexbyte)))("hex"))
+    value_line = (name("name") + pp.Suppress("=")
+                  + (pp.Literal("-")("delete") | string | dword | hex_) + pp.Optional(pp.Regex(r";.*")).suppress())
+    return key_line, value_line
+
 # possessive runs and a run-start lookbehind keep this linear: the plain form backtracked cubically (a line
 # of 4000 spaces took 98 s); the only difference is that an empty value name no longer matches
 REG_QUERY_VALUE = re.compile(r"^ {2,}+(?P<name>.*?)(?<! ) {2,}+(?P<type>REG_[A-Z_]+)(?: {2,}(?P<data>.*))?$")
@@ -213,6 +226,9 @@ def _plain_value(line: str) -> dict[str, Any] | None:
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
+    import pyparsing as pp
+
+    key_line, value_line = grammar()
     facts = _Facts(ctx)
     path = ""
     ansi = False
@@ -231,7 +247,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
             continue
         try:
             if stripped.startswith("["):
-                key = KEY_LINE.parse_string(stripped, parse_all=True)
+                key = key_line.parse_string(stripped, parse_all=True)
                 path = "" if key.get("delete") else key["path"].strip()
                 if path:
                     facts.key(path, number)
@@ -244,7 +260,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
                 name = "" if m.group("name") == "(Default)" else m.group("name")
                 facts.value(path, name, _reg_query_data(m.group("type"), m.group("data") or ""), number)
                 continue
-            value = _plain_value(stripped) or VALUE_LINE.parse_string(stripped, parse_all=True)
+            value = _plain_value(stripped) or value_line.parse_string(stripped, parse_all=True)
         except pp.ParseException as exc:
             problems += 1
             if problems <= MAX_PROBLEMS:
