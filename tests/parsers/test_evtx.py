@@ -97,7 +97,7 @@ def _library_records(name: str) -> list[dict[str, object]]:
 
 
 def _timeline_state(timeline: Timeline) -> tuple[object, ...]:
-    kept = {group: [(e.line, e.ts, e.level, e.kind, e.message, e.attrs) for _, e in events]
+    kept = {group: [(e.line, e.ts, e.level, e.kind, e.message, e.attrs) for _, e, *_ in events]
             for group, events in timeline._kept.items()}
     return (timeline.count, timeline.by_source, timeline._hist, timeline._lo, timeline._hi, timeline._hi_state,
             timeline._newest, timeline._latest_local, kept)
