@@ -30,6 +30,7 @@ per-line reference's output (tested).
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -57,7 +58,7 @@ LOCAL_BIT = 1 << 27  # the extension's shape only: a plain Python 2 record (loca
 ALARM_BIT = 1 << 28  # the agent's shape only: see the module's docstring
 CONT_SHIFT = 32
 #: the layout of the C module's output this side reads (a module built from an older source has another one)
-C_FORMAT = 2
+C_FORMAT = 3
 
 _D = "[0-9]"
 #: the plain record's fixed opening, one character class per position: ``YYYY-MM-DDTHH:MM:SS.ffffffZ ``
@@ -181,7 +182,8 @@ def _native(st: ScanTable, shape: int = 0) -> Scan | None:
     if not st.usable() or getattr(_linescan, "FORMAT", 1) != C_FORMAT:  # an older output layout: not rebuilt
         return None
     try:
-        native = _linescan.Scanner([n.encode() for n in st.needles], st.codes, **({"shape": shape} if shape else {}))
+        native = _linescan.Scanner([n.encode() for n in st.needles], st.codes, shape=shape,
+                                   key=int.from_bytes(os.urandom(8), "little"))
     except (ValueError, TypeError):
         return None
     return Scan(lambda block: np.frombuffer(native.scan(block), dtype=np.int64).reshape(-1, 3), judges=True)

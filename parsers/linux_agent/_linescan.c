@@ -28,7 +28,8 @@
  *           when neither plain nor alarm) after trailing blanks, tabs and CRs are cut; RANK_NONE when none.
  * info:     rank | PLAIN << 24 | SPECIAL << 25 | MARKED << 26 | LOCAL << 27 | ALARM << 28
  *           | continuation lines << 32.
- * hash:     of an alarm line: 64-bit FNV-1a of its bytes after the time stamp and of its continuation lines
+ * hash:     of an alarm line: 64-bit FNV-1a, started from the scanner's secret ``key`` (a log cannot be written to
+ *           make two records collide without it), of its bytes after the time stamp and of its continuation lines
  *           (each after a newline), never 0; records with equal hashes hold the same bytes (but for the time
  *           stamp) and give equal events. 0 for other lines.
  *
@@ -47,7 +48,7 @@
 #define ALARM_BIT (1LL << 28)
 #define CONT_SHIFT 32
 #define MAX_CONTINUATION 64
-#define FORMAT 2
+#define FORMAT 3
 #define FNV_OFFSET 14695981039346656037ULL
 #define FNV_PRIME 1099511628211ULL
 #define HASH_BITS 16
@@ -56,6 +57,7 @@
 typedef struct {
     PyObject_HEAD
     int shape; /* 0: an agent record is plain, 1: a VMSnapshot extension record */
+    uint64_t key; /* the alarm hash's start (FNV offset basis), chosen at random by the caller */
     Py_ssize_t count;
     unsigned char **needle;
     Py_ssize_t *length;
@@ -85,8 +87,9 @@ static void Scanner_dealloc(Scanner *self) {
 static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
     PyObject *needles, *codes;
     int shape = 0;
-    static char *kwlist[] = {"needles", "codes", "shape", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|i", kwlist, &needles, &codes, &shape))
+    static char *kwlist[] = {"needles", "codes", "shape", "key", NULL};
+    unsigned long long key = FNV_OFFSET;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|iK", kwlist, &needles, &codes, &shape, &key))
         return -1;
     if (shape < 0 || shape > 1) {
         PyErr_SetString(PyExc_ValueError, "shape must be 0 (agent) or 1 (extension)");
@@ -97,6 +100,7 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
         return -1;
     }
     self->shape = shape;
+    self->key = (uint64_t)key;
     PyObject *ns = PySequence_Fast(needles, "needles must be a sequence");
     if (ns == NULL)
         return -1;
@@ -383,7 +387,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
             }
             int64_t hash = 0;
             if (alarm) {
-                uint64_t h = fnv(FNV_OFFSET, p + 28, end);
+                uint64_t h = fnv(self->key, p + 28, end);
                 hash = (int64_t)(h ? h : 1);
                 if (!special && !marked)
                     open = used;

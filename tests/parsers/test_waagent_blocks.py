@@ -719,6 +719,25 @@ def test_how_the_c_scan_judges_alarm_records() -> None:
     assert len({hashes[n] for n in ("plain", "blank", "thread", "traceback", "escape", "warning")}) == 6
 
 
+@pytest.mark.skipif(not C_ENGINE, reason="the C module is not built here")
+def test_the_alarm_hash_starts_from_a_key_of_each_scanner() -> None:
+    """Records that share a hash are held under one kind, so a log must not be able to choose two records that
+    meet: the hash starts from a key each scanner draws at random (``os.urandom``), never from a fixed value."""
+    from parsers.linux_agent import _linescan
+
+    data = b"2024-02-28T22:50:00.000001Z ERROR ExtHandler ExtHandler Error fetching the goal state: timed out\n"
+    keyed = [_linescan.Scanner([b"goal state"], [0], key=key).scan(data) for key in (1, 2, 2**64 - 1, 2)]
+    assert len(set(keyed)) == 3 and keyed[1] == keyed[3]
+    drawn = []
+    for _ in range(3):
+        _block_scan._build.cache_clear()
+        scan = _block_scan.scanner("c")
+        assert scan is not None
+        drawn.append(int(scan(data)[0, 2]))
+    _block_scan._build.cache_clear()
+    assert len(set(drawn)) == 3 and 0 not in drawn
+
+
 def test_the_c_module_is_built_where_a_compiler_is() -> None:
     """The install builds it wherever the C compiler Python was built with is present (CI: a fresh install
     with gcc). A checkout that was not installed again since the module came has none: it is slower, not wrong."""
