@@ -177,7 +177,11 @@ class Timeline:
             self._spill_raw()
 
     def _hour(self, source: str, local: bool, hour: datetime, n: int = 1) -> None:
-        self._hist[(source, local, hour)] += n
+        key = (source, local, hour)
+        if n < 0 and key not in self._hist:  # records taken back (a parser's bulk count) from a bucket dropped
+            self.hours_dropped += n
+            return
+        self._hist[key] += n
         if len(self._hist) >= 2 * MAX_HOURS:  # the oldest buckets go: a log of a thousand years stays small
             for key in sorted(self._hist, key=lambda k: k[2])[: len(self._hist) - MAX_HOURS]:
                 self.hours_dropped += self._hist.pop(key)

@@ -172,7 +172,8 @@ class ParseContext:
 
     def count_span(self, hours: list[tuple[datetime, int]], first: datetime, last: datetime, local: bool) -> None:
         """Ordinary records counted in bulk: ``hours`` is (hour start, records), ``first``/``last`` their
-        earliest and latest times. Needs ``counter``; ``span_counter``, when set, takes them in one call."""
+        earliest and latest times. Needs ``counter``; ``span_counter``, when set, takes them in one call (a negative
+        count takes records back: only ``span_counter`` can)."""
         total = sum(k for _, k in hours)
         self.counted += total
         if self.span_counter is not None:

@@ -89,6 +89,8 @@ class Reader:
         self.orphan_line = 0
         self.prev_timed: tuple[datetime, bool] | None = None  # (ts, local) of the last record with a time
         self.plain = _block_scan.PlainCounts(27)  # plain records counted in bulk (block path)
+        # hour -> (records, a stamp of one) held records now kept whose hour was handed on already (taken back)
+        self.taken_back: dict[bytes, tuple[int, bytes]] = {}
 
     def line(self, n: int, line: str, rec: Record | None = None) -> Iterator[Event]:
         """Feed line ``n``; ``rec`` is its record when the caller parsed it already."""
@@ -144,6 +146,17 @@ class Reader:
     def count_plain(self, block: bytes, start: int, stop: int) -> None:
         """The plain records of ``block[start:stop]``: ordinary and UTC, counted per hour (reported at the end)."""
         self.prev_timed = (_block_scan.plain_time(self.plain.add(block, start, stop)[0]), False)
+        if len(self.plain.hours) >= _block_scan.SPILL_HOURS:  # a log of very many hours: handed on in parts
+            self.report_plain()
+
+    def uncount_plain(self, line: bytes) -> None:
+        """A plain record counted already that becomes an event (a held record kept): out of its hour again."""
+        hours = self.plain.hours
+        if line[:13] in hours:
+            hours[line[:13]] -= 1
+        else:  # its hour was handed on: taken back from the context at the end
+            n, _ = self.taken_back.get(line[:13], (0, b""))
+            self.taken_back[line[:13]] = (n + 1, line[:27])
 
     def finish(self) -> Iterator[Event]:
         """The pending record, orphan lines and the offset votes (:meth:`report_plain` reports the counts)."""
@@ -156,6 +169,10 @@ class Reader:
     def report_plain(self) -> None:
         """The plain records counted per hour (block path)."""
         self.plain.report(self.ctx, _block_scan.plain_time, False)
+        for hour, (n, stamp) in sorted(self.taken_back.items()):
+            at = _block_scan.plain_time(stamp)
+            self.ctx.count_span([(_block_scan.plain_time(hour + b":00:00.000000Z"), -n)], at, at, False)
+        self.taken_back = {}
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
@@ -506,7 +523,7 @@ class _Bulk:
 
     def build(self, line: bytes, n: int) -> Event:
         """The event of a held record, now kept: it leaves the plain counts."""
-        self.reader.plain.hours[line[:13]] -= 1
+        self.reader.uncount_plain(line)
         return self.exemplar(line, n)
 
     def exemplar(self, line: bytes, n: int) -> Event:
