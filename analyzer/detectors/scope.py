@@ -108,19 +108,22 @@ class Run:
     steps: list[Step] = field(default_factory=list)
     seq: str | None = None
     task_id: str | None = None
+    #: the steps whose time is the run's own (re-published statuses left out), kept as steps are added: grouping
+    #: asks for them at every step, so a run of many steps stays linear
+    dated: list[Step] = field(default_factory=list)
+    #: a final status, a re-published one included, or a record saying how it went
+    ended: bool = False
 
     def add(self, step: Step) -> None:
         self.steps.append(step)
+        if not step.republished:
+            self.dated.append(step)
+        self.ended = self.ended or step.stage == "end" or step.outcome is not None
         self.seq = self.seq or step.seq
         self.task_id = self.task_id or step.task_id
 
     def first(self, *stages: str) -> Step | None:
-        return next((s for s in self.steps if s.stage in stages and not s.republished), None)
-
-    @property
-    def dated(self) -> list[Step]:
-        """The steps whose time is the run's own (re-published statuses left out)."""
-        return [s for s in self.steps if not s.republished]
+        return next((s for s in self.dated if s.stage in stages), None)
 
     @property
     def ts(self) -> datetime:
@@ -139,11 +142,6 @@ class Run:
     def ran(self) -> Step | None:
         """The first record proving the agent or the extension ran it (invocation or start)."""
         return self.first("invocation", "start")
-
-    @property
-    def ended(self) -> bool:
-        """A final status, a re-published one included, or a record saying how it went."""
-        return any(s.stage == "end" or s.outcome is not None for s in self.steps)
 
     @property
     def outcome(self) -> str | None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from analyzer.api import analyze, parse_bundle
 from analyzer.detectors.agent import AgentNotRunning
-from analyzer.detectors.scope import Scope, Step, group_runs
+from analyzer.detectors.scope import STAGES, Run, Scope, Step, group_runs
 from analyzer.model import Finding, severity_rank
 from analyzer.report.wording import Wording
 from tests.detectors.helpers import VMS, analysis, at, attempt, ev, success
@@ -160,3 +161,28 @@ def test_aggregate_status_events_are_marked_republished(tmp_path: Path) -> None:
     assert republished and json.dumps(republished)  # plain data
     requests = {f.path.rsplit("/", 1)[-1] for f in analysis_.facts if f.name == "vmsnapshot.invocation"}
     assert requests == {"12.settings", "12.status"}  # the re-published copy requests nothing
+
+
+def test_a_runs_dated_steps_and_end_follow_its_steps_as_they_are_added() -> None:
+    """``Run`` keeps its dated steps and whether it ended as steps come (grouping asks at every step): they must
+    equal what the steps say, in every order of stages, outcomes and re-published statuses."""
+    start = at(0)
+    kinds = list(itertools.product(STAGES, (None, "success", "error"), (False, True)))
+    for seed in range(40):
+        run = Run()
+        for i in range(12):
+            stage, outcome, republished = kinds[(seed * 7 + i * (seed % 5 + 1)) % len(kinds)]
+            run.add(Step(start + timedelta(seconds=i), stage, "p", i, "t", seq="1", outcome=outcome,
+                         republished=republished))
+            assert run.dated == [s for s in run.steps if not s.republished]
+            assert run.ended == any(s.stage == "end" or s.outcome is not None for s in run.steps)
+            assert run.requested == next((s for s in run.steps if s.stage == "request" and not s.republished), None)
+
+
+def test_grouping_a_run_of_many_steps_keeps_every_step() -> None:
+    """A run of 20,000 heartbeat-spaced steps (one sequence number) is one run holding every step, found without
+    asking the run's whole history at each step."""
+    found = [Step(at(0) + timedelta(seconds=i), "start" if i else "request", "p", i, "t", seq="7")
+             for i in range(20_000)]
+    runs = group_runs(found)
+    assert len(runs) == 1 and len(runs[0].steps) == 20_000 and runs[0].dated[-1].line == 19_999
