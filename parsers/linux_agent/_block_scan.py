@@ -18,7 +18,9 @@ Output of a scan: an ``int64`` array of shape (n, 3): line start,
 :data:`RANK_NONE` when no needle is in the message; a special line has no rank) and a hash. An *alarm* line has
 the plain shape at level WARNING or ERROR; the lines after it that can only continue its record (a traceback's)
 are its extent, and the hash covers its bytes after the time stamp and those lines: records with equal hashes
-are equal but for their time (``waagent_log._Bulk`` holds them, grouped by hash when dropped). The C module
+are equal but for their time (``waagent_log._Bulk`` holds them, grouped by hash when dropped). A plain line
+reported for a needle or a mark gets the same hash of its bytes after the time stamp with every digit read as
+``0``, its *shape* (``waagent_log._Bulk`` judges the deferred records once per shape). The C module
 ``parsers.linux_agent._linescan`` (built when the package is installed, comparing bytes only) judges every line;
 with it the block path counts records by their needles (``waagent_log._Bulk``). Without it (no C compiler at
 install time) a Python engine finds the candidate lines with hyperscan (or one ``re`` alternation): every line
@@ -58,7 +60,7 @@ LOCAL_BIT = 1 << 27  # the extension's shape only: a plain Python 2 record (loca
 ALARM_BIT = 1 << 28  # the agent's shape only: see the module's docstring
 CONT_SHIFT = 32
 #: the layout of the C module's output this side reads (a module built from an older source has another one)
-C_FORMAT = 3
+C_FORMAT = 4
 
 _D = "[0-9]"
 #: the plain record's fixed opening, one character class per position: ``YYYY-MM-DDTHH:MM:SS.ffffffZ ``

@@ -31,7 +31,9 @@
  * hash:     of an alarm line: 64-bit FNV-1a, started from the scanner's secret ``key`` (a log cannot be written to
  *           make two records collide without it), of its bytes after the time stamp and of its continuation lines
  *           (each after a newline), never 0; records with equal hashes hold the same bytes (but for the time
- *           stamp) and give equal events. 0 for other lines.
+ *           stamp) and give equal events. Of a plain agent record reported for a needle or a mark (shape 0, not
+ *           special): the same hash of its bytes after the time stamp with every digit read as ``0`` (its
+ *           *shape*: records of one shape differ only in which digits they hold). 0 for other lines.
  *
  * Output: int64 triples (line start, info, hash). FORMAT names this layout (the Python side checks it).
  */
@@ -48,7 +50,7 @@
 #define ALARM_BIT (1LL << 28)
 #define CONT_SHIFT 32
 #define MAX_CONTINUATION 64
-#define FORMAT 3
+#define FORMAT 4
 #define FNV_OFFSET 14695981039346656037ULL
 #define FNV_PRIME 1099511628211ULL
 #define HASH_BITS 16
@@ -304,6 +306,12 @@ static inline uint64_t fnv(uint64_t h, const unsigned char *p, const unsigned ch
     return h;
 }
 
+static inline uint64_t fnv_shape(uint64_t h, const unsigned char *p, const unsigned char *end) {
+    for (; p < end; p++)
+        h = (h ^ (is_digit(*p) ? '0' : *p)) * FNV_PRIME;
+    return h;
+}
+
 static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
@@ -391,6 +399,9 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
                 hash = (int64_t)(h ? h : 1);
                 if (!special && !marked)
                     open = used;
+            } else if (plain && !special && !self->shape) {
+                uint64_t h = fnv_shape(self->key, p + 28, end);
+                hash = (int64_t)(h ? h : 1);
             }
             out[3 * used] = p - base;
             out[3 * used + 1] = rank | (plain ? PLAIN_BIT : 0) | (special ? SPECIAL_BIT : 0) | (marked ? MARKED_BIT : 0) |

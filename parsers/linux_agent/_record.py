@@ -183,6 +183,7 @@ class AgentEvents:
         self.ctx = ctx
         self.via = via
         self._last: dict[str, Any] = {}
+        self.changes = 0  # times a fact's last value changed: a verdict of :meth:`gives_none_new` holds till then
         self._settings_seq: dict[str, tuple[str, int]] = {}  # extension -> (seq, line)
         self._payload: Any = None
         self._unit: str | None = None  # the unit a pasted ``systemctl status`` is about
@@ -338,6 +339,7 @@ class AgentEvents:
     def _fact_once(self, name: str, value: Any, e: Event, text: str = "") -> None:
         if self._last.get(name) != value:
             self._last[name] = value
+            self.changes += 1
             self.ctx.fact(name, value, line=e.line, ts=e.ts, text=text or e.message[:300])
 
     def quiet(self, rec: Record, row: int | None = None) -> str | None:
@@ -364,12 +366,24 @@ class AgentEvents:
                     if len(self._quiet) >= _QUIET_MEMO:
                         self._quiet.clear()
                     self._quiet[key] = (kind, facts, spans)
-        if kind is None or facts is None:
+        if kind is None or facts is None or not self.gives_none_new(facts):
             return None
-        for name, value in facts:
-            if self._last.get(name) != value:
-                return None
         return kind
+
+    def gives_none_new(self, facts: list[tuple[str, Any]]) -> bool:
+        """Each of ``facts`` is the value given last."""
+        return all(self._last.get(name) == value for name, value in facts)
+
+    def shape(self, rec: Record, row: int, text: str) -> tuple[str | None, list[tuple[str, Any]] | None,
+                                                              list[tuple[int, int, str]]] | None:
+        """What :meth:`quiet` makes of a record of row ``row`` (decisive, :attr:`Sig.digit_blind`) whatever came
+        before, for every record of its *shape* (``text``: its line after the time stamp, prefix included; other
+        records of the shape differ only in their digits): its kind, its facts and every place in ``text`` holding
+        a fact's value with a digit, where the others must hold the same bytes; None when that cannot be told (a
+        fact's value is not a text)."""
+        kind, facts = self._verdict(rec.msg.rstrip(), rec.prefix, row)
+        spans = _value_spans(text, facts)
+        return None if spans is None else (kind, facts, spans)
 
     def _verdict(self, message: str, prefix: str, row: int | None) -> tuple[str | None, list[tuple[str, Any]] | None]:
         """The kind of a record (None: none when ``row`` fails) and the facts it gives whatever came before (None:

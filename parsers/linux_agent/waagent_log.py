@@ -39,10 +39,11 @@ from __future__ import annotations
 
 import re
 import sys
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
 from parsers.clock_pairs import PairVotes
@@ -233,16 +234,19 @@ def _capped(keep: NewestPerKind | None, held: set[str], events: Iterable[Event])
 
 
 @lru_cache(maxsize=8)
-def _bulk_rows(table: SignatureTable) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+def _bulk_rows(table: SignatureTable) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
     """Per scan rank (row, then "none"): -1 read the record, 0 an ordinary record, k the notable kind
     ``kinds[k]`` decided by the needles (a decisive row); whether the row's records may give facts; whether
-    they are classified in the walk (a row whose kind depends on the text, or none). ``kinds``: those of the
-    decisive rows, then those other rows declare (:attr:`Sig.kinds`), the kinds a classified record may be held as."""
+    they are classified in the walk (a row whose kind depends on the text, or none); whether its deferred records
+    are judged once per shape (a decisive row that tells no digit from another, :attr:`Sig.digit_blind`).
+    ``kinds``: those of the decisive rows, then those other rows declare (:attr:`Sig.kinds`), the kinds a classified
+    record may be held as."""
     import numpy as np
     kinds: list[str] = [GENERIC_KIND]
     rows = np.full(len(table.sigs) + 1, -1, dtype=np.int64)
     facts = np.zeros(len(table.sigs) + 1, dtype=bool)
     probe = np.ones(len(table.sigs) + 1, dtype=bool)
+    blind = np.zeros(len(table.sigs) + 1, dtype=bool)
     for i, sig in enumerate(table.sigs):
         if sig.decisive:
             if sig.kind not in kinds:
@@ -250,8 +254,9 @@ def _bulk_rows(table: SignatureTable) -> tuple[np.ndarray, np.ndarray, np.ndarra
             rows[i] = kinds.index(sig.kind)
             facts[i] = bool(AgentEvents.row_facts(sig))
             probe[i] = False
+            blind[i] = sig.digit_blind
     kinds += sorted({k for sig in table.sigs if not sig.decisive for k in sig.kinds or ()} - set(kinds))
-    return rows, facts, probe, tuple(kinds)
+    return rows, facts, probe, blind, tuple(kinds)
 
 
 #: bytes of the longest line held as its bytes: a longer one is read (its event waits cut at 4 KiB, kept.cut), so
@@ -262,6 +267,11 @@ ALARM_KINDS = 1 << 16
 #: records a hash new to that memo needs in one block to be classified and held; fewer are read (holding a record
 #: costs a classification and, once dropped, an event: more than reading it when it does not come again)
 ALARM_REPEATS = 2
+#: shapes of deferred records whose verdict is remembered; past this many the memo starts again
+SHAPES = 1 << 12
+#: sets of facts (with their values) the deferred records of one block may be judged in bulk under; the records of
+#: a shape beyond them are checked one by one (what the walk checks when a fact changes stays bounded)
+SHAPE_FACTS = 64
 
 
 class _Bulk:
@@ -280,10 +290,10 @@ class _Bulk:
     WINDOW = 4  # blocks held in memory for the offsets into them
 
     def __init__(self, reader: Reader, keep: NewestPerKind,
-                 rows: tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]) -> None:
+                 rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]) -> None:
         self.reader = reader
         self.keep = keep
-        self.rows, self.facts, self.probe, kinds = rows
+        self.rows, self.facts, self.probe, self.blind, kinds = rows
         self.kinds = list(kinds)  # and those of the alarms held
         self.kind_index = {kind: k for k, kind in enumerate(self.kinds)}
         self.held_kinds = set(self.kinds[1:])
@@ -294,6 +304,10 @@ class _Bulk:
         # multi-line alarm records to hold where the walk reaches them; those it held
         self.multi: dict[int, tuple[int, int, int, int, int, int]] = {}
         self.held_multi: list[int] = []
+        # (scan rank, shape hash) -> kind, facts, places of the facts' values: deferred records judged per shape
+        self.shapes: dict[tuple[int, int], tuple[str | None, list[tuple[str, Any]] | None,
+                                                 list[tuple[int, int, str]]] | None] = {}
+        self.bulk = _Judged()
         self.alarm_kinds: dict[int, int] = {}  # hash -> kind index, -1: read
         self.limit = keep.limit
         self.blocks: dict[int, bytes] = {}
@@ -309,7 +323,7 @@ class _Bulk:
         import numpy as np
         self.block_no += 1
         self._retire(self.block_no - self.WINDOW)
-        self.lazy, self.multi = {}, {}
+        self.lazy, self.multi, self.bulk = {}, {}, _Judged()
         starts, info, hashes = found[:, 0], found[:, 1], found[:, 2]
         if not len(starts):
             return starts
@@ -345,13 +359,18 @@ class _Bulk:
         if not candidate.any() and not alarm.any():
             return starts
         lazy = candidate & (self.facts[rank] | probe | ((info & _block_scan.MARKED_BIT) != 0))
+        notable = np.flatnonzero(candidate & ~lazy & (row > 0))
         if lazy.any():
+            shaped = np.flatnonzero(lazy & self.blind[rank])
+            if len(shaped):
+                judged, read = self._by_shape(block, starts, ends, base + idx + 1, rank, hashes, shaped, max_line)
+                lazy[judged] = lazy[read] = False
+                candidate[read] = False
             at = np.flatnonzero(lazy)
             self.lazy = dict(zip(starts[at].tolist(), zip((base + idx[at] + 1).tolist(), ends[at].tolist(),
                                                           row[at].tolist(), rank[at].tolist(), strict=True),
                                  strict=True))
-            candidate &= ~lazy
-        notable = np.flatnonzero(candidate & (row > 0))
+            candidate &= ~lazy  # those judged by their shape are counted (and held) in the walk
         if len(notable):
             self.blocks[self.block_no] = block
             self._hold(starts[notable], ends[notable], base + idx[notable] + 1, row[notable],
@@ -374,6 +393,59 @@ class _Bulk:
                     (base + idx[many] + 1).tolist(), first_end.tolist(), ends[many].tolist(), cont[many].tolist(),
                     k.tolist(), hashes[many].tolist(), strict=True), strict=True))
         return starts[~candidate]
+
+    def _by_shape(self, block: bytes, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray, rank: np.ndarray,
+                  hashes: np.ndarray, at: np.ndarray, max_line: int) -> tuple[np.ndarray, np.ndarray]:
+        """Judge the deferred records ``at`` (of digit-blind decisive rows) per shape (:meth:`AgentEvents.shape`,
+        worked out once per scan rank and shape hash): those whose facts' values sit where their shape's exemplar
+        has them become ``self.bulk``, checked in the walk per set of facts; those whose shape says they change a
+        state or whose kind is not held are read. Returns (judged, read); the others are checked one by one."""
+        import numpy as np
+        buf = np.frombuffer(block, dtype=np.uint8)
+        order = np.argsort(hashes[at], kind="stable")
+        at = at[order]
+        h = hashes[at]
+        bounds = np.flatnonzero(h[1:] != h[:-1]) + 1
+        firsts = np.concatenate(([0], bounds)).tolist()
+        lasts = np.concatenate((bounds, [len(at)])).tolist()
+        verdict = np.full(len(at), -2, dtype=np.int64)  # -2 one by one, -1 read, g the set of facts g
+        sets: dict[tuple[int, tuple[tuple[str, Any], ...]], int] = {}
+        for f, stop in zip(firsts, lasts, strict=True):
+            first = int(at[f])
+            r = int(rank[first])
+            key = (r, int(h[f]))
+            if key not in self.shapes:
+                text = _block_scan.line_text(block, int(starts[first]), int(ends[first]) + 1, max_line)
+                rec = parse_record(text, 0)
+                if len(self.shapes) >= SHAPES:
+                    self.shapes.clear()
+                self.shapes[key] = None if rec is None else self.reader.builder.shape(rec, r, text[_STAMP:])
+            memo = self.shapes[key]
+            if memo is None:
+                continue
+            kind, facts, spans = memo
+            members = at[f:stop]
+            ok = rank[members] == r
+            for a, b, value in spans:
+                got = buf[starts[members][:, None] + np.arange(_STAMP + a, _STAMP + b)]
+                ok &= (got == np.frombuffer(value.encode(), dtype=np.uint8)).all(axis=1)
+            k = self.kind_index.get(kind) if kind is not None and facts is not None else None
+            if k is None:
+                verdict[f:stop][ok] = -1
+                continue
+            assert facts is not None
+            g = sets.setdefault((k, tuple(facts)), len(sets))
+            if g >= SHAPE_FACTS:
+                del sets[(k, tuple(facts))]
+                continue
+            verdict[f:stop][ok] = g
+        judged = verdict >= 0
+        if judged.any():
+            sel = np.sort(at[judged])
+            group = verdict[judged][np.argsort(at[judged], kind="stable")]
+            self.bulk = _Judged(starts[sel], ends[sel], lines[sel], group,
+                                [(k, list(facts)) for (k, facts) in sets])
+        return at[judged], at[verdict == -1]
 
     def _alarm_kinds(self, block: bytes, starts: np.ndarray, ends: np.ndarray, hashes: np.ndarray) -> np.ndarray:
         """The kind index of each alarm record (-1: read it), one record per hash classified. A record whose hash
@@ -421,13 +493,18 @@ class _Bulk:
     def hold_deferred(self, block: bytes) -> None:
         """Hold the notable records the walk over ``block`` deferred, and its multi-line alarm records it held."""
         import numpy as np
+        starts, end, line, kind = self.bulk.held()
         if self.deferred:
-            line, end, kind, _ = (np.array(v, dtype=np.int64) for v in zip(*map(self.lazy.get, self.deferred),
-                                                                              strict=True))
-            starts = np.array(self.deferred, dtype=np.int64)
+            one = (np.array(v, dtype=np.int64) for v in zip(*map(self.lazy.get, self.deferred), strict=True))
+            line_one, end_one, kind_one, _ = one
+            starts = np.concatenate((starts, np.array(self.deferred, dtype=np.int64)))
+            end, line, kind = (np.concatenate(v) for v in ((end, end_one), (line, line_one), (kind, kind_one)))
+            order = np.argsort(starts, kind="stable")
+            starts, end, line, kind = starts[order], end[order], line[order], kind[order]
+            self.deferred = []
+        if len(starts):
             self.blocks[self.block_no] = block
             self._hold(starts, end, line, kind, _block_scan.ages(block, starts))
-            self.deferred = []
         if self.held_multi:
             line, _, end, _, kind, hashes = (np.array(v, dtype=np.int64) for v in zip(
                 *map(self.multi.get, self.held_multi), strict=True))
@@ -541,12 +618,75 @@ class _Bulk:
         return rec
 
 
+#: bytes of a plain record's time stamp and the blank after it: the shape hash covers the rest of its line
+_STAMP = 28
+
+
+class _Judged:
+    """The deferred records of a block judged per shape (:meth:`_Bulk._by_shape`), in line order: record ``j``
+    gives the facts of set ``sets[group[j]]`` (a kind index and its facts) and nothing else. The walk counts it with
+    the plain records around it, held as that kind (0: only counted), when those facts are the values given last
+    where it stands; else it reads it there (:meth:`first_loud`)."""
+
+    def __init__(self, starts: np.ndarray | None = None, ends: np.ndarray | None = None,
+                 lines: np.ndarray | None = None, group: np.ndarray | None = None,
+                 sets: list[tuple[int, list[tuple[str, Any]]]] | None = None) -> None:
+        self.starts: list[int] = starts.tolist() if starts is not None else []
+        self.ends, self.lines, self.group = ends, lines, group
+        self.sets = sets or []
+        self.seen = -1  # ``AgentEvents.changes`` when the sets giving a fact new were last worked out
+        self.loud: list[int] = []  # those sets
+        self.of_set: dict[int, list[int]] = {}  # set -> its records (indices), worked out when it is loud
+        self.ranges: list[tuple[int, int]] = []  # index ranges counted with the plain records
+
+    def between(self, start: int, stop: int) -> tuple[int, int]:
+        """The index range of the records starting in ``[start, stop)``."""
+        return bisect_left(self.starts, start), bisect_left(self.starts, stop)
+
+    def first_loud(self, builder: AgentEvents, lo: int, hi: int) -> int:
+        """The first record of ``lo:hi`` that gives a fact new now (its set's facts are not all the values given
+        last), or ``hi``."""
+        if builder.changes != self.seen:
+            self.seen = builder.changes
+            self.loud = [g for g, (_, facts) in enumerate(self.sets) if not builder.gives_none_new(facts)]
+        first = hi
+        for g in self.loud:
+            at = self.of_set.get(g)
+            if at is None:
+                import numpy as np
+                assert self.group is not None
+                at = self.of_set[g] = np.flatnonzero(self.group == g).tolist()
+            j = bisect_left(at, lo)
+            if j < len(at) and at[j] < first:
+                first = at[j]
+        return first
+
+    def count(self, start: int, stop: int) -> None:
+        """The records in ``[start, stop)`` are counted with the plain records (none of them gives a fact new)."""
+        lo, hi = self.between(start, stop)
+        if lo < hi:
+            self.ranges.append((lo, hi))
+
+    def held(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Starts, ends, line numbers and kinds of the records counted whose kind is held."""
+        import numpy as np
+        if not self.ranges:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty, empty
+        assert self.ends is not None and self.lines is not None and self.group is not None
+        at = np.concatenate([np.arange(lo, hi) for lo, hi in self.ranges])
+        kind = np.array([k for k, _ in self.sets], dtype=np.int64)[self.group[at]]
+        at, kind = at[kind > 0], kind[kind > 0]
+        return np.array(self.starts, dtype=np.int64)[at], self.ends[at], self.lines[at], kind
+
+
 def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: int,
            bulk: _Bulk | None = None) -> Iterator[Event]:
     """Feed the hot lines of ``block`` (with their records) to ``reader``; count the plain records between
     (and the records ``bulk`` defers and then holds, and its multi-line alarm records)."""
     lazy = bulk.lazy if bulk is not None else {}
     multi = bulk.multi if bulk is not None else {}
+    judged = bulk.bulk if bulk is not None else _Judged()
     end = len(block)
     last_line = block.rfind(b"\n", 0, end - 1) + 1  # fed to the reader: the next block may continue it
     hot.append(last_line)
@@ -559,11 +699,28 @@ def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: in
             i += 1
         h = hot[i]
         runs = not reader.orphans and not (reader.prev_timed is not None and reader.prev_timed[1])
+        if judged.starts and runs and h > cur:
+            lo, hi = judged.between(cur, h)
+            if lo < hi:  # records judged by their shape before h: each gives no fact new unless its facts moved on
+                yield from reader.flush()
+                x = judged.first_loud(reader.builder, lo, hi)
+                if x < hi:  # read where it stands, as the reference does
+                    start = judged.starts[x]
+                    if start > cur:
+                        reader.count_plain(block, cur, start)
+                        judged.count(cur, start)
+                        n += block.count(b"\n", cur, start)
+                    nl = block.find(b"\n", start) + 1
+                    n += 1
+                    yield from reader.line(n, _block_scan.line_text(block, start, nl, max_line))
+                    cur = nl
+                    continue
         if h in multi and runs:
             assert bulk is not None
             _, first_end, stop_h, n_cont, _, _ = multi[h]
             yield from reader.flush()
             reader.count_plain(block, cur, first_end)  # the record counts as its first line
+            judged.count(cur, first_end)
             n += block.count(b"\n", cur, first_end) + n_cont
             cur = stop_h + 1
             bulk.held_multi.append(h)
@@ -590,6 +747,7 @@ def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: in
             if stop > cur:
                 yield from reader.flush()
                 reader.count_plain(block, cur, stop)
+                judged.count(cur, stop)
                 n += block.count(b"\n", cur, stop)
                 cur = stop
                 if rec is not None:  # h, parsed already

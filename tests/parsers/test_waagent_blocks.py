@@ -253,20 +253,132 @@ def _fact_rows(seed: int, count: int = 3000) -> str:
 def test_records_giving_facts_are_held_only_when_they_give_none_new(seed: int,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Such records are counted by their needles when their facts repeat the last ones, else read: same
-    facts (each at its record), kept events and counts as the reference, at every block size."""
+    facts (each at its record), kept events and counts as the reference, at every block size; one by one and judged
+    by their shape (both, many times)."""
     held: list[bool] = []
+    shaped: list[bool] = []
+    _spy_verdicts(monkeypatch, held, shaped)
+    data = _fact_rows(seed).encode()
+    assert_same(data, sizes=(1 << 20, 4096, 300))
+    if C_ENGINE:
+        assert held.count(True) > 200 and held.count(False) > 50
+        assert shaped.count(True) > 1000 and shaped.count(False) > 50
+
+
+def _spy_verdicts(monkeypatch: pytest.MonkeyPatch, held: list[bool], shaped: list[bool]) -> None:
+    """Record the verdicts on deferred records: ``held`` those checked one by one (held or read), ``shaped`` those
+    judged by their shape (held, or read where a fact moved on)."""
     quiet = _record.AgentEvents.quiet
+    first_loud = waagent_log._Judged.first_loud
+    counted = waagent_log._Judged.held
 
     def spy(self: _record.AgentEvents, rec: _record.Record, row: int | None = None) -> str | None:
         kind = quiet(self, rec, row)
         held.append(kind is not None)
         return kind
 
+    def loud(self: waagent_log._Judged, builder: _record.AgentEvents, lo: int, hi: int) -> int:
+        x = first_loud(self, builder, lo, hi)
+        if x < hi:
+            shaped.append(False)
+        return x
+
+    def kept(self: waagent_log._Judged) -> Any:
+        out = counted(self)
+        shaped.extend([True] * len(out[0]))
+        return out
+
     monkeypatch.setattr(_record.AgentEvents, "quiet", spy)
-    data = _fact_rows(seed).encode()
-    assert_same(data, sizes=(1 << 20, 4096, 300))
+    monkeypatch.setattr(waagent_log._Judged, "first_loud", loud)
+    monkeypatch.setattr(waagent_log._Judged, "held", kept)
+
+
+def _shapes(seed: int, count: int = 4000) -> str:
+    """Deferred records of the shapes that fill a steady log (heartbeats, the VMSnapshot extension's handler states,
+    statuses naming it), in runs whose fact moves A, B, A (agent and extension versions), beside records that set
+    the same fact when read (the goal state agent's version line, the daemon's), local-time and G0 records, orphan
+    and continuation lines, alarms with and without a traceback, and other digits in the same shapes."""
+    rng = random.Random(seed)
+    t = datetime(2024, 2, 28, 22, 50)
+    versions = ("2.9.1.1", "2.9.1.2", "2.9.1.1", "2.10.0.8")
+    builds = ("1.0.9218.0", "1.0.9219.0", "1.0.9218.0")
+    out: list[str] = []
+    run = 0
+    for i in range(count):
+        if i % rng.choice((7, 40, 300)) == 0:
+            run += 1
+        t += timedelta(seconds=rng.randrange(1, 30), microseconds=rng.randrange(999_999))
+        utc = f"{t:%Y-%m-%dT%H:%M:%S.%f}Z INFO"
+        local = f"{t + timedelta(hours=2):%Y/%m/%d %H:%M:%S}"
+        version = versions[run % len(versions)]
+        build = builds[run % len(builds)]
+        r = rng.random()
+        if r < 0.3:
+            out.append(f"{utc} ExtHandler ExtHandler [HEARTBEAT] Agent WALinuxAgent-{version} is running as the goal "
+                       f"state agent [DEBUG HeartbeatCounter: {i};HeartbeatId: {rng.randrange(10**6)};"
+                       f"DroppedPackets: 0;UpdateGSErrors: 0;AutoUpdate: 1]")
+        elif r < 0.5:
+            out.append(f"{utc} ExtHandler [Microsoft.Azure.RecoveryServices.VMSnapshotLinux-{build}] Target handler "
+                       f"state: enabled [incarnation {rng.randrange(99)}]")
+        elif r < 0.6:
+            out.append(f"{utc} ExtHandler ExtHandler Extension status: [('Microsoft.Azure.RecoveryServices."
+                       f"VMSnapshotLinux', 'success')]")
+        elif r < 0.62:  # read, and sets the fact the heartbeats give
+            out.append(f"{utc} ExtHandler ExtHandler Agent WALinuxAgent-{rng.choice(versions)} is running as the "
+                       f"goal state agent")
+        elif r < 0.63:
+            out.append(f"{local}.{t.microsecond:06d} INFO Daemon Azure Linux Agent Version:2.2.45")
+        elif r < 0.64:
+            out.append(f"{local} Traceback (most recent call last):")
+            out.append(f'{local}   File "/usr/sbin/waagent", line 1, in <module>')
+        elif r < 0.65:
+            out.append("an orphan line of a paste")
+        elif r < 0.66:
+            out.append(f"{utc} ExtHandler ExtHandler Command output:")
+            out += ["[stdout]", "  done", ""]
+        elif r < 0.70:
+            out.append(f"{t:%Y-%m-%dT%H:%M:%S.%f}Z ERROR ExtHandler ExtHandler Error fetching the goal state: "
+                       f"[ProtocolError] timed out")
+            out += list(_TRACEBACK[:rng.randrange(0, 5)])
+        elif r < 0.71:
+            out.append(f"{utc} ExtHandler [Microsoft.Azure.RecoveryServices.VMSnapshotLinux-{build}] Enable "
+                       f"extension: [main/handle.sh enable]")
+        else:
+            out.append(f"{utc} EnvHandler ExtHandler Configure routes")
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_deferred_records_judged_by_their_shape(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records of a decisive digit-blind row are judged once per shape (their text after the time stamp, digits
+    masked) and per value of their facts: held where those are the values given last, read where a fact moved on
+    (A, B, A; set by a record read between two of them), at block edges and beside lines that are not plain, at
+    every block size down to 97 bytes and on every scan engine: the reference's output."""
+    held: list[bool] = []
+    shaped: list[bool] = []
+    _spy_verdicts(monkeypatch, held, shaped)
+    assert_same(_shapes(seed).encode(), sizes=(1 << 20, 4096, 300, 97))
     if C_ENGINE:
-        assert held.count(True) > 1000 and held.count(False) > 50  # both ways, many times
+        assert shaped.count(True) > 1000 and shaped.count(False) > 30
+
+
+def test_many_shapes_with_facts_of_their_own_in_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More sets of facts in a block than are judged in bulk (a version of its own per shape, each in a run): the
+    records of the sets beyond :data:`~parsers.linux_agent.waagent_log.SHAPE_FACTS` are checked one by one."""
+    held: list[bool] = []
+    shaped: list[bool] = []
+    _spy_verdicts(monkeypatch, held, shaped)
+    t = datetime(2024, 3, 1, 6)
+    out = []
+    for i in range(6000):
+        t += timedelta(seconds=3)
+        version = "2." + "9" * (1 + (i // 5) % (waagent_log.SHAPE_FACTS + 20)) + ".1"
+        out.append(f"{t:%Y-%m-%dT%H:%M:%S.%f}Z INFO ExtHandler ExtHandler [HEARTBEAT] Agent WALinuxAgent-{version} "
+                   f"is running as the goal state agent [DEBUG HeartbeatCounter: {i}]")
+        out.append(f"{t:%Y-%m-%dT%H:%M:%S.%f}Z INFO EnvHandler ExtHandler Configure routes")
+    assert_same(("\n".join(out) + "\n").encode(), sizes=(1 << 20, 4096), limits=(7,))
+    if C_ENGINE:
+        assert shaped.count(True) > 1000 and held.count(True) > 100
 
 
 def _text_kinds(seed: int, count: int = 3000) -> str:
