@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import ClassVar
 
 from analyzer.detectors.base import Detector, Hit, Signature, fact_values, sig
 from analyzer.detectors.scope import Scope, as_int
 from analyzer.model import Analysis, say
+from parsers.base import Event
 
 WIRESERVER_IP = "168.63.129.16"
 # the WireServer answered: a goal state fetched, errors recovered, or a stale goal state (HTTP 410) reported
@@ -14,6 +17,10 @@ _RECOVERY = ("wireserver.recovered", "goalstate.fetched", "goalstate.stale")
 # the route or the lease to the WireServer is there after all (the agent then reaches it through them)
 _ROUTE_FOUND = ("dhcp.ok", "wireserver.endpoint")
 PROTOCOL_RETRIES = 10  # endpoint discovery retried this often (10 s apart): the agent cannot talk to the WireServer
+#: ``[HTTP Retry] Attempt 2 of 3: ...`` says an attempt failed and the next one is being made: within this time the
+#: agent writes the next attempt's retry or the request's failure, when that attempt fails too
+RETRY_FOLLOW_UP = timedelta(minutes=2)
+_NEIGHBOURS = 8  # records looked at on each side of a retry (a burst of them in one second stays linear)
 
 
 class WireServerUnreachable(Detector):
@@ -33,7 +40,8 @@ class WireServerUnreachable(Detector):
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
-        hits = self.match(scope, self.signatures)
+        transient = _transient_retries([e for e in scope.events if e.kind == "wireserver.error"])
+        hits = [h for h in self.match(scope, self.signatures) if (h.path, h.line) not in transient]
         for e in scope.events:
             if e.kind == "dhcp.error" and e.attrs.get("route") == "missing":  # L35: no route, nothing reaches it
                 hits.append(Hit.of_event(e, "error", scope.live(e.ts, _RECOVERY + _ROUTE_FOUND), "L35"))
@@ -45,6 +53,27 @@ class WireServerUnreachable(Detector):
                                         say("evidence.wireserver_endpoint", endpoint=f.value.strip(),
                                             expected=WIRESERVER_IP), "L40"))
         return hits
+
+
+def _transient_retries(failures: Sequence[Event]) -> set[tuple[str, int | None]]:
+    """The HTTP retries after which the request went through: no retry of its next attempt and no failure of a
+    request follows within :data:`RETRY_FOLLOW_UP`, and no retry of its previous attempt comes just before. The
+    agent writes such retries now and then on healthy VMs (a timeout, then the next attempt answered); a retry
+    followed by the next one, or by the request's failure, is evidence as before."""
+    dated = sorted((e for e in failures if e.ts is not None), key=lambda e: e.ts)  # type: ignore[arg-type,return-value]
+    transient: set[tuple[str, int | None]] = set()
+    for i, e in enumerate(dated):
+        attempt = as_int(e.attrs.get("attempt"))
+        if attempt is None:
+            continue
+        after = (f for f in dated[i + 1:i + 1 + _NEIGHBOURS] if f.ts - e.ts <= RETRY_FOLLOW_UP)  # type: ignore[operator]
+        before = (f for f in dated[max(i - _NEIGHBOURS, 0):i] if e.ts - f.ts <= RETRY_FOLLOW_UP)  # type: ignore[operator]
+        if any(as_int(f.attrs.get("attempt")) in (None, attempt + 1) for f in after):
+            continue
+        if any(as_int(f.attrs.get("attempt")) == attempt - 1 for f in before):
+            continue
+        transient.add((e.path, e.line))
+    return transient
 
 
 class StorageUnreachable(Detector):

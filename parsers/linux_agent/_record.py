@@ -24,15 +24,17 @@ from parsers.linux_agent._signatures import AGENT_TABLE, SYSTEM_LEVELS, SYSTEM_T
 from parsers.signatures import Sig
 
 _LEVELS = {"VERBOSE": "verbose", "INFO": "info", "WARNING": "warning", "ERROR": "error", None: "info"}
+# an extension's prefix (``[Microsoft.OSTCExtensions.VMAccessForLinux-1.4.7.1]``) holds no space: a message opening
+# with a bracket (``[HTTP Retry] Attempt 2 of 3: ...``) stays the message
 _G4 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (VERBOSE|INFO|WARNING|ERROR) ([^\s\[]\S*) "
-                 r"(Daemon|ExtHandler|LogCollector|Firewall|\[[^\]]*\])(?: |$)(.*)")
+                 r"(Daemon|ExtHandler|LogCollector|Firewall|\[[^\]\s]*\])(?: |$)(.*)")
 _G3 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (VERBOSE|INFO|WARNING|ERROR) "
                  r"(Daemon|ExtHandler|\[[^\]]*\])(?: |$)(.*)")
 _G2 = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6}) (VERBOSE|INFO|WARNING|ERROR) "
-                 r"(Daemon|ExtHandler|\[[^\]]*\])(?: |$)(.*)")
+                 r"(Daemon|ExtHandler|\[[^\]\s]*\])(?: |$)(.*)")
 _G1 = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6}) (VERBOSE|INFO|WARNING|ERROR) (.*)")
 _G0 = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) (?:(WARNING|ERROR):)?(.*)")
-_G0_EXT = re.compile(r"\[([^\]]+)\]")
+_G0_EXT = re.compile(r"\[([^\]\s]+)\]")
 _EXT_VERSION = re.compile(r"(.+?)-(\d+(?:\.\d+)+)$")
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x([0-9a-fA-F]{2}))")
 _PAYLOAD_MARK = "Event: name="

@@ -398,6 +398,9 @@ AGENT: tuple[Sig, ...] = (
     Sig("wireserver.recovered", ("recovered from previous errors",)),
     Sig("storage.error", ("Exception uploading status blob", "Falling back to direct upload",
                           "Failed to upload status blob", "HttpPutBlockBlob("), extract=(_URL,)),
+    # the 2.0 agent (G0) logs the request that failed: ``ERROR:HTTP Req: PUT https://x.blob.core.windows.net/...``
+    Sig("wireserver.error", ("HTTP Req: GET http", "HTTP Req: PUT http", "HTTP Req: POST http"), post=_by_url,
+        extract=(_URL,)),
     # a stale goal state (HTTP 410) means the WireServer answered, also when the retries for it ran out
     Sig("goalstate.stale", ("Goal state is stale", "Incarnation is out of date", "ResourceGoneError"),
         post=_by_inner_error),
@@ -412,6 +415,7 @@ AGENT: tuple[Sig, ...] = (
     Sig("wireserver.error", ("[HTTP Failed]", "[HTTP Retry]", "HTTP GET failed", "HTTP PUT failed",
                              "HTTP POST failed"), post=_http_failed,
         extract=(_URL, r"\b(?P<method>GET|PUT|POST|HEAD|DELETE)\b", r"-- (?P<attempts>\d+) attempts made",
+                 r"\bAttempt (?P<attempt>\d+) of (?P<attempt_max>\d+): ",
                  r"\[HTTP Failed\] (?:HTTP )?(?:(?:GET|PUT|POST|HEAD|DELETE) )?(?:\S+ -- )?(?P<error>[^\n]*?)"
                  r"(?: -- \d+ attempts made)?$")),
     Sig("wireserver.error", ("WireServer is not responding", "Service temporarily unavailable",

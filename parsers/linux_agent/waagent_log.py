@@ -793,9 +793,11 @@ def sniff(path: str, head: bytes) -> bool:
             continue
         if rec.gen != "G0":
             return True
-        # G0's form is also the extension's Python 2 log, whose prefix names version 1.0 (the agent's, a build)
+        # G0's form is also the extension's Python 2 log, whose prefix names version 1.0 (the agent's, a build), and
+        # it has no level: ``ERROR:`` or ``WARNING:`` glued to the message is the 2.0 agent's logger
         if rec.prefix != f"[{VMSNAPSHOT}-1.0]" and (_AGENT_WORDS.search(rec.msg) or AGENT_TABLE.classify(rec.msg)
-                                                    or _BUILD_PREFIX.search(rec.prefix)):
+                                                    or _BUILD_PREFIX.search(rec.prefix)
+                                                    or (rec.level != "info" and rec.msg[:1].isalpha())):
             return True
     return False
 

@@ -176,6 +176,45 @@ def test_causal_reading(tmp_path: Path, story: Story, root: str | None, present:
         assert any(m.params.get("chain") == "DHCP_FAILURE -> WIRESERVER_UNREACHABLE" for m in report.verdict.summary)
 
 
+def _retries(errors: tuple[str, ...], chained: bool, then_failed: bool = False) -> Story:
+    """HTTP retries as the 2.2.x agent writes them (WALinuxAgent#933, #968), four hours apart over a day: each alone
+    (the next attempt went through), or followed seconds later by the next attempt's retry, or by the request's
+    failure."""
+    story: Story = []
+    for k in range(6):
+        m = 240 * k
+        method, error = ("GET", "PUT", "POST")[k % 3], errors[k % len(errors)]
+        story.append((f"[HTTP Retry] Attempt 2 of 3: [HTTP Failed] HTTP {method} {error}", "INFO", "ExtHandler", m))
+        if chained:
+            story.append((f"[HTTP Retry] Attempt 3 of 3: [HTTP Failed] HTTP {method} {error}", "INFO", "ExtHandler",
+                          m + 0.15))
+        if then_failed:
+            story.append(("Exception retrieving extension handlers: [ProtocolError] [Wireserver Exception] [HttpError] "
+                          f"HTTP {method} failed", "WARNING", "ExtHandler", m + 0.4))
+    return story
+
+
+RETRY_ERRORS = ("IOError timed out", "IOError [Errno 113] No route to host",
+                "IOError ('The read operation timed out',)", "IOError [Errno 104] Connection reset by peer")
+
+
+@pytest.mark.parametrize("how", ["file", "syslog", "paste"])
+@pytest.mark.parametrize("gen", GENERATIONS)
+@pytest.mark.parametrize(("chained", "then_failed"), [(False, False), (True, False), (False, True)],
+                         ids=["each-alone", "next-attempt-failed-too", "request-failed"])
+def test_an_http_retry_the_next_attempt_answered_is_no_failure(tmp_path: Path, gen: str, how: str, chained: bool,
+                                                               then_failed: bool) -> None:
+    """A retry alone says one attempt timed out and the next went through: routine (the maintainers, #933). A retry
+    the next attempt's retry or the request's failure follows is the WireServer not answering."""
+    story = _retries(RETRY_ERRORS, chained, then_failed)
+    files = {"notes.txt": paste(story, gen)} if how == "paste" else agent_files(story, gen, how)
+    report = run(tmp_path, files)
+    failing = chained or then_failed
+    assert ("WIRESERVER_UNREACHABLE" in problems(report)) is failing, problems(report)
+    if not failing:
+        assert report.verdict.root_cause is None
+
+
 def heartbeats(start: float, end: float, gen: str = "G4") -> Story:
     n = int((end - start) // 30) + 1
     return [(f"[HEARTBEAT] Agent WALinuxAgent-2.9.1.1 is running as the goal state agent [DEBUG HeartbeatCounter: "

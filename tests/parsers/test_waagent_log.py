@@ -14,6 +14,8 @@ from analyzer.intake.paths import normalize_path
 from analyzer.locale import word
 from analyzer.sources import recognize_path
 from parsers.base import Event, ParseContext
+from parsers.linux_agent._record import AGENT_TABLE, parse_record
+from parsers.linux_agent.waagent_log import sniff
 from tests.parsers.linux_helpers import run_as
 
 VMS = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
@@ -51,6 +53,35 @@ def test_each_generation(line: str, ts: datetime, local: bool, level: str, compo
     (e,), ctx = parse(line + "\n")
     assert (e.ts, e.local, e.level, e.component, e.attrs["gen"], e.line) == (ts, local, level, component, gen, 1)
     assert ctx.problems == []
+
+
+@pytest.mark.parametrize("line", [
+    "2017/11/02 03:00:29.408051 INFO [HTTP Retry] Attempt 2 of 3: [HTTP Failed] HTTP PUT IOError timed out",
+    "2017/11/02 03:00:29 [HTTP Retry] Attempt 2 of 3: [HTTP Failed] HTTP PUT IOError timed out",
+    "2021-03-04T05:06:07.123456Z INFO ExtHandler [HTTP Retry] Attempt 2 of 3: [HTTP Failed] HTTP PUT IOError timed out",
+    "2021-03-04T05:06:07.123456Z INFO ExtHandler ExtHandler [HTTP Retry] Attempt 2 of 3: [HTTP Failed] HTTP PUT "
+    "IOError timed out",
+])
+def test_a_bracket_holding_a_space_opens_the_message_not_an_extension_prefix(line: str) -> None:
+    """Extension prefixes (``[Publisher.Type-1.2.3]``) hold no space: ``[HTTP Retry]`` is the message's own, in every
+    generation, and the message keeps its attempt numbers."""
+    rec = parse_record(line, 1)
+    assert rec is not None and rec.msg.startswith("[HTTP Retry] Attempt 2 of 3") and "HTTP Retry" not in rec.prefix
+    kind, attrs = AGENT_TABLE.classify(rec.msg)
+    assert (kind, attrs["attempt"], attrs["attempt_max"]) == ("wireserver.error", "2", "3")
+
+
+@pytest.mark.parametrize(("line", "prefix"), [
+    ("2017/11/02 03:00:29.408051 INFO [Microsoft.OSTCExtensions.VMAccessForLinux-1.4.7.1] Enable completed",
+     "[Microsoft.OSTCExtensions.VMAccessForLinux-1.4.7.1]"),
+    ("2015/09/20 14:00:52 [Microsoft.OSTCExtensions.CustomScriptForLinux-1.5.2.0]Enable completed",
+     "[Microsoft.OSTCExtensions.CustomScriptForLinux-1.5.2.0]"),
+    ("2021-03-04T05:06:07.123456Z INFO ExtHandler [Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9220.0] "
+     "Target handler state: enabled", "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9220.0]"),
+])
+def test_extension_prefixes_of_every_generation_are_still_prefixes(line: str, prefix: str) -> None:
+    rec = parse_record(line, 1)
+    assert rec is not None and rec.prefix == prefix
 
 
 def test_g4_extension_prefix_thread_and_incarnation() -> None:
@@ -202,7 +233,7 @@ G4 = "2024-01-01T00:00:00.000000Z {level} ExtHandler ExtHandler {msg}\n"
      {"url": "http://168.63.129.16/machine/?comp=goalstate", "method": "GET", "attempts": "6",
       "error": "IOError timed out"}),
     ("[HTTP Retry] Attempt 2 of 3: [HTTP Failed] HTTP GET IOError [Errno 113] No route to host", "wireserver.error",
-     {"method": "GET"}),
+     {"method": "GET", "attempt": "2", "attempt_max": "3"}),
     ("Fetching the goal state recovered from previous errors. Fetched etag_13848932411473871259",
      "wireserver.recovered", {}),
     ("Exception retrieving extension handlers: [ProtocolError] Exceeded max retry updating goal state",
@@ -309,3 +340,29 @@ def test_cli_timeline_gives_one_utc_row_per_record(tmp_path: Path) -> None:
         ("2021-03-30T17:36:40.000000Z", 6)]
     assert rows[0]["attrs"]["tz"] == "converted"
     assert rows[5]["kind"] == "wireserver.error" and "Traceback" in rows[5]["message"]
+
+
+G0_ERRORS = ("2015/09/20 14:03:09 ERROR:Socket IOError [Errno 110] Connection timed out, args:(110, 'Connection timed "
+             "out')", "2015/09/20 14:03:09 ERROR:Retry=1", "2015/09/20 14:00:52 ERROR:HTTP Err: response is empty.",
+             "2015/09/20 14:00:52 WARNING:Retry=2")
+
+
+@pytest.mark.parametrize("line", G0_ERRORS)
+def test_a_paste_of_the_2_0_agents_errors_alone_is_its_log(line: str) -> None:
+    """The 2.0 agent glues ``ERROR:`` / ``WARNING:`` to the message (WALinuxAgent#110, #461): such lines alone, with
+    no agent word, are its log; another program's ``ERROR: text`` (a space, as Go's log users write it) and the
+    extension's Python 2 lines (no level) are not claimed by that rule."""
+    assert sniff("notes.txt", f"{line}\n{line}\n".encode())
+    other = line.replace("ERROR:", "ERROR: ").replace("WARNING:", "WARNING: ")
+    assert not sniff("notes.txt", f"{other}\n".encode())
+    assert not sniff("notes.txt", b"2015/09/20 14:03:09 [Some.Extension-1.0]Retry=1\n")
+
+
+@pytest.mark.parametrize(("url", "kind"), [
+    ("https://acct.blob.core.windows.net/$system/vm.status?sr=b&sp=rw", "storage.error"),
+    ("http://168.63.129.16/machine?comp=health", "wireserver.error"),
+    ("https://example.org/feed", "network.error"),
+])
+def test_the_2_0_agents_failed_request_is_its_hosts(url: str, kind: str) -> None:
+    for method in ("GET", "PUT", "POST"):
+        assert AGENT_TABLE.classify(f"HTTP Req: {method} {url}")[0] == kind
