@@ -257,7 +257,7 @@ class AgentEvents:
         found = self._payload_event(message, rec.level) if _PAYLOAD_MARK in message else None
         if found is None:
             found = AGENT_TABLE.classify(message)
-        if (found is None and countable and rec.level in _ORDINARY_LEVELS and extension != VMSNAPSHOT and not self.via
+        if (found is None and countable and rec.level in _ORDINARY_LEVELS and extension != VMSNAPSHOT
                 and self.ctx.count(rec.ts, rec.local)):
             return None  # ordinary: no detector reads it and it gives no fact
         attrs: dict[str, Any] = {"gen": rec.gen}

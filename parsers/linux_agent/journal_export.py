@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
 from parsers.clock_pairs import PairVotes
+from parsers.hour_counts import HourCounts
 from parsers.linux_agent._record import AgentEvents, Record, add_continuation, parse_record
 from parsers.linux_agent._signatures import SYSTEM_LEVELS, SYSTEM_TABLE
 from parsers.text import head_text, iter_lines, replay
@@ -65,6 +66,8 @@ class _Reader:
         self.pending: Record | None = None
         self.pending_key: tuple[str, str] = ("", "")
         self.agent_records = 0
+        # ordinary entries, tallied per hour when the caller only counts them (ctx.counter set)
+        self.counts = HourCounts(ctx) if ctx.counter is not None else None
 
     def entry(self, fields: dict[str, str], n: int) -> Iterator[Event]:
         received = _realtime(fields.get("__REALTIME_TIMESTAMP", ""))
@@ -91,6 +94,9 @@ class _Reader:
             return
         found = SYSTEM_TABLE.classify(msg)
         kind, attrs = found if found else (GENERIC_KIND, {})
+        if kind == GENERIC_KIND and received is not None and self.counts is not None:
+            self.counts.add(received, False)
+            return
         if fields.get("_PID", "").isdigit():
             attrs["pid"] = int(fields["_PID"])
         yield self.ctx.event(received, n, msg, level=SYSTEM_LEVELS.get(kind, "info"), component=key[0] or "journal",
@@ -99,11 +105,15 @@ class _Reader:
     def _flush(self) -> Iterator[Event]:
         if self.pending is not None:
             self.agent_records += 1
-            yield self.agent.event(self.pending)
+            e = self.agent.event_or_count(self.pending)
             self.pending = None
+            if e is not None:
+                yield e
 
     def finish(self) -> Iterator[Event]:
         yield from self._flush()
+        if self.counts is not None:
+            self.counts.report()
         self.votes.emit(self.ctx, "journal receive times beside local record times")
         if self.agent_records:  # the agent's own records: this export is the guest agent's log too
             self.ctx.fact("source.also", "waagent_log", text=f"{self.agent_records} agent record(s) in this export")

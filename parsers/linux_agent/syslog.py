@@ -36,6 +36,7 @@ from typing import Any, BinaryIO
 
 from parsers.base import GENERIC_KIND, YEARLESS, Event, ParseContext, Parser, yearless_stamp
 from parsers.clock_pairs import PairVotes
+from parsers.hour_counts import HourCounts
 from parsers.linux_agent._record import AgentEvents, Record, add_continuation, ends_record, parse_record
 from parsers.linux_agent._signatures import SYSTEM_LEVELS, SYSTEM_TABLE
 from parsers.text import head_text, iter_lines
@@ -81,6 +82,8 @@ class _Reader:
         self.oom_cgroup: str | None = None  # of the OOM report being read
         self.held_oom: tuple[Event, _Header | None] | None = None  # the line that opened it, until its kill
         self.held_lines = 0
+        # ordinary dated lines, tallied per hour when the caller only counts them (ctx.counter set)
+        self.counts = HourCounts(ctx) if ctx.counter is not None else None
 
     # --- one line -------------------------------------------------------------------------------
     def line(self, n: int, line: str) -> Iterator[Event]:
@@ -148,6 +151,10 @@ class _Reader:
                 yield from self._emit(e, header)
                 return
         local = ts is not None and ts.tzinfo is None
+        if kind == GENERIC_KIND and ts is not None and self.counts is not None:
+            self.last_ts = ts
+            yield from self._count(ts, local)
+            return
         self.last_ts = ts
         yield from self._emit(self.ctx.event(ts, n, rest, level=SYSTEM_LEVELS.get(kind, "info"), component=prog,
                                              kind=kind, local=local, **attrs), header)
@@ -191,6 +198,9 @@ class _Reader:
         found = SYSTEM_TABLE.classify(rest)
         kind, extra = found if found else (GENERIC_KIND, {})
         kind = self._oom(rest, kind, extra)
+        if kind == GENERIC_KIND and ts is not None and self.counts is not None:
+            yield from self._count(ts, True)
+            return
         e = self.ctx.event(ts, n, rest, level=SYSTEM_LEVELS.get(kind, "info"), component="kernel", kind=kind,
                            local=ts is not None, **attrs, **extra)
         yield from self._emit(e, None)
@@ -212,6 +222,15 @@ class _Reader:
                 if self.held_lines > _OOM_REPORT_LINES:
                     yield from self._release_oom()
         yield from self._out(e, header)
+
+    def _count(self, ts: datetime, local: bool) -> Iterator[Event]:
+        """An ordinary dated line that is only counted: as :meth:`_emit` passes an ordinary event (it is one more line
+        of an OOM report being read)."""
+        if self.held_oom is not None:
+            self.held_lines += 1
+            if self.held_lines > _OOM_REPORT_LINES:
+                yield from self._release_oom()
+        self.counts.add(ts, local)  # type: ignore[union-attr]
 
     def _release_oom(self) -> Iterator[Event]:
         if self.held_oom is not None:
@@ -275,6 +294,9 @@ class _Reader:
             e.ts = self._dated(header)
             if e.ts is None:  # dated by the pipeline, from the whole bundle
                 e.attrs[YEARLESS] = yearless_stamp(*header)
+            elif self.counts is not None and not e.notable:
+                self.counts.add(e.ts, True)
+                continue
             yield e
         self.waiting = []
 
@@ -282,16 +304,19 @@ class _Reader:
         if self.waiting and self.ref is not None:
             yield from self._release()
         if self.pending is not None:
-            e = self.agent.event(self.pending)
-            self.last_ts = e.ts
-            self.pending = None
+            rec, self.pending = self.pending, None
+            self.last_ts = rec.ts
             self.agent_records += 1
-            yield e
+            e = self.agent.event_or_count(rec)
+            if e is not None:
+                yield e
 
     def finish(self) -> Iterator[Event]:
         yield from self._release_oom()
         yield from self._flush()
         yield from self._release()
+        if self.counts is not None:
+            self.counts.report()
         self.votes.emit(self.ctx, "syslog header times beside UTC record times")
         if self.agent_records:  # the agent's own records: this copy is the guest agent's log too
             self.ctx.fact("source.also", "waagent_log", text=f"{self.agent_records} agent record(s) in this log")
