@@ -13,6 +13,7 @@ time and message as the original and the timeline keeps one of them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -181,9 +182,11 @@ def split_prefix(prefix: str) -> tuple[str, str, str]:
 class AgentEvents:
     """Turns records into events and the agent facts of one member (versions, endpoint, invocations)."""
 
-    def __init__(self, ctx: ParseContext, via: str | None = None) -> None:
+    def __init__(self, ctx: ParseContext, via: str | None = None,
+                 count: Callable[[datetime | None, bool], bool] | None = None) -> None:
         self.ctx = ctx
         self.via = via
+        self.count = count or ctx.count  # takes an ordinary record (``ParseContext.count``, or a tally of its own)
         self._last: dict[str, Any] = {}
         self.changes = 0  # times a fact's last value changed: a verdict of :meth:`gives_none_new` holds till then
         self._settings_seq: dict[str, tuple[str, int]] = {}  # extension -> (seq, line)
@@ -258,7 +261,7 @@ class AgentEvents:
         if found is None:
             found = AGENT_TABLE.classify(message)
         if (found is None and countable and rec.level in _ORDINARY_LEVELS and extension != VMSNAPSHOT
-                and self.ctx.count(rec.ts, rec.local)):
+                and self.count(rec.ts, rec.local)):
             return None  # ordinary: no detector reads it and it gives no fact
         attrs: dict[str, Any] = {"gen": rec.gen}
         if raw is not None:

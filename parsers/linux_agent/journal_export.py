@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
+import orjson
+
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
 from parsers.clock_pairs import PairVotes
 from parsers.hour_counts import HourCounts
@@ -37,7 +39,9 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _SYSLOG_TS = re.compile(r"(\w{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d)")
 _FIELD = re.compile(rb"[A-Z0-9_]{1,64}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 MAX_FIELDS = 256  # fields kept per entry
+_READ = ("__REALTIME_TIMESTAMP", "MESSAGE", "SYSLOG_IDENTIFIER", "_COMM", "_PID", "SYSLOG_TIMESTAMP")  # what is read
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
@@ -61,36 +65,41 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
 class _Reader:
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
-        self.agent = AgentEvents(ctx, via="syslog")
+        # ordinary entries, tallied per hour when the caller only counts them (ctx.counter set)
+        self.counts = HourCounts(ctx) if ctx.counter is not None else None
+        self.agent = AgentEvents(ctx, via="syslog", count=self.counts.count if self.counts is not None else None)
         self.votes = PairVotes(timedelta(seconds=30))  # stdout reaches journald moments after the record
         self.pending: Record | None = None
         self.pending_key: tuple[str, str] = ("", "")
         self.agent_records = 0
-        # ordinary entries, tallied per hour when the caller only counts them (ctx.counter set)
-        self.counts = HourCounts(ctx) if ctx.counter is not None else None
 
     def entry(self, fields: dict[str, str], n: int) -> Iterator[Event]:
         received = _realtime(fields.get("__REALTIME_TIMESTAMP", ""))
         msg = fields.get("MESSAGE", "")
         key = (fields.get("SYSLOG_IDENTIFIER") or fields.get("_COMM") or "", fields.get("_PID") or "")
-        header = _syslog_time(fields.get("SYSLOG_TIMESTAMP", ""), received)
-        if header is not None and received is not None:
-            self.votes.add(header, received, n)
-        first, *more = msg.split("\n")
-        rec = parse_record(first, n) if msg[:1].isdigit() else None
+        syslog_ts = fields.get("SYSLOG_TIMESTAMP")
+        if syslog_ts is not None and received is not None:
+            header = _syslog_time(syslog_ts, received)
+            if header is not None:
+                self.votes.add(header, _wall(received), n)
+        rec = None
+        if msg[:1].isdigit():
+            first, *more = msg.split("\n")
+            rec = parse_record(first, n)
         if rec is not None:
             yield from self._flush()
             self.pending, self.pending_key = rec, key
             for line in more:  # a multi-line message: the record's continuation lines
                 add_continuation(rec, line)
             if rec.ts is not None and rec.local and received is not None:
-                self.votes.add(rec.ts, received, n)
+                self.votes.add(rec.ts, _wall(received), n)
             return
-        if self.pending is not None and key == self.pending_key and not msg.startswith("-- "):
-            add_continuation(self.pending, msg)
-            return
-        yield from self._flush()
-        if not msg.strip():
+        if self.pending is not None:
+            if key == self.pending_key and not msg.startswith("-- "):
+                add_continuation(self.pending, msg)
+                return
+            yield from self._flush()
+        if not msg or msg.isspace():
             return
         found = SYSTEM_TABLE.classify(msg)
         kind, attrs = found if found else (GENERIC_KIND, {})
@@ -126,19 +135,30 @@ def _realtime(text: str) -> datetime | None:
         return None
 
 
-def _syslog_time(text: str, received: datetime | None) -> datetime | None:
+def _wall(received: datetime) -> datetime:
+    """A receive time (UTC) without its zone, by arithmetic (``replace(tzinfo=None)`` costs several times more)."""
+    return _NAIVE_EPOCH + (received - _EPOCH)
+
+
+def _syslog_time(text: str, received: datetime) -> datetime | None:
     """``Jul  6 17:23:54`` (local, no year) with the year that puts it nearest the receive time."""
     m = _SYSLOG_TS.match(text.strip())
-    if m is None or received is None or m.group(1) not in _MONTHS:
+    if m is None or m.group(1) not in _MONTHS:
         return None
     month, day, hh, mm, ss = _MONTHS.index(m.group(1)) + 1, *(int(g) for g in m.groups()[1:])
+    ref = _wall(received)
+    if -4 <= month - ref.month <= 4:  # under 154 days from the receive time in its year: 211 or more in another
+        try:
+            return datetime(ref.year, month, day, hh, mm, min(ss, 59))
+        except ValueError:  # no such moment that year (29 February): the years around are tried
+            pass
     best: datetime | None = None
-    for year in (received.year - 1, received.year, received.year + 1):
+    for year in (ref.year - 1, ref.year, ref.year + 1):
         try:
             cand = datetime(year, month, day, hh, mm, min(ss, 59))
         except ValueError:
             continue
-        if best is None or abs(cand - received.replace(tzinfo=None)) < abs(best - received.replace(tzinfo=None)):
+        if best is None or abs(cand - ref) < abs(best - ref):
             best = cand
     return best
 
@@ -157,12 +177,24 @@ def _json_entry(line: str) -> dict[str, str] | None:
     if not line.startswith("{"):
         return None
     try:
-        obj = json.loads(line)
-    except ValueError:
-        return None
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        obj = None  # or what only ``json`` reads (NaN, a lone surrogate, an integer past 64 bits)
+    if obj is None or (isinstance(obj, dict) and any(type(obj.get(k)) is float for k in _READ)):
+        try:  # ``json`` decides, as ever: orjson reads a number past 64 bits as a float, ``json`` as an integer
+            obj = json.loads(line)
+        except ValueError:
+            return None
     if not isinstance(obj, dict) or "__REALTIME_TIMESTAMP" not in obj:
         return None
     out: dict[str, str] = {}
+    if len(obj) <= MAX_FIELDS:  # the fields an entry is read by (a real entry has 20-30 fields)
+        for k in _READ:
+            v = obj.get(k)
+            text = None if v is None else _text(v)
+            if text is not None:
+                out[k] = text
+        return out
     for k, v in list(obj.items())[:MAX_FIELDS]:
         text = _text(v)
         if isinstance(k, str) and text is not None:

@@ -43,14 +43,19 @@ from parsers.text import head_text, iter_lines
 
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                                        "Dec"), 1)}
-_BSD = re.compile(r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) (\d\d):(\d\d):(\d{1,2})(?:\.(\d+))? "
-                  r"(.*)")
-_ISO = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?)(Z|[+-]\d\d:?\d\d)? (.*)")
-_TAIL = re.compile(r"(?:([^\s\[\]:]+) )?([A-Za-z_(][^\s\[\]:]*)(?:\[(\d+)\])?: ?(.*)")
+_BSD_STAMP = r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) (\d\d):(\d\d):(\d{1,2})(?:\.(\d+))? "
+_ISO_STAMP = r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?)(Z|[+-]\d\d:?\d\d)? "
+_PROGRAM = r"(?:([^\s\[\]:]+) )?([A-Za-z_(][^\s\[\]:]*)(?:\[(\d+)\])?: ?"  # host, program, pid
+_BSD = re.compile(_BSD_STAMP + r"(.*)")
+_ISO = re.compile(_ISO_STAMP + r"(.*)")
+_TAIL = re.compile(_PROGRAM + r"(.*)")
+# a whole line in one match: the header, then host, program and pid when the tail shows them (else None), the text
+_BSD_LINE = re.compile(_BSD_STAMP + f"(?:{_PROGRAM})?(.*)")
+_ISO_LINE = re.compile(_ISO_STAMP + f"(?:{_PROGRAM})?(.*)")
 _DMESG = re.compile(r"\[\s*(\d+\.\d+)\] ?(.*)")
 _DMESG_T = re.compile(r"\[\w{3} (\w{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\] ?(.*)")
 _KERNEL_UPTIME = re.compile(r"\[\s*\d+\.\d+\] ?")
-_DATE_IN_TEXT = re.compile(r"\b(20\d\d|19\d\d)[-/](\d\d)[-/](\d\d)[T ]\d\d:\d\d")
+_DATE_IN_TEXT = re.compile(r"(?<!\w)(20\d\d|19\d\d)[-/](\d\d)[-/](\d\d)[T ]\d\d:\d\d")
 # the cgroup whose limit an OOM kill enforced: ``oom_memcg=`` (kernel >= 4.19), ``Task in X killed as a result of
 # limit of Y`` and ``Memory cgroup stats for Y:`` (older kernels)
 _OOM_CGROUP = re.compile(r"\boom_memcg=([^,\s]+)|^Task in \S+ killed as a result of limit of (\S+)"
@@ -71,7 +76,9 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
 class _Reader:
     def __init__(self, ctx: ParseContext) -> None:
         self.ctx = ctx
-        self.agent = AgentEvents(ctx, via="syslog")
+        # ordinary dated lines, tallied per hour when the caller only counts them (ctx.counter set)
+        self.counts = HourCounts(ctx) if ctx.counter is not None else None
+        self.agent = AgentEvents(ctx, via="syslog", count=self.counts.count if self.counts is not None else None)
         self.votes = PairVotes()
         self.pending: Record | None = None
         self.pending_key: tuple[str, str] = ("", "")
@@ -82,45 +89,44 @@ class _Reader:
         self.oom_cgroup: str | None = None  # of the OOM report being read
         self.held_oom: tuple[Event, _Header | None] | None = None  # the line that opened it, until its kill
         self.held_lines = 0
-        # ordinary dated lines, tallied per hour when the caller only counts them (ctx.counter set)
-        self.counts = HourCounts(ctx) if ctx.counter is not None else None
 
     # --- one line -------------------------------------------------------------------------------
     def line(self, n: int, line: str) -> Iterator[Event]:
-        if not line.strip():
+        if not line or line.isspace():
             return
         if line.startswith("-- "):
             if "Reboot" in line:
                 yield self.ctx.event(self.last_ts, n, line, component="journal", kind="system.boot",
                                      local=self.last_ts is not None and self.last_ts.tzinfo is None)
             return
-        if line[:1].isdigit():
+        if line[0].isdigit():
             rec = parse_record(line, n)
             if rec is not None:  # an agent record without a syslog header: a pasted agent log
                 yield from self._record(rec, ("", ""), None, n)
                 return
         header: _Header | None = None
         ts: datetime | None = None
-        m = _BSD.match(line)
+        m = _BSD_LINE.match(line)
         if m:
-            mon, day, hh, mm, ss, frac, tail = m.groups()
-            us = int((frac or "0")[:6].ljust(6, "0"))
-            header = (_MONTHS[mon], int(day), int(hh), int(mm), int(ss), us)
+            mon, day, hh, mm, ss, frac, host, prog, pid, rest = m.groups()
+            header = (_MONTHS[mon], int(day), int(hh), int(mm), int(ss),
+                      0 if frac is None else int(frac[:6].ljust(6, "0")))
         else:
-            m = _ISO.match(line)
+            m = _ISO_LINE.match(line)
             if m:
-                stamp, zone, tail = m.groups()
+                stamp, zone, host, prog, pid, rest = m.groups()
                 ts = _iso(stamp, zone)
                 if ts is None:
                     self.ctx.problem("problem.invalid_timestamp", n)
                 elif ts.tzinfo is not None:
-                    self.votes.add(ts.replace(tzinfo=None), ts - ts.utcoffset(), n)  # type: ignore[operator]
+                    utc = _NAIVE_EPOCH + (ts - _EPOCH)  # the UTC wall clock; the header's is that plus the offset
+                    self.votes.add(utc + ts.utcoffset(), utc, n)  # type: ignore[operator]
                     ts = ts.astimezone(UTC)
             else:
                 yield from self._dmesg(n, line)
                 return
-        t = _TAIL.match(tail)
-        host, prog, pid, rest = t.groups() if t else (None, "", None, tail)
+        if prog is None:  # no program named
+            prog = ""
         key = (prog, pid or "")
         rec = parse_record(rest, n) if rest[:1].isdigit() else None
         if rec is not None:
@@ -137,6 +143,16 @@ class _Reader:
         if prog == "kernel":
             rest = _KERNEL_UPTIME.sub("", rest, count=1)
         found = SYSTEM_TABLE.classify(rest)
+        if found is None and self.counts is not None:  # an ordinary line: counted once dated
+            self._follow_oom(rest)
+            if header is not None:
+                ts = self._dated(header)
+            if ts is not None:
+                self.last_ts = ts
+                if self.held_oom is not None:
+                    yield from self._oom_line()
+                self.counts.add(ts, ts.tzinfo is None)
+                return
         kind, attrs = found if found else (GENERIC_KIND, {})
         kind = self._oom(rest, kind, attrs)
         if host:
@@ -153,7 +169,8 @@ class _Reader:
         local = ts is not None and ts.tzinfo is None
         if kind == GENERIC_KIND and ts is not None and self.counts is not None:
             self.last_ts = ts
-            yield from self._count(ts, local)
+            yield from self._oom_line()
+            self.counts.add(ts, local)
             return
         self.last_ts = ts
         yield from self._emit(self.ctx.event(ts, n, rest, level=SYSTEM_LEVELS.get(kind, "info"), component=prog,
@@ -161,15 +178,16 @@ class _Reader:
 
     def _record(self, rec: Record, key: tuple[str, str], header: _Header | None, n: int) -> Iterator[Event]:
         """An agent record starts: the one before it is complete."""
-        if rec.ts is not None:
-            self.ref = rec.ts.replace(tzinfo=None)
+        wall = None if rec.ts is None else _wall(rec.ts)
+        if wall is not None:
+            self.ref = wall
         yield from self._flush()
         self.pending, self.pending_key = rec, key
         self.last_ts = rec.ts
-        if rec.ts is not None and not rec.local and header is not None:
+        if wall is not None and not rec.local and header is not None:
             local = self._dated(header)
             if local is not None:
-                self.votes.add(local, rec.ts, n)
+                self.votes.add(local, wall, n)
 
     def _dmesg(self, n: int, line: str) -> Iterator[Event]:
         m = _DMESG_T.match(line)
@@ -199,7 +217,8 @@ class _Reader:
         kind, extra = found if found else (GENERIC_KIND, {})
         kind = self._oom(rest, kind, extra)
         if kind == GENERIC_KIND and ts is not None and self.counts is not None:
-            yield from self._count(ts, True)
+            yield from self._oom_line()
+            self.counts.add(ts, True)
             return
         e = self.ctx.event(ts, n, rest, level=SYSTEM_LEVELS.get(kind, "info"), component="kernel", kind=kind,
                            local=ts is not None, **attrs, **extra)
@@ -223,14 +242,13 @@ class _Reader:
                     yield from self._release_oom()
         yield from self._out(e, header)
 
-    def _count(self, ts: datetime, local: bool) -> Iterator[Event]:
-        """An ordinary dated line that is only counted: as :meth:`_emit` passes an ordinary event (it is one more line
-        of an OOM report being read)."""
+    def _oom_line(self) -> Iterator[Event]:
+        """An ordinary line only counted: one more line of the OOM report being read, as :meth:`_emit` passes an
+        ordinary event."""
         if self.held_oom is not None:
             self.held_lines += 1
             if self.held_lines > _OOM_REPORT_LINES:
                 yield from self._release_oom()
-        self.counts.add(ts, local)  # type: ignore[union-attr]
 
     def _release_oom(self) -> Iterator[Event]:
         if self.held_oom is not None:
@@ -246,12 +264,7 @@ class _Reader:
 
     def _oom(self, rest: str, kind: str, attrs: dict[str, Any]) -> str:
         """Follow an OOM report: the cgroup whose limit it hit goes to the kill; the log collector's is L17."""
-        if "invoked oom-killer" in rest:
-            self.oom_cgroup = None
-        m = _OOM_CGROUP.search(rest) if "emory cgroup" in rest or "memcg" in rest or rest.startswith("Task in ") \
-            else None
-        if m is not None:
-            self.oom_cgroup = next(g for g in m.groups() if g)
+        self._follow_oom(rest)
         if kind != "system.oom" or self.oom_cgroup is None:
             return kind
         attrs["cgroup"], self.oom_cgroup = self.oom_cgroup, None
@@ -260,6 +273,15 @@ class _Reader:
         attrs["task"] = attrs.pop("process", "")
         attrs["process"] = "log_collector"
         return "agent.collector.failed"
+
+    def _follow_oom(self, rest: str) -> None:
+        """An OOM report opens (no cgroup known yet) or names the cgroup whose limit it hit."""
+        if "invoked oom-killer" in rest:
+            self.oom_cgroup = None
+        m = _OOM_CGROUP.search(rest) if "emory cgroup" in rest or "memcg" in rest or rest.startswith("Task in ") \
+            else None
+        if m is not None:
+            self.oom_cgroup = next(g for g in m.groups() if g)
 
     # --- years ----------------------------------------------------------------------------------
     def _anchor_date(self, year: int, month: int, day: int, header: _Header | None) -> None:
@@ -271,16 +293,23 @@ class _Reader:
             return
 
     def _dated(self, header: _Header) -> datetime | None:
-        if self.ref is None:
+        """The header's time in the year that puts it nearest the latest dated moment (None while there is none)."""
+        ref = self.ref
+        if ref is None:
             return None
         month, day, hh, mm, ss, us = header
+        if -4 <= month - ref.month <= 4:  # under 154 days from ``ref`` in its year: 211 or more in any other
+            try:
+                return datetime(ref.year, month, day, hh, mm, ss if ss < 60 else 59, us)
+            except ValueError:  # no such moment that year (29 February): the years around are tried
+                pass
         best: datetime | None = None
-        for year in (self.ref.year - 1, self.ref.year, self.ref.year + 1):
+        for year in (ref.year - 1, ref.year, ref.year + 1):
             try:
                 cand = datetime(year, month, day, hh, mm, min(ss, 59), us)
             except ValueError:
                 continue
-            if best is None or abs(cand - self.ref) < abs(best - self.ref):
+            if best is None or abs(cand - ref) < abs(best - ref):
                 best = cand
         return best
 
@@ -320,6 +349,18 @@ class _Reader:
         self.votes.emit(self.ctx, "syslog header times beside UTC record times")
         if self.agent_records:  # the agent's own records: this copy is the guest agent's log too
             self.ctx.fact("source.also", "waagent_log", text=f"{self.agent_records} agent record(s) in this log")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
+def _wall(ts: datetime) -> datetime:
+    """``ts`` without its zone: its wall clock (for a UTC time by arithmetic, several times cheaper than
+    ``replace(tzinfo=None)``, which runs for a third of a syslog's lines)."""
+    if ts.tzinfo is None:
+        return ts
+    return _NAIVE_EPOCH + (ts - _EPOCH) if ts.tzinfo is UTC else ts.replace(tzinfo=None)
 
 
 def _iso(stamp: str, zone: str | None) -> datetime | None:

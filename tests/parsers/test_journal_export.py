@@ -15,6 +15,7 @@ from analyzer.locale import word
 from analyzer.model import Options
 from analyzer.sources import recognize_content
 from parsers.base import Event, ParseContext
+from parsers.linux_agent import journal_export
 from tests.parsers.linux_helpers import run_as
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -142,3 +143,26 @@ def test_an_over_long_field_is_cut_and_the_next_entry_still_read() -> None:
     events, ctx = parse(data)
     assert [len(e.message) < 70_000 for e in events] == [True, True] and events[1].message == "Started Daily apt."
     assert any("truncated" in word(p.message) for p in ctx.problems)
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    ('"1717000000000000"', "1717000000000000"), ("1717000000000000", "1717000000000000"),
+    ("123456789012345678901234567890", "123456789012345678901234567890"),  # past 64 bits: an integer, as ever
+    ("1.5", "1.5"), ("NaN", "nan"), ('"\\ud800"', "\ud800"), ("[104, 105]", "hi"), ("true", "True"),
+])
+def test_json_fields_read_as_the_standard_library_reads_them(value: str, text: str) -> None:
+    """Entries are decoded by orjson; what only ``json`` reads (NaN, a lone surrogate, an integer past 64 bits, which
+    orjson makes a float) is decoded by ``json`` as before: the field's text is the same."""
+    line = ('{"__REALTIME_TIMESTAMP": "1717000000000000", "SYSLOG_IDENTIFIER": "systemd", "_PID": VALUE, '
+            '"MESSAGE": "Reached target Shutdown.", "X": 1}\n').replace("VALUE", value)
+    (e,), ctx = parse(line.encode(), "journal.json")
+    assert ctx.problems == [] and e.kind == "system.shutdown"
+    assert journal_export._json_entry(line.rstrip())["_PID"] == text  # type: ignore[index]
+
+
+def test_json_entries_past_the_field_limit_keep_their_first_fields() -> None:
+    many = ", ".join(f'"F{i}": {i}' for i in range(journal_export.MAX_FIELDS))
+    late = '{"__REALTIME_TIMESTAMP": "1717000000000000", ' + many + ', "MESSAGE": "late"}'
+    early = '{"__REALTIME_TIMESTAMP": "1717000000000000", "MESSAGE": "early", ' + many + "}"
+    assert "MESSAGE" not in journal_export._json_entry(late)  # type: ignore[operator]
+    assert journal_export._json_entry(early)["MESSAGE"] == "early"  # type: ignore[index]

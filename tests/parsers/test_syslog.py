@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from analyzer.intake.paths import normalize_path
 from analyzer.model import Options
 from analyzer.sources import recognize_path
 from parsers.base import Event, ParseContext
+from parsers.linux_agent import syslog
 from tests.linux_bundle import collector_oom, java_oom, kernel_line
 from tests.parsers.linux_helpers import run_as
 
@@ -174,3 +177,27 @@ def test_an_oom_killer_line_without_its_kill_is_still_an_oom() -> None:
                                "oom_score_adj=0", "journal") + "\n" for m in (1, 2))
     events, _ = parse(text)
     assert [(e.kind, e.attrs.get("process")) for e in events] == [("system.oom", "java")] * 2
+
+
+def test_header_years_are_the_nearest_to_the_latest_dated_moment() -> None:
+    """The year of a header time is the one that puts it nearest the latest dated moment (the first of two as near):
+    the shortcut for headers within four months of it gives what trying the three years around gives, on every
+    month pair, at month ends, on 29 February and on times no calendar has."""
+    rng = random.Random(3)
+    reader = syslog._Reader(ParseContext("var/log/syslog", "syslog"))
+
+    def tried(header: tuple[int, int, int, int, int, int]) -> datetime | None:
+        ref = reader.ref
+        assert ref is not None
+        cands = []
+        for year in (ref.year - 1, ref.year, ref.year + 1):
+            with contextlib.suppress(ValueError):  # no such moment that year
+                cands.append(datetime(year, *header[:4], min(header[4], 59), header[5]))
+        return min(cands, key=lambda c: abs(c - ref), default=None)
+
+    for _ in range(20_000):
+        reader.ref = datetime(rng.choice((2023, 2024)), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
+                              rng.randint(0, 59), rng.randint(0, 59), rng.choice((0, 999_999)))
+        header = (rng.randint(1, 12), rng.choice((1, 15, 28, 29, 30, 31, 32)), rng.choice((0, 12, 23, 24)),
+                  rng.choice((0, 59, 60)), rng.choice((0, 30, 59, 60, 99)), rng.choice((0, 500_000)))
+        assert reader._dated(header) == tried(header), (reader.ref, header)
