@@ -42,9 +42,10 @@ class HourCounts:
             self.report()
 
     def count(self, ts: datetime | None, local: bool) -> bool:
-        """As ``ParseContext.count`` (an undated record goes to it): True, the record is counted."""
+        """As ``ParseContext.count``: True, the record is counted; False for an undated one, which stays an event
+        (what the caller makes of a member's undated events, e.g. whether it holds any dated record, is unchanged)."""
         if ts is None:
-            return self.ctx.count(ts, local)
+            return False
         self.add(ts, local)
         return True
 

@@ -14,7 +14,9 @@ by :mod:`parsers.linux_agent._record` and marked ``via="syslog"`` like syslog co
 copy; other messages are checked for kernel and systemd signatures and dated by ``__REALTIME_TIMESTAMP``.
 An agent record in local time (G0-G2) or a ``SYSLOG_TIMESTAMP`` (the syslog header, local) beside the
 UTC receive time is a pair of clocks (``tz.pairs``, :mod:`parsers.clock_pairs`). A field the exporter wrote
-in binary form (a name line, a 64-bit little-endian length, the bytes) is read within the line limit.
+in binary form (a name line, a 64-bit little-endian length, the bytes) is read within the line limit. When the
+caller only counts ordinary records (``ctx.counter``), an ordinary entry is tallied per hour of its receive time
+(:class:`parsers.hour_counts.HourCounts`) instead of becoming an event.
 """
 
 from __future__ import annotations

@@ -25,6 +25,10 @@ The kernel reports an OOM kill over several lines; the memory cgroup whose limit
 
 It becomes the kill's ``cgroup``; a kill inside the agent's log collector slice is the collector stopped at its
 own memory limit (L17: ``agent.collector.failed``), not the VM running out of memory.
+
+When the caller only counts ordinary records (``ctx.counter``: an analysis), a dated line that no signature knows
+and an ordinary agent copy are tallied per hour (:class:`parsers.hour_counts.HourCounts`) instead of becoming
+events; a line waiting for its year is counted with the year it gets. The timeline ends with the same figures.
 """
 
 from __future__ import annotations
