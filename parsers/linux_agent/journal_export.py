@@ -35,6 +35,7 @@ from parsers.clock_pairs import PairVotes
 from parsers.hour_counts import HourCounts
 from parsers.linux_agent._record import AgentEvents, Record, add_continuation, parse_record
 from parsers.linux_agent._signatures import SYSTEM_LEVELS, SYSTEM_TABLE
+from parsers.linux_agent.syslog import nearest_year
 from parsers.text import head_text, iter_lines, replay
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -148,21 +149,7 @@ def _syslog_time(text: str, received: datetime) -> datetime | None:
     if m is None or m.group(1) not in _MONTHS:
         return None
     month, day, hh, mm, ss = _MONTHS.index(m.group(1)) + 1, *(int(g) for g in m.groups()[1:])
-    ref = _wall(received)
-    if -4 <= month - ref.month <= 4:  # under 154 days from the receive time in its year: 211 or more in another
-        try:
-            return datetime(ref.year, month, day, hh, mm, min(ss, 59))
-        except ValueError:  # no such moment that year (29 February): the years around are tried
-            pass
-    best: datetime | None = None
-    for year in (ref.year - 1, ref.year, ref.year + 1):
-        try:
-            cand = datetime(year, month, day, hh, mm, min(ss, 59))
-        except ValueError:
-            continue
-        if best is None or abs(cand - ref) < abs(best - ref):
-            best = cand
-    return best
+    return nearest_year((month, day, hh, mm, ss, 0), _wall(received))
 
 
 def _text(value: Any) -> str | None:

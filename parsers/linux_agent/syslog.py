@@ -298,24 +298,7 @@ class _Reader:
 
     def _dated(self, header: _Header) -> datetime | None:
         """The header's time in the year that puts it nearest the latest dated moment (None while there is none)."""
-        ref = self.ref
-        if ref is None:
-            return None
-        month, day, hh, mm, ss, us = header
-        if -4 <= month - ref.month <= 4:  # under 154 days from ``ref`` in its year: 211 or more in any other
-            try:
-                return datetime(ref.year, month, day, hh, mm, ss if ss < 60 else 59, us)
-            except ValueError:  # no such moment that year (29 February): the years around are tried
-                pass
-        best: datetime | None = None
-        for year in (ref.year - 1, ref.year, ref.year + 1):
-            try:
-                cand = datetime(year, month, day, hh, mm, min(ss, 59), us)
-            except ValueError:
-                continue
-            if best is None or abs(cand - ref) < abs(best - ref):
-                best = cand
-        return best
+        return None if self.ref is None else nearest_year(header, self.ref)
 
     def _wait(self, e: Event, header: _Header) -> Iterator[Event]:
         self.waiting.append((e, header))
@@ -365,6 +348,26 @@ def _wall(ts: datetime) -> datetime:
     if ts.tzinfo is None:
         return ts
     return _NAIVE_EPOCH + (ts - _EPOCH) if ts.tzinfo is UTC else ts.replace(tzinfo=None)
+
+
+def nearest_year(header: _Header, ref: datetime) -> datetime | None:
+    """A yearless time (month, day, hour, minute, second, microsecond; a leap second read as 59) in the year that puts
+    it nearest the naive ``ref``, the earlier of two as near; None when no year around ``ref`` has that moment."""
+    month, day, hh, mm, ss, us = header
+    if -4 <= month - ref.month <= 4:  # under 154 days from ``ref`` in its year: 211 or more in any other
+        try:
+            return datetime(ref.year, month, day, hh, mm, ss if ss < 60 else 59, us)
+        except ValueError:  # no such moment that year (29 February): the years around are tried
+            pass
+    best: datetime | None = None
+    for year in (ref.year - 1, ref.year, ref.year + 1):
+        try:
+            cand = datetime(year, month, day, hh, mm, min(ss, 59), us)
+        except ValueError:
+            continue
+        if best is None or abs(cand - ref) < abs(best - ref):
+            best = cand
+    return best
 
 
 def _iso(stamp: str, zone: str | None) -> datetime | None:
