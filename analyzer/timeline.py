@@ -47,7 +47,7 @@ from operator import itemgetter
 from typing import IO, Any
 
 from analyzer.log_templates import TemplateCounts
-from parsers.base import YEARLESS, DroppedAlarm, Event, date_yearless
+from parsers.base import YEARLESS, DroppedAlarm, Event, date_yearless, hour_of, wall_clock
 from parsers.kept import age, cut
 
 SPILL_EVENTS = 100_000
@@ -141,9 +141,9 @@ class Timeline:
         if e.ts is not None:
             if e.local and (self._latest_local is None or e.ts > self._latest_local):
                 self._latest_local = e.ts
-            wall = e.ts.replace(tzinfo=None)
+            wall = wall_clock(e.ts)
             self._seen(wall)
-            self._hour(e.source, e.local, wall.replace(minute=0, second=0, microsecond=0))
+            self._hour(e.source, e.local, hour_of(wall))
         elif YEARLESS in e.attrs:
             self.yearless[e.path] += 1
             if not e.notable and not self.keep_all:
@@ -228,9 +228,9 @@ class Timeline:
         if ts is not None:
             if local and (self._latest_local is None or ts > self._latest_local):
                 self._latest_local = ts
-            wall = ts.replace(tzinfo=None)
+            wall = wall_clock(ts)
             self._seen(wall)
-            self._hour(source, local, wall.replace(minute=0, second=0, microsecond=0))
+            self._hour(source, local, hour_of(wall))
             self._range(ts, local, source)
 
     def _seen(self, wall: datetime) -> None:
@@ -320,7 +320,7 @@ class Timeline:
     def _range(self, ts: datetime, local: bool, source: str) -> None:
         """Earliest and newest times, kept apart for wall-clock and UTC records (a naive local time and a UTC
         time compare only once the zone is known, at the end)."""
-        wall = ts.replace(tzinfo=None)
+        wall = wall_clock(ts)
         if local not in self._lo or wall < self._lo[local]:
             self._lo[local] = wall
         newest = self._hi_state if self.log_sources is not None and source not in self.log_sources else self._hi

@@ -321,6 +321,24 @@ def date_yearless(stamp: str, newest: datetime) -> datetime | None:
     return None
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
+def wall_clock(ts: datetime) -> datetime:
+    """``ts`` without its zone (its wall clock, naive): ``ts.replace(tzinfo=None)``, for a UTC time by arithmetic,
+    several times cheaper (``replace`` parses its keywords: 2-3 us a call), as the timeline does for every record."""
+    tz = ts.tzinfo
+    if tz is None:
+        return ts
+    return _NAIVE_EPOCH + (ts - _EPOCH) if tz is UTC else ts.replace(tzinfo=None)
+
+
+def hour_of(wall: datetime) -> datetime:
+    """The start of the hour of a naive time (``replace(minute=0, second=0, microsecond=0)``, cheaper)."""
+    return datetime(wall.year, wall.month, wall.day, wall.hour)
+
+
 def utc(dt: datetime) -> datetime:
     """Mark a naive datetime that is known to be UTC as aware."""
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from parsers.base import Event, ParseContext
+from parsers.base import Event, ParseContext, wall_clock
 
 #: characters of a kept message (and of its raw copy); test_redos searches this many
 MAX_KEPT_MESSAGE = 4096
@@ -35,7 +35,7 @@ _KEY = itemgetter(0, 1)
 
 def age(ts: datetime | None) -> int:
     """Microseconds since 0001-01-01 of the wall clock of ``ts``; -1 for an undated event (the oldest)."""
-    return -1 if ts is None else (ts.replace(tzinfo=None) - _ORIGIN) // _US
+    return -1 if ts is None else (wall_clock(ts) - _ORIGIN) // _US
 
 
 def cut(e: Event) -> None:

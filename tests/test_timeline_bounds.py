@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import io
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from analyzer.timeline import Timeline
-from parsers.base import GENERIC_KIND, Event, ParseContext
+from parsers.base import GENERIC_KIND, Event, ParseContext, hour_of, wall_clock
 from parsers.linux_agent.waagent_log import parse
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
@@ -160,3 +161,23 @@ def test_the_newest_record_can_be_a_dropped_wall_clock_one() -> None:
     assert [e.ts.hour for e in capped.notable] == [8, 9, 10]
     expected = (day + timedelta(hours=1), day + timedelta(hours=14))
     assert (capped.first, capped.last) == (full.first, full.last) == expected
+
+
+def test_wall_clocks_and_hours_are_those_replace_gives() -> None:
+    """The timeline takes every record's wall clock and hour by arithmetic (``replace`` costs 2-3 us a call): the
+    same naive times as ``replace`` for naive, UTC and other-zone times, microseconds, the calendar's ends and a
+    repeated hour's second pass (``fold``)."""
+    rng = random.Random(5)
+    zones = (None, UTC, timezone(timedelta(hours=5, minutes=45)), timezone(-timedelta(hours=8)),
+             ZoneInfo("Europe/Prague"))
+    times = [datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999)]
+    times += [datetime(rng.randint(1971, 2100), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
+                       rng.randint(0, 59), rng.randint(0, 59), rng.choice((0, 1, 999_999)), fold=rng.randint(0, 1))
+              for _ in range(5000)]
+    for t in times:
+        for zone in zones:
+            ts = t.replace(tzinfo=zone)
+            want = ts.replace(tzinfo=None)
+            have = wall_clock(ts)
+            assert (have, have.tzinfo) == (want, None)
+            assert hour_of(have) == want.replace(minute=0, second=0, microsecond=0)

@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
+from parsers.base import GENERIC_KIND, Event, ParseContext, Parser, wall_clock
 from parsers.clock_pairs import PairVotes
 from parsers.hour_counts import HourCounts
 from parsers.linux_agent._record import AgentEvents, Record, add_continuation, parse_record
@@ -42,7 +42,6 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _SYSLOG_TS = re.compile(r"(\w{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d)")
 _FIELD = re.compile(rb"[A-Z0-9_]{1,64}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NAIVE_EPOCH = datetime(1970, 1, 1)
 MAX_FIELDS = 256  # fields kept per entry
 _READ = ("__REALTIME_TIMESTAMP", "MESSAGE", "SYSLOG_IDENTIFIER", "_COMM", "_PID", "SYSLOG_TIMESTAMP")  # what is read
 
@@ -84,7 +83,7 @@ class _Reader:
         if syslog_ts is not None and received is not None:
             header = _syslog_time(syslog_ts, received)
             if header is not None:
-                self.votes.add(header, _wall(received), n)
+                self.votes.add(header, wall_clock(received), n)
         rec = None
         if msg[:1].isdigit():
             first, *more = msg.split("\n")
@@ -95,7 +94,7 @@ class _Reader:
             for line in more:  # a multi-line message: the record's continuation lines
                 add_continuation(rec, line)
             if rec.ts is not None and rec.local and received is not None:
-                self.votes.add(rec.ts, _wall(received), n)
+                self.votes.add(rec.ts, wall_clock(received), n)
             return
         if self.pending is not None:
             if key == self.pending_key and not msg.startswith("-- "):
@@ -138,18 +137,13 @@ def _realtime(text: str) -> datetime | None:
         return None
 
 
-def _wall(received: datetime) -> datetime:
-    """A receive time (UTC) without its zone, by arithmetic (``replace(tzinfo=None)`` costs several times more)."""
-    return _NAIVE_EPOCH + (received - _EPOCH)
-
-
 def _syslog_time(text: str, received: datetime) -> datetime | None:
     """``Jul  6 17:23:54`` (local, no year) with the year that puts it nearest the receive time."""
     m = _SYSLOG_TS.match(text.strip())
     if m is None or m.group(1) not in _MONTHS:
         return None
     month, day, hh, mm, ss = _MONTHS.index(m.group(1)) + 1, *(int(g) for g in m.groups()[1:])
-    return nearest_year((month, day, hh, mm, ss, 0), _wall(received))
+    return nearest_year((month, day, hh, mm, ss, 0), wall_clock(received))
 
 
 def _text(value: Any) -> str | None:

@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from parsers.base import GENERIC_KIND, YEARLESS, Event, ParseContext, Parser, yearless_stamp
+from parsers.base import GENERIC_KIND, YEARLESS, Event, ParseContext, Parser, wall_clock, yearless_stamp
 from parsers.clock_pairs import PairVotes
 from parsers.hour_counts import HourCounts
 from parsers.linux_agent._record import AgentEvents, Record, add_continuation, ends_record, parse_record
@@ -123,9 +123,10 @@ class _Reader:
                 if ts is None:
                     self.ctx.problem("problem.invalid_timestamp", n)
                 elif ts.tzinfo is not None:
-                    utc = _NAIVE_EPOCH + (ts - _EPOCH)  # the UTC wall clock; the header's is that plus the offset
-                    self.votes.add(utc + ts.utcoffset(), utc, n)  # type: ignore[operator]
+                    offset = ts.utcoffset()
                     ts = ts.astimezone(UTC)
+                    utc = wall_clock(ts)  # the header's wall clock is that plus the offset
+                    self.votes.add(utc + offset, utc, n)  # type: ignore[operator]
             else:
                 yield from self._dmesg(n, line)
                 return
@@ -182,7 +183,7 @@ class _Reader:
 
     def _record(self, rec: Record, key: tuple[str, str], header: _Header | None, n: int) -> Iterator[Event]:
         """An agent record starts: the one before it is complete."""
-        wall = None if rec.ts is None else _wall(rec.ts)
+        wall = None if rec.ts is None else wall_clock(rec.ts)
         if wall is not None:
             self.ref = wall
         yield from self._flush()
@@ -336,18 +337,6 @@ class _Reader:
         self.votes.emit(self.ctx, "syslog header times beside UTC record times")
         if self.agent_records:  # the agent's own records: this copy is the guest agent's log too
             self.ctx.fact("source.also", "waagent_log", text=f"{self.agent_records} agent record(s) in this log")
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NAIVE_EPOCH = datetime(1970, 1, 1)
-
-
-def _wall(ts: datetime) -> datetime:
-    """``ts`` without its zone: its wall clock (for a UTC time by arithmetic, several times cheaper than
-    ``replace(tzinfo=None)``, which runs for a third of a syslog's lines)."""
-    if ts.tzinfo is None:
-        return ts
-    return _NAIVE_EPOCH + (ts - _EPOCH) if ts.tzinfo is UTC else ts.replace(tzinfo=None)
 
 
 def nearest_year(header: _Header, ref: datetime) -> datetime | None:
