@@ -148,8 +148,13 @@ class _Reader:
         if prog == "kernel":
             rest = _KERNEL_UPTIME.sub("", rest, count=1)
         found = SYSTEM_TABLE.classify(rest)
-        if found is None and self.counts is not None:  # an ordinary line: counted once dated
+        if found is None:
+            kind, attrs = GENERIC_KIND, {}
             self._follow_oom(rest)
+        else:
+            kind, attrs = found
+            kind = self._oom(rest, kind, attrs)
+        if kind == GENERIC_KIND and self.counts is not None:  # an ordinary line: counted once dated
             if header is not None:
                 ts = self._dated(header)
             if ts is not None:
@@ -158,8 +163,6 @@ class _Reader:
                     yield from self._oom_line()
                 self.counts.add(ts, ts.tzinfo is None)
                 return
-        kind, attrs = found if found else (GENERIC_KIND, {})
-        kind = self._oom(rest, kind, attrs)
         if host:
             attrs["host"] = host
         if pid:
@@ -172,11 +175,6 @@ class _Reader:
                 yield from self._emit(e, header)
                 return
         local = ts is not None and ts.tzinfo is None
-        if kind == GENERIC_KIND and ts is not None and self.counts is not None:
-            self.last_ts = ts
-            yield from self._oom_line()
-            self.counts.add(ts, local)
-            return
         self.last_ts = ts
         yield from self._emit(self.ctx.event(ts, n, rest, level=SYSTEM_LEVELS.get(kind, "info"), component=prog,
                                              kind=kind, local=local, **attrs), header)
