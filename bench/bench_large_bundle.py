@@ -6,6 +6,10 @@ generations, tracebacks, heartbeats) into a temporary folder, then prints: the b
 ``gzip -dc FILE | wc -l``, the wall time of ``bundle-analyze FILE --format json``, the ratio, MB/s of
 uncompressed log, and the analyzer's peak RSS. Targets (DESIGN.md section 5): ratio <= 3, peak RSS < 400 MB.
 
+``--bytes-in`` times only the reading (every member inflated, untarred and cut into the block parsers' 4 MiB
+blocks, nothing parsed) against the same baseline; ``--bundle FILE`` measures an existing bundle instead of
+generating one.
+
 Three line mixes: ``stress`` (default) makes five of six agent records ones that detectors look for
 (heartbeats, goal-state records, handler states, WireServer warnings, tracebacks): the worst case for
 classification. ``steady`` is a steady-state agent: per cycle of 19 records, one heartbeat, one goal
@@ -165,13 +169,32 @@ def _timed(cmd: list[str] | str, shell: bool = False) -> tuple[float, float, sub
     return wall, cpu, proc
 
 
+def read_members(path: str) -> None:
+    """What the block parsers read of every member of a bundle: bytes in, nothing parsed (``--bytes-in``)."""
+    from analyzer.intake import open_bundle
+    from parsers.base import ParseContext
+    from parsers.linux_agent._block_scan import member_blocks
+    from parsers.linux_agent.waagent_log import BLOCK, BLOCK_MIN, COLD_FACTOR
+    from parsers.text import replay
+
+    for member in open_bundle(path).members():
+        head = member.stream.read(BLOCK_MIN * COLD_FACTOR)
+        for _ in member_blocks(replay(head, member.stream), ParseContext(member.path), BLOCK, 1 << 16):
+            pass
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--read-members"]:  # the child of --bytes-in
+        read_members(sys.argv[2])
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=int, default=1024, help="uncompressed MB of logs (default 1024)")
     ap.add_argument("--mix", choices=sorted(MIXES), default="stress", help="line mix (default stress)")
     ap.add_argument("--rotations", choices=ROTATIONS, default="older",
                     help="rotations dated before the live log (default) or with its own time stamps")
     ap.add_argument("--repeat", type=int, default=1, help="paired runs (baseline, analyzer); medians printed")
+    ap.add_argument("--bytes-in", action="store_true", help="time only the reading of the members into blocks")
+    ap.add_argument("--bundle", type=Path, help="an existing bundle instead of a generated one")
     args = ap.parse_args()
     exe = shutil.which("bundle-analyze")
     if exe is None:
@@ -179,23 +202,32 @@ def main() -> None:
     runs: list[tuple[float, float, float, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        bundle, raw = make_bundle(Path(tmp), args.mb, args.mix, args.rotations)
-        print(f"mix {args.mix}, rotations {args.rotations}: generated {bundle.stat().st_size / 1e6:.0f} MB tar.gz "
-              f"holding {raw / 1e6:.0f} MB of logs in {time.perf_counter() - t0:.1f} s")
+        if args.bundle is not None:
+            bundle = args.bundle
+            with tarfile.open(bundle) as tf:
+                raw = sum(ti.size for ti in tf)
+        else:
+            bundle, raw = make_bundle(Path(tmp), args.mb, args.mix, args.rotations)
+        made = f"{bundle}" if args.bundle is not None else f"mix {args.mix}, rotations {args.rotations}"
+        print(f"{made}: {bundle.stat().st_size / 1e6:.0f} MB tar.gz holding {raw / 1e6:.0f} MB of logs "
+              f"({time.perf_counter() - t0:.1f} s)")
+        cmd = [sys.executable, __file__, "--read-members", str(bundle)] if args.bytes_in else \
+            [exe, str(bundle), "--format", "json", "-o", os.path.join(tmp, "r.json")]
+        label = "reading" if args.bytes_in else "bundle-analyze"
         for _ in range(args.repeat):
             base, base_cpu, _ = _timed(f"gzip -dc {bundle} | wc -l", shell=True)
-            wall, cpu, proc = _timed([exe, str(bundle), "--format", "json", "-o", os.path.join(tmp, "r.json")])
+            wall, cpu, proc = _timed(cmd)
             if proc.returncode not in (0, 1):
                 sys.exit(f"bundle-analyze failed ({proc.returncode}): {proc.stderr[-2000:]}")
             runs.append((base, base_cpu, wall, cpu))
-            print(f"  run: gzip -dc | wc -l {base:.2f} s ({base_cpu:.2f} s CPU), bundle-analyze {wall:.2f} s "
+            print(f"  run: gzip -dc | wc -l {base:.2f} s ({base_cpu:.2f} s CPU), {label} {wall:.2f} s "
                   f"({cpu:.2f} s CPU): {wall / base:.2f}x wall, {cpu / base_cpu:.2f}x CPU")
         rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     base, base_cpu, wall, cpu = (statistics.median(r[i] for r in runs) for i in range(4))
     ratio = statistics.median(r[2] / r[0] for r in runs)
     cpu_ratio = statistics.median(r[3] / r[1] for r in runs)
     print(f"gzip -dc | wc -l: {base:.2f} s ({base_cpu:.2f} s CPU), median of {len(runs)}")
-    print(f"bundle-analyze:   {wall:.2f} s ({cpu:.2f} s CPU)  {raw / 1e6 / wall:.0f} MB/s of log")
+    print(f"{label}:   {wall:.2f} s ({cpu:.2f} s CPU)  {raw / 1e6 / wall:.0f} MB/s of log")
     print(f"ratio: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU (target <= 3x steady, <= 4x stress/traffic)   "
           f"peak RSS: {rss_mb:.0f} MB (target < 400 MB)")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from parsers.base import MAX_LINE, ParseContext
@@ -108,24 +108,67 @@ def read_blocks(stream: BinaryIO, size: int, max_line: int = MAX_LINE) -> Iterat
 
     A line of ``max_line`` bytes or more is kept to its first ``max_line`` bytes (the rest is skipped, as
     :func:`iter_lines` does), so a file without newlines never grows a block past ``size + max_line``.
+    Each block holds the carry of the block before and the next ``size`` bytes of the stream (fewer at its end),
+    joined once from the pieces the readers under it hand out (:func:`uncopied`).
     """
+    read = uncopied(stream)
     carry = b""
     dropping = False
-    while data := stream.read(size):
-        if dropping:
-            nl = data.find(b"\n")
-            if nl < 0:
+    while parts := _pieces(read, size):
+        if dropping:  # the rest of an over-long line, up to its newline
+            while parts and parts[0].find(b"\n") < 0:
+                del parts[0]
+            if not parts:
                 continue
-            data, dropping = data[nl:], False
-        buf = carry + data if carry else data
-        cut = buf.rfind(b"\n") + 1
-        if cut:
-            yield buf[:cut]
-        carry = buf[cut:]
+            parts[0] = parts[0][parts[0].find(b"\n"):]
+            dropping = False
+        last = len(parts) - 1
+        while last >= 0 and (cut := parts[last].rfind(b"\n") + 1) == 0:
+            last -= 1
+        if last < 0:  # no newline: all of it carried
+            carry = b"".join((carry, *parts))
+        else:
+            end = parts[last]
+            if not carry and last == 0 and cut == len(end):
+                yield end
+            else:
+                yield b"".join((carry, *parts[:last], memoryview(end)[:cut]))
+            carry = b"".join((end[cut:], *parts[last + 1:]))
         if len(carry) > max_line:
             carry, dropping = carry[:max_line], True
     if carry:
         yield carry + b"\n"
+
+
+def _pieces(read: Callable[[int], bytes], size: int) -> list[bytes]:
+    """The next ``size`` bytes of a stream (fewer at its end), as the pieces ``read`` gives (each at most the
+    size asked)."""
+    parts: list[bytes] = []
+    have = 0
+    while have < size and (data := read(size - have)):
+        parts.append(data)
+        have += len(data)
+    return parts
+
+
+def uncopied(stream: BinaryIO) -> Callable[[int], bytes]:
+    """A function giving up to ``n`` bytes of ``stream`` at a call (none at its end), in the pieces the reader under
+    it hands out when it can: a ``BufferedReader`` over a raw reader with ``read_uncopied`` (the intake's readers,
+    :func:`replay`) copies each piece into its buffer; here, once the bytes it holds are taken (``peek`` gives
+    them all), the raw reader's pieces come as they are. The caller is from then on the stream's only reader."""
+    raw = getattr(stream, "raw", None)
+    direct = getattr(raw, "read_uncopied", None)
+    if direct is None or not isinstance(stream, io.BufferedReader):
+        return getattr(stream, "read1", stream.read)  # type: ignore[no-any-return]
+    held = stream.read(len(stream.peek()))
+
+    def read(n: int) -> bytes:
+        nonlocal held
+        if held:
+            data, held = held[:n], held[n:]
+            return data
+        return direct(n)  # type: ignore[no-any-return]
+    return read
 
 
 def read_text(stream: BinaryIO, limit: int = 64 * 1024 * 1024) -> str:
@@ -141,20 +184,26 @@ def replay(head: bytes, stream: BinaryIO) -> BinaryIO:
 
 
 class _RawAdapter(io.RawIOBase):
-    """Lets any object with ``read`` sit under a BufferedReader."""
+    """Lets any object with ``read`` sit under a BufferedReader; ``head`` comes first."""
 
     def __init__(self, stream: BinaryIO, head: bytes = b"") -> None:
         self._stream = stream
         self._head = head
+        self._read: Callable[[int], bytes] | None = None  # made at the first read: the stream may be peeked before
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+    def read_uncopied(self, n: int) -> bytes:
         if self._head:
-            data, self._head = self._head[: len(b)], self._head[len(b):]
-        else:
-            data = self._stream.read(len(b))
+            data, self._head = self._head[:n], self._head[n:]
+            return data
+        if self._read is None:
+            self._read = uncopied(self._stream)
+        return self._read(n)
+
+    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+        data = self.read_uncopied(len(b))
         n = len(data)
         b[:n] = data
         return n

@@ -53,6 +53,7 @@ from analyzer.intake.streams import (
     gunzip,
     spool,
 )
+from analyzer.intake.tardata import member_data
 from parsers.base import Message, say
 
 if TYPE_CHECKING:
@@ -305,8 +306,7 @@ def _tar(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
                     if reason:
                         w.bundle.problem(member_path, reason)
                     else:
-                        raw = tf.extractfile(ti)
-                        assert raw is not None  # a regular file always has data
+                        raw, data = member_data(tf, ti)
                         entry = buffered(MemberReader(raw, member_path, w.budget))
                         entry_origin = f"{origin}!{name}"
                         if top and read == 1 and sniff(_peek(entry)) is not None:
@@ -320,6 +320,8 @@ def _tar(w: _Walk, _kind: str, path: str, prefix: str, origin: str, stream: Bina
                         else:
                             yield from _content(w, member_path, member_path, entry_origin, entry, ti.size,
                                                 depth + 1, top=False)
+                        if data is not None and nxt is False:  # what nobody read, in large pieces
+                            data.skip()
                 ti = tf.next() if nxt is False else nxt  # type: ignore[assignment]
             _check_tail(tf, read, notes)
         except BudgetExhausted:

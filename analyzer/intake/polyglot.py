@@ -19,6 +19,7 @@ from __future__ import annotations
 import tarfile
 import zipfile
 from collections import deque
+from collections.abc import Callable
 from typing import BinaryIO
 
 from analyzer.escape import escape_name
@@ -26,6 +27,7 @@ from analyzer.intake import tarsafe, zipsafe
 from analyzer.intake.limits import IntakeError, Limits
 from analyzer.intake.zipsafe import LOCAL, TAIL, end_record
 from parsers.base import Message, say
+from parsers.text import uncopied
 
 _SHOWN = 3  # names of the other reading shown in the row
 
@@ -102,13 +104,18 @@ class StreamEnds:
 
     def __init__(self, f: BinaryIO) -> None:
         self._f = f
+        self._read1: Callable[[int], bytes] | None = None  # made at the first read: ``f`` may be peeked before
         self._chunks: deque[bytes] = deque()
         self._kept = 0
         self.total = 0
         self.spans: list[tuple[int, int]] = []  # (offset, size) of each member's data
 
     def read(self, n: int = -1) -> bytes:
-        data = self._f.read(n)
+        """At most ``n`` bytes (tarfile's stream reads until it has what it asked for), as the stream hands them
+        out (:func:`parsers.text.uncopied`; a tar member's data: :mod:`analyzer.intake.tardata`)."""
+        if self._read1 is None:
+            self._read1 = uncopied(self._f)
+        data = self._read1(n if n >= 0 else 1 << 20)
         if data:
             self._chunks.append(data)
             self._kept += len(data)
@@ -116,6 +123,8 @@ class StreamEnds:
             while self._kept - len(self._chunks[0]) >= TAIL:
                 self._kept -= len(self._chunks.popleft())
         return data
+
+    read1 = read
 
     def tail(self) -> tuple[int, bytes]:
         """(offset of the kept bytes in the stream, the kept bytes)."""

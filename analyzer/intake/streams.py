@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 from analyzer.intake.limits import BudgetExhausted, IntakeError, LimitExceeded, Limits, TimeLimitReached
 from parsers.base import Message, say
+from parsers.text import uncopied
 
 CHUNK = 1 << 20  # read size for copies and buffers: large reads, no per-byte Python work
 DECODE_ERRORS: tuple[type[BaseException], ...] = (
@@ -132,26 +133,35 @@ class GuardedReader(io.RawIOBase):
 
     def __init__(self, src: BinaryIO, path: str) -> None:
         self._src = src
-        self._read = getattr(src, "read1", src.read)
+        self._read: Callable[[int], bytes] | None = None  # made at the first read: ``src`` may be peeked before
         self.path = path
         self.count = 0
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+    def read_uncopied(self, n: int) -> bytes:
+        """Up to ``n`` bytes (none at the end) as the source hands them out: no copy (:func:`parsers.text.uncopied`)."""
+        if self._read is None:
+            self._read = uncopied(self._src)
         try:
-            data = self._read(len(b))
+            data = self._read(n)
         except IntakeError:
             raise
         except DECODE_ERRORS as exc:
             raise IntakeError(say("intake.corrupt_data", path=self.path, bytes=self.count,
                                   error=f"{type(exc).__name__}: {exc}")) from None
-        n = len(data)
-        b[:n] = data
-        self.count += n
-        self._account(n)
-        return n
+        self.count += len(data)
+        self._account(len(data))
+        return data
+
+    def read(self, n: int = -1) -> bytes:  # type: ignore[override]
+        return self.readall() if n is None or n < 0 else self.read_uncopied(n)
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read_uncopied(len(b))
+        b[: len(data)] = data
+        return len(data)
 
     def _account(self, n: int) -> None:
         """Charge ``n`` more bytes; the base class only counts them."""
@@ -172,18 +182,18 @@ class MemberReader(GuardedReader):
         self.deliver_first = False
         self.damage: IntakeError | None = None
 
-    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+    def read_uncopied(self, n: int) -> bytes:
         if self.damage is not None:
-            return 0
+            return b""
         try:
-            return super().readinto(b)
+            return super().read_uncopied(n)
         except BudgetExhausted:
             raise
         except IntakeError as exc:
             if not self.deliver_first:
                 raise
             self.damage = exc
-            return 0
+            return b""
 
     def _account(self, n: int) -> None:
         cap = self._budget.limits.max_member_bytes
