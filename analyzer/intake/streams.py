@@ -142,9 +142,9 @@ class GuardedReader(io.RawIOBase):
 
     def read_uncopied(self, n: int) -> bytes:
         """Up to ``n`` bytes (none at the end) as the source hands them out: no copy (:func:`parsers.text.uncopied`)."""
-        if self._read is None:
-            self._read = uncopied(self._src)
         try:
+            if self._read is None:
+                self._read = uncopied(self._src)
             data = self._read(n)
         except IntakeError:
             raise
