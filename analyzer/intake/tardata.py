@@ -2,7 +2,7 @@
 
 In stream mode (``tarfile.open(mode="r|")``) tarfile reads its source through ``_Stream``: 10 KiB at a time,
 each read joined to the buffer left over and sliced twice, then once more by ``_FileInFile`` and the
-``io.BufferedReader`` of ``extractfile``: about a third of the CPU time of reading a large tar.gz member went
+``io.BufferedReader`` of ``extractfile``: about half the CPU time of reading a large tar.gz member went
 there. tarfile still reads every header (and :mod:`analyzer.intake.tarsafe` checks them); once it has read a
 regular member's header, :class:`TarData` hands out that member's data: first what is left in ``_Stream``'s
 buffer, then the source's own pieces as they come (one ``read1`` per piece, no copy), and it moves ``_Stream``'s
