@@ -9,4 +9,6 @@ from setuptools import Extension, setup
 setup(ext_modules=[Extension("parsers.linux_agent._linescan", ["parsers/linux_agent/_linescan.c"],
                              extra_compile_args=["-O2"], optional=True),
                    Extension("parsers.windows_events._evtxcount", ["parsers/windows_events/_evtxcount.c"],
+                             extra_compile_args=["-O2"], optional=True),
+                   Extension("parsers.windows_events._evtxread", ["parsers/windows_events/_evtxread.c"],
                              extra_compile_args=["-O2"], optional=True)])

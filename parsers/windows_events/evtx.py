@@ -23,27 +23,40 @@ event. JSON escapes every quote inside a string value, so data cannot imitate th
 any other shape takes the full path. Counted records are tallied by the hour their time string opens
 with and go to the caller in one ``ctx.count_span`` per file. A record equal to an earlier one of the
 file but for its time and record id (a warning logged again and again) gets a copy of that event.
+
+When the C reader ``_evtxread`` is built and the caller counts, most ordinary records are not rendered at all:
+each 64 KiB chunk is first read from its bytes (``_evtx_read``: provider, event id, level and time of every record,
+strictly, or not at all), its ordinary records are tallied, and the library is given the file with those records
+folded into one empty record per run (rendered ``{"Event":null}``, stands for the run) or, when every record of
+the chunk is ordinary, with the chunk zeroed (the library passes over it). Chunks the reader does not understand
+reach the library as they are. The timeline export (an event for every record) reads every chunk as before.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import tempfile
 from collections.abc import Generator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 import evtx as pyevtx
 import orjson
 
 from parsers.base import Event, ParseContext, Parser
-from parsers.windows_events._evtx_chunks import scan_chunks
+from parsers.windows_events._evtx_chunks import CHUNK_SIZE, FILE_HEADER, scan_chunks
+from parsers.windows_events._evtx_read import Plan
 from parsers.windows_events._records import WinRecord, ordinary, to_event
 
 try:  # the counting path in C (setup.py builds it; the same path runs in Python without it)
     from parsers.windows_events._evtxcount import next_record as _next_record
 except ImportError:
     _next_record = None
+try:  # chunks read without the library (the same reader in Python, _evtx_read, is the reference in tests)
+    from parsers.windows_events._evtxread import read_chunk as _read_chunk
+except ImportError:
+    _read_chunk = None
 
 MAGIC = b"ElfFile\x00"
 SPOOL_MEMORY = 16 * 1024 * 1024  # non-seekable members are spooled; larger ones go to a temp file
@@ -73,6 +86,8 @@ _SAME_LENGTH = 4096
 _SAME_KEPT = 1024
 _Same = tuple[str, str, str, str, dict[str, Any]]  # level, component, kind, message, attrs
 _NO_TIME = (datetime.max.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC))  # an empty tally's (lo, hi)
+_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
+_STUB = '{"Event":null}'  # how the library renders an empty record (_evtx_read.STUB)
 
 
 def _seekable(stream: BinaryIO) -> BinaryIO:
@@ -196,9 +211,11 @@ def _again(same: _Same, ctx: ParseContext, line: int, time: str, record_id: str)
     return Event(ts, ctx.source, ctx.path, line, level, component, kind, message, attrs, False)
 
 
-def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str]) -> Generator[Event, None, int]:
+def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str],
+         unread: _Unread | None = None) -> Generator[Event, None, int]:
     """The events of the records of ``records_json()`` (dicts with the JSON string as ``data``); the ordinary ones
-    only counted when the caller counts. Chunks the reader skipped go into ``chunks``; returns the records skipped."""
+    only counted when the caller counts. Chunks the reader skipped go into ``chunks``; returns the records skipped.
+    ``unread``: the file as the library reads it, the chunks counted without it tallied as the library passes them."""
     skipped_records = 0
     n = 0
     counting = ctx.counter is not None
@@ -207,6 +224,8 @@ def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str])
     tally: list[Any] = [*_NO_TIME, 0]  # their earliest and latest times, and the records the C module counted
     native = _next_record if counting else None
     seen: dict[str, _Same] = {}  # the events of records met before, by all but their time and record id
+    if unread is not None:
+        unread.tally_into(ctx, hours, tally)
     try:
         while True:
             try:
@@ -232,6 +251,9 @@ def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str])
                 break
             n += 1 + tally[2]
             tally[2] = 0
+            if unread is not None and raw.get("data") == _STUB and (run := unread.run()):
+                n += run - 1  # ordinary records the library did not render, tallied already
+                continue
             same_key = ""
             if counting:  # every record: the ordinary ones are counted from their opening and time string
                 data = raw["data"]
@@ -280,8 +302,105 @@ def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str])
                 same_key = ""
             yield event
     finally:  # also when the caller stops reading: what was tallied is counted
+        if unread is not None:
+            unread.credit(None)
         _count_hours(ctx, hours, tally)
     return skipped_records
+
+
+def _tally_chunk(ctx: ParseContext, hours: dict[str, list[Any]], tally: list[Any], plan: Plan) -> None:
+    """The ordinary records of a chunk read without the library, tallied as :func:`read` tallies them one by one
+    (and numbered when the library reads none of the chunk)."""
+    records, _, by_hour, earliest, latest, stubbed = plan[:6]
+    for hour, n in by_hour.items():
+        start = _FILETIME_EPOCH + timedelta(hours=hour)
+        key = f"{start.year:04d}-{start.month:02d}-{start.day:02d}T{start.hour:02d}"  # as the time string opens
+        bucket = hours.get(key)
+        if bucket is None:
+            if len(hours) >= _HOURS_HELD:
+                _count_hours(ctx, hours, tally)
+            hours[key] = [start, n]
+        else:
+            bucket[1] += n
+    tally[0] = min(tally[0], _FILETIME_EPOCH + timedelta(microseconds=earliest // 10))  # the library's 6 digits
+    tally[1] = max(tally[1], _FILETIME_EPOCH + timedelta(microseconds=latest // 10))
+    if stubbed is None:
+        tally[2] += records
+
+
+class _Unread(io.RawIOBase):
+    """The file as the library is given it: a chunk whose records are all ordinary reads as zeros (the library
+    passes over a zeroed chunk silently), a chunk with some as its plan's bytes, where each run of ordinary records
+    is one empty record. The library reads a chunk only when it has handed on every record before it, so a chunk's
+    ordinary records are tallied (and those of a zeroed chunk numbered) when the library starts reading it, and
+    an empty record it hands on belongs to the chunk it read last."""
+
+    def __init__(self, source: BinaryIO, plans: dict[int, Plan]) -> None:
+        super().__init__()
+        self._source = source
+        self._plans = plans
+        self._pending = sorted(plans)  # chunks not tallied yet, in file order
+        self._runs = {index: list(reversed(plan[6])) for index, plan in plans.items() if plan[6]}
+        self._last = -1  # the chunk read last
+        self._into: tuple[ParseContext, dict[str, list[Any]], list[Any]] | None = None
+
+    def tally_into(self, ctx: ParseContext, hours: dict[str, list[Any]], tally: list[Any]) -> None:
+        self._into = (ctx, hours, tally)
+
+    def credit(self, upto: int | None) -> None:
+        """Tally the planned chunks up to chunk ``upto`` (all when None)."""
+        while self._pending and (upto is None or self._pending[0] <= upto) and self._into is not None:
+            _tally_chunk(*self._into, self._plans[self._pending.pop(0)])
+
+    def run(self) -> int:
+        """The records the empty record just handed on stands for; 0 if it is not one of ours."""
+        runs = self._runs.get(self._last)
+        return runs.pop() if runs else 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._source.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._source.tell()
+
+    def readinto(self, buffer: Any) -> int:
+        at = self._source.tell()
+        view = memoryview(buffer).cast("B")
+        n = self._source.readinto(view)  # type: ignore[attr-defined]
+        if n and at + n > FILE_HEADER:
+            first = max(at - FILE_HEADER, 0) // CHUNK_SIZE
+            self._last = (at + n - 1 - FILE_HEADER) // CHUNK_SIZE
+            self.credit(first)
+            for chunk in range(first, self._last + 1):
+                plan = self._plans.get(chunk)
+                if plan is not None:
+                    base = FILE_HEADER + chunk * CHUNK_SIZE
+                    start, stop = max(base - at, 0), min(base + CHUNK_SIZE - at, n)
+                    stubbed = plan[5]
+                    view[start:stop] = bytes(stop - start) if stubbed is None else \
+                        stubbed[at + start - base:at + stop - base]
+        return n
+
+
+def _plans(source: BinaryIO) -> dict[int, Plan]:
+    """The plans of the chunks that hold ordinary records and that :func:`_read_chunk` understood whole."""
+    plans: dict[int, Plan] = {}
+    if _read_chunk is None:
+        return plans
+    size = source.seek(0, 2)
+    for index in range(max(size - FILE_HEADER, 0) // CHUNK_SIZE):
+        source.seek(FILE_HEADER + index * CHUNK_SIZE)
+        plan = _read_chunk(source.read(CHUNK_SIZE), ordinary)
+        if plan is not None and plan[1]:
+            plans[index] = plan
+    source.seek(0)
+    return plans
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
@@ -292,13 +411,14 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         ctx.problem("problem.evtx_no_signature")
         return
     damage = scan_chunks(source)
+    unread = _Unread(source, plans) if ctx.counter is not None and (plans := _plans(source)) else None
     try:
-        records = pyevtx.PyEvtxParser(source, number_of_threads=THREADS).records_json()
+        records = pyevtx.PyEvtxParser(source if unread is None else unread, number_of_threads=THREADS).records_json()
     except (OSError, RuntimeError, ValueError) as exc:
         ctx.problem("problem.evtx_unreadable", error=str(exc))
         return
     chunks: set[str] = set()
-    skipped_records = yield from read(records, ctx, chunks)
+    skipped_records = yield from read(records, ctx, chunks, unread)
     for chunk, why in damage:
         if str(chunk) not in chunks:  # the reader's own error for that chunk is already a problem
             ctx.problem(why.key, **why.params)

@@ -1,0 +1,822 @@
+/* The records of one EVTX chunk read without rendering them: provider, event id, level and time of each.
+ *
+ * Python module ``parsers.windows_events._evtxread``, optional: the same reader in Python,
+ * parsers/windows_events/_evtx_read.py, is the reference it is tested against (read its docstring for what is
+ * read and why). Both take exactly the same chunks:
+ *
+ *   read_chunk(chunk: bytes) -> (keys, hours, earliest, latest, records) | None
+ *
+ * keys: the distinct (provider, event id, level) of the chunk's records; hours: {FILETIME // HOUR: records};
+ * earliest, latest: FILETIMEs; None when anything is not understood (the chunk then goes to the library).
+ * Every offset is checked against the chunk, every count is bounded, recursion is at most MAX_DEPTH deep and each
+ * template is read once per chunk.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define CHUNK_SIZE 65536u
+#define HEADER_SIZE 512u
+#define MAX_DEPTH 8
+#define MAX_ELEMENTS 64
+#define MAX_NAME 255u
+#define MAX_INDEXES 128
+#define MAX_ATTRIBUTES 8
+#define MAX_KEYS 64
+#define MAX_HOURS 64
+#define MAX_TEMPLATES 64
+#define MAX_FILETIME 2650467743999999999ull
+#define HOUR 36000000000ull
+
+/* value types */
+enum { T_NULL = 0x00, T_STRING = 0x01, T_ANSI = 0x02, T_UINT8 = 0x04, T_UINT16 = 0x06, T_BINARY = 0x0E,
+       T_BOOL = 0x0D, T_GUID = 0x0F, T_FILETIME = 0x11, T_SID = 0x13, T_HEX64 = 0x15, T_BINXML = 0x21,
+       T_STRINGS = 0x81 };
+/* the counted fields; the first six are System elements holding one number */
+enum { F_EVENTID, F_VERSION, F_LEVEL, F_TASK, F_OPCODE, F_KEYWORDS, F_QUALIFIERS, F_TIME, F_NAME, F_COUNT };
+static const char *const NUMBER_NAMES[6] = {"EventID", "Version", "Level", "Task", "Opcode", "Keywords"};
+static const uint8_t NUMBER_TYPES[6] = {T_UINT16, T_UINT8, T_UINT8, T_UINT16, T_UINT8, T_HEX64};
+/* System's children up to TimeCreated, in the order the counted openings have them; optional ones flagged */
+static const char *const SYSTEM_ORDER[8] = {"Provider", "EventID", "Version", "Level", "Task", "Opcode", "Keywords",
+                                            "TimeCreated"};
+static const int SYSTEM_OPTIONAL[8] = {0, 0, 1, 0, 1, 1, 1, 0};
+
+static PyObject *ZLIB_CRC32; /* zlib.crc32: several times faster than a table in C */
+
+/* zlib's CRC32 of n bytes at p, continuing crc; -1 with an error set */
+static int64_t crc32(const uint8_t *p, size_t n, uint32_t crc) {
+    PyObject *view = PyMemoryView_FromMemory((char *)p, (Py_ssize_t)n, PyBUF_READ);
+    if (view == NULL)
+        return -1;
+    PyObject *result = PyObject_CallFunction(ZLIB_CRC32, "NI", view, (unsigned)crc);
+    if (result == NULL)
+        return -1;
+    unsigned long value = PyLong_AsUnsignedLong(result);
+    Py_DECREF(result);
+    return value == (unsigned long)-1 && PyErr_Occurred() ? -1 : (int64_t)value;
+}
+
+static inline uint16_t u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t u32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static inline uint64_t u64(const uint8_t *p) { return (uint64_t)u32(p) | (uint64_t)u32(p + 4) << 32; }
+
+typedef struct {
+    uint32_t at, len; /* UTF-16 units in the chunk */
+} Text;
+
+typedef struct {
+    uint32_t offset;
+    int top;
+    int field[F_COUNT]; /* substitution index, or -1 */
+    int has_provider;   /* a literal name or the F_NAME substitution */
+    Text literal;       /* the literal name when field[F_NAME] < 0 */
+    int attr[MAX_ATTRIBUTES];
+    Text attr_name[MAX_ATTRIBUTES];
+    int attrs;
+    uint16_t index[MAX_INDEXES];
+    uint8_t optional[MAX_INDEXES];
+    int indexes;
+    int system_done;
+} Template;
+
+typedef struct {
+    const uint8_t *c;
+    uint32_t free;
+    Template *templates;
+    int count;
+} Chunk;
+
+typedef struct {
+    uint8_t kind;
+    uint32_t at, size;
+} Value;
+
+/* UTF-16 without an unpaired surrogate */
+static int utf16_ok(const uint8_t *p, uint32_t units) {
+    for (uint32_t i = 0; i < units; i++) {
+        uint16_t u = u16(p + 2 * i);
+        if (u >= 0xD800 && u < 0xDC00) {
+            if (i + 1 >= units)
+                return 0;
+            uint16_t next = u16(p + 2 * (i + 1));
+            if (next < 0xDC00 || next >= 0xE000)
+                return 0;
+            i++;
+        } else if (u >= 0xDC00 && u < 0xE000) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* written into JSON without an escape: not empty, no quote, backslash or control character */
+static int plain(const uint8_t *c, Text t) {
+    if (t.len == 0)
+        return 0;
+    for (uint32_t i = 0; i < t.len; i++) {
+        uint16_t u = u16(c + t.at + 2 * i);
+        if (u < 0x20 || u == '"' || u == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+static int text_is(const uint8_t *c, Text t, const char *ascii) {
+    size_t n = strlen(ascii);
+    if (t.len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (u16(c + t.at + 2 * i) != (uint8_t)ascii[i])
+            return 0;
+    return 1;
+}
+
+static int text_has(const uint8_t *c, Text t, uint16_t unit) {
+    for (uint32_t i = 0; i < t.len; i++)
+        if (u16(c + t.at + 2 * i) == unit)
+            return 1;
+    return 0;
+}
+
+static int text_eq(const uint8_t *c, Text a, Text b) {
+    return a.len == b.len && memcmp(c + a.at, c + b.at, 2 * (size_t)a.len) == 0;
+}
+
+/* the name at offset; *after: past the name when it is stored right at the token (offset == at) */
+static int read_name(const uint8_t *c, uint32_t offset, uint32_t at, uint32_t end, Text *name, uint32_t *after) {
+    if (offset < HEADER_SIZE || (uint64_t)offset + 8 > end)
+        return -1;
+    uint32_t count = u16(c + offset + 6);
+    if (count > MAX_NAME)
+        return -1;
+    uint64_t stop = (uint64_t)offset + 8 + 2 * (uint64_t)count;
+    if (count == 0 || stop + 2 > end || u16(c + stop) != 0)
+        return -1;
+    for (uint32_t i = 0; i < count; i++) { /* ASCII XML name characters: the library writes names into JSON keys */
+        uint16_t u = u16(c + offset + 8 + 2 * i);
+        if (!((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || u == '_' || u == '.' ||
+              u == ':' || u == '-'))
+            return -1;
+    }
+    name->at = offset + 8;
+    name->len = count;
+    *after = offset == at ? (uint32_t)stop + 2 : at;
+    return 0;
+}
+
+/* what an element of the path is, for the counted places */
+enum { P_OTHER, P_EVENT, P_SYSTEM, P_PROVIDER, P_EVENTID, P_TIME, P_NUMBER };
+
+typedef struct {
+    int kind;       /* P_* of this element as a place: depth 1 Event, 2 System, 3 a child of System */
+    int number;     /* F_* of a P_NUMBER or P_EVENTID */
+    int closed;     /* its start was closed (0x02) */
+    int children;
+    int first_child_system;
+} Open;
+
+/* a value (literal or substitution) at the top template's current place; returns -1 when not taken */
+static int place_value(Template *t, const uint8_t *c, Open *path, int depth, int has_attribute, Text attribute,
+                       int literal, Text text, int index, int values) {
+    if (depth < 1 || path[0].kind != P_EVENT)
+        return -1;
+    Open *here = &path[depth - 1];
+    if (depth == 1) {
+        if (has_attribute) /* an attribute of Event: a plain literal without braces */
+            return literal && values == 1 && plain(c, text) && !text_has(c, text, '{') && !text_has(c, text, '}')
+                       ? 0 : -1;
+        return !literal && t->system_done ? 0 : -1; /* EventData, UserData after System */
+    }
+    if (depth == 2) /* text directly in System, or in another child of Event */
+        return here->kind == P_SYSTEM ? -1 : 0;
+    if (depth > 3 || path[1].kind != P_SYSTEM)
+        return 0;
+    switch (here->kind) {
+    case P_PROVIDER:
+        if (!has_attribute || values != 1)
+            return -1;
+        if (text_is(c, attribute, "Name")) {
+            if (t->has_provider)
+                return -1;
+            t->has_provider = 1;
+            if (literal) {
+                if (!plain(c, text))
+                    return -1;
+                t->literal = text;
+            } else {
+                t->field[F_NAME] = index;
+            }
+            return 0;
+        }
+        if (literal)
+            return plain(c, text) ? 0 : -1;
+        for (int i = 0; i < t->attrs; i++)
+            if (text_eq(c, t->attr_name[i], attribute))
+                return -1;
+        if (t->attrs >= MAX_ATTRIBUTES)
+            return -1;
+        t->attr_name[t->attrs] = attribute;
+        t->attr[t->attrs++] = index;
+        return 0;
+    case P_EVENTID:
+        if (has_attribute) {
+            if (literal || values != 1 || !text_is(c, attribute, "Qualifiers") || t->field[F_QUALIFIERS] >= 0)
+                return -1;
+            t->field[F_QUALIFIERS] = index;
+            return 0;
+        }
+        /* fall through: its content is a number */
+    case P_NUMBER:
+        if (has_attribute || literal || values != 1 || t->field[here->number] >= 0)
+            return -1;
+        t->field[here->number] = index;
+        return 0;
+    case P_TIME:
+        if (!has_attribute || literal || values != 1 || !text_is(c, attribute, "SystemTime") || t->field[F_TIME] >= 0)
+            return -1;
+        t->field[F_TIME] = index;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* a value type the reader takes (check_value) */
+static int known_type(uint8_t kind) {
+    return kind <= 0x0A || (kind >= 0x0D && kind <= 0x0F) || kind == T_FILETIME || kind == T_SID || kind == 0x14 ||
+           kind == T_HEX64 || kind == T_BINXML || kind == T_STRINGS;
+}
+
+/* the template defined at offset: u32 next, GUID, u32 size, then its BinXML */
+static int read_template(const uint8_t *c, uint32_t offset, uint32_t end, Template *t) {
+    if (offset < HEADER_SIZE || (uint64_t)offset + 24 > end)
+        return -1;
+    uint32_t size = u32(c + offset + 20);
+    uint64_t start = (uint64_t)offset + 24, stop = start + size;
+    if (stop > end || size < 5 || c[start] != 0x0F || c[start + 1] != 0x01 || c[start + 2] != 0x01)
+        return -1;
+    int top = t->top;
+    Open path[MAX_ELEMENTS];
+    int depth = 0, roots = 0, root_event = 0;
+    int has_attribute = 0, values = 0;
+    int system_state = 0, system_time = 0;
+    Text attribute = {0, 0};
+    uint64_t p = start + 4;
+    for (;;) {
+        if (p >= stop)
+            return -1;
+        uint8_t token = c[p];
+        if (token == 0x01 || token == 0x41) {
+            if (p + 11 > stop || depth >= MAX_ELEMENTS)
+                return -1;
+            Text name;
+            uint32_t after;
+            if (read_name(c, u32(c + p + 7), (uint32_t)p + 11, (uint32_t)stop, &name, &after) < 0)
+                return -1;
+            p = after + (token == 0x41 ? 4 : 0);
+            Open o = {P_OTHER, -1, 0, 0, 0};
+            if (depth == 0)
+                roots++;
+            if (top) {
+                if (depth == 0) {
+                    root_event = text_is(c, name, "Event");
+                    o.kind = P_EVENT;
+                } else {
+                    Open *parent = &path[depth - 1];
+                    if (parent->kind == P_EVENT && parent->children == 0 && !text_is(c, name, "System"))
+                        return -1;
+                    if (depth == 1 && parent->kind == P_EVENT && parent->children == 0)
+                        o.kind = P_SYSTEM;
+                    if (depth == 2 && parent->kind == P_SYSTEM) {
+                        if (!system_time) { /* the order of System's children up to TimeCreated */
+                            while (system_state < 8 && SYSTEM_OPTIONAL[system_state] &&
+                                   !text_is(c, name, SYSTEM_ORDER[system_state]))
+                                system_state++;
+                            if (system_state >= 8 || !text_is(c, name, SYSTEM_ORDER[system_state]))
+                                return -1;
+                            system_state++;
+                            if (system_state == 8)
+                                system_time = 1;
+                        }
+                        if (text_is(c, name, "Provider"))
+                            o.kind = P_PROVIDER;
+                        else if (text_is(c, name, "TimeCreated"))
+                            o.kind = P_TIME;
+                        else
+                            for (int i = 0; i < 6; i++)
+                                if (text_is(c, name, NUMBER_NAMES[i])) {
+                                    o.kind = i == F_EVENTID ? P_EVENTID : P_NUMBER;
+                                    o.number = i;
+                                }
+                    }
+                    parent->children++;
+                }
+            }
+            path[depth++] = o;
+            has_attribute = 0;
+            values = 0;
+        } else if (token == 0x02) {
+            if (depth == 0 || path[depth - 1].closed)
+                return -1;
+            path[depth - 1].closed = 1;
+            has_attribute = 0;
+            values = 0;
+            p += 1;
+        } else if (token == 0x03 || token == 0x04) {
+            if (depth == 0 || (token == 0x04) != path[depth - 1].closed)
+                return -1;
+            Open *here = &path[depth - 1];
+            if (top) {
+                int content = here->closed ? values : 0;
+                if (here->kind == P_SYSTEM) {
+                    if (!system_time)
+                        return -1;
+                    t->system_done = 1;
+                } else if (here->kind == P_EVENT && depth == 1) {
+                    if (here->children == 0)
+                        return -1;
+                } else if (here->kind == P_NUMBER || here->kind == P_EVENTID) {
+                    if (content != 1 || t->field[here->number] < 0 || here->children)
+                        return -1;
+                } else if ((here->kind == P_PROVIDER || here->kind == P_TIME) && here->children) {
+                    return -1;
+                }
+            }
+            depth--;
+            has_attribute = 0;
+            values = 0;
+            p += 1;
+        } else if (token == 0x06 || token == 0x46) {
+            if (depth == 0 || path[depth - 1].closed || p + 5 > stop)
+                return -1;
+            uint32_t after;
+            if (read_name(c, u32(c + p + 1), (uint32_t)p + 5, (uint32_t)stop, &attribute, &after) < 0)
+                return -1;
+            p = after;
+            has_attribute = 1;
+            values = 0;
+        } else if (token == 0x05 || token == 0x45) {
+            if (depth == 0 || p + 4 > stop || c[p + 1] != T_STRING)
+                return -1;
+            uint32_t count = u16(c + p + 2);
+            if (p + 4 + 2 * (uint64_t)count > stop || !utf16_ok(c + p + 4, count))
+                return -1;
+            Text text = {(uint32_t)p + 4, count};
+            p += 4 + 2 * (uint64_t)count;
+            values++;
+            if (top && place_value(t, c, path, depth, has_attribute, attribute, 1, text, -1, values) < 0)
+                return -1;
+        } else if (token == 0x0D || token == 0x0E) {
+            if (depth == 0 || p + 4 > stop || !known_type(c[p + 3]))
+                return -1;
+            uint16_t index = u16(c + p + 1);
+            p += 4;
+            values++;
+            if (top) {
+                int i = 0;
+                while (i < t->indexes && t->index[i] != index)
+                    i++;
+                if (i == t->indexes) {
+                    if (t->indexes >= MAX_INDEXES)
+                        return -1;
+                    t->index[i] = index;
+                    t->optional[i] = 1;
+                    t->indexes++;
+                }
+                if (token == 0x0D)
+                    t->optional[i] = 0;
+                Text none = {0, 0};
+                if (place_value(t, c, path, depth, has_attribute, attribute, 0, none, index, values) < 0)
+                    return -1;
+            }
+        } else if (token == 0x00) {
+            if (depth || roots != 1) /* one root element */
+                return -1;
+            if (top && (!root_event || !t->system_done || t->field[F_LEVEL] < 0 ||
+                        t->field[F_EVENTID] < 0 || t->field[F_TIME] < 0 || !t->has_provider))
+                return -1;
+            return 0;
+        } else {
+            return -1;
+        }
+    }
+}
+
+static int read_instance(Chunk *ch, uint32_t p, uint32_t stop, int depth, Template **found, Value *values,
+                         uint32_t *count_out, uint32_t *after);
+
+static int optional_index(const Template *t, int index) {
+    for (int i = 0; i < t->indexes; i++)
+        if (t->index[i] == index)
+            return t->optional[i];
+    return 1;
+}
+
+static int check_value(Chunk *ch, uint8_t kind, uint32_t at, uint32_t size, int depth) {
+    const uint8_t *c = ch->c;
+    int fixed = 0;
+    switch (kind) {
+    case 0x03: case 0x04: fixed = 1; break;
+    case 0x05: case 0x06: fixed = 2; break;
+    case 0x07: case 0x08: case 0x0D: case 0x14: fixed = 4; break;
+    case 0x09: case 0x0A: case 0x11: case 0x15: fixed = 8; break;
+    case 0x0F: fixed = 16; break;
+    case T_NULL: case T_BINARY: return 0;
+    case T_STRING: case T_STRINGS:
+        return size % 2 == 0 && utf16_ok(c + at, size / 2) ? 0 : -1;
+    case T_ANSI:
+        for (uint32_t i = 0; i < size; i++)
+            if (c[at + i] >= 0x80)
+                return -1;
+        return 0;
+    case T_SID:
+        return size >= 8 && c[at] == 1 && size == 8 + 4 * (uint32_t)c[at + 1] ? 0 : -1;
+    case T_BINXML: {
+        if (depth + 1 > MAX_DEPTH)
+            return -1;
+        uint32_t p = at, stop = at + size, after, n;
+        if (p + 4 <= stop && c[p] == 0x0F && c[p + 1] == 0x01 && c[p + 2] == 0x01 && c[p + 3] == 0x00)
+            p += 4;
+        Template *t;
+        if (read_instance(ch, p, stop, depth + 1, &t, NULL, &n, &after) < 0)
+            return -1;
+        return after < stop && c[after] != 0x00 ? -1 : 0;
+    }
+    default:
+        return -1;
+    }
+    if (size != (uint32_t)fixed)
+        return -1;
+    if (kind == T_FILETIME && u64(c + at) > MAX_FILETIME)
+        return -1;
+    if (kind == T_BOOL && u32(c + at) > 1)
+        return -1;
+    return 0;
+}
+
+/* a template instance at p: its template, its values (when values is not NULL: up to MAX_INDEXES are kept,
+ * the rest checked), the offset after it */
+static int read_instance(Chunk *ch, uint32_t p, uint32_t stop, int depth, Template **found, Value *values,
+                         uint32_t *count_out, uint32_t *after) {
+    const uint8_t *c = ch->c;
+    if ((uint64_t)p + 10 > stop || c[p] != 0x0C || c[p + 1] != 0x01)
+        return -1;
+    uint32_t offset = u32(c + p + 6);
+    p += 10;
+    int top = depth == 0;
+    Template *t = NULL;
+    for (int i = 0; i < ch->count; i++)
+        if (ch->templates[i].offset == offset && ch->templates[i].top == top) {
+            t = &ch->templates[i];
+            break;
+        }
+    if (t == NULL) {
+        if (offset > p || ch->count >= MAX_TEMPLATES)
+            return -1;
+        t = &ch->templates[ch->count];
+        memset(t, 0, sizeof *t);
+        t->offset = offset;
+        t->top = top;
+        for (int i = 0; i < F_COUNT; i++)
+            t->field[i] = -1;
+        if (read_template(c, offset, ch->free, t) < 0)
+            return -1;
+        ch->count++;
+    }
+    if (offset == p)
+        p = offset + 24 + u32(c + offset + 20);
+    if ((uint64_t)p + 4 > stop)
+        return -1;
+    uint32_t count = u32(c + p);
+    uint64_t at = (uint64_t)p + 4 + 4 * (uint64_t)count;
+    if (at > stop)
+        return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *d = c + p + 4 + 4 * i;
+        uint32_t size = u16(d);
+        uint8_t kind = d[2];
+        if (d[3] || at + size > stop)
+            return -1;
+        if (check_value(ch, kind, (uint32_t)at, size, depth) < 0)
+            return -1;
+        if (values != NULL && i < MAX_INDEXES * 2) {
+            values[i].kind = kind;
+            values[i].at = (uint32_t)at;
+            values[i].size = size;
+        }
+        at += size;
+    }
+    *found = t;
+    *count_out = count;
+    *after = (uint32_t)at;
+    return 0;
+}
+
+#define KEPT_VALUES (MAX_INDEXES * 2)
+
+typedef struct {
+    Text provider;
+    uint16_t event_id;
+    uint8_t level;
+} Key;
+
+/* the counted fields of a record, when its opening renders as the counted ones do */
+static int opening(const uint8_t *c, const Template *t, const Value *v, uint32_t count, Key *key, uint64_t *ft) {
+    for (int f = 0; f < F_COUNT; f++) {
+        int index = t->field[f];
+        if (index < 0)
+            continue;
+        if ((uint32_t)index >= count || index >= KEPT_VALUES)
+            return -1;
+        uint8_t kind = v[index].kind;
+        int ok;
+        if (f <= F_KEYWORDS)
+            ok = kind == NUMBER_TYPES[f];
+        else if (f == F_QUALIFIERS)
+            ok = kind == T_UINT16 || (kind == T_NULL && optional_index(t, index));
+        else if (f == F_TIME)
+            ok = kind == T_FILETIME;
+        else {
+            Text name = {v[index].at, v[index].size / 2};
+            ok = kind == T_STRING && plain(c, name);
+        }
+        if (!ok)
+            return -1;
+    }
+    for (int a = 0; a < t->attrs; a++) {
+        int index = t->attr[a];
+        if ((uint32_t)index >= count || index >= KEPT_VALUES)
+            return -1;
+        uint8_t kind = v[index].kind;
+        Text text = {v[index].at, v[index].size / 2};
+        if (!((kind == T_STRING && plain(c, text)) || kind == T_GUID || (kind == T_NULL && optional_index(t, index))))
+            return -1;
+    }
+    if (t->field[F_NAME] >= 0) {
+        key->provider.at = v[t->field[F_NAME]].at;
+        key->provider.len = v[t->field[F_NAME]].size / 2;
+    } else {
+        key->provider = t->literal;
+    }
+    key->event_id = u16(c + v[t->field[F_EVENTID]].at);
+    key->level = c[v[t->field[F_LEVEL]].at];
+    *ft = u64(c + v[t->field[F_TIME]].at);
+    return 0;
+}
+
+#define MAX_RECORDS (CHUNK_SIZE / 32)
+#define MAX_CHAIN 64
+
+static Template *find_template(Chunk *ch, uint32_t offset, int top) {
+    for (int i = 0; i < ch->count; i++)
+        if (ch->templates[i].offset == offset && ch->templates[i].top == top)
+            return &ch->templates[i];
+    return NULL;
+}
+
+/* a template read into the chunk's cache; NULL when not understood or the cache is full */
+static Template *add_template(Chunk *ch, uint32_t offset, int top) {
+    if (ch->count >= MAX_TEMPLATES)
+        return NULL;
+    Template *t = &ch->templates[ch->count];
+    memset(t, 0, sizeof *t);
+    t->offset = offset;
+    t->top = top;
+    for (int i = 0; i < F_COUNT; i++)
+        t->field[i] = -1;
+    if (read_template(ch->c, offset, ch->free, t) < 0)
+        return NULL;
+    ch->count++;
+    return t;
+}
+
+/* the chunk header's tables, read by the library before any record: chained names and templates */
+static int read_tables(Chunk *ch) {
+    const uint8_t *c = ch->c;
+    for (int slot = 0; slot < 64; slot++) {
+        uint32_t offset = u32(c + 128 + 4 * slot);
+        for (int step = 0; offset && step < MAX_CHAIN; step++) {
+            Text name;
+            uint32_t after;
+            if (read_name(c, offset, UINT32_MAX, ch->free, &name, &after) < 0)
+                return -1;
+            offset = u32(c + offset);
+        }
+        if (offset)
+            return -1;
+    }
+    for (int slot = 0; slot < 32; slot++) {
+        uint32_t offset = u32(c + HEADER_SIZE - 128 + 4 * slot);
+        int step = 0;
+        for (; offset && step < MAX_CHAIN; step++) {
+            if (find_template(ch, offset, 0) == NULL && add_template(ch, offset, 0) == NULL)
+                return -1;
+            uint32_t following = u32(c + offset);
+            if (following == offset)
+                break;
+            offset = following;
+        }
+        if (offset && step == MAX_CHAIN)
+            return -1;
+    }
+    return 0;
+}
+
+static PyObject *read_chunk(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "read_chunk(chunk, ordinary)");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyObject *ordinary = args[1];
+    const uint8_t *c = view.buf;
+    static Template templates[MAX_TEMPLATES];
+    static uint32_t at_of[MAX_RECORDS], size_of[MAX_RECORDS];
+    static uint64_t ft_of[MAX_RECORDS];
+    static uint8_t key_of[MAX_RECORDS];
+    Value values[KEPT_VALUES];
+    Key keys[MAX_KEYS];
+    int verdict[MAX_KEYS];
+    uint64_t hour_of[MAX_HOURS], hour_n[MAX_HOURS];
+    int nkeys = 0, nhours = 0, last_key = -1;
+    uint32_t n = 0;
+    PyObject *result = NULL;
+    if (view.len != CHUNK_SIZE || memcmp(c, "ElfChnk\0", 8) != 0)
+        goto unread;
+    uint32_t free_at = u32(c + 48);
+    if (free_at < HEADER_SIZE || free_at > CHUNK_SIZE || u32(c + 40) != 128)
+        goto unread;
+    int64_t head_crc = crc32(c, 120, 0);
+    head_crc = head_crc < 0 ? -1 : crc32(c + 128, HEADER_SIZE - 128, (uint32_t)head_crc);
+    int64_t data_crc = head_crc < 0 ? -1 : crc32(c + HEADER_SIZE, free_at - HEADER_SIZE, 0);
+    if (data_crc < 0)
+        goto done;
+    if (u32(c + 124) != head_crc || u32(c + 52) != data_crc)
+        goto unread;
+    uint64_t first_id = u64(c + 24), last_id = u64(c + 32);
+    uint32_t last_offset = u32(c + 44);
+    Chunk ch = {c, free_at, templates, 0};
+    if (read_tables(&ch) < 0)
+        goto unread;
+    uint32_t p = HEADER_SIZE;
+    while (p < free_at) {
+        if ((uint64_t)p + 28 > free_at || memcmp(c + p, "**\0\0", 4) != 0 || n >= MAX_RECORDS)
+            goto unread;
+        uint32_t size = u32(c + p + 4);
+        uint64_t stop = (uint64_t)p + size;
+        if (size < 32 || stop > free_at || u32(c + stop - 4) != size || first_id > UINT64_MAX - n ||
+            u64(c + p + 8) != first_id + n || u64(c + p + 16) > MAX_FILETIME)
+            goto unread;
+        if (c[p + 24] != 0x0F || c[p + 25] != 0x01 || c[p + 26] != 0x01 || c[p + 27] != 0x00)
+            goto unread;
+        Template *t;
+        uint32_t count, after;
+        if (read_instance(&ch, p + 28, (uint32_t)stop - 4, 0, &t, values, &count, &after) < 0)
+            goto unread;
+        if (after < stop - 4 && c[after] != 0x00)
+            goto unread;
+        Key key;
+        uint64_t ft;
+        if (opening(c, t, values, count, &key, &ft) < 0)
+            goto unread;
+        int k = last_key;
+        if (k < 0 || !(keys[k].event_id == key.event_id && keys[k].level == key.level &&
+                       text_eq(c, keys[k].provider, key.provider))) {
+            for (k = 0; k < nkeys; k++)
+                if (keys[k].event_id == key.event_id && keys[k].level == key.level &&
+                    text_eq(c, keys[k].provider, key.provider))
+                    break;
+            if (k == nkeys) {
+                if (nkeys >= MAX_KEYS)
+                    goto unread;
+                keys[nkeys++] = key;
+            }
+            last_key = k;
+        }
+        at_of[n] = p;
+        size_of[n] = size;
+        ft_of[n] = ft;
+        key_of[n] = (uint8_t)k;
+        p = (uint32_t)stop;
+        n++;
+    }
+    if (p != free_at || (n && (at_of[n - 1] != last_offset || first_id + n - 1 != last_id)))
+        goto unread;
+    for (int k = 0; k < nkeys; k++) { /* the verdict of each (provider, event id, level) */
+        int little = -1;
+        PyObject *name = PyUnicode_DecodeUTF16((const char *)c + keys[k].provider.at,
+                                               2 * (Py_ssize_t)keys[k].provider.len, "strict", &little);
+        if (name == NULL)
+            goto done;
+        PyObject *answer = PyObject_CallFunction(ordinary, "NII", name, (unsigned)keys[k].event_id,
+                                                 (unsigned)keys[k].level);
+        if (answer == NULL)
+            goto done;
+        verdict[k] = PyObject_IsTrue(answer);
+        Py_DECREF(answer);
+        if (verdict[k] < 0)
+            goto done;
+    }
+    uint64_t earliest = MAX_FILETIME + 1, latest = 0;
+    uint32_t counted = 0;
+    int last_hour = -1;
+    for (uint32_t r = 0; r < n; r++) {
+        if (!verdict[key_of[r]])
+            continue;
+        uint64_t ft = ft_of[r], hour = ft / HOUR;
+        int h = last_hour;
+        if (h < 0 || hour_of[h] != hour) {
+            for (h = 0; h < nhours; h++)
+                if (hour_of[h] == hour)
+                    break;
+            if (h == nhours) {
+                if (nhours >= MAX_HOURS)
+                    goto unread;
+                hour_of[nhours] = hour;
+                hour_n[nhours++] = 0;
+            }
+            last_hour = h;
+        }
+        hour_n[h]++;
+        earliest = ft < earliest ? ft : earliest;
+        latest = ft > latest ? ft : latest;
+        counted++;
+    }
+    {
+        PyObject *hours = PyDict_New(), *runs = PyList_New(0), *stubbed = NULL;
+        if (hours == NULL || runs == NULL)
+            goto built;
+        for (int h = 0; h < nhours; h++) {
+            PyObject *hk = PyLong_FromUnsignedLongLong(hour_of[h]), *hv = PyLong_FromUnsignedLongLong(hour_n[h]);
+            int stored = hk && hv ? PyDict_SetItem(hours, hk, hv) : -1;
+            Py_XDECREF(hk);
+            Py_XDECREF(hv);
+            if (stored < 0)
+                goto built;
+        }
+        if (counted && counted < n) { /* each run of ordinary records becomes one empty record */
+            stubbed = PyBytes_FromStringAndSize((const char *)c, CHUNK_SIZE);
+            if (stubbed == NULL)
+                goto built;
+            uint8_t *out = (uint8_t *)PyBytes_AS_STRING(stubbed);
+            for (uint32_t r = 0; r < n;) {
+                if (!verdict[key_of[r]]) {
+                    r++;
+                    continue;
+                }
+                uint32_t last = r;
+                while (last + 1 < n && verdict[key_of[last + 1]])
+                    last++;
+                uint32_t span = at_of[last] + size_of[last] - at_of[r];
+                uint8_t *rec = out + at_of[r];
+                rec[4] = span & 0xFF;
+                rec[5] = (span >> 8) & 0xFF;
+                rec[6] = (span >> 16) & 0xFF;
+                rec[7] = (span >> 24) & 0xFF;
+                memcpy(rec + 24, "\x0f\x01\x01\x00\x00", 5);
+                PyObject *length = PyLong_FromUnsignedLong(last - r + 1);
+                int added = length ? PyList_Append(runs, length) : -1;
+                Py_XDECREF(length);
+                if (added < 0)
+                    goto built;
+                r = last + 1;
+            }
+        } else {
+            stubbed = Py_NewRef(Py_None);
+        }
+        result = Py_BuildValue("(kkOKKOO)", (unsigned long)n, (unsigned long)counted, hours,
+                               (unsigned long long)earliest, (unsigned long long)latest, stubbed, runs);
+    built:
+        Py_XDECREF(hours);
+        Py_XDECREF(runs);
+        Py_XDECREF(stubbed);
+        goto done;
+    }
+unread:
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"read_chunk", (PyCFunction)(void (*)(void))read_chunk, METH_FASTCALL,
+     "read_chunk(chunk, ordinary): the plan of a 64 KiB chunk (see _evtx_read.read_chunk), or None"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_evtxread", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__evtxread(void) {
+    PyObject *zlib = PyImport_ImportModule("zlib");
+    if (zlib == NULL)
+        return NULL;
+    ZLIB_CRC32 = PyObject_GetAttrString(zlib, "crc32");
+    Py_DECREF(zlib);
+    if (ZLIB_CRC32 == NULL)
+        return NULL;
+    return PyModule_Create(&module);
+}

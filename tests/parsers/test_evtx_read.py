@@ -1,0 +1,188 @@
+"""Chunks counted without the library (``_evtx_read``, ``_evtxread.c``): the same analysis as the library's path.
+
+A chunk whose every record the reader understands and finds ordinary is only tallied; every other chunk goes to
+the library. The reference is the library's path for every chunk (``evtx._read_chunk`` set to None, as without the
+C module): events, facts, problems, per-hour counts, time range and records counted must be the same on every
+reference file and on variations of them that move, copy, zero, corrupt or re-sign chunks.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zlib
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import evtx
+import pytest
+
+from analyzer.locale import word
+from analyzer.timeline import Timeline
+from parsers.base import ParseContext
+from parsers.windows_events import evtx as evtx_parser
+from parsers.windows_events._evtx_chunks import CHUNK_SIZE, FILE_HEADER
+from parsers.windows_events._evtx_read import Unread, read_chunk
+from parsers.windows_events._evtx_read import _read_chunk as _read_records
+from parsers.windows_events._records import ordinary
+from parsers.windows_events.evtx import _OPENING, _TIME_KEY
+from tests.conftest import REFDATA
+
+WINDOWS = REFDATA / "windows"
+FILES = sorted(p.name for p in WINDOWS.glob("*.evtx"))
+EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
+
+try:
+    from parsers.windows_events._evtxread import read_chunk as c_read_chunk
+except ImportError:
+    c_read_chunk = None
+
+
+def _chunks(data: bytes) -> list[bytes]:
+    return [data[FILE_HEADER + i * CHUNK_SIZE:FILE_HEADER + (i + 1) * CHUNK_SIZE]
+            for i in range((len(data) - FILE_HEADER) // CHUNK_SIZE)]
+
+
+def _signed(chunk: bytes | bytearray) -> bytes:
+    """The chunk with both checksums made to match its bytes (as a crafted file would)."""
+    chunk = bytearray(chunk)
+    free = min(max(struct.unpack_from("<I", chunk, 48)[0], 512), CHUNK_SIZE)
+    struct.pack_into("<I", chunk, 52, zlib.crc32(chunk[512:free]))
+    struct.pack_into("<I", chunk, 124, zlib.crc32(chunk[:120] + chunk[128:512]))
+    return bytes(chunk)
+
+
+def _variants(data: bytes, seed: int) -> list[bytes]:
+    """Chunks of a reference file moved, copied, zeroed, given a bad magic or header checksum, their records' bytes
+    changed (then re-signed, so that only the reader's own checks stand between them and a count), cut short."""
+    rng = random.Random(seed)
+    head, chunks = data[:FILE_HEADER], _chunks(data)
+    good = [c for c in chunks if c.startswith(b"ElfChnk")]
+    out = [head + b"".join(reversed(chunks)), head + b"".join(chunks + good),
+           head + b"".join(c for pair in zip(good, reversed(good), strict=True) for c in pair)]
+    zeroed = list(chunks)
+    zeroed[rng.randrange(len(zeroed))] = bytes(CHUNK_SIZE)
+    out.append(head + b"".join(zeroed))
+    for field in (0, 124, 52, 48, 44, 24):  # magic, header checksum, data checksum, free space, last record, first id
+        changed = [bytearray(c) for c in chunks]
+        for c in changed:
+            c[field] ^= 0x5A
+        out.append(head + b"".join(map(bytes, changed)))
+    for _ in range(12):  # bytes of the records changed, chunks re-signed
+        changed = [bytearray(c) for c in chunks]
+        for c in changed:
+            if not c.startswith(b"ElfChnk"):
+                continue
+            free = struct.unpack_from("<I", c, 48)[0]
+            for _ in range(rng.choice((1, 3, 20))):
+                at = rng.randrange(512, max(free, 513))
+                c[at] = rng.choice((0, 0xFF, c[at] ^ (1 << rng.randrange(8)), 0x0C, 0x0E, 0x21, 0x22, 0x5C))
+        out.append(head + b"".join(_signed(c) for c in changed))
+    out.append(data[:len(data) - CHUNK_SIZE // 2])  # cut inside the last chunk
+    return out
+
+
+def _library(data: bytes) -> list[object]:
+    """The library's records of a file: their JSON, or the error text."""
+    out: list[object] = []
+    records = evtx.PyEvtxParser(io.BytesIO(data), number_of_threads=1).records_json()
+    while True:
+        try:
+            out.append(next(records)["data"])
+        except StopIteration:
+            return out
+        except RuntimeError as exc:
+            out.append(str(exc))
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_the_reader_gives_what_the_library_renders(name: str) -> None:
+    """Every chunk the reader takes: record by record the opening (provider, event id, level) and time the library
+    writes; and the chunk made by the plan renders as the chunk did but for one empty record per run of ordinary
+    records."""
+    data = (WINDOWS / name).read_bytes()
+    for chunk in _chunks(data):
+        try:
+            records = _read_records(chunk)
+        except Unread:
+            continue
+        rendered = _library(data[:FILE_HEADER] + chunk)
+        assert len(rendered) == len(records)
+        for (key, _, _, filetime), text in zip(records, rendered, strict=True):
+            assert isinstance(text, str)
+            at = text.find(_TIME_KEY)
+            head = _OPENING.fullmatch(text[:at])
+            assert head is not None and (head[1], int(head[2] or head[3]), int(head[4])) == key, text[:300]
+            stamp = text[at + len(_TIME_KEY):text.find('"', at + len(_TIME_KEY))]
+            assert datetime.fromisoformat(stamp) == EPOCH + timedelta(microseconds=filetime // 10)
+        plan = read_chunk(chunk, ordinary)
+        assert plan is not None and plan[0] == len(records)
+        if plan[5] is not None:
+            stubbed = _library(data[:FILE_HEADER] + plan[5])
+            assert [t for t in stubbed if t != '{"Event":null}'] == [
+                t for (key, *_), t in zip(records, rendered, strict=True) if not ordinary(*key)]
+            assert len(stubbed) - len(plan[6]) == plan[0] - plan[1] and sum(plan[6]) == plan[1]
+
+
+def test_the_reader_takes_whole_chunks_of_real_files() -> None:
+    taken = [read_chunk(c, ordinary) is not None for name in FILES for c in _chunks((WINDOWS / name).read_bytes())
+             if c.startswith(b"ElfChnk")]
+    assert sum(taken) >= 25  # every chunk with both checksums right (two files have chunks without)
+
+
+@pytest.mark.skipif(c_read_chunk is None, reason="parsers.windows_events._evtxread not built: pip install -e .")
+@pytest.mark.parametrize("name", FILES)
+def test_the_c_reader_is_the_python_reader(name: str) -> None:
+    every = partial(_every, True)
+    for data in [(WINDOWS / name).read_bytes(), *_variants((WINDOWS / name).read_bytes(), 7)]:
+        for chunk in _chunks(data):
+            for verdict in (ordinary, every, partial(_every, False)):
+                assert c_read_chunk(chunk, verdict) == read_chunk(chunk, verdict)
+    assert c_read_chunk(b"ElfChnk\x00", every) is None and c_read_chunk(bytes(CHUNK_SIZE), every) is None
+
+
+def _every(answer: bool, provider: str, event_id: int, level: int) -> bool:
+    return answer
+
+
+def _analysis(data: bytes) -> tuple[object, ...]:
+    """What an analysis gets from the file: events, facts, problems, the timeline's counts and range."""
+    timeline = Timeline()
+    ctx = ParseContext("bundle/file", "evtx", partial(timeline.count_ordinary, "evtx"),
+                       partial(timeline.count_span, "evtx"))
+    events = [(e.line, e.ts, e.level, e.kind, e.message, e.attrs)
+              for e in evtx_parser.PARSER.parse(io.BytesIO(data), ctx)]
+    return (events, [(f.name, f.value) for f in ctx.facts], [word(p.message) for p in ctx.problems], ctx.counted,
+            timeline.count, timeline.by_source, timeline._hist, timeline._lo, timeline._hi)
+
+
+@pytest.mark.parametrize("engine", ["c", "python"])
+@pytest.mark.parametrize("name", FILES)
+def test_an_analysis_is_the_same_with_chunks_counted_without_the_library(
+        name: str, engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if engine == "c" and c_read_chunk is None:
+        pytest.skip("parsers.windows_events._evtxread not built: pip install -e .")
+    data = (WINDOWS / name).read_bytes()
+    for variant in [data, *_variants(data, len(name))]:
+        monkeypatch.setattr(evtx_parser, "_read_chunk", None)
+        reference = _analysis(variant)
+        monkeypatch.setattr(evtx_parser, "_read_chunk", c_read_chunk if engine == "c" else read_chunk)
+        assert _analysis(variant) == reference
+
+
+def test_the_timeline_export_reads_every_chunk_through_the_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(chunk: bytes) -> None:
+        raise AssertionError("the export builds an event for every record")
+
+    monkeypatch.setattr(evtx_parser, "_read_chunk", refuse)
+    ctx = ParseContext("bundle/file", "evtx")
+    assert len(list(evtx_parser.PARSER.parse(io.BytesIO((WINDOWS / "system.evtx").read_bytes()), ctx))) == 1881
+
+
+def test_a_stub_like_record_of_a_chunk_read_whole_is_an_event() -> None:
+    """Only a chunk the plan changed holds empty records of ours: elsewhere ``{"Event":null}`` is read as before."""
+    ctx = ParseContext("bundle/file", "evtx", lambda ts, local: None, lambda *args: None)
+    unread = evtx_parser._Unread(io.BytesIO(), {})
+    events = list(evtx_parser.read(iter([{"data": '{"Event":null}', "event_record_id": 1}]), ctx, set(), unread))
+    assert len(events) == 1 and events[0].line == 1
