@@ -1,7 +1,9 @@
-"""Build hook for the optional C line scanner (the metadata lives in pyproject.toml).
+"""Build hook for the optional C modules (the metadata lives in pyproject.toml).
 
-``parsers.linux_agent._linescan`` speeds up the block scan of agent logs; when it cannot be compiled
-(no C compiler or Python headers) the install goes on and the same scan runs in Python.
+``parsers.linux_agent._linescan`` speeds up the block scan of agent logs, ``parsers.windows_events._evtxcount``
+the counting of EVTX records and ``parsers.windows_events._evtxread`` the reading of EVTX chunks without the
+library; when one cannot be compiled (no C compiler or Python headers) the install goes on and the same results
+come from Python.
 """
 
 from setuptools import Extension, setup

@@ -100,13 +100,14 @@ def _plain(text: str) -> bool:
 class _Template:
     """What a template gives: the substitution indexes and literals of the counted System fields."""
 
-    __slots__ = ("fields", "optional", "provider", "system_done")
+    __slots__ = ("content", "fields", "optional", "provider", "system_done")
 
     def __init__(self) -> None:
         self.provider: str | int = ""  # a literal name, or the index of a string substitution
         self.fields: dict[str, int] = {}  # element or "Qualifiers"/"@attr" -> substitution index
         self.optional: dict[int, bool] = {}  # substitution index -> every token of it is optional
         self.system_done = False  # the System element ended
+        self.content: list[int] = []  # substitutions that are Event's content after System (EventData, UserData)
 
 
 def _template(chunk: bytes, offset: int, end: int, top: bool) -> _Template:
@@ -261,6 +262,9 @@ def _substitution(found: _Template, path: list[str], attribute: str, index: int,
     if place is None:
         return
     if place == "Event" and found.system_done:  # the content after System: EventData, UserData as nested BinXML
+        if len(found.content) >= MAX_ATTRIBUTES:
+            raise Unread
+        found.content.append(index)
         return
     if values != 1 or place in ("@Event", "Event", "System", "EventID@", "Provider", "!") or place in found.fields:
         raise Unread
@@ -354,8 +358,11 @@ def _instance(chunk: bytes, p: int, stop: int, templates: dict[tuple[int, bool],
 
 def _opening(chunk: bytes, template: _Template, values: list[tuple[int, int, int]]) -> tuple[str, int, int, int]:
     """Provider, event id, level and FILETIME of a record, when its opening renders as the counted ones do."""
-    if any(index >= len(values) or index >= MAX_VALUES for index in template.fields.values()):
+    if any(index >= len(values) or index >= MAX_VALUES for index in [*template.fields.values(), *template.content]):
         raise Unread
+    for index in template.content:  # anything but nested BinXML would be written before System
+        if not (values[index][0] == _BINXML or (values[index][0] == _NULL and template.optional[index])):
+            raise Unread
     provider = template.provider
     for place, index in template.fields.items():
         kind, at, size = values[index]
@@ -382,15 +389,18 @@ def _opening(chunk: bytes, template: _Template, values: list[tuple[int, int, int
 
 #: what :func:`read_chunk` gives: records, those ordinary, their records per hour (FILETIME // HOUR), their earliest
 #: and latest FILETIME, the chunk as the library is to read it (None: as it is, or not at all when every record
-#: is ordinary) and the records each empty record of it stands for, in order
-Plan = tuple[int, int, dict[int, int], int, int, bytes | None, list[int]]
+#: is ordinary), the records each empty record of it stands for, in order, and the records that each record (by
+#: its id) took in after it
+Plan = tuple[int, int, dict[int, int], int, int, bytes | None, list[int], dict[int, int]]
 STUB = b"\x0f\x01\x01\x00\x00"  # an empty BinXML fragment: the library renders it as {"Event":null}
 
 
 def read_chunk(chunk: bytes, ordinary: Callable[[str, int, int], bool]) -> Plan | None:
     """The plan of a 64 KiB chunk: its ordinary records (``ordinary(provider, event id, level)``) tallied, each run
-    of them made one empty record (its size spanning the run; every other byte, the templates defined inside the
-    run included, where it was) so that the library renders only the others; None when any of it is not understood."""
+    of them taken into the record before it (its size grown over the run) when that one has an end token before
+    its last bytes (the library reads a record's BinXML up to its end token), else made one empty record; every
+    other byte, the templates defined inside the run included, stays where it was, so that the library renders
+    only the other records. None when any of it is not understood."""
     try:
         records = _read_chunk(chunk)
     except (Unread, IndexError, struct.error):
@@ -398,16 +408,18 @@ def read_chunk(chunk: bytes, ordinary: Callable[[str, int, int], bool]) -> Plan 
     verdicts = {key: bool(ordinary(*key)) for key in dict.fromkeys(key for key, *_ in records)}
     hours: dict[int, int] = {}
     earliest, latest, counted = MAX_FILETIME + 1, 0, 0
-    for key, _, _, filetime in records:
+    for key, _, _, filetime, _ in records:
         if verdicts[key]:
             hours[filetime // HOUR] = hours.get(filetime // HOUR, 0) + 1
             if len(hours) > MAX_HOURS:
                 return None
             earliest, latest, counted = min(earliest, filetime), max(latest, filetime), counted + 1
     if not counted or counted == len(records):
-        return len(records), counted, hours, earliest, latest, None, []
+        return len(records), counted, hours, earliest, latest, None, [], {}
+    first_id = _U64(chunk, 24)[0]
     stubbed = bytearray(chunk)
     runs: list[int] = []
+    absorbed: dict[int, int] = {}
     r = 0
     while r < len(records):
         if not verdicts[records[r][0]]:
@@ -416,12 +428,16 @@ def read_chunk(chunk: bytes, ordinary: Callable[[str, int, int], bool]) -> Plan 
         last = r
         while last + 1 < len(records) and verdicts[records[last + 1][0]]:
             last += 1
-        at = records[r][1]
+        into = r - 1 if r and records[r - 1][4] else r
+        at = records[into][1]
         struct.pack_into("<I", stubbed, at + 4, records[last][1] + records[last][2] - at)
-        stubbed[at + 24:at + 24 + len(STUB)] = STUB
-        runs.append(last - r + 1)
+        if into == r:
+            stubbed[at + 24:at + 24 + len(STUB)] = STUB
+            runs.append(last - r + 1)
+        else:
+            absorbed[first_id + into] = last - r + 1
         r = last + 1
-    return len(records), counted, hours, earliest, latest, bytes(stubbed), runs
+    return len(records), counted, hours, earliest, latest, bytes(stubbed), runs, absorbed
 
 
 def _tables(chunk: bytes, free: int, templates: dict[tuple[int, bool], _Template]) -> None:
@@ -456,8 +472,8 @@ def _tables(chunk: bytes, free: int, templates: dict[tuple[int, bool], _Template
                 raise Unread
 
 
-def _read_chunk(chunk: bytes) -> list[tuple[tuple[str, int, int], int, int, int]]:
-    """Each record as ((provider, event id, level), offset, size, FILETIME)."""
+def _read_chunk(chunk: bytes) -> list[tuple[tuple[str, int, int], int, int, int, bool]]:
+    """Each record as ((provider, event id, level), offset, size, FILETIME, an end token before its last bytes)."""
     if len(chunk) != CHUNK_SIZE or not chunk.startswith(b"ElfChnk\x00"):
         raise Unread
     free = _U32(chunk, 48)[0]
@@ -468,7 +484,7 @@ def _read_chunk(chunk: bytes) -> list[tuple[tuple[str, int, int], int, int, int]
     first_id, last_id = _U64(chunk, 24)[0], _U64(chunk, 32)[0]
     last_offset = _U32(chunk, 44)[0]
     keys: set[tuple[str, int, int]] = set()
-    records: list[tuple[tuple[str, int, int], int, int, int]] = []
+    records: list[tuple[tuple[str, int, int], int, int, int, bool]] = []
     templates: dict[tuple[int, bool], _Template] = {}
     _tables(chunk, free, templates)
     p = HEADER_SIZE
@@ -490,7 +506,7 @@ def _read_chunk(chunk: bytes) -> list[tuple[tuple[str, int, int], int, int, int]
         keys.add((provider, event_id, level))
         if len(keys) > MAX_KEYS:
             raise Unread
-        records.append(((provider, event_id, level), p, size, filetime))
+        records.append(((provider, event_id, level), p, size, filetime, after < stop - 4))
         p = stop
     if p != free or (records and (records[-1][1] != last_offset or first_id + len(records) - 1 != last_id)):
         raise Unread

@@ -74,6 +74,8 @@ typedef struct {
     int attr[MAX_ATTRIBUTES];
     Text attr_name[MAX_ATTRIBUTES];
     int attrs;
+    int content[MAX_ATTRIBUTES]; /* substitutions that are Event's content after System */
+    int contents;
     uint16_t index[MAX_INDEXES];
     uint8_t optional[MAX_INDEXES];
     int indexes;
@@ -186,7 +188,10 @@ static int place_value(Template *t, const uint8_t *c, Open *path, int depth, int
         if (has_attribute) /* an attribute of Event: a plain literal without braces */
             return literal && values == 1 && plain(c, text) && !text_has(c, text, '{') && !text_has(c, text, '}')
                        ? 0 : -1;
-        return !literal && t->system_done ? 0 : -1; /* EventData, UserData after System */
+        if (literal || !t->system_done || t->contents >= MAX_ATTRIBUTES) /* EventData, UserData after System */
+            return -1;
+        t->content[t->contents++] = index;
+        return 0;
     }
     if (depth == 2) /* text directly in System, or in another child of Event */
         return here->kind == P_SYSTEM ? -1 : 0;
@@ -553,6 +558,13 @@ static int opening(const uint8_t *c, const Template *t, const Value *v, uint32_t
         if (!((kind == T_STRING && plain(c, text)) || kind == T_GUID || (kind == T_NULL && optional_index(t, index))))
             return -1;
     }
+    for (int i = 0; i < t->contents; i++) { /* anything but nested BinXML would be written before System */
+        int index = t->content[i];
+        if ((uint32_t)index >= count || index >= KEPT_VALUES)
+            return -1;
+        if (!(v[index].kind == T_BINXML || (v[index].kind == T_NULL && optional_index(t, index))))
+            return -1;
+    }
     if (t->field[F_NAME] >= 0) {
         key->provider.at = v[t->field[F_NAME]].at;
         key->provider.len = v[t->field[F_NAME]].size / 2;
@@ -636,7 +648,7 @@ static PyObject *read_chunk(PyObject *self, PyObject *const *args, Py_ssize_t na
     static Template templates[MAX_TEMPLATES];
     static uint32_t at_of[MAX_RECORDS], size_of[MAX_RECORDS];
     static uint64_t ft_of[MAX_RECORDS];
-    static uint8_t key_of[MAX_RECORDS];
+    static uint8_t key_of[MAX_RECORDS], padded[MAX_RECORDS];
     Value values[KEPT_VALUES];
     Key keys[MAX_KEYS];
     int verdict[MAX_KEYS];
@@ -697,6 +709,7 @@ static PyObject *read_chunk(PyObject *self, PyObject *const *args, Py_ssize_t na
             last_key = k;
         }
         at_of[n] = p;
+        padded[n] = after < stop - 4; /* an end token after its values: bytes after it are not read */
         size_of[n] = size;
         ft_of[n] = ft;
         key_of[n] = (uint8_t)k;
@@ -746,8 +759,8 @@ static PyObject *read_chunk(PyObject *self, PyObject *const *args, Py_ssize_t na
         counted++;
     }
     {
-        PyObject *hours = PyDict_New(), *runs = PyList_New(0), *stubbed = NULL;
-        if (hours == NULL || runs == NULL)
+        PyObject *hours = PyDict_New(), *runs = PyList_New(0), *absorbed = PyDict_New(), *stubbed = NULL;
+        if (hours == NULL || runs == NULL || absorbed == NULL)
             goto built;
         for (int h = 0; h < nhours; h++) {
             PyObject *hk = PyLong_FromUnsignedLongLong(hour_of[h]), *hv = PyLong_FromUnsignedLongLong(hour_n[h]);
@@ -770,15 +783,24 @@ static PyObject *read_chunk(PyObject *self, PyObject *const *args, Py_ssize_t na
                 uint32_t last = r;
                 while (last + 1 < n && verdict[key_of[last + 1]])
                     last++;
-                uint32_t span = at_of[last] + size_of[last] - at_of[r];
-                uint8_t *rec = out + at_of[r];
+                /* the run goes into the record before it when that one ends early, else into an empty record */
+                uint32_t into = r > 0 && padded[r - 1] ? r - 1 : r;
+                uint32_t span = at_of[last] + size_of[last] - at_of[into];
+                uint8_t *rec = out + at_of[into];
                 rec[4] = span & 0xFF;
                 rec[5] = (span >> 8) & 0xFF;
                 rec[6] = (span >> 16) & 0xFF;
                 rec[7] = (span >> 24) & 0xFF;
-                memcpy(rec + 24, "\x0f\x01\x01\x00\x00", 5);
                 PyObject *length = PyLong_FromUnsignedLong(last - r + 1);
-                int added = length ? PyList_Append(runs, length) : -1;
+                int added;
+                if (into == r) {
+                    memcpy(rec + 24, "\x0f\x01\x01\x00\x00", 5);
+                    added = length ? PyList_Append(runs, length) : -1;
+                } else {
+                    PyObject *id = PyLong_FromUnsignedLongLong(first_id + into);
+                    added = id && length ? PyDict_SetItem(absorbed, id, length) : -1;
+                    Py_XDECREF(id);
+                }
                 Py_XDECREF(length);
                 if (added < 0)
                     goto built;
@@ -787,11 +809,12 @@ static PyObject *read_chunk(PyObject *self, PyObject *const *args, Py_ssize_t na
         } else {
             stubbed = Py_NewRef(Py_None);
         }
-        result = Py_BuildValue("(kkOKKOO)", (unsigned long)n, (unsigned long)counted, hours,
-                               (unsigned long long)earliest, (unsigned long long)latest, stubbed, runs);
+        result = Py_BuildValue("(kkOKKOOO)", (unsigned long)n, (unsigned long)counted, hours,
+                               (unsigned long long)earliest, (unsigned long long)latest, stubbed, runs, absorbed);
     built:
         Py_XDECREF(hours);
         Py_XDECREF(runs);
+        Py_XDECREF(absorbed);
         Py_XDECREF(stubbed);
         goto done;
     }

@@ -26,9 +26,10 @@ file but for its time and record id (a warning logged again and again) gets a co
 
 When the C reader ``_evtxread`` is built and the caller counts, most ordinary records are not rendered at all:
 each 64 KiB chunk is first read from its bytes (``_evtx_read``: provider, event id, level and time of every record,
-strictly, or not at all), its ordinary records are tallied, and the library is given the file with those records
-folded into one empty record per run (rendered ``{"Event":null}``, stands for the run) or, when every record of
-the chunk is ordinary, with the chunk zeroed (the library passes over it). Chunks the reader does not understand
+strictly, or not at all), its ordinary records are tallied, and the library is given the file with each run of
+them taken into the record before it (which the library reads only up to its end token) or folded into one empty
+record (rendered ``{"Event":null}``), or, when every record of the chunk is ordinary, with the chunk zeroed (the
+library passes over it). Chunks the reader does not understand
 reach the library as they are. The timeline export (an event for every record) reads every chunk as before.
 """
 
@@ -88,6 +89,7 @@ _Same = tuple[str, str, str, str, dict[str, Any]]  # level, component, kind, mes
 _NO_TIME = (datetime.max.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC))  # an empty tally's (lo, hi)
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 _STUB = '{"Event":null}'  # how the library renders an empty record (_evtx_read.STUB)
+_ZEROED = memoryview(bytes(CHUNK_SIZE))
 
 
 def _seekable(stream: BinaryIO) -> BinaryIO:
@@ -251,9 +253,11 @@ def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str],
                 break
             n += 1 + tally[2]
             tally[2] = 0
-            if unread is not None and raw.get("data") == _STUB and (run := unread.run()):
-                n += run - 1  # ordinary records the library did not render, tallied already
-                continue
+            if unread is not None:  # ordinary records the library did not render, tallied already
+                if raw.get("data") == _STUB and (run := unread.run()):
+                    n += run - 1
+                    continue
+                tally[2] += unread.absorbed(raw)
             same_key = ""
             if counting:  # every record: the ordinary ones are counted from their opening and time string
                 data = raw["data"]
@@ -331,9 +335,9 @@ def _tally_chunk(ctx: ParseContext, hours: dict[str, list[Any]], tally: list[Any
 class _Unread(io.RawIOBase):
     """The file as the library is given it: a chunk whose records are all ordinary reads as zeros (the library
     passes over a zeroed chunk silently), a chunk with some as its plan's bytes, where each run of ordinary records
-    is one empty record. The library reads a chunk only when it has handed on every record before it, so a chunk's
-    ordinary records are tallied (and those of a zeroed chunk numbered) when the library starts reading it, and
-    an empty record it hands on belongs to the chunk it read last."""
+    is taken into the record before it or made one empty record. The library reads a chunk only when it has handed on
+    every record before it, so a chunk's ordinary records are tallied (and those of a zeroed chunk numbered) when
+    the library starts reading it, and a record it hands on belongs to the chunk it read last."""
 
     def __init__(self, source: BinaryIO, plans: dict[int, Plan]) -> None:
         super().__init__()
@@ -341,6 +345,7 @@ class _Unread(io.RawIOBase):
         self._plans = plans
         self._pending = sorted(plans)  # chunks not tallied yet, in file order
         self._runs = {index: list(reversed(plan[6])) for index, plan in plans.items() if plan[6]}
+        self._absorbed = {index: plan[7] for index, plan in plans.items() if plan[7]}
         self._last = -1  # the chunk read last
         self._into: tuple[ParseContext, dict[str, list[Any]], list[Any]] | None = None
 
@@ -357,6 +362,11 @@ class _Unread(io.RawIOBase):
         runs = self._runs.get(self._last)
         return runs.pop() if runs else 0
 
+    def absorbed(self, raw: dict[str, Any]) -> int:
+        """The ordinary records the record just handed on took in after it."""
+        absorbed = self._absorbed.get(self._last)
+        return absorbed.pop(raw.get("event_record_id"), 0) if absorbed else 0
+
     def readable(self) -> bool:
         return True
 
@@ -372,7 +382,13 @@ class _Unread(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         at = self._source.tell()
         view = memoryview(buffer).cast("B")
-        n = self._source.readinto(view)  # type: ignore[attr-defined]
+        readinto = getattr(self._source, "readinto", None)
+        if readinto is not None:
+            n = readinto(view) or 0
+        else:
+            data = self._source.read(len(view))
+            n = len(data)
+            view[:n] = data
         if n and at + n > FILE_HEADER:
             first = max(at - FILE_HEADER, 0) // CHUNK_SIZE
             self._last = (at + n - 1 - FILE_HEADER) // CHUNK_SIZE
@@ -382,9 +398,8 @@ class _Unread(io.RawIOBase):
                 if plan is not None:
                     base = FILE_HEADER + chunk * CHUNK_SIZE
                     start, stop = max(base - at, 0), min(base + CHUNK_SIZE - at, n)
-                    stubbed = plan[5]
-                    view[start:stop] = bytes(stop - start) if stubbed is None else \
-                        stubbed[at + start - base:at + stop - base]
+                    stubbed = _ZEROED if plan[5] is None else memoryview(plan[5])
+                    view[start:stop] = stubbed[at + start - base:at + stop - base]
         return n
 
 
@@ -394,8 +409,8 @@ def _plans(source: BinaryIO) -> dict[int, Plan]:
     if _read_chunk is None:
         return plans
     size = source.seek(0, 2)
+    source.seek(FILE_HEADER)
     for index in range(max(size - FILE_HEADER, 0) // CHUNK_SIZE):
-        source.seek(FILE_HEADER + index * CHUNK_SIZE)
         plan = _read_chunk(source.read(CHUNK_SIZE), ordinary)
         if plan is not None and plan[1]:
             plans[index] = plan
