@@ -306,8 +306,6 @@ def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str],
                 same_key = ""
             yield event
     finally:  # also when the caller stops reading: what was tallied is counted
-        if unread is not None:
-            unread.credit(None)
         _count_hours(ctx, hours, tally)
     return skipped_records
 
@@ -333,29 +331,30 @@ def _tally_chunk(ctx: ParseContext, hours: dict[str, list[Any]], tally: list[Any
 
 
 class _Unread(io.RawIOBase):
-    """The file as the library is given it: a chunk whose records are all ordinary reads as zeros (the library
-    passes over a zeroed chunk silently), a chunk with some as its plan's bytes, where each run of ordinary records
-    is taken into the record before it or made one empty record. The library reads a chunk only when it has handed on
-    every record before it, so a chunk's ordinary records are tallied (and those of a zeroed chunk numbered) when
-    the library starts reading it, and a record it hands on belongs to the chunk it read last."""
+    """The file as the library is given it. Each chunk is read by :func:`_read_chunk` when the library starts
+    reading it: a chunk whose records are all ordinary reads as zeros (the library passes over a zeroed chunk
+    silently), a chunk with some as its plan's bytes, where each run of ordinary records is taken into the record
+    before it or made one empty record. The library reads a chunk only when it has handed on every record before
+    it, so a chunk's ordinary records are tallied (and those of a zeroed chunk numbered) then, and a record it
+    hands on belongs to the chunk it read last. One chunk is held at a time."""
 
-    def __init__(self, source: BinaryIO, plans: dict[int, Plan]) -> None:
+    def __init__(self, source: BinaryIO) -> None:
         super().__init__()
         self._source = source
-        self._plans = plans
-        self._pending = sorted(plans)  # chunks not tallied yet, in file order
-        self._runs = {index: list(reversed(plan[6])) for index, plan in plans.items() if plan[6]}
-        self._absorbed = {index: plan[7] for index, plan in plans.items() if plan[7]}
+        self._held = -1  # the chunk whose bytes as the library is to read them are held
+        self._bytes: memoryview | None = None  # those bytes (None: the file's own)
+        self._tallied: set[int] = set()
+        self._runs: dict[int, list[int]] = {}  # chunk -> records each empty record stands for, the last first
+        self._absorbed: dict[int, dict[int, int]] = {}  # chunk -> record id -> ordinary records it took in
         self._last = -1  # the chunk read last
         self._into: tuple[ParseContext, dict[str, list[Any]], list[Any]] | None = None
+        self._waiting: list[Plan] = []  # plans met before read() gave where to tally them
 
     def tally_into(self, ctx: ParseContext, hours: dict[str, list[Any]], tally: list[Any]) -> None:
         self._into = (ctx, hours, tally)
-
-    def credit(self, upto: int | None) -> None:
-        """Tally the planned chunks up to chunk ``upto`` (all when None)."""
-        while self._pending and (upto is None or self._pending[0] <= upto) and self._into is not None:
-            _tally_chunk(*self._into, self._plans[self._pending.pop(0)])
+        for plan in self._waiting:
+            _tally_chunk(ctx, hours, tally, plan)
+        self._waiting.clear()
 
     def run(self) -> int:
         """The records the empty record just handed on stands for; 0 if it is not one of ours."""
@@ -366,6 +365,29 @@ class _Unread(io.RawIOBase):
         """The ordinary records the record just handed on took in after it."""
         absorbed = self._absorbed.get(self._last)
         return absorbed.pop(raw.get("event_record_id"), 0) if absorbed else 0
+
+    def _hold(self, index: int) -> None:
+        """The chunk ``index`` as the library is to read it, planned (and tallied) the first time."""
+        if index == self._held:
+            return
+        at = self._source.tell()
+        self._source.seek(FILE_HEADER + index * CHUNK_SIZE)
+        plan = _read_chunk(self._source.read(CHUNK_SIZE), ordinary)
+        self._source.seek(at)
+        self._held, self._bytes = index, None
+        if plan is None or not plan[1]:
+            return
+        self._bytes = _ZEROED if plan[5] is None else memoryview(plan[5])
+        if index not in self._tallied:
+            self._tallied.add(index)
+            if plan[6]:
+                self._runs[index] = list(reversed(plan[6]))
+            if plan[7]:
+                self._absorbed[index] = dict(plan[7])
+            if self._into is None:
+                self._waiting.append(plan)
+            else:
+                _tally_chunk(*self._into, plan)
 
     def readable(self) -> bool:
         return True
@@ -391,31 +413,14 @@ class _Unread(io.RawIOBase):
             view[:n] = data
         if n and at + n > FILE_HEADER:
             first = max(at - FILE_HEADER, 0) // CHUNK_SIZE
-            self._last = (at + n - 1 - FILE_HEADER) // CHUNK_SIZE
-            self.credit(first)
-            for chunk in range(first, self._last + 1):
-                plan = self._plans.get(chunk)
-                if plan is not None:
-                    base = FILE_HEADER + chunk * CHUNK_SIZE
+            for chunk in range(first, (at + n - 1 - FILE_HEADER) // CHUNK_SIZE + 1):
+                base = FILE_HEADER + chunk * CHUNK_SIZE
+                self._hold(chunk)
+                if self._bytes is not None:
                     start, stop = max(base - at, 0), min(base + CHUNK_SIZE - at, n)
-                    stubbed = _ZEROED if plan[5] is None else memoryview(plan[5])
-                    view[start:stop] = stubbed[at + start - base:at + stop - base]
+                    view[start:stop] = self._bytes[at + start - base:at + stop - base]
+                self._last = max(self._last, chunk)
         return n
-
-
-def _plans(source: BinaryIO) -> dict[int, Plan]:
-    """The plans of the chunks that hold ordinary records and that :func:`_read_chunk` understood whole."""
-    plans: dict[int, Plan] = {}
-    if _read_chunk is None:
-        return plans
-    size = source.seek(0, 2)
-    source.seek(FILE_HEADER)
-    for index in range(max(size - FILE_HEADER, 0) // CHUNK_SIZE):
-        plan = _read_chunk(source.read(CHUNK_SIZE), ordinary)
-        if plan is not None and plan[1]:
-            plans[index] = plan
-    source.seek(0)
-    return plans
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
@@ -426,7 +431,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         ctx.problem("problem.evtx_no_signature")
         return
     damage = scan_chunks(source)
-    unread = _Unread(source, plans) if ctx.counter is not None and (plans := _plans(source)) else None
+    unread = _Unread(source) if ctx.counter is not None and _read_chunk is not None else None
     try:
         records = pyevtx.PyEvtxParser(source if unread is None else unread, number_of_threads=THREADS).records_json()
     except (OSError, RuntimeError, ValueError) as exc:

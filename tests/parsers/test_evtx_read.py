@@ -186,7 +186,7 @@ def test_the_timeline_export_reads_every_chunk_through_the_library(monkeypatch: 
 def test_a_stub_like_record_of_a_chunk_read_whole_is_an_event() -> None:
     """Only a chunk the plan changed holds empty records of ours: elsewhere ``{"Event":null}`` is read as before."""
     ctx = ParseContext("bundle/file", "evtx", lambda ts, local: None, lambda *args: None)
-    unread = evtx_parser._Unread(io.BytesIO(), {})
+    unread = evtx_parser._Unread(io.BytesIO())
     events = list(evtx_parser.read(iter([{"data": '{"Event":null}', "event_record_id": 1}]), ctx, set(), unread))
     assert len(events) == 1 and events[0].line == 1
 
@@ -197,3 +197,21 @@ def test_the_c_reader_is_built_where_a_compiler_is() -> None:
     if c_read_chunk is None and not os.environ.get("CI"):
         pytest.skip("parsers.windows_events._evtxread not built here: pip install -e . builds it")
     assert shutil.which(compiler) is None or evtx_parser._read_chunk is not None
+
+
+def test_memory_does_not_grow_with_the_chunks_planned() -> None:
+    """One chunk's plan is held at a time: a file of 128 chunks with some notable records peaks as one of 16."""
+    import tracemalloc
+
+    data = (WINDOWS / "system.evtx").read_bytes()
+    partial_chunk = next(c for c in _chunks(data) if (plan := read_chunk(c, ordinary)) and plan[5] is not None)
+    peaks = []
+    for copies in (16, 128):
+        ctx = ParseContext("bundle/file", "evtx", lambda ts, local: None, lambda *args: None)
+        stream = io.BytesIO(data[:FILE_HEADER] + partial_chunk * copies)
+        tracemalloc.start()
+        for _ in evtx_parser.PARSER.parse(stream, ctx):
+            pass
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] < peaks[0] + 1_000_000
