@@ -100,7 +100,7 @@ def _plain(text: str) -> bool:
 class _Template:
     """What a template gives: the substitution indexes and literals of the counted System fields."""
 
-    __slots__ = ("content", "fields", "optional", "provider", "system_done")
+    __slots__ = ("attribute_values", "content", "fields", "optional", "provider", "system_done")
 
     def __init__(self) -> None:
         self.provider: str | int = ""  # a literal name, or the index of a string substitution
@@ -108,6 +108,7 @@ class _Template:
         self.optional: dict[int, bool] = {}  # substitution index -> every token of it is optional
         self.system_done = False  # the System element ended
         self.content: list[int] = []  # substitutions that are Event's content after System (EventData, UserData)
+        self.attribute_values: set[int] = set()  # substitutions that are attribute values
 
 
 def _template(chunk: bytes, offset: int, end: int, top: bool) -> _Template:
@@ -179,6 +180,10 @@ def _template(chunk: bytes, offset: int, end: int, top: bool) -> _Template:
             index = _U16(chunk, p + 1)[0]
             p += 4
             values += 1
+            if attribute:
+                found.attribute_values.add(index)
+                if len(found.attribute_values) > MAX_INDEXES:
+                    raise Unread
             if top:
                 found.optional[index] = found.optional.get(index, True) and token == 0x0E
                 if len(found.optional) > MAX_INDEXES:
@@ -349,6 +354,8 @@ def _instance(chunk: bytes, p: int, stop: int, templates: dict[tuple[int, bool],
     for i in range(count):
         size, kind, zero = _U16(chunk, p + 4 + 4 * i)[0], chunk[p + 6 + 4 * i], chunk[p + 7 + 4 * i]
         if zero or at + size > stop:
+            raise Unread
+        if kind == _STRINGS and (depth == 0 or i in template.attribute_values):  # an array expands its element
             raise Unread
         _value(chunk, kind, at, size, templates, end, depth)
         values.append((kind, at, size))

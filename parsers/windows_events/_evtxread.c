@@ -76,6 +76,8 @@ typedef struct {
     int attrs;
     int content[MAX_ATTRIBUTES]; /* substitutions that are Event's content after System */
     int contents;
+    uint16_t attr_index[MAX_INDEXES]; /* substitutions that are attribute values */
+    int attr_indexes;
     uint16_t index[MAX_INDEXES];
     uint8_t optional[MAX_INDEXES];
     int indexes;
@@ -378,6 +380,16 @@ static int read_template(const uint8_t *c, uint32_t offset, uint32_t end, Templa
             uint16_t index = u16(c + p + 1);
             p += 4;
             values++;
+            if (has_attribute) {
+                int i = 0;
+                while (i < t->attr_indexes && t->attr_index[i] != index)
+                    i++;
+                if (i == t->attr_indexes) {
+                    if (t->attr_indexes >= MAX_INDEXES)
+                        return -1;
+                    t->attr_index[t->attr_indexes++] = index;
+                }
+            }
             if (top) {
                 int i = 0;
                 while (i < t->indexes && t->index[i] != index)
@@ -503,6 +515,13 @@ static int read_instance(Chunk *ch, uint32_t p, uint32_t stop, int depth, Templa
         uint8_t kind = d[2];
         if (d[3] || at + size > stop)
             return -1;
+        if (kind == T_STRINGS) { /* an array expands its element: never in the record's own template, nor an attribute */
+            if (depth == 0)
+                return -1;
+            for (int a = 0; a < t->attr_indexes; a++)
+                if (t->attr_index[a] == i)
+                    return -1;
+        }
         if (check_value(ch, kind, (uint32_t)at, size, depth) < 0)
             return -1;
         if (values != NULL && i < MAX_INDEXES * 2) {

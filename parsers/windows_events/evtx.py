@@ -401,26 +401,33 @@ class _Unread(io.RawIOBase):
     def tell(self) -> int:
         return self._source.tell()
 
-    def readinto(self, buffer: Any) -> int:
+    def read(self, size: int | None = -1) -> bytes:  # what the library calls
         at = self._source.tell()
-        view = memoryview(buffer).cast("B")
-        readinto = getattr(self._source, "readinto", None)
-        if readinto is not None:
-            n = readinto(view) or 0
-        else:
-            data = self._source.read(len(view))
-            n = len(data)
-            view[:n] = data
-        if n and at + n > FILE_HEADER:
-            first = max(at - FILE_HEADER, 0) // CHUNK_SIZE
-            for chunk in range(first, (at + n - 1 - FILE_HEADER) // CHUNK_SIZE + 1):
-                base = FILE_HEADER + chunk * CHUNK_SIZE
-                self._hold(chunk)
-                if self._bytes is not None:
-                    start, stop = max(base - at, 0), min(base + CHUNK_SIZE - at, n)
-                    view[start:stop] = self._bytes[at + start - base:at + stop - base]
-                self._last = max(self._last, chunk)
-        return n
+        data = self._source.read(-1 if size is None else size)
+        n = len(data)
+        if not n or at + n <= FILE_HEADER:
+            return data
+        first = max(at - FILE_HEADER, 0) // CHUNK_SIZE
+        last = (at + n - 1 - FILE_HEADER) // CHUNK_SIZE
+        out: bytearray | None = None
+        for chunk in range(first, last + 1):
+            self._hold(chunk)
+            self._last = max(self._last, chunk)
+            if self._bytes is None:
+                continue
+            base = FILE_HEADER + chunk * CHUNK_SIZE
+            start, stop = max(base - at, 0), min(base + CHUNK_SIZE - at, n)
+            if first == last and at >= base:  # the library's way: a chunk read in parts
+                return self._bytes[at - base:at - base + n].tobytes()
+            if out is None:
+                out = bytearray(data)
+            out[start:stop] = self._bytes[at + start - base:at + stop - base]
+        return data if out is None else bytes(out)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(memoryview(buffer).cast("B")))
+        memoryview(buffer).cast("B")[:len(data)] = data
+        return len(data)
 
 
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:

@@ -215,3 +215,82 @@ def test_memory_does_not_grow_with_the_chunks_planned() -> None:
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     assert peaks[1] < peaks[0] + 1_000_000
+
+
+def _descriptors(chunk: bytes, record: int) -> tuple[int, int]:
+    """Where the top template instance of the record at ``record`` has its value descriptors, and how many."""
+    p = record + 28
+    offset = struct.unpack_from("<I", chunk, p + 6)[0]
+    p += 10
+    if offset == p:
+        p += 24 + struct.unpack_from("<I", chunk, offset + 20)[0]
+    return p + 4, struct.unpack_from("<I", chunk, p)[0]
+
+
+def _inline_templates(chunk: bytes) -> list[int]:
+    """Offsets of the template definitions written inside the records' instances, the records' own first."""
+    found = []
+    for _, at, *_ in _read_records(chunk):
+        p = at + 28
+        if struct.unpack_from("<I", chunk, p + 6)[0] == p + 10:
+            found.append(p + 10)
+    return found
+
+
+def _shapes(chunk: bytes) -> dict[str, bytes]:
+    """The chunk changed into each shape the library fails on or writes otherwise than the reader would count it
+    (found by changing re-signed chunks at random), every one re-signed."""
+    records = _read_records(chunk)
+    out = {}
+    first = records[0][1]
+
+    def descriptor(kind: int) -> int | None:  # the first value of that type among the records' own
+        for _, record, *_ in records:
+            at, count = _descriptors(chunk, record)
+            for i in range(count):
+                if chunk[at + 4 * i + 2] == kind:
+                    return at + 4 * i + 2
+        return None
+
+    for shape, kind, new in (("binary content", 0x21, 0x0E), ("string array", 0x01, 0x81)):
+        # EventData as binary: written before System; a string as a string array: its element expanded
+        if (where := descriptor(kind)) is not None:
+            changed = bytearray(chunk)
+            changed[where] = new
+            out[shape] = _signed(changed)
+    template = _inline_templates(chunk)[0]
+    body = bytes(chunk[template + 24:template + 24 + struct.unpack_from("<I", chunk, template + 20)[0]])
+    token = body.index(b"\x0e") if b"\x0e" in body else body.index(b"\x0d")
+    changed = bytearray(chunk)
+    changed[template + 24 + token + 3] = 0xFF  # a substitution's declared type the library does not know
+    out["declared type"] = _signed(changed)
+    changed = bytearray(chunk)
+    changed[template + 24 + 4] = 0x00  # the template ends before its root element
+    out["no root"] = _signed(changed)
+    name = chunk.find("xmlns".encode("utf-16-le"))  # Event's attribute, met in every record
+    changed = bytearray(chunk)
+    changed[name + 4:name + 6] = b'"\x00'  # a name the library would write into a JSON key as it is
+    out["quote in a name"] = _signed(changed)
+    slot = next(128 + 4 * i for i in range(64) if struct.unpack_from("<I", chunk, 128 + 4 * i)[0])
+    changed = bytearray(chunk)
+    struct.pack_into("<I", changed, struct.unpack_from("<I", chunk, slot)[0], first)  # a chained name in a record
+    out["chained name"] = _signed(changed)
+    return out
+
+
+@pytest.mark.parametrize("engine", ["c", "python"])
+def test_shapes_the_library_fails_on_or_writes_otherwise_send_the_chunk_to_it(
+        engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if engine == "c" and c_read_chunk is None:
+        pytest.skip("parsers.windows_events._evtxread not built: pip install -e .")
+    reader = c_read_chunk if engine == "c" else read_chunk
+    data = (WINDOWS / "system.evtx").read_bytes()
+    taken = [(index, chunk) for index, chunk in enumerate(_chunks(data)) if read_chunk(chunk, ordinary) is not None]
+    for index, chunk in taken[::5]:
+        for shape, changed in _shapes(chunk).items():
+            assert reader(changed, ordinary) is None, shape
+            variant = data[:FILE_HEADER + index * CHUNK_SIZE] + changed + data[FILE_HEADER + (index + 1) * CHUNK_SIZE:]
+            monkeypatch.setattr(evtx_parser, "_read_chunk", None)
+            reference = _analysis(variant)
+            monkeypatch.setattr(evtx_parser, "_read_chunk", reader)
+            assert _analysis(variant) == reference, shape
