@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import ClassVar
@@ -48,11 +49,24 @@ class WireServerUnreachable(Detector):
             elif e.kind == "protocol.retry" and (as_int(e.attrs.get("retry")) or 0) >= PROTOCOL_RETRIES:
                 hits.append(Hit.of_event(e, "warning", scope.live(e.ts, self.recovery_kinds), "L44"))
         for f in analysis.facts_named("wireserver.endpoint"):  # L40: endpoint learnt from a bad lease
-            if isinstance(f.value, str) and f.value.strip() and f.value.strip() != WIRESERVER_IP:
+            if isinstance(f.value, str) and _foreign_endpoint(f.value):
                 hits.append(Hit.of_fact(f, "warning", scope.live(f.ts, self.recovery_kinds),
                                         say("evidence.wireserver_endpoint", endpoint=f.value.strip(),
                                             expected=WIRESERVER_IP), "L40"))
         return hits
+
+
+def _foreign_endpoint(value: str) -> bool:
+    """The endpoint the agent uses holds an IPv4 address other than the WireServer's (``10.16.0.141,10.16.0.142``
+    after a bad lease parse). A value that is no address (``X.X.X.X``, ``<redacted>``: a customer hid it before
+    sharing) says nothing either way."""
+    for part in value.split(","):
+        try:
+            if str(ipaddress.IPv4Address(part.strip())) != WIRESERVER_IP:
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def _transient_retries(failures: Sequence[Event]) -> set[tuple[str, int | None]]:

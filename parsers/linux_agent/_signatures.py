@@ -431,6 +431,9 @@ AGENT: tuple[Sig, ...] = (
     # the telemetry collector drops extension events it cannot send (too old, too big, malformed); the
     # extension itself is not affected
     Sig(GENERIC_KIND, ("Dropped events for Extension",), attrs={"routine": True}),
+    # 2.2.x at every protocol detection when the fabric prefers a newer wire protocol than the agent's 2012-11-30,
+    # which it supports: a warning in some versions, the same information in others
+    Sig(GENERIC_KIND, ("Server preferred version:",), attrs={"routine": True}),
     # the environment thread, periodically: no dhclient process to watch (systemd-networkd, NetworkManager's own
     # DHCP), and moving the udev persistent-net rules aside; the agent's own end-to-end tests ignore both
     Sig(GENERIC_KIND, ("Dhcp client is not running",), attrs={"routine": True}),

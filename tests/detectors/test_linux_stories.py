@@ -215,6 +215,36 @@ def test_an_http_retry_the_next_attempt_answered_is_no_failure(tmp_path: Path, g
         assert report.verdict.root_cause is None
 
 
+def _protocol_detection(endpoint: str) -> Story:
+    """A 2.2.x daemon detecting the protocol (WALinuxAgent#1059, #680), the endpoint as the log shows it."""
+    return [("WireServer endpoint is not found. Rerun dhcp handler", "INFO", "Daemon", 0),
+            (f"Test for route to {endpoint}", "INFO", "Daemon", 0),
+            (f"Route to {endpoint} exists", "INFO", "Daemon", 0),
+            (f"Wire server endpoint:{endpoint}", "INFO", "Daemon", 0),
+            ("Fabric preferred wire protocol version:2015-04-05", "INFO", "Daemon", 0.01),
+            ("Wire protocol version:2012-11-30", "INFO", "Daemon", 0.01),
+            ("Server preferred version:2015-04-05", "WARNING", "Daemon", 0.01)]
+
+
+@pytest.mark.parametrize("how", ["file", "syslog", "paste"])
+@pytest.mark.parametrize("gen", ["G1", "G2", "G4"])
+@pytest.mark.parametrize(("endpoint", "wrong"), [
+    ("10.16.0.141,10.16.0.142", True), ("10.0.0.4", True), ("168.63.129.16,10.0.0.4", True),
+    ("168.63.129.16", False), ("X.X.X.X", False), ("x.x.x.x", False), ("xxx.xxx.xxx.xxx", False), ("a.b.c.d", False),
+    ("REDACTED", False),
+])
+def test_only_an_address_other_than_the_wireservers_is_a_wrong_endpoint(tmp_path: Path, gen: str, how: str,
+                                                                       endpoint: str, wrong: bool) -> None:
+    """L40: an endpoint that holds another IPv4 address is a bad lease; one a customer hid before sharing the log
+    (``X.X.X.X``) says nothing. The protocol-version warning of every 2.2.x start is routine: no finding, nothing
+    left unexplained."""
+    story = _protocol_detection(endpoint)
+    files = {"notes.txt": paste(story, gen)} if how == "paste" else agent_files(story, gen, how)
+    report = run(tmp_path, files)
+    assert ("WIRESERVER_UNREACHABLE" in problems(report)) is wrong, problems(report)
+    assert not report.unexplained
+
+
 def heartbeats(start: float, end: float, gen: str = "G4") -> Story:
     n = int((end - start) // 30) + 1
     return [(f"[HEARTBEAT] Agent WALinuxAgent-2.9.1.1 is running as the goal state agent [DEBUG HeartbeatCounter: "
