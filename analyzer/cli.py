@@ -7,6 +7,7 @@ pydantic and built ten adapters before any command ran (0.12 s of CPU, a fifth o
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from enum import Enum
 from pathlib import Path
@@ -432,20 +433,25 @@ def run() -> None:
     exits 130 with one line and no traceback or "Aborted!" (click turns an interrupt outside a command into
     Abort, exit 1)."""
     try:
-        code = app.main(prog_name=PROG, standalone_mode=False)
-    except click.exceptions.Abort as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):  # in click's own parsing
+        try:
+            code = app.main(prog_name=PROG, standalone_mode=False)
+        except click.exceptions.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):  # in click's own parsing
+                click.echo(f"\n{PROG}: interrupted", err=True)
+                raise SystemExit(EXIT_INTERRUPTED) from None
+            click.echo("Aborted!", err=True)  # end of input at a prompt: as click says it
+            raise SystemExit(1) from None
+        except click.ClickException as exc:  # a usage error: the usage line and the error, exit 2
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        except KeyboardInterrupt:  # Ctrl-C while the commands are being set up, before any of them runs
             click.echo(f"\n{PROG}: interrupted", err=True)
             raise SystemExit(EXIT_INTERRUPTED) from None
-        click.echo("Aborted!", err=True)  # end of input at a prompt: as click says it
-        raise SystemExit(1) from None
-    except click.ClickException as exc:  # a usage error: the usage line and the error, exit 2
-        exc.show()
-        raise SystemExit(exc.exit_code) from None
-    except KeyboardInterrupt:  # Ctrl-C while the commands are being set up, before any of them runs
-        click.echo(f"\n{PROG}: interrupted", err=True)
-        raise SystemExit(EXIT_INTERRUPTED) from None
-    raise SystemExit(code if isinstance(code, int) else EXIT_OK)
+        raise SystemExit(code if isinstance(code, int) else EXIT_OK)
+    finally:
+        # from here the process only shuts down (worker threads joined, files closed): a Ctrl-C now would end it by
+        # the signal (exit -2) after the outcome was printed; ignored, the exit status stays the command's
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 if __name__ == "__main__":
