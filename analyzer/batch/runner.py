@@ -146,10 +146,15 @@ class LocalPool:
             stderr=subprocess.DEVNULL, close_fds=True)
         theirs.close()
         # the slot says it is ready once preloaded: its start-up is not charged to the first bundle's time
-        if not ours.poll(_START_S) or ours.recv() != worker.READY:
+        try:
+            ready = ours.poll(_START_S) and ours.recv() == worker.READY
+        except (EOFError, OSError):  # it exited before it was ready (its interpreter could not start)
+            ready = False
+        if not ready:
             worker.kill_group(proc.pid)
             proc.wait()
-            raise BatchError(f"a worker slot did not start within {_START_S:g} s")
+            raise BatchError(f"a worker slot did not start (it has {_START_S:g} s to get ready; exit status "
+                             f"{proc.returncode})")
         slot = _Slot(proc, ours)
         self._slots.append(slot)
         return slot

@@ -18,7 +18,7 @@ import pytest
 
 from analyzer.batch.catalog import Catalog
 from analyzer.batch.discovery import discover, ticket_of
-from analyzer.batch.runner import BatchOptions, BatchSummary, run_batch
+from analyzer.batch.runner import BatchError, BatchOptions, BatchSummary, run_batch
 from analyzer.intake import Limits
 from analyzer.model import RenderOptions
 from analyzer.report import render, to_dict
@@ -186,6 +186,17 @@ def test_rerun_keeps_failures_unless_asked_to_retry_them(tmp_path: Path) -> None
     retried = run_batch(root, db, BatchOptions(workers=1, timeout_s=60, retry_failed=True))
     assert retried.analyzed == 1 and retried.failed == 0
     assert _rows(db, "SELECT status, error FROM bundles") == [("ok", None)]
+
+
+def test_a_slot_whose_interpreter_cannot_start_stops_the_batch_with_a_reason(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slot that exits before it is ready (here: its interpreter finds no standard library) is a clear batch
+    error naming its exit status, not an EOFError traceback from the coordinator."""
+    root = tmp_path / "tickets"
+    write_tar_gz(root / "T1" / "logs.tar.gz", bundle_files("vm1"))
+    monkeypatch.setenv("PYTHONHOME", str(tmp_path / "no-python-here"))
+    with pytest.raises(BatchError, match=r"did not start .*exit status [1-9]"):
+        run_batch(root, tmp_path / "r.sqlite", BatchOptions(workers=1, timeout_s=60))
 
 
 def test_concurrent_backups_fleet_finding(tmp_path: Path) -> None:
