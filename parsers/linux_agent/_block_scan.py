@@ -19,8 +19,9 @@ Output of a scan: an ``int64`` array of shape (n, 3): line start,
 the plain shape at level WARNING or ERROR; the lines after it that can only continue its record (a traceback's)
 are its extent, and the hash covers its bytes after the time stamp and those lines: records with equal hashes
 are equal but for their time (``waagent_log._Bulk`` holds them, grouped by hash when dropped). A plain line
-reported for a needle or a mark gets the same hash of its bytes after the time stamp with every digit read as
-``0``, its *shape* (``waagent_log._Bulk`` judges the deferred records once per shape). The C module
+that is marked or whose first row is decisive, digit-blind and may give facts gets the same hash of its bytes after
+the time stamp with every digit read as ``0``, its *shape* (``waagent_log._Bulk`` judges such deferred records once
+per shape). The C module
 ``parsers.linux_agent._linescan`` (built when the package is installed, comparing bytes only) judges every line;
 with it the block path counts records by their needles (``waagent_log._Bulk``). Without it (no C compiler at
 install time) a Python engine finds the candidate lines with hyperscan (or one ``re`` alternation): every line
@@ -34,9 +35,11 @@ from __future__ import annotations
 import codecs
 import os
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import lru_cache
+from itertools import accumulate
 from typing import TYPE_CHECKING, BinaryIO
 
 from parsers.base import ParseContext
@@ -156,7 +159,10 @@ def _build(table: SignatureTable, engine: str) -> Scan | None:
     if not st.usable():
         return None
     if engine == "c":
-        return _native(st) or _build(table, "python")
+        # deferred records (a digit-blind decisive row that may give facts) are judged by their shape hash
+        shaped = [i for i, sig in enumerate(table.sigs)
+                  if sig.decisive and sig.digit_blind and _record.AgentEvents.row_facts(sig)]
+        return _native(st, shaped=shaped) or _build(table, "python")
     if engine in ("python", "hyperscan", "re"):
         finder = "hyperscan" if engine == "python" and _hyperscan_available() else engine
         return _python(st, finder if finder != "python" else "re")
@@ -174,9 +180,10 @@ def extension_scanner(table: SignatureTable, special_needles: tuple[str, ...]) -
     return _native(ScanTable(table, special_needles, ()), shape=1)
 
 
-def _native(st: ScanTable, shape: int = 0) -> Scan | None:
-    """The C scan of ``st`` for lines of ``shape`` (0: agent records, 1: extension records); None when the
-    table cannot be scanned or the module was built from an older source than this one (not rebuilt)."""
+def _native(st: ScanTable, shape: int = 0, shaped: list[int] | None = None) -> Scan | None:
+    """The C scan of ``st`` for lines of ``shape`` (0: agent records, 1: extension records; ``shaped``: the
+    ranks whose plain records, and marked ones, get a shape hash); None when the table cannot be scanned or the
+    module was built from an older source than this one (not rebuilt)."""
     import numpy as np
 
     from parsers.linux_agent import _linescan
@@ -185,7 +192,7 @@ def _native(st: ScanTable, shape: int = 0) -> Scan | None:
         return None
     try:
         native = _linescan.Scanner([n.encode() for n in st.needles], st.codes, shape=shape,
-                                   key=int.from_bytes(os.urandom(8), "little"))
+                                   key=int.from_bytes(os.urandom(8), "little"), shaped=shaped or [])
     except (ValueError, TypeError):
         return None
     return Scan(lambda block: np.frombuffer(native.scan(block), dtype=np.int64).reshape(-1, 3), judges=True)
@@ -336,12 +343,14 @@ class PlainCounts:
         self.hours: dict[bytes, int] = {}
         self.range: tuple[bytes, bytes] | None = None
 
-    def add(self, block: bytes, start: int, stop: int) -> tuple[bytes, int]:
-        """Count the plain records of ``block[start:stop]`` (whole lines): the stamp of the last one, how many."""
+    def add(self, block: bytes, start: int, stop: int, gaps: Gaps | None = None) -> tuple[bytes, int]:
+        """Count the plain records of ``block[start:stop]`` (whole records; ``gaps``: lines among them that only
+        continue the record before, not counted): the stamp of the last one, how many."""
         w = self.width
-        last = max(block.rfind(b"\n", start, stop - 1) + 1, start)
+        last = max(block.rfind(b"\n", start, stop - 1) + 1, start) if gaps is None else record_start(block, start,
+                                                                                                     stop, gaps)
         first_stamp, last_stamp = block[start:start + w], block[last:last + w]
-        n = hours(block, start, stop, self.hours)
+        n = hours(block, start, stop, self.hours, gaps)
         if self.range is None:
             self.range = (first_stamp, last_stamp)
         else:
@@ -394,21 +403,53 @@ def ages(block: bytes, starts: np.ndarray) -> np.ndarray:
     return secs * 1_000_000 + num(20, 26)
 
 
-def hours(block: bytes, start: int, end: int, into: dict[bytes, int]) -> int:
-    """Add the plain records of ``block[start:end]`` (whole lines) per hour to ``into`` (``YYYY-MM-DDTHH`` -> n);
-    how many they are.
+def hours(block: bytes, start: int, end: int, into: dict[bytes, int], gaps: Gaps | None = None) -> int:
+    """Add the plain records of ``block[start:end]`` (whole records; the lines of ``gaps`` in it continue them
+    and are not counted) per hour to ``into`` (``YYYY-MM-DDTHH`` -> n); how many they are.
 
     Logs are time-ordered within a file, so the lines of one hour are contiguous: only the first and last
-    lines are read, and a span whose ends lie in different hours is halved until each part is one hour.
-    A line out of order is counted in the hour of the part it falls in (see docs/performance.md).
+    records are read, and a span whose ends lie in different hours is halved (at a record) until each part is
+    one hour. A line out of order is counted in the hour of the part it falls in (see docs/performance.md).
     """
-    last = block.rfind(b"\n", start, end - 1) + 1
+    last = block.rfind(b"\n", start, end - 1) + 1 if gaps is None else record_start(block, start, end, gaps)
     hour = block[start:start + 13]
     if last <= start or block[last:last + 13] == hour:
-        n = block.count(b"\n", start, end)
+        n = block.count(b"\n", start, end) - (gaps.lines(start, end) if gaps is not None else 0)
         into[hour] = into.get(hour, 0) + n
         return n
     mid = block.find(b"\n", (start + end) // 2) + 1
-    if mid <= start or mid >= end:  # two lines: the cut falls inside the last one
+    if gaps is not None:
+        j = gaps.inside(mid)
+        if j >= 0:  # a continuation line: the record after it
+            mid = gaps.ends[j]
+    if mid <= start or mid >= end:  # two records: the cut falls inside the last one
         mid = last
-    return hours(block, start, mid, into) + hours(block, mid, end, into)
+    return hours(block, start, mid, into, gaps) + hours(block, mid, end, into, gaps)
+
+
+def record_start(block: bytes, start: int, end: int, gaps: Gaps | None = None) -> int:
+    """The start of the last record of ``block[start:end]`` (whole records, ``gaps`` their continuation lines)."""
+    last = max(block.rfind(b"\n", start, end - 1) + 1, start)
+    if gaps is not None:
+        j = gaps.inside(last)
+        if j >= 0:
+            last = max(block.rfind(b"\n", start, gaps.starts[j] - 1) + 1, start)
+    return last
+
+
+class Gaps:
+    """Lines of a block counted with the record before them, not as records (an alarm's traceback): spans
+    ``[starts[j], ends[j])`` of ``lines[j]`` lines each, in order."""
+
+    def __init__(self, starts: list[int], ends: list[int], lines: list[int]) -> None:
+        self.starts, self.ends = starts, ends
+        self.before = [0, *accumulate(lines)]  # lines of the spans before each
+
+    def lines(self, start: int, stop: int) -> int:
+        """How many lines of the spans lie in ``[start, stop)`` (a span lies wholly inside or outside)."""
+        return self.before[bisect_left(self.starts, stop)] - self.before[bisect_left(self.starts, start)]
+
+    def inside(self, at: int) -> int:
+        """The span holding offset ``at``, or -1."""
+        j = bisect_right(self.starts, at) - 1
+        return j if j >= 0 and at < self.ends[j] else -1

@@ -31,9 +31,10 @@
  * hash:     of an alarm line: 64-bit FNV-1a, started from the scanner's secret ``key`` (a log cannot be written to
  *           make two records collide without it), of its bytes after the time stamp and of its continuation lines
  *           (each after a newline), never 0; records with equal hashes hold the same bytes (but for the time
- *           stamp) and give equal events. Of a plain agent record reported for a needle or a mark (shape 0, not
- *           special): the same hash of its bytes after the time stamp with every digit read as ``0`` (its
- *           *shape*: records of one shape differ only in which digits they hold). 0 for other lines.
+ *           stamp) and give equal events. Of a plain agent record (shape 0, not special) that is marked or whose
+ *           rank is one of ``shaped`` (``Scanner(..., shaped=[...])``): the same hash of its bytes after the time
+ *           stamp with every digit read as ``0`` (its *shape*: records of one shape differ only in which digits
+ *           they hold). 0 for other lines.
  *
  * Output: int64 triples (line start, info, hash). FORMAT names this layout (the Python side checks it).
  */
@@ -67,6 +68,8 @@ typedef struct {
     uint8_t bitmap[HASH_SIZE / 8];
     uint32_t *bucket_start; /* HASH_SIZE + 1 offsets into bucket_items */
     uint32_t *bucket_items;
+    uint8_t *shaped; /* per rank below n_shaped: 1 when its plain records get a shape hash */
+    Py_ssize_t n_shaped;
 } Scanner;
 
 static inline uint32_t hash4(const unsigned char *p) {
@@ -83,15 +86,16 @@ static void Scanner_dealloc(Scanner *self) {
     PyMem_Free(self->code);
     PyMem_Free(self->bucket_start);
     PyMem_Free(self->bucket_items);
+    PyMem_Free(self->shaped);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
-    PyObject *needles, *codes;
+    PyObject *needles, *codes, *shaped = NULL;
     int shape = 0;
-    static char *kwlist[] = {"needles", "codes", "shape", "key", NULL};
+    static char *kwlist[] = {"needles", "codes", "shape", "key", "shaped", NULL};
     unsigned long long key = FNV_OFFSET;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|iK", kwlist, &needles, &codes, &shape, &key))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|iKO", kwlist, &needles, &codes, &shape, &key, &shaped))
         return -1;
     if (shape < 0 || shape > 1) {
         PyErr_SetString(PyExc_ValueError, "shape must be 0 (agent) or 1 (extension)");
@@ -103,6 +107,34 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
     }
     self->shape = shape;
     self->key = (uint64_t)key;
+    if (shaped != NULL && shaped != Py_None) {
+        PyObject *ranks = PySequence_Fast(shaped, "shaped must be a sequence");
+        if (ranks == NULL)
+            return -1;
+        Py_ssize_t top = 0, m = PySequence_Fast_GET_SIZE(ranks);
+        for (Py_ssize_t i = 0; i < m; i++) {
+            long r = PyLong_AsLong(PySequence_Fast_GET_ITEM(ranks, i));
+            if (r < 0 || r >= RANK_NONE) {
+                Py_DECREF(ranks);
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "shaped rank out of range");
+                return -1;
+            }
+            if (r + 1 > top)
+                top = r + 1;
+        }
+        PyMem_Free(self->shaped);
+        self->shaped = PyMem_Calloc(top ? top : 1, 1);
+        if (!self->shaped) {
+            Py_DECREF(ranks);
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < m; i++)
+            self->shaped[PyLong_AsLong(PySequence_Fast_GET_ITEM(ranks, i))] = 1;
+        self->n_shaped = top;
+        Py_DECREF(ranks);
+    }
     PyObject *ns = PySequence_Fast(needles, "needles must be a sequence");
     if (ns == NULL)
         return -1;
@@ -399,7 +431,8 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
                 hash = (int64_t)(h ? h : 1);
                 if (!special && !marked)
                     open = used;
-            } else if (plain && !special && !self->shape) {
+            } else if (plain && !special && !self->shape &&
+                       (marked || (rank < self->n_shaped && self->shaped[rank]))) {
                 uint64_t h = fnv_shape(self->key, p + 28, end);
                 hash = (int64_t)(h ? h : 1);
             }

@@ -27,8 +27,10 @@ are plain records whose first signature row decides their kind by its needles al
 (:attr:`Sig.decisive`): of those only the newest ``ctx.max_notable`` per kind, none older than what the
 timeline keeps already of earlier members (``ctx.floor``), are read, at the end, to build the events the
 timeline keeps (:mod:`parsers.kept`). Plain records that may give facts, name the
-VMSnapshot extension or have a kind the text decides are checked where the walk reaches them and held the
-same way when they give no fact new (:meth:`AgentEvents.quiet`). Warnings and errors of the plain shape, with
+VMSnapshot extension or have a kind the text decides are held the same way when they give no fact new where
+the walk reaches them: those of a digit-blind decisive row judged once per shape (the scan's hash of their text
+after the time stamp, digits masked; :meth:`AgentEvents.shape`) and checked per set of facts, the others one by one
+(:meth:`AgentEvents.quiet`). Warnings and errors of the plain shape, with
 the traceback lines that continue them, are held too when their kind can give no fact: the scan hashes their
 bytes after the time stamp, one record per hash is classified, and those dropped for the cap are accounted per
 hash and merged by message as the timeline would. Every other hot line is fed to the same reader with its whole
@@ -144,9 +146,10 @@ class Reader:
                 yield e
             self.pending = None
 
-    def count_plain(self, block: bytes, start: int, stop: int) -> None:
-        """The plain records of ``block[start:stop]``: ordinary and UTC, counted per hour (reported at the end)."""
-        self.prev_timed = (_block_scan.plain_time(self.plain.add(block, start, stop)[0]), False)
+    def count_plain(self, block: bytes, start: int, stop: int, gaps: _block_scan.Gaps | None = None) -> None:
+        """The plain records of ``block[start:stop]``: ordinary and UTC, counted per hour (reported at the end);
+        ``gaps``: their continuation lines (an alarm record's, held), not counted."""
+        self.prev_timed = (_block_scan.plain_time(self.plain.add(block, start, stop, gaps)[0]), False)
         if len(self.plain.hours) >= _block_scan.SPILL_HOURS:  # a log of very many hours: handed on in parts
             self.report_plain()
 
@@ -283,7 +286,8 @@ class _Bulk:
 
     Alarm records (warnings and errors of the plain shape, with the lines that can only continue them) are held
     the same way when their kind gives no fact whatever came before (:func:`kind_without_facts`, asked once per
-    hash of their bytes): single-line ones at once, longer ones where the walk reaches them. Those dropped for
+    hash of their bytes): single-line ones at once, longer ones (:class:`_Multi`) where the walk counts them with
+    the plain records around them, their continuation lines as gaps. Those dropped for
     the cap are accounted per hash (one event built for the newest and one for the oldest of each) and merged
     by message in :class:`NewestPerKind`, as the events read are."""
 
@@ -300,10 +304,7 @@ class _Bulk:
         # line start -> (line number, end, kind, row) of the block's deferred records; those the walk held
         self.lazy: dict[int, tuple[int, int, int, int]] = {}
         self.deferred: list[int] = []
-        # line start -> (line number, end of the first line, end, continuation lines, kind, hash) of the block's
-        # multi-line alarm records to hold where the walk reaches them; those it held
-        self.multi: dict[int, tuple[int, int, int, int, int, int]] = {}
-        self.held_multi: list[int] = []
+        self.multi = _Multi()  # the block's multi-line alarm records, held where the walk counts them
         # (scan rank, shape hash) -> kind, facts, places of the facts' values: deferred records judged per shape
         self.shapes: dict[tuple[int, int], tuple[str | None, list[tuple[str, Any]] | None,
                                                  list[tuple[int, int, str]]] | None] = {}
@@ -323,7 +324,7 @@ class _Bulk:
         import numpy as np
         self.block_no += 1
         self._retire(self.block_no - self.WINDOW)
-        self.lazy, self.multi, self.bulk = {}, {}, _Judged()
+        self.lazy, self.multi, self.bulk = {}, _Multi(), _Judged()
         starts, info, hashes = found[:, 0], found[:, 1], found[:, 2]
         if not len(starts):
             return starts
@@ -346,14 +347,14 @@ class _Bulk:
         # the last continuation line of an alarm record: the reader read the record (or the walk held it) when it
         # comes to the line after, as after a plain one
         extended = np.flatnonzero(((info & _block_scan.ALARM_BIT) != 0) & (cont > 0))
-        after = not_plain[~np.isin(not_plain, starts[extended + cont[extended]])] if len(extended) else not_plain
+        after = not_plain[~_among(not_plain, starts[extended + cont[extended]])] if len(extended) else not_plain
         prev_start = np.where(idx >= 2, nl[np.maximum(idx - 2, 0)] + 1, 0)
         # not the block's first or two last lines (the reader reads the last one and, as the record it may
         # continue, the one before), not after a line that is not plain
         # (a local-time record or a line outside any record makes the reader read the next line), not before
         # one (it may continue the record), not cut at the line limit
         fits = (starts > 0) & (last < len(nl) - 2) & (ends - starts < min(max_line, HELD_LINE))
-        fits &= ~np.isin(prev_start, after) & ~np.isin(ends + 1, not_plain)
+        fits &= ~_among(prev_start, after) & ~_among(ends + 1, not_plain)
         candidate &= fits
         alarm &= fits
         if not candidate.any() and not alarm.any():
@@ -361,7 +362,7 @@ class _Bulk:
         lazy = candidate & (self.facts[rank] | probe | ((info & _block_scan.MARKED_BIT) != 0))
         notable = np.flatnonzero(candidate & ~lazy & (row > 0))
         if lazy.any():
-            shaped = np.flatnonzero(lazy & self.blind[rank])
+            shaped = np.flatnonzero(lazy & self.blind[rank] & (hashes != 0))
             if len(shaped):
                 judged, read = self._by_shape(block, starts, ends, base + idx + 1, rank, hashes, shaped, max_line)
                 lazy[judged] = lazy[read] = False
@@ -387,11 +388,12 @@ class _Bulk:
                            hashes[one])
                 candidate[one] = True  # counted with the plain records
             many, k = at[~single], kinds[~single]
-            if len(many):
-                first_end = nl[idx[many]] + 1
-                self.multi = dict(zip(starts[many].tolist(), zip(
-                    (base + idx[many] + 1).tolist(), first_end.tolist(), ends[many].tolist(), cont[many].tolist(),
-                    k.tolist(), hashes[many].tolist(), strict=True), strict=True))
+            if len(many):  # counted with the plain records, their continuation lines too (not as records)
+                self.multi = _Multi(starts[many], nl[idx[many]] + 1, ends[many], cont[many], k, hashes[many],
+                                    base + idx[many] + 1)
+                candidate[many] = True
+                before = np.repeat(idx[many], cont[many]) + _ranks(cont[many]) - 1  # the newline before each
+                candidate[np.searchsorted(starts, nl[before] + 1)] = True
         return starts[~candidate]
 
     def _by_shape(self, block: bytes, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray, rank: np.ndarray,
@@ -505,13 +507,15 @@ class _Bulk:
         if len(starts):
             self.blocks[self.block_no] = block
             self._hold(starts, end, line, kind, _block_scan.ages(block, starts))
-        if self.held_multi:
-            line, _, end, _, kind, hashes = (np.array(v, dtype=np.int64) for v in zip(
-                *map(self.multi.get, self.held_multi), strict=True))
-            starts = np.array(self.held_multi, dtype=np.int64)
+        multi = self.multi
+        at = multi.counted()
+        if len(at):
+            assert multi.ends is not None and multi.lines is not None and multi.kinds is not None
+            assert multi.hashes is not None
+            starts = np.array(multi.starts, dtype=np.int64)[at]
             self.blocks[self.block_no] = block
-            self._hold(starts, end, line, kind, _block_scan.ages(block, starts), hashes)
-            self.held_multi = []
+            self._hold(starts, multi.ends[at], multi.lines[at], multi.kinds[at], _block_scan.ages(block, starts),
+                       multi.hashes[at])
 
     def _hold(self, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray, kinds: np.ndarray,
               ages: np.ndarray, hashes: np.ndarray | None = None) -> None:
@@ -618,11 +622,75 @@ class _Bulk:
         return rec
 
 
+def _among(values: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """Which of ``values`` are in ``ordered`` (sorted): ``np.isin`` without its sort."""
+    import numpy as np
+    if not len(ordered):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
+    return ordered[at] == values
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """1, 2, .. counts[0], 1, 2, .. counts[1], ..: the place of each item of consecutive groups of these sizes."""
+    import numpy as np
+    total = int(counts.sum())
+    firsts = np.cumsum(counts) - counts  # where each group starts
+    return np.arange(total) - np.repeat(firsts, counts) + 1
+
+
 #: bytes of a plain record's time stamp and the blank after it: the shape hash covers the rest of its line
 _STAMP = 28
 
 
-class _Judged:
+class _InRuns:
+    """Records of a block taken out of the hot lines (``starts``, in line order): the walk counts them with the
+    plain records of the runs they fall in (:meth:`count`) and they are held then; one it reads is not."""
+
+    def __init__(self, starts: np.ndarray | None) -> None:
+        self.starts: list[int] = starts.tolist() if starts is not None else []
+        self.ranges: list[tuple[int, int]] = []  # index ranges counted with the plain records
+
+    def between(self, start: int, stop: int) -> tuple[int, int]:
+        """The index range of the records starting in ``[start, stop)``."""
+        return bisect_left(self.starts, start), bisect_left(self.starts, stop)
+
+    def count(self, start: int, stop: int) -> None:
+        """The records in ``[start, stop)`` are counted with the plain records."""
+        if self.starts:
+            lo, hi = self.between(start, stop)
+            if lo < hi:
+                self.ranges.append((lo, hi))
+
+    def counted(self) -> np.ndarray:
+        """The indices of the records counted, in order."""
+        import numpy as np
+        if not self.ranges:
+            return np.zeros(0, dtype=np.int64)
+        lo, hi = np.array(self.ranges, dtype=np.int64).T
+        size = len(self.starts) + 1
+        return np.flatnonzero(np.cumsum(np.bincount(lo, minlength=size) - np.bincount(hi, minlength=size))[:-1])
+
+
+class _Multi(_InRuns):
+    """The multi-line alarm records of a block whose kind is held (:meth:`_Bulk.take`): ``gaps`` their continuation
+    lines, counted with them; ``stop_of``: start -> offset after the record, for the walk to read one whole."""
+
+    def __init__(self, starts: np.ndarray | None = None, first_ends: np.ndarray | None = None,
+                 ends: np.ndarray | None = None, cont: np.ndarray | None = None, kinds: np.ndarray | None = None,
+                 hashes: np.ndarray | None = None, lines: np.ndarray | None = None) -> None:
+        super().__init__(starts)
+        self.ends, self.kinds, self.hashes, self.lines = ends, kinds, hashes, lines
+        self.gaps: _block_scan.Gaps | None = None
+        self.stop_of: dict[int, int] = {}
+        if starts is not None and len(starts):
+            assert first_ends is not None and ends is not None and cont is not None
+            stops = (ends + 1).tolist()
+            self.gaps = _block_scan.Gaps(first_ends.tolist(), stops, cont.tolist())
+            self.stop_of = dict(zip(self.starts, stops, strict=True))
+
+
+class _Judged(_InRuns):
     """The deferred records of a block judged per shape (:meth:`_Bulk._by_shape`), in line order: record ``j``
     gives the facts of set ``sets[group[j]]`` (a kind index and its facts) and nothing else. The walk counts it with
     the plain records around it, held as that kind (0: only counted), when those facts are the values given last
@@ -631,17 +699,12 @@ class _Judged:
     def __init__(self, starts: np.ndarray | None = None, ends: np.ndarray | None = None,
                  lines: np.ndarray | None = None, group: np.ndarray | None = None,
                  sets: list[tuple[int, list[tuple[str, Any]]]] | None = None) -> None:
-        self.starts: list[int] = starts.tolist() if starts is not None else []
+        super().__init__(starts)
         self.ends, self.lines, self.group = ends, lines, group
         self.sets = sets or []
         self.seen = -1  # ``AgentEvents.changes`` when the sets giving a fact new were last worked out
         self.loud: list[int] = []  # those sets
         self.of_set: dict[int, list[int]] = {}  # set -> its records (indices), worked out when it is loud
-        self.ranges: list[tuple[int, int]] = []  # index ranges counted with the plain records
-
-    def between(self, start: int, stop: int) -> tuple[int, int]:
-        """The index range of the records starting in ``[start, stop)``."""
-        return bisect_left(self.starts, start), bisect_left(self.starts, stop)
 
     def first_loud(self, builder: AgentEvents, lo: int, hi: int) -> int:
         """The first record of ``lo:hi`` that gives a fact new now (its set's facts are not all the values given
@@ -661,20 +724,13 @@ class _Judged:
                 first = at[j]
         return first
 
-    def count(self, start: int, stop: int) -> None:
-        """The records in ``[start, stop)`` are counted with the plain records (none of them gives a fact new)."""
-        lo, hi = self.between(start, stop)
-        if lo < hi:
-            self.ranges.append((lo, hi))
-
     def held(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Starts, ends, line numbers and kinds of the records counted whose kind is held."""
         import numpy as np
-        if not self.ranges:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty, empty
+        at = self.counted()
+        if not len(at):
+            return at, at, at, at
         assert self.ends is not None and self.lines is not None and self.group is not None
-        at = np.concatenate([np.arange(lo, hi) for lo, hi in self.ranges])
         kind = np.array([k for k, _ in self.sets], dtype=np.int64)[self.group[at]]
         at, kind = at[kind > 0], kind[kind > 0]
         return np.array(self.starts, dtype=np.int64)[at], self.ends[at], self.lines[at], kind
@@ -685,8 +741,10 @@ def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: in
     """Feed the hot lines of ``block`` (with their records) to ``reader``; count the plain records between
     (and the records ``bulk`` defers and then holds, and its multi-line alarm records)."""
     lazy = bulk.lazy if bulk is not None else {}
-    multi = bulk.multi if bulk is not None else {}
+    multi = bulk.multi if bulk is not None else _Multi()
     judged = bulk.bulk if bulk is not None else _Judged()
+    gaps, stop_of = multi.gaps, multi.stop_of
+    taken = bool(judged.starts or multi.starts)  # records out of the hot lines: counted with the runs they are in
     end = len(block)
     last_line = block.rfind(b"\n", 0, end - 1) + 1  # fed to the reader: the next block may continue it
     hot.append(last_line)
@@ -707,24 +765,15 @@ def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: in
                 if x < hi:  # read where it stands, as the reference does
                     start = judged.starts[x]
                     if start > cur:
-                        reader.count_plain(block, cur, start)
+                        reader.count_plain(block, cur, start, gaps)
                         judged.count(cur, start)
+                        multi.count(cur, start)
                         n += block.count(b"\n", cur, start)
                     nl = block.find(b"\n", start) + 1
                     n += 1
                     yield from reader.line(n, _block_scan.line_text(block, start, nl, max_line))
                     cur = nl
                     continue
-        if h in multi and runs:
-            assert bulk is not None
-            _, first_end, stop_h, n_cont, _, _ = multi[h]
-            yield from reader.flush()
-            reader.count_plain(block, cur, first_end)  # the record counts as its first line
-            judged.count(cur, first_end)
-            n += block.count(b"\n", cur, first_end) + n_cont
-            cur = stop_h + 1
-            bulk.held_multi.append(h)
-            continue
         if h in lazy and runs:
             assert bulk is not None
             n_h, stop_h, _, _ = lazy[h]
@@ -746,8 +795,10 @@ def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: in
                 stop = max(stop, cur)
             if stop > cur:
                 yield from reader.flush()
-                reader.count_plain(block, cur, stop)
-                judged.count(cur, stop)
+                reader.count_plain(block, cur, stop, gaps)
+                if taken:
+                    judged.count(cur, stop)
+                    multi.count(cur, stop)
                 n += block.count(b"\n", cur, stop)
                 cur = stop
                 if rec is not None:  # h, parsed already
@@ -758,7 +809,13 @@ def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: in
         nl = block.find(b"\n", cur) + 1
         n += 1
         yield from reader.line(n, _block_scan.line_text(block, cur, nl, max_line))
+        stop_rec = stop_of.get(cur) if stop_of else None
         cur = nl
+        while stop_rec is not None and cur < stop_rec:  # an alarm record read (not counted): its lines are read too
+            nl = block.find(b"\n", cur) + 1
+            n += 1
+            yield from reader.line(n, _block_scan.line_text(block, cur, nl, max_line))
+            cur = nl
 
 
 def _pasted_record(line: str, n: int) -> Record | None:

@@ -538,7 +538,7 @@ def test_alarms_held_by_their_bytes(seed: int, monkeypatch: pytest.MonkeyPatch) 
         drop(self, kind, rows)
 
     def spy_hold(self: waagent_log._Bulk, block: bytes) -> None:
-        multi.append(len(self.held_multi))
+        multi.append(len(self.multi.counted()))
         hold(self, block)
 
     monkeypatch.setattr(waagent_log, "kind_without_facts", spy_kind)
@@ -915,6 +915,42 @@ def test_ordered_plain_records_are_counted_per_hour_exactly() -> None:
     counts: dict[bytes, int] = {}
     _block_scan.hours(data, 0, len(data), counts)
     assert sum(counts.values()) == 20_000 and len(counts) == 206
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_records_with_continuation_lines_are_counted_per_hour_exactly(seed: int) -> None:
+    """Alarm records counted with the plain ones, their tracebacks as gaps: every record once in its own hour
+    (a traceback line is never read as a record, a halving point that falls in one moves past it), the last
+    record's stamp is its first line's."""
+    rng = random.Random(seed)
+    t = datetime(2024, 1, 1, 0, 0)
+    out: list[bytes] = []
+    gap_starts, gap_ends, gap_lines = [], [], []
+    want: Counter[bytes] = Counter()
+    at = 0
+    for _ in range(5000):
+        t += timedelta(seconds=rng.randrange(1, 400))
+        line = _plain(t).encode()
+        if rng.random() < 0.3:
+            line = line.replace(b"INFO EnvHandler", b"ERROR ExtHandler")
+        out.append(line)
+        want[line[:13]] += 1
+        at += len(line)
+        if rng.random() < 0.3:
+            extra = "".join(f"{x}\n" for x in _TRACEBACK[:rng.randrange(1, 5)]).encode()
+            gap_starts.append(at)
+            gap_lines.append(extra.count(b"\n"))
+            at += len(extra)
+            gap_ends.append(at)
+            out.append(extra)
+    data = b"".join(out)
+    gaps = _block_scan.Gaps(gap_starts, gap_ends, gap_lines)
+    counts: dict[bytes, int] = {}
+    assert _block_scan.hours(data, 0, len(data), counts, gaps) == 5000
+    assert counts == dict(want)
+    plain = _block_scan.PlainCounts(27)
+    last, n = plain.add(data, 0, len(data), gaps)
+    assert n == 5000 and last == out[-1 if not gap_ends or gap_ends[-1] != len(data) else -2][:27]
 
 
 @pytest.mark.parametrize("seed", range(2))
