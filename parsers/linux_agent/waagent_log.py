@@ -146,12 +146,14 @@ class Reader:
                 yield e
             self.pending = None
 
-    def count_plain(self, block: bytes, start: int, stop: int, gaps: _block_scan.Gaps | None = None) -> None:
+    def count_plain(self, block: bytes, start: int, stop: int, gaps: _block_scan.Gaps | None = None) -> int:
         """The plain records of ``block[start:stop]``: ordinary and UTC, counted per hour (reported at the end);
-        ``gaps``: their continuation lines (an alarm record's, held), not counted."""
-        self.prev_timed = (_block_scan.plain_time(self.plain.add(block, start, stop, gaps)[0]), False)
+        ``gaps``: their continuation lines (an alarm record's, held), not counted. Returns the lines counted over."""
+        stamp, n = self.plain.add(block, start, stop, gaps)
+        self.prev_timed = (_block_scan.plain_time(stamp), False)
         if len(self.plain.hours) >= _block_scan.SPILL_HOURS:  # a log of very many hours: handed on in parts
             self.report_plain()
+        return n + gaps.lines(start, stop) if gaps is not None else n
 
     def uncount_plain(self, line: bytes) -> None:
         """A plain record counted already that becomes an event (a held record kept): out of its hour again."""
@@ -765,10 +767,9 @@ def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: in
                 if x < hi:  # read where it stands, as the reference does
                     start = judged.starts[x]
                     if start > cur:
-                        reader.count_plain(block, cur, start, gaps)
+                        n += reader.count_plain(block, cur, start, gaps)
                         judged.count(cur, start)
                         multi.count(cur, start)
-                        n += block.count(b"\n", cur, start)
                     nl = block.find(b"\n", start) + 1
                     n += 1
                     yield from reader.line(n, _block_scan.line_text(block, start, nl, max_line))
@@ -787,7 +788,7 @@ def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: in
             # cur starts a run of plain lines: whole records, unless h continues the last of them
             nl = block.find(b"\n", h) + 1
             text = _block_scan.line_text(block, h, nl, max_line)
-            rec = parse_record(text, n + 1 + block.count(b"\n", cur, h)) if h != last_line else None
+            rec = parse_record(text, 0) if h != last_line else None  # its number once the run is counted
             if rec is not None:
                 stop = h
             else:
@@ -795,14 +796,14 @@ def _block(reader: Reader, block: bytes, base: int, hot: list[int], max_line: in
                 stop = max(stop, cur)
             if stop > cur:
                 yield from reader.flush()
-                reader.count_plain(block, cur, stop, gaps)
+                n += reader.count_plain(block, cur, stop, gaps)
                 if taken:
                     judged.count(cur, stop)
                     multi.count(cur, stop)
-                n += block.count(b"\n", cur, stop)
                 cur = stop
                 if rec is not None:  # h, parsed already
                     n += 1
+                    rec.line = n
                     yield from reader.line(n, text, rec)
                     cur = nl
                     continue
