@@ -1053,3 +1053,31 @@ def test_what_waits_in_a_members_cap_stays_within_its_byte_budget(monkeypatch: p
         assert held[kind] + sum(n for k, n in dropped if k == kind) == 300
         newest = max(e.ts for e in events if e.kind == kind)
         assert newest == t + timedelta(seconds=299)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_shape_hashes_that_all_collide_cost_no_crash(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """The shape hash is keyed by a secret drawn per scanner, so no log can make two texts share it; were every
+    record's hash the same (records of other lengths, other rows, block edges), the walk still reads the whole
+    log: every record is counted in its hour, the time range is exact (a record of another length than its
+    shape's is never compared byte by byte with it)."""
+    real = _block_scan.scanner
+
+    def colliding(engine: str = "auto") -> Any:
+        scan = real(engine)
+        assert scan is not None
+
+        def same_hash(block: bytes) -> Any:
+            found = scan(block).copy()
+            found[:, 2] = 0x5EED
+            return found
+
+        return _block_scan.Scan(same_hash, scan.judges)
+
+    data = ("\n".join(_deferred(seed, 3000)) + "\n").encode()
+    reference = _timeline(data, False, 50)
+    monkeypatch.setattr(_block_scan, "scanner", colliding)
+    for size in (1 << 20, 4096, 97):
+        got = _timeline(data, True, 50, size=size)
+        assert (got["hours"], got["count"], got["first"], got["last"]) == (
+            reference["hours"], reference["count"], reference["first"], reference["last"])
