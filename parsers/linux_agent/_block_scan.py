@@ -330,9 +330,6 @@ def line_text(block: bytes, start: int, stop: int, max_line: int) -> str:
     return raw.rstrip(b"\r\n").decode("utf-8", "replace")
 
 
-#: hours a :class:`PlainCounts` holds before its counts are handed on (the timeline keeps as many buckets)
-SPILL_HOURS = 20_000
-
 
 class PlainCounts:
     """Plain records counted in bulk: per hour (their stamp's first 13 bytes, ``YYYY-MM-DD?HH`` or ``YYYY/MM/DD HH``)
@@ -360,7 +357,8 @@ class PlainCounts:
 
     def report(self, ctx: ParseContext, time: Callable[[bytes], datetime], local: bool) -> None:
         """Hand the counts to ``ctx`` (``time``: a stamp's time, as the record's event would have it) and start
-        afresh: a log of more than :data:`SPILL_HOURS` hours is handed on in parts, so what waits stays small."""
+        afresh: a log of more than :data:`parsers.hour_counts.SPILL_HOURS` hours is handed on in parts, so what
+        waits stays small."""
         if self.range is not None:
             per_hour = [(datetime.fromisoformat(h.decode().replace("/", "-") + ":00"), k)
                         for h, k in sorted(self.hours.items()) if k]

@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from parsers import hour_counts
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
 from parsers.clock_pairs import PairVotes
 from parsers.linux_agent import _block_scan
@@ -136,7 +137,7 @@ def parse_blocks(stream: BinaryIO, ctx: ParseContext, scan: _block_scan.Scan, bl
                         state.py3 = True
                     n += k
                     cur = stop
-                if len(utc.hours) + len(local.hours) >= _block_scan.SPILL_HOURS:  # a log of very many hours
+                if len(utc.hours) + len(local.hours) >= hour_counts.SPILL_HOURS:  # a log of very many hours
                     utc.report(ctx, _utc, False)
                     local.report(ctx, _local, True)
             nl = block.find(b"\n", cur) + 1

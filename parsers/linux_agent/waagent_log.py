@@ -47,6 +47,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from parsers import hour_counts
 from parsers.base import GENERIC_KIND, Event, ParseContext, Parser
 from parsers.clock_pairs import PairVotes
 from parsers.kept import Grouped, NewestPerKind
@@ -151,7 +152,7 @@ class Reader:
         ``gaps``: their continuation lines (an alarm record's, held), not counted. Returns the lines counted over."""
         stamp, n = self.plain.add(block, start, stop, gaps)
         self.prev_timed = (_block_scan.plain_time(stamp), False)
-        if len(self.plain.hours) >= _block_scan.SPILL_HOURS:  # a log of very many hours: handed on in parts
+        if len(self.plain.hours) >= hour_counts.SPILL_HOURS:  # a log of very many hours: handed on in parts
             self.report_plain()
         return n + gaps.lines(start, stop) if gaps is not None else n
 

@@ -20,6 +20,7 @@ from analyzer.locale import word
 from analyzer.model import Options
 from analyzer.report import to_dict
 from bench import bench_large_bundle, bench_parse_waagent
+from parsers import hour_counts
 from parsers.base import MAX_LINE, ParseContext
 from parsers.linux_agent import _block_scan, vmsnapshot_log
 from parsers.linux_agent._signatures import AGENT, Sig, SignatureTable
@@ -270,7 +271,7 @@ def test_ordinary_records_are_counted_without_being_read(monkeypatch: pytest.Mon
 def test_what_waits_stays_small_on_a_log_of_many_hours_and_long_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     """A log whose every record is in an hour of its own hands its counts on in parts; long text-decided records
     are read, not remembered: the same output, and bounded memory whatever the log holds."""
-    monkeypatch.setattr(_block_scan, "SPILL_HOURS", 50)
+    monkeypatch.setattr(hour_counts, "SPILL_HOURS", 50)
     start = datetime(2024, 1, 1)
     text = "".join(f"{start + timedelta(hours=i):%Y-%m-%d %H:%M:%S}.000001 {PREFIX}PreSnapshot: Status Code: 200"
                    f"{' x' * (1500 * (i % 3))}\n" for i in range(3000))

@@ -32,6 +32,7 @@ from analyzer.model import Options
 from analyzer.report import to_dict
 from analyzer.timeline import MAX_NOTABLE, Timeline
 from bench import bench_large_bundle, bench_parse_waagent
+from parsers import hour_counts
 from parsers.base import MAX_LINE, ParseContext
 from parsers.kept import MAX_KEPT_MESSAGE, NewestPerKind, cut
 from parsers.linux_agent import _block_scan, _record, waagent_log
@@ -959,7 +960,7 @@ def test_the_counts_of_a_log_of_many_hours_are_handed_on_in_parts(seed: int, mon
     whatever the log holds (a log with a new hour in every line kept a count for every hour: 281 MB of RSS at 68 MB
     of log). A held record kept at the end whose hour was handed on already is taken back from that hour: the
     timeline ends as on the per-line path."""
-    monkeypatch.setattr(_block_scan, "SPILL_HOURS", 3)
+    monkeypatch.setattr(hour_counts, "SPILL_HOURS", 3)
     seen = {"reports": 0, "taken back": 0}
     report = waagent_log.Reader.report_plain
 
