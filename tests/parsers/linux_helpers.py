@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from analyzer.locale import word
 from analyzer.sources import recognize_path
+from analyzer.timeline import Timeline
 from parsers.base import Event, ParseContext
 from tests.conftest import REFDATA
 from tests.parsers.windows_helpers import run
@@ -35,3 +37,16 @@ def one(ctx: ParseContext, name: str) -> object:
     values = [f.value for f in ctx.facts if f.name == name]
     assert len(values) == 1, f"{name}: {values}"
     return values[0]
+
+
+def timeline_outcome(tl: Timeline, ctx: ParseContext) -> dict[str, Any]:
+    """What a finalized timeline and the parser's context end with, as the tests comparing two paths of one
+    parser (per line and by blocks, events and counts) compare it: kept events, facts, problems, counts per hour
+    and source, what was dropped and the time range."""
+    return {
+        "kept": [(e.ts, e.line, e.level, e.component, e.kind, e.message, e.attrs) for e in tl.notable],
+        "facts": [(f.name, f.value, f.line, f.ts, f.text) for f in ctx.facts],
+        "problems": [(p.line, word(p.message)) for p in ctx.problems],
+        "hours": tl.histogram(), "count": tl.count, "by_source": dict(tl.by_source), "dropped": tl.dropped(),
+        "first": tl.first, "last": tl.last,
+    }

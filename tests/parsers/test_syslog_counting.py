@@ -24,7 +24,6 @@ from typing import Any, BinaryIO
 import pytest
 
 from analyzer.api import analyze
-from analyzer.locale import word
 from analyzer.model import Options
 from analyzer.report import to_dict
 from analyzer.timeline import MAX_NOTABLE, Timeline
@@ -34,6 +33,7 @@ from parsers.base import Event, ParseContext, Parser
 from parsers.linux_agent import journal_export, syslog
 from tests.conftest import ROOT
 from tests.linux_bundle import collector_oom, java_oom, kernel_line
+from tests.parsers.linux_helpers import timeline_outcome
 
 LIMITS = (3, MAX_NOTABLE)
 MODULES = {"syslog": syslog, "journal_export": journal_export}
@@ -51,14 +51,8 @@ def _timeline(data: bytes, source: str, counting: bool, limit: int, path: str = 
         tl.add(e)
         events += 1
     tl.finalize(None)
-    return {
-        "kept": [(e.ts, e.line, e.level, e.component, e.kind, e.message, e.attrs) for e in tl.notable],
-        "facts": [(f.name, f.value, f.line, f.ts, f.text) for f in ctx.facts],
-        "problems": [(p.line, word(p.message)) for p in ctx.problems],
-        "hours": tl.histogram(), "count": tl.count, "by_source": dict(tl.by_source), "dropped": tl.dropped(),
-        "first": tl.first, "last": tl.last, "yearless": dict(tl.yearless), "year_ref": tl.year_ref,
-        "records": events + ctx.counted, "events": events,
-    }
+    return {**timeline_outcome(tl, ctx), "yearless": dict(tl.yearless), "year_ref": tl.year_ref,
+            "records": events + ctx.counted, "events": events}
 
 
 def assert_same(data: bytes, source: str = "syslog", counted: bool = True) -> None:

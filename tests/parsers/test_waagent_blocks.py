@@ -39,6 +39,7 @@ from parsers.linux_agent import _block_scan, _record, waagent_log
 from parsers.linux_agent._signatures import AGENT, Sig, SignatureTable
 from parsers.text import iter_lines
 from tests.conftest import REFDATA, ROOT
+from tests.parsers.linux_helpers import timeline_outcome
 
 #: the C scan wherever it is built (CI builds it: test_the_c_module_is_built_where_a_compiler_is), the Python engine
 C_ENGINE = ("c",) if _block_scan._c_available() else ()
@@ -87,15 +88,9 @@ def _timeline(data: bytes, blocks: bool, limit: int, engine: str = "auto", size:
     for e in events:
         tl.add(e)
     tl.finalize(None)
-    return {
-        "kept": [(e.ts, e.line, e.level, e.component, e.kind, e.message, e.attrs) for e in tl.notable],
-        "facts": [(f.name, f.value, f.line, f.ts, f.text) for f in ctx.facts],
-        "problems": [(p.line, word(p.message)) for p in ctx.problems],
-        "hours": tl.histogram(), "count": tl.count, "by_source": dict(tl.by_source), "dropped": tl.dropped(),
-        "first": tl.first, "last": tl.last,
-        "beyond": sorted((c.template.text, c.count, c.first, c.last, c.example, c.line, c.level)
-                         for c in tl.beyond_cap),
-    }
+    return {**timeline_outcome(tl, ctx),
+            "beyond": sorted((c.template.text, c.count, c.first, c.last, c.example, c.line, c.level)
+                             for c in tl.beyond_cap)}
 
 
 def assert_same(data: bytes, sizes: tuple[int, ...] = SIZES, max_line: int = MAX_LINE,
