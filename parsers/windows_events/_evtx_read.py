@@ -16,6 +16,11 @@ exactly as the library writes the openings ``evtx.py`` counts (provider name, ev
 qualifiers, version, level, task, opcode, keywords, time). Anything else returns None: the whole chunk then goes
 to the library. Nested BinXML values (EventData and UserData are one) are read to their end the same way, at most
 ``MAX_DEPTH`` deep; every template is read once per chunk, so the time is linear in the chunk.
+
+The records some rule may read (not ordinary) are then read to the end when their templates have a shape
+``_evtx_notable`` knows: channel, computer, record id and the EventData or UserData values. When every one of them
+is, the plan holds them and the library reads none of the chunk; one record of another shape sends the chunk to the
+library as before.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ import re
 import struct
 import zlib
 from collections.abc import Callable
+from typing import Any
+
+from parsers.windows_events._evtx_notable import NotTaken, event_data, nested_program, top_program, value
 
 CHUNK_SIZE = 65536
 HEADER_SIZE = 512
@@ -100,7 +108,7 @@ def _plain(text: str) -> bool:
 class _Template:
     """What a template gives: the substitution indexes and literals of the counted System fields."""
 
-    __slots__ = ("attribute_values", "content", "fields", "optional", "provider", "system_done")
+    __slots__ = ("attribute_values", "content", "fields", "optional", "program", "provider", "system_done", "tokens")
 
     def __init__(self) -> None:
         self.provider: str | int = ""  # a literal name, or the index of a string substitution
@@ -109,6 +117,8 @@ class _Template:
         self.system_done = False  # the System element ended
         self.content: list[int] = []  # substitutions that are Event's content after System (EventData, UserData)
         self.attribute_values: set[int] = set()  # substitutions that are attribute values
+        self.tokens: list[tuple[Any, ...]] = []  # its tokens, for the program of a notable record (_notable.py)
+        self.program: Any = None  # that program, made the first time a notable record needs it
 
 
 def _template(chunk: bytes, offset: int, end: int, top: bool) -> _Template:
@@ -138,6 +148,7 @@ def _template(chunk: bytes, offset: int, end: int, top: bool) -> _Template:
             if token == 0x41:
                 p += 4
             children[-1].append(name)
+            found.tokens.append(("open", name))
             path.append(name)
             children.append([])
             closed_start.append(False)
@@ -148,10 +159,12 @@ def _template(chunk: bytes, offset: int, end: int, top: bool) -> _Template:
             closed_start[-1] = True
             attribute, values = "", 0
             p += 1
+            found.tokens.append(("content",))
         elif token in (0x03, 0x04):  # close empty element, end element
             if not path or (token == 0x04) != closed_start[-1]:
                 raise Unread
             inner = children.pop()
+            found.tokens.append(("close",))
             if top:
                 _system_element(found, path, inner, values if closed_start[-1] else 0)
             path.pop()
@@ -163,6 +176,7 @@ def _template(chunk: bytes, offset: int, end: int, top: bool) -> _Template:
                 raise Unread
             attribute, p = _name(chunk, _U32(chunk, p + 1)[0], p + 5, stop)
             attribute, values = "@" + attribute, 0
+            found.tokens.append(("attribute", attribute[1:]))
         elif token in (0x05, 0x45):  # value text: a UTF-16 string
             if not path or p + 4 > stop or chunk[p + 1] != _STRING:
                 raise Unread
@@ -172,12 +186,14 @@ def _template(chunk: bytes, offset: int, end: int, top: bool) -> _Template:
                 raise Unread
             p += 4 + 2 * count
             values += 1
+            found.tokens.append(("text", text))
             if top:
                 _literal(found, path, attribute, text, values)
         elif token in (0x0D, 0x0E):  # substitution: index, declared type
             if not path or p + 4 > stop or (chunk[p + 3] not in _FIXED and chunk[p + 3] not in _ANY_SIZE):
                 raise Unread
             index = _U16(chunk, p + 1)[0]
+            found.tokens.append(("value", index, token == 0x0E))
             p += 4
             values += 1
             if attribute:
@@ -397,8 +413,10 @@ def _opening(chunk: bytes, template: _Template, values: list[tuple[int, int, int
 #: what :func:`read_chunk` gives: records, those ordinary, their records per hour (FILETIME // HOUR), their earliest
 #: and latest FILETIME, the chunk as the library is to read it (None: as it is, or not at all when every record
 #: is ordinary), the records each empty record of it stands for, in order, and the records that each record (by
-#: its id) took in after it
-Plan = tuple[int, int, dict[int, int], int, int, bytes | None, list[int], dict[int, int]]
+#: its id) took in after it; and, when every other record of the chunk was read here too (:func:`notable`), those
+#: records (then the library reads none of the chunk): (index in the chunk, provider, event id, level, FILETIME,
+#: qualifiers, channel, computer, record id, data) each
+Plan = tuple[int, int, dict[int, int], int, int, bytes | None, list[int], dict[int, int], list[tuple[Any, ...]] | None]
 STUB = b"\x0f\x01\x01\x00\x00"  # an empty BinXML fragment: the library renders it as {"Event":null}
 
 
@@ -408,22 +426,32 @@ def read_chunk(chunk: bytes, ordinary: Callable[[str, int, int], bool]) -> Plan 
     its last bytes (the library reads a record's BinXML up to its end token), else made one empty record; every
     other byte, the templates defined inside the run included, stays where it was, so that the library renders
     only the other records. None when any of it is not understood."""
+    templates: dict[tuple[int, bool], _Template] = {}
     try:
-        records = _read_chunk(chunk)
+        records = _read_chunk(chunk, templates)
     except (Unread, IndexError, struct.error):
         return None
     verdicts = {key: bool(ordinary(*key)) for key in dict.fromkeys(key for key, *_ in records)}
+    first_id = _U64(chunk, 24)[0]
+    events: list[tuple[Any, ...]] | None = []
+    for r, (key, _, _, filetime, _, template, values) in enumerate(records):
+        if not verdicts[key]:
+            try:
+                events.append((r, *key[:2], key[2], filetime, *notable(chunk, template, values, templates,
+                                                                        _U32(chunk, 48)[0], first_id + r)))
+            except (NotTaken, Unread, IndexError, struct.error, UnicodeDecodeError):
+                events = None
+                break
     hours: dict[int, int] = {}
     earliest, latest, counted = MAX_FILETIME + 1, 0, 0
-    for key, _, _, filetime, _ in records:
+    for key, _, _, filetime, *_ in records:
         if verdicts[key]:
             hours[filetime // HOUR] = hours.get(filetime // HOUR, 0) + 1
             if len(hours) > MAX_HOURS:
                 return None
             earliest, latest, counted = min(earliest, filetime), max(latest, filetime), counted + 1
-    if not counted or counted == len(records):
-        return len(records), counted, hours, earliest, latest, None, [], {}
-    first_id = _U64(chunk, 24)[0]
+    if not counted or counted == len(records) or events is not None:
+        return len(records), counted, hours, earliest, latest, None, [], {}, events
     stubbed = bytearray(chunk)
     runs: list[int] = []
     absorbed: dict[int, int] = {}
@@ -444,7 +472,7 @@ def read_chunk(chunk: bytes, ordinary: Callable[[str, int, int], bool]) -> Plan 
         else:
             absorbed[first_id + into] = last - r + 1
         r = last + 1
-    return len(records), counted, hours, earliest, latest, bytes(stubbed), runs, absorbed
+    return len(records), counted, hours, earliest, latest, bytes(stubbed), runs, absorbed, None
 
 
 def _tables(chunk: bytes, free: int, templates: dict[tuple[int, bool], _Template]) -> None:
@@ -479,8 +507,11 @@ def _tables(chunk: bytes, free: int, templates: dict[tuple[int, bool], _Template
                 raise Unread
 
 
-def _read_chunk(chunk: bytes) -> list[tuple[tuple[str, int, int], int, int, int, bool]]:
-    """Each record as ((provider, event id, level), offset, size, FILETIME, an end token before its last bytes)."""
+def _read_chunk(chunk: bytes, templates: dict[tuple[int, bool], _Template] | None = None) -> list[tuple[Any, ...]]:
+    """Each record as ((provider, event id, level), offset, size, FILETIME, an end token before its last bytes, its
+    template, its values); ``templates`` gets the chunk's templates."""
+    if templates is None:
+        templates = {}
     if len(chunk) != CHUNK_SIZE or not chunk.startswith(b"ElfChnk\x00"):
         raise Unread
     free = _U32(chunk, 48)[0]
@@ -491,8 +522,7 @@ def _read_chunk(chunk: bytes) -> list[tuple[tuple[str, int, int], int, int, int,
     first_id, last_id = _U64(chunk, 24)[0], _U64(chunk, 32)[0]
     last_offset = _U32(chunk, 44)[0]
     keys: set[tuple[str, int, int]] = set()
-    records: list[tuple[tuple[str, int, int], int, int, int, bool]] = []
-    templates: dict[tuple[int, bool], _Template] = {}
+    records: list[tuple[Any, ...]] = []
     _tables(chunk, free, templates)
     p = HEADER_SIZE
     while p < free:
@@ -513,8 +543,73 @@ def _read_chunk(chunk: bytes) -> list[tuple[tuple[str, int, int], int, int, int,
         keys.add((provider, event_id, level))
         if len(keys) > MAX_KEYS:
             raise Unread
-        records.append(((provider, event_id, level), p, size, filetime, after < stop - 4))
+        records.append(((provider, event_id, level), p, size, filetime, after < stop - 4, template, values))
         p = stop
     if p != free or (records and (records[-1][1] != last_offset or first_id + len(records) - 1 != last_id)):
         raise Unread
     return records
+
+
+def _slot(chunk: bytes, values: list[tuple[int, int, int]], token: tuple[Any, ...] | None) -> Any:
+    """What a text or value token of a template renders as (None: an empty element, written as "")."""
+    if token is None:
+        return ""
+    if token[0] == "text":
+        if "\x00" in token[1]:  # the library cuts a text there
+            raise NotTaken
+        return token[1]
+    if token[1] >= min(len(values), MAX_VALUES):
+        raise NotTaken
+    return value(chunk, *values[token[1]])
+
+
+def notable(chunk: bytes, template: _Template, values: list[tuple[int, int, int]],
+            templates: dict[tuple[int, bool], _Template], end: int, header_id: int) -> tuple[Any, ...]:
+    """(qualifiers, channel, computer, record id, data) of a record whose opening was read, as ``evtx.record`` takes
+    them from the library's JSON; NotTaken for a shape without a program."""
+    if template.program is None:
+        template.program = top_program(template.tokens)
+    channel, computer, record_id, data = template.program
+    qualifiers = template.fields.get("Qualifiers")
+    qualifier = None if qualifiers is None else _slot(chunk, values, ("value", qualifiers))
+    rid = _slot(chunk, values, record_id)
+    if isinstance(data, int):  # a nested template instance
+        if data >= min(len(values), MAX_VALUES):
+            raise NotTaken
+        kind, at, size = values[data]
+        if kind == _NULL:
+            data = None
+        elif kind != _BINXML:
+            raise NotTaken
+        else:
+            p = at + 4 if chunk[at:at + 4] == b"\x0f\x01\x01\x00" else at
+            inner, inner_values, _ = _instance(chunk, p, at + size, templates, end, 1)
+            if inner.program is None:
+                inner.program = nested_program(inner.tokens)
+            data = _data(chunk, inner.program, inner_values)
+    elif data is not None:
+        data = _data(chunk, data, values)
+    if rid is None or rid == "":
+        rid = header_id
+    elif type(rid) is not int:  # as the library writes it, a string the JSON path would read as a number or not
+        raise NotTaken
+    return qualifier, str(_slot(chunk, values, channel) or ""), str(_slot(chunk, values, computer) or ""), \
+        rid or header_id, data
+
+
+def _data(chunk: bytes, program: tuple[str, list[tuple[str | None, tuple[Any, ...] | None]]],
+          values: list[tuple[int, int, int]]) -> dict[str, Any] | list[Any] | None:
+    root, items = program
+    body: dict[str, Any] = {}
+    unnamed: list[Any] = []
+    for name, token in items:
+        rendered = _slot(chunk, values, token)
+        if name is None:
+            unnamed.append(rendered)
+        else:
+            body[name] = rendered
+    if unnamed:
+        body["Data"] = {"#text": unnamed[0] if len(unnamed) == 1 else unnamed}
+    if root == "UserData":
+        return event_data({"UserData": {"inner": body}})
+    return event_data({"EventData": body or None})

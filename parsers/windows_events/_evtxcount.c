@@ -17,7 +17,8 @@
  *     than ``held``.
  *
  * ``tally`` is the list [earliest, latest, counted]: the times of counted records widen the first two, the
- * third grows by the records counted here. Nothing is changed for a record that is returned.
+ * third grows by one with each record counted here, at once (a chunk the library reads meanwhile numbers its
+ * records after them). Nothing is changed for a record that is returned.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -149,7 +150,6 @@ static PyObject *next_record(PyObject *self, PyObject *const *args, Py_ssize_t n
         PyErr_SetString(PyExc_TypeError, "next_record: an iterator, two dicts and a list of three");
         return NULL;
     }
-    Py_ssize_t counted = 0;
     PyObject *result = NULL;
     for (;;) {
         PyObject *raw = PyIter_Next(records);
@@ -159,9 +159,12 @@ static PyObject *next_record(PyObject *self, PyObject *const *args, Py_ssize_t n
             break;
         }
         int r = count_one(raw, verdicts, hours, tally, args[4], args[5], held);
-        if (r == 1) {
+        if (r == 1) { /* numbered at once: a chunk the library reads next numbers its records after it */
             Py_DECREF(raw);
-            counted++;
+            PyObject *sum = PyNumber_Add(PyList_GET_ITEM(tally, 2), ONE);
+            if (sum == NULL)
+                break;
+            PyList_SetItem(tally, 2, sum);
             continue;
         }
         if (r < 0)
@@ -169,22 +172,6 @@ static PyObject *next_record(PyObject *self, PyObject *const *args, Py_ssize_t n
         else
             result = raw;
         break;
-    }
-    if (counted) { /* the records counted before an error are counted too */
-        PyObject *type, *value, *traceback;
-        PyErr_Fetch(&type, &value, &traceback);
-        PyObject *delta = PyLong_FromSsize_t(counted);
-        PyObject *sum = delta ? PyNumber_Add(PyList_GET_ITEM(tally, 2), delta) : NULL;
-        Py_XDECREF(delta);
-        if (sum != NULL) {
-            PyList_SetItem(tally, 2, sum);
-            PyErr_Restore(type, value, traceback);
-        } else {
-            Py_XDECREF(type);
-            Py_XDECREF(value);
-            Py_XDECREF(traceback);
-            Py_CLEAR(result);
-        }
     }
     return result;
 }

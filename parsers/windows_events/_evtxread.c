@@ -65,6 +65,26 @@ typedef struct {
     uint32_t at, len; /* UTF-16 units in the chunk */
 } Text;
 
+/* where a template has a field of a notable record (_evtx_notable.py): nothing (written ""), a text, a value */
+enum { S_EMPTY, S_TEXT, S_VALUE };
+typedef struct {
+    uint8_t kind;
+    uint16_t index;
+    Text text;
+} Slot;
+
+#define MAX_ITEMS 64
+#define MAX_SUB_AUTHORITIES 15 /* of a SID, as Windows has them */
+typedef struct {
+    Text name;
+    uint8_t is_data; /* a Data element: unnamed unless named */
+    uint8_t named;   /* 1 named by its Name attribute, 2 that attribute's text still to come */
+    Slot slot;
+} Item;
+
+/* the data of a notable record: none, the nested template instance of a value, EventData's or UserData's items */
+enum { D_NONE, D_NESTED, D_EVENTDATA, D_USERDATA };
+
 typedef struct {
     uint32_t offset;
     int top;
@@ -82,6 +102,14 @@ typedef struct {
     uint8_t optional[MAX_INDEXES];
     int indexes;
     int system_done;
+    int prog;        /* 0: the program of a notable record holds (below); -1: no program */
+    Slot tail[3];    /* Channel, Computer, EventRecordID */
+    int tails;       /* bits of those met */
+    int data_mode;   /* D_* */
+    uint16_t data_index;
+    int inner;       /* UserData's inner element met */
+    int nitems;
+    Item items[MAX_ITEMS];
 } Template;
 
 typedef struct {
@@ -147,6 +175,17 @@ static int text_eq(const uint8_t *c, Text a, Text b) {
     return a.len == b.len && memcmp(c + a.at, c + b.at, 2 * (size_t)a.len) == 0;
 }
 
+/* ASCII XML name characters, at least one */
+static int name_chars(const uint8_t *c, Text t) {
+    for (uint32_t i = 0; i < t.len; i++) {
+        uint16_t u = u16(c + t.at + 2 * i);
+        if (!((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || u == '_' || u == '.' ||
+              u == ':' || u == '-'))
+            return 0;
+    }
+    return t.len > 0;
+}
+
 /* the name at offset; *after: past the name when it is stored right at the token (offset == at) */
 static int read_name(const uint8_t *c, uint32_t offset, uint32_t at, uint32_t end, Text *name, uint32_t *after) {
     if (offset < HEADER_SIZE || (uint64_t)offset + 8 > end)
@@ -157,14 +196,10 @@ static int read_name(const uint8_t *c, uint32_t offset, uint32_t at, uint32_t en
     uint64_t stop = (uint64_t)offset + 8 + 2 * (uint64_t)count;
     if (count == 0 || stop + 2 > end || u16(c + stop) != 0)
         return -1;
-    for (uint32_t i = 0; i < count; i++) { /* ASCII XML name characters: the library writes names into JSON keys */
-        uint16_t u = u16(c + offset + 8 + 2 * i);
-        if (!((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || u == '_' || u == '.' ||
-              u == ':' || u == '-'))
-            return -1;
-    }
     name->at = offset + 8;
     name->len = count;
+    if (!name_chars(c, *name)) /* the library writes names into JSON keys as they are */
+        return -1;
     *after = offset == at ? (uint32_t)stop + 2 : at;
     return 0;
 }
@@ -178,7 +213,156 @@ typedef struct {
     int closed;     /* its start was closed (0x02) */
     int children;
     int first_child_system;
+    int role;       /* R_*: what it is in the program of a notable record */
+    int item;       /* its item, or its tail field */
 } Open;
+
+enum { R_NONE, R_EVENT, R_TAIL, R_ROOT, R_INNER, R_ITEM };
+enum { A_NONE, A_IGNORE, A_TEXT, A_NAME };
+static const char *const TAIL_NAMES[3] = {"Channel", "Computer", "EventRecordID"};
+
+/* an element opened at depth (its parent path[depth - 1]): its role in the program */
+static void prog_open(Template *t, const uint8_t *c, Open *path, int depth, Text name, Open *o) {
+    o->role = R_NONE;
+    o->item = -1;
+    if (t->prog < 0)
+        return;
+    Open *parent = depth ? &path[depth - 1] : NULL;
+    if (t->top && depth == 0) {
+        o->role = R_EVENT;
+    } else if (t->top && depth == 2 && parent->kind == P_SYSTEM) {
+        for (int i = 0; i < 3; i++)
+            if (text_is(c, name, TAIL_NAMES[i])) {
+                if (t->tails & (1 << i)) {
+                    t->prog = -1;
+                    return;
+                }
+                t->tails |= 1 << i;
+                o->role = R_TAIL;
+                o->item = i;
+            }
+    } else if ((t->top && depth == 1 && parent->children > 0) || (!t->top && depth == 0)) {
+        if (t->data_mode != D_NONE)
+            t->prog = -1;
+        else if (text_is(c, name, "EventData"))
+            t->data_mode = D_EVENTDATA;
+        else if (text_is(c, name, "UserData"))
+            t->data_mode = D_USERDATA;
+        else
+            t->prog = -1;
+        o->role = R_ROOT;
+    } else if (parent != NULL && (parent->role == R_ROOT || parent->role == R_INNER)) {
+        if (parent->role == R_ROOT && t->data_mode == D_USERDATA) {
+            if (t->inner)
+                t->prog = -1;
+            t->inner = 1;
+            o->role = R_INNER;
+            return;
+        }
+        if (t->nitems >= MAX_ITEMS) {
+            t->prog = -1;
+            return;
+        }
+        Item *it = &t->items[t->nitems];
+        memset(it, 0, sizeof *it);
+        it->name = name;
+        it->is_data = parent->role == R_ROOT && text_is(c, name, "Data");
+        o->role = R_ITEM;
+        o->item = t->nitems++;
+    } else if (parent != NULL && parent->role != R_NONE && parent->role != R_EVENT) {
+        t->prog = -1; /* an element inside a field or an item */
+    }
+}
+
+/* an attribute of the element path[depth - 1]: how its values count in the program */
+static int prog_attribute(Template *t, const uint8_t *c, Open *here, Text attribute) {
+    if (t->prog < 0)
+        return A_NONE;
+    switch (here->role) {
+    case R_ROOT:
+        if (t->data_mode == D_EVENTDATA)
+            return A_IGNORE; /* not data */
+        break;
+    case R_INNER:
+        return A_TEXT;
+    case R_ITEM: {
+        Item *it = &t->items[here->item];
+        if (it->is_data && !it->named && text_is(c, attribute, "Name")) {
+            it->named = 2;
+            return A_NAME;
+        }
+        break;
+    }
+    case R_TAIL:
+        break;
+    default:
+        return A_NONE;
+    }
+    t->prog = -1;
+    return A_NONE;
+}
+
+/* a text or value at the element path[depth - 1] (values: of its attribute or content so far) */
+static void prog_value(Template *t, const uint8_t *c, Open *here, int has_attribute, int attr_role, int values,
+                       Slot s) {
+    if (t->prog < 0)
+        return;
+    if (has_attribute) {
+        if (attr_role == A_NAME) {
+            Item *it = &t->items[here->item];
+            if (s.kind != S_TEXT || values != 1 || !name_chars(c, s.text))
+                t->prog = -1;
+            it->name = s.text;
+            it->named = 1;
+        } else if (attr_role == A_TEXT && s.kind != S_TEXT) {
+            t->prog = -1;
+        }
+        return;
+    }
+    switch (here->role) {
+    case R_TAIL:
+    case R_ITEM: {
+        Slot *slot = here->role == R_TAIL ? &t->tail[here->item] : &t->items[here->item].slot;
+        if (slot->kind != S_EMPTY)
+            t->prog = -1;
+        *slot = s;
+        return;
+    }
+    case R_EVENT: /* Event's content after System: the nested data */
+        if (s.kind != S_VALUE || t->data_mode != D_NONE)
+            t->prog = -1;
+        t->data_mode = D_NESTED;
+        t->data_index = s.index;
+        return;
+    case R_ROOT:
+    case R_INNER:
+        t->prog = -1;
+        return;
+    default:
+        return;
+    }
+}
+
+/* at the template's end: names that make one JSON key each */
+static void prog_check(Template *t, const uint8_t *c) {
+    if (t->prog < 0)
+        return;
+    if (t->data_mode == D_USERDATA && t->nitems == 0)
+        t->prog = -1;
+    for (int i = 0; i < t->nitems && t->prog == 0; i++) {
+        Item *a = &t->items[i];
+        if (a->named == 2 || (a->is_data && a->named && text_is(c, a->name, "Data")))
+            t->prog = -1;
+        if (a->is_data && !a->named)
+            continue;
+        for (int j = 0; j < i; j++) {
+            Item *b = &t->items[j];
+            if (!(b->is_data && !b->named) && text_eq(c, a->name, b->name))
+                t->prog = -1;
+        }
+    }
+}
+
 
 /* a value (literal or substitution) at the top template's current place; returns -1 when not taken */
 static int place_value(Template *t, const uint8_t *c, Open *path, int depth, int has_attribute, Text attribute,
@@ -266,7 +450,7 @@ static int read_template(const uint8_t *c, uint32_t offset, uint32_t end, Templa
     int top = t->top;
     Open path[MAX_ELEMENTS];
     int depth = 0, roots = 0, root_event = 0;
-    int has_attribute = 0, values = 0;
+    int has_attribute = 0, values = 0, attr_role = A_NONE;
     int system_state = 0, system_time = 0;
     Text attribute = {0, 0};
     uint64_t p = start + 4;
@@ -282,7 +466,8 @@ static int read_template(const uint8_t *c, uint32_t offset, uint32_t end, Templa
             if (read_name(c, u32(c + p + 7), (uint32_t)p + 11, (uint32_t)stop, &name, &after) < 0)
                 return -1;
             p = after + (token == 0x41 ? 4 : 0);
-            Open o = {P_OTHER, -1, 0, 0, 0};
+            Open o = {P_OTHER, -1, 0, 0, 0, R_NONE, -1};
+            prog_open(t, c, path, depth, name, &o);
             if (depth == 0)
                 roots++;
             if (top) {
@@ -363,6 +548,7 @@ static int read_template(const uint8_t *c, uint32_t offset, uint32_t end, Templa
             p = after;
             has_attribute = 1;
             values = 0;
+            attr_role = prog_attribute(t, c, &path[depth - 1], attribute);
         } else if (token == 0x05 || token == 0x45) {
             if (depth == 0 || p + 4 > stop || c[p + 1] != T_STRING)
                 return -1;
@@ -372,6 +558,8 @@ static int read_template(const uint8_t *c, uint32_t offset, uint32_t end, Templa
             Text text = {(uint32_t)p + 4, count};
             p += 4 + 2 * (uint64_t)count;
             values++;
+            Slot slot = {S_TEXT, 0, text};
+            prog_value(t, c, &path[depth - 1], has_attribute, attr_role, values, slot);
             if (top && place_value(t, c, path, depth, has_attribute, attribute, 1, text, -1, values) < 0)
                 return -1;
         } else if (token == 0x0D || token == 0x0E) {
@@ -380,6 +568,8 @@ static int read_template(const uint8_t *c, uint32_t offset, uint32_t end, Templa
             uint16_t index = u16(c + p + 1);
             p += 4;
             values++;
+            Slot slot = {S_VALUE, index, {0, 0}};
+            prog_value(t, c, &path[depth - 1], has_attribute, attr_role, values, slot);
             if (has_attribute) {
                 int i = 0;
                 while (i < t->attr_indexes && t->attr_index[i] != index)
@@ -410,6 +600,7 @@ static int read_template(const uint8_t *c, uint32_t offset, uint32_t end, Templa
         } else if (token == 0x00) {
             if (depth || roots != 1) /* one root element */
                 return -1;
+            prog_check(t, c);
             if (top && (!root_event || !t->system_done || t->field[F_LEVEL] < 0 ||
                         t->field[F_EVENTID] < 0 || t->field[F_TIME] < 0 || !t->has_provider))
                 return -1;
@@ -596,6 +787,285 @@ static int opening(const uint8_t *c, const Template *t, const Value *v, uint32_t
     return 0;
 }
 
+/* --- notable records: their fields as the library renders them (_evtx_notable.py) --------------------------- */
+
+static PyObject *utf16(const uint8_t *c, uint32_t at, uint32_t units) {
+    int little = -1;
+    return PyUnicode_DecodeUTF16((const char *)c + at, 2 * (Py_ssize_t)units, "strict", &little);
+}
+
+/* a FILETIME as the library's ISO string: microseconds, the rest cut */
+static PyObject *iso_time(uint64_t ft) {
+    uint64_t us = ft / 10, secs = us / 1000000;
+    int64_t z = (int64_t)(secs / 86400) - 134774 + 719468; /* days since 0000-03-01 (from 1601-01-01) */
+    uint64_t rem = secs % 86400;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    unsigned day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+    long long year = (long long)yoe + era * 400 + (month <= 2);
+    char buf[40];
+    snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02u.%06uZ", year, month, day, (unsigned)(rem / 3600),
+             (unsigned)(rem / 60 % 60), (unsigned)(rem % 60), (unsigned)(us % 1000000));
+    return PyUnicode_FromString(buf);
+}
+
+/* a value as the library writes it into JSON, read back: 1 into *out, 0 not taken, -1 error */
+static int render_value(const uint8_t *c, Value v, PyObject **out) {
+    const uint8_t *d = c + v.at;
+    char buf[512];
+    switch (v.kind) {
+    case T_NULL:
+        *out = Py_NewRef(Py_None);
+        return 1;
+    case T_STRING: {
+        uint32_t units = v.size / 2;
+        while (units && u16(d + 2 * (units - 1)) == 0)
+            units--;
+        for (uint32_t i = 0; i < units; i++) /* a NUL inside is left to the library */
+            if (u16(d + 2 * i) == 0)
+                return 0;
+        *out = utf16(c, v.at, units);
+        return *out ? 1 : -1;
+    }
+    case T_ANSI: {
+        uint32_t n = v.size;
+        while (n && d[n - 1] == 0)
+            n--;
+        if (memchr(d, 0, n) != NULL)
+            return 0;
+        *out = PyUnicode_DecodeASCII((const char *)d, n, "strict");
+        return *out ? 1 : -1;
+    }
+    case 0x03: *out = PyLong_FromLong((int8_t)d[0]); break;
+    case 0x05: *out = PyLong_FromLong((int16_t)u16(d)); break;
+    case 0x07: *out = PyLong_FromLong((int32_t)u32(d)); break;
+    case 0x09: *out = PyLong_FromLongLong((int64_t)u64(d)); break;
+    case T_UINT8: *out = PyLong_FromUnsignedLong(d[0]); break;
+    case T_UINT16: *out = PyLong_FromUnsignedLong(u16(d)); break;
+    case 0x08: *out = PyLong_FromUnsignedLong(u32(d)); break;
+    case 0x0A: *out = PyLong_FromUnsignedLongLong(u64(d)); break;
+    case T_BOOL: *out = PyBool_FromLong(u32(d) != 0); break;
+    case T_BINARY: {
+        static const char HEX[] = "0123456789ABCDEF";
+        *out = PyUnicode_New(2 * (Py_ssize_t)v.size, 127);
+        if (*out == NULL)
+            return -1;
+        Py_UCS1 *w = PyUnicode_1BYTE_DATA(*out);
+        for (uint32_t i = 0; i < v.size; i++) {
+            w[2 * i] = HEX[d[i] >> 4];
+            w[2 * i + 1] = HEX[d[i] & 15];
+        }
+        return 1;
+    }
+    case T_GUID:
+        snprintf(buf, sizeof buf, "%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X", u32(d), u16(d + 4), u16(d + 6),
+                 d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15]);
+        *out = PyUnicode_FromString(buf);
+        break;
+    case T_FILETIME: *out = iso_time(u64(d)); break;
+    case T_SID: {
+        if (d[1] > MAX_SUB_AUTHORITIES)
+            return 0;
+        unsigned long long authority = 0;
+        for (int i = 2; i < 8; i++)
+            authority = authority << 8 | d[i];
+        int n = snprintf(buf, sizeof buf, "S-%u-%llu", d[0], authority);
+        for (uint32_t i = 0; i < d[1]; i++) /* at most 15 of 11 characters each */
+            n += snprintf(buf + n, sizeof buf - n, "-%u", u32(d + 8 + 4 * i));
+        *out = PyUnicode_FromString(buf);
+        break;
+    }
+    case 0x14:
+        snprintf(buf, sizeof buf, "0x%x", u32(d));
+        *out = PyUnicode_FromString(buf);
+        break;
+    case T_HEX64:
+        snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)u64(d));
+        *out = PyUnicode_FromString(buf);
+        break;
+    case T_STRINGS: { /* NUL-terminated strings; one of them is written as a string */
+        uint32_t units = v.size / 2;
+        if (units && u16(d + 2 * (units - 1)) == 0)
+            units--;
+        PyObject *list = PyList_New(0);
+        if (list == NULL)
+            return -1;
+        uint32_t start = 0;
+        for (uint32_t i = 0; i <= units; i++) {
+            if (i < units && u16(d + 2 * i) != 0)
+                continue;
+            PyObject *part = utf16(c, v.at + 2 * start, i - start);
+            if (part == NULL || PyList_Append(list, part) < 0) {
+                Py_XDECREF(part);
+                Py_DECREF(list);
+                return -1;
+            }
+            Py_DECREF(part);
+            start = i + 1;
+        }
+        if (PyList_GET_SIZE(list) == 1) {
+            *out = Py_NewRef(PyList_GET_ITEM(list, 0));
+            Py_DECREF(list);
+        } else {
+            *out = list;
+        }
+        return 1;
+    }
+    default:
+        return 0;
+    }
+    return *out ? 1 : -1;
+}
+
+static int render_slot(const uint8_t *c, Slot s, const Value *values, uint32_t count, PyObject **out) {
+    if (s.kind == S_EMPTY) {
+        *out = PyUnicode_FromStringAndSize("", 0);
+        return *out ? 1 : -1;
+    }
+    if (s.kind == S_TEXT) {
+        for (uint32_t i = 0; i < s.text.len; i++) /* the library cuts a text at a NUL */
+            if (u16(c + s.text.at + 2 * i) == 0)
+                return 0;
+        *out = utf16(c, s.text.at, s.text.len);
+        return *out ? 1 : -1;
+    }
+    if (s.index >= count || s.index >= MAX_INDEXES * 2)
+        return 0;
+    return render_value(c, values[s.index], out);
+}
+
+/* EventData's or UserData's items as evtx.event_data makes them of the library's JSON */
+static int render_items(const uint8_t *c, const Template *t, const Value *values, uint32_t count, PyObject **out) {
+    PyObject *named = PyDict_New(), *unnamed = PyList_New(0), *value = NULL, *key = NULL;
+    int ok = named && unnamed ? 1 : -1;
+    for (int i = 0; i < t->nitems && ok == 1; i++) {
+        const Item *it = &t->items[i];
+        int anonymous = it->is_data && !it->named;
+        if (!anonymous && t->data_mode == D_EVENTDATA && text_is(c, it->name, "Binary"))
+            continue;
+        ok = render_slot(c, it->slot, values, count, &value);
+        if (ok != 1)
+            break;
+        if (anonymous) {
+            ok = PyList_Append(unnamed, value) < 0 ? -1 : 1;
+        } else {
+            key = utf16(c, it->name.at, it->name.len);
+            ok = key && PyDict_SetItem(named, key, value) == 0 ? 1 : -1;
+            Py_CLEAR(key);
+        }
+        Py_CLEAR(value);
+    }
+    if (ok == 1) {
+        Py_ssize_t n = PyList_GET_SIZE(unnamed);
+        PyObject *u = n == 0 ? NULL : n == 1 ? PyList_GET_ITEM(unnamed, 0) : unnamed;
+        int blank = u == NULL || u == Py_None || (PyUnicode_Check(u) && PyUnicode_GET_LENGTH(u) == 0);
+        if (t->data_mode == D_USERDATA || (blank && PyDict_GET_SIZE(named))) {
+            *out = Py_NewRef(named);
+        } else if (blank) {
+            *out = Py_NewRef(Py_None);
+        } else if (PyDict_GET_SIZE(named)) {
+            ok = PyDict_SetItemString(named, "Data", u) < 0 ? -1 : 1;
+            *out = Py_NewRef(named);
+        } else if (PyList_Check(u)) { /* several unnamed values, or one array */
+            *out = Py_NewRef(u);
+        } else {
+            *out = PyList_New(1);
+            if (*out == NULL)
+                ok = -1;
+            else
+                PyList_SET_ITEM(*out, 0, Py_NewRef(u));
+        }
+        if (ok != 1)
+            Py_CLEAR(*out);
+    }
+    Py_XDECREF(named);
+    Py_XDECREF(unnamed);
+    return ok;
+}
+
+/* (index, provider, event id, level, FILETIME, qualifiers, channel, computer, record id, data) of a notable record:
+ * 1 into *out, 0 not taken, -1 error */
+static int render_record(Chunk *ch, const Template *t, const Value *v, uint32_t count, uint32_t index, Key *key,
+                         uint64_t ft, uint64_t header_id, PyObject **out) {
+    const uint8_t *c = ch->c;
+    if (t->prog < 0)
+        return 0;
+    PyObject *qualifiers = NULL, *channel = NULL, *computer = NULL, *rid = NULL, *data = NULL, *provider = NULL;
+    int ok = 1;
+    int q = t->field[F_QUALIFIERS];
+    if (q >= 0 && v[q].kind == T_UINT16)
+        qualifiers = PyLong_FromUnsignedLong(u16(c + v[q].at));
+    else
+        qualifiers = Py_NewRef(Py_None);
+    PyObject **texts[2] = {&channel, &computer};
+    for (int i = 0; i < 2 && ok == 1; i++) { /* str(value or "") */
+        PyObject *raw = NULL;
+        ok = render_slot(c, t->tail[i], v, count, &raw);
+        if (ok == 1) {
+            int truth = PyObject_IsTrue(raw);
+            *texts[i] = truth < 0 ? NULL : truth ? PyObject_Str(raw) : PyUnicode_FromStringAndSize("", 0);
+            ok = *texts[i] ? 1 : -1;
+        }
+        Py_XDECREF(raw);
+    }
+    if (ok == 1)
+        ok = render_slot(c, t->tail[2], v, count, &rid);
+    if (ok == 1) { /* the record id; none or 0: the record header's */
+        if (rid == Py_None || (PyUnicode_Check(rid) && PyUnicode_GET_LENGTH(rid) == 0) ||
+            (PyLong_CheckExact(rid) && PyObject_Not(rid) == 1)) {
+            Py_SETREF(rid, PyLong_FromUnsignedLongLong(header_id));
+            ok = rid ? 1 : -1;
+        } else if (!PyLong_CheckExact(rid)) {
+            ok = 0;
+        }
+    }
+    if (ok == 1 && t->data_mode == D_NESTED) {
+        if (t->data_index >= count || t->data_index >= MAX_INDEXES * 2) {
+            ok = 0;
+        } else if (v[t->data_index].kind == T_NULL) {
+            data = Py_NewRef(Py_None);
+        } else if (v[t->data_index].kind != T_BINXML) {
+            ok = 0;
+        } else {
+            Value inner_values[KEPT_VALUES];
+            Template *inner;
+            uint32_t p = v[t->data_index].at, stop = p + v[t->data_index].size, n, after;
+            if (p + 4 <= stop && c[p] == 0x0F && c[p + 1] == 0x01 && c[p + 2] == 0x01 && c[p + 3] == 0x00)
+                p += 4;
+            if (read_instance(ch, p, stop, 1, &inner, inner_values, &n, &after) < 0 || inner->prog < 0 ||
+                (inner->data_mode != D_EVENTDATA && inner->data_mode != D_USERDATA))
+                ok = 0;
+            else
+                ok = render_items(c, inner, inner_values, n, &data);
+        }
+    } else if (ok == 1 && t->data_mode != D_NONE) {
+        ok = render_items(c, t, v, count, &data);
+    } else if (ok == 1) {
+        data = Py_NewRef(Py_None);
+    }
+    if (ok == 1) {
+        provider = utf16(c, key->provider.at, key->provider.len);
+        ok = provider ? 1 : -1;
+    }
+    if (ok == 1 && qualifiers != NULL) {
+        *out = Py_BuildValue("(kOkkKOOOOO)", (unsigned long)index, provider, (unsigned long)key->event_id,
+                             (unsigned long)key->level, (unsigned long long)ft, qualifiers, channel, computer, rid,
+                             data);
+        ok = *out ? 1 : -1;
+    } else if (qualifiers == NULL) {
+        ok = -1;
+    }
+    Py_XDECREF(qualifiers);
+    Py_XDECREF(channel);
+    Py_XDECREF(computer);
+    Py_XDECREF(rid);
+    Py_XDECREF(data);
+    Py_XDECREF(provider);
+    return ok;
+}
+
 #define MAX_RECORDS (CHUNK_SIZE / 32)
 #define MAX_CHAIN 64
 
@@ -752,6 +1222,27 @@ static PyObject *read_chunk(PyObject *self, PyObject *const *args, Py_ssize_t na
         if (verdict[k] < 0)
             goto done;
     }
+    PyObject *events = PyList_New(0); /* the other records, when every one of them is read here */
+    if (events == NULL)
+        goto done;
+    for (uint32_t r = 0; r < n && events != Py_None; r++) {
+        if (verdict[key_of[r]])
+            continue;
+        Template *t;
+        uint32_t count, after;
+        PyObject *event = NULL;
+        int taken = 0;
+        if (read_instance(&ch, at_of[r] + 28, at_of[r] + size_of[r] - 4, 0, &t, values, &count, &after) == 0)
+            taken = render_record(&ch, t, values, count, r, &keys[key_of[r]], ft_of[r], first_id + r, &event);
+        if (taken < 0 || (taken == 1 && PyList_Append(events, event) < 0)) {
+            Py_XDECREF(event);
+            Py_DECREF(events);
+            goto done;
+        }
+        Py_XDECREF(event);
+        if (taken == 0)
+            Py_SETREF(events, Py_NewRef(Py_None));
+    }
     uint64_t earliest = MAX_FILETIME + 1, latest = 0;
     uint32_t counted = 0;
     int last_hour = -1;
@@ -765,8 +1256,10 @@ static PyObject *read_chunk(PyObject *self, PyObject *const *args, Py_ssize_t na
                 if (hour_of[h] == hour)
                     break;
             if (h == nhours) {
-                if (nhours >= MAX_HOURS)
+                if (nhours >= MAX_HOURS) {
+                    Py_DECREF(events);
                     goto unread;
+                }
                 hour_of[nhours] = hour;
                 hour_n[nhours++] = 0;
             }
@@ -789,7 +1282,7 @@ static PyObject *read_chunk(PyObject *self, PyObject *const *args, Py_ssize_t na
             if (stored < 0)
                 goto built;
         }
-        if (counted && counted < n) { /* each run of ordinary records becomes one empty record */
+        if (counted && counted < n && events == Py_None) { /* each run of ordinary records: one empty record */
             stubbed = PyBytes_FromStringAndSize((const char *)c, CHUNK_SIZE);
             if (stubbed == NULL)
                 goto built;
@@ -828,9 +1321,11 @@ static PyObject *read_chunk(PyObject *self, PyObject *const *args, Py_ssize_t na
         } else {
             stubbed = Py_NewRef(Py_None);
         }
-        result = Py_BuildValue("(kkOKKOOO)", (unsigned long)n, (unsigned long)counted, hours,
-                               (unsigned long long)earliest, (unsigned long long)latest, stubbed, runs, absorbed);
+        result = Py_BuildValue("(kkOKKOOOO)", (unsigned long)n, (unsigned long)counted, hours,
+                               (unsigned long long)earliest, (unsigned long long)latest, stubbed, runs, absorbed,
+                               events);
     built:
+        Py_XDECREF(events);
         Py_XDECREF(hours);
         Py_XDECREF(runs);
         Py_XDECREF(absorbed);

@@ -29,8 +29,12 @@ each 64 KiB chunk is first read from its bytes (``_evtx_read``: provider, event 
 strictly, or not at all), its ordinary records are tallied, and the library is given the file with each run of
 them taken into the record before it (which the library reads only up to its end token) or folded into one empty
 record (rendered ``{"Event":null}``), or, when every record of the chunk is ordinary, with the chunk zeroed (the
-library passes over it). Chunks the reader does not understand
-reach the library as they are. The timeline export (an event for every record) reads every chunk as before.
+library passes over it). When the reader also reads every other record of the chunk from its bytes (channel,
+computer, record id, qualifiers and the EventData or UserData values, as the library would render them:
+``_evtx_notable``), the chunk is zeroed too and those records become events here: they wait until the library hands
+on its next record (so that they are numbered after every record before them), at most ``_PENDING_CHUNKS`` chunks of
+them at a time. Chunks the reader does not understand reach the library as they are. The timeline export (an event
+for every record) reads every chunk as before.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import orjson
 
 from parsers.base import Event, ParseContext, Parser
 from parsers.windows_events._evtx_chunks import CHUNK_SIZE, FILE_HEADER, scan_chunks
+from parsers.windows_events._evtx_notable import attributes, event_data, filetime
 from parsers.windows_events._evtx_read import Plan
 from parsers.windows_events._records import WinRecord, ordinary, to_event
 
@@ -77,6 +82,9 @@ _OPENING = re.compile(  # possessive: nothing to backtrack into
     r'(?:"Version":\d++,)?+"Level":(\d++),(?:"Task":\d++,)?+(?:"Opcode":\d++,)?+(?:"Keywords":"[^"\\]*+",)?+'
 )
 _OPENINGS_KEPT = 4096  # distinct openings whose verdict is remembered per file
+#: chunks whose records read from their bytes wait for the library's next record (when as many wait, the next
+#: chunk goes to the library as it is, so that the waiting records are handed on)
+_PENDING_CHUNKS = 16
 #: hours of ordinary records tallied before they go to the caller (a crafted log may give every record its own)
 _HOURS_HELD = 4096
 #: a record that repeats an earlier one but for its time and record id (a warning logged every few minutes) gets a
@@ -105,14 +113,6 @@ def _seekable(stream: BinaryIO) -> BinaryIO:
     return spool  # type: ignore[return-value]
 
 
-_NO_ATTRIBUTES: dict[str, Any] = {}
-
-
-def _attributes(node: Any) -> dict[str, Any]:
-    """The ``#attributes`` of a JSON node; empty for a plain value."""
-    return node.get("#attributes", _NO_ATTRIBUTES) if isinstance(node, dict) else _NO_ATTRIBUTES
-
-
 def _time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -129,52 +129,29 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _data(event: dict[str, Any]) -> dict[str, Any] | list[Any] | None:
-    """EventData as a dict of named items, or a list of unnamed ones; UserData flattened one level."""
-    body = event.get("EventData")
-    if body is None:
-        user = event.get("UserData")
-        if isinstance(user, dict) and len(user) == 1:
-            inner = next(iter(user.values()))
-            return {k: v for k, v in inner.items() if k != "#attributes"} if isinstance(inner, dict) else None
-        return None
-    if not isinstance(body, dict):
-        return [body]
-    named = {k: v for k, v in body.items() if k not in ("Data", "Binary", "#attributes")}
-    unnamed = body.get("Data")
-    if isinstance(unnamed, dict):
-        unnamed = unnamed.get("#text")
-    if unnamed is not None and unnamed != "":
-        if named:
-            named["Data"] = unnamed
-            return named
-        return unnamed if isinstance(unnamed, list) else [unnamed]
-    return named or None
-
-
 def record(raw: dict[str, Any]) -> WinRecord:
     """A record of ``records_json()`` (``data`` still a JSON string) as a :class:`WinRecord`."""
     event = orjson.loads(raw["data"]).get("Event") or {}
     system = event.get("System") or {}
-    provider = _attributes(system.get("Provider"))
+    provider = attributes(system.get("Provider"))
     eid = system.get("EventID")
     qualifiers = None
     if type(eid) is dict:
-        qualifiers = _int(_attributes(eid).get("Qualifiers"))
+        qualifiers = _int(attributes(eid).get("Qualifiers"))
         eid = eid.get("#text")
     level = system.get("Level")
     record_id = system.get("EventRecordID")
     return WinRecord(
         str(provider.get("Name") or provider.get("EventSourceName") or ""),
         eid if type(eid) is int else _int(eid),
-        _time(_attributes(system.get("TimeCreated")).get("SystemTime")) or _time(raw.get("timestamp")),
+        _time(attributes(system.get("TimeCreated")).get("SystemTime")) or _time(raw.get("timestamp")),
         level if type(level) is int else _int(level),
         False,
         qualifiers,
         str(system.get("Channel") or ""),
         str(system.get("Computer") or ""),
         (record_id if type(record_id) is int else _int(record_id)) or _int(raw.get("event_record_id")),
-        _data(event),
+        event_data(event),
     )
 
 
@@ -207,9 +184,13 @@ def _again(same: _Same, ctx: ParseContext, line: int, time: str, record_id: str)
         ts = datetime.fromisoformat(time.removesuffix(" UTC"))
     except ValueError:
         return None
+    return _copy(same, ctx, line, ts, int(record_id))
+
+
+def _copy(same: _Same, ctx: ParseContext, line: int, ts: datetime, record_id: int) -> Event:
     level, component, kind, message, attrs = same
     attrs = dict(attrs)
-    attrs["record_id"] = int(record_id)
+    attrs["record_id"] = record_id
     return Event(ts, ctx.source, ctx.path, line, level, component, kind, message, attrs, False)
 
 
@@ -226,14 +207,17 @@ def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str],
     tally: list[Any] = [*_NO_TIME, 0]  # their earliest and latest times, and the records the C module counted
     native = _next_record if counting else None
     seen: dict[str, _Same] = {}  # the events of records met before, by all but their time and record id
+    pending: list[tuple[int, list[tuple[Any, ...]]]] = []  # records of chunks read without the library
+    seen_read: dict[tuple[Any, ...], _Same] = {}  # the events of those met before, by all but time and record id
     if unread is not None:
-        unread.tally_into(ctx, hours, tally)
+        unread.tally_into(ctx, hours, tally, pending)
     try:
         while True:
             try:
                 raw = next(records) if native is None else native(records, verdicts, hours, tally,
                                                                   datetime.fromisoformat, UTC, _HOURS_HELD)
             except StopIteration:
+                yield from _read_pending(ctx, pending, n, seen_read)
                 break
             except (RuntimeError, OSError, ValueError) as exc:  # one bad chunk or record; the iterator goes on
                 m = _CHUNK_ERROR.search(str(exc))
@@ -250,7 +234,10 @@ def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str],
                 skipped_records += 1
                 break
             if raw is None:  # the C module's end
+                yield from _read_pending(ctx, pending, n, seen_read)
                 break
+            if pending:
+                yield from _read_pending(ctx, pending, n, seen_read)
             n += 1 + tally[2]
             tally[2] = 0
             if unread is not None:  # ordinary records the library did not render, tallied already
@@ -310,10 +297,47 @@ def read(records: Iterator[dict[str, Any]], ctx: ParseContext, chunks: set[str],
     return skipped_records
 
 
-def _tally_chunk(ctx: ParseContext, hours: dict[str, list[Any]], tally: list[Any], plan: Plan) -> None:
+def _read_pending(ctx: ParseContext, pending: list[tuple[int, list[tuple[Any, ...]]]], n: int,
+                  seen: dict[tuple[Any, ...], _Same]) -> Iterator[Event]:
+    """The events of the records read from the bytes of chunks the library passed over (``_evtx_read.notable``),
+    numbered after the ``n`` records handed on before them and the records counted in between. A record equal to
+    one met before but for its time and record id gets a copy of its event, as in :func:`read`."""
+    for before, records in pending:
+        for index, provider, event_id, level, time, qualifiers, channel, computer, record_id, data in records:
+            line = n + before + index + 1
+            key = _frozen(data)
+            if key is not None:
+                key = (provider, event_id, level, qualifiers, channel, computer, key)
+                same = seen.get(key)
+                if same is not None:
+                    yield _copy(same, ctx, line, filetime(time), record_id)
+                    continue
+            facts = len(ctx.facts)
+            event = to_event(ctx, WinRecord(provider, event_id, filetime(time), level, False, qualifiers, channel,
+                                            computer, record_id, data), line)
+            if key is not None and len(ctx.facts) == facts and len(seen) < _SAME_KEPT and \
+                    len(event.message) + sum(len(str(v)) for v in key[-1]) <= _SAME_LENGTH:  # no fact, not too big
+                seen[key] = (event.level, event.component, event.kind, event.message, dict(event.attrs))
+            yield event
+    pending.clear()
+
+
+def _frozen(data: dict[str, Any] | list[Any] | None) -> tuple[Any, ...] | None:
+    """EventData values as a key (None: values no key holds, a list among them)."""
+    items = tuple(data.items()) if isinstance(data, dict) else (tuple(data) if data is not None else ())
+    try:
+        hash(items)
+    except TypeError:
+        return None
+    return items
+
+
+def _tally_chunk(ctx: ParseContext, hours: dict[str, list[Any]], tally: list[Any], pending: list[Any],
+                 plan: Plan) -> None:
     """The ordinary records of a chunk read without the library, tallied as :func:`read` tallies them one by one
-    (and numbered when the library reads none of the chunk)."""
-    records, _, by_hour, earliest, latest, stubbed = plan[:6]
+    (and numbered when the library reads none of the chunk: its other records, read from its bytes too, wait in
+    ``pending`` with the records numbered before them)."""
+    records, counted, by_hour, earliest, latest, stubbed = plan[:6]
     for hour, n in by_hour.items():
         start = _FILETIME_EPOCH + timedelta(hours=hour)
         key = f"{start.year:04d}-{start.month:02d}-{start.day:02d}T{start.hour:02d}"  # as the time string opens
@@ -324,9 +348,12 @@ def _tally_chunk(ctx: ParseContext, hours: dict[str, list[Any]], tally: list[Any
             hours[key] = [start, n]
         else:
             bucket[1] += n
-    tally[0] = min(tally[0], _FILETIME_EPOCH + timedelta(microseconds=earliest // 10))  # the library's 6 digits
-    tally[1] = max(tally[1], _FILETIME_EPOCH + timedelta(microseconds=latest // 10))
+    if counted:
+        tally[0] = min(tally[0], filetime(earliest))
+        tally[1] = max(tally[1], filetime(latest))
     if stubbed is None:
+        if plan[8]:
+            pending.append((tally[2], plan[8]))
         tally[2] += records
 
 
@@ -347,13 +374,13 @@ class _Unread(io.RawIOBase):
         self._runs: dict[int, list[int]] = {}  # chunk -> records each empty record stands for, the last first
         self._absorbed: dict[int, dict[int, int]] = {}  # chunk -> record id -> ordinary records it took in
         self._last = -1  # the chunk read last
-        self._into: tuple[ParseContext, dict[str, list[Any]], list[Any]] | None = None
+        self._into: tuple[ParseContext, dict[str, list[Any]], list[Any], list[Any]] | None = None
         self._waiting: list[Plan] = []  # plans met before read() gave where to tally them
 
-    def tally_into(self, ctx: ParseContext, hours: dict[str, list[Any]], tally: list[Any]) -> None:
-        self._into = (ctx, hours, tally)
+    def tally_into(self, ctx: ParseContext, hours: dict[str, list[Any]], tally: list[Any], pending: list[Any]) -> None:
+        self._into = (ctx, hours, tally, pending)
         for plan in self._waiting:
-            _tally_chunk(ctx, hours, tally, plan)
+            _tally_chunk(ctx, hours, tally, pending, plan)
         self._waiting.clear()
 
     def run(self) -> int:
@@ -375,7 +402,9 @@ class _Unread(io.RawIOBase):
         plan = _read_chunk(self._source.read(CHUNK_SIZE), ordinary)
         self._source.seek(at)
         self._held, self._bytes = index, None
-        if plan is None or not plan[1]:
+        if plan is None or (not plan[1] and plan[8] is None):
+            return
+        if plan[8] and self._into is not None and len(self._into[3]) >= _PENDING_CHUNKS:
             return
         self._bytes = _ZEROED if plan[5] is None else memoryview(plan[5])
         if index not in self._tallied:
