@@ -115,9 +115,14 @@ def _one(content: list[Any]) -> tuple[Any, ...] | None:
     return content[0]
 
 
-def _items(node: _Node) -> tuple[str, list[tuple[str | None, tuple[Any, ...] | None]]]:
-    """EventData's items (name, or None for an unnamed Data; its text or value), or UserData's inner element's."""
-    items: list[tuple[str | None, tuple[Any, ...] | None]] = []
+#: one item of EventData or UserData: its key (None: an unnamed Data), its text or value token (None: empty), and
+#: whether it is a Data element (empty or null: ""; of another element the library may write null: left to it)
+Item = tuple[str | None, tuple[Any, ...] | None, bool]
+
+
+def _items(node: _Node) -> tuple[str, list[Item]]:
+    """EventData's items, or those of UserData's inner element."""
+    items: list[Item] = []
     if node.name == "EventData":  # its attributes are not data (``event_data`` drops them)
         for child in node.content:
             if not isinstance(child, _Node):
@@ -126,14 +131,18 @@ def _items(node: _Node) -> tuple[str, list[tuple[str | None, tuple[Any, ...] | N
                 if len(child.attrs) != 1 or child.attrs[0][0] != "Name" or len(child.attrs[0][1]) != 1 or \
                         child.attrs[0][1][0][0] != "text" or not _NAME.fullmatch(child.attrs[0][1][0][1]):
                     raise NotTaken
-                items.append((child.attrs[0][1][0][1], _one(child.content)))
+                items.append((child.attrs[0][1][0][1], _one(child.content), True))
             elif child.attrs:
                 raise NotTaken
             else:
-                items.append((None if child.name == "Data" else child.name, _one(child.content)))
-        names = [name for name, _ in items if name is not None]
-        if len(set(names)) != len(names) or "Data" in names or "#attributes" in names:
+                is_data = child.name == "Data"
+                items.append((None if is_data else child.name, _one(child.content), is_data))
+        names = [name for name, _, _ in items if name is not None]
+        if len(set(names)) != len(names) or "Data" in names:
             raise NotTaken
+        if any(name is None for name, _, _ in items) and any(name is not None and is_data
+                                                              for name, _, is_data in items):
+            raise NotTaken  # unnamed Data beside named ones: the library drops them
         return "EventData", items
     if node.name == "UserData" and not node.attrs and len(node.content) == 1 and isinstance(node.content[0], _Node):
         inner = node.content[0]
@@ -142,11 +151,11 @@ def _items(node: _Node) -> tuple[str, list[tuple[str | None, tuple[Any, ...] | N
         for child in inner.content:
             if not isinstance(child, _Node) or child.attrs:
                 raise NotTaken
-            items.append((child.name, _one(child.content)))
+            items.append((child.name, _one(child.content), False))
         if not items:  # an empty inner element is no dict in the library's JSON
             raise NotTaken
-        names = [name for name, _ in items]
-        if len(set(names)) != len(names) or "#attributes" in names:
+        names = [name for name, _, _ in items]
+        if len(set(names)) != len(names):
             raise NotTaken
         return "UserData", items
     raise NotTaken
@@ -175,7 +184,7 @@ def top_program(tokens: list[tuple[Any, ...]]) -> tuple[Any, ...]:
     return fields.get("Channel"), fields.get("Computer"), fields.get("EventRecordID"), data
 
 
-def nested_program(tokens: list[tuple[Any, ...]]) -> tuple[str, list[tuple[str | None, tuple[Any, ...] | None]]]:
+def nested_program(tokens: list[tuple[Any, ...]]) -> tuple[str, list[Item]]:
     return _items(_tree(tokens))
 
 

@@ -31,7 +31,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from parsers.windows_events._evtx_notable import NotTaken, event_data, nested_program, top_program, value
+from parsers.windows_events._evtx_notable import Item, NotTaken, event_data, nested_program, top_program, value
 
 CHUNK_SIZE = 65536
 HEADER_SIZE = 512
@@ -597,13 +597,19 @@ def notable(chunk: bytes, template: _Template, values: list[tuple[int, int, int]
         rid or header_id, data
 
 
-def _data(chunk: bytes, program: tuple[str, list[tuple[str | None, tuple[Any, ...] | None]]],
-          values: list[tuple[int, int, int]]) -> dict[str, Any] | list[Any] | None:
+def _data(chunk: bytes, program: tuple[str, list[Item]], values: list[tuple[int, int, int]]) -> dict[str, Any] | \
+        list[Any] | None:
     root, items = program
     body: dict[str, Any] = {}
     unnamed: list[Any] = []
-    for name, token in items:
+    for name, token, is_data in items:
+        if name == "Binary" and root == "EventData":  # not data (``event_data`` drops it)
+            continue
         rendered = _slot(chunk, values, token)
+        if rendered is None or rendered == "":  # null or empty: "" in a Data element, maybe null in another
+            if not is_data:
+                raise NotTaken
+            rendered = ""
         if name is None:
             unnamed.append(rendered)
         else:

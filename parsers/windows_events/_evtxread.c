@@ -349,6 +349,13 @@ static void prog_check(Template *t, const uint8_t *c) {
         return;
     if (t->data_mode == D_USERDATA && t->nitems == 0)
         t->prog = -1;
+    int named = 0, unnamed = 0;
+    for (int i = 0; i < t->nitems; i++) {
+        named |= t->items[i].is_data && t->items[i].named;
+        unnamed |= t->items[i].is_data && !t->items[i].named;
+    }
+    if (named && unnamed) /* unnamed Data beside named ones: the library drops them */
+        t->prog = -1;
     for (int i = 0; i < t->nitems && t->prog == 0; i++) {
         Item *a = &t->items[i];
         if (a->named == 2 || (a->is_data && a->named && text_is(c, a->name, "Data")))
@@ -948,6 +955,17 @@ static int render_items(const uint8_t *c, const Template *t, const Value *values
         ok = render_slot(c, it->slot, values, count, &value);
         if (ok != 1)
             break;
+        if (value == Py_None || (PyUnicode_Check(value) && PyUnicode_GET_LENGTH(value) == 0)) {
+            if (!it->is_data) { /* null or empty: "" in a Data element, maybe null in another */
+                ok = 0;
+                break;
+            }
+            Py_SETREF(value, PyUnicode_FromStringAndSize("", 0));
+            if (value == NULL) {
+                ok = -1;
+                break;
+            }
+        }
         if (anonymous) {
             ok = PyList_Append(unnamed, value) < 0 ? -1 : 1;
         } else {
@@ -957,6 +975,7 @@ static int render_items(const uint8_t *c, const Template *t, const Value *values
         }
         Py_CLEAR(value);
     }
+    Py_XDECREF(value); /* of an item that stopped the loop */
     if (ok == 1) {
         Py_ssize_t n = PyList_GET_SIZE(unnamed);
         PyObject *u = n == 0 ? NULL : n == 1 ? PyList_GET_ITEM(unnamed, 0) : unnamed;

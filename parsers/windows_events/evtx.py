@@ -34,7 +34,7 @@ computer, record id, qualifiers and the EventData or UserData values, as the lib
 ``_evtx_notable``), the chunk is zeroed too and those records become events here: they wait until the library hands
 on its next record (so that they are numbered after every record before them), at most ``_PENDING_CHUNKS`` chunks of
 them at a time. Chunks the reader does not understand reach the library as they are. The timeline export (an event
-for every record) reads every chunk as before.
+for every record) reads the chunks the same way, every record taken as one a rule may read.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from __future__ import annotations
 import io
 import re
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -365,9 +365,10 @@ class _Unread(io.RawIOBase):
     it, so a chunk's ordinary records are tallied (and those of a zeroed chunk numbered) then, and a record it
     hands on belongs to the chunk it read last. One chunk is held at a time."""
 
-    def __init__(self, source: BinaryIO) -> None:
+    def __init__(self, source: BinaryIO, ordinary: Callable[[str, int, int], bool]) -> None:
         super().__init__()
         self._source = source
+        self._ordinary = ordinary  # records only counted: none in the timeline export
         self._held = -1  # the chunk whose bytes as the library is to read them are held
         self._bytes: memoryview | None = None  # those bytes (None: the file's own)
         self._tallied: set[int] = set()
@@ -399,7 +400,7 @@ class _Unread(io.RawIOBase):
             return
         at = self._source.tell()
         self._source.seek(FILE_HEADER + index * CHUNK_SIZE)
-        plan = _read_chunk(self._source.read(CHUNK_SIZE), ordinary)
+        plan = _read_chunk(self._source.read(CHUNK_SIZE), self._ordinary)
         self._source.seek(at)
         self._held, self._bytes = index, None
         if plan is None or (not plan[1] and plan[8] is None):
@@ -459,6 +460,11 @@ class _Unread(io.RawIOBase):
         return len(data)
 
 
+def _none(provider: str, event_id: int, level: int) -> bool:
+    """The timeline export's verdict: no record is only counted."""
+    return False
+
+
 def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
     source = _seekable(stream)
     head = source.read(8)
@@ -467,7 +473,7 @@ def parse(stream: BinaryIO, ctx: ParseContext) -> Iterator[Event]:
         ctx.problem("problem.evtx_no_signature")
         return
     damage = scan_chunks(source)
-    unread = _Unread(source) if ctx.counter is not None and _read_chunk is not None else None
+    unread = None if _read_chunk is None else _Unread(source, ordinary if ctx.counter is not None else _none)
     try:
         records = pyevtx.PyEvtxParser(source if unread is None else unread, number_of_threads=THREADS).records_json()
     except (OSError, RuntimeError, ValueError) as exc:

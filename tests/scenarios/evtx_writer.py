@@ -151,8 +151,9 @@ def _record_xml(buf: bytearray, e: WinEvent, rid: int, computer: str) -> list[Su
             lambda: tb.element("Security"),
         ])
 
-    def data_item(n: str | None, v: str) -> object:
-        return lambda: tb.element("Data", [("Name", n)] if n else None, [st(v)] if v else None)
+    def data_item(n: str | None, v: str | Sub) -> object:  # a string, or a value typed as Windows types it
+        return lambda: tb.element("Data", [("Name", n)] if n else None,
+                                  [v] if isinstance(v, Sub) else [st(v)] if v else None)
 
     def event_data() -> None:
         tb.element("EventData", children=[data_item(n, v) for n, v in e.data] or None)
