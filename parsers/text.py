@@ -4,12 +4,22 @@ Windows logs arrive as UTF-16LE with a BOM (``FF FE``), sometimes without one; L
 or ASCII with backslash escapes. Invalid bytes never raise: they decode to U+FFFD. Lines longer than
 the context's ``max_line`` (``Limits.max_line``, 64 KiB by default) are cut (the rest of the line is
 skipped) and reported once per member, which also bounds the input any regular expression sees.
+
+Every line a parser or a sniff reads is clean (:func:`clean_line`, :func:`clean_block`): terminal escape
+sequences are dropped (``grep --color=always`` wraps each match in ``ESC[01;31mESC[K ... ESC[mESC[K``; so do
+``journalctl``, ``systemctl status`` and ``less -R`` copies with colour forced), and so are the quote marks an
+e-mail reply puts before each line of a pasted log (``> ``, ``>> ``, ``> > ``, a lone ``>`` on an empty line)::
+
+    > 2025-12-01T03:01:14.000000Z ERROR ExtHandler ExtHandler Error fetching the goal state: ...
+
+A quote mark counts only at the start of a line: a ``>`` inside a record is the record's text.
 """
 
 from __future__ import annotations
 
 import codecs
 import io
+import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -22,6 +32,46 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+
+
+# ECMA-48 escape sequences: CSI ``ESC [ parameters intermediates final`` (colours, erase ``ESC[K``, cursor moves),
+# OSC ``ESC ] ... BEL`` or ``ESC ] ... ESC \\`` (window titles, hyperlinks; unterminated: to the end of the line, as a
+# terminal swallows it), any other ``ESC`` with its intermediates and final byte (charset ``ESC(B``), a lone ``ESC``
+_ESCAPE = r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[ -/]*[0-~])?"
+_ESCAPE_TEXT = re.compile(_ESCAPE)
+_ESCAPE_BYTES = re.compile(_ESCAPE.encode())
+# the quote marks of an e-mail reply at the start of a line: ``>``, each with one space or tab after it
+_QUOTE_TEXT = re.compile(r"(?:>[ \t]?)+")
+_QUOTE_BYTES = re.compile(rb"(?:>[ \t]?)+")
+_QUOTED_LINES = re.compile(rb"^(?:>[ \t]?)+", re.MULTILINE)
+
+
+def clean_line(line: str) -> str:
+    """``line`` without terminal escape sequences and without the e-mail quote marks that open it."""
+    if "\x1b" in line:
+        line = _ESCAPE_TEXT.sub("", line)
+    if line[:1] == ">":
+        line = line[_QUOTE_TEXT.match(line).end():]  # type: ignore[union-attr]
+    return line
+
+
+def clean_raw(raw: bytes) -> bytes:
+    """:func:`clean_line` of one UTF-8 line as bytes (escape sequences and quote marks are ASCII)."""
+    if 27 in raw:
+        raw = _ESCAPE_BYTES.sub(b"", raw)
+    if raw[:1] == b">":
+        raw = raw[_QUOTE_BYTES.match(raw).end():]  # type: ignore[union-attr]
+    return raw
+
+
+def clean_block(block: bytes) -> bytes:
+    """:func:`clean_line` of every line of a UTF-8 block (no newline is removed: line numbers stay); a block without
+    an escape or a line opening with ``>`` is returned as it is, found by two substring searches."""
+    if 27 in block:
+        block = _ESCAPE_BYTES.sub(b"", block)
+    if block[:1] == b">" or b"\n>" in block:
+        block = _QUOTED_LINES.sub(b"", block)
+    return block
 
 
 def sniff_encoding(head: bytes) -> str:
@@ -42,11 +92,14 @@ def sniff_encoding(head: bytes) -> str:
 
 
 def head_text(head: bytes) -> str:
-    """The first bytes of a member as text, for sniffs (never raises)."""
+    """The first bytes of a member as text, for sniffs (never raises); its lines clean (:func:`clean_line`)."""
     enc = sniff_encoding(head)
     if enc.startswith("utf-16") or enc.startswith("utf-32"):
         head = head[: len(head) - len(head) % 4]
-    return head.decode(enc, "replace")
+    text = head.decode(enc, "replace")
+    if "\x1b" in text or text[:1] == ">" or "\n>" in text:
+        text = "\n".join(clean_line(line) for line in text.split("\n"))
+    return text
 
 
 def iter_lines(
@@ -55,7 +108,8 @@ def iter_lines(
     """Yield ``(line_number, text)`` with line ends stripped; 1-based numbers.
 
     The encoding is sniffed from the first bytes. Over-long lines are truncated to ``max_line`` (default:
-    the context's, which the pipeline sets from ``Limits.max_line``) and counted as one problem per member.
+    the context's, which the pipeline sets from ``Limits.max_line``) and counted as one problem per member;
+    then cleaned (:func:`clean_line`).
     """
     if max_line is None:
         max_line = ctx.max_line if ctx is not None else MAX_LINE
@@ -83,6 +137,8 @@ def iter_lines(
                     rest = readline(max_line)
                     if not rest or rest.endswith(b"\n"):
                         break
+            if 27 in raw or (62 in raw and raw[0] == 62):  # ESC, or ">" first: two memchr calls on a clean line
+                raw = clean_raw(raw)
             yield n, raw.rstrip(b"\r\n").decode("utf-8", "replace")
     else:
         text = io.TextIOWrapper(reader, encoding=enc, errors="replace", newline=None)
@@ -98,7 +154,7 @@ def iter_lines(
                     rest = text.readline(max_line)
                     if not rest or rest.endswith("\n"):
                         break
-            yield n, line.rstrip("\r\n").lstrip("\ufeff")
+            yield n, clean_line(line.rstrip("\r\n").lstrip("\ufeff"))
     if truncated and ctx is not None:
         ctx.problem("problem.lines_truncated", n=truncated, limit=max_line)
 

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from parsers.base import ParseContext
 from parsers.linux_agent import _record
 from parsers.signatures import SignatureTable
-from parsers.text import read_blocks
+from parsers.text import clean_block, read_blocks
 
 if TYPE_CHECKING:  # numpy is imported where a block is scanned: a small bundle's start does without it
     import numpy as np
@@ -272,7 +272,8 @@ def member_blocks(stream: BinaryIO, ctx: ParseContext, size: int, max_line: int)
     """The blocks of a UTF-8 member (:func:`parsers.text.read_blocks`), each with the number of lines before it.
     A leading BOM becomes an empty line 0, so that offsets and line numbers agree with
     :func:`parsers.text.iter_lines`; lines past ``max_line`` are counted and said in one problem once the last
-    block was taken, as ``iter_lines`` does."""
+    block was taken, as ``iter_lines`` does, and lines are cleaned as it cleans them (:func:`parsers.text.clean_block`:
+    no escape sequence or e-mail quote mark reaches the scan)."""
     import numpy as np  # the scan's arrays are numpy's: imported with the block path
 
     base = 0
@@ -286,6 +287,7 @@ def member_blocks(stream: BinaryIO, ctx: ParseContext, size: int, max_line: int)
                 block = b"\n" + block[3:]
                 base = -1
         truncated += long_lines(block, max_line)
+        block = clean_block(block)
         yield block, base
         base += int(np.count_nonzero(np.frombuffer(block, np.uint8) == 10))  # 3x faster than bytes.count
     if truncated:

@@ -36,7 +36,7 @@ from parsers.hour_counts import HourCounts
 from parsers.linux_agent._record import AgentEvents, Record, add_continuation, parse_record
 from parsers.linux_agent._signatures import SYSTEM_LEVELS, SYSTEM_TABLE
 from parsers.linux_agent.syslog import nearest_year
-from parsers.text import head_text, iter_lines, replay
+from parsers.text import clean_line, head_text, iter_lines, replay
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _SYSLOG_TS = re.compile(r"(\w{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d)")
@@ -77,7 +77,7 @@ class _Reader:
 
     def entry(self, fields: dict[str, str], n: int) -> Iterator[Event]:
         received = _realtime(fields.get("__REALTIME_TIMESTAMP", ""))
-        msg = fields.get("MESSAGE", "")
+        msg = clean_line(fields.get("MESSAGE", ""))  # journald keeps a unit's colours: a field as bytes, or \u001b
         key = (fields.get("SYSLOG_IDENTIFIER") or fields.get("_COMM") or "", fields.get("_PID") or "")
         syslog_ts = fields.get("SYSLOG_TIMESTAMP")
         if syslog_ts is not None and received is not None:

@@ -376,7 +376,8 @@ def sniff(path: str, head: bytes) -> bool:
     text = head_text(head)
     if _SNIFF.search(text):
         return True
-    return ("returned from handle.py" in text or "seqNo:" in text) and _SHELL.match(text) is not None
+    return (("returned from handle.py" in text or "seqNo:" in text)
+            and any(_SHELL.match(line) for line in text.splitlines()))  # a paste's own lines may come first
 
 
 PARSER = Parser(name="vmsnapshot_log", parse=parse, sniff=sniff,

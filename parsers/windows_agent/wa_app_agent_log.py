@@ -241,7 +241,7 @@ def _report_event(ctx: ParseContext, component: str, line: int, body: list[str],
 
 
 def sniff(path: str, head: bytes) -> bool:
-    return any(RECORD.match(line) for line in head_text(head).splitlines()[:5])
+    return any(RECORD.match(line) for line in head_text(head).splitlines())  # a paste's own lines may come first
 
 
 PARSER = Parser(name="wa_app_agent_log", parse=parse, sniff=sniff,

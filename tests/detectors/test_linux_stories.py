@@ -19,6 +19,7 @@ from analyzer.api import analyze
 from analyzer.model import Report
 from analyzer.report.wording import Wording
 from tests.parsers.linux_render import COPIES, GENERATIONS, copy, record
+from tests.parsers.paste_shapes import SHAPES
 
 T0 = datetime(2024, 6, 10, 2, 0, 0)
 VMS = "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9220.0]"
@@ -462,6 +463,42 @@ def test_a_paste_gives_the_versions_and_the_diagnosis_of_the_log(tmp_path: Path,
     assert report.extras["facts"]["agent.goal_state_version"] == "2.9.1.1"
     assert report.extras["facts"]["agent.daemon_version"] == "2.2.45"
     assert report.verdict.root_cause == "AGENT_NOT_RUNNING"
+
+
+def _said(report: Report) -> tuple[object, ...]:
+    """What a report says, line numbers aside (an e-mail reply puts its own lines before a quoted paste)."""
+    return (report.verdict.status, report.verdict.root_cause,
+            sorted((f.id, f.severity, f.records, f.live_records, tuple((e.ts, e.text) for e in f.evidence))
+                   for f in report.findings),
+            {k: v for k, v in report.extras["facts"].items() if k.startswith("agent.")},
+            [(s.parser, s.status, s.events) for s in report.sources])
+
+
+DHCP_STORY: Story = [
+    ("Azure Linux Agent Version:2.2.45", "INFO", "Daemon", 0),
+    ("No route exists to 168.63.129.16", "WARNING", "Daemon", 0.1),
+    ("Protocol endpoint not found: WireProtocol, [ProtocolError] [DhcpError] Failed to receive dhcp response.",
+     "WARNING", "Daemon", 1),
+    ("Retry detect protocols: retry=1", "INFO", "Daemon", 1),
+    ("Protocol endpoint not found: WireProtocol, [ProtocolError] [DhcpError] Failed to receive dhcp response.",
+     "WARNING", "Daemon", 6),
+    ("Retry detect protocols: retry=2", "INFO", "Daemon", 6),
+]
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("gen", GENERATIONS)
+@pytest.mark.parametrize("story", [DHCP_STORY, [("Agent WALinuxAgent-2.2.46 failed with exception: str expected, "
+                                                 "not NoneType", "WARNING", "ExtHandler", 0)]], ids=["dhcp", "crash"])
+def test_a_coloured_or_quoted_paste_gives_what_the_paste_gives(tmp_path: Path, story: Story, gen: str,
+                                                                shape: str) -> None:
+    """A paste coloured by ``grep --color=always`` or quoted in an e-mail reply: the same records, dated, with the
+    same versions, findings, evidence and root cause as the paste itself (CRLF, as mail and Windows editors save)."""
+    text = paste(story, gen)
+    plain = run(tmp_path / "plain", {"issue-comment.txt": text}, crlf=True)
+    shaped = run(tmp_path / "shaped", {"issue-comment.txt": SHAPES[shape](text)}, crlf=True)
+    assert plain.verdict.root_cause is not None
+    assert _said(shaped) == _said(plain)
 
 
 # --- class 9: the verdict on what the bundle holds ------------------------------------------------------
