@@ -1,8 +1,8 @@
 """Event-log tables: Event Viewer "Save All Events As" CSV, PowerShell ``Export-Csv`` of Get-WinEvent or
 Get-EventLog, and the Windows Server 2003 layout.
 
-Event Viewer writes five named columns and the message as a sixth, unnamed one; messages may hold
-newlines inside quotes::
+Event Viewer writes five named columns and the message as a sixth, unnamed one (some exports end the header
+with the delimiter: a sixth name that is empty); messages may hold newlines inside quotes::
 
     Level,Date and Time,Source,Event ID,Task Category
     Information,10/7/2016 06:38:24 PM,Microsoft-Windows-Security-Auditing,4658,File System,"The handle ..."
@@ -57,8 +57,10 @@ def _columns(header: list[str]) -> dict[str, int]:
         return found
     if not {"time", "provider", "event_id"} <= found.keys():
         return {}
-    if "message" not in found and len(header) == found.get("task", -2) + 1:
-        found["message"] = len(header)  # Event Viewer's unnamed sixth column
+    after_task = found.get("task", -2) + 1
+    if "message" not in found and (len(header) == after_task or (0 < after_task < len(names)
+                                                                 and not names[after_task])):
+        found["message"] = after_task  # Event Viewer's unnamed sixth column, also named "" (a trailing delimiter)
     return found
 
 

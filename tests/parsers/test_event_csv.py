@@ -181,3 +181,28 @@ def test_a_localized_service_state_is_read(lang: str) -> None:
            f'Service Control Manager,7036,None,"{message}"\n'
     (e,), _ = run("event_csv", text.encode(), "System.csv")
     assert e.kind == "service.state" and e.attrs["state"] == state, (e.kind, e.attrs)
+
+
+ENGLISH = ("Level,Date and Time,Source,Event ID,Task Category", "Error", "11/20/2024 10:30:00 PM", "None",
+           "The Windows Azure Guest Agent service terminated unexpectedly.  It has done this 5 time(s).")
+
+
+@pytest.mark.parametrize("delimiter,parser", [(",", "event_csv"), (";", "event_csv"), ("\t", "event_text")])
+@pytest.mark.parametrize("encode", [lambda t: t.encode("utf-8"), lambda t: t.encode("utf-8-sig"), utf16],
+                         ids=["utf8", "utf8-bom", "utf16"])
+@pytest.mark.parametrize("header,level,when,none,message", [ENGLISH, *LOCALIZED],
+                         ids=["English", *(row[0].split(",")[0] for row in LOCALIZED)])
+def test_a_header_ending_in_a_delimiter_names_the_message_column(
+        header: str, level: str, when: str, none: str, message: str, delimiter: str, parser: str,
+        encode: Callable[[str], bytes]) -> None:
+    """Event Viewer's TXT export ends its header with a tab (``...Task Category<TAB>``): the sixth column, the message,
+    has an empty name; some CSV writers do the same with a trailing comma. The message is read as with no sixth name."""
+    text = _localized(header, level, when, none, message, delimiter)
+    head, rest = text.split("\n", 1)
+    data = encode(f"{head}{delimiter}\r\n{rest.replace(chr(10), chr(13) + chr(10))}")
+    found = recognize_content("System.txt", data)
+    assert found is not None and found.parser in (parser, "event_csv")  # English names: either reads a TXT export
+    (e,), ctx = run(found.parser, data, "System.txt")
+    assert not ctx.problems
+    assert e.message == message and e.ts == datetime(2024, 11, 20, 22, 30)
+    assert e.kind == "service.crash" and e.attrs["service"] == "WindowsAzureGuestAgent"

@@ -95,8 +95,8 @@ def export(vm: WindowsVM, channel: str, fmt: str) -> str:
         rows += [f"{LEVEL_NAME[e.level]},{_us_time(local(e.t))},{_csv_cell(e.provider)},{e.event_id},None,"
                  f"{_csv_cell(e.message)}" for e, _ in newest]
         return "\n".join(rows) + "\n"
-    if fmt == "txt":
-        rows = ["Level\tDate and Time\tSource\tEvent ID\tTask Category"]
+    if fmt == "txt":  # the header ends in a tab on some exports (the message column's name is empty): odd seeds
+        rows = ["Level\tDate and Time\tSource\tEvent ID\tTask Category" + "\t" * (vm.variant.seed % 2)]
         rows += [f"{LEVEL_NAME[e.level]}\t{_us_time(local(e.t))}\t{e.provider}\t{e.event_id}\tNone\t"
                  f"{_csv_cell(e.message)}" for e, _ in newest]
         return "\n".join(rows) + "\n"
