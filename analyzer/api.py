@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import partial
@@ -26,6 +26,7 @@ from analyzer.clock import (
 from analyzer.correlate import collector_kills
 from analyzer.intake import IntakeError, IntakeProblem, Member, open_bundle
 from analyzer.intake.limits import BudgetExhausted, LimitExceeded, TimeLimitReached
+from analyzer.intake.sections import sections
 from analyzer.intake.streams import damage_of
 from analyzer.locale import word
 from analyzer.model import Analysis, BundleInfo, Collected, Message, Options, Report, SourceEntry, say
@@ -60,7 +61,7 @@ def parse_bundle(path: str | os.PathLike[str], options: Options | None = None,
     os_votes = {"linux": 0, "windows": 0}
     stopped: BudgetExhausted | None = None
     try:
-        for member in bundle.members():
+        for member in (part for outer in bundle.members() for part in _embedded(outer)):
             if progress:
                 progress(member.path)
             collected.last = []
@@ -152,6 +153,18 @@ def _damaged(problems: list[IntakeProblem], sources: list[SourceEntry]) -> list[
     paths = [p.path for p in problems if _is_damage(p.message)]
     paths += [s.path for s in sources if s.note is not None and s.note.key == "source.read_until_damage"]
     return list(dict.fromkeys(paths))
+
+
+def _embedded(member: Member) -> Iterator[Member]:
+    """The files a supportconfig section file (``*.txt``) holds, each a member; any other member as it is."""
+    if not member.path.lower().endswith(".txt"):
+        yield member
+        return
+    stream: BinaryIO = member.stream
+    if not hasattr(stream, "peek"):
+        stream = io.BufferedReader(stream, 65536)  # type: ignore[arg-type]
+    yield from sections(Member(member.path, member.size, stream, member.origin),
+                        stream.peek(SNIFF_BYTES)[:SNIFF_BYTES])  # type: ignore[attr-defined]
 
 
 def _parse_member(member: Member, timeline: Timeline, collected: Collected,

@@ -304,9 +304,13 @@ def gunzip(src: BinaryIO) -> BinaryIO:
 
 
 def damage_of(stream: BinaryIO) -> IntakeError | None:
-    """The damage a member's reader met after delivering the bytes before it (:class:`MemberReader`)."""
+    """The damage a member's reader met after delivering the bytes before it (:class:`MemberReader`); for a file
+    embedded in a section file (:mod:`analyzer.intake.sections`), the damage its outer member's reader met."""
     raw = getattr(stream, "raw", None)
-    return raw.damage if isinstance(raw, MemberReader) else None
+    if isinstance(raw, MemberReader):
+        return raw.damage
+    outer = getattr(raw, "source", None)
+    return damage_of(outer) if outer is not None else None
 
 
 def buffered(raw: io.RawIOBase) -> io.BufferedReader:
