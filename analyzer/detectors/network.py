@@ -38,6 +38,9 @@ class WireServerUnreachable(Detector):
     signatures: ClassVar[tuple[Signature, ...]] = (
         sig("L45-L53", "wireserver.error"),  # also Windows: GetVersions() and HostGAPlugin failures
         sig("ext-556", ("snapshot.status", "extension.status"), codes=(556,)),
+        # L50: the 2.2.x agent's retries for a goal state that kept going stale ran out (linux-formats 6.E); the
+        # WireServer answered each time (410), so it is context, never a failure to reach it (WALinuxAgent#2355)
+        sig("L50", "goalstate.stale", where={"exhausted": "true"}, severity="info"),
     )
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:

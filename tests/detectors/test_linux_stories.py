@@ -177,6 +177,20 @@ def test_causal_reading(tmp_path: Path, story: Story, root: str | None, present:
         assert any(m.params.get("chain") == "DHCP_FAILURE -> WIRESERVER_UNREACHABLE" for m in report.verdict.summary)
 
 
+@pytest.mark.parametrize("how", ["file", "syslog", "paste"])
+@pytest.mark.parametrize("gen", GENERATIONS)
+def test_an_exhausted_stale_goal_state_is_context_never_a_lead_nor_a_wireserver_failure(tmp_path: Path, gen: str,
+                                                                                       how: str) -> None:
+    """L50 (linux-formats 6.E, WALinuxAgent#2355): WIRESERVER_UNREACHABLE explains the records at info (the
+    WireServer answered 410 each time), so they are no unexplained lead and no failure to reach it."""
+    files = {"notes.txt": paste(STALE, gen)} if how == "paste" else agent_files(STALE, gen, how)
+    report = run(tmp_path, files)
+    assert not problems(report) and report.verdict.root_cause is None
+    (wire,) = [f for f in report.findings if f.id == "WIRESERVER_UNREACHABLE"]
+    assert wire.severity == "info" and wire.records == 2
+    assert not [u for u in report.unexplained if "Exceeded max retry" in u.template]
+
+
 def _retries(errors: tuple[str, ...], chained: bool, then_failed: bool = False) -> Story:
     """HTTP retries as the 2.2.x agent writes them (WALinuxAgent#933, #968), four hours apart over a day: each alone
     (the next attempt went through), or followed seconds later by the next attempt's retry, or by the request's
