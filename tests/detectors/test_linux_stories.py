@@ -10,6 +10,7 @@ findings at warning or above and the same root cause however it is rendered.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from analyzer.api import analyze
 from analyzer.model import Report
 from analyzer.report.wording import Wording
 from tests.parsers.linux_render import COPIES, GENERATIONS, copy, record
-from tests.parsers.paste_shapes import SHAPES
+from tests.parsers.paste_shapes import SHAPES, quoted
 
 T0 = datetime(2024, 6, 10, 2, 0, 0)
 VMS = "[Microsoft.Azure.RecoveryServices.VMSnapshotLinux-1.0.9220.0]"
@@ -556,6 +557,24 @@ def test_pasted_systemctl_status_of_the_agent(tmp_path: Path, active: str, down:
     text = SYSTEMCTL.format(active=active)
     if not down:  # a running unit logged no failure
         text = "\n".join(ln for ln in text.splitlines() if "FAILURE" not in ln and "Failed" not in ln) + "\n"
+    report = run(tmp_path, {"status.txt": text})
+    assert ("AGENT_NOT_RUNNING" in problems(report)) is down
+
+
+@pytest.mark.parametrize("shape", ["plain", "colour", "quoted"])
+@pytest.mark.parametrize(("active", "down"), [
+    ("\x1b[0;1;31mfailed\x1b[0m (Result: exit-code) since Mon 2024-06-10 02:00:00 UTC; 2h ago", True),
+    ("\x1b[0;1;32mactive (running)\x1b[0m since Mon 2024-06-10 02:00:00 UTC; 2h ago", False),
+], ids=["failed", "running"])
+def test_systemctl_status_as_the_terminal_colours_it(tmp_path: Path, active: str, down: bool, shape: str) -> None:
+    """``systemctl status`` writes its bullet and state in colour when forced (``SYSTEMD_COLORS=1``, a pager): the
+    same verdict as the plain text, pasted as it is or quoted in an e-mail reply."""
+    text = SYSTEMCTL.format(active=active).replace("● walinuxagent", "\x1b[0;1;31m●\x1b[0m walinuxagent")
+    text = re.sub(r"(?m)(systemd\[1\]: )(.*)$", "\\1\x1b[0;1;39m\\2\x1b[0m", text)  # journal lines as it colours them
+    if not down:
+        text = "\n".join(ln for ln in text.splitlines() if "FAILURE" not in ln and "Failed" not in ln) + "\n"
+    if shape != "colour":
+        text = re.sub(r"\x1b\[[0-9;]*m", "", text) if shape == "plain" else quoted(text)
     report = run(tmp_path, {"status.txt": text})
     assert ("AGENT_NOT_RUNNING" in problems(report)) is down
 
