@@ -166,7 +166,7 @@ class AgentNotRunning(Detector):
             back = e.ts is not None and any(x.ts is not None and x.ts > e.ts and _running(x) for x in scope.events)
             # a stop the agent came back from (a reboot, an update) is context: info, never an unexplained error
             hits.append(Hit.of_event(e, "info", False, "service") if back
-                        else Hit.of_event(e, "error", scope.live(e.ts), "service"))
+                        else Hit.of_event(e, "error", _persists(scope, e.ts), "service"))
         return hits
 
     def _windows_service_down(self, analysis: Analysis, scope: Scope) -> list[Hit]:
@@ -194,7 +194,7 @@ class AgentNotRunning(Detector):
                     later.kind == "service.state" and later.attrs.get("service") == e.attrs.get("service")
                     and str(later.attrs.get("state", "")).lower() != "stopped")) for later in scope.events)
             if not back:
-                hits.append(Hit.of_event(e, "error", scope.live(e.ts), "W-SCM-7036"))
+                hits.append(Hit.of_event(e, "error", _persists(scope, e.ts), "W-SCM-7036"))
         return hits
 
     def _relaunch_loops(self, scope: Scope) -> list[Hit]:
@@ -265,6 +265,13 @@ class AgentNotRunning(Detector):
                 hits.append(Hit(before.ts, before.path, before.line, text, "error",
                                 scope.live(before.ts), "L16"))
         return hits
+
+
+def _persists(scope: Scope, ts: datetime | None) -> bool:
+    """A stop of the agent that no record shows it back from lasts up to the collection time: live unless a
+    successful run follows it, however far before the end of the bundle it is (an event export's newest records
+    may come days after the agent's last one, also records whose text could not be read)."""
+    return scope.live(ts) or (ts is not None and not scope.followed_by(ts))
 
 
 def _running(e: Event) -> bool:

@@ -590,3 +590,20 @@ def test_agent_service_stopped_in_syslog(tmp_path: Path, lines: list[str], down:
         f"Jun 10 02:{10 + i:02d}:00 vm1 systemd[1]: {ln}\n" for i, ln in enumerate(lines))
     report = run(tmp_path, {"var/log/syslog": syslog})
     assert ("AGENT_NOT_RUNNING" in problems(report)) is down
+
+
+@pytest.mark.parametrize("days", [1, 4])
+@pytest.mark.parametrize(("lines", "down"), [
+    (["Stopping Azure Linux Agent...", "Stopped Azure Linux Agent."], True),
+    (["Stopping Azure Linux Agent...", "Stopped Azure Linux Agent.", "Started Azure Linux Agent."], False),
+])
+def test_a_stop_nothing_follows_lasts_to_the_end_of_the_syslog(tmp_path: Path, lines: list[str], down: bool,
+                                                               days: int) -> None:
+    """The VM runs on for days after the agent's service stopped (other programs keep logging), past the three days
+    the analysis window looks back: with nothing showing the agent back, it stayed down up to collection."""
+    syslog = render(HEALTHY[:1], "G4", "syslog") + "".join(
+        f"Jun 10 02:{10 + i:02d}:00 vm1 systemd[1]: {ln}\n" for i, ln in enumerate(lines))
+    syslog += "".join(f"Jun {10 + d} 02:00:00 vm1 CRON[{900 + d}]: (root) CMD (run-parts /etc/cron.daily)\n"
+                      for d in range(1, days + 1))
+    report = run(tmp_path, {"var/log/syslog": syslog})
+    assert ("AGENT_NOT_RUNNING" in problems(report)) is down
