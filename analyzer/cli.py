@@ -11,11 +11,14 @@ import signal
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from analyzer.version import __version__
+
+if TYPE_CHECKING:
+    from parsers.base import Message
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEFAULT_COMMAND = "analyze"
@@ -68,7 +71,7 @@ class _DefaultGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:  # a command interrupted: one line, no traceback, exit 130
-            click.echo(f"\n{PROG}: interrupted", err=True)
+            click.echo(f"\n{PROG}: {_interrupted()}", err=True)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 
@@ -125,24 +128,52 @@ def _path(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Pa
     return None if value is None else Path(value)
 
 
-def _output(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Path | None:
-    return None if value is None else _output_path(value)
+def _output(ctx: click.Context, _param: click.Parameter, value: str | None) -> Path | None:
+    return None if value is None else _output_path(value, _lang_of(ctx))
 
 
 def _lang_option(help: str) -> Any:
-    return click.option("--lang", type=click.Choice(Lang), default=Lang.en, help=help)
+    # eager: known before the other options are checked, so that their errors are worded in it too
+    return click.option("--lang", type=click.Choice(Lang), default=Lang.en, is_eager=True, help=help)
 
 
-def _fail(message: str) -> click.exceptions.Exit:
+def _lang_of(ctx: click.Context) -> str:
+    """The command's ``--lang`` (English for a command without it)."""
+    lang = ctx.params.get("lang")
+    return lang.value if isinstance(lang, Lang) else Lang.en.value
+
+
+def _say(message: Message, lang: str) -> str:
+    """A message of the tool for stderr in ``lang``, escaped for the terminal; its parameters (members of the
+    bundle, paths, a library's error) redacted like every other output, the tool's own sentence kept whole."""
+    from analyzer.locale import word
     from analyzer.redact import Redactor
     from analyzer.report.display import display
 
-    # messages name members of the bundle: redacted and escaped like every other output
-    click.echo(f"{PROG}: error: {display(Redactor().text(message), limit=2000)}", err=True)
+    return display(word(_redacted(message, Redactor()), lang), limit=2000)
+
+
+def _redacted(message: Message, redactor: Any) -> Message:
+    from parsers.base import Message
+
+    return Message(message.key, {k: _redacted(v, redactor) if isinstance(v, Message) else redactor.value(v)
+                                 for k, v in message.params.items()})
+
+
+def _fail(message: Message, lang: str = Lang.en.value) -> click.exceptions.Exit:
+    """Print ``message`` as the command's error (``cli.error``) in ``lang``; the exit status is 2."""
+    from parsers.base import say
+
+    click.echo(f"{PROG}: {_say(say('cli.error', message=message), lang)}", err=True)
     return click.exceptions.Exit(EXIT_USAGE)
 
 
-def _destination(output: Path | None) -> Path | None:
+def _tell(message: Message, lang: str = Lang.en.value) -> None:
+    """A line of the tool on stderr (what was written where), in ``lang``."""
+    click.echo(_say(message, lang), err=True)
+
+
+def _destination(output: Path | None, lang: str = Lang.en.value) -> Path | None:
     """The file to write (checked now, before any work), or None for standard output (``-o -``)."""
     from analyzer.output_file import OutputError, check_output, is_stdout
 
@@ -151,27 +182,31 @@ def _destination(output: Path | None) -> Path | None:
     try:
         check_output(output)
     except OutputError as exc:
-        raise _fail(str(exc)) from exc
+        raise _fail(exc.message, lang) from exc
     return output
 
 
-def _output_path(raw: str) -> Path:
+def _output_path(raw: str, lang: str) -> Path:
     """An output option as typed: a trailing slash names a folder, which ``Path`` would silently drop."""
+    from analyzer.locale import word
+    from parsers.base import say
+
     if raw.endswith(("/", os.sep)):
-        raise click.BadParameter(f"{raw}: ends with a slash, so it names a folder; name a file in it")
+        raise click.BadParameter(word(say("cli.output_slash", path=raw), lang))
     return Path(raw)
 
 
-def _no_such_input(path: Path) -> click.exceptions.Exit:
+def _no_such_input(path: Path, lang: str = Lang.en.value) -> click.exceptions.Exit:
     """A missing input; a mistyped subcommand (``bundle-analyze rule``) gets the command's name."""
     import difflib
 
-    hint = ""
+    from parsers.base import say
+
     if path.parent == Path(".") and not path.suffix:
         close = difflib.get_close_matches(path.name, list(app.commands), n=1)
         if close:
-            hint = f" (did you mean `{PROG} {close[0]}`?)"
-    return _fail(f"{path}: no such file or folder{hint}")
+            return _fail(say("cli.no_such_input_command", path=str(path), command=f"{PROG} {close[0]}"), lang)
+    return _fail(say("intake.no_such_input", path=str(path)), lang)
 
 
 @_command(DEFAULT_COMMAND, epilog=EXIT_CODES)
@@ -197,25 +232,25 @@ def analyze_cmd(path: Path, fmt: Format, output: Path | None, fail_on: FailOn, l
     """Analyze one bundle and print or write the report."""
     from analyzer.api import analyze
     from analyzer.intake import IntakeError, Limits
-    from analyzer.model import Options, RenderOptions, severity_rank
+    from analyzer.model import Options, OptionsError, RenderOptions, say, severity_rank
 
-    destination = _destination(output)
+    destination = _destination(output, lang.value)
     try:
         options = Options(since=since, until=until, redact=not no_redact, obfuscate=obfuscate,
                           limits=Limits(max_seconds=timeout))
-    except ValueError as exc:
-        raise _fail(str(exc)) from exc
+    except OptionsError as exc:
+        raise _fail(exc.message, lang.value) from exc
     if not path.exists() and not path.is_symlink():
-        raise _no_such_input(path)
+        raise _no_such_input(path, lang.value)
     if no_redact:
-        click.echo(f"{PROG}: warning: --no-redact: the report may contain secrets", err=True)
+        click.echo(f"{PROG}: {_say(say('cli.no_redact'), lang.value)}", err=True)
     try:
         report = analyze(path, options)
     except IntakeError as exc:
-        raise _fail(str(exc)) from exc
+        raise _fail(exc.message, lang.value) from exc
     window = report.extras.get("window") or {}
     if not window.get("matched", True):
-        raise _fail(_window_error(window, report.timeline))
+        raise _fail(_window_error(window, report.timeline), lang.value)
     _write(report, RenderOptions(format=fmt.value, lang=lang.value, quiet=quiet), destination)
     top = report.max_severity()
     if fail_on is not FailOn.never and top is not None and severity_rank(top) >= severity_rank(fail_on.value):
@@ -225,12 +260,14 @@ def analyze_cmd(path: Path, fmt: Format, output: Path | None, fail_on: FailOn, l
     raise click.exceptions.Exit(EXIT_OK)
 
 
-def _window_error(window: dict[str, Any], timeline: dict[str, Any]) -> str:
-    shown = " and ".join(f"--{k} {window[k]}" for k in ("since", "until") if window.get(k))
+def _window_error(window: dict[str, Any], timeline: dict[str, Any]) -> Message:
+    from parsers.base import say
+
+    shown = [say("cli.window_bound", option=f"--{k}", time=window[k]) for k in ("since", "until") if window.get(k)]
+    within = say("cli.window_both", since=shown[0], until=shown[1]) if len(shown) == 2 else shown[0]
     if timeline.get("first"):
-        return (f"no record of the bundle falls within {shown}: its records run from {timeline['first']} "
-                f"to {timeline['last']} (UTC)")
-    return f"no record of the bundle falls within {shown}: the bundle holds no dated record"
+        return say("cli.window_unmatched", window=within, first=timeline["first"], last=timeline["last"])
+    return say("cli.window_undated", window=within)
 
 
 def _write(report: Any, options: Any, output: Path | None) -> None:
@@ -247,14 +284,16 @@ def _write(report: Any, options: Any, output: Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    from analyzer.errors import message_of
     from analyzer.output_file import OutputError, write_output
+    from parsers.base import say
 
     try:
         write_output(output, text)
     except (OutputError, OSError) as exc:
-        raise _fail(f"{output}: cannot write the report: {exc}") from exc
+        raise _fail(say("cli.report_unwritable", path=str(output), error=message_of(exc)), options.lang) from exc
     if options.format != Format.json.value or options.quiet:
-        click.echo(f"report written to {output}", err=True)
+        _tell(say("cli.report_written", path=str(output)), options.lang)
 
 
 @_command("render")
@@ -267,15 +306,15 @@ def _write(report: Any, options: Any, output: Path | None) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Only the verdict line.")
 def render_cmd(report_json: Path, fmt: Format, output: Path | None, lang: Lang, quiet: bool) -> None:
     """Render a stored JSON report again, in any format and language, without the bundle."""
-    from analyzer.model import RenderOptions
+    from analyzer.errors import message_of
+    from analyzer.model import RenderOptions, say
     from analyzer.report.stored import load_report
 
-    destination = _destination(output)
+    destination = _destination(output, lang.value)
     try:
         report = load_report(report_json.read_bytes())
     except (OSError, ValueError) as exc:  # StoredReportError and JSON syntax errors are ValueErrors
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise _fail(f"{report_json}: {reason}") from exc
+        raise _fail(say("intake.at_path", path=str(report_json), problem=message_of(exc)), lang.value) from exc
     _write(report, RenderOptions(format=fmt.value, lang=lang.value, quiet=quiet), destination)
     raise click.exceptions.Exit(EXIT_OK)
 
@@ -293,23 +332,25 @@ class TimelineFormat(str, Enum):
 @click.option("--obfuscate/--no-obfuscate", default=False, help="Replace IPs, host names and ids with tokens.")
 def timeline_cmd(path: Path, output: Path, fmt: TimelineFormat, obfuscate: bool) -> None:
     """Write every record of the bundle as one UTC-ordered timeline (redacted)."""
+    from analyzer.errors import message_of
     from analyzer.export import export_timeline
     from analyzer.intake import IntakeError
-    from analyzer.model import Options
+    from analyzer.model import Options, say
     from analyzer.output_file import STDOUT, OutputError
 
     destination = _destination(output)
     if destination is None and fmt is TimelineFormat.parquet and sys.stdout.isatty():
-        raise _fail("-o -: Parquet is binary; redirect standard output to a file or name one with -o")
+        raise _fail(say("cli.parquet_terminal"))
     if not path.exists() and not path.is_symlink():
         raise _no_such_input(path)
     try:
         n = export_timeline(path, destination or Path(STDOUT), fmt.value, Options(obfuscate=obfuscate))
     except (IntakeError, OutputError) as exc:
-        raise _fail(str(exc)) from exc
+        raise _fail(exc.message) from exc
     except OSError as exc:  # the disk filled up or the folder went away while writing
-        raise _fail(f"{destination}: cannot write the timeline: {exc.strerror or exc}") from exc
-    click.echo(f"{n} events written to {destination or 'standard output'}", err=True)
+        raise _fail(say("cli.timeline_unwritable", path=str(destination), error=message_of(exc))) from exc
+    where = say("cli.events_written", n=n, path=str(destination)) if destination else say("cli.events_stdout", n=n)
+    _tell(where)
 
 
 class ExportFormat(str, Enum):
@@ -340,7 +381,9 @@ def batch_cmd(folder: Path, db: Path, workers: int | None, scheduler: str | None
     """
     from analyzer.batch.fleet_report import check_fleet_report, write_fleet_report
     from analyzer.batch.runner import BatchError, BatchOptions, check_folder, check_scheduler, run_batch, summary_lines
+    from analyzer.errors import MessageError, message_of
     from analyzer.output_file import OutputError, check_output
+    from parsers.base import say
 
     try:
         check_folder(folder)
@@ -351,32 +394,32 @@ def batch_cmd(folder: Path, db: Path, workers: int | None, scheduler: str | None
         if report is not None:
             check_fleet_report(report)
     except (BatchError, OutputError) as exc:
-        raise _fail(str(exc)) from exc
+        raise _fail(exc.message, lang.value) from exc
     options = BatchOptions(workers=workers, scheduler=scheduler, timeout_s=timeout, memory_mb=memory_mb,
-                           html=False, retry_failed=retry_failed)
+                           html=False, retry_failed=retry_failed, lang=lang.value)
     try:
         summary = run_batch(folder, db, options)
     except (BatchError, OutputError) as exc:
-        raise _fail(str(exc)) from exc
+        raise _fail(exc.message, lang.value) from exc
     except KeyboardInterrupt:
-        click.echo(f"\n{PROG}: interrupted; every finished bundle is in the catalog, rerun to resume", err=True)
+        click.echo(f"\n{PROG}: {_say(say('cli.batch_interrupted'), lang.value)}", err=True)
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
-    for line in summary_lines(summary, db):
+    for line in summary_lines(summary, db, lang.value):
         click.echo(line, err=True)
     try:
         if report is not None:
-            click.echo(f"fleet report written to {write_fleet_report(db, report, lang.value)}", err=True)
+            _tell(say("cli.fleet_report_written", path=str(write_fleet_report(db, report, lang.value))), lang.value)
         if export is not None:
             from analyzer.batch.catalog import Catalog
 
             catalog = Catalog(db)
             try:
-                for out in catalog.export(export.value):
-                    click.echo(f"exported {out}", err=True)
+                for out in catalog.export(export.value, lang.value):
+                    _tell(say("cli.exported", path=str(out)), lang.value)
             finally:
                 catalog.close()
-    except (OutputError, OSError) as exc:
-        raise _fail(str(exc)) from exc
+    except (MessageError, OSError) as exc:
+        raise _fail(message_of(exc), lang.value) from exc
     raise click.exceptions.Exit(EXIT_FINDINGS if summary.failures else EXIT_OK)
 
 
@@ -412,7 +455,9 @@ def explain_cmd(finding_id: str, lang: Lang) -> None:
 
     detector = find(finding_id)
     if detector is None:
-        raise _fail(f"unknown finding id {finding_id!r}; `{PROG} rules` lists them")
+        from parsers.base import say
+
+        raise _fail(say("cli.unknown_finding", id=repr(finding_id), command=f"{PROG} rules"), lang.value)
     click.echo(explain(detector, lang.value), nl=False)
 
 
@@ -424,8 +469,18 @@ def eval_cmd(corpus: Path) -> None:
     from analyzer.evaluate import evaluate, render, sample_dirs
 
     if not corpus.is_dir() or not sample_dirs(corpus):
-        raise _fail(f"{corpus}: no sample folder with an expected.json")
+        from parsers.base import say
+
+        raise _fail(say("cli.no_samples", path=str(corpus)))
     click.echo(render(evaluate(corpus)), nl=False)
+
+
+def _interrupted() -> str:
+    """``interrupted`` in English: Ctrl-C may come before or while a command's ``--lang`` is read."""
+    from analyzer.locale import word
+    from parsers.base import say
+
+    return word(say("cli.interrupted"))
 
 
 def run() -> None:
@@ -437,7 +492,7 @@ def run() -> None:
             code = app.main(prog_name=PROG, standalone_mode=False)
         except click.exceptions.Abort as exc:
             if isinstance(exc.__cause__, KeyboardInterrupt):  # in click's own parsing
-                click.echo(f"\n{PROG}: interrupted", err=True)
+                click.echo(f"\n{PROG}: {_interrupted()}", err=True)
                 raise SystemExit(EXIT_INTERRUPTED) from None
             click.echo("Aborted!", err=True)  # end of input at a prompt: as click says it
             raise SystemExit(1) from None
@@ -445,7 +500,7 @@ def run() -> None:
             exc.show()
             raise SystemExit(exc.exit_code) from None
         except KeyboardInterrupt:  # Ctrl-C while the commands are being set up, before any of them runs
-            click.echo(f"\n{PROG}: interrupted", err=True)
+            click.echo(f"\n{PROG}: {_interrupted()}", err=True)
             raise SystemExit(EXIT_INTERRUPTED) from None
         raise SystemExit(code if isinstance(code, int) else EXIT_OK)
     finally:

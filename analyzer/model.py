@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from analyzer.errors import MessageError
 from analyzer.intake.limits import Limits
 from analyzer.timeline import Timeline, iso_seconds, parse_iso
 from parsers.base import Fact, Message, Problem, keep_newest, say
@@ -157,7 +158,8 @@ class Options:
     """How to analyze. The language is not one of them: it belongs to rendering (:class:`RenderOptions`).
 
     ``since``/``until`` bound the records detectors judge: an aware datetime, or an ISO-8601 string (UTC
-    unless it names an offset). A bad time or an inverted window raises ``ValueError`` here, naming it.
+    unless it names an offset). A bad time or an inverted window raises :class:`OptionsError` (a
+    ``ValueError``) here, naming it.
     """
 
     since: datetime | str | None = None
@@ -171,8 +173,12 @@ class Options:
         self.since = _bound("since", self.since)
         self.until = _bound("until", self.until)
         if self.since is not None and self.until is not None and self.since > self.until:
-            raise ValueError(f"--since {iso_seconds(self.since)} is after --until {iso_seconds(self.until)}: "
-                             "the window is empty")
+            raise OptionsError(say("option.window_inverted", since=iso_seconds(self.since),
+                                   until=iso_seconds(self.until)))
+
+
+class OptionsError(MessageError, ValueError):
+    """An option of an analysis that cannot be used (a bad time, an inverted window); an ``option.*`` message."""
 
 
 def _bound(name: str, value: datetime | str | None) -> datetime | None:
@@ -187,9 +193,8 @@ def _bound(name: str, value: datetime | str | None) -> datetime | None:
         except ValueError:
             pass
     if isinstance(value, str) and not value.strip():  # an empty shell variable: say so rather than judge everything
-        raise ValueError(f"--{name}: empty; give an ISO-8601 time (for example 2024-06-09T00:00Z) or leave the "
-                         "option out for no limit")
-    raise ValueError(f"--{name}: not an ISO-8601 time: {value!r} (for example 2024-06-09T00:00Z)")
+        raise OptionsError(say("option.time_empty", option=f"--{name}"))
+    raise OptionsError(say("option.time_invalid", option=f"--{name}", value=repr(value)))
 
 
 @dataclass

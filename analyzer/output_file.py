@@ -19,6 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from analyzer.errors import MessageError
+from parsers.base import say
+
 MODE = 0o600
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
@@ -26,8 +29,9 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | 
 STDOUT = "-"  # ``-o -``: standard output
 
 
-class OutputError(Exception):
-    """An output path that may not be written (a link, a folder, a special file, a missing or read-only folder)."""
+class OutputError(MessageError):
+    """An output path that may not be written (a link, a folder, a special file, a missing or read-only folder);
+    its message is an ``output.*`` key naming the path."""
 
 
 def is_stdout(path: Path | str | None) -> bool:
@@ -43,24 +47,25 @@ def check_output(path: Path) -> None:
     except FileNotFoundError:
         st = None
     except OSError as exc:
-        raise OutputError(f"{path}: cannot be written: {exc.strerror}") from None
+        raise OutputError(say("output.unwritable", path=str(path), error=str(exc.strerror))) from None
     if st is not None and stat.S_ISLNK(st.st_mode):
-        raise OutputError(f"{path}: is a symbolic link; refused (outputs are never written through a link)")
+        raise OutputError(say("output.symlink", path=str(path)))
     if st is not None and stat.S_ISDIR(st.st_mode):
-        raise OutputError(f"{path}: is a folder; name a file in it (for example {path / 'report.html'})")
+        raise OutputError(say("output.is_folder", path=str(path), example=str(path / "report.html")))
     if st is not None and not stat.S_ISREG(st.st_mode):
-        raise OutputError(f"{path}: exists and is not a regular file; refused")
+        raise OutputError(say("output.not_regular", path=str(path)))
     folder = path.parent
     if not folder.is_dir():
-        what = "does not exist" if not folder.exists() else "is not a folder"
-        raise OutputError(f"{path}: the folder to write into ({folder}) {what}")
+        key = "output.folder_missing" if not folder.exists() else "output.folder_not_folder"
+        raise OutputError(say(key, path=str(path), folder=str(folder)))
     # the file is written beside the target and renamed over it: the folder itself must take new files. Tried
     # for real (a probe created and removed): permission bits do not tell a read-only mount, /proc or root
     probe = folder / f".{path.name}.{secrets.token_hex(6)}.probe"
     try:
         os.close(create_private(probe))
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write into the folder {folder} ({exc.strerror or exc})") from None
+        raise OutputError(say("output.folder_unwritable", path=str(path), folder=str(folder),
+                                      error=str(exc.strerror or exc))) from None
     with contextlib.suppress(OSError):
         os.unlink(probe)
 
@@ -116,4 +121,4 @@ def private_folder(path: Path) -> None:
         os.mkdir(path, 0o700)
         return
     if not stat.S_ISDIR(st.st_mode):
-        raise OutputError(f"{path}: exists and is not a folder (or is a symbolic link); refused")
+        raise OutputError(say("output.not_folder", path=str(path)))

@@ -5,11 +5,16 @@ it), ``findings``, ``facts`` and ``unexplained`` (one row per unexplained error 
 order) hang off the sha256, and ``bundles`` has one row per attachment (unique on ticket and path) that
 copies the summary of the analysis of its content. Every result is written in one transaction in WAL mode,
 so a batch killed at any point resumes without losing or duplicating rows.
+
+The ``error`` of a failed analysis holds no language: it is the message's key and parameters as JSON
+(``{"key": "batch.timed_out", "params": {"seconds": 600}}``), worded when shown (the summary, the fleet report,
+``--export``: :func:`failure_message`). A catalog written before holds English text there; it reads as it is.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import sqlite3
 import stat
@@ -21,8 +26,10 @@ from typing import Any
 
 from analyzer.batch.discovery import Attachment
 from analyzer.escape import machine_text, to_json_text
+from analyzer.locale import word
 from analyzer.output_file import OutputError, create_private, open_output
 from analyzer.redact import Redactor
+from parsers.base import Message, say
 
 SCHEMA_VERSION = "1"
 EXPORT_TABLES = ("bundles", "findings", "facts", "fleet_findings", "unexplained", "reports")
@@ -159,7 +166,7 @@ class Catalog:
                 "INSERT OR REPLACE INTO reports (sha256, analyzer_version, status, error, seconds, layout, os,"
                 " root_cause, verdict, day, analyzed_at, report_json, report_html)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sha256, version, result["status"], _field(result.get("error")), result.get("seconds"),
+                (sha256, version, result["status"], _error(result.get("error")), result.get("seconds"),
                  bundle.get("layout"), bundle.get("os"), verdict.get("root_cause"), verdict.get("status"),
                  _day(result), _now(), to_json_text(report) if report else None, result.get("html")))
             db.executemany(
@@ -185,11 +192,13 @@ class Catalog:
         with self.transaction() as db:
             self._upsert_bundle(db, att, size, sha256, version)
 
-    def record_refused(self, att: Attachment, size: int | None, error: str, version: str) -> None:
+    def record_refused(self, att: Attachment, size: int | None, error: Message, version: str) -> None:
         """An attachment refused before analysis (over the size limit, unreadable): no content hash."""
+        from analyzer.report import message_dict
+
         with self.transaction() as db:
-            db.execute(_UPSERT_BUNDLE, (*_names(att), None, size, None, None, "failed", _field(error), version, 0.0,
-                                        None, _now()))
+            db.execute(_UPSERT_BUNDLE, (*_names(att), None, size, None, None, "failed", _error(message_dict(error)),
+                                        version, 0.0, None, _now()))
 
     @staticmethod
     def _upsert_bundle(db: sqlite3.Connection, att: Attachment, size: int, sha256: str, version: str) -> None:
@@ -198,13 +207,17 @@ class Catalog:
         db.execute(_UPSERT_BUNDLE, (*_names(att), sha256, size, r["layout"], r["os"], r["status"], r["error"],
                                     version, r["seconds"], r["root_cause"], _now()))
 
-    def export(self, fmt: str) -> list[Path]:
-        """Write every table beside the database as ``<db stem>.<table>.csv|parquet`` (:func:`export_path`)."""
+    def export(self, fmt: str, lang: str = "en") -> list[Path]:
+        """Write every table beside the database as ``<db stem>.<table>.csv|parquet`` (:func:`export_path`); the
+        ``error`` of a failed analysis worded in ``lang``."""
         written = []
         for table, out in zip(EXPORT_TABLES, export_path(self.path, fmt), strict=True):
             cur = self.db.execute(f"SELECT * FROM {table} ORDER BY rowid")  # fixed table names
             columns = [c[0] for c in cur.description]
-            rows = cur.fetchall()
+            rows: list[Any] = cur.fetchall()
+            if "error" in columns:
+                at = columns.index("error")
+                rows = [tuple(failure_text(v, lang) if i == at else v for i, v in enumerate(r)) for r in rows]
             if fmt == "csv":
                 _write_csv(out, columns, rows)
             elif fmt == "parquet":
@@ -218,6 +231,45 @@ class Catalog:
 def export_path(db: Path, fmt: str) -> list[Path]:
     """The files ``--export`` writes, one per table of :data:`EXPORT_TABLES`, beside the database."""
     return [db.with_name(f"{db.stem}.{table}.{fmt}") for table in EXPORT_TABLES]
+
+
+def _error(error: dict[str, Any] | str | None) -> str | None:
+    """The ``error`` column: a failure's message (``{"key", "params"}``) as JSON, its parameters (paths, a library's
+    error) redacted; a plain text (an older worker's) redacted as it is."""
+    if error is None:
+        return None
+    if not isinstance(error, dict):
+        return _field(str(error))
+    return to_json_text({"key": str(error.get("key")), "params": Redactor().value(error.get("params") or {})})
+
+
+def failure_message(stored: dict[str, Any] | str | None) -> Message | None:
+    """The message of a failure as stored (a catalog's ``error`` column, a worker's result); the English text of a
+    catalog written before failures were stored as messages is kept as it is."""
+    from analyzer.locale import template
+    from analyzer.report.stored import message_from
+
+    if stored is None:
+        return None
+    found = stored
+    if isinstance(stored, str):
+        try:
+            found = json.loads(stored)
+        except ValueError:
+            found = None
+    message = message_from(found)
+    if message is not None:
+        try:
+            template("messages", message.key)
+        except KeyError:  # a JSON-looking text of an older catalog, or a key of a newer analyzer
+            message = None
+    return message or say("verbatim", text=str(stored))
+
+
+def failure_text(stored: Any, lang: str = "en") -> Any:
+    """A catalog's ``error`` worded in ``lang`` (any other value as it is)."""
+    message = failure_message(stored) if isinstance(stored, str) else None
+    return stored if message is None else word(message, lang)
 
 
 def _field(text: str | None) -> str | None:
@@ -274,6 +326,6 @@ def _private_database(path: Path) -> None:
         except FileNotFoundError:
             continue
         if not stat.S_ISREG(mode):
-            raise OutputError(f"{p}: is a symbolic link or not a regular file; refused")
+            raise OutputError(say("output.catalog_not_regular", path=str(p)))
     with suppress(FileExistsError):
         os.close(create_private(path))

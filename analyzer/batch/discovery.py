@@ -18,6 +18,7 @@ from pathlib import Path
 from analyzer.escape import escape_name
 from analyzer.intake.folder import regular_files
 from analyzer.intake.limits import IntakeError
+from parsers.base import Message, say
 
 _MAGIC: tuple[tuple[int, bytes], ...] = (
     (0, b"\x1f\x8b"),  # gzip
@@ -41,7 +42,7 @@ class Attachment:
     path: str
     location: Path
     is_dir: bool
-    error: str | None = None  # why it cannot be read at all (recorded as failed, never analyzed)
+    error: Message | None = None  # why it cannot be read at all (recorded as failed, never analyzed)
 
 
 def is_archive(path: Path) -> bool:
@@ -100,7 +101,7 @@ def discover(root: Path) -> tuple[list[Attachment], list[str]]:
             kind = _kind(entry)
             children = sorted(entry.iterdir()) if kind == "dir" else []
         except OSError as exc:
-            jobs.append(Attachment(name, name, entry, True, f"cannot read: {exc.strerror}"))
+            jobs.append(Attachment(name, name, entry, True, say("intake.unreadable", error=str(exc.strerror))))
             continue
         if kind == "file":
             jobs.append(Attachment(ticket_of(name), name, entry, False))
@@ -111,7 +112,8 @@ def discover(root: Path) -> tuple[list[Attachment], list[str]]:
                     child_kind = _kind(child)
                     log_folder = child_kind == "dir" and _is_log_folder(child)
                 except (OSError, IntakeError) as exc:
-                    jobs.append(Attachment(name, rel, child, True, f"cannot read: {getattr(exc, 'strerror', exc)}"))
+                    jobs.append(Attachment(name, rel, child, True, say("intake.unreadable",
+                                                                       error=str(getattr(exc, "strerror", exc)))))
                     continue
                 if child_kind == "file" or log_folder:
                     jobs.append(Attachment(name, rel, child, child_kind == "dir"))

@@ -32,11 +32,12 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 
 from analyzer.batch import fleet
-from analyzer.batch.catalog import Catalog
+from analyzer.batch.catalog import Catalog, failure_text
 from analyzer.batch.progress import printable
 from analyzer.output_file import OutputError, check_output, private_folder, write_output
 from analyzer.report.wording import Wording
 from analyzer.version import __version__
+from parsers.base import say
 
 _TEMPLATES = Path(__file__).with_name("templates")
 MAX_COLUMNS = 28  # heat-map columns: days while they fit, else weeks
@@ -59,7 +60,7 @@ def check_fleet_report(output: Path) -> None:
     check_output(output)
     folder = _bundle_folder(output)
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise OutputError(f"{folder}: exists and is not a folder (or is a symbolic link); refused")
+        raise OutputError(say("output.not_folder", path=str(folder)))
 
 
 def _bundle_folder(output: Path) -> Path:
@@ -96,7 +97,7 @@ class _HeatRow:
     cells: list[tuple[int, int]] = field(default_factory=list)  # (count, heat level 0-5) per column
 
 
-def _bundles(db: sqlite3.Connection) -> list[_Bundle]:
+def _bundles(db: sqlite3.Connection, lang: str) -> list[_Bundle]:
     rows = db.execute(
         "SELECT b.ticket, b.path, b.sha256, b.status, b.error, b.root_cause, r.verdict, r.day,"
         f" {fleet.dimension('agent')} AS agent, {fleet.dimension('extension')} AS extension,"
@@ -106,8 +107,9 @@ def _bundles(db: sqlite3.Connection) -> list[_Bundle]:
     for r in rows:
         verdict = "failed" if r["status"] == "failed" else r["verdict"] if r["verdict"] in VERDICTS else "inconclusive"
         out.append(_Bundle(printable(r["ticket"]), printable(r["path"]), r["sha256"] or "", verdict,
-                           r["root_cause"] if verdict == "problems_found" else None, printable(r["error"] or ""),
-                           r["day"], printable(r["agent"]), printable(r["extension"]),
+                           r["root_cause"] if verdict == "problems_found" else None,
+                           printable(failure_text(r["error"], lang) or ""), r["day"], printable(r["agent"]),
+                           printable(r["extension"]),
                            printable(r["deployment"]) if r["deployment"] else None,
                            (r["path"] or "").rpartition("/")[2]))
     return out
@@ -255,7 +257,7 @@ def write_fleet_report(db_path: Path, output: Path, lang: str = "en") -> Path:
     catalog = Catalog(db_path)
     try:
         db = catalog.db
-        bundles = _bundles(db)
+        bundles = _bundles(db, w.lang)
         _bundle_reports(db, bundles, _bundle_folder(output), w.lang)
         fleet_rows = []
         for r in db.execute("SELECT * FROM fleet_findings ORDER BY id, group_key").fetchall():

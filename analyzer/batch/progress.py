@@ -1,4 +1,5 @@
-"""Batch progress on stderr: a rich bar (done, failed, rate, ETA) on a terminal, plain lines otherwise."""
+"""Batch progress on stderr, in the batch's language: a rich bar (done, failed, rate, ETA) on a terminal, plain
+lines otherwise."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from analyzer.locale import word
+from parsers.base import say
+
 
 def printable(s: str) -> str:
     """Ticket and file names are untrusted: escape control, bidi and zero-width characters."""
@@ -33,8 +37,9 @@ class _Rate(ProgressColumn):
 class BatchProgress:
     """``advance(status, label)`` once per attachment; ``status`` is analyzed, reused or failed."""
 
-    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None, lang: str = "en") -> None:
         self.total = total
+        self.lang = lang
         self.done = 0
         self.failed = 0
         self._stream = stream or sys.stderr
@@ -43,9 +48,9 @@ class BatchProgress:
         if self._stream.isatty():
             console = Console(file=self._stream, markup=False, emoji=False, highlight=False)
             self._bar = Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[failed]} failed"), _Rate(), TimeRemainingColumn(),
+                                 TextColumn("{task.fields[failed]}"), _Rate(), TimeRemainingColumn(),
                                  console=console)
-            self._task = self._bar.add_task("batch", total=total, failed=0)
+            self._task = self._bar.add_task("batch", total=total, failed=self._failed_text())
 
     def __enter__(self) -> BatchProgress:
         if self._bar is not None:
@@ -61,11 +66,15 @@ class BatchProgress:
         self.done += 1
         self.failed += status == "failed"
         if self._bar is not None:
-            self._bar.update(self._task, advance=1, failed=self.failed)
+            self._bar.update(self._task, advance=1, failed=self._failed_text())
             return
         elapsed = time.monotonic() - self._started
         rate = self.done / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.done) / rate if rate else 0.0
-        self._stream.write(f"[{self.done}/{self.total}] {status} {printable(label)}"
-                           f" (failed {self.failed}, {rate:.1f}/s, eta {eta:.0f} s)\n")
+        line = say("batch.progress", done=self.done, total=self.total, status=say(f"batch.status_{status}"),
+                   label=printable(label), failed=self.failed, rate=round(rate, 1), eta=round(eta))
+        self._stream.write(word(line, self.lang) + "\n")
         self._stream.flush()
+
+    def _failed_text(self) -> str:
+        return word(say("batch.count_failed", n=self.failed), self.lang)

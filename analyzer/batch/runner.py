@@ -28,18 +28,20 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from analyzer.batch import fleet, worker
-from analyzer.batch.catalog import Catalog
+from analyzer.batch.catalog import Catalog, failure_message
 from analyzer.batch.discovery import Attachment, content_sha256, discover, is_archive, size_of
 from analyzer.batch.progress import BatchProgress
+from analyzer.errors import MessageError, message_of
 from analyzer.intake import IntakeError, Limits
 from analyzer.version import __version__
+from parsers.base import Message, say
 
 _JOIN_GRACE_S = 5.0
 _START_S = 120.0  # a slot imports the analyzer before it says it is ready
 
 
-class BatchError(Exception):
-    """The batch cannot run at all (bad folder, missing extra, unreachable scheduler)."""
+class BatchError(MessageError):
+    """The batch cannot run at all (bad folder, missing extra, unreachable scheduler); a ``batch.*`` message."""
 
 
 @dataclass
@@ -51,6 +53,7 @@ class BatchOptions:
     html: bool = False  # render per-bundle HTML reports (for the fleet report)
     max_bytes: int = Limits().max_total_bytes  # attachments larger on disk are refused unhashed
     retry_failed: bool = False  # analyze again content whose stored analysis failed (a timeout, a limit)
+    lang: str = "en"  # of the progress lines (the summary's is given to summary_lines)
 
 
 @dataclass
@@ -61,38 +64,40 @@ class BatchSummary:
     failed: int = 0  # attachments recorded as failed
     skipped: list[str] = field(default_factory=list)  # entries of the folder that are not bundles
     fleet_findings: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (attachment path, why it failed)
+    failures: list[tuple[str, Message]] = field(default_factory=list)  # (attachment path, why it failed)
     verdicts: Counter[str] = field(default_factory=Counter)  # healthy, problems_found, inconclusive, failed
 
 
 SHOWN_IN_SUMMARY = 20  # failed bundles and skipped entries named one by one; the rest counted
 
 
-def summary_lines(summary: BatchSummary, db: Path) -> list[str]:
-    """What the batch did, for stderr: counts, verdicts, then every failed bundle with its reason and every
-    skipped entry (the first ``SHOWN_IN_SUMMARY`` of each)."""
+_VERDICT_COUNTS = {"problems_found": "batch.count_problems_found", "inconclusive": "batch.count_inconclusive",
+                   "healthy": "batch.count_healthy", "failed": "batch.count_failed"}
+
+
+def summary_lines(summary: BatchSummary, db: Path, lang: str = "en") -> list[str]:
+    """What the batch did, for stderr in ``lang``: counts, verdicts, then every failed bundle with its reason and
+    every skipped entry (the first ``SHOWN_IN_SUMMARY`` of each)."""
     from analyzer.batch.progress import printable
+    from analyzer.locale import word
 
-    def n(count: int, noun: str) -> str:
-        return f"{count} {noun}{'' if count == 1 else 's'}"
+    def line(key: str, **params: Any) -> str:
+        return word(say(key, **params), lang)
 
-    lines = [f"{n(summary.attachments, 'bundle')}: {summary.analyzed} analyzed, {summary.reused} reused, "
-             f"{summary.failed} failed; {n(summary.fleet_findings, 'fleet finding')}; catalog {db}"]
+    lines = [line("batch.summary", n=summary.attachments, analyzed=summary.analyzed, reused=summary.reused,
+                  failed=summary.failed, fleet=summary.fleet_findings, db=str(db))]
     if not summary.attachments:
-        lines.append("nothing to analyze: no archive (tar, tgz, zip, 7z, gz) and no ticket folder "
-                     "(<ticket>/<attachments>) was found in the folder"
-                     + ("; what it holds instead is listed below" if summary.skipped else ""))
-    order = ("problems_found", "inconclusive", "healthy", "failed")
-    counts = [f"{summary.verdicts[v]} {v.replace('_', ' ')}" for v in order if summary.verdicts[v]]
+        lines.append(line("batch.nothing_listed" if summary.skipped else "batch.nothing"))
+    counts = [say(key, n=summary.verdicts[v]) for v, key in _VERDICT_COUNTS.items() if summary.verdicts[v]]
     if counts:
-        lines.append("verdicts: " + ", ".join(counts))
-    for title, rows in (("failed", [f"{path}: {why}" for path, why in summary.failures]),
-                        ("skipped (not bundles)", summary.skipped)):
+        lines.append(line("batch.verdicts", counts=counts))
+    failures = [f"{path}: {word(why, lang)}" for path, why in summary.failures]
+    for title, rows in (("batch.failed_heading", failures), ("batch.skipped_heading", summary.skipped)):
         if rows:
-            lines.append(f"{title}:")
+            lines.append(line(title))
             lines += [f"  {printable(r)[:500]}" for r in rows[:SHOWN_IN_SUMMARY]]
             if len(rows) > SHOWN_IN_SUMMARY:
-                lines.append(f"  ... and {len(rows) - SHOWN_IN_SUMMARY} more (table bundles of the catalog)")
+                lines.append("  " + line("batch.more", n=len(rows) - SHOWN_IN_SUMMARY))
     return lines
 
 
@@ -153,8 +158,7 @@ class LocalPool:
         if not ready:
             worker.kill_group(proc.pid)
             proc.wait()
-            raise BatchError(f"a worker slot did not start (it has {_START_S:g} s to get ready; exit status "
-                             f"{proc.returncode})")
+            raise BatchError(say("batch.slot_start", seconds=_START_S, status=proc.returncode))
         slot = _Slot(proc, ours)
         self._slots.append(slot)
         return slot
@@ -173,10 +177,10 @@ class LocalPool:
                 try:
                     result = slot.conn.recv()
                 except (EOFError, OSError):
-                    result = worker.failed("analysis slot ended without a result")
+                    result = worker.failed(say("batch.slot_ended"))
                     self._retire(slot)
             elif time.monotonic() >= slot.deadline:  # the slot's own time limit did not fire
-                result = worker.failed(f"timed out after {self._timeout_s:g} s (process killed)", self._timeout_s)
+                result = worker.failed(worker.timed_out_after(self._timeout_s), self._timeout_s)
                 self._retire(slot)
             else:
                 continue
@@ -211,8 +215,7 @@ def check_scheduler(address: str) -> None:
     """Raise :class:`BatchError` unless ``address`` reads as a scheduler address (``tcp://host:port``), before
     any work: the Dask client would fail deep inside and then hang on closing."""
     if not _SCHEDULER.fullmatch(address):
-        raise BatchError(f"--scheduler {address!r}: not a scheduler address; give it as tcp://host:port "
-                         "(for example tcp://10.0.0.5:8786)")
+        raise BatchError(say("batch.scheduler_address", address=repr(address)))
 
 
 class DaskPool:
@@ -222,11 +225,11 @@ class DaskPool:
         try:
             from distributed import Client, as_completed
         except ImportError as exc:
-            raise BatchError("--scheduler needs the dask extra: pip install 'bundle-analyzer[dask]'") from exc
+            raise BatchError(say("batch.dask_missing")) from exc
         try:
             self._client = Client(address, timeout="20s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
-            raise BatchError(f"cannot connect to the Dask scheduler at {address}: {exc}") from exc
+            raise BatchError(say("batch.scheduler_unreachable", address=address, error=str(exc))) from exc
         self.slots = max(1, 2 * sum(self._client.nthreads().values()))
         self._args = (memory_mb, timeout_s, html)
         self._futures: dict[Any, str] = {}
@@ -249,7 +252,7 @@ class DaskPool:
             try:
                 result: worker.Result = future.result()
             except Exception as exc:  # noqa: BLE001 - a lost worker costs this bundle, not the batch
-                result = worker.failed(f"dask task failed: {type(exc).__name__}: {exc}")
+                result = worker.failed(say("batch.dask_failed", error=f"{type(exc).__name__}: {exc}"))
             done.append((key, result))
         return done
 
@@ -279,7 +282,7 @@ def run_batch(root: Path, db_path: Path, options: BatchOptions | None = None,
     check_folder(root)
     attachments, skipped = discover(root)
     summary = BatchSummary(attachments=len(attachments), skipped=skipped)
-    progress = progress or BatchProgress(len(attachments))
+    progress = progress or BatchProgress(len(attachments), lang=options.lang)
     catalog = Catalog(db_path)
     try:
         executor = make_executor(options)
@@ -304,20 +307,16 @@ def check_folder(root: Path) -> None:
     """Raise :class:`BatchError` when ``root`` is no folder of tickets, saying what to do instead."""
     if root.is_dir():
         if not os.access(root, os.R_OK | os.X_OK):
-            raise BatchError(f"{root}: cannot read this folder (permission denied)")
+            raise BatchError(say("batch.folder_unreadable", path=str(root)))
         marker = next((m for m in _BUNDLE_ROOT if (root / m).exists()), None)
         if marker is not None:
-            raise BatchError(f"{root}: is one unpacked bundle (it holds {marker}), not a folder of tickets; analyze "
-                             f"it with `bundle-analyze {root}`, or put it in a ticket folder and run batch on the "
-                             "folder above")
+            raise BatchError(say("batch.one_unpacked_bundle", path=str(root), marker=marker))
         return
     if not root.exists():
-        raise BatchError(f"{root}: no such folder")
+        raise BatchError(say("batch.no_such_folder", path=str(root)))
     if root.is_file() and is_archive(root):
-        raise BatchError(f"{root}: is one bundle, not a folder of tickets; analyze it with `bundle-analyze {root}`, "
-                         "or put it in a folder and run batch on that folder")
-    raise BatchError(f"{root}: not a folder; batch takes a folder of tickets (<ticket>/<attachments> or loose "
-                     "archives)")
+        raise BatchError(say("batch.one_bundle", path=str(root)))
+    raise BatchError(say("batch.not_folder", path=str(root)))
 
 
 def _coordinate(todo: Iterator[Attachment], catalog: Catalog, executor: Executor, options: BatchOptions,
@@ -336,11 +335,12 @@ def _coordinate(todo: Iterator[Attachment], catalog: Catalog, executor: Executor
                     raise _Refused(att.error)
                 size = size_of(att)
                 if size > options.max_bytes:
-                    raise _Refused(f"over the size limit: {size} bytes on disk, limit {options.max_bytes}")
+                    raise _Refused(say("batch.too_large", size=size, limit=options.max_bytes))
                 sha = content_sha256(att)
             except (OSError, IntakeError, _Refused) as exc:
-                catalog.record_refused(att, size, str(exc), __version__)
-                _count(summary, progress, att, "failed", False, str(exc))
+                why = message_of(exc)
+                catalog.record_refused(att, size, why, __version__)
+                _count(summary, progress, att, "failed", False, why)
                 continue
             if sha in pending:
                 pending[sha].attachments.append((att, size))
@@ -348,7 +348,7 @@ def _coordinate(todo: Iterator[Attachment], catalog: Catalog, executor: Executor
                     options.retry_failed and stored["status"] == "failed"):
                 catalog.link(att, size, sha, __version__)
                 verdict = (stored["verdict"] or "inconclusive") if stored["status"] == "ok" else "failed"
-                _count(summary, progress, att, verdict, True, stored["error"])
+                _count(summary, progress, att, verdict, True, failure_message(stored["error"]))
             else:
                 pending[sha] = _Pending(str(att.location), [(att, size)])
                 executor.submit(sha, str(att.location))
@@ -365,19 +365,19 @@ def _coordinate(todo: Iterator[Attachment], catalog: Catalog, executor: Executor
             summary.analyzed += 1
             verdict = (result.get("verdict") or {}).get("status") if result["status"] == "ok" else "failed"
             for i, (att, _) in enumerate(job.attachments):
-                _count(summary, progress, att, verdict or "inconclusive", i > 0, result.get("error"))
+                _count(summary, progress, att, verdict or "inconclusive", i > 0, failure_message(result.get("error")))
 
 
-class _Refused(Exception):
+class _Refused(MessageError):
     """An attachment refused before hashing."""
 
 
 def _count(summary: BatchSummary, progress: BatchProgress, att: Attachment, verdict: str, reused: bool,
-           error: str | None = None) -> None:
+           error: Message | None = None) -> None:
     """One attachment done: ``verdict`` is its report's (healthy, problems_found, inconclusive) or ``failed``."""
     summary.reused += reused
     summary.verdicts[verdict] += 1
     if verdict == "failed":
         summary.failed += 1
-        summary.failures.append((att.path, error or "unknown error"))
+        summary.failures.append((att.path, error or say("batch.unknown_error")))
     progress.advance("failed" if verdict == "failed" else "reused" if reused else "analyzed", att.path)

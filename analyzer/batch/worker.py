@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
+from parsers.base import Message, say
+
 _PR_SET_PDEATHSIG = 1
 READY = "ready"  # a slot's first message: preloaded, waiting for bundles
 _CPU_GRACE_S = 10  # the CPU-time backstop fires only if the coordinator's wall-clock kill did not
@@ -31,8 +33,13 @@ _CPU_GRACE_S = 10  # the CPU-time backstop fires only if the coordinator's wall-
 Result = dict[str, Any]
 
 
-def failed(error: str, seconds: float = 0.0) -> Result:
-    return {"status": "failed", "error": error, "seconds": round(seconds, 3)}
+def failed(error: Message, seconds: float = 0.0) -> Result:
+    """A failed analysis: ``error`` is a ``batch.*``/``intake.*`` message, kept as its key and parameters (JSON, for
+    the pipe and the Dask worker's stdout) and worded when the catalog is shown (:func:`~analyzer.batch.catalog.
+    failure_message`)."""
+    from analyzer.report import message_dict
+
+    return {"status": "failed", "error": message_dict(error), "seconds": round(seconds, 3)}
 
 
 def die_with_parent(parent: int | None = None) -> None:
@@ -88,8 +95,6 @@ def _to_html(report: Any) -> str | None:
 
 def execute(location: str, memory_mb: int, want_html: bool) -> Result:
     """Analyze one bundle; never raises. The result carries what the catalog stores."""
-    from analyzer.redact import Redactor
-
     started = time.monotonic()
     try:
         from analyzer.api import analyze
@@ -99,7 +104,7 @@ def execute(location: str, memory_mb: int, want_html: bool) -> Result:
         try:
             report = analyze(location)
         except IntakeError as exc:
-            return failed(Redactor().text(str(exc)), time.monotonic() - started)
+            return failed(exc.message, time.monotonic() - started)
         d = to_dict(report)  # English texts beside the neutral form: renders again in any language
         return {
             "status": "ok",
@@ -120,9 +125,10 @@ def execute(location: str, memory_mb: int, want_html: bool) -> Result:
             "html": _to_html(report) if want_html else None,
         }
     except MemoryError:
-        return failed(f"memory limit of {memory_mb} MB exceeded", time.monotonic() - started)
+        return failed(say("batch.memory", mb=memory_mb), time.monotonic() - started)
     except Exception as exc:  # noqa: BLE001 - one broken bundle is one failed row, never a stopped batch
-        return failed(Redactor().text(f"analysis error: {type(exc).__name__}: {exc}"), time.monotonic() - started)
+        return failed(say("batch.analysis_error", error=f"{type(exc).__name__}: {exc}"),
+                      time.monotonic() - started)
 
 
 def slot_main(conn: Connection, memory_mb: int, timeout_s: float, want_html: bool) -> None:
@@ -180,19 +186,23 @@ def _forked(conn: Connection, location: str, memory_mb: int, timeout_s: float,
             pass
     returncode = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
     if timed_out:
-        return failed(f"timed out after {timeout_s:g} s (process killed)", timeout_s), None
+        return failed(timed_out_after(timeout_s), timeout_s), None
     return failed(exit_reason(returncode, memory_mb), time.monotonic() - started), None
 
 
-def exit_reason(returncode: int, memory_mb: int) -> str:
+def timed_out_after(timeout_s: float) -> Message:
+    return say("batch.timed_out", seconds=timeout_s)
+
+
+def exit_reason(returncode: int, memory_mb: int) -> Message:
     """Why a child ended without a result (a crash, or an allocation refused under the memory limit)."""
     if returncode < 0:
         try:
             name = signal.Signals(-returncode).name
         except ValueError:
             name = "unknown"
-        return f"analysis crashed: signal {-returncode} ({name}); memory limit {memory_mb} MB"
-    return f"analysis process exited with code {returncode} without a result; memory limit {memory_mb} MB"
+        return say("batch.crashed", signal=-returncode, name=name, mb=memory_mb)
+    return say("batch.exited", code=returncode, mb=memory_mb)
 
 
 def run_in_subprocess(location: str, memory_mb: int, timeout_s: float, want_html: bool) -> Result:
@@ -210,7 +220,7 @@ def run_in_subprocess(location: str, memory_mb: int, timeout_s: float, want_html
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        return failed(f"timed out after {timeout_s:g} s (process killed)", time.monotonic() - started)
+        return failed(timed_out_after(timeout_s), time.monotonic() - started)
     if proc.returncode != 0 or not out:
         return failed(exit_reason(proc.returncode, memory_mb), time.monotonic() - started)
     result: Result = json.loads(out)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analyzer.locale import word
-from parsers.base import MAX_LINE, Message, say
+from analyzer.errors import MessageError
+from parsers.base import MAX_LINE, Message
 
 GiB = 1024**3
 MiB = 1024**2
@@ -33,19 +33,11 @@ class Limits:
     max_seconds: float | None = None  # wall time to read the bundle; checked on every read (None = no limit)
 
 
-class IntakeError(Exception):
+class IntakeError(MessageError):
     """The input cannot be opened at all (missing, not an archive, encrypted, over a limit).
 
-    ``message`` says it in the tool's words (a ``problem.*`` key and its parameters, worded at render time);
-    ``str()`` is that sentence in English (logs, the command line). A text from outside (a library's error)
-    is passed as a plain string and shown as it is."""
-
-    def __init__(self, message: Message | str) -> None:
-        super().__init__(message)
-        self.message = message if isinstance(message, Message) else say("verbatim", text=message)
-
-    def __str__(self) -> str:
-        return word(self.message)
+    ``message`` says it in the tool's words (an ``intake.*`` key and its parameters, worded at render time:
+    the report's or the command line's language); ``str()`` is that sentence in English (logs)."""
 
 
 def detail(exc: BaseException) -> Message | str:

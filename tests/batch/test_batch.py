@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.batch.catalog import Catalog
+from analyzer.batch.catalog import Catalog, failure_text
 from analyzer.batch.discovery import discover, ticket_of
 from analyzer.batch.runner import BatchError, BatchOptions, BatchSummary, run_batch
 from analyzer.intake import Limits
@@ -160,7 +160,8 @@ def test_poisoned_bundles_fail_alone(tmp_path: Path) -> None:
     (root / "BAD" / "logs.tar.gz").write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 8)
 
     summary = run_batch(root, tmp_path / "p.sqlite", BatchOptions(workers=2, timeout_s=2))
-    rows = {r[0]: r[1:] for r in _rows(tmp_path / "p.sqlite", "SELECT ticket, status, error, sha256 FROM bundles")}
+    rows = {r[0]: (r[1], failure_text(r[2]), r[3])
+            for r in _rows(tmp_path / "p.sqlite", "SELECT ticket, status, error, sha256 FROM bundles")}
     assert summary.failed == 3 and len(rows) == 6
     assert {t for t, r in rows.items() if r[0] == "ok"} == {"OK0", "OK1", "OK2"}
     assert "timed out after 2 s" in str(rows["SLOW"][1])
@@ -174,7 +175,7 @@ def test_memory_limit_is_applied_in_the_worker(tmp_path: Path) -> None:
     summary = run_batch(root, tmp_path / "m.sqlite", BatchOptions(workers=1, timeout_s=60, memory_mb=16))
     ((status, error),) = _rows(tmp_path / "m.sqlite", "SELECT status, error FROM bundles")
     assert summary.failed == 1 and status == "failed"
-    assert "memory limit" in str(error) and "16 MB" in str(error)
+    assert "memory limit" in failure_text(error) and "16 MB" in failure_text(error)
 
 
 def test_rerun_keeps_failures_unless_asked_to_retry_them(tmp_path: Path) -> None:

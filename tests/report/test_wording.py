@@ -59,8 +59,10 @@ def test_format_errors_are_loud() -> None:
         format_text("{n, plural, one {x}}", {"n": 2}, "en", str)
 
 
-#: a problem of a parser or of intake: its key, wherever it is written (a call, a table of reasons, a constant)
-PROBLEM_KEY = re.compile(r"(?:problem|intake)\.[a-z0-9_]+")
+#: a problem of a parser or of intake, or an error or line of the command line (``cli``, ``output``, ``option``,
+#: ``stored``, ``batch``): its key, wherever it is written (a call, a table of reasons, a constant)
+KEY_FAMILIES = "problem|intake|cli|output|option|stored|batch"
+PROBLEM_KEY = re.compile(rf"(?:{KEY_FAMILIES})\.[a-z0-9_]+")
 
 
 def _calls() -> list[tuple[str, ast.Call]]:
@@ -85,7 +87,7 @@ def _composed_keys() -> set[str]:
         elif isinstance(arg, ast.JoinedStr) and isinstance(arg.values[0], ast.Constant):
             keys.add(str(arg.values[0].value) + "*")
     for path in [*(ROOT / "analyzer").rglob("*.py"), *(ROOT / "parsers").rglob("*.py")]:
-        keys.update(m.group(1) for m in re.finditer(r"[\"']((?:problem|intake)\.[a-z0-9_]+)[\"']",
+        keys.update(m.group(1) for m in re.finditer(rf"[\"']((?:{KEY_FAMILIES})\.[a-z0-9_]+)[\"']",
                                                     path.read_text(encoding="utf-8")))
     return keys
 
