@@ -37,9 +37,12 @@ def failed(error: Message, seconds: float = 0.0) -> Result:
     """A failed analysis: ``error`` is a ``batch.*``/``intake.*`` message, kept as its key and parameters (JSON, for
     the pipe and the Dask worker's stdout) and worded when the catalog is shown (:func:`~analyzer.batch.catalog.
     failure_message`)."""
+    from analyzer.redact import Redactor
     from analyzer.report import message_dict
 
-    return {"status": "failed", "error": message_dict(error), "seconds": round(seconds, 3)}
+    stored = message_dict(error) or {}
+    return {"status": "failed", "error": {**stored, "params": Redactor().value(stored.get("params") or {})},
+            "seconds": round(seconds, 3)}
 
 
 def die_with_parent(parent: int | None = None) -> None:

@@ -90,3 +90,15 @@ def test_an_older_catalogs_failure_text_still_shows(tmp_path: Path, old: str) ->
         assert _exported_error(db, lang) == old
     rerun = run_batch(root, db, BatchOptions(workers=1), BatchProgress(2, io.StringIO()))
     assert rerun.failed == 1 and f"  BAD/logs.tar.gz: {old}" in summary_lines(rerun, db, "cs")
+
+
+def test_a_failures_parameters_are_redacted_where_it_is_made(tmp_path: Path) -> None:
+    """A library's error text may quote the bundle: redacted in the worker's result, nested messages too, and
+    again when a refused attachment's reason is stored."""
+    from analyzer.batch.worker import failed
+
+    made = failed(say("intake.at_path", path="logs.tgz", problem=say("batch.analysis_error",
+                                                                     error="ValueError: password=hunter2")))
+    assert "hunter2" not in json.dumps(made) and "<redacted:password>" in json.dumps(made)
+    message = failure_message(made["error"])
+    assert message is not None and word(message, "cs").startswith("logs.tgz: chyba rozboru: ValueError")

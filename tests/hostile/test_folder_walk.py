@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzer.api import analyze
+from analyzer.batch.catalog import failure_text
 from analyzer.intake import open_bundle
 from analyzer.locale import word
 from tests.batch.bundles import bundle_files, write_folder, write_tar_gz
@@ -116,5 +117,5 @@ def test_unreadable_folders_are_rows_and_never_stop_a_batch(tmp_path: Path) -> N
                          " WHERE b.ticket = 'T3'").fetchone()[0]
     con.close()
     assert rows == {"T1": "ok", "T2": "failed", "T3": "ok"}
-    assert "cannot read" in errors["T2"]
+    assert "cannot read" in failure_text(errors["T2"])  # stored as a message, worded when shown
     assert "cannot read this folder" in report, report
