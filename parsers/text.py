@@ -13,6 +13,13 @@ e-mail reply puts before each line of a pasted log (``> ``, ``>> ``, ``> > ``, a
     > 2025-12-01T03:01:14.000000Z ERROR ExtHandler ExtHandler Error fetching the goal state: ...
 
 A quote mark counts only at the start of a line: a ``>`` inside a record is the record's text.
+
+A log pasted as a Markdown code block, or indented by a tab, has a *margin*: every line of it opens with the same
+spaces. When no line of a member's head (two lines or more) opens at its first column, that margin is dropped
+from every line of the member that has it (:func:`margin`); a real log's first record opens at its first column,
+so its indented continuation lines keep their indentation::
+
+        2020/01/19 09:15:21.783005 ERROR ExtHandler ProtocolError processing goal state, giving up [...]
 """
 
 from __future__ import annotations
@@ -74,6 +81,27 @@ def clean_block(block: bytes) -> bytes:
     return block
 
 
+_COLUMN_ZERO = re.compile(r"^[^\s]", re.MULTILINE)  # a line that opens at its first column
+_MAX_MARGIN = 16
+
+
+def margin(head: str) -> str:
+    """The indentation every non-empty line of a member's ``head`` (clean text) opens with, when no line opens at
+    its first column and two lines or more hold text; '' otherwise. The last line is left out when the head ends
+    inside it."""
+    if _COLUMN_ZERO.search(head) or not head.strip():
+        return ""
+    lines = head.split("\n")
+    if len(lines) > 1 and not head.endswith("\n"):
+        lines.pop()
+    texts = [line.rstrip("\r") for line in lines if line.strip()]
+    indents = [line[:len(line) - len(line.lstrip(" \t"))] for line in texts]
+    common = min(indents, key=len) if indents else ""
+    while common and not all(indent.startswith(common) for indent in indents):
+        common = common[:-1]
+    return common if len(texts) >= 2 and len(common) <= _MAX_MARGIN else ""
+
+
 def sniff_encoding(head: bytes) -> str:
     """Guess the encoding from the first bytes: a BOM, or NUL bytes in every other position."""
     for bom, name in _BOMS:
@@ -91,14 +119,34 @@ def sniff_encoding(head: bytes) -> str:
     return "utf-8"
 
 
-def head_text(head: bytes) -> str:
-    """The first bytes of a member as text, for sniffs (never raises); its lines clean (:func:`clean_line`)."""
-    enc = sniff_encoding(head)
+def _clean_head(head: bytes, enc: str) -> str:
+    """The head decoded and cleaned as its lines will be (for :func:`margin`)."""
     if enc.startswith("utf-16") or enc.startswith("utf-32"):
         head = head[: len(head) - len(head) % 4]
     text = head.decode(enc, "replace")
     if "\x1b" in text or text[:1] == ">" or "\n>" in text:
         text = "\n".join(clean_line(line) for line in text.split("\n"))
+    return text
+
+
+def peekable(stream: BinaryIO) -> BinaryIO:
+    """``stream`` itself when it can ``peek`` at its first bytes, else a buffered reader over it."""
+    if isinstance(stream, io.BufferedIOBase) and hasattr(stream, "peek"):
+        return stream
+    return io.BufferedReader(_RawAdapter(stream))  # type: ignore[return-value]
+
+
+def head_margin(head: bytes) -> str:
+    """The margin (:func:`margin`) of a member whose first bytes are ``head``."""
+    return margin(_clean_head(head, sniff_encoding(head)).lstrip("\ufeff"))
+
+
+def head_text(head: bytes) -> str:
+    """The first bytes of a member as text, for sniffs (never raises); its lines clean (:func:`clean_line`), a
+    paste's margin dropped (:func:`margin`)."""
+    text = _clean_head(head, sniff_encoding(head))
+    if indent := margin(text.lstrip("\ufeff")):
+        text = "\n".join(line[len(indent):] if line.startswith(indent) else line for line in text.split("\n"))
     return text
 
 
@@ -109,14 +157,14 @@ def iter_lines(
 
     The encoding is sniffed from the first bytes. Over-long lines are truncated to ``max_line`` (default:
     the context's, which the pipeline sets from ``Limits.max_line``) and counted as one problem per member;
-    then cleaned (:func:`clean_line`).
+    then cleaned (:func:`clean_line`), and a paste's margin dropped (:func:`margin`).
     """
     if max_line is None:
         max_line = ctx.max_line if ctx is not None else MAX_LINE
-    buffered = stream if isinstance(stream, io.BufferedIOBase) and hasattr(stream, "peek") else None
-    reader: BinaryIO = buffered if buffered is not None else io.BufferedReader(_RawAdapter(stream))
+    reader = peekable(stream)
     head = reader.peek(4096)[:4096]  # type: ignore[attr-defined]
     enc = sniff_encoding(head)
+    indent = head_margin(head)
     truncated = 0
     if enc in ("utf-8", "utf-8-sig"):
         readline = reader.readline
@@ -139,6 +187,8 @@ def iter_lines(
                         break
             if 27 in raw or (62 in raw and raw[0] == 62):  # ESC, or ">" first: two memchr calls on a clean line
                 raw = clean_raw(raw)
+            if indent and raw.startswith(wide := indent.encode()):
+                raw = raw[len(wide):]
             yield n, raw.rstrip(b"\r\n").decode("utf-8", "replace")
     else:
         text = io.TextIOWrapper(reader, encoding=enc, errors="replace", newline=None)
@@ -154,7 +204,8 @@ def iter_lines(
                     rest = text.readline(max_line)
                     if not rest or rest.endswith("\n"):
                         break
-            yield n, clean_line(line.rstrip("\r\n").lstrip("\ufeff"))
+            line = clean_line(line.rstrip("\r\n").lstrip("\ufeff"))
+            yield n, line[len(indent):] if indent and line.startswith(indent) else line
     if truncated and ctx is not None:
         ctx.problem("problem.lines_truncated", n=truncated, limit=max_line)
 

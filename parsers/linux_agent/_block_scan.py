@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from parsers.base import ParseContext
 from parsers.linux_agent import _record
 from parsers.signatures import SignatureTable
-from parsers.text import clean_block, read_blocks
+from parsers.text import clean_block, head_margin, peekable, read_blocks
 
 if TYPE_CHECKING:  # numpy is imported where a block is scanned: a small bundle's start does without it
     import numpy as np
@@ -273,12 +273,16 @@ def member_blocks(stream: BinaryIO, ctx: ParseContext, size: int, max_line: int)
     A leading BOM becomes an empty line 0, so that offsets and line numbers agree with
     :func:`parsers.text.iter_lines`; lines past ``max_line`` are counted and said in one problem once the last
     block was taken, as ``iter_lines`` does, and lines are cleaned as it cleans them (:func:`parsers.text.clean_block`:
-    no escape sequence or e-mail quote mark reaches the scan)."""
+    no escape sequence or e-mail quote mark reaches the scan; a paste's margin, found in the same first bytes, is
+    dropped)."""
     import numpy as np  # the scan's arrays are numpy's: imported with the block path
 
     base = 0
     truncated = 0
     first = True
+    stream = peekable(stream)
+    wide = head_margin(stream.peek(4096)[:4096]).encode()  # type: ignore[attr-defined]  # as iter_lines finds it
+    indent = re.compile(b"^" + re.escape(wide), re.MULTILINE) if wide else None  # a paste's margin
     for data in read_blocks(stream, size, max_line):
         block = data
         if first:
@@ -288,6 +292,8 @@ def member_blocks(stream: BinaryIO, ctx: ParseContext, size: int, max_line: int)
                 base = -1
         truncated += long_lines(block, max_line)
         block = clean_block(block)
+        if indent is not None:
+            block = indent.sub(b"", block)
         yield block, base
         base += int(np.count_nonzero(np.frombuffer(block, np.uint8) == 10))  # 3x faster than bytes.count
     if truncated:

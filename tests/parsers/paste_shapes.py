@@ -4,7 +4,9 @@ in an e-mail reply.
 ``colour(text)`` wraps what ``grep --color=always -iE PATTERN`` highlights in ``ESC[01;31mESC[K ... ESC[mESC[K``
 and adds the other escape sequences a terminal copy carries (a bold level word as ``journalctl``/``less -R`` show
 it, a window title, a hyperlink); ``quoted(text, mark)`` is the body of an Outlook-style reply, every line after
-the header behind ``mark`` (``> ``, ``>> ``, ``> > `` or ``>`` glued to the text), an empty line a lone ``>``.
+the header behind ``mark`` (``> ``, ``>> ``, ``> > `` or ``>`` glued to the text), an empty line a lone ``>``;
+``indented(text, margin)`` is a log pasted as a Markdown code block (four spaces) or indented by a tab or two spaces,
+every line holding text behind ``margin``.
 ``SHAPES`` maps a name to a function of the text; a shape keeps the line ends of the text it is given.
 """
 
@@ -52,6 +54,11 @@ def quoted(text: str, mark: str = "> ") -> str:
     return joined.replace("\n", "\r\n") if crlf else joined
 
 
+def indented(text: str, margin: str = "    ") -> str:
+    """``text`` with every line that holds text behind ``margin`` (a Markdown code block, an indented paste)."""
+    return "".join(f"{margin}{line}" if line.strip() else line for line in text.splitlines(True))
+
+
 SHAPES: dict[str, Callable[[str], str]] = {
     "colour": colour,
     "quoted": quoted,
@@ -59,4 +66,8 @@ SHAPES: dict[str, Callable[[str], str]] = {
     "quoted_nested": lambda text: quoted(quoted(text), "> "),
     "quoted_glued": lambda text: quoted(text, ">"),
     "colour_quoted": lambda text: quoted(colour(text)),
+    "indented": indented,
+    "indented_tab": lambda text: indented(text, "\t"),
+    "indented_two": lambda text: indented(text, "  "),
+    "colour_indented": lambda text: indented(colour(text)),
 }

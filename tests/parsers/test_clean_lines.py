@@ -16,12 +16,12 @@ import pytest
 from analyzer.sources import recognize_content
 from parsers.base import ParseContext
 from parsers.linux_agent import journal_export
-from parsers.text import clean_block, clean_line, head_text, iter_lines
+from parsers.text import clean_block, clean_line, head_text, iter_lines, margin
 from tests.conftest import ROOT
 from tests.parsers import test_vmsnapshot_blocks as vmsnapshot_blocks
 from tests.parsers import test_waagent_blocks as waagent_blocks
 from tests.parsers.linux_render import GENERATIONS, record
-from tests.parsers.paste_shapes import SHAPES, colour
+from tests.parsers.paste_shapes import SHAPES, colour, indented
 
 RECORD = "2024-06-10T02:00:00.000000Z WARNING Daemon Daemon No route exists to 168.63.129.16"
 
@@ -117,6 +117,38 @@ def test_the_agent_logs_block_path_reads_a_coloured_quoted_log_as_its_line_path(
     waagent_blocks.assert_same(dirty, sizes=(4096, 97), limits=(7,))
     if mark.endswith(" "):  # a glued mark takes the first space of an indented line with it
         assert waagent_blocks._output(dirty, True, size=97) == waagent_blocks._output(text.encode(), False)
+
+
+@pytest.mark.parametrize("margin", ["    ", "\t", "  ", "        "])
+def test_the_agent_logs_block_path_reads_an_indented_log_as_its_line_path(margin: str) -> None:
+    """A log pasted as a Markdown code block (or indented by a tab): the margin is dropped on both paths, and the
+    events, facts and counts are those of the log itself; its traceback lines keep their own indentation."""
+    text = _log() * 3
+    shaped = indented(text, margin).encode()
+    waagent_blocks.assert_same(shaped, sizes=(4096, 97), limits=(7,))
+    assert waagent_blocks._output(shaped, True, size=97) == waagent_blocks._output(text.encode(), False)
+    assert [line for _, line in iter_lines(io.BytesIO(shaped))] == text.splitlines()
+
+
+@pytest.mark.parametrize("head", [
+    "2024/06/10 02:00:00.000000 INFO Daemon Azure Linux Agent Version:2.2.45\n  File \"x.py\", line 3\n",
+    "  File \"x.py\", line 3\n",  # one line: no margin
+    "    a\n  b\n\tc\n",  # no indentation every line shares
+    "",
+])
+def test_a_head_with_a_line_at_its_first_column_or_without_a_shared_indentation_has_no_margin(head: str) -> None:
+    assert margin(head) == ""
+    assert [line for _, line in iter_lines(io.BytesIO(head.encode()))] == head.splitlines()
+
+
+@pytest.mark.parametrize(("head", "expected"), [
+    ("    2024/06/10 a\n\n    2024/06/10 b\n      File c\n", "    "),
+    ("\t2024/06/10 a\r\n\t  continued\r\n", "\t"),
+    ("    a\n    b\n    cut inside the last li", "    "),
+    ("      a\n    b\n", "    "),
+])
+def test_the_margin_is_the_indentation_every_line_of_the_head_shares(head: str, expected: str) -> None:
+    assert margin(head) == expected
 
 
 @pytest.mark.skipif(not vmsnapshot_blocks._block_scan._c_available(), reason="the C module is not built here")
