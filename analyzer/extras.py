@@ -44,7 +44,7 @@ def collect(analysis: Analysis, findings: list[Finding]) -> dict[str, Any]:
     scope = Scope.of(analysis)
     extras: dict[str, Any] = {"histogram": tl.histogram(), "facts": fact_summary(analysis),
                               "backup_attempts": backup_attempts(analysis),
-                              "backup_runs": [_run(r) for r in scope.runs[-MAX_RUNS:]]}
+                              "backup_runs": [_run(r, scope.outcome_shown) for r in scope.runs[-MAX_RUNS:]]}
     zoom = _zoom(analysis, scope, findings)
     if zoom is not None:
         extras["zoom"] = zoom
@@ -96,11 +96,12 @@ def backup_attempts(analysis: Analysis) -> list[str]:
     return out
 
 
-def _run(run: Run) -> dict[str, Any]:
+def _run(run: Run, outcome_shown: bool) -> dict[str, Any]:
     """One backup run for the picture: when, how it ended (``success``, ``error``, ``warning``; ``no_status``
-    when no final status came back), the furthest stage it reached."""
+    when no final status came back although the bundle holds a source that would show it, ``unknown`` when it
+    holds none: ``Scope.outcome_shown``), the furthest stage it reached."""
     stages = [s.stage for s in run.dated]
-    outcome = run.outcome or ("unknown" if run.ended else "no_status")
+    outcome = run.outcome or ("unknown" if run.ended or not outcome_shown else "no_status")
     return {"start": iso(run.ts), "end": iso(run.end_ts), "outcome": outcome, "seq": run.seq,
             "task_id": run.task_id, "stages": sorted(set(stages), key=stages.index)}
 

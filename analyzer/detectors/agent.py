@@ -16,9 +16,8 @@ from analyzer.detectors.base import (
     fact_values,
     is_no,
     sig,
-    version_tuple,
 )
-from analyzer.detectors.scope import Scope, as_int, parse_ts
+from analyzer.detectors.scope import HEARTBEAT_GAP, Scope, as_int, parse_ts, version_tuple
 from analyzer.model import Analysis, Message, say
 from parsers.base import Event, Fact
 
@@ -30,7 +29,6 @@ BROKEN_RANGES = (
     ((2, 1, 5), (2, 1, 6, 99), "note.agent_range.2.1.5"),  # no extensions after an auto-update (KB 3200481)
     ((2, 2, 19), (2, 2, 29, 99), "note.agent_range.2.2.19"),  # GoalState.N.xml is missing, unreported status
 )
-HEARTBEAT_GAP = timedelta(minutes=65)  # heartbeats come every 30 min: two missed in a row
 INVOKE_LIMIT = timedelta(minutes=140)  # the extension refuses work started earlier (ext code 402)
 # the daemon relaunches the extension handler: more than 3 launches in 5 min is a loop (CHILD_LAUNCH_RESTART_MAX)
 RELAUNCH_MAX, RELAUNCH_WINDOW = 3, timedelta(minutes=5)
@@ -38,6 +36,7 @@ RELAUNCH_MAX, RELAUNCH_WINDOW = 3, timedelta(minutes=5)
 # a minute of them that it blocks the handler (after 15 min it is killed: "forcibly terminated")
 ORPHAN_WAITS, ORPHAN_BLOCKED = 3, timedelta(minutes=1)
 _LATE = ("L63", "ext-402")
+_OFF = "/powered-off"  # the ref suffix of a hit the guest's shutdown explains
 _STOPPED = ("Stopped", "Stopping", "Failed")
 _ALIVE = ("agent.start", "agent.heartbeat", "agent.launch", "agent.version", "goalstate.fetched")
 _LOCAL_RESOURCES = ("disk", "read-only", "disk-io", "permission")
@@ -145,16 +144,24 @@ class AgentNotRunning(Detector):
         beats = [e.ts for e in scope.events if e.kind == "agent.heartbeat" and e.ts is not None]
         hits = [h for h in self.match(scope, self.signatures)
                 if h.ref not in _LATE or h.ts is None or not _alive(beats, _asked(scope, h.ts), h.ts)]
+        for h in hits:  # a run invoked too late because the guest was shut down: the shutdown explains it
+            if h.ref in _LATE and h.ts is not None and scope.powered_off(_asked(scope, h.ts), h.ts):
+                _explained(h)
         return (hits + self._late(scope, beats) + self._heartbeat_gaps(scope) + self._relaunch_loops(scope)
                 + self._orphan_waits(scope) + self._service_stopped(scope)
                 + self._windows_service_down(analysis, scope))
 
     def notes(self, analysis: Analysis, scope: Scope, hits: list[Hit]) -> list[Message]:
-        """What the agent's local failures point at (a full disk, a read-only file system, ...)."""
+        """What the agent's local failures point at (a full disk, a read-only file system, ...); the guest
+        shutdown that explains its silence."""
         local = {(h.path, h.line) for h in hits if h.ref == "local"}
         resources = sorted({str(e.attrs.get("resource")) for e in scope.events
                             if e.kind == "agent.local_error" and (e.path, e.line) in local})
-        return [say(f"note.agent_local_error.{r}") for r in resources if r in _LOCAL_RESOURCES]
+        notes = [say(f"note.agent_local_error.{r}") for r in resources if r in _LOCAL_RESOURCES]
+        if any(h.ref.endswith(_OFF) for h in hits):
+            notes.append(say("note.agent_silent_while_off"))
+        return notes
+
 
     def _service_stopped(self, scope: Scope) -> list[Hit]:
         """The agent's service stopped or failed and nothing shows it running again (a stop followed by a start
@@ -247,7 +254,8 @@ class AgentNotRunning(Detector):
                 text = say("evidence.backup_invoked_late", requested=requested, run=run.describe(),
                            minutes=int(delay.total_seconds() // 60)) if proof else \
                     say("evidence.backup_never_invoked", requested=requested, run=run.describe())
-                hits.append(Hit(request.ts, request.path, request.line, text, "error", scope.live(request.ts), "L63"))
+                hit = Hit(request.ts, request.path, request.line, text, "error", scope.live(request.ts), "L63")
+                hits.append(_explained(hit) if scope.powered_off(request.ts, until) else hit)
         return hits
 
     def _heartbeat_gaps(self, scope: Scope) -> list[Hit]:
@@ -262,8 +270,8 @@ class AgentNotRunning(Detector):
             if any(before.ts < a.ts < until for a in scope.attempts):
                 minutes = int((until - before.ts).total_seconds() // 60)
                 text = say("evidence.heartbeat_gap", minutes=minutes, record=before.message)
-                hits.append(Hit(before.ts, before.path, before.line, text, "error",
-                                scope.live(before.ts), "L16"))
+                hit = Hit(before.ts, before.path, before.line, text, "error", scope.live(before.ts), "L16")
+                hits.append(_explained(hit) if scope.powered_off(before.ts, until) else hit)
         return hits
 
 
@@ -272,6 +280,13 @@ def _persists(scope: Scope, ts: datetime | None) -> bool:
     successful run follows it, however far before the end of the bundle it is (an event export's newest records
     may come days after the agent's last one, also records whose text could not be read)."""
     return scope.live(ts) or (ts is not None and not scope.followed_by(ts))
+
+
+def _explained(hit: Hit) -> Hit:
+    """The agent's silence while the guest was shut down (``Scope.powered_off``): a consequence of that shutdown
+    (VM_SHUTDOWN_IN_GUEST), context only."""
+    hit.severity, hit.live, hit.ref = "info", False, hit.ref + _OFF
+    return hit
 
 
 def _running(e: Event) -> bool:

@@ -37,7 +37,6 @@ FOREIGN_KINDS = frozenset({"backup.other"})
 MAX_TEXT = 400
 EPISODE_GAP = timedelta(minutes=10)  # a finding's records of one file this close together are one episode
 EPISODE_MARGIN = timedelta(minutes=1)  # the exception a crash record reports comes just before it
-_VERSION = re.compile(r"(\d+(?:\.\d+)+)")
 
 
 @dataclass(frozen=True)
@@ -169,6 +168,9 @@ class NotEvaluable:
 
     detector: str
     missing: list[str]
+    #: set when the detector ran but one question stays open without these sources: why they are wanted (then
+    #: every one of them that can be collected on the bundle's OS is asked for, not only the first)
+    why: Message | None = None
 
 
 class Detector:
@@ -186,6 +188,9 @@ class Detector:
     confidence: ClassVar[float] = 0.8
     signatures: ClassVar[tuple[Signature, ...]] = ()
     recovery_kinds: ClassVar[tuple[str, ...]] = ()  # records that show the problem went away
+    #: its failures can pass on their own (a network call timed out once): a lone burst of live records that the
+    #: agent's normal work follows up to the end of the evidence, with no failed run around it, is not live
+    transient: ClassVar[bool] = False
     # English texts of a third-party detector without locale entries (built-in ones are in analyzer/locale/)
     title: ClassVar[str] = ""
     meaning: ClassVar[str] = ""
@@ -204,7 +209,13 @@ class Detector:
             return NotEvaluable(self.id, list(self.sources))
         scope = scope or Scope.of(analysis)
         hits = self.collect(analysis, scope)
-        return self.finding(hits, self.notes(analysis, scope, hits)) if hits else None
+        if not hits:
+            return None
+        notes = list(self.notes(analysis, scope, hits))
+        passed = passed_failure(scope, hits) if self.transient else None
+        if passed is not None:
+            notes.append(passed)
+        return self.finding(hits, notes)
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
         """Events that match the signature table, each judged live or recovered."""
@@ -265,6 +276,25 @@ class Detector:
             explains=frozenset((h.path, h.line) for h in hits if h.line is not None),
             episodes=episodes(hits),
         )
+
+
+def passed_failure(scope: Scope, hits: list[Hit]) -> Message | None:
+    """When the live ``hits`` are one burst of records (at most :data:`EPISODE_GAP` apart) that no failed or
+    unfinished backup run shows and that the agent's normal work follows up to the end of the evidence
+    (:meth:`Scope.worked_after`), they passed: marked not live, and the sentence that says so. A failure that
+    repeats up to the collection, one a failed run shows, or one after which the agent went quiet stays live."""
+    live = [h for h in hits if h.live]
+    times = sorted(h.ts for h in live if h.ts is not None)
+    if not times or len(times) < len(live) or times[-1] - times[0] > EPISODE_GAP:
+        return None
+    if not scope.runs or scope.unfinished() is not None or any(scope.around_failed_run(t) for t in times):
+        return None
+    if not scope.worked_after(times[-1]):
+        return None
+    for h in live:
+        h.live = False
+    assert scope.end is not None  # worked_after needs an end of the evidence
+    return say("note.failure_passed", records=len(live), hours=round((scope.end - times[-1]).total_seconds() / 3600))
 
 
 def episodes(hits: Iterable[Hit]) -> tuple[tuple[str, datetime, datetime], ...]:
@@ -347,21 +377,6 @@ def strongest(hits: list[Hit], limit: int = MAX_EVIDENCE) -> list[Hit]:
         seen.add(key)
     chosen = (firsts + repeats)[:limit]
     return sorted(chosen, key=lambda h: (h.ts is not None, h.ts.timestamp() if h.ts else 0, h.path, h.line or 0))
-
-
-def version_tuple(value: Any) -> tuple[int, ...] | None:
-    """``2.2.53.1`` / ``WALinuxAgent-2.2.45`` / ``1.0.9218.0`` as a tuple of ints; None when not a version."""
-    text = str(value or "")
-    return _short_version_tuple(text) if len(text) <= 64 else _version_tuple(text)
-
-
-def _version_tuple(text: str) -> tuple[int, ...] | None:
-    m = _VERSION.search(text)
-    return tuple(int(p) for p in m.group(1).split(".")) if m else None
-
-
-#: every heartbeat of a log states one of a few versions: short values are looked up once
-_short_version_tuple = lru_cache(maxsize=1024)(_version_tuple)
 
 
 def fact_values(analysis: Analysis, name: str) -> list[tuple[Fact, dict[str, Any]]]:

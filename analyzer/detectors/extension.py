@@ -15,9 +15,8 @@ from analyzer.detectors.base import (
     fact_values,
     is_no,
     sig,
-    version_tuple,
 )
-from analyzer.detectors.scope import Scope
+from analyzer.detectors.scope import Scope, version_tuple
 from analyzer.model import Analysis, Message, say
 from parsers.extension_names import BACKUP_EXTENSION
 

@@ -34,9 +34,17 @@ def _wanted(evidence: list[str], os_name: str) -> list[tuple[Source, str]]:
 
 def missing_evidence(analysis: Analysis, not_evaluable: list[NotEvaluable]) -> list[MissingEvidence]:
     wanted: dict[tuple[str, str], tuple[Source, list[str]]] = {}
+    open_questions: dict[tuple[str, str], MissingEvidence] = {}
     for ne in not_evaluable:
+        if ne.why is not None:
+            for name in ne.missing:
+                for row, os_name in _wanted([name], analysis.os):
+                    open_questions.setdefault((row.name, os_name), _missing(row, os_name, ne.why))
+            continue
         for row, os_name in _wanted(ne.missing, analysis.os):
             wanted.setdefault((row.name, os_name), (row, []))[1].append(ne.detector)
+    for key in open_questions:  # asked for once, with the open question's reason
+        wanted.pop(key, None)
     out = []
     if not analysis.has(AGENT_LOG):
         for row, os_name in _wanted([AGENT_LOG], analysis.os):
@@ -44,7 +52,7 @@ def missing_evidence(analysis: Analysis, not_evaluable: list[NotEvaluable]) -> l
             wanted.pop((row.name, os_name), None)
     for (_, os_name), (row, detectors) in wanted.items():
         out.append(_missing(row, os_name, say("missing.needed_by", detectors=detectors)))
-    return _not_unread(out, analysis)
+    return _not_unread(out + list(open_questions.values()), analysis)
 
 
 def _missing(row: Source, os_name: str, why: Message) -> MissingEvidence:

@@ -35,6 +35,7 @@ class WireServerUnreachable(Detector):
     sources = ("agent_log", "vmsnapshot_log")
     facts = ("wireserver.endpoint",)
     recovery_kinds = _RECOVERY
+    transient = True
     signatures: ClassVar[tuple[Signature, ...]] = (
         sig("L45-L53", "wireserver.error"),  # also Windows: GetVersions() and HostGAPlugin failures
         sig("ext-556", ("snapshot.status", "extension.status"), codes=(556,)),
@@ -102,6 +103,7 @@ class StorageUnreachable(Detector):
                    "ExtensionSnapshotFailedNoSecureNetwork", "VMRestorePointClientError")
     ext_codes = (76, 761)
     sources = ("waagent_log", "vmsnapshot_log", "extension_status", "vmsnapshot_windows_log")
+    transient = True
     signatures: ClassVar[tuple[Signature, ...]] = (
         sig("storage.error", "storage.error"),  # L54, L58, L61: status blob and snapshot HTTP calls
         sig("ext-76-761", ("snapshot.status", "extension.status"), codes=(76, 761)),
@@ -123,6 +125,7 @@ class DhcpFailure(Detector):
     sources = ("agent_log", "dhcp_lease", "registry_export", "windows_events")
     facts = ("dhcp.lease", "dhcp.enabled")
     recovery_kinds = _RECOVERY + _ROUTE_FOUND
+    transient = True
     signatures: ClassVar[tuple[Signature, ...]] = (
         sig("L35-L43", "dhcp.error"),  # also Windows: no fabric address, empty DHCP option
         sig("W-Dhcp-Client", (), event_ids=(1001, 1002, 1003), provider=r"Dhcp"),

@@ -22,14 +22,19 @@ records, or count for nothing when the bundle holds no other record of it.
 A bundle often holds weeks of logs: an old failure that recovered must not be reported as the cause of
 today's failing backup. The window starts 6 h before the first run of the last 3 days of evidence and
 runs to the end of the evidence; ``--since/--until`` restrict the evidence first. A hit that a successful
-run (or a detector's own recovery record) follows is "recovered".
+run (or a detector's own recovery record) follows is "recovered". A lone failure (one burst of records) that the
+agent's normal work follows up to the end of the evidence, with no failed run around it, "passed"
+(:meth:`Scope.worked_after`): a transient error on a VM whose backups went on.
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from analyzer.clock import resolve_facts
@@ -37,12 +42,18 @@ from analyzer.model import Analysis, Message, say
 from parsers.base import Event, Fact
 from parsers.extension_names import BACKUP_EXTENSION
 
+_VERSION = re.compile(r"(\d+(?:\.\d+)+)")
 LOOKBACK = timedelta(days=3)
 LEAD = timedelta(hours=6)
 RUN_SPAN = timedelta(hours=4)  # a record without sequence number or task id joins a run this young
 NEAR_RUN = timedelta(minutes=30)  # a record this close to a run is about that run
 LEAD_UP = timedelta(hours=1)  # pressure on the VM this long before a run can still delay its snapshot
 STATUS_GRACE = timedelta(minutes=30)  # a run younger than this at the end of the evidence may still be running
+HEARTBEAT_GAP = timedelta(minutes=65)  # heartbeats come every 30 min: two missed in a row
+#: the agent's normal work after a lone failure record, this long and up to the end of the evidence, shows it passed
+PASSED_AFTER = timedelta(hours=1)
+#: records of the agent's normal work: its heartbeat, a goal state fetched, goal-state errors recovered
+WORK_KINDS = frozenset({"agent.heartbeat", "goalstate.fetched", "wireserver.recovered"})
 # records that end a run or say how its snapshot went: after one of them no run is in progress any more
 ENDING_KINDS = frozenset({"snapshot.done", "snapshot.status", "snapshot.timeout", "snapshot.freeze.failed",
                           "snapshot.freeze.timeout", "snapshot.thaw.failed", "snapshot.limit", "storage.error",
@@ -52,6 +63,12 @@ _TEMP_CODE = 4  # ExtensionTempTerminalState: the transitioning status written b
 _STATE_SOURCES = ("settings", "vmsettings", "extensions_config", "status")  # request facts of state files
 _STATUS_WORDS = {"success": "success", "error": "error", "warning": "warning", "transitioning": None}
 STAGES = ("request", "invocation", "start", "snapshot", "end")
+#: sources that show how a run ended, or that it did not: the extension's own logs and status files, the statuses
+#: the agents re-publish, the Windows agent's log (it writes that it waits for the run's status file)
+OUTCOME_SOURCES = ("vmsnapshot_log", "extension_status", "vmsnapshot_windows_log", "waagent_status_json",
+                   "aggregate_status_json", "wa_app_agent_log")
+#: Linux goal-state agents from this version on log every extension's terminal state (linux-formats §2.9 step 6)
+TERMINAL_SUMMARY = (2, 8)
 ANY_SIGNAL = object()  # a ``signal`` attribute that is not one string: rows are not chosen by it
 #: what decides which signature rows can match an event: its kind, its signal, the names of its attributes
 Shape = tuple[str, object, tuple[str, ...]]
@@ -79,6 +96,21 @@ def as_int(value: Any) -> int | None:
         return int(str(value).strip())
     except (TypeError, ValueError):
         return None
+
+
+def version_tuple(value: Any) -> tuple[int, ...] | None:
+    """``2.2.53.1`` / ``WALinuxAgent-2.2.45`` / ``1.0.9218.0`` as a tuple of ints; None when not a version."""
+    text = str(value or "")
+    return _short_version_tuple(text) if len(text) <= 64 else _version_tuple(text)
+
+
+def _version_tuple(text: str) -> tuple[int, ...] | None:
+    m = _VERSION.search(text)
+    return tuple(int(p) for p in m.group(1).split(".")) if m else None
+
+
+#: every heartbeat of a log states one of a few versions: short values are looked up once
+_short_version_tuple = lru_cache(maxsize=1024)(_version_tuple)
 
 
 def about_vmsnapshot(e: Event) -> bool:
@@ -184,16 +216,28 @@ class Scope:
     end: datetime | None
     runs: list[Run] = field(default_factory=list)  # in order of their first dated step
     successes: list[datetime] = field(default_factory=list)
+    #: the bundle holds a source that would show a run's end (:func:`outcome_shown`); without one, a run without a
+    #: final status is a run whose outcome is unknown, not one that never ended
+    outcome_shown: bool = True
     # newest success and newest time per kind, so that followed_by is O(1) per hit
     _newest_success: datetime | None = field(init=False, repr=False, default=None)
     _latest: dict[str, datetime] = field(init=False, repr=False, default_factory=dict)
     _shapes: Shapes | None = field(init=False, repr=False, default=None)
+    # the agent's normal work and its heartbeats that count goal-state errors, in time order (``worked_after``)
+    _work: list[datetime] = field(init=False, repr=False, default_factory=list)
+    _troubled: list[datetime] = field(init=False, repr=False, default_factory=list)
+    _downtimes: list[tuple[Event, datetime | None]] | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         self._newest_success = max(self.successes, default=None)
         for e in self.events:
             if e.ts is not None and (e.kind not in self._latest or e.ts > self._latest[e.kind]):
                 self._latest[e.kind] = e.ts
+            if e.ts is not None and e.kind in WORK_KINDS:
+                # ``[HEARTBEAT] ... [DEBUG ...;UpdateGSErrors: 3;...]``: goal-state fetches failed since the last one
+                (self._troubled if (as_int(e.attrs.get("UpdateGSErrors")) or 0) > 0 else self._work).append(e.ts)
+        self._work.sort()
+        self._troubled.sort()
 
     @classmethod
     def of(cls, analysis: Analysis) -> Scope:
@@ -213,7 +257,7 @@ class Scope:
         if since is not None and (start is None or start < since):
             start = since
         successes = sorted(r.end_ts for r in runs if r.ok)
-        return cls(events, start, end, runs, successes)
+        return cls(events, start, end, runs, successes, outcome_shown(analysis, events))
 
     def shapes(self) -> Shapes:
         """The events grouped by :data:`Shape` (kind, signal, attribute names), computed once: a signature table
@@ -251,6 +295,45 @@ class Scope:
         if ts is None:
             return self.end is None
         return self.in_window(ts) and not self.followed_by(ts, recovery_kinds)
+
+    def worked_after(self, ts: datetime) -> bool:
+        """The agent worked normally after ``ts`` up to the end of the evidence: its heartbeats or goal states go
+        on for at least :data:`PASSED_AFTER`, the newest within :data:`HEARTBEAT_GAP` of the end, and no heartbeat
+        after ``ts`` counts a failed goal-state fetch. A failure that goes on stops that work or is counted in it."""
+        if self.end is None or bisect_right(self._troubled, ts) < len(self._troubled):
+            return False
+        if bisect_right(self._work, ts) == len(self._work):
+            return False  # nothing of the agent's work after it
+        newest = self._work[-1]
+        return newest - ts >= PASSED_AFTER and self.end - newest <= HEARTBEAT_GAP
+
+    def downtimes(self) -> list[tuple[Event, datetime | None]]:
+        """Each shutdown of the guest with the boot that ended it: a shutdown record and the next boot or agent
+        start (None when the evidence shows none); the records of one shutdown (the command, ``System is powering
+        down``, the file systems synced) are one downtime, its first record. Computed once."""
+        if self._downtimes is not None:
+            return self._downtimes
+        dated = [e for e in self.events if e.ts is not None]
+        found: list[tuple[Event, datetime | None]] = []
+        boot_kinds = ("system.boot", "agent.start")
+        for i, e in enumerate(dated):
+            if e.kind != "system.shutdown":
+                continue
+            if found and (found[-1][1] is None or found[-1][1] > e.ts):  # type: ignore[operator]
+                continue  # another record of the same shutdown
+            found.append((e, next((b.ts for b in dated[i + 1:] if b.kind in boot_kinds), None)))
+        self._downtimes = found
+        return found
+
+    def powered_off(self, start: datetime, end: datetime) -> Event | None:
+        """The guest shutdown whose downtime holds ``start``..``end`` (the agent's silence, a run it could not run),
+        give or take :data:`HEARTBEAT_GAP` on either side: what explains that silence."""
+        for shutdown, boot in self.downtimes():
+            assert shutdown.ts is not None
+            back = boot or self.end or shutdown.ts
+            if shutdown.ts - HEARTBEAT_GAP <= start <= back and end <= back + HEARTBEAT_GAP:
+                return shutdown
+        return None
 
     def around_failed_run(self, ts: datetime | None, lead: timedelta = LEAD_UP) -> bool:
         """``ts`` falls inside a run that did not succeed or in the ``lead`` before it ("around the snapshot"); a
@@ -297,10 +380,13 @@ class Scope:
         """The newest run, when the agent or the extension began it and nothing reported its end up to the end
         of the evidence (linux-formats §2.9: extension.log activity without a final status; the status file
         stays ``transitioning`` and the agent keeps reporting it so): no final status of its own, no ending
-        record of any run after it began, and at least ``STATUS_GRACE`` old when the evidence ends."""
+        record of any run after it began, at least ``STATUS_GRACE`` old when the evidence ends, and a source in
+        the bundle that would have shown its end (:attr:`outcome_shown`)."""
         run = self.last_run
         began = run.ran if run is not None else None
-        if run is None or began is None or run.ended or self.end is None or not self.in_window(began.ts):
+        if run is None or began is None or run.ended or not self.outcome_shown:
+            return None
+        if self.end is None or not self.in_window(began.ts):
             return None
         if self.end - began.ts < STATUS_GRACE:
             return None
@@ -315,6 +401,18 @@ class Scope:
     def window_events(self, *kinds: str) -> list[Event]:
         wanted = set(kinds)
         return [e for e in self.events if e.kind in wanted and self.in_window(e.ts)]
+
+
+def outcome_shown(analysis: Analysis, events: Iterable[Event]) -> bool:
+    """The bundle holds a source that shows how a backup run ended: one of :data:`OUTCOME_SOURCES`, a Linux
+    goal-state agent of :data:`TERMINAL_SUMMARY` or later, or that agent's summary of extension states itself.
+    An older agent's log shows only that it invoked the extension (``Enable extension [main/handle.sh enable]``)."""
+    if analysis.has(*OUTCOME_SOURCES):
+        return True
+    versions = (version_tuple(f.value) or () for f in analysis.facts_named("agent.goal_state_version"))
+    if any(v >= TERMINAL_SUMMARY for v in versions):
+        return True
+    return any(e.kind == "extension.status" and isinstance(e.attrs.get("statuses"), dict) for e in events)
 
 
 def _inside(ts: datetime | None, since: datetime | None, until: datetime | None) -> bool:

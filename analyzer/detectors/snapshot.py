@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from analyzer.detectors.base import Detector, Hit, Signature, sig
+from analyzer.detectors.base import Detector, Hit, NotEvaluable, Signature, sig
 from analyzer.detectors.scope import ENDING_KINDS, Run, Scope
-from analyzer.model import Analysis, say
+from analyzer.model import Analysis, Finding, say
 from parsers.base import Event
 
 FREEZE_HANG = timedelta(minutes=10)  # a hung task reported this soon after a freeze ended still belongs to it
@@ -34,6 +34,18 @@ class SnapshotTimeout(Detector):
         sig("W-VolSnap-8", (), event_ids=(8,), provider=r"volsnap|VolumeSnapshot"),
         sig("HRESULT", (), where={"hresults": ("0x80042313", "0x800423F2")}),  # flush writes / writer timeouts
     )
+
+    def run(self, analysis: Analysis, scope: Scope | None = None) -> Finding | NotEvaluable | None:
+        """A finding, or when there is none and the newest run began with nothing in the bundle that could show
+        how it ended (``Scope.outcome_shown``): its outcome is unknown, and the sources that would show it are
+        missing evidence."""
+        scope = scope or Scope.of(analysis)
+        result = super().run(analysis, scope)
+        run = scope.last_run
+        if result is None and not scope.outcome_shown and run is not None and run.ran is not None and not run.ended:
+            return NotEvaluable(self.id, ["vmsnapshot_log", "extension_status", "vmsnapshot_windows_log"],
+                                say("missing.run_outcome", run=run.describe(), record=run.ran.text))
+        return result
 
     def collect(self, analysis: Analysis, scope: Scope) -> list[Hit]:
         # WaAppAgent logs "Status file ...\<seq>.status is not available ... yet" while it waits for a run's

@@ -13,6 +13,9 @@ from analyzer.locale import DEFAULT, LANGS, format_text, known_entry, template, 
 from analyzer.model import Evidence, Finding, Message, MissingEvidence, Report, SourceEntry, Verdict
 
 TZ_ASSUMED = "assumed-utc"
+#: notes that say why a finding without live records is context (it passed, the guest was off): they replace the
+#: generic "recovered before the last backup attempt"
+CONTEXT_NOTES = frozenset({"note.failure_passed", "note.agent_silent_while_off"})
 
 
 class Wording:
@@ -59,7 +62,7 @@ class Wording:
         parts += [self.say(n) for n in f.notes]
         if f.records:
             parts.append(self.say(Message("finding.records", {"records": f.records, "live": f.live_records})))
-            if not f.live_records:
+            if not f.live_records and not any(n.key in CONTEXT_NOTES for n in f.notes):
                 parts.append(self.say(Message("finding.recovered")))
         return " ".join(p.strip() for p in parts if p and p.strip())
 
