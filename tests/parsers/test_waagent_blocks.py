@@ -966,15 +966,16 @@ def test_the_counts_of_a_log_of_many_hours_are_handed_on_in_parts(seed: int, mon
 
     monkeypatch.setattr(waagent_log.Reader, "report_plain", counting)
     hours = "".join(_plain(datetime(2001, 1, 1) + timedelta(hours=7 * i, seconds=i)) for i in range(2000))
+    engines = (*C_ENGINE, "hyperscan")  # the C scan where it is built
     for data in (_variety(seed), _alarms(seed), _fact_rows(seed), hours):
         for limit in LIMITS:
             want = _timeline(data.encode(), False, limit)
-            for engine in (*C_ENGINE, "hyperscan"):
+            for engine in engines:
                 for size in (4096, 97):
                     have = _timeline(data.encode(), True, limit, engine, size)
                     for name in want:
                         assert have[name] == want[name], f"{name} differ (cap {limit}, engine {engine}, block {size})"
-    assert seen["reports"] > 100 and seen["taken back"] > 0
+    assert seen["reports"] > 80 * len(engines) and seen["taken back"] > 0
 
 
 def test_an_out_of_order_line_is_counted_in_its_neighbours_hour_unless_it_is_probed() -> None:
