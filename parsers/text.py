@@ -15,9 +15,9 @@ e-mail reply puts before each line of a pasted log (``> ``, ``>> ``, ``> > ``, a
 A quote mark counts only at the start of a line: a ``>`` inside a record is the record's text.
 
 A log pasted as a Markdown code block, or indented by a tab, has a *margin*: every line of it opens with the same
-spaces. When no line of a member's head (two lines or more) opens at its first column, that margin is dropped
-from every line of the member that has it (:func:`margin`); a real log's first record opens at its first column,
-so its indented continuation lines keep their indentation::
+spaces, perhaps after a few lines of its own (a reply's greeting, a note) that do not open as records do. That
+margin is dropped from every line of the member that has it (:func:`margin`); a real log's first record opens at
+its first column, so its indented continuation lines keep their indentation::
 
         2020/01/19 09:15:21.783005 ERROR ExtHandler ProtocolError processing goal state, giving up [...]
 """
@@ -81,25 +81,30 @@ def clean_block(block: bytes) -> bytes:
     return block
 
 
-_COLUMN_ZERO = re.compile(r"^[^\s]", re.MULTILINE)  # a line that opens at its first column
 _MAX_MARGIN = 16
+_PREAMBLE = 12  # lines of a reply or a note that may stand at the first column before an indented paste
+_RECORD_LIKE = re.compile(r"\d|\[|[A-Z][a-z]{2} [ \d]\d ")  # a line opening as a record does: a date, a thread id
 
 
 def margin(head: str) -> str:
-    """The indentation every non-empty line of a member's ``head`` (clean text) opens with, when no line opens at
-    its first column and two lines or more hold text; '' otherwise. The last line is left out when the head ends
-    inside it."""
-    if _COLUMN_ZERO.search(head) or not head.strip():
-        return ""
+    """The indentation every non-empty line of a member's ``head`` (clean text) opens with from its first indented
+    line on, when those are two lines or more and the lines before it (a reply's greeting, a note: at most
+    ``_PREAMBLE``) do not open as records do; '' otherwise. The last line is left out when the head ends inside it."""
     lines = head.split("\n")
     if len(lines) > 1 and not head.endswith("\n"):
         lines.pop()
     texts = [line.rstrip("\r") for line in lines if line.strip()]
-    indents = [line[:len(line) - len(line.lstrip(" \t"))] for line in texts]
-    common = min(indents, key=len) if indents else ""
+    first = next((i for i, text in enumerate(texts[:_PREAMBLE + 1]) if text[:1] in " \t"), None)
+    if first is None or any(_RECORD_LIKE.match(text) for text in texts[:first]):
+        return ""
+    body = texts[first:]
+    if len(body) < 2 or any(text[:1] not in " \t" for text in body):
+        return ""
+    indents = [text[:len(text) - len(text.lstrip(" \t"))] for text in body]
+    common = min(indents, key=len)
     while common and not all(indent.startswith(common) for indent in indents):
         common = common[:-1]
-    return common if len(texts) >= 2 and len(common) <= _MAX_MARGIN else ""
+    return common if len(common) <= _MAX_MARGIN else ""
 
 
 def sniff_encoding(head: bytes) -> str:

@@ -6,7 +6,7 @@ and adds the other escape sequences a terminal copy carries (a bold level word a
 it, a window title, a hyperlink); ``quoted(text, mark)`` is the body of an Outlook-style reply, every line after
 the header behind ``mark`` (``> ``, ``>> ``, ``> > `` or ``>`` glued to the text), an empty line a lone ``>``;
 ``indented(text, margin)`` is a log pasted as a Markdown code block (four spaces) or indented by a tab or two spaces,
-every line holding text behind ``margin``.
+every line holding text behind ``margin``, perhaps after a note or inside an e-mail reply.
 ``SHAPES`` maps a name to a function of the text; a shape keeps the line ends of the text it is given.
 """
 
@@ -54,6 +54,9 @@ def quoted(text: str, mark: str = "> ") -> str:
     return joined.replace("\n", "\r\n") if crlf else joined
 
 
+NOTE = "Hi, the backup failed again last night.\nHere is the log:\n\n"  # a note before an indented paste
+
+
 def indented(text: str, margin: str = "    ") -> str:
     """``text`` with every line that holds text behind ``margin`` (a Markdown code block, an indented paste)."""
     return "".join(f"{margin}{line}" if line.strip() else line for line in text.splitlines(True))
@@ -70,4 +73,6 @@ SHAPES: dict[str, Callable[[str], str]] = {
     "indented_tab": lambda text: indented(text, "\t"),
     "indented_two": lambda text: indented(text, "  "),
     "colour_indented": lambda text: indented(colour(text)),
+    "noted_indented": lambda text: NOTE + indented(text),
+    "quoted_indented": lambda text: quoted(indented(text)),
 }

@@ -135,6 +135,11 @@ def test_the_agent_logs_block_path_reads_an_indented_log_as_its_line_path(margin
     "  File \"x.py\", line 3\n",  # one line: no margin
     "    a\n  b\n\tc\n",  # no indentation every line shares
     "",
+    "2024/06/10 02:00:00.000000 ERROR Exception: Traceback\n  File a\n  File b\n",  # a record, its traceback
+    "Jun 10 02:00:00 vm1 python3[1036]: Traceback\n  File a\n  File b\n",  # a syslog record before it
+    "[00000006] 06/10/2024 02:00:00.00 [ERROR] x\n   at a\n   at b\n",  # a Windows agent's record
+    "note\n" * 13 + "    a\n    b\n",  # more than a note before it
+    "    a\n    b\nback at the first column\n    c\n",  # a line at the first column after it
 ])
 def test_a_head_with_a_line_at_its_first_column_or_without_a_shared_indentation_has_no_margin(head: str) -> None:
     assert margin(head) == ""
@@ -143,6 +148,8 @@ def test_a_head_with_a_line_at_its_first_column_or_without_a_shared_indentation_
 
 @pytest.mark.parametrize(("head", "expected"), [
     ("    2024/06/10 a\n\n    2024/06/10 b\n      File c\n", "    "),
+    ("Hello,\n\nhere is the log:\n    2024/06/10 a\n    2024/06/10 b\n", "    "),
+    ("Sent: Monday, June 10, 2024 8:55 AM\n\t[00000006] 2024-06-10 a\n\t[00000006] 2024-06-10 b\n", "\t"),
     ("\t2024/06/10 a\r\n\t  continued\r\n", "\t"),
     ("    a\n    b\n    cut inside the last li", "    "),
     ("      a\n    b\n", "    "),
